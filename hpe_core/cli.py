@@ -1,0 +1,75 @@
+"""The ``hpe`` command.
+
+Exit status: 0 done, 2 bad input (one line on stderr, no traceback), 1 a bug (traceback),
+130 interrupted. Every subcommand lives in ``hpe_core/commands/<name>.py`` and exposes
+``register(subparsers)``; those modules import only argparse-level code, so ``hpe --help``
+stays fast and heavy libraries load inside the command that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+
+from hpe_core import __version__
+from hpe_core.errors import InputError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        raise SystemExit(2)
+
+
+def _command_modules():
+    # Imported here, not at module level: nothing runs at import time.
+    # Each subcommand module adds itself here.
+    return []
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="hpe",
+        description="HPE Studio on the command line: datasets, checkpoints, training and analysis "
+        "of contrastive human-pose-estimation models.",
+    )
+    parser.add_argument("--version", action="version", version=f"hpe-studio {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in _command_modules():
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        result = args.func(args)
+    except InputError as exc:
+        sys.stderr.write(f"hpe {args.command}: error: {exc}\n")
+        return 2
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        name = getattr(exc, "filename", None)
+        what = exc.strerror or str(exc)
+        sys.stderr.write(f"hpe {args.command}: error: {name + ': ' if name else ''}{what}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write(f"hpe {args.command}: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception:  # a bug: show everything
+        traceback.print_exc()
+        sys.stderr.write(f"hpe {args.command}: internal error (a bug; please report it)\n")
+        return 1
+    return int(result or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

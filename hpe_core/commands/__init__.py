@@ -1,0 +1,1 @@
+"""Subcommands of ``hpe``: one module each, each with ``register(subparsers)``."""

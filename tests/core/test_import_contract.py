@@ -1,0 +1,46 @@
+"""hpe_core never sees Qt, and importing it stays cheap."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("torch", "sklearn", "umap", "PySide6", "vispy", "pyqtgraph", "app", "cv2")
+
+
+def _modules_after(statement: str) -> set[str]:
+    code = f"import sys; {statement}; print('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    return set(out.stdout.split())
+
+
+@pytest.mark.parametrize("statement", [
+    "import hpe_core",
+    "import hpe_core.skeleton, hpe_core.geometry, hpe_core.metrics, hpe_core.progress",
+    "import hpe_core.cli; hpe_core.cli.build_parser()",
+])
+def test_import_does_not_load_heavy_libraries(statement):
+    loaded = _modules_after(statement)
+    heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY)
+    assert heavy == [], f"{statement!r} imported {heavy}"
+
+
+def test_import_linter_contract_holds():
+    lint = Path(sys.executable).with_name("lint-imports")
+    exe = [str(lint)] if lint.exists() else [sys.executable, "-m", "importlinter.cli"]
+    result = subprocess.run(exe, capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "KEPT" in result.stdout and "BROKEN" not in result.stdout
+
+
+def test_no_qt_import_anywhere_in_hpe_core_source():
+    """A textual backstop for imports the linter cannot see (inside strings, importlib)."""
+    offenders = []
+    for path in (ROOT / "hpe_core").rglob("*.py"):
+        text = path.read_text()
+        for name in ("PySide6", "vispy", "pyqtgraph", "from app", "import app"):
+            if name in text:
+                offenders.append(f"{path.relative_to(ROOT)}: {name}")
+    assert offenders == []
