@@ -1,0 +1,157 @@
+"""Projections of (N, D) features to 2 or 3 dimensions: PCA, LDA, UMAP and t-SNE.
+
+- ``pca``: exact, from the eigenvectors of the (D, D) covariance accumulated in blocks (so
+  100,000 x 2048 features need no (N, D) float64 copy); axis signs fixed so the largest
+  loading of each axis is positive.
+- ``lda``: scikit-learn's ``LinearDiscriminantAnalysis`` (SVD solver) with ``labels`` as the
+  classes (k-means clusters, or a dataset label such as action, subject or camera); it gives at
+  most ``classes - 1`` axes.
+- ``umap``: umap-learn, seeded.
+- ``tsne``: openTSNE (FFT-accelerated gradients in 2D, Barnes-Hut in 3D; several times faster
+  than scikit-learn's), after a PCA to ``pca_dims`` (50) dimensions as is customary.
+Every method is seeded and returns float32 coordinates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hpe_core.errors import InputError
+from hpe_core.progress import NullProgress, ProgressSink, check_cancelled
+
+METHODS = ("pca", "lda", "umap", "tsne")
+_BLOCK = 8192
+
+
+@dataclass(frozen=True)
+class Projection:
+    coords: np.ndarray          # (N, dims) float32
+    method: str
+    dims: int
+    info: dict = field(default_factory=dict)  # e.g. PCA's explained_variance_ratio
+
+
+def project(features, method: str = "pca", dims: int = 2, labels=None, seed: int = 0,
+            progress: ProgressSink | None = None, **options) -> Projection:
+    """Project (N, D) ``features`` to (N, dims) with ``method`` (one of :data:`METHODS`).
+
+    ``labels`` (N,) are needed by LDA only. ``options`` go to the method (``perplexity`` for
+    t-SNE, ``n_neighbors`` / ``min_dist`` for UMAP, ``pca_dims`` for t-SNE's first reduction).
+    """
+    progress = progress or NullProgress()
+    method = str(method).lower()
+    if method not in METHODS:
+        raise InputError(f"method: unknown projection {method!r}; valid: {', '.join(METHODS)}")
+    if dims not in (2, 3):
+        raise InputError(f"dims: projections are 2D or 3D, got {dims}")
+    x = np.asarray(features)
+    if x.ndim != 2 or x.shape[0] == 0:
+        raise InputError(f"features: expected a non-empty (N, D) array, got shape {tuple(x.shape)}")
+    if x.shape[0] <= dims:
+        raise InputError(f"features: {x.shape[0]} samples are too few for a {dims}D {method} projection")
+    check_cancelled(progress)
+    progress.set_status(f"{method.upper()} to {dims}D of {x.shape[0]} x {x.shape[1]} features")
+    run = {"pca": _pca, "lda": _lda, "umap": _umap, "tsne": _tsne}[method]
+    coords, info = run(x, dims, labels, seed, progress, **options)
+    progress.set_progress(1.0)
+    return Projection(np.ascontiguousarray(coords, dtype=np.float32), method, dims, info)
+
+
+def pca_fit(x: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Principal axes of (N, D) ``x``: ``(mean (D,), axes (dims, D), explained_ratio (dims,))``."""
+    n, d = x.shape
+    mean = np.zeros(d, dtype=np.float64)
+    for a in range(0, n, _BLOCK):
+        mean += x[a:a + _BLOCK].sum(0, dtype=np.float64)
+    mean /= n
+    cov = np.zeros((d, d), dtype=np.float64)
+    for a in range(0, n, _BLOCK):
+        block = x[a:a + _BLOCK].astype(np.float64) - mean
+        cov += block.T @ block
+    cov /= max(n - 1, 1)
+    vals, vecs = np.linalg.eigh(cov)
+    order = np.argsort(vals)[::-1][:dims]
+    axes = vecs[:, order].T
+    signs = np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(1)])
+    axes *= np.where(signs == 0, 1.0, signs)[:, None]
+    total = vals.clip(min=0).sum()
+    ratio = vals[order].clip(min=0) / total if total > 0 else np.zeros(len(order))
+    return mean, axes, ratio
+
+
+def pca_transform(x: np.ndarray, mean: np.ndarray, axes: np.ndarray) -> np.ndarray:
+    """(N, D) -> (N, dims) float64 in blocks."""
+    out = np.empty((x.shape[0], axes.shape[0]), dtype=np.float64)
+    for a in range(0, x.shape[0], _BLOCK):
+        out[a:a + _BLOCK] = (x[a:a + _BLOCK].astype(np.float64) - mean) @ axes.T
+    return out
+
+
+def _pca(x, dims, labels, seed, progress, **_):
+    mean, axes, ratio = pca_fit(x, dims)
+    return pca_transform(x, mean, axes), {"explained_variance_ratio": ratio.tolist()}
+
+
+def _lda(x, dims, labels, seed, progress, **_):
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    if labels is None:
+        raise InputError("LDA needs class labels (k-means clusters or a label such as action)")
+    y = np.asarray(labels).reshape(-1)
+    if y.shape[0] != x.shape[0]:
+        raise InputError(f"labels: {y.shape[0]} labels for {x.shape[0]} samples")
+    classes = np.unique(y)
+    if len(classes) < 2:
+        raise InputError(f"LDA needs at least 2 classes, the labels have {len(classes)}")
+    if len(classes) - 1 < dims:
+        raise InputError(f"LDA gives at most classes - 1 = {len(classes) - 1} axes; "
+                         f"{dims}D needs at least {dims + 1} classes")
+    lda = LinearDiscriminantAnalysis(n_components=dims, solver="svd")
+    coords = lda.fit_transform(np.asarray(x, dtype=np.float32), y)
+    ratio = getattr(lda, "explained_variance_ratio_", np.zeros(dims))[:dims]
+    return coords, {"explained_variance_ratio": ratio.tolist(), "classes": len(classes)}
+
+
+def _umap(x, dims, labels, seed, progress, n_neighbors: int = 15, min_dist: float = 0.1, **_):
+    import warnings
+
+    import umap
+
+    n_neighbors = max(2, min(int(n_neighbors), x.shape[0] - 1))
+    reducer = umap.UMAP(n_components=dims, n_neighbors=n_neighbors, min_dist=float(min_dist),
+                        random_state=int(seed))
+    with warnings.catch_warnings():  # a fixed random_state disables parallelism: said, not news
+        warnings.simplefilter("ignore", UserWarning)
+        coords = reducer.fit_transform(np.asarray(x, dtype=np.float32))
+    check_cancelled(progress)
+    return coords, {"n_neighbors": n_neighbors, "min_dist": float(min_dist)}
+
+
+def _tsne(x, dims, labels, seed, progress, perplexity: float = 30.0, pca_dims: int = 50,
+          n_iter: int = 500, **_):
+    import os
+
+    from openTSNE import TSNE
+
+    data = np.asarray(x, dtype=np.float32)
+    if pca_dims and data.shape[1] > pca_dims and data.shape[0] > pca_dims:
+        mean, axes, _ = pca_fit(data, pca_dims)
+        data = pca_transform(data, mean, axes).astype(np.float32)
+    perplexity = float(min(perplexity, max(1.0, (x.shape[0] - 1) / 3.0)))
+    every = 50
+    calls = [0]
+    total = max(1, (250 + int(n_iter)) // every)
+
+    def callback(iteration, error, embedding):
+        calls[0] += 1
+        progress.set_progress(min(calls[0] / total, 0.99))
+        check_cancelled(progress)  # raising here stops openTSNE's optimiser
+        return False
+
+    tsne = TSNE(n_components=dims, perplexity=perplexity, random_state=int(seed), n_iter=int(n_iter),
+                negative_gradient_method="fft" if dims <= 2 else "bh", n_jobs=os.cpu_count() or 1,
+                callbacks=callback, callbacks_every_iters=every, verbose=False)
+    embedding = tsne.fit(data)
+    return np.asarray(embedding), {"perplexity": perplexity, "pca_dims": int(data.shape[1])}
