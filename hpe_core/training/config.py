@@ -1,0 +1,290 @@
+"""Typed training configurations, read from YAML or JSON.
+
+A config is a tree of frozen dataclasses. Every key of the file must be a field (an unknown
+key is an :class:`InputError` naming it and the valid ones) and every value must have the
+field's type (a wrong type names the dotted key, what was expected and what was found).
+
+    task: simclr                # simclr | simsiam | regress3d
+    data: {path: demo, image_size: 96}
+    model: {backbone: resnet18, width: 16}
+    optim: {name: sgd, lr: 0.01, encoder_lr: 0.005}
+    schedule: {name: cosine}
+    train: {epochs: 2, batch_size: 32, output: runs/simclr}
+
+``dotted=value`` overrides (``train.epochs=3``) are applied with :func:`apply_overrides`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from hpe_core.errors import InputError
+
+TASKS = ("simclr", "simsiam", "regress3d")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    path: Optional[str] = None  # a dataset path, or "demo" for the demo synthetic set
+    skip_list: Optional[str] = None
+    image_size: int = 128
+    num_workers: int = 0
+    augment: Optional[str] = None  # None: the task's default (simclr views / no augmentation)
+    max_train_samples: Optional[int] = None  # a seeded subset, for quick runs
+    max_eval_samples: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    backbone: str = "resnet18"
+    width: int = 64
+    init: Optional[str] = None  # a checkpoint to start from (same family), else from scratch
+    options: dict = field(default_factory=dict)  # more keyword arguments of build_model
+
+
+@dataclass(frozen=True)
+class ContrastiveConfig:
+    temperature: float = 0.5  # NT-Xent (SimCLR)
+
+
+@dataclass(frozen=True)
+class RegressionConfig:
+    encoder: Optional[str] = None  # a SimCLR/SimSiam checkpoint, or "random" (an untrained encoder)
+    encoder_family: Optional[str] = None  # require this family of the encoder checkpoint
+    head_layers: int = 2
+    fine_tune: bool = False  # train the encoder too, at optim.encoder_lr
+    loss: Literal["rotation_mse", "mse"] = "rotation_mse"
+    loss_unit_mm: float = 100.0  # the MSE is taken in this unit (100: decimetres)
+    pose_scale: float = 100.0  # mm per unit of the head's output
+    cache_features: bool = True  # frozen encoder, no augmentation: encode every image once
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    name: Literal["sgd", "adam", "adamw"] = "adam"
+    lr: float = 0.001  # for the heads (and the encoder unless encoder_lr is set)
+    encoder_lr: Optional[float] = None
+    lr_scaling: Literal["none", "linear"] = "none"  # linear: lr x batch/256 (SimCLR: 0.3 x batch/256)
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    grad_clip: Optional[float] = None  # max global L2 norm of the gradients
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    name: Literal["constant", "cosine"] = "constant"
+    t_max: Optional[float] = None  # cosine period in epochs (None: the run's epochs)
+    eta_min: float = 0.0  # as a fraction of the starting learning rate
+    warmup_epochs: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 1
+    batch_size: int = 64  # global: split over the processes of a torchrun job
+    seed: int = 0
+    device: str = "auto"
+    precision: Literal["fp32", "bf16", "fp16", "auto"] = "fp32"  # auto: bf16/fp16 AMP on CUDA
+    output: str = "runs/train"
+    log_every: int = 10
+    max_steps_per_epoch: Optional[int] = None
+    monitor: Optional[str] = None  # metric deciding "best" (None: the task's)
+
+
+@dataclass(frozen=True)
+class Config:
+    task: Literal["simclr", "simsiam", "regress3d"]
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    contrastive: ContrastiveConfig = field(default_factory=ContrastiveConfig)
+    regression: RegressionConfig = field(default_factory=RegressionConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def replace(self, **sections: Any) -> "Config":
+        return dataclasses.replace(self, **sections)
+
+
+# ----------------------------------------------------------------------------- reading
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read a YAML (``.yaml``/``.yml``) or JSON config file and apply ``key=value`` overrides."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such config file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() == ".json":
+            raw = json.loads(text)
+        else:
+            import yaml
+
+            raw = yaml.safe_load(text)
+    except (ValueError, Exception) as exc:  # yaml.YAMLError, json.JSONDecodeError
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {first}") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: expected a mapping of config sections, got {type(raw).__name__}")
+    try:
+        return config_from_dict(apply_overrides(raw, overrides))
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+
+
+def config_from_dict(raw: dict) -> Config:
+    """Build a :class:`Config` from plain data, checking every key and type."""
+    if "task" not in raw:
+        raise InputError(f"missing key 'task' (one of {', '.join(TASKS)})")
+    return _build(Config, raw, "")
+
+
+def apply_overrides(raw: dict, overrides: list[str] | tuple[str, ...]) -> dict:
+    """``["train.epochs=3", "data.path=/x"]`` onto a copy of ``raw``; values are YAML scalars."""
+    import yaml
+
+    out = json.loads(json.dumps(raw))
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--set {item!r}: expected KEY=VALUE, e.g. train.epochs=3")
+        parts = key.strip().split(".")
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise InputError(f"--set {item!r}: {part} is not a section")
+        try:
+            node[parts[-1]] = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError:
+            node[parts[-1]] = value
+    return out
+
+
+def _build(cls, raw: Any, prefix: str):
+    where = prefix.rstrip(".") or "config"
+    if not isinstance(raw, dict):
+        raise InputError(f"{where}: expected a mapping, got {_describe(raw)}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = [k for k in raw if k not in fields]
+    if unknown:
+        raise InputError(f"unknown key '{prefix}{unknown[0]}'; valid keys of {where}: {', '.join(fields)}")
+    hints = typing.get_type_hints(cls)
+    values = {name: _coerce(value, hints[name], f"{prefix}{name}") for name, value in raw.items()}
+    return cls(**values)
+
+
+def _coerce(value: Any, hint: Any, key: str) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value if value is not None else {}, key + ".")
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(value, inner[0], key)
+    if origin is Literal:
+        if value not in args:
+            raise InputError(f"{key}: expected one of {', '.join(map(str, args))}, got {value!r}")
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise InputError(f"{key}: expected true or false, got {_describe(value)}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError(f"{key}: expected an integer, got {_describe(value)}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"{key}: expected a number, got {_describe(value)}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise InputError(f"{key}: expected a string, got {_describe(value)}")
+        return value
+    if hint is dict or origin is dict:
+        if not isinstance(value, dict):
+            raise InputError(f"{key}: expected a mapping, got {_describe(value)}")
+        return dict(value)
+    raise TypeError(f"config field {key} has an unsupported type {hint!r}")  # a bug
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    text = repr(value)
+    return f"{type(value).__name__} {text[:40]}"
+
+
+# ----------------------------------------------------------------------------- checks
+def validate(config: Config) -> Config:
+    """Cross-field checks that need more than one key; returns ``config``."""
+    t, d, o = config.train, config.data, config.optim
+    positive = {"train.epochs": t.epochs, "train.batch_size": t.batch_size,
+                "data.image_size": d.image_size, "train.log_every": t.log_every,
+                "model.width": config.model.width}
+    for key, value in positive.items():
+        if value < 1:
+            raise InputError(f"{key}: must be at least 1, got {value}")
+    if d.num_workers < 0:
+        raise InputError(f"data.num_workers: must be 0 or more, got {d.num_workers}")
+    if o.lr <= 0 or (o.encoder_lr is not None and o.encoder_lr < 0):
+        raise InputError(f"optim.lr: must be positive, got {o.lr}")
+    if o.grad_clip is not None and o.grad_clip <= 0:
+        raise InputError(f"optim.grad_clip: must be positive, got {o.grad_clip}")
+    if config.task in ("simclr", "simsiam") and t.batch_size < 2:
+        raise InputError(f"train.batch_size: contrastive training needs at least 2, got {t.batch_size}")
+    if config.task == "regress3d" and config.regression.head_layers not in (1, 2, 3):
+        raise InputError(f"regression.head_layers: expected 1, 2 or 3, got {config.regression.head_layers}")
+    if config.task == "regress3d" and not config.regression.encoder:
+        raise InputError("regression.encoder: no encoder given; set a SimCLR/SimSiam checkpoint "
+                         "(--set regression.encoder=runs/simclr/best.pt) or 'random' for an untrained one")
+    if config.contrastive.temperature <= 0:
+        raise InputError(f"contrastive.temperature: must be positive, got {config.contrastive.temperature}")
+    if not d.path:
+        raise InputError("data.path: no dataset given; set it in the config or with --set data.path=PATH "
+                         "(or data.path=demo for the demo synthetic set)")
+    return config
+
+
+def effective_lrs(config: Config) -> tuple[float, float]:
+    """``(head_lr, encoder_lr)`` after the linear scaling rule (lr x batch/256) if asked."""
+    o = config.optim
+    scale = config.train.batch_size / 256.0 if o.lr_scaling == "linear" else 1.0
+    encoder = o.lr if o.encoder_lr is None else o.encoder_lr
+    return o.lr * scale, encoder * scale
+
+
+#: Keys a resumed run may change; everything else must equal the checkpoint's config.
+RESUMABLE_CHANGES = ("train.epochs", "train.output", "train.log_every", "train.device",
+                     "data.num_workers", "data.path", "data.skip_list")
+
+
+def check_resume_compatible(stored: Config, given: Config) -> None:
+    """Raise naming the first key that differs and may not change on ``--resume``."""
+    a, b = _flatten(stored.to_dict()), _flatten(given.to_dict())
+    for key in sorted(set(a) | set(b)):
+        if key in RESUMABLE_CHANGES or a.get(key) == b.get(key):
+            continue
+        raise InputError(f"--resume: the config differs from the checkpoint's at '{key}' "
+                         f"({a.get(key)!r} there, {b.get(key)!r} here); only "
+                         f"{', '.join(RESUMABLE_CHANGES)} may change")
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out: dict = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and k != "options":
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out

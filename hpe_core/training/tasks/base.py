@@ -1,0 +1,109 @@
+"""What every task gives the loop.
+
+A task builds its model, the module the loop runs (and DDP wraps), the datasets of the
+training and validation splits, the loss of a batch and the evaluation metrics. The loop owns
+everything else: optimizer, schedule, precision, checkpoints, events, resume and ranks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from hpe_core.errors import CheckpointError
+from hpe_core.training.config import Config
+from hpe_core.training.data import subset
+
+
+class Task:
+    """Base class; subclasses set :attr:`name`, :attr:`family` and fill in the hooks."""
+
+    name = ""
+    family = ""  # the HPEModel family it trains
+    monitor = "loss"  # the validation metric deciding the best checkpoint
+    mode = "min"  # "min" or "max"
+
+    def __init__(self, config: Config, dataset, device: torch.device) -> None:
+        self.config, self.dataset, self.device = config, dataset, device
+        seed, data = config.train.seed, config.data
+        self.train_indices = subset(dataset.split_indices("train"), data.max_train_samples, seed)
+        self.val_indices = subset(dataset.split_indices("val"), data.max_eval_samples, seed)
+        self.test_indices = subset(dataset.split_indices("test"), data.max_eval_samples, seed)
+
+    # -- model ------------------------------------------------------------------------
+    def build_model(self) -> nn.Module:
+        raise NotImplementedError
+
+    def net(self, model: nn.Module) -> nn.Module:
+        """The module whose ``forward(batch)`` the loop calls (and DDP wraps)."""
+        raise NotImplementedError
+
+    def param_groups(self, model: nn.Module, head_lr: float, encoder_lr: float) -> list[dict]:
+        """Encoder parameters at ``encoder_lr``, the rest (the heads) at ``head_lr``."""
+        enc = {id(p) for p in model.encoder.parameters()}
+        encoder = [p for p in model.parameters() if id(p) in enc and p.requires_grad]
+        heads = [p for p in model.parameters() if id(p) not in enc and p.requires_grad]
+        groups = [{"params": heads, "lr": head_lr, "name": "heads"}]
+        if encoder:
+            groups.append({"params": encoder, "lr": encoder_lr, "name": "encoder"})
+        return [g for g in groups if g["params"]]
+
+    def set_train_mode(self, net: nn.Module) -> None:
+        net.train()
+
+    # -- data -------------------------------------------------------------------------
+    def train_items(self):
+        raise NotImplementedError
+
+    def eval_items(self, split: str = "val"):
+        raise NotImplementedError
+
+    def collate(self):
+        from hpe_core.datasets import torch_data
+
+        return getattr(torch_data, "collate_skipping", None)
+
+    @staticmethod
+    def batch_size(batch: dict) -> int:
+        return int(batch["index"].shape[0]) if "index" in batch else 0
+
+    # -- numbers ----------------------------------------------------------------------
+    def loss(self, net: nn.Module, batch: dict) -> torch.Tensor:
+        raise NotImplementedError
+
+    def evaluate(self, net: nn.Module, loader, reduce) -> dict[str, float]:
+        """Metrics over ``loader``; ``reduce(dict) -> dict`` sums over ranks."""
+        raise NotImplementedError
+
+    def final_metrics(self, net: nn.Module, loader_for, reduce) -> dict[str, Any]:
+        """Extra figures at the end of a finished run (e.g. the test split); {} by default."""
+        return {}
+
+
+def to_device(batch: dict, device: torch.device) -> dict:
+    return {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) else v) for k, v in batch.items()}
+
+
+def load_encoder_checkpoint(path: str, families: tuple[str, ...], what: str):
+    """Load a checkpoint whose family is one of ``families``; :class:`CheckpointError` otherwise."""
+    from hpe_core.models.checkpoint import load_checkpoint
+
+    model, info = load_checkpoint(path, device="cpu")
+    if model.family not in families:
+        raise CheckpointError(f"{what} {path}: a {model.family!r} checkpoint, but this needs one of "
+                              f"the families {', '.join(families)}")
+    return model, info
+
+
+def copy_weights(target: nn.Module, source: nn.Module, what: str) -> None:
+    """``target.load_state_dict(source.state_dict())``, with a clear error if they differ."""
+    want, have = target.state_dict(), source.state_dict()
+    mismatch = [k for k in want if k not in have or have[k].shape != want[k].shape]
+    if mismatch:
+        k = mismatch[0]
+        found = tuple(have[k].shape) if k in have else "missing"
+        raise CheckpointError(f"{what}: does not fit the model being trained (at {k}: expected "
+                              f"{tuple(want[k].shape)}, found {found}; check model.backbone and model.width)")
+    target.load_state_dict({k: have[k] for k in want})

@@ -1,0 +1,150 @@
+"""3D pose regression: a 1/2/3-layer head on a (frozen) contrastive encoder.
+
+The loss is seed 000's: the predicted root-relative pose is rotated onto the ground truth by
+Kabsch (about the root, reflection fixed) and the squared error is averaged (``rotation_mse``);
+``mse`` skips the rotation. With ``regression.fine_tune`` the encoder trains too, at
+``optim.encoder_lr``; otherwise it is frozen, batch-norm statistics included.
+
+Metrics (mm): ``mpjpe``, ``pa_mpjpe``, ``mean_distance`` (after the loss's rotation), ``loss``;
+the final metrics add the test split and the mean-pose baseline (always predicting the
+training split's mean root-relative pose).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from hpe_core.errors import InputError
+from hpe_core.training.losses import masked_mse, pose_errors, rotation_aligned_mse
+from hpe_core.training.tasks.base import Task, copy_weights, load_encoder_checkpoint, to_device
+
+ENCODER_FAMILIES = ("simclr", "simsiam", "moco", "resnet", "regressor")
+
+
+class PoseNet(nn.Module):
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.model.predict_pose(image)
+
+
+class Regress3DTask(Task):
+    name = "regress3d"
+    family = "regressor"
+    monitor = "pa_mpjpe"
+    mode = "min"
+
+    def __init__(self, config, dataset, device) -> None:
+        super().__init__(config, dataset, device)
+        if dataset.joints_3d is None:
+            raise InputError(f"data.path {dataset.path}: a 2D-only dataset; regress3d needs 3D joints")
+        self.skeleton = dataset.skeleton
+        self.mean_pose = self._mean_pose()
+
+    def _mean_pose(self) -> np.ndarray:
+        """``(J, 3)`` mean root-relative pose of the training split (NaN joints ignored)."""
+        joints = self.dataset.joints_3d[self.train_indices].astype(np.float64)
+        joints = joints - joints[:, self.skeleton.root:self.skeleton.root + 1]
+        with np.errstate(invalid="ignore"):
+            mean = np.nanmean(joints, axis=0)
+        return np.nan_to_num(mean).astype(np.float32)
+
+    # -- model ------------------------------------------------------------------------
+    def build_model(self) -> nn.Module:
+        from hpe_core.models import build_model
+
+        r, m = self.config.regression, self.config.model
+        families = (r.encoder_family,) if r.encoder_family else ENCODER_FAMILIES
+        source = None
+        backbone, options = m.backbone, dict(m.options)
+        options.setdefault("width", m.width)
+        if r.encoder and r.encoder != "random":
+            source, _ = load_encoder_checkpoint(r.encoder, families, "regression.encoder")
+            backbone = source.backbone_name
+            options["width"] = source.config.get("width", options["width"])
+            options.setdefault("encoder_family", source.family if source.family != "regressor"
+                               else source.config.get("encoder_family", "simclr"))
+        options.setdefault("pose_scale", r.pose_scale)
+        model = build_model("regressor", backbone, head_layers=r.head_layers, skeleton=self.skeleton.name,
+                            freeze_encoder=not r.fine_tune, **options)
+        if source is not None:
+            copy_weights(model.encoder, source.encoder, f"regression.encoder {r.encoder}")
+        return model
+
+    def net(self, model: nn.Module) -> nn.Module:
+        return PoseNet(model)
+
+    def set_train_mode(self, net: nn.Module) -> None:
+        net.train()
+        if not self.config.regression.fine_tune:
+            _inner(net).model.encoder.eval()  # frozen: keep the batch-norm statistics too
+
+    # -- data -------------------------------------------------------------------------
+    def train_items(self):
+        from hpe_core.datasets.torch_data import PoseImageDataset
+
+        d = self.config.data
+        return PoseImageDataset(self.dataset, self.train_indices, image_size=d.image_size, augment=d.augment)
+
+    def eval_items(self, split: str = "val"):
+        from hpe_core.datasets.torch_data import PoseImageDataset
+
+        indices = {"val": self.val_indices, "test": self.test_indices}[split]
+        return PoseImageDataset(self.dataset, indices, image_size=self.config.data.image_size, augment=None)
+
+    # -- numbers ----------------------------------------------------------------------
+    def objective(self, pred: torch.Tensor, target: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+        r = self.config.regression
+        pred = pred.float()
+        if r.loss == "mse":
+            mask = (torch.isfinite(target).all(-1) & visible.bool()).float()
+            return masked_mse(pred, target, mask, r.loss_unit_mm)
+        return rotation_aligned_mse(pred, target, visible, r.loss_unit_mm)
+
+    def loss(self, net: nn.Module, batch: dict) -> torch.Tensor:
+        batch = to_device(batch, self.device)
+        return self.objective(net(batch["image"]), batch["joints_3d"], batch["visible"])
+
+    @torch.no_grad()
+    def evaluate(self, net: nn.Module, loader, reduce) -> dict[str, float]:
+        sums = {"loss": 0.0, "mpjpe": 0.0, "pa_mpjpe": 0.0, "mean_distance": 0.0, "n": 0.0}
+        for batch in loader:
+            n = self.batch_size(batch)
+            if n == 0:
+                continue
+            batch = to_device(batch, self.device)
+            pred = net(batch["image"]).float()
+            sums["loss"] += float(self.objective(pred, batch["joints_3d"], batch["visible"])) * n
+            for key, value in pose_errors(pred, batch["joints_3d"], batch["visible"]).items():
+                if key != "n":
+                    sums[key] += value
+            sums["n"] += n
+        sums = reduce(sums)
+        n = max(sums.pop("n"), 1.0)
+        return {k: v / n for k, v in sums.items()}
+
+    def baseline(self, indices: np.ndarray) -> dict[str, float]:
+        """Errors of always predicting the training mean pose on ``indices``."""
+        joints = self.dataset.joints_3d[indices].astype(np.float64)
+        target = torch.from_numpy(joints - joints[:, self.skeleton.root:self.skeleton.root + 1])
+        visible = torch.from_numpy(np.asarray(self.dataset.visible[indices], dtype=bool))
+        pred = torch.from_numpy(self.mean_pose.astype(np.float64)).expand_as(target).contiguous()
+        errors = pose_errors(pred, target, visible)
+        n = max(errors.pop("n"), 1)
+        return {k: v / n for k, v in errors.items()}
+
+    def final_metrics(self, net: nn.Module, loader_for, reduce) -> dict:
+        test = self.evaluate(net, loader_for("test"), reduce) if len(self.test_indices) else {}
+        base = self.baseline(self.test_indices) if len(self.test_indices) else {}
+        out = {"test": test, "baseline_test": base}
+        if test and base.get("pa_mpjpe"):
+            out["pa_mpjpe_gain_over_baseline"] = 1.0 - test["pa_mpjpe"] / base["pa_mpjpe"]
+        return out
+
+
+def _inner(net: nn.Module) -> nn.Module:
+    return getattr(net, "module", net)
