@@ -26,8 +26,10 @@ class _Parser(argparse.ArgumentParser):
 
 def _command_modules():
     # Imported here, not at module level: nothing runs at import time.
-    # Each subcommand module adds itself here.
-    return []
+    # Each subcommand module adds itself here (one import line each).
+    modules = []
+    from hpe_core.commands import inspect; modules.append(inspect)  # noqa: E702
+    return modules
 
 
 def build_parser() -> argparse.ArgumentParser:

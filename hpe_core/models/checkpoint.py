@@ -1,0 +1,224 @@
+"""Checkpoint files: the native format (version 1), foreign layouts, and what a file holds.
+
+Native file (DESIGN.md): ``torch.save`` of plain containers and tensors, loadable with
+``torch.load(weights_only=True)``::
+
+    {"format": "hpe-studio-checkpoint", "format_version": 1,
+     "model": {"family", "backbone", "config"}, "state_dict", "skeleton", "training", "created"}
+
+A ``.safetensors`` path stores the same, the non-tensor parts as JSON strings in its metadata.
+Foreign files go through :mod:`hpe_core.models.layouts`. Writes are atomic (temporary file in the
+same folder, then ``os.replace``); reads never run code from the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from hpe_core import __version__
+from hpe_core.errors import CheckpointError, InputError
+from hpe_core.models import heads
+from hpe_core.models.hpe_model import HPEModel, build_model, canonical_family
+from hpe_core.models.layouts import Recognised, recognise
+from hpe_core.models.native import FORMAT, FORMAT_VERSION, native_payload, parse_native, unwrap_foreign
+from hpe_core.models.resnet import ARCHS
+from hpe_core.models.safe_load import read_checkpoint_file
+
+__all__ = ["CheckpointInfo", "FORMAT", "FORMAT_VERSION", "file_hash", "inspect_checkpoint",
+           "load_checkpoint", "save_checkpoint"]
+
+
+@dataclass
+class CheckpointInfo:
+    """What a checkpoint file holds. ``to_dict()`` is what ``hpe inspect --json`` prints."""
+
+    family: str
+    backbone: str
+    layout: str
+    heads: dict[str, dict[str, Any]]
+    feature_dims: dict[str, int]
+    conv1_shape: list[int]
+    parameters: int
+    joints: int | None
+    skeleton: str | None
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+    training: dict[str, Any]
+    path: str
+    sha256: str
+    ignored_keys: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    format_version: int | None = None
+    dtype: str = "float32"
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def file_hash(path: str | Path) -> str:
+    """sha256 hex digest of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- reading ----------------------------------------------------------------------------------
+def _recognise(path: Path) -> tuple[Recognised, dict[str, Any], int | None]:
+    """(recognised layout, training dict, native format_version or None)."""
+    obj, kind = read_checkpoint_file(path)
+    native = parse_native(obj, kind, path)
+    if native is not None:
+        return native
+    state, hints, training, notes = unwrap_foreign(obj, kind, path)
+    try:
+        rec = recognise(state, hints)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    rec.notes[:0] = notes
+    return rec, training, None
+
+
+def _build(rec: Recognised, path: Path, meta: bool = False) -> HPEModel:
+    try:
+        if meta:
+            with torch.device("meta"):
+                return build_model(rec.family, rec.backbone, **rec.config)
+        return build_model(rec.family, rec.backbone, **rec.config)
+    except InputError as exc:
+        raise CheckpointError(f"{path}: cannot rebuild its {rec.family} {rec.backbone} model: {exc}") from None
+
+
+def _compare(rec: Recognised, model: HPEModel, path: Path) -> tuple[list[str], list[str]]:
+    """(missing, unexpected) keys; CheckpointError on a shape that does not fit."""
+    expected = model.state_dict()
+    for key, value in rec.state_dict.items():
+        if key in expected and tuple(value.shape) != tuple(expected[key].shape):
+            raise CheckpointError(f"{path}: tensor '{key}' has shape {tuple(value.shape)}, but a "
+                                  f"{rec.backbone} {rec.family} model needs {tuple(expected[key].shape)}")
+    missing = [k for k in expected if k not in rec.state_dict and not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in rec.state_dict if k not in expected] + rec.unexpected
+    return missing, unexpected
+
+
+def _heads_info(model: HPEModel) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    if model.encoder.num_classes:
+        d, c = model.encoder.num_features, model.encoder.num_classes
+        out["logits"] = {"dims": [d, c], "layers": f"linear {d}->{c}"}
+    for name, key in (("projection", "projector"), ("prediction", "predictor"), ("pose", "head")):
+        spec = model.config.get(key)
+        if spec:
+            out[name] = {"dims": heads.spec_dims(spec), "layers": heads.describe_spec(spec)}
+    if model.head is not None:
+        out["pose"]["layernorm"] = bool(model.config["layernorm"])
+    return out
+
+
+def _dtype(state: Mapping[str, torch.Tensor]) -> str:
+    kinds = [str(v.dtype).replace("torch.", "") for v in state.values() if v.is_floating_point()]
+    return max(set(kinds), key=kinds.count) if kinds else "float32"
+
+
+def _info(path: Path, rec: Recognised, model: HPEModel, training: dict, version: int | None,
+          missing: list[str], unexpected: list[str]) -> CheckpointInfo:
+    return CheckpointInfo(
+        family=rec.family, backbone=rec.backbone, layout=rec.layout, heads=_heads_info(model),
+        feature_dims=model.feature_dims(), conv1_shape=list(model.encoder.conv1.weight.shape),
+        parameters=sum(p.numel() for p in model.parameters()),
+        joints=model.num_joints if model.has_pose_head else None,
+        skeleton=model.skeleton if model.has_pose_head else None,
+        missing_keys=missing, unexpected_keys=unexpected, training=training, path=str(path),
+        sha256=file_hash(path), ignored_keys=rec.ignored, config=dict(model.config),
+        format_version=version, dtype=_dtype(rec.state_dict), notes=rec.notes)
+
+
+def inspect_checkpoint(path: str | Path) -> CheckpointInfo:
+    """Describe a checkpoint without building its weights (the model is built on 'meta')."""
+    path = Path(path)
+    rec, training, version = _recognise(path)
+    model = _build(rec, path, meta=True)
+    missing, unexpected = _compare(rec, model, path)
+    return _info(path, rec, model, training, version, missing, unexpected)
+
+
+def _check_expectations(path: Path, rec: Recognised, model: HPEModel, expect_family, expect_backbone,
+                        expect_joints) -> None:
+    if expect_family is not None and canonical_family(expect_family) != rec.family:
+        raise CheckpointError(f"{path}: a {rec.family} checkpoint, but a {canonical_family(expect_family)} "
+                              "model was asked for")
+    if expect_backbone is not None and expect_backbone != rec.backbone:
+        if expect_backbone not in ARCHS:
+            raise InputError(f"backbone {expect_backbone!r}: valid backbones are {', '.join(ARCHS)}")
+        raise CheckpointError(f"{path}: holds a {rec.backbone} backbone, but a {expect_backbone} was asked for")
+    if expect_joints is not None:
+        want = int(getattr(expect_joints, "num_joints", expect_joints))
+        if not model.has_pose_head:
+            raise CheckpointError(f"{path}: a {rec.family} checkpoint has no pose head, so it cannot "
+                                  f"predict the {want} joints of the dataset")
+        if model.num_joints != want:
+            raise CheckpointError(f"{path}: its pose head predicts {model.num_joints} joints "
+                                  f"({model.skeleton or 'no skeleton'}), but the dataset has {want}")
+
+
+def load_checkpoint(path: str | Path, device: Any = "cpu", expect_family: str | None = None,
+                    expect_backbone: str | None = None, expect_joints: Any = None,
+                    ) -> tuple[HPEModel, CheckpointInfo]:
+    """Load any supported checkpoint -> (model in eval mode on ``device``, info).
+
+    Raises :class:`CheckpointError` naming the file for anything that does not fit: unreadable,
+    unsafe, an unknown layout, missing weights, or a family / backbone / joint count other than
+    the one expected.
+    """
+    from hpe_core.devices import resolve_device
+
+    path = Path(path)
+    target = resolve_device(device)
+    rec, training, version = _recognise(path)
+    model = _build(rec, path)
+    _check_expectations(path, rec, model, expect_family, expect_backbone, expect_joints)
+    missing, unexpected = _compare(rec, model, path)
+    if missing:
+        raise CheckpointError(f"{path}: {len(missing)} tensor(s) its {rec.backbone} {rec.family} model "
+                              f"needs are missing (first: {missing[0]}); the file is incomplete")
+    model.load_state_dict({k: v for k, v in rec.state_dict.items() if k not in unexpected}, strict=False)
+    info = _info(path, rec, model, training, version, missing, unexpected)
+    return model.to(target).eval(), info
+
+
+# --- writing ----------------------------------------------------------------------------------
+def save_checkpoint(path: str | Path, model: HPEModel, training: dict | None = None,
+                    extra: dict | None = None) -> Path:
+    """Write ``model`` in the native format (``.safetensors`` by suffix) atomically; return the path."""
+    if not isinstance(model, HPEModel):
+        raise InputError(f"save_checkpoint: expected an HPEModel, got {type(model).__name__}")
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError(f"{path}: folder {path.parent} does not exist")
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    data = native_payload(model, training or {}, extra, created, __version__, path.suffix == ".safetensors")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if isinstance(data, bytes):
+                fh.write(data)
+            else:
+                torch.save(data, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
