@@ -29,6 +29,7 @@ def _command_modules():
     # Each subcommand module adds itself here (one import line each).
     modules = []
     from hpe_core.commands import inspect; modules.append(inspect)  # noqa: E702
+    from hpe_core.commands import train; modules.append(train)  # noqa: E702
     return modules
 
 

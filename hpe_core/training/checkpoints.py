@@ -60,7 +60,7 @@ class ResumePoint:
             raise CheckpointError(f"--resume {self.path}: its stored config is invalid ({exc})") from None
         self.training: dict[str, Any] = training
         self.state_dict: dict = raw.get("state_dict") or {}
-        self.optimizer: dict = resume["optimizer"]
+        self.optimizer: dict = _int_state_keys(resume["optimizer"])
         self.scaler: dict | None = resume.get("scaler")
         self.rng: dict = resume["rng"]
         self.epoch, self.batch, self.step = (int(training[k]) for k in ("epoch", "batch", "step"))
@@ -71,3 +71,9 @@ class ResumePoint:
         except RuntimeError as exc:
             first = str(exc).splitlines()[0]
             raise CheckpointError(f"--resume {self.path}: weights do not fit the model ({first})") from None
+
+
+def _int_state_keys(optimizer_state: dict) -> dict:
+    """Checkpoints store dict keys as strings; the optimizer's per-parameter state wants ints."""
+    state = optimizer_state.get("state", {})
+    return {**optimizer_state, "state": {int(k): v for k, v in state.items()}}

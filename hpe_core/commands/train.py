@@ -1,0 +1,131 @@
+"""``hpe train CONFIG [--resume CKPT] [--events FILE|-] [--set KEY=VALUE ...]``.
+
+CONFIG is a YAML/JSON file or the name of a preset in ``resources/presets`` (``simclr_cpu``).
+The same command runs under ``torchrun --nproc_per_node=K`` (DistributedDataParallel; only
+rank 0 writes events and checkpoints). SIGINT/SIGTERM stop at the next step, save a resumable
+``last.pt`` and exit 0; a second SIGINT aborts at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from hpe_core.commands._common import add_json_flag, emit
+from hpe_core.errors import InputError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train", help="train SimCLR / SimSiam encoders or 3D regression heads",
+        description="Train as CONFIG says (a YAML/JSON file or a preset name, see --list-presets), "
+        "streaming JSON-lines events. Exit status 0 when finished or interrupted (SIGINT saves a "
+        "resumable last.pt), 2 for bad input or a NaN loss. Several processes: "
+        "torchrun --nproc_per_node=2 -m hpe_core.cli train CONFIG.")
+    p.add_argument("config", nargs="?", help="config file or preset name (optional with --resume)")
+    p.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT (its last.pt)")
+    p.add_argument("--events", metavar="FILE|-", help="write JSON-lines events to FILE (appended) or stdout")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set train.epochs=3 (repeatable)")
+    p.add_argument("--output", metavar="DIR", help="output folder (same as --set train.output=DIR)")
+    p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (same as --set train.device=...)")
+    p.add_argument("--list-presets", action="store_true", help="list the presets and exit")
+    add_json_flag(p)
+    p.set_defaults(func=run)
+
+
+def presets_dir() -> Path:
+    from hpe_core import resources_dir
+
+    return resources_dir() / "presets"
+
+
+def resolve_config_path(name: str) -> Path:
+    """A file path, or ``resources/presets/<name>.yaml``."""
+    path = Path(name).expanduser()
+    if path.is_file():
+        return path
+    preset = presets_dir() / f"{name}.yaml"
+    if preset.is_file() and os.sep not in name:
+        return preset
+    names = ", ".join(sorted(p.stem for p in presets_dir().glob("*.yaml")))
+    raise InputError(f"{name}: no such config file or preset (presets: {names})")
+
+
+def load_run_config(args: argparse.Namespace):
+    from hpe_core.training.config import apply_overrides, config_from_dict, load_config
+
+    overrides = list(args.overrides)
+    if args.output:
+        overrides.append(f"train.output={args.output}")
+    if args.device:
+        overrides.append(f"train.device={args.device}")
+    if args.config:
+        return load_config(resolve_config_path(args.config), overrides)
+    if not args.resume:
+        raise InputError("give a CONFIG file or preset name (or --resume CKPT)")
+    from hpe_core.training.checkpoints import ResumePoint
+
+    stored = ResumePoint(args.resume).config.to_dict()
+    return config_from_dict(apply_overrides(stored, overrides))
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list_presets:
+        return emit(args, {"presets": sorted(p.stem for p in presets_dir().glob("*.yaml"))},
+                    lambda d: "\n".join(d["presets"]))
+    if args.json and args.events == "-":
+        raise InputError("--json and --events - both write to stdout; use one of them")
+    from hpe_core.progress import TerminalProgress
+    from hpe_core.training.events import EventWriter
+    from hpe_core.training.state import StopFlag, stop_on_signals
+
+    main_rank = os.environ.get("RANK", "0") == "0"
+    writer = EventWriter(args.events, enabled=main_rank)
+    bar = TerminalProgress("train", stream=sys.stderr) if main_rank else None
+    try:
+        config = load_run_config(args)
+        from hpe_core.training.loop import run_training
+
+        with stop_on_signals(StopFlag()) as flag:
+            result = run_training(config, bar, writer, args.resume, flag)
+    except InputError as exc:
+        writer.emit("error", message=str(exc), exit_status=2)
+        raise
+    except KeyboardInterrupt:
+        writer.emit("error", message="interrupted at once (second SIGINT); nothing saved", exit_status=130)
+        raise
+    except Exception as exc:
+        writer.emit("error", message=f"internal error: {type(exc).__name__}: {exc}", exit_status=1)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        writer.close()
+    if not main_rank:
+        return 0
+    payload = {"reason": result.reason, "epoch": result.epoch, "step": result.step,
+               "total_steps": result.total_steps, "best": result.best, "final": result.final,
+               "last_checkpoint": result.last_checkpoint, "best_checkpoint": result.best_checkpoint}
+    if args.events == "-":
+        sys.stderr.write(_text(payload) + "\n")
+        return 0
+    return emit(args, payload, _text)
+
+
+def _text(d: dict) -> str:
+    lines = [f"{d['reason']}: epoch {d['epoch']}, step {d['step']}/{d['total_steps']}"]
+    if d.get("best"):
+        b = d["best"]
+        lines.append(f"best validation {b['metric']}: {b['value']:.4g} (epoch {b['epoch'] + 1})")
+    test = (d.get("final") or {}).get("test")
+    if test:
+        base = d["final"].get("baseline_test", {})
+        lines.append("test: " + ", ".join(f"{k} {v:.1f}" for k, v in test.items() if k != "loss")
+                     + (f" (mean-pose baseline PA-MPJPE {base['pa_mpjpe']:.1f})" if base else ""))
+    lines.append(f"last checkpoint: {d['last_checkpoint']}")
+    if d.get("best_checkpoint"):
+        lines.append(f"best checkpoint: {d['best_checkpoint']}")
+    return "\n".join(lines)
