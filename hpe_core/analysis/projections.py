@@ -7,7 +7,8 @@
   classes (k-means clusters, or a dataset label such as action, subject or camera); it gives at
   most ``classes - 1`` axes.
 - ``umap``: umap-learn, seeded.
-- ``tsne``: openTSNE (FFT-accelerated gradients in 2D, Barnes-Hut in 3D; several times faster
+- ``tsne``: openTSNE (FFT-accelerated gradients in 2D from 10,000 samples, Barnes-Hut below and
+  in 3D; several times faster
   than scikit-learn's), after a PCA to ``pca_dims`` (50) dimensions as is customary.
 Every method is seeded and returns float32 coordinates.
 """
@@ -151,7 +152,7 @@ def _tsne(x, dims, labels, seed, progress, perplexity: float = 30.0, pca_dims: i
         return False
 
     tsne = TSNE(n_components=dims, perplexity=perplexity, random_state=int(seed), n_iter=int(n_iter),
-                negative_gradient_method="fft" if dims <= 2 else "bh", n_jobs=os.cpu_count() or 1,
+                negative_gradient_method="auto" if dims <= 2 else "bh", n_jobs=os.cpu_count() or 1,
                 callbacks=callback, callbacks_every_iters=every, verbose=False)
     embedding = tsne.fit(data)
     return np.asarray(embedding), {"perplexity": perplexity, "pca_dims": int(data.shape[1])}

@@ -1,0 +1,122 @@
+"""Linear CKA and cross-view retrieval against slow references, closed forms and invariances."""
+
+import numpy as np
+import pytest
+
+from hpe_core.analysis.similarity import cka_matrix, cross_view_retrieval, linear_cka
+from hpe_core.errors import InputError
+
+
+def reference_cka(x, y):
+    """HSIC with explicit centring matrices (Gretton et al.), normalised."""
+    n = len(x)
+    h = np.eye(n) - np.ones((n, n)) / n
+    k, l = x @ x.T, y @ y.T
+
+    def hsic(a, b):
+        return np.trace(a @ h @ b @ h) / (n - 1) ** 2
+
+    return hsic(k, l) / np.sqrt(hsic(k, k) * hsic(l, l))
+
+
+def _orthogonal(d, seed):
+    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(d, d)))
+    return q
+
+
+@pytest.mark.parametrize("n, p, q", [(50, 5, 8), (30, 80, 12), (20, 40, 60)])
+def test_cka_matches_reference(n, p, q):
+    rng = np.random.default_rng(n + p + q)
+    x = rng.normal(size=(n, p))
+    y = np.tanh(x @ rng.normal(size=(p, q))) + 0.3 * rng.normal(size=(n, q))
+    assert linear_cka(x, y) == pytest.approx(reference_cka(x, y), rel=1e-9)
+
+
+@pytest.mark.parametrize("d", [6, 64])  # feature-space route and Gram route
+def test_cka_self_orthogonal_scale_and_translation_invariance(d):
+    rng = np.random.default_rng(d)
+    x = rng.normal(size=(40, d)) @ np.diag(np.linspace(0.2, 3, d))
+    assert linear_cka(x, x) == pytest.approx(1.0, abs=1e-12)
+    moved = 7.5 * x @ _orthogonal(d, 1) + rng.normal(size=d) * 100
+    assert linear_cka(x, moved) == pytest.approx(1.0, abs=1e-9)
+    y = rng.normal(size=(40, 5))
+    assert linear_cka(x, y) == pytest.approx(linear_cka(moved, y), rel=1e-9)
+
+
+def test_cka_not_invariant_to_anisotropic_scaling_and_low_for_independent_data():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(500, 4))
+    assert linear_cka(x, x * np.array([1, 1, 1, 30])) < 0.9
+    assert linear_cka(x, rng.normal(size=(500, 4))) < 0.05
+
+
+def test_cka_matrix_of_a_representation_with_itself_has_a_unit_diagonal():
+    rng = np.random.default_rng(4)
+    base = rng.normal(size=(60, 10))
+    layers = {"a": base, "b": np.maximum(base @ rng.normal(size=(10, 20)), 0), "c": rng.normal(size=(60, 3))}
+    rotated = {k: v @ _orthogonal(v.shape[1], 5) for k, v in layers.items()}
+    names_a, names_b, m = cka_matrix(layers, rotated)
+    assert names_a == names_b == ["a", "b", "c"]
+    np.testing.assert_allclose(np.diag(m), 1.0, atol=1e-9)
+    np.testing.assert_allclose(m, m.T, atol=1e-9)
+    assert (m >= 0).all() and (m <= 1 + 1e-12).all()
+
+
+def test_cka_refuses_mismatched_samples():
+    with pytest.raises(InputError, match="same samples"):
+        linear_cka(np.zeros((5, 2)), np.zeros((6, 2)))
+
+
+def reference_retrieval(f, pid, cam, k):
+    f = f / np.linalg.norm(f, axis=1, keepdims=True)
+    hits, queries = 0, 0
+    for i in range(len(f)):
+        other = np.flatnonzero(cam != cam[i])
+        if not (pid[other] == pid[i]).any():
+            continue
+        queries += 1
+        sims = f[other] @ f[i]
+        top = other[np.argsort(-sims, kind="stable")[:k]]
+        hits += bool((pid[top] == pid[i]).any())
+    return hits / queries
+
+
+def _views(poses=30, cameras=4, d=16, noise=0.0, seed=0):
+    rng = np.random.default_rng(seed)
+    pose_code = rng.normal(size=(poses, d))
+    pid = np.repeat(np.arange(poses), cameras)
+    cam = np.tile(np.arange(cameras), poses)
+    f = pose_code[pid] + noise * rng.normal(size=(len(pid), d))
+    return f, pid, cam
+
+
+def test_retrieval_of_view_invariant_features_is_perfect():
+    f, pid, cam = _views()
+    got = cross_view_retrieval(f, pid, cam, block=7)
+    assert got["top1"] == 1.0 and got["top5"] == 1.0
+    assert got["queries"] == 120 and got["candidates_mean"] == 90
+    # each query has 3 positives among 90 candidates: chance = 1 - C(87, k) / C(90, k)
+    assert got["chance_top1"] == pytest.approx(3 / 90)
+    assert got["chance_top5"] == pytest.approx(1 - np.prod([(87 - i) / (90 - i) for i in range(5)]))
+
+
+@pytest.mark.parametrize("noise", [0.5, 1.5, 100.0])
+def test_retrieval_matches_slow_reference(noise):
+    f, pid, cam = _views(noise=noise, seed=int(noise * 10))
+    got = cross_view_retrieval(f, pid, cam, ks=(1, 5), block=16)
+    for k in (1, 5):
+        assert got[f"top{k}"] == pytest.approx(reference_retrieval(f, pid, cam, k))
+
+
+def test_retrieval_of_noise_is_near_chance():
+    f, pid, cam = _views(poses=100, cameras=4, noise=1e4, seed=9)
+    got = cross_view_retrieval(f, pid, cam)
+    assert abs(got["top5"] - got["chance_top5"]) < 0.05
+
+
+def test_retrieval_ignores_the_query_camera_and_needs_positives():
+    f, pid, cam = _views(poses=5, cameras=2)
+    f[cam == 0] += 1e-3  # same-camera neighbours would be closer, but they are excluded
+    assert cross_view_retrieval(f, pid, cam)["top1"] == 1.0
+    with pytest.raises(InputError, match="no pose is seen by two cameras"):
+        cross_view_retrieval(f, np.arange(len(f)), cam)
