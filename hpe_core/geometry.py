@@ -125,7 +125,8 @@ def look_at(eye, target, up=(0.0, -1.0, 0.0)) -> tuple[np.ndarray, np.ndarray]:
     eye, target, up = (np.asarray(v, dtype=np.float64) for v in (eye, target, up))
     z = target - eye
     z /= np.linalg.norm(z)
-    x = np.cross(z, -up)  # image x to the right when image y points down
+    # Rows (x, y, z) right-handed with image y pointing down, i.e. along -up: x = y x z = z x up.
+    x = np.cross(z, up)
     if np.linalg.norm(x) < 1e-9:
         raise InputError("look_at: viewing direction is parallel to up")
     x /= np.linalg.norm(x)
@@ -199,8 +200,10 @@ def _procrustes_torch(p, g, mode, weights, return_transform):
     import torch
 
     n, j, _ = p.shape
-    dtype = p.dtype if p.dtype in (torch.float32, torch.float64) else torch.float32
-    p, g = p.to(dtype), g.to(dtype=dtype, device=p.device)
+    ref = p if _is_torch(p) else g  # one of them may be a numpy array
+    dtype = ref.dtype if ref.dtype in (torch.float32, torch.float64) else torch.float32
+    p = torch.as_tensor(p, dtype=dtype, device=ref.device)
+    g = torch.as_tensor(g, dtype=dtype, device=ref.device)
     w = torch.ones((n, j), dtype=dtype, device=p.device) if weights is None else \
         torch.as_tensor(weights, dtype=dtype, device=p.device).reshape(n, j)
     p0, g0 = torch.nan_to_num(p), torch.nan_to_num(g)

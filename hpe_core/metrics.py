@@ -1,0 +1,491 @@
+"""Pose-estimation metrics, batched over N samples, numpy or torch in, numpy / floats out.
+
+Shapes: ``pred`` and ``gt`` are ``(N, J, 3)`` millimetres for the 3D metrics and ``(N, J, 2)``
+pixels for the 2D ones; ``valid`` (optional) is ``(N, J)`` bool. A joint is evaluated when it
+is finite in both ``pred`` and ``gt`` and marked valid; the others are excluded, never zeroed.
+
+Every metric returns one float, pooled over all evaluated joints of all samples (the usual
+definition when nothing is masked), or with ``per_sample=True`` an ``(N,)`` array of the mean
+over each sample's evaluated joints. :func:`pjpe` gives the ``(N, J)`` errors themselves (NaN
+where excluded) and :func:`evaluate` computes everything at once for the CLI and the GUI.
+
+Alignments (``align=``): ``"none"``; ``"scale"`` (N-MPJPE, the least-squares scale ``s p``);
+``"rotation"`` (``R p`` about the origin: root-centre first); ``"rigid"`` (``R p + t``);
+``"similarity"`` (``s R p + t``, PA-MPJPE, Protocol #2). Rotations never include a mirror image.
+
+torch is not imported here: tensors are converted with ``.detach().cpu().numpy()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hpe_core.errors import InputError
+from hpe_core.skeleton import Skeleton, check_joints, get_skeleton
+
+PCK3D_THRESHOLD = 150.0  # mm
+AUC_THRESHOLDS = np.linspace(0.0, 150.0, 31)  # mm, steps of 5 (MPI-INF-3DHP convention)
+PCK2D_FRACTION = 0.05  # of the ground-truth bounding-box size (UniHPE's PCK@0.05)
+ALIGNMENTS = ("none", "scale", "rotation", "rigid", "similarity")
+_CHUNK = 4096  # samples aligned at once: temporaries stay in cache, memory stays bounded
+
+
+# ----------------------------------------------------------------------------- input
+def as_array(x, argument: str) -> np.ndarray:
+    """``x`` (numpy array, torch tensor, nested lists) as float64 numpy; InputError if not numeric."""
+    if type(x).__module__.startswith("torch"):
+        x = x.detach().cpu().numpy()
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise InputError(f"{argument}: expected a numeric array, got dtype {arr.dtype}")
+    return arr.astype(np.float64, copy=False)
+
+
+def prepare(pred, gt, valid=None, *, skeleton: str | Skeleton | None = None,
+            dims: tuple[int, ...] = (2, 3)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Check and convert inputs: ``(pred (N,J,D), gt (N,J,D), mask (N,J) bool)``.
+
+    Raises :class:`InputError` (a ``ValueError``) naming the argument for: shapes that
+    disagree, a joint count that does not fit ``skeleton``, empty arrays, a sample with no
+    finite joint, a ``valid`` mask of the wrong shape.
+    """
+    p, g = as_array(pred, "pred"), as_array(gt, "gt")
+    check_joints(p, skeleton, "pred", dims)
+    check_joints(g, skeleton, "gt", dims)
+    if p.shape != g.shape:
+        raise InputError(f"pred, gt: shapes disagree: pred {p.shape}, gt {g.shape}")
+    finite_p, finite_g = _finite_points(p), _finite_points(g)
+    _no_joint(finite_g, "gt", "has no finite joint (all NaN)")
+    _no_joint(finite_p, "pred", "has no finite joint (all NaN)")
+    mask = finite_p & finite_g
+    if valid is not None:
+        v = as_array(valid, "valid")
+        if v.shape != p.shape[:2]:
+            raise InputError(f"valid: expected shape {p.shape[:2]} (N, J), got {v.shape}")
+        _no_joint(v != 0, "valid", "marks no joint valid")
+        mask &= v != 0
+    _no_joint(mask, "pred, gt", "has no joint that is finite in both pred and gt and valid")
+    return p, g, mask
+
+
+def _finite_points(a: np.ndarray) -> np.ndarray:
+    """``(N, J)``: True where all coordinates of ``a`` ``(N, J, D)`` are finite."""
+    out = np.isfinite(a[..., 0])
+    for d in range(1, a.shape[-1]):
+        out &= np.isfinite(a[..., d])
+    return out
+
+
+def _no_joint(mask: np.ndarray, argument: str, what: str) -> None:
+    empty = np.flatnonzero(~mask.any(axis=1))
+    if empty.size:
+        listed = ", ".join(str(i) for i in empty[:5]) + (", ..." if empty.size > 5 else "")
+        raise InputError(f"{argument}: {empty.size} sample(s) {what}: index {listed}")
+
+
+def resolve_root(root, skeleton: str | Skeleton | None, num_joints: int) -> int | None:
+    """``root`` as a joint index: an int, a joint name of ``skeleton``, ``"auto"`` (the
+    skeleton's root, else none) or None / ``"none"``."""
+    if root is None or root == "none":
+        return None
+    if root == "auto":
+        return get_skeleton(skeleton).root if skeleton is not None else None
+    if isinstance(root, str) and not root.lstrip("-").isdigit():
+        if skeleton is None:
+            raise InputError(f"root: joint name {root!r} needs a skeleton")
+        return get_skeleton(skeleton).index(root)
+    index = int(root)
+    if not 0 <= index < num_joints:
+        raise InputError(f"root: joint index {index} out of range 0..{num_joints - 1}")
+    return index
+
+
+def root_centre(p: np.ndarray, g: np.ndarray, mask: np.ndarray, root: int | None):
+    """Translate each pose so its ``root`` joint is at the origin (Protocol #1)."""
+    if root is None:
+        return p, g
+    missing = np.flatnonzero(~mask[:, root])
+    if missing.size:
+        raise InputError(f"pred, gt: root joint {root} is missing in {missing.size} sample(s) "
+                         f"(first: {missing[0]}); evaluate without root alignment (root=none)")
+    return p - p[:, root:root + 1], g - g[:, root:root + 1]
+
+
+# -------------------------------------------------------------------------- metrics
+def pjpe(pred, gt, valid=None, *, align: str = "none", root=None,
+         skeleton: str | Skeleton | None = None) -> np.ndarray:
+    """Per-joint position errors ``(N, J)`` (Euclidean, input units), NaN where excluded.
+
+    ``pred``, ``gt`` ``(N, J, D)``; ``align`` one of :data:`ALIGNMENTS` (3D only);
+    ``root`` (index, joint name, ``"auto"`` or None) root-centres both poses first.
+    """
+    _check_mode(align)
+    p, g, mask = prepare(pred, gt, valid, skeleton=skeleton, dims=(3,) if align != "none" else (2, 3))
+    p, g = root_centre(p, g, mask, resolve_root(root, skeleton, p.shape[1]))
+    return _errors(p, g, mask, align)
+
+
+def _errors(p: np.ndarray, g: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
+    out = np.empty(p.shape[:2])
+    for start in range(0, len(p), _CHUNK):
+        sl = slice(start, start + _CHUNK)
+        a = p[sl] if mode == "none" else _align_chunk(p[sl], g[sl], mask[sl], mode)
+        d = a - g[sl]
+        out[sl] = np.sqrt(_dot(d, d) if d.shape[-1] == 3 else d[..., 0] ** 2 + d[..., 1] ** 2)
+    out[~mask] = np.nan
+    return out
+
+
+def _mean(err: np.ndarray, per_sample: bool):
+    """Pooled mean over evaluated joints (float), or each sample's mean ``(N,)``."""
+    if per_sample:
+        return np.nanmean(err, axis=1)
+    return float(np.nanmean(err))
+
+
+def _pck(err: np.ndarray, threshold, per_sample: bool):
+    """Fraction of evaluated joints with ``err <= threshold`` (scalar or ``(N,)`` thresholds)."""
+    hit = (err <= np.asarray(threshold, dtype=np.float64).reshape(-1, 1)).sum(axis=1)
+    count = np.isfinite(err).sum(axis=1)
+    return hit / count if per_sample else float(hit.sum() / count.sum())
+
+
+def mpjpe(pred, gt, valid=None, *, root=None, skeleton=None, per_sample=False):
+    """Mean per-joint position error (Protocol #1 with ``root``): ``mean |p - g|``."""
+    return _mean(pjpe(pred, gt, valid, root=root, skeleton=skeleton), per_sample)
+
+
+def pa_mpjpe(pred, gt, valid=None, *, skeleton=None, per_sample=False):
+    """Procrustes-aligned MPJPE (Protocol #2): after the best similarity ``s R p + t``."""
+    return _mean(pjpe(pred, gt, valid, align="similarity", skeleton=skeleton), per_sample)
+
+
+def n_mpjpe(pred, gt, valid=None, *, root=None, skeleton=None, per_sample=False):
+    """Scale-normalised MPJPE (Rhodin et al.): after the least-squares scale ``s p``, no
+    translation or rotation (as in VideoPose3D); pass ``root`` unless poses are root-relative."""
+    return _mean(pjpe(pred, gt, valid, align="scale", root=root, skeleton=skeleton), per_sample)
+
+
+def mean_distance(pred, gt, valid=None, *, root="auto", skeleton=None, per_sample=False):
+    """Seed 000's accuracy: mean Euclidean distance after root-centring and the best rotation
+    about the root (Kabsch, no mirror). ``root="auto"``: the skeleton's root, else joint 0."""
+    if root == "auto" and skeleton is None:
+        root = 0
+    return _mean(pjpe(pred, gt, valid, align="rotation", root=root, skeleton=skeleton), per_sample)
+
+
+def per_joint_error(pred, gt, valid=None, *, align="none", root=None, skeleton=None) -> np.ndarray:
+    """Mean error of each joint over the samples where it is evaluated ``(J,)`` (NaN if never)."""
+    err = pjpe(pred, gt, valid, align=align, root=root, skeleton=skeleton)
+    return _column_mean(err)
+
+
+def _column_mean(err: np.ndarray) -> np.ndarray:
+    count = np.isfinite(err).sum(axis=0)
+    total = np.where(np.isfinite(err), err, 0.0).sum(axis=0)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def pck3d(pred, gt, valid=None, *, threshold=PCK3D_THRESHOLD, align="none", root=None,
+          skeleton=None, per_sample=False):
+    """3D PCK: fraction of joints within ``threshold`` mm (150 by default), in [0, 1]."""
+    _check_threshold(threshold, "threshold")
+    return _pck(pjpe(pred, gt, valid, align=align, root=root, skeleton=skeleton), threshold,
+                per_sample)
+
+
+def auc3d(pred, gt, valid=None, *, thresholds=AUC_THRESHOLDS, align="none", root=None,
+          skeleton=None, per_sample=False):
+    """Area under the 3D PCK curve: the mean PCK over ``thresholds`` (0..150 mm step 5)."""
+    err = pjpe(pred, gt, valid, align=align, root=root, skeleton=skeleton)
+    return _auc(err, thresholds, per_sample)
+
+
+def _auc(err, thresholds, per_sample):
+    thresholds = np.asarray(thresholds, dtype=np.float64).reshape(-1)
+    if thresholds.size == 0:
+        raise InputError("thresholds: empty")
+    _check_threshold(thresholds, "thresholds")
+    values = [_pck(err, t, per_sample) for t in thresholds]
+    return np.mean(values, axis=0) if per_sample else float(np.mean(values))
+
+
+def _check_threshold(value, argument: str) -> None:
+    arr = np.asarray(value, dtype=np.float64)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise InputError(f"{argument}: expected finite values >= 0, got {value!r}")
+
+
+def bbox_sizes(gt, mask: np.ndarray) -> np.ndarray:
+    """``(N,)`` size of each sample's tight box around its evaluated 2D joints: ``max(w, h)``."""
+    lo = np.where(mask[..., None], gt, np.inf).min(axis=1)
+    hi = np.where(mask[..., None], gt, -np.inf).max(axis=1)
+    return (hi - lo).max(axis=1)
+
+
+def pck2d(pred, gt, valid=None, *, fraction=PCK2D_FRACTION, bbox_size=None, skeleton=None,
+          per_sample=False):
+    """2D PCK: fraction of joints within ``fraction * bbox_size`` px, where ``bbox_size`` ``(N,)``
+    defaults to :func:`bbox_sizes` of ``gt``. ``pred``, ``gt`` ``(N, J, 2)``."""
+    p, g, mask = prepare(pred, gt, valid, skeleton=skeleton, dims=(2,))
+    _check_threshold(fraction, "fraction")
+    size = bbox_sizes(g, mask) if bbox_size is None else as_array(bbox_size, "bbox_size")
+    if size.shape != (len(p),):
+        raise InputError(f"bbox_size: expected shape ({len(p)},), got {size.shape}")
+    _check_threshold(size, "bbox_size")
+    return _pck(_errors(p, g, mask, "none"), fraction * size, per_sample)
+
+
+def epe(pred, gt, valid=None, *, skeleton=None, per_sample=False):
+    """End-point error: mean Euclidean distance of 2D joints in pixels, ``(N, J, 2)``."""
+    p, g, mask = prepare(pred, gt, valid, skeleton=skeleton, dims=(2,))
+    return _mean(_errors(p, g, mask, "none"), per_sample)
+
+
+# ------------------------------------------------------------------------- evaluate
+METRIC_LABELS = {
+    "mpjpe": "MPJPE", "pa_mpjpe": "PA-MPJPE", "n_mpjpe": "N-MPJPE",
+    "mean_distance": "mean distance (rotation-aligned about the root)",
+    "pck3d": "3D PCK", "auc3d": "3D AUC", "pck2d": "2D PCK", "epe": "EPE",
+}
+FRACTIONS = ("pck3d", "auc3d", "pck2d")  # in [0, 1]; the others are distances
+
+
+@dataclass
+class MetricReport:
+    """Everything :func:`evaluate` computed. ``summary`` name -> float; ``per_joint`` name ->
+    ``(J,)``; ``per_sample`` name -> ``(N,)``; ``units`` of the distances ("mm" or "px")."""
+
+    dims: int
+    units: str
+    samples: int
+    joints: int
+    evaluated_joints: int
+    settings: dict
+    summary: dict[str, float]
+    per_joint: dict[str, np.ndarray]
+    per_sample: dict[str, np.ndarray]
+    joint_names: tuple[str, ...] | None = None
+
+    def to_dict(self, per_sample: bool = False) -> dict:
+        names = list(self.joint_names or (str(j) for j in range(self.joints)))
+        out = {"dims": self.dims, "units": self.units, "samples": self.samples,
+               "joints": self.joints, "evaluated_joints": self.evaluated_joints,
+               "settings": dict(self.settings), "metrics": dict(self.summary),
+               "per_joint": {"joint_names": names,
+                             **{k: v.tolist() for k, v in self.per_joint.items()}}}
+        if per_sample:
+            out["per_sample"] = {k: v.tolist() for k, v in self.per_sample.items()}
+        return out
+
+
+def evaluate(pred, gt, valid=None, *, skeleton: str | Skeleton | None = None, root="auto",
+             pck_threshold: float = PCK3D_THRESHOLD, auc_thresholds=AUC_THRESHOLDS,
+             pck2d_fraction: float = PCK2D_FRACTION, bbox_size=None) -> MetricReport:
+    """All metrics of ``(N, J, 3)`` poses (MPJPE, PA-MPJPE, N-MPJPE, mean distance, 3D PCK, AUC)
+    or ``(N, J, 2)`` ones (2D PCK, EPE), per sample and per joint too.
+
+    ``root`` ("auto": the skeleton's root when one is named, else none) root-centres the poses
+    for MPJPE, N-MPJPE, PCK and AUC; the mean distance is always taken about a root (joint 0
+    when none is named, none only with ``root=None``).
+    """
+    p, g, mask = prepare(pred, gt, valid, skeleton=skeleton)
+    names = get_skeleton(skeleton).joint_names if skeleton is not None else None
+    if p.shape[-1] == 2:
+        return _evaluate_2d(p, g, mask, pck2d_fraction, bbox_size, names)
+    _check_threshold(pck_threshold, "pck_threshold")
+    r = resolve_root(root, skeleton, p.shape[1])
+    md_root = 0 if (r is None and root == "auto") else r
+    pr, gr = root_centre(p, g, mask, r)
+    pm, gm = root_centre(p, g, mask, md_root)
+    err = {"mpjpe": _errors(pr, gr, mask, "none"),
+           "pa_mpjpe": _errors(p, g, mask, "similarity"),
+           "n_mpjpe": _errors(pr, gr, mask, "scale"),
+           "mean_distance": _errors(pm, gm, mask, "rotation")}
+    summary = {k: _mean(e, False) for k, e in err.items()}
+    per_sample = {k: _mean(e, True) for k, e in err.items()}
+    for per, key in ((False, summary), (True, per_sample)):
+        key["pck3d"] = _pck(err["mpjpe"], pck_threshold, per)
+        key["auc3d"] = _auc(err["mpjpe"], auc_thresholds, per)
+    thresholds = np.asarray(auc_thresholds, dtype=np.float64).reshape(-1)
+    settings = {"root": r, "mean_distance_root": md_root, "pck_threshold": float(pck_threshold),
+                "auc_thresholds": [float(thresholds.min()), float(thresholds.max()), thresholds.size],
+                "skeleton": get_skeleton(skeleton).name if skeleton is not None else None}
+    per_joint = {"mpjpe": _column_mean(err["mpjpe"]), "pa_mpjpe": _column_mean(err["pa_mpjpe"])}
+    return MetricReport(3, "mm", len(p), p.shape[1], int(mask.sum()), settings, summary,
+                        per_joint, per_sample, names)
+
+
+def _evaluate_2d(p, g, mask, fraction, bbox_size, names) -> MetricReport:
+    _check_threshold(fraction, "pck2d_fraction")
+    size = bbox_sizes(g, mask) if bbox_size is None else as_array(bbox_size, "bbox_size")
+    if size.shape != (len(p),):
+        raise InputError(f"bbox_size: expected shape ({len(p)},), got {size.shape}")
+    err = _errors(p, g, mask, "none")
+    summary = {"pck2d": _pck(err, fraction * size, False), "epe": _mean(err, False)}
+    per_sample = {"pck2d": _pck(err, fraction * size, True), "epe": _mean(err, True)}
+    settings = {"pck2d_fraction": float(fraction),
+                "bbox": "ground-truth joints" if bbox_size is None else "given"}
+    return MetricReport(2, "px", len(p), p.shape[1], int(mask.sum()), settings, summary,
+                        {"epe": _column_mean(err)}, per_sample, names)
+
+
+# ------------------------------------------------------------------------ alignment
+def align(p: np.ndarray, g: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
+    """``p`` ``(N,J,3)`` aligned to ``g`` by ``mode`` (one of :data:`ALIGNMENTS`), fitted on the
+    joints where ``mask`` ``(N,J)`` is True (the others take no part). Returns ``(N,J,3)``."""
+    _check_mode(mode)
+    if mode == "none":
+        return p
+    out = np.empty_like(p)
+    for start in range(0, len(p), _CHUNK):
+        sl = slice(start, start + _CHUNK)
+        out[sl] = _align_chunk(p[sl], g[sl], mask[sl], mode)
+    return out
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in ALIGNMENTS:
+        raise InputError(f"align: expected one of {', '.join(ALIGNMENTS)}, got {mode!r}")
+
+
+def _align_chunk(p, g, mask, mode):
+    full = bool(mask.all())
+    w = mask.astype(np.float64)
+    p0 = p if full else np.where(mask[..., None], p, 0.0)
+    g0 = g if full else np.where(mask[..., None], g, 0.0)
+    if mode == "scale":
+        s = _safe_div(_dot(p0, g0).sum(1), _dot(p0, p0).sum(1))
+        return s[:, None, None] * p
+    if mode == "rotation":
+        mu_p = mu_g = np.zeros((len(p), 1, 3))
+    else:
+        count = w.sum(axis=1)[:, None, None]
+        mu_p, mu_g = (w[:, None, :] @ p0) / count, (w[:, None, :] @ g0) / count
+    pc = p0 - mu_p if full else (p0 - mu_p) * w[..., None]
+    H = np.swapaxes(pc, 1, 2) @ g0  # (N,3,3): H[a, b] = sum_j w p_a (g_b - mu_g_b)
+    R, trace = best_rotations(H)
+    Rt = np.ascontiguousarray(np.swapaxes(R, 1, 2))
+    if mode == "similarity":
+        Rt *= _safe_div(trace, _dot(pc, pc).sum(1))[:, None, None]
+    out = (pc if full else p - mu_p) @ Rt
+    out += mu_g
+    return out
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise dot products over the last axis of ``(..., 3)`` arrays (fast for tiny axes)."""
+    return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2]
+
+
+def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.divide(a, b, out=np.zeros_like(a), where=np.abs(b) > 1e-300)
+
+
+def best_rotations(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kabsch with the reflection fix, batched: proper rotations ``R`` ``(N,3,3)`` maximising
+    ``tr(R H)`` for ``H = sum_j p_j g_j^T`` ``(N,3,3)``, so that ``R p ~ g``; and ``tr(R H)`` ``(N,)``.
+
+    Horn's quaternion method, vectorised: the largest eigenvalue of Horn's 4x4 matrix by Newton
+    on its characteristic polynomial (Theobald's QCP), the eigenvector from the adjugate. Samples
+    whose eigen-gap is too small to trust it (e.g. collinear joints) fall back to LAPACK's SVD.
+    """
+    K = _horn_matrix(H)
+    lam = _largest_eigenvalue(K, H)
+    q, ok = _adjugate_eigenvector(K, lam)
+    R = _quaternion_to_matrix(q)
+    bad = np.flatnonzero(~ok)
+    if bad.size:
+        R[bad] = _svd_rotations(H[bad])
+        lam[bad] = np.einsum("nba,nab->n", R[bad], H[bad])
+    return R, lam
+
+
+def _horn_matrix(H: np.ndarray) -> np.ndarray:
+    xx, xy, xz, yx, yy, yz, zx, zy, zz = H.reshape(-1, 9).T
+    rows = ((xx + yy + zz, yz - zy, zx - xz, xy - yx),
+            (yz - zy, xx - yy - zz, xy + yx, zx + xz),
+            (zx - xz, xy + yx, -xx + yy - zz, yz + zy),
+            (xy - yx, zx + xz, yz + zy, -xx - yy + zz))
+    return np.stack([np.stack(row, axis=-1) for row in rows], axis=-2)
+
+
+def _largest_eigenvalue(K: np.ndarray, H: np.ndarray, iterations: int = 100) -> np.ndarray:
+    """Largest root ``(N,)`` of ``det(lam I - K) = lam^4 + c2 lam^2 + c1 lam + c0``: Newton from
+    the upper bound ``sqrt(3) |H|_F`` decreases monotonically onto it (all roots are real)."""
+    c2 = -2.0 * (H * H).reshape(-1, 9).sum(1)
+    c1 = -8.0 * _det3(H)
+    c0 = _adjugate4(K)[1]
+    lam = np.sqrt(-1.5 * c2) * (1 + 1e-9)
+    done = False
+    for _ in range(iterations):
+        lam2 = lam * lam
+        step = _safe_div((lam2 + c2) * lam2 + c1 * lam + c0, (4.0 * lam2 + 2.0 * c2) * lam + c1)
+        lam -= step
+        if done:  # one more step after 1e-10: quadratic convergence reaches round-off
+            break
+        done = bool(np.all(np.abs(step) <= 1e-10 * np.abs(lam)))
+    return lam
+
+
+def _det3(m: np.ndarray) -> np.ndarray:
+    """Determinants of ``(N, 3, 3)`` matrices, written out (faster than LAPACK for tiny ones)."""
+    return (m[:, 0, 0] * (m[:, 1, 1] * m[:, 2, 2] - m[:, 1, 2] * m[:, 2, 1])
+            - m[:, 0, 1] * (m[:, 1, 0] * m[:, 2, 2] - m[:, 1, 2] * m[:, 2, 0])
+            + m[:, 0, 2] * (m[:, 1, 0] * m[:, 2, 1] - m[:, 1, 1] * m[:, 2, 0]))
+
+
+def _adjugate4(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Adjugates ``(N,4,4)`` and determinants ``(N,)`` of ``(N,4,4)`` matrices from 2x2 minors."""
+    (a00, a01, a02, a03), (a10, a11, a12, a13), (a20, a21, a22, a23), (a30, a31, a32, a33) = (
+        [A[:, r, c] for c in range(4)] for r in range(4))
+    s0, s1, s2 = a00 * a11 - a10 * a01, a00 * a12 - a10 * a02, a00 * a13 - a10 * a03
+    s3, s4, s5 = a01 * a12 - a11 * a02, a01 * a13 - a11 * a03, a02 * a13 - a12 * a03
+    c0, c1, c2 = a20 * a31 - a30 * a21, a20 * a32 - a30 * a22, a20 * a33 - a30 * a23
+    c3, c4, c5 = a21 * a32 - a31 * a22, a21 * a33 - a31 * a23, a22 * a33 - a32 * a23
+    adj = np.stack([
+        a11 * c5 - a12 * c4 + a13 * c3, -a01 * c5 + a02 * c4 - a03 * c3,
+        a31 * s5 - a32 * s4 + a33 * s3, -a21 * s5 + a22 * s4 - a23 * s3,
+        -a10 * c5 + a12 * c2 - a13 * c1, a00 * c5 - a02 * c2 + a03 * c1,
+        -a30 * s5 + a32 * s2 - a33 * s1, a20 * s5 - a22 * s2 + a23 * s1,
+        a10 * c4 - a11 * c2 + a13 * c0, -a00 * c4 + a01 * c2 - a03 * c0,
+        a30 * s4 - a31 * s2 + a33 * s0, -a20 * s4 + a21 * s2 - a23 * s0,
+        -a10 * c3 + a11 * c1 - a12 * c0, a00 * c3 - a01 * c1 + a02 * c0,
+        -a30 * s3 + a31 * s1 - a32 * s0, a20 * s3 - a21 * s1 + a22 * s0,
+    ], axis=1).reshape(-1, 4, 4)
+    det = s0 * c5 - s1 * c4 + s2 * c3 + s3 * c2 - s4 * c1 + s5 * c0
+    return adj, det
+
+
+def _adjugate_eigenvector(K: np.ndarray, lam: np.ndarray, tol: float = 1e-6):
+    """Unit eigenvectors ``(N,4)`` of symmetric ``K`` for the simple eigenvalue ``lam``: the
+    largest column of ``adj(K - lam I)`` (rank one, ``~ q q^T``); ``ok`` ``(N,)`` is False where
+    that column is too small against ``|K|^3`` to be trusted (a near-repeated eigenvalue)."""
+    adj, _ = _adjugate4(K - lam[:, None, None] * np.eye(4))
+    diag = np.abs(np.diagonal(adj, axis1=1, axis2=2))
+    q = adj[np.arange(len(K)), :, diag.argmax(axis=1)]
+    norm = np.sqrt((q * q).sum(1))
+    ok = np.isfinite(norm) & (diag.max(axis=1) > tol * (K * K).reshape(-1, 16).sum(1) ** 1.5)
+    return q / np.where(ok, norm, 1.0)[:, None], ok
+
+
+def _quaternion_to_matrix(q: np.ndarray) -> np.ndarray:
+    """Rotation matrices ``(N,3,3)`` of unit quaternions ``(w, x, y, z)`` ``(N,4)``."""
+    w, x, y, z = q.T
+    return np.stack([
+        w * w + x * x - y * y - z * z, 2 * (x * y - w * z), 2 * (x * z + w * y),
+        2 * (x * y + w * z), w * w - x * x + y * y - z * z, 2 * (y * z - w * x),
+        2 * (x * z - w * y), 2 * (y * z + w * x), w * w - x * x - y * y + z * z,
+    ], axis=1).reshape(-1, 3, 3)
+
+
+def _svd_rotations(H: np.ndarray) -> np.ndarray:
+    """Kabsch by LAPACK SVD with the reflection fix: ``R = V diag(1, 1, d) U^T``."""
+    U, _, Vt = np.linalg.svd(H)
+    d = np.sign(np.linalg.det(U @ Vt))
+    d[d == 0] = 1.0
+    V = np.swapaxes(Vt, 1, 2).copy()
+    V[:, :, 2] *= d[:, None]
+    return V @ np.swapaxes(U, 1, 2)
