@@ -1,9 +1,15 @@
-"""``hpe-studio [PATH ...]``: start the GUI."""
+"""``hpe-studio [PATH ...]``: start the GUI.
+
+With no path it reopens the last workspace, or the built-in demo on first start.
+``--screenshot FILE`` waits until the first sample and its prediction are shown, saves the
+window to FILE and quits. Heavy libraries (torch, sklearn, umap) load later, in workers.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -11,25 +17,60 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
     parser = argparse.ArgumentParser(prog="hpe-studio", description="HPE Studio desktop workbench")
     parser.add_argument("paths", nargs="*", help="datasets, checkpoints, videos or a workspace file to open")
+    parser.add_argument("--demo", action="store_true", help="open the built-in demo (the default on first start)")
+    parser.add_argument("--fresh", action="store_true", help="do not reopen the last workspace")
     parser.add_argument("--screenshot", metavar="FILE", help="render the main window to FILE and quit")
+    parser.add_argument("--size", default="1440x900", help="window size WxH (default 1440x900)")
+    parser.add_argument("--timeout", type=float, default=120.0,
+                        help="with --screenshot: seconds to wait for the first prediction (default 120)")
     parser.add_argument("--version", action="version", version=f"hpe-studio {__version__}")
     return parser.parse_args(argv)
+
+
+def _wait_for_prediction(app, window, timeout: float) -> None:
+    """Spin the event loop until the shown sample has a prediction, nothing runs, or time is up."""
+    ws = window.workspace
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        app.processEvents()
+        sample = ws.sample
+        visible = [t for t in ws.tasks.visible_tasks() if not t.name.startswith("Predict")]
+        if sample is not None and sample.pred_3d is not None and not visible:
+            break
+        if sample is None and not ws.tasks.tasks and time.monotonic() > deadline - timeout + 5:
+            break
+        time.sleep(0.01)
+    end = time.monotonic() + 0.5
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from PySide6.QtWidgets import QApplication
 
-    from app.main_window import MainWindow
-
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("HPE Studio")
     app.setOrganizationName("HPE Studio")
+    from app.main_window import MainWindow
+    from app.style import apply_style
+
+    apply_style(app)
     window = MainWindow()
+    w, _, h = args.size.partition("x")
+    window.resize(int(w), int(h))
     window.show()
+    window.install_excepthook()
+    window.probe_devices()
+    if args.demo:
+        window.open_demo()
+    else:
+        window.start(args.paths, restore_last=not (args.fresh or args.screenshot))
     if args.screenshot:
-        app.processEvents()
+        _wait_for_prediction(app, window, args.timeout)
         ok = window.grab().save(args.screenshot)
+        window.close()
         return 0 if ok else 1
     return app.exec()
 

@@ -1,18 +1,210 @@
-"""The main window: composes the views. (The full shell arrives with the GUI issue.)"""
+"""The main window: composes the views around one workspace; it computes nothing."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QMainWindow
+import sys
+from pathlib import Path
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QVBoxLayout, QWidget)
+
+from app import messages
+from app.actions import build_actions
+from app.demo import demo_paths_job
+from app.settings import Settings
+from app.views.browser_view import BrowserView
+from app.views.checkpoints_view import CheckpointsView
+from app.views.device_view import DeviceView
+from app.views.image_view import ImageView
+from app.views.jobs_view import JobsView
+from app.views.message_bar import MessageBar
+from app.views.scene_view import SceneView
+from app.views.timeline_view import TimelineView
+from app.views.video_view import VideoView
+from app.workers.jobs import probe_devices_job
+from app.workspace import Workspace, path_key
+from app.workspace_file import SUFFIX
 from hpe_core import __version__
 
 
 class MainWindow(QMainWindow):
-    def __init__(self) -> None:
+    def __init__(self, workspace: Workspace | None = None, settings: Settings | None = None) -> None:
         super().__init__()
         self.setWindowTitle(f"HPE Studio {__version__}")
-        self.resize(1280, 800)
-        label = QLabel("HPE Studio — open a dataset or checkpoint with the hpe command for now.")
-        label.setMargin(24)
-        self.setCentralWidget(label)
-        self.statusBar().showMessage("Ready")
+        self.setObjectName("mainWindow")
+        self.resize(1440, 900)
+        self.setAcceptDrops(True)
+        self.workspace = workspace or Workspace(self)
+        self.settings = settings or Settings()
+        self.workspace_path: Path | None = None
+        self._build_views()
+        self.actions_ = build_actions(self)
+        self._build_docks()
+        self._build_status_bar()
+        self.workspace.message.connect(self._on_workspace_message)
+        self.workspace.file_opened.connect(self._on_workspace_file_opened)
+        self.workspace.device_changed.connect(self.device_label.setText)
+        self._rebuild_recent_menu()
+        self._restore_layout()
+
+    # ------------------------------------------------------------------ composition
+    def _build_views(self) -> None:
+        ws = self.workspace
+        self.message_bar = MessageBar()
+        self.image_view = ImageView(ws)
+        self.timeline_view = TimelineView(ws)
+        self.browser_view = BrowserView(ws)
+        self.scene_view = SceneView(ws)
+        self.checkpoints_view = CheckpointsView(ws)
+        self.video_view = VideoView(ws)
+        self.device_view = DeviceView(ws)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.message_bar)
+        layout.addWidget(self.image_view, 1)
+        layout.addWidget(self.timeline_view)
+        self.setCentralWidget(central)
+
+    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        self.panels_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def _build_docks(self) -> None:
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        self.browser_dock = self._dock("Samples", "samplesDock", self.browser_view, left)
+        self.scene_dock = self._dock("3D view", "sceneDock", self.scene_view, right)
+        self.checkpoints_dock = self._dock("Checkpoints", "checkpointsDock", self.checkpoints_view, right)
+        self.video_dock = self._dock("Video", "videoDock", self.video_view, right)
+        self.tabifyDockWidget(self.checkpoints_dock, self.video_dock)
+        self.checkpoints_dock.raise_()
+        self.resizeDocks([self.browser_dock, self.scene_dock], [380, 560], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.scene_dock, self.checkpoints_dock], [560, 220], Qt.Orientation.Vertical)
+
+    def _build_status_bar(self) -> None:
+        self.jobs_view = JobsView(self.workspace.tasks)
+        self.device_label = QLabel(messages.DEVICE_UNKNOWN.format(spec=self.workspace.device_spec))
+        self.statusBar().addPermanentWidget(self.jobs_view)
+        self.statusBar().addPermanentWidget(self.device_label)
+        self.statusBar().showMessage(messages.WELCOME, 15000)
+
+    # ------------------------------------------------------------------ start-up
+    def start(self, paths: list[str] | None = None, restore_last: bool = True) -> None:
+        """Open ``paths``; with none, the last workspace, else the demo."""
+        if paths:
+            self.workspace.open_paths(paths)
+        elif restore_last and self.settings.last_workspace_path.exists():
+            self.workspace.open_workspace(self.settings.last_workspace_path)
+        else:
+            self.open_demo()
+
+    def probe_devices(self) -> None:
+        """List CUDA / MPS devices in a worker (torch loads there, not on the critical path)."""
+        self.workspace.run_task(probe_devices_job(), "_devices", lambda r: self.device_view.set_devices(*r),
+                                lambda _e: None)
+
+    def install_excepthook(self) -> None:
+        """An exception escaping a slot becomes a message, not a crash."""
+        import traceback
+
+        def hook(kind, value, tb):
+            text = "".join(traceback.format_exception(kind, value, tb))
+            sys.stderr.write(text)
+            self.workspace.message.emit("error", messages.BUG.format(name="HPE Studio", why=value)
+                                        + "\n\n" + text)
+
+        sys.excepthook = hook
+
+    def open_demo(self) -> None:
+        """Open the demo dataset and checkpoints; the first demo checkpoint becomes active."""
+
+        def done(paths):
+            def activate_first() -> None:
+                for p in paths[1:]:
+                    if path_key(p) in self.workspace.checkpoints:
+                        self.workspace.set_active_checkpoint(path_key(p))
+                        return
+
+            self.workspace.open_paths(paths, on_complete=activate_first)
+
+        def failed(exc):
+            self.workspace.message.emit("info", str(exc))
+
+        self.statusBar().showMessage(messages.DEMO_OPENING, 5000)
+        self.workspace.run_task(demo_paths_job(), "Demo", done, failed)
+
+    # ------------------------------------------------------------------ workspace files
+    def save_workspace(self, ask: bool = False) -> Path | None:
+        path = self.workspace_path
+        if ask or path is None:
+            name, _ = QFileDialog.getSaveFileName(self, "Save workspace", f"session{SUFFIX}",
+                                                  f"Workspaces (*{SUFFIX})")
+            if not name:
+                return None
+            path = Path(name if name.endswith(SUFFIX) else name + SUFFIX)
+        saved = self.workspace.save_workspace(path)
+        if saved is not None:
+            self.workspace_path = saved
+            self.settings.add_recent(saved)
+            self._rebuild_recent_menu()
+        return saved
+
+    # ------------------------------------------------------------------ slots
+    def _on_workspace_message(self, level: str, text: str) -> None:
+        self.message_bar.show_message(level, text)
+        self.statusBar().showMessage(text.split("\n")[0], 8000)
+
+    def _on_workspace_file_opened(self, path: str) -> None:
+        if path.endswith(SUFFIX):
+            self.workspace_path = Path(path)
+        self.settings.add_recent(path)
+        self._rebuild_recent_menu()
+
+    def _rebuild_recent_menu(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        files = self.settings.recent_files()
+        for path in files:
+            act = menu.addAction(Path(path).name)
+            act.setToolTip(path)
+            act.triggered.connect(lambda _c=False, p=path: self.workspace.open_paths([p]))
+        menu.addSeparator()
+        clear = menu.addAction("Clear")
+        clear.triggered.connect(lambda: (self.settings.clear_recent(), self._rebuild_recent_menu()))
+        menu.setEnabled(True)
+
+    # ------------------------------------------------------------------ drag and drop
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.workspace.open_paths(paths)
+
+    # ------------------------------------------------------------------ layout and shutdown
+    def _restore_layout(self) -> None:
+        geometry, state = self.settings.layout()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event) -> None:
+        self.settings.save_layout(self.saveGeometry(), self.saveState())
+        if self.workspace.datasets or self.workspace.checkpoints or self.workspace.video.info:
+            self.workspace.save_workspace(self.settings.last_workspace_path, quiet=True)
+        self.settings.sync()
+        self.workspace.close()
+        self.scene_view.close()
+        super().closeEvent(event)

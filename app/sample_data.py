@@ -1,0 +1,125 @@
+"""What the views show for one sample or video frame, computed from ``hpe_core`` in one place.
+
+``build_sample`` turns a dataset row plus an optional root-relative prediction into a
+:class:`SampleData` (placed, optionally Procrustes-aligned, projected, with its metrics).
+Views only draw it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hpe_core.geometry import Camera, procrustes, project
+from hpe_core.skeleton import Skeleton
+
+ALIGN_MODES = ("none", "rigid", "similarity")
+
+
+@dataclass
+class SampleData:
+    """One thing to draw: an image, its skeleton(s) and metrics. Arrays may be None."""
+
+    index: int
+    skeleton: Skeleton
+    image: np.ndarray | None = None  # (H, W, 3) uint8 RGB
+    gt_2d: np.ndarray | None = None  # (J, 2) px
+    pred_2d: np.ndarray | None = None  # (J, 2) px
+    gt_3d: np.ndarray | None = None  # (J, 3) mm, camera frame
+    pred_3d: np.ndarray | None = None  # (J, 3) mm, camera frame (root on the GT root when known)
+    visible: np.ndarray | None = None  # (J,) bool
+    camera: Camera | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    title: str = ""
+    approximate_overlay: bool = False  # the 2D prediction is a weak-perspective guess
+
+
+def pose_errors(pred_rel: np.ndarray, gt: np.ndarray, root: int, visible=None) -> dict[str, float]:
+    """MPJPE and PA-MPJPE (mm) of one ``(J, 3)`` root-relative prediction against ``(J, 3)`` GT."""
+    gt_rel = gt - gt[root]
+    ok = np.isfinite(gt_rel).all(axis=1) & np.isfinite(pred_rel).all(axis=1)
+    if visible is not None:
+        ok &= np.asarray(visible, bool)
+    if ok.sum() < 3:
+        return {}
+    err = np.linalg.norm(pred_rel - gt_rel, axis=1)[ok]
+    aligned = procrustes(pred_rel[None], gt_rel[None], "similarity", weights=ok[None].astype(float))[0]
+    pa = np.linalg.norm(aligned - gt_rel, axis=1)[ok]
+    return {"MPJPE": float(err.mean()), "PA-MPJPE": float(pa.mean())}
+
+
+def batch_errors(pred_rel: np.ndarray, gt: np.ndarray, root: int, visible=None) -> np.ndarray:
+    """``(N,)`` MPJPE in mm of ``(N, J, 3)`` root-relative predictions (NaN where unknown)."""
+    gt_rel = gt - gt[:, root:root + 1]
+    err = np.linalg.norm(pred_rel - gt_rel, axis=2)
+    if visible is not None:
+        err = np.where(np.asarray(visible, bool), err, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN
+        return np.nanmean(err, axis=1).astype(np.float32)
+
+
+def place_prediction(pred_rel: np.ndarray, gt: np.ndarray | None, root: int, align: str) -> np.ndarray:
+    """Put a root-relative ``(J, 3)`` prediction on the GT root, aligned to GT by ``align``."""
+    if gt is None or not np.isfinite(gt[root]).all():
+        return pred_rel
+    placed = pred_rel - pred_rel[root] + gt[root]
+    if align in ("rigid", "similarity"):
+        ok = (np.isfinite(gt).all(axis=1) & np.isfinite(placed).all(axis=1)).astype(float)
+        if ok.sum() >= 3:
+            placed = procrustes(placed[None], np.nan_to_num(gt)[None], align, weights=ok[None])[0]
+    return placed
+
+
+def weak_perspective(pred_rel: np.ndarray, width: int, height: int, fill: float = 0.8) -> np.ndarray:
+    """A ``(J, 2)`` overlay of a root-relative pose for an image without a camera: scaled so
+    the pose spans ``fill`` of the image height, centred (the crop a model was trained on)."""
+    xy = pred_rel[:, :2]
+    ok = np.isfinite(xy).all(axis=1)
+    if not ok.any():
+        return np.full_like(xy, np.nan)
+    lo, hi = xy[ok].min(axis=0), xy[ok].max(axis=0)
+    span = np.maximum(hi - lo, 1e-6)
+    scale = fill * min(height / span[1], width / span[0])
+    return (xy - (lo + hi) / 2) * scale + np.array([width / 2, height / 2])
+
+
+def build_sample(dataset, index: int, image, pred_rel: np.ndarray | None, align: str = "none") -> SampleData:
+    """Everything the image and 3D views draw for dataset row ``index``."""
+    sk = dataset.skeleton
+    gt3 = None if dataset.joints_3d is None else np.asarray(dataset.joints_3d[index], np.float64)
+    cam = dataset.cameras.get(int(dataset.camera_id[index])) if dataset.cameras else None
+    visible = np.asarray(dataset.visible[index], bool)
+    data = SampleData(index=index, skeleton=sk, image=image, visible=visible, camera=cam,
+                      gt_2d=np.asarray(dataset.joints_2d[index], np.float64), gt_3d=gt3,
+                      title=sample_title(dataset, index))
+    if pred_rel is None or not np.isfinite(pred_rel).any():
+        return data
+    pred_rel = np.asarray(pred_rel, np.float64)
+    data.pred_3d = place_prediction(pred_rel, gt3, sk.root, align)
+    if gt3 is not None:
+        data.metrics = pose_errors(pred_rel, gt3, sk.root, visible)
+    if cam is not None and gt3 is not None:
+        data.pred_2d = project(data.pred_3d, cam.K, cam.dist)
+    elif image is not None:
+        data.pred_2d = weak_perspective(pred_rel, image.shape[1], image.shape[0])
+        data.approximate_overlay = True
+    return data
+
+
+def sample_title(dataset, index: int) -> str:
+    """``#12 · walking · S1 · cam 3 · frame 40`` from whatever labels the dataset has."""
+    parts = [f"#{index}"]
+    for name, arr, names in (("", dataset.action, getattr(dataset, "action_names", None)),
+                             ("", dataset.subject, getattr(dataset, "subject_names", None))):
+        if arr is None:
+            continue
+        value = int(arr[index])
+        parts.append(names[value] if names and 0 <= value < len(names) else f"{value}")
+    if dataset.camera_id is not None:
+        parts.append(f"cam {int(dataset.camera_id[index])}")
+    if getattr(dataset, "frame", None) is not None:
+        parts.append(f"frame {int(dataset.frame[index])}")
+    return " · ".join(parts)

@@ -1,0 +1,1 @@
+"""Widgets that show the workspace and change it only through its methods."""

@@ -1,0 +1,163 @@
+"""The dataset browser: a virtualised grid of samples with filters and sorting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QItemSelectionModel, QSize, Qt
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QListView, QToolButton, QVBoxLayout,
+                               QWidget)
+
+from app import browsing
+from app.views.sample_model import IndexRole, SampleDelegate, SampleListModel
+
+FILTER_LABELS = {"action": "All actions", "subject": "All subjects", "camera": "All cameras",
+                 "split": "All splits"}
+
+
+class BrowserView(QWidget):
+    """Lists ``workspace.rows``; clicking a sample calls ``workspace.select``."""
+
+    def __init__(self, workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.datasets = QComboBox()
+        self.datasets.setToolTip("Open datasets")
+        self.close_button = QToolButton(text="✕", toolTip="Close this dataset")
+        self.filters = {name: QComboBox(toolTip=f"Show one {name} only") for name in browsing.FILTERS}
+        self.sort = QComboBox(toolTip="Sort by prediction error")
+        for key, label in browsing.SORTS.items():
+            self.sort.addItem(label, key)
+        self.model = SampleListModel(self)
+        self.list = self._make_list()
+        self.footer = QLabel("")
+        self.footer.setObjectName("browserFooter")
+        self._build_layout()
+        self._updating = False
+        self.datasets.activated.connect(self._on_datasets_activated)
+        self.close_button.clicked.connect(self._on_close_clicked)
+        self.sort.activated.connect(lambda _i: workspace.set_sort(self.sort.currentData()))
+        for name, combo in self.filters.items():
+            combo.activated.connect(lambda _i, n=name: self._on_filter_activated(n))
+        self.list.selectionModel().currentChanged.connect(self._on_list_current_changed)
+        workspace.datasets_changed.connect(self._on_workspace_datasets_changed)
+        workspace.current_dataset_changed.connect(self._on_workspace_current_dataset_changed)
+        workspace.rows_changed.connect(self._on_workspace_rows_changed)
+        workspace.predictions_changed.connect(self._on_workspace_predictions_changed)
+        workspace.selection_changed.connect(self._on_workspace_selection_changed)
+
+    def _make_list(self) -> QListView:
+        view = QListView()
+        view.setModel(self.model)
+        view.setItemDelegate(SampleDelegate(view))
+        view.setViewMode(QListView.ViewMode.ListMode)
+        view.setFlow(QListView.Flow.LeftToRight)
+        view.setWrapping(True)
+        view.setResizeMode(QListView.ResizeMode.Adjust)
+        view.setUniformItemSizes(True)
+        view.setGridSize(QSize(108, 124))
+        view.setLayoutMode(QListView.LayoutMode.SinglePass)
+        view.setSelectionMode(QListView.SelectionMode.SingleSelection)
+        view.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+        view.verticalScrollBar().setSingleStep(24)
+        return view
+
+    def _build_layout(self) -> None:
+        grid = QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.datasets, 0, 0, 1, 2)
+        grid.addWidget(self.close_button, 0, 2)
+        grid.addWidget(self.filters["action"], 1, 0)
+        grid.addWidget(self.filters["subject"], 1, 1, 1, 2)
+        grid.addWidget(self.filters["camera"], 2, 0)
+        grid.addWidget(self.filters["split"], 2, 1, 1, 2)
+        grid.addWidget(self.sort, 3, 0, 1, 3)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(grid)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.footer)
+
+    # ------------------------------------------------------------------ user → workspace
+    def _on_datasets_activated(self, _index: int) -> None:
+        key = self.datasets.currentData()
+        if key and key != self.workspace.current_key:
+            self.workspace.set_current_dataset(key)
+
+    def _on_close_clicked(self) -> None:
+        if self.workspace.current_key:
+            self.workspace.close_dataset(self.workspace.current_key)
+
+    def _on_filter_activated(self, name: str) -> None:
+        self.workspace.set_filter(name, self.filters[name].currentData())
+
+    def _on_list_current_changed(self, current, _previous) -> None:
+        if self._updating or not current.isValid():
+            return
+        self.workspace.select(int(current.data(IndexRole)))
+
+    # ------------------------------------------------------------------ workspace → view
+    def _on_workspace_datasets_changed(self) -> None:
+        self.datasets.clear()
+        for key, entry in self.workspace.datasets.items():
+            self.datasets.addItem(Path(key).name or key, key)
+            self.datasets.setItemData(self.datasets.count() - 1, key, Qt.ItemDataRole.ToolTipRole)
+        self._sync_dataset_combo()
+
+    def _sync_dataset_combo(self) -> None:
+        i = self.datasets.findData(self.workspace.current_key)
+        self.datasets.setCurrentIndex(i)
+
+    def _on_workspace_current_dataset_changed(self, entry) -> None:
+        self._sync_dataset_combo()
+        ds = None if entry is None else entry.dataset
+        self.model.set_dataset(ds)
+        choices = {} if ds is None else browsing.filter_choices(ds)
+        for name, combo in self.filters.items():
+            combo.clear()
+            combo.addItem(FILTER_LABELS[name], None)
+            for value, label in choices.get(name, []):
+                combo.addItem(label, value)
+            combo.setEnabled(combo.count() > 1)
+        self._on_workspace_rows_changed()
+
+    def _on_workspace_rows_changed(self) -> None:
+        store = self.workspace.predictions()
+        self._updating = True
+        self.model.set_rows(self.workspace.rows, None if store is None else store.error)
+        self._updating = False
+        for name, combo in self.filters.items():
+            combo.setCurrentIndex(max(combo.findData(self.workspace.filters.get(name)), 0))
+        self.sort.setCurrentIndex(max(self.sort.findData(self.workspace.sort), 0))
+        self._on_workspace_selection_changed(self.workspace.selection)
+        self._update_footer()
+
+    def _on_workspace_predictions_changed(self) -> None:
+        store = self.workspace.predictions()
+        self.model.errors_updated(None if store is None else store.error)
+        self._update_footer()
+
+    def _on_workspace_selection_changed(self, index: int) -> None:
+        row = self.model.row_of(index)
+        if row < 0:
+            return
+        self._updating = True
+        mi = self.model.index(row)
+        self.list.selectionModel().setCurrentIndex(mi, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.list.scrollTo(mi)
+        self._updating = False
+
+    def _update_footer(self) -> None:
+        ds = self.workspace.dataset
+        if ds is None:
+            self.footer.setText("No dataset open")
+            return
+        text = f"{len(self.workspace.rows):,} of {len(ds):,} samples"
+        store = self.workspace.predictions()
+        if store is not None:
+            text += f" · {store.count:,} predicted"
+            finite = store.error[store.predicted]
+            if finite.size and (finite == finite).any():
+                text += f" · mean MPJPE {np.nanmean(finite):.1f} mm"
+        self.footer.setText(text)

@@ -1,0 +1,77 @@
+"""Open checkpoints: pick the active one (its predictions are shown), see what is inside."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
+                               QVBoxLayout, QWidget)
+
+
+def describe(loaded) -> str:
+    """A few lines about a loaded checkpoint, from its ``CheckpointInfo`` when it has one."""
+    model = loaded.model
+    info = loaded.info.to_dict() if hasattr(loaded.info, "to_dict") else {}
+    lines = [f"<b>{loaded.path.name}</b>",
+             f"{getattr(model, 'family', info.get('family', '?'))} · "
+             f"{getattr(model, 'backbone_name', info.get('backbone', '?'))}"]
+    if getattr(model, "has_pose_head", False):
+        lines.append(f"pose head: {model.num_joints} joints ({model.skeleton})")
+    else:
+        lines.append("no pose head (encoder only)")
+    params = info.get("parameters")
+    if params:
+        lines.append(f"{params / 1e6:.2f} M parameters")
+    training = info.get("training") or {}
+    for key in ("epochs", "epoch", "dataset"):
+        if key in training:
+            lines.append(f"{key}: {training[key]}")
+    lines.append(f"device: {loaded.device}")
+    return "<br>".join(lines)
+
+
+class CheckpointsView(QWidget):
+    def __init__(self, workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.list = QListWidget()
+        self.details = QLabel("No checkpoint open")
+        self.details.setTextFormat(Qt.TextFormat.RichText)
+        self.details.setWordWrap(True)
+        self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.close_button = QPushButton("Close")
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.close_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.details)
+        layout.addLayout(buttons)
+        self.list.currentItemChanged.connect(self._on_list_current_changed)
+        self.close_button.clicked.connect(self._on_close_clicked)
+        workspace.checkpoints_changed.connect(self._refresh)
+        workspace.active_checkpoint_changed.connect(lambda _c: self._refresh())
+        workspace.device_changed.connect(lambda _t: self._refresh())
+
+    def _refresh(self) -> None:
+        self.list.blockSignals(True)
+        self.list.clear()
+        for key, loaded in self.workspace.checkpoints.items():
+            item = QListWidgetItem(("● " if key == self.workspace.active_key else "   ") + loaded.path.name)
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            item.setToolTip(key)
+            self.list.addItem(item)
+            if key == self.workspace.active_key:
+                self.list.setCurrentItem(item)
+        self.list.blockSignals(False)
+        active = self.workspace.checkpoint
+        self.details.setText(describe(active) if active is not None else "No checkpoint open")
+        self.close_button.setEnabled(active is not None)
+
+    def _on_list_current_changed(self, item, _previous) -> None:
+        if item is not None:
+            self.workspace.set_active_checkpoint(item.data(Qt.ItemDataRole.UserRole))
+
+    def _on_close_clicked(self) -> None:
+        if self.workspace.active_key:
+            self.workspace.close_checkpoint(self.workspace.active_key)

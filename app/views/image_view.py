@@ -1,0 +1,121 @@
+"""The image of the current sample (or video frame) with ground truth and prediction drawn."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from app.sample_data import SampleData
+from app.views.overlay import GT_STYLE, PRED_STYLE, draw_skeleton
+from app.workers.thumbnails import to_qimage
+
+BACKGROUND = QColor(30, 32, 38)
+
+
+class ImageCanvas(QWidget):
+    """Paints one :class:`SampleData`: the image fitted to the widget, then the skeletons."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.sample: SampleData | None = None
+        self._image = None
+        self.show_gt = True
+        self.show_pred = True
+        self.bones_drawn = 0  # for tests
+        self.setMinimumSize(200, 200)
+
+    def set_sample(self, sample: SampleData | None) -> None:
+        self.sample = sample
+        self._image = None if sample is None or sample.image is None else to_qimage(sample.image)
+        self.update()
+
+    def image_rect(self) -> QRectF:
+        if self._image is None:
+            return QRectF(self.rect())
+        w, h = self._image.width(), self._image.height()
+        scale = min(self.width() / w, self.height() / h)
+        return QRectF((self.width() - w * scale) / 2, (self.height() - h * scale) / 2, w * scale, h * scale)
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), BACKGROUND)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        s = self.sample
+        if s is None:
+            painter.setPen(QColor(150, 155, 165))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No sample selected")
+            painter.end()
+            return
+        rect = self.image_rect()
+        if self._image is not None:
+            painter.drawImage(rect, self._image)
+            sx, sy = rect.width() / self._image.width(), rect.height() / self._image.height()
+        else:
+            painter.setPen(QColor(150, 155, 165))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Image not available")
+            painter.end()
+            return
+
+        def to_widget(x: float, y: float) -> QPointF:
+            return QPointF(rect.left() + x * sx, rect.top() + y * sy)
+
+        self.bones_drawn = 0
+        if self.show_gt and s.gt_2d is not None:
+            self.bones_drawn += draw_skeleton(painter, s.gt_2d, s.skeleton, to_widget, GT_STYLE, s.visible)
+        if self.show_pred and s.pred_2d is not None:
+            self.bones_drawn += draw_skeleton(painter, s.pred_2d, s.skeleton, to_widget, PRED_STYLE)
+        painter.end()
+
+
+class ImageView(QWidget):
+    """Title, the image canvas and the sample's metrics; follows ``workspace.sample_changed``."""
+
+    def __init__(self, workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.title = QLabel("")
+        self.title.setObjectName("imageTitle")
+        self.canvas = ImageCanvas(self)
+        self.metrics = QLabel("")
+        self.metrics.setObjectName("imageMetrics")
+        self.metrics.setTextFormat(Qt.TextFormat.RichText)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.title)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.metrics)
+        pal = self.palette()
+        pal.setColor(QPalette.ColorRole.Window, BACKGROUND)
+        self.setAutoFillBackground(True)
+        self.setPalette(pal)
+        workspace.sample_changed.connect(self._on_workspace_sample_changed)
+        workspace.options_changed.connect(self._on_workspace_options_changed)
+
+    def _on_workspace_options_changed(self, options: dict) -> None:
+        self.canvas.show_gt = options.get("show_gt", True)
+        self.canvas.show_pred = options.get("show_pred", True)
+        self.canvas.update()
+
+    def _on_workspace_sample_changed(self, sample: SampleData | None) -> None:
+        self.canvas.set_sample(sample)
+        self.title.setText("" if sample is None else sample.title)
+        self.metrics.setText(self._metrics_text(sample))
+
+    def _metrics_text(self, s: SampleData | None) -> str:
+        if s is None:
+            return ""
+        legend = ('<span style="color:#e8e8e8">━ ground truth</span> &nbsp; '
+                  '<span style="color:#f5c9a8">╌ prediction</span> &nbsp; '
+                  '<span style="color:#2f78d9">● left</span> '
+                  '<span style="color:#e34a33">● right</span>')
+        if s.pred_3d is None:
+            info = "no prediction yet" if self.workspace.checkpoint is not None else "no checkpoint open"
+        elif s.metrics:
+            info = " · ".join(f"<b>{k}</b> {v:.1f} mm" for k, v in s.metrics.items())
+        else:
+            info = "prediction (no ground truth)"
+        if s.approximate_overlay:
+            info += " · overlay: weak-perspective estimate"
+        return f"{info} &nbsp;&nbsp;|&nbsp;&nbsp; {legend}"

@@ -1,0 +1,43 @@
+"""Drawing 2D skeletons with ``QPainter`` (shared by the image view and exported figures)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen
+
+GT_STYLE = {"width": 3.0, "dash": False, "lighten": 0.0, "radius": 3.5}
+PRED_STYLE = {"width": 2.5, "dash": True, "lighten": 0.55, "radius": 3.0}
+
+
+def qcolour(rgb, lighten: float = 0.0, alpha: float = 1.0) -> QColor:
+    r, g, b = (float(c) * (1 - lighten) + lighten for c in rgb[:3])
+    return QColor.fromRgbF(r, g, b, alpha)
+
+
+def draw_skeleton(painter: QPainter, points: np.ndarray, skeleton, to_widget, style: dict,
+                  visible: np.ndarray | None = None) -> int:
+    """Draw ``(J, 2)`` image points (mapped by ``to_widget(x, y) -> QPointF``); returns bones drawn."""
+    pts = np.asarray(points, np.float64)
+    ok = np.isfinite(pts).all(axis=1)
+    if visible is not None:
+        ok &= np.asarray(visible, bool)
+    mapped = [to_widget(x, y) if good else None for (x, y), good in zip(pts, ok)]
+    drawn = 0
+    for (a, b), colour in zip(skeleton.bones, skeleton.bone_colours):
+        if mapped[a] is None or mapped[b] is None:
+            continue
+        pen = QPen(qcolour(colour, style["lighten"]), style["width"])
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        if style["dash"]:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.drawLine(mapped[a], mapped[b])
+        drawn += 1
+    painter.setPen(QPen(QColor(20, 20, 20, 200), 1.0))
+    r = style["radius"]
+    for p, colour in zip(mapped, skeleton.joint_colours):
+        if p is not None:
+            painter.setBrush(qcolour(colour, style["lighten"]))
+            painter.drawEllipse(QPointF(p), r, r)
+    return drawn

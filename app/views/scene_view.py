@@ -1,0 +1,100 @@
+"""The 3D view: vispy canvas with the skeletons, floor and camera frustums; orbit/pan/zoom."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+
+from app.sample_data import ALIGN_MODES
+from app.visuals.layers import CameraLayer, SkeletonLayer
+
+ALIGN_LABELS = {"none": "No alignment", "rigid": "Rigid (R, t)", "similarity": "Procrustes (s, R, t)"}
+
+
+def make_canvas(size=(800, 600)):
+    """A vispy ``SceneCanvas`` on the PySide6 backend with one turntable view."""
+    import vispy
+
+    vispy.use("pyside6")
+    from vispy import scene
+
+    canvas = scene.SceneCanvas(keys=None, size=size, bgcolor=(0.11, 0.12, 0.15, 1.0), show=False)
+    view = canvas.central_widget.add_view()
+    view.camera = scene.TurntableCamera(up="+z", fov=40.0, elevation=18.0, azimuth=-35.0)
+    return canvas, view
+
+
+class SceneView(QWidget):
+    """Hosts the canvas and its controls; the layers follow the workspace."""
+
+    def __init__(self, workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.canvas, self.view = make_canvas()
+        self.cameras = CameraLayer(workspace, self.view.scene, self)
+        self.skeletons = SkeletonLayer(workspace, self.view.scene, self)
+        self.align = QComboBox(toolTip="Align the prediction to the ground truth before drawing (A)")
+        for mode in ALIGN_MODES:
+            self.align.addItem(ALIGN_LABELS[mode], mode)
+        self.frustums = QCheckBox("Cameras", toolTip="Show the dataset's camera frustums (F)", checked=True)
+        self.show_gt = QCheckBox("Ground truth", checked=True)
+        self.show_pred = QCheckBox("Prediction", checked=True)
+        self.reset = QPushButton("Reset view", toolTip="Reset the 3D camera (R)")
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        for w in (self.align, self.frustums, self.show_gt, self.show_pred):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.reset)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        layout.addWidget(self.canvas.native, 1)
+        self.align.activated.connect(lambda _i: workspace.set_option("align", self.align.currentData()))
+        self.frustums.toggled.connect(lambda on: workspace.set_option("frustums", on))
+        self.show_gt.toggled.connect(lambda on: workspace.set_option("show_gt", on))
+        self.show_pred.toggled.connect(lambda on: workspace.set_option("show_pred", on))
+        self.reset.clicked.connect(self.reset_camera)
+        workspace.options_changed.connect(self._on_workspace_options_changed)
+        workspace.current_dataset_changed.connect(self._on_workspace_dataset_changed)
+        workspace.sample_changed.connect(self._on_workspace_sample_changed)
+        self.reset_camera()
+
+    def _on_workspace_dataset_changed(self, _entry) -> None:
+        self.skeletons.set_frame(self.cameras.frame)
+        self.reset_camera()
+
+    def _on_workspace_sample_changed(self, _sample) -> None:
+        self.canvas.update()
+
+    def _on_workspace_options_changed(self, options: dict) -> None:
+        for box, key in ((self.frustums, "frustums"), (self.show_gt, "show_gt"), (self.show_pred, "show_pred")):
+            box.blockSignals(True)
+            box.setChecked(bool(options.get(key, True)))
+            box.blockSignals(False)
+        self.align.setCurrentIndex(max(self.align.findData(options.get("align", "none")), 0))
+        self.canvas.update()
+
+    def reset_camera(self) -> None:
+        """Look at the action from a raised three-quarter view that fits the scene."""
+        cam = self.view.camera
+        extent = self.cameras.frame.extent if self.workspace.mode == "dataset" else 1500.0
+        cam.center = (0.0, 0.0, 900.0)
+        cam.elevation, cam.azimuth = 18.0, -35.0
+        cam.distance = float(np.clip(extent * 1.9, 4500.0, 30000.0)) if self.workspace.mode == "dataset" else 4200.0
+        cam.view_changed()
+        self.canvas.update()
+
+    def cycle_align(self) -> None:
+        modes = list(ALIGN_MODES)
+        current = self.workspace.options.get("align", "none")
+        self.workspace.set_option("align", modes[(modes.index(current) + 1) % len(modes)])
+
+    def render(self, size=None) -> np.ndarray:
+        """``(H, W, 4)`` uint8 of the current scene (for tests and screenshots)."""
+        return self.canvas.render(size=size)
+
+    def closeEvent(self, event) -> None:
+        self.skeletons.close()
+        self.cameras.close()
+        super().closeEvent(event)

@@ -1,0 +1,1 @@
+"""vispy visuals (arrays only, no workspace) and their thin layer adapters."""

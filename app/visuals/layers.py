@@ -1,0 +1,134 @@
+"""Thin adapters between the workspace and the vispy visuals; they disconnect on close."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject
+
+from app.sample_data import SampleData
+from app.visuals.floor_visual import FloorVisual
+from app.visuals.frustum_visual import FrustumVisual, frustum_segments
+from app.visuals.scene_frame import SceneFrame, frame_for_dataset, grounded
+from app.visuals.skeleton_visual import SkeletonVisual
+
+CAMERA_COLOUR = (0.62, 0.68, 0.80, 0.55)
+ACTIVE_CAMERA_COLOUR = (1.0, 0.80, 0.25, 1.0)
+
+
+def light(colours: np.ndarray, amount: float = 0.55) -> np.ndarray:
+    """The prediction's palette: the side colours mixed with white."""
+    return np.asarray(colours, np.float32) * (1 - amount) + amount
+
+
+def _to_world(points: np.ndarray | None, camera) -> np.ndarray | None:
+    if points is None:
+        return None
+    if camera is None:
+        return points
+    return (np.asarray(points, np.float64) - camera.t) @ camera.R
+
+
+class SkeletonLayer(QObject):
+    """Draws the workspace's current sample: ground truth and prediction."""
+
+    def __init__(self, workspace, scene_parent, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.frame = SceneFrame()
+        self.gt = SkeletonVisual(parent=scene_parent, width=4.0, marker_size=10.0)
+        self.pred = SkeletonVisual(parent=scene_parent, width=3.0, marker_size=7.0)
+        workspace.sample_changed.connect(self._on_workspace_sample_changed)
+        workspace.options_changed.connect(self._on_workspace_options_changed)
+
+    def set_frame(self, frame: SceneFrame) -> None:
+        self.frame = frame
+        self._on_workspace_sample_changed(self.workspace.sample)
+
+    def close(self) -> None:
+        self.workspace.sample_changed.disconnect(self._on_workspace_sample_changed)
+        self.workspace.options_changed.disconnect(self._on_workspace_options_changed)
+
+    def _on_workspace_options_changed(self, options: dict) -> None:
+        self._on_workspace_sample_changed(self.workspace.sample)
+
+    def _on_workspace_sample_changed(self, sample: SampleData | None) -> None:
+        opts = self.workspace.options
+        if sample is None:
+            self.gt.clear()
+            self.pred.clear()
+            return
+        sk = sample.skeleton
+        gt = self.frame.to_display(_to_world(sample.gt_3d, sample.camera)) if sample.gt_3d is not None else None
+        pred = sample.pred_3d
+        if pred is not None and gt is not None:
+            pred = self.frame.to_display(_to_world(pred, sample.camera))
+        elif pred is not None:  # a lone camera-frame pose (video): stand it on the floor
+            pred = grounded(SceneFrame().to_display(pred))
+        bones = np.asarray(sk.bones, np.int64)
+        if gt is not None and opts.get("show_gt", True):
+            self.gt.set_data(gt, bones, sk.joint_colours, sk.bone_colours)
+        else:
+            self.gt.clear()
+        if pred is not None and opts.get("show_pred", True):
+            self.pred.set_data(pred, bones, light(sk.joint_colours), light(sk.bone_colours))
+        else:
+            self.pred.clear()
+
+
+class CameraLayer(QObject):
+    """The current dataset's camera frustums (the sample's camera highlighted) and the floor."""
+
+    def __init__(self, workspace, scene_parent, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.frame = SceneFrame()
+        self.floor = FloorVisual(parent=scene_parent)
+        self.frustums = FrustumVisual(parent=scene_parent)
+        self._segments: dict[int, np.ndarray] = {}
+        self._active = None
+        workspace.current_dataset_changed.connect(self._on_workspace_dataset_changed)
+        workspace.sample_changed.connect(self._on_workspace_sample_changed)
+        workspace.options_changed.connect(self._on_workspace_options_changed)
+        workspace.mode_changed.connect(self._on_workspace_options_changed)
+
+    def close(self) -> None:
+        self.workspace.current_dataset_changed.disconnect(self._on_workspace_dataset_changed)
+        self.workspace.sample_changed.disconnect(self._on_workspace_sample_changed)
+        self.workspace.options_changed.disconnect(self._on_workspace_options_changed)
+        self.workspace.mode_changed.disconnect(self._on_workspace_options_changed)
+
+    def _on_workspace_dataset_changed(self, entry) -> None:
+        ds = None if entry is None else entry.dataset
+        self.frame = SceneFrame() if ds is None else frame_for_dataset(ds)
+        self.floor.set_data(self.frame.extent, 500.0 if self.frame.extent > 1500 else 250.0)
+        self._segments = {}
+        depth = max(self.frame.extent * 0.12, 150.0)
+        for cid, cam in ((getattr(ds, "cameras", None) or {}) if ds is not None else {}).items():
+            seg = frustum_segments(cam.K, cam.R, cam.t, cam.width, cam.height, depth)
+            self._segments[int(cid)] = self.frame.to_display(seg).astype(np.float32)
+        self._draw()
+
+    def _on_workspace_sample_changed(self, sample) -> None:
+        cam = None if sample is None else sample.camera
+        active = None
+        ds = self.workspace.dataset
+        if cam is not None and ds is not None and self.workspace.mode == "dataset" and sample.index >= 0:
+            active = int(ds.camera_id[sample.index])
+        if active != self._active:
+            self._active = active
+            self._draw()
+
+    def _on_workspace_options_changed(self, _value) -> None:
+        self._draw()
+
+    def _draw(self) -> None:
+        show = self.workspace.options.get("frustums", True) and self.workspace.mode == "dataset"
+        if not show or not self._segments:
+            self.frustums.set_data(np.zeros((0, 3)), np.zeros((0, 4)))
+            return
+        segs, cols = [], []
+        for cid, seg in self._segments.items():
+            segs.append(seg)
+            colour = ACTIVE_CAMERA_COLOUR if cid == self._active else CAMERA_COLOUR
+            cols.append(np.tile(np.asarray(colour, np.float32), (len(seg), 1)))
+        self.frustums.set_data(np.concatenate(segs), np.concatenate(cols))

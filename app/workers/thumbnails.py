@@ -1,0 +1,131 @@
+"""Lazy thumbnails: an LRU cache of ``QImage`` plus a loader that fetches only what was asked
+for last (the rows on screen), in batches on a worker :class:`Task`."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QImage
+
+from app.workers.task import Task
+
+BATCH = 24
+
+
+def to_qimage(image: np.ndarray) -> QImage:
+    """``(H, W, 3)`` uint8 RGB → a ``QImage`` owning its pixels."""
+    image = np.ascontiguousarray(image[..., :3], dtype=np.uint8)
+    h, w = image.shape[:2]
+    return QImage(image.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+class LRUCache:
+    """A tiny least-recently-used map with a fixed capacity."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict = OrderedDict()
+
+    def get(self, key):
+        if key not in self._items:
+            return None
+        self._items.move_to_end(key)
+        return self._items[key]
+
+    def put(self, key, value) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.capacity:
+            self._items.popitem(last=False)
+
+    def __contains__(self, key) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+class ThumbnailLoader(QObject):
+    """``request(i)`` returns the cached thumbnail of row ``i`` or None and queues a load;
+    ``thumbnail_ready(i)`` follows when it arrives. Stale requests (scrolled away) are dropped."""
+
+    thumbnail_ready = Signal(int)
+
+    def __init__(self, dataset, size: int = 96, capacity: int = 3000, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.dataset = dataset
+        self.size = size
+        self.cache = LRUCache(capacity)
+        self.failed: set[int] = set()
+        self.loads = 0  # images decoded so far (for tests and benchmarks)
+        self._pending: OrderedDict[int, None] = OrderedDict()
+        self._task: Task | None = None
+        self._timer = QTimer(self, singleShot=True, interval=15)
+        self._timer.timeout.connect(self._start_batch)
+        self._closed = False
+
+    def request(self, index: int) -> QImage | None:
+        image = self.cache.get(index)
+        if image is None and index not in self.failed and not self._closed:
+            self._pending[index] = None
+            self._pending.move_to_end(index)
+            if self._task is None and not self._timer.isActive():
+                self._timer.start()
+        return image
+
+    def close(self) -> None:
+        """Stop loading; the running batch is cancelled."""
+        self._closed = True
+        self._pending.clear()
+        self._timer.stop()
+        if self._task is not None:
+            self._task.cancel()
+
+    def wait(self, msecs: int = 5000) -> bool:
+        return self._task is None or self._task.wait(msecs)
+
+    def _start_batch(self) -> None:
+        if self._closed or self._task is not None or not self._pending:
+            return
+        keys = list(self._pending)[-BATCH:][::-1]  # the most recently asked first
+        self._pending.clear()  # what scrolled away is asked for again if it comes back
+        self._task = Task(self._make_job(keys), name="_thumbnails", parent=self)
+        self._task.partial.connect(self._on_task_partial)
+        self._task.finished.connect(self._on_task_finished)
+        self._task.start()
+
+    def _make_job(self, keys: list[int]):
+        dataset, size = self.dataset, self.size
+
+        def run(progress):
+            for i in keys:
+                if progress.cancelled():
+                    return
+                try:
+                    image = to_qimage(dataset.load_image(i))
+                    thumb = image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
+                                         Qt.TransformationMode.SmoothTransformation)
+                except Exception:  # a broken image is shown as such, never raised
+                    thumb = None
+                progress.partial((i, thumb))
+
+        return run
+
+    def _on_task_partial(self, item) -> None:
+        index, thumb = item
+        self.loads += 1
+        if thumb is None:
+            self.failed.add(index)
+        else:
+            self.cache.put(index, thumb)
+        self.thumbnail_ready.emit(index)
+
+    def _on_task_finished(self) -> None:
+        self._task = None
+        if self._pending and not self._closed:
+            self._timer.start()

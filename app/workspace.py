@@ -1,0 +1,474 @@
+"""The workspace: open datasets, checkpoints, the video, the selection and the results, as
+evented state. Views read it and change it only through its methods; every long job runs in a
+:class:`~app.workers.Task` and its errors arrive as ``message`` signals, never as crashes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from app import browsing, messages
+from app.playback import Playback
+from app.predictions import PredictionStore
+from app.sample_data import SampleData, build_sample, weak_perspective
+from app.video_session import VideoSession
+from app.workers import jobs
+from app.workers.manager import TaskManager
+from app.workers.task import Task, TaskSlot
+from app.workspace_io import WorkspaceIO
+
+DEFAULT_OPTIONS = {"align": "none", "frustums": True, "show_gt": True, "show_pred": True}
+
+
+@dataclass
+class DatasetEntry:
+    key: str
+    dataset: object  # hpe_core.datasets.PoseDataset
+    skip_list: str | None = None
+
+
+def path_key(path: str | Path) -> str:
+    return str(Path(path).expanduser().resolve())
+
+
+class Workspace(QObject, WorkspaceIO):
+    datasets_changed = Signal()
+    current_dataset_changed = Signal(object)  # DatasetEntry | None
+    checkpoints_changed = Signal()
+    active_checkpoint_changed = Signal(object)  # LoadedCheckpoint | None
+    rows_changed = Signal()  # filters, sort or errors changed the browser's rows
+    predictions_changed = Signal()
+    selection_changed = Signal(int)
+    sample_changed = Signal(object)  # SampleData | None
+    options_changed = Signal(dict)
+    mode_changed = Signal(str)  # "dataset" | "video"
+    device_changed = Signal(str)
+    file_opened = Signal(str)
+    workspace_loaded = Signal(str)
+    message = Signal(str, str)  # level ("error" | "warning" | "info"), text
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        QObject.__init__(self, parent)
+        self.tasks = TaskManager(self)
+        self.tasks.task_failed.connect(self._on_task_failed)
+        self.playback = Playback(self)
+        self.playback.frame_changed.connect(self._on_playback_frame_changed)
+        self.video = VideoSession(self.tasks, self)
+        self.video.predictions_changed.connect(self._on_video_predictions_changed)
+        self.datasets: dict[str, DatasetEntry] = {}
+        self.checkpoints: dict[str, jobs.LoadedCheckpoint] = {}
+        self.current_key: str | None = None
+        self.active_key: str | None = None
+        self.selection = -1
+        self.filters: dict = {}
+        self.sort = "index"
+        self.rows = np.zeros(0, dtype=np.int64)
+        self.options = dict(DEFAULT_OPTIONS)
+        self.device_spec, self.precision, self.device_in_use = "auto", "fp32", ""
+        self.mode = "dataset"
+        self.sample: SampleData | None = None
+        self._sequence = np.zeros(0, dtype=np.int64)
+        self._predictions: dict[tuple[str, str], PredictionStore] = {}
+        self._sample_slot, self._predict_slot = TaskSlot(self), TaskSlot(self)
+        self._image_cache: tuple[int, np.ndarray | None] | None = None
+
+    # ------------------------------------------------------------------ accessors
+    @property
+    def dataset(self):
+        entry = self.datasets.get(self.current_key) if self.current_key else None
+        return None if entry is None else entry.dataset
+
+    @property
+    def checkpoint(self) -> jobs.LoadedCheckpoint | None:
+        return self.checkpoints.get(self.active_key) if self.active_key else None
+
+    def predictions(self) -> PredictionStore | None:
+        """Predictions of the active checkpoint on the current dataset (None if none)."""
+        if self.current_key is None or self.active_key is None:
+            return None
+        return self._predictions.get((self.current_key, self.active_key))
+
+    # ------------------------------------------------------------------ opening
+    def run_task(self, fn, name: str, on_done: Callable | None = None, on_failed: Callable | None = None) -> Task:
+        """Start ``fn(progress)`` in a worker; failures become messages unless ``on_failed``."""
+        task = Task(fn, name=name, parent=self)
+        task._report = on_failed is None  # type: ignore[attr-defined]
+        if on_done is not None:
+            task.done.connect(on_done)
+        if on_failed is not None:
+            task.failed.connect(on_failed)
+        return self.tasks.submit(task)
+
+    def open_paths(self, paths, on_complete: Callable[[], None] | None = None) -> list[Task]:
+        """Open each path by its kind; ``on_complete`` runs once all of them finished."""
+        started: list[Task] = []
+        for path in paths:
+            kind = jobs.classify(path)
+            opener = {"workspace": self.open_workspace, "checkpoint": self.open_checkpoint,
+                      "video": self.open_video, "dataset": self.open_dataset}[kind]
+            started.append(opener(path))
+        if on_complete is not None:
+            _when_all_finished([t for t in started if t is not None and t.is_running()], on_complete)
+        return started
+
+    def open_dataset(self, path, skip_list=None) -> Task:
+        key = path_key(path)
+
+        def done(dataset):
+            self.add_dataset(dataset, key, skip_list)
+            self.file_opened.emit(key)
+
+        def failed(exc):
+            why = _why(exc)
+            text = (messages.NOT_RECOGNISED if "format" in why.lower() or "not a" in why.lower()
+                    else messages.OPEN_FAILED).format(path=path, why=why)
+            self._report(exc, text)
+
+        return self.run_task(jobs.open_dataset_job(path, skip_list), f"Open {Path(path).name}", done, failed)
+
+    def add_dataset(self, dataset, key: str | None = None, skip_list=None) -> DatasetEntry:
+        """Add an opened dataset and make it current (also for datasets built in memory)."""
+        key = key or path_key(getattr(dataset, "path", f"dataset-{id(dataset)}"))
+        entry = DatasetEntry(key, dataset, None if skip_list is None else str(skip_list))
+        self.datasets[key] = entry
+        self.datasets_changed.emit()
+        self.set_current_dataset(key)
+        return entry
+
+    def open_checkpoint(self, path) -> Task:
+        key = path_key(path)
+
+        def done(loaded):
+            self.checkpoints[key] = loaded
+            self._set_device_in_use(loaded.device)
+            self.checkpoints_changed.emit()
+            self.file_opened.emit(key)
+            if self.active_key is None or not getattr(self.checkpoint.model, "has_pose_head", False):
+                self.set_active_checkpoint(key)
+
+        def failed(exc):
+            self._report(exc, messages.CHECKPOINT_FAILED.format(path=path, why=_why(exc)))
+
+        return self.run_task(jobs.load_checkpoint_job(path, self.device_spec), f"Load {Path(path).name}",
+                             done, failed)
+
+    def open_video(self, path) -> Task:
+        def done(info):
+            self.video.set_video(info)
+            self.file_opened.emit(path_key(path))
+            self.set_mode("video")
+
+        def failed(exc):
+            self._report(exc, messages.VIDEO_FAILED.format(path=path, why=_why(exc)))
+
+        return self.run_task(jobs.probe_video_job(path), f"Open {Path(path).name}", done, failed)
+
+    def close_dataset(self, key: str) -> None:
+        self.datasets.pop(key, None)
+        for pair in [p for p in self._predictions if p[0] == key]:
+            del self._predictions[pair]
+        self.datasets_changed.emit()
+        if self.current_key == key:
+            self.set_current_dataset(next(iter(self.datasets), None))
+
+    def close_checkpoint(self, key: str) -> None:
+        self.checkpoints.pop(key, None)
+        for pair in [p for p in self._predictions if p[1] == key]:
+            del self._predictions[pair]
+        self.checkpoints_changed.emit()
+        if self.active_key == key:
+            self.set_active_checkpoint(next(iter(self.checkpoints), None))
+
+    # ------------------------------------------------------------------ current items
+    def set_current_dataset(self, key: str | None) -> None:
+        self._predict_slot.cancel()
+        self.current_key = key if key in self.datasets else None
+        self.filters, self.selection, self._image_cache = {}, -1, None
+        self._refresh_rows(emit=False)
+        self.current_dataset_changed.emit(self.datasets.get(self.current_key))
+        self.rows_changed.emit()
+        self.start_predictions()
+        if self.dataset is not None and len(self.dataset):
+            self.select(0)
+        else:
+            self._emit_sample(None)
+
+    def set_active_checkpoint(self, key: str | None) -> None:
+        self._predict_slot.cancel()
+        self.active_key = key if key in self.checkpoints else None
+        self.active_checkpoint_changed.emit(self.checkpoint)
+        self._refresh_rows()
+        self.start_predictions()
+        self._rebuild_sample()
+
+    def set_mode(self, mode: str) -> None:
+        if mode == self.mode:
+            return
+        self.playback.pause()
+        self.mode = mode
+        self.mode_changed.emit(mode)
+        if mode == "video" and self.video.info is not None:
+            self.playback.set_range(self.video.info.frames, self.video.info.fps)
+            self.playback.set_frame(0, emit_same=True)
+        elif mode == "dataset" and self.selection >= 0:
+            self._update_sequence(self.selection)
+            self._rebuild_sample()
+
+    # ------------------------------------------------------------------ browsing
+    def set_filter(self, name: str, value) -> None:
+        if name not in browsing.FILTERS:
+            raise ValueError(f"unknown filter {name!r}")
+        self.filters = {**self.filters, name: value}
+        self._refresh_rows()
+
+    def set_sort(self, mode: str) -> None:
+        self.sort = mode if mode in browsing.SORTS else "index"
+        self._refresh_rows()
+
+    def _refresh_rows(self, emit: bool = True) -> None:
+        ds = self.dataset
+        if ds is None:
+            self.rows = np.zeros(0, dtype=np.int64)
+        else:
+            store = self.predictions()
+            self.rows = browsing.sort_rows(browsing.filter_rows(ds, self.filters),
+                                           None if store is None else store.error, self.sort)
+        if emit:
+            self.rows_changed.emit()
+
+    def select(self, index: int) -> None:
+        """Select dataset row ``index``: the image loads in a worker, then ``sample_changed``."""
+        ds = self.dataset
+        if ds is None or not 0 <= index < len(ds):
+            return
+        self.set_mode("dataset")
+        changed = index != self.selection
+        self.selection = index
+        if changed:
+            self.selection_changed.emit(index)
+        if not self.playback.playing or index not in self._sequence:
+            self._update_sequence(index)
+        self._load_sample(index)
+
+    def step_selection(self, delta: int) -> None:
+        """Select the next (``delta`` = 1) or previous row of the browser's list."""
+        if len(self.rows) == 0:
+            return
+        pos = np.flatnonzero(self.rows == self.selection)
+        nxt = 0 if len(pos) == 0 else int(np.clip(pos[0] + delta, 0, len(self.rows) - 1))
+        self.select(int(self.rows[nxt]))
+
+    def set_option(self, name: str, value) -> None:
+        if self.options.get(name) == value:
+            return
+        self.options = {**self.options, name: value}
+        self.options_changed.emit(dict(self.options))
+        self._rebuild_sample()
+
+    # ------------------------------------------------------------------ samples
+    def _update_sequence(self, index: int) -> None:
+        self._sequence = browsing.sequence_rows(self.dataset, index)
+        self.playback.set_range(len(self._sequence))
+        pos = np.flatnonzero(self._sequence == index)
+        self.playback.frame = int(pos[0]) if len(pos) else 0
+        self.playback.range_changed.emit(self.playback.count)
+
+    def _on_playback_frame_changed(self, frame: int) -> None:
+        if self.mode == "video":
+            self._rebuild_sample()
+        elif 0 <= frame < len(self._sequence):
+            self.select(int(self._sequence[frame]))
+
+    def _load_sample(self, index: int) -> None:
+        if self._image_cache is not None and self._image_cache[0] == index:
+            self._rebuild_sample()
+            return
+        ds = self.dataset
+
+        def load(progress):
+            try:
+                return index, ds.load_image(index)
+            except Exception:  # unreadable image: show the skeleton without it
+                return index, None
+
+        task = Task(load, name="_sample", parent=self)
+        task.done.connect(self._on_sample_loaded)
+        self._sample_slot.start(task, self.tasks)
+        self._request_prediction(index)
+
+    def _on_sample_loaded(self, result) -> None:
+        index, image = result
+        if index == self.selection:
+            self._image_cache = (index, image)
+            self._rebuild_sample()
+
+    def _rebuild_sample(self) -> None:
+        if self.mode == "video":
+            self._emit_sample(self._video_sample(self.playback.frame))
+            return
+        ds = self.dataset
+        if ds is None or self.selection < 0 or self._image_cache is None \
+                or self._image_cache[0] != self.selection:
+            return
+        store = self.predictions()
+        pred = None if store is None else store.get(self.selection)
+        self._emit_sample(build_sample(ds, self.selection, self._image_cache[1], pred,
+                                       self.options.get("align", "none")))
+
+    def _video_sample(self, frame: int) -> SampleData | None:
+        info = self.video.info
+        if info is None:
+            return None
+        from hpe_core.skeleton import get_skeleton
+
+        image = self.video.frame(frame)
+        pred = self.video.prediction(frame)
+        sk_name = self.video.skeleton or getattr(self.checkpoint and self.checkpoint.model, "skeleton", None)
+        sample = SampleData(index=frame, skeleton=get_skeleton(sk_name or "panoptic19"), image=image,
+                            title=f"{info.path.name} · frame {frame + 1}/{info.frames}")
+        if pred is not None:
+            sample.pred_3d = pred.astype(np.float64)
+            sample.pred_2d = weak_perspective(sample.pred_3d, info.width, info.height)
+            sample.approximate_overlay = True
+        return sample
+
+    def _emit_sample(self, sample: SampleData | None) -> None:
+        self.sample = sample
+        self.sample_changed.emit(sample)
+
+    # ------------------------------------------------------------------ predictions
+    def _store_for(self, ds_key: str, ck_key: str) -> PredictionStore | None:
+        loaded, entry = self.checkpoints.get(ck_key), self.datasets.get(ds_key)
+        if loaded is None or entry is None or not getattr(loaded.model, "has_pose_head", False):
+            return None
+        pair = (ds_key, ck_key)
+        if pair not in self._predictions:
+            self._predictions[pair] = PredictionStore(len(entry.dataset), entry.dataset.skeleton.num_joints)
+        return self._predictions[pair]
+
+    def start_predictions(self) -> Task | None:
+        """Predict the current dataset with the active checkpoint in the browser's order."""
+        if self.current_key is None or self.active_key is None:
+            return None
+        store = self._store_for(self.current_key, self.active_key)
+        if store is None:
+            if self.checkpoint is not None:
+                self.message.emit("info", messages.NO_POSE_HEAD.format(path=self.checkpoint.path.name))
+            return None
+        missing = store.missing(self.rows)
+        if len(missing) == 0:
+            return None
+        pair = (self.current_key, self.active_key)
+        fn = jobs.predict_dataset_job(self.checkpoint, self.dataset, missing, self.precision)
+        task = Task(fn, name=f"Predict {Path(self.current_key).name}", parent=self)
+        task.partial.connect(lambda item, pair=pair: self._on_predictions_partial(pair, item))
+        task.done.connect(lambda result: self._on_predictions_done(pair, result))
+        return self._predict_slot.start(task, self.tasks)
+
+    def _request_prediction(self, index: int) -> None:
+        """Predict the selected row right away when the batch job has not reached it."""
+        store = self.predictions()
+        if store is None or store.predicted[index]:
+            return
+        pair = (self.current_key, self.active_key)
+        fn = jobs.predict_dataset_job(self.checkpoint, self.dataset, np.array([index]), self.precision)
+        task = Task(fn, name="_predict_one", parent=self)
+        task.partial.connect(lambda item, pair=pair: self._on_predictions_partial(pair, item))
+        self.tasks.submit(task)
+
+    def _on_predictions_partial(self, pair, item: dict) -> None:
+        store, entry = self._predictions.get(pair), self.datasets.get(pair[0])
+        loaded = self.checkpoints.get(pair[1])
+        if store is None or entry is None or loaded is None:
+            return
+        ds, joints = entry.dataset, item["joints"]
+        model_sk = getattr(loaded.model, "skeleton", None)
+        if model_sk and model_sk != ds.skeleton.name:
+            from hpe_core.skeleton import convert_joints
+
+            joints = convert_joints(joints, model_sk, ds.skeleton).astype(np.float32)
+        store.add(item["indices"], joints, ds.joints_3d, ds.skeleton.root, ds.visible)
+        if pair == (self.current_key, self.active_key):
+            self.predictions_changed.emit()
+            if self.sort != "index":
+                self._refresh_rows()
+            if self.selection in set(item["indices"].tolist()):
+                self._rebuild_sample()
+
+    def _on_predictions_done(self, pair, result: dict) -> None:
+        store = self._predictions.get(pair)
+        if store is not None:
+            store.complete = True
+        if result.get("skipped"):
+            self.message.emit("warning", messages.PREDICTION_SKIPPED.format(count=result["skipped"]))
+
+    # ------------------------------------------------------------------ video jobs
+    def run_video(self) -> Task | None:
+        loaded = self.checkpoint
+        if self.video.info is None:
+            self.message.emit("error", messages.NOTHING_TO_EXPORT)
+            return None
+        if loaded is None or not getattr(loaded.model, "has_pose_head", False):
+            self.message.emit("error", messages.NEED_CHECKPOINT)
+            return None
+        self.set_mode("video")
+        return self.video.run(loaded, self.precision)
+
+    def _on_video_predictions_changed(self) -> None:
+        if self.mode == "video":
+            self._rebuild_sample()
+
+    # ------------------------------------------------------------------ device
+    def set_device(self, spec: str, precision: str | None = None) -> None:
+        """Use ``spec`` (auto, cpu, cuda:N, mps) for every open and future checkpoint."""
+        self.device_spec = spec
+        self.precision = precision or self.precision
+        for loaded in list(self.checkpoints.values()):
+            self.run_task(jobs.move_checkpoint_job(loaded, spec), f"Move {loaded.path.name} to {spec}",
+                          lambda ld: self._set_device_in_use(ld.device))
+        if not self.checkpoints:
+            self.device_changed.emit(messages.DEVICE_UNKNOWN.format(spec=spec))
+
+    def _set_device_in_use(self, device: str) -> None:
+        self.device_in_use = device
+        self.device_changed.emit(messages.DEVICE.format(device=device, precision=self.precision))
+
+    # ------------------------------------------------------------------ errors
+    def _report(self, exc: BaseException, text: str) -> None:
+        if not isinstance(exc, (ValueError, OSError)):  # not bad input: a bug worth its traceback
+            text += "\n\n" + getattr(exc, "__traceback_text__", "")
+        self.message.emit("error", text)
+
+    def _on_task_failed(self, task: Task, exc: BaseException) -> None:
+        if getattr(task, "_report", True):
+            template = messages.TASK_FAILED if isinstance(exc, (ValueError, OSError)) else messages.BUG
+            self._report(exc, template.format(name=task.name.lstrip("_"), why=_why(exc)))
+
+    def close(self) -> bool:
+        """Cancel every job and wait for the threads."""
+        self.playback.pause()
+        return self.tasks.shutdown()
+
+
+def _when_all_finished(tasks: list[Task], callback: Callable[[], None]) -> None:
+    remaining = {id(t) for t in tasks}
+    if not remaining:
+        callback()
+
+    def one_finished(task: Task) -> None:
+        remaining.discard(id(task))
+        if not remaining:
+            callback()
+
+    for t in tasks:
+        t.finished.connect(lambda t=t: one_finished(t))
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if isinstance(exc, (ValueError, OSError)) else f"{type(exc).__name__}: {text}"
