@@ -37,13 +37,14 @@ class MainWindow(QMainWindow):
         self.workspace = workspace or Workspace(self)
         self.settings = settings or Settings()
         self.workspace_path: Path | None = None
+        self.workspace.device_spec, self.workspace.precision = self.settings.device()
         self._build_views()
         self.actions_ = build_actions(self)
         self._build_docks()
         self._build_status_bar()
         self.workspace.message.connect(self._on_workspace_message)
         self.workspace.file_opened.connect(self._on_workspace_file_opened)
-        self.workspace.device_changed.connect(self.device_label.setText)
+        self.workspace.device_changed.connect(self._on_workspace_device_changed)
         self._rebuild_recent_menu()
         self._restore_layout()
 
@@ -161,6 +162,11 @@ class MainWindow(QMainWindow):
     def _on_workspace_message(self, level: str, text: str) -> None:
         self.message_bar.show_message(level, text)
         self.statusBar().showMessage(text.split("\n")[0], 8000)
+
+    def _on_workspace_device_changed(self, text: str) -> None:
+        self.device_label.setText(text)
+        self.device_view.sync()
+        self.settings.set_device(self.workspace.device_spec, self.workspace.precision)
 
     def _on_workspace_file_opened(self, path: str) -> None:
         if path.endswith(SUFFIX):

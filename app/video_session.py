@@ -53,6 +53,7 @@ class VideoSession(QObject):
         self.skeleton: str | None = None
         self.checkpoint: Path | None = None
         self.task: Task | None = None
+        self.result = None  # hpe_core.inference.Predictions, filled as frames arrive
         self._reader: VideoReader | None = None
 
     @property
@@ -63,7 +64,7 @@ class VideoSession(QObject):
         self.cancel()
         if self._reader is not None:
             self._reader.close()
-        self.info, self.joints, self._reader = info, None, None
+        self.info, self.joints, self.result, self._reader = info, None, None, None
         if info is not None:
             self._reader = VideoReader(info.path)
         self.video_changed.emit(info)
@@ -77,14 +78,19 @@ class VideoSession(QObject):
         pose = self.joints[index]
         return pose if np.isfinite(pose).any() else None
 
-    def run(self, loaded: jobs.LoadedCheckpoint, precision: str) -> Task:
+    def run(self, loaded: jobs.LoadedCheckpoint) -> Task:
         """Predict every frame with ``loaded`` in a worker; results stream into ``joints``."""
+        from hpe_core.inference import Predictions
+
         self.cancel()
-        model = loaded.model
-        self.skeleton = getattr(model, "skeleton", None)
+        predictor = loaded.predictor
+        self.skeleton = predictor.skeleton
         self.checkpoint = loaded.path
-        self.joints = np.full((self.info.frames, model.num_joints, 3), np.nan, np.float32)
-        task = Task(jobs.predict_video_job(loaded, self.info, precision), name=f"Video {self.info.path.name}")
+        self.joints = np.full((self.info.frames, predictor.num_joints, 3), np.nan, np.float32)
+        self.result = Predictions(skeleton=predictor.skeleton, num_joints=predictor.num_joints,
+                                  source=str(self.info.path), precision=predictor.precision,
+                                  device=str(predictor.device))
+        task = Task(jobs.predict_video_job(loaded, self.info), name=f"Video {self.info.path.name}")
         task.partial.connect(self._on_task_partial)
         task.finished.connect(lambda t=task: self._on_task_finished(t))
         self.task = task
@@ -96,23 +102,30 @@ class VideoSession(QObject):
         if self.task is not None:
             self.task.cancel()
 
+    def frames_done(self) -> int:
+        return 0 if self.result is None else len(self.result)
+
     def export(self, path: str | Path) -> Path:
-        done = np.isfinite(self.joints).all(axis=(1, 2)) if self.joints is not None else None
-        if done is None or not done.any():
-            from hpe_core.errors import InputError
+        """Save the predictions made so far (.npz, .json or .csv, by suffix)."""
+        if self.result is None or len(self.result) == 0:
             from app import messages
+            from hpe_core.errors import InputError
 
             raise InputError(messages.NOTHING_TO_EXPORT)
-        meta = {"video": str(self.info.path), "fps": self.info.fps, "checkpoint": str(self.checkpoint),
-                "frames_predicted": int(done.sum())}
-        return jobs.export_predictions(path, self.joints, self.skeleton or "", meta)
+        return self.result.save(path)
 
     def _on_task_partial(self, item: dict) -> None:
-        start, joints = item["start"], item["joints"]
-        if self.joints is not None:
-            stop = min(start + len(joints), len(self.joints))
-            self.joints[start:stop] = joints[: stop - start]
-            self.predictions_changed.emit()
+        frames, joints = item["indices"], item["joints"]
+        if self.joints is None:
+            return
+        if frames.max() >= len(self.joints):  # the container under-counted its frames
+            grown = np.full((int(frames.max()) + 1, *self.joints.shape[1:]), np.nan, np.float32)
+            grown[: len(self.joints)] = self.joints
+            self.joints = grown
+        self.joints[frames] = joints
+        for f, j in zip(frames.tolist(), joints):
+            self.result.add(f, f"frame {f}", j, 0.0)
+        self.predictions_changed.emit()
 
     def _on_task_finished(self, task: Task) -> None:
         if self.task is task:

@@ -21,6 +21,7 @@ from app.workers import jobs
 from app.workers.manager import TaskManager
 from app.workers.task import Task, TaskSlot
 from app.workspace_io import WorkspaceIO
+from app.workspace_predictions import WorkspacePredictions
 
 DEFAULT_OPTIONS = {"align": "none", "frustums": True, "show_gt": True, "show_pred": True}
 
@@ -36,7 +37,7 @@ def path_key(path: str | Path) -> str:
     return str(Path(path).expanduser().resolve())
 
 
-class Workspace(QObject, WorkspaceIO):
+class Workspace(QObject, WorkspaceIO, WorkspacePredictions):
     datasets_changed = Signal()
     current_dataset_changed = Signal(object)  # DatasetEntry | None
     checkpoints_changed = Signal()
@@ -148,14 +149,14 @@ class Workspace(QObject, WorkspaceIO):
             self._set_device_in_use(loaded.device)
             self.checkpoints_changed.emit()
             self.file_opened.emit(key)
-            if self.active_key is None or not getattr(self.checkpoint.model, "has_pose_head", False):
+            if self.active_key is None or not self.checkpoint.has_pose_head:
                 self.set_active_checkpoint(key)
 
         def failed(exc):
             self._report(exc, messages.CHECKPOINT_FAILED.format(path=path, why=_why(exc)))
 
-        return self.run_task(jobs.load_checkpoint_job(path, self.device_spec), f"Load {Path(path).name}",
-                             done, failed)
+        return self.run_task(jobs.load_checkpoint_job(path, self.device_spec, self.precision),
+                             f"Load {Path(path).name}", done, failed)
 
     def open_video(self, path) -> Task:
         def done(info):
@@ -328,7 +329,8 @@ class Workspace(QObject, WorkspaceIO):
 
         image = self.video.frame(frame)
         pred = self.video.prediction(frame)
-        sk_name = self.video.skeleton or getattr(self.checkpoint and self.checkpoint.model, "skeleton", None)
+        sk_name = self.video.skeleton or (self.checkpoint.predictor.skeleton if self.checkpoint
+                                          and self.checkpoint.has_pose_head else None)
         sample = SampleData(index=frame, skeleton=get_skeleton(sk_name or "panoptic19"), image=image,
                             title=f"{info.path.name} · frame {frame + 1}/{info.frames}")
         if pred is not None:
@@ -340,103 +342,6 @@ class Workspace(QObject, WorkspaceIO):
     def _emit_sample(self, sample: SampleData | None) -> None:
         self.sample = sample
         self.sample_changed.emit(sample)
-
-    # ------------------------------------------------------------------ predictions
-    def _store_for(self, ds_key: str, ck_key: str) -> PredictionStore | None:
-        loaded, entry = self.checkpoints.get(ck_key), self.datasets.get(ds_key)
-        if loaded is None or entry is None or not getattr(loaded.model, "has_pose_head", False):
-            return None
-        pair = (ds_key, ck_key)
-        if pair not in self._predictions:
-            self._predictions[pair] = PredictionStore(len(entry.dataset), entry.dataset.skeleton.num_joints)
-        return self._predictions[pair]
-
-    def start_predictions(self) -> Task | None:
-        """Predict the current dataset with the active checkpoint in the browser's order."""
-        if self.current_key is None or self.active_key is None:
-            return None
-        store = self._store_for(self.current_key, self.active_key)
-        if store is None:
-            if self.checkpoint is not None:
-                self.message.emit("info", messages.NO_POSE_HEAD.format(path=self.checkpoint.path.name))
-            return None
-        missing = store.missing(self.rows)
-        if len(missing) == 0:
-            return None
-        pair = (self.current_key, self.active_key)
-        fn = jobs.predict_dataset_job(self.checkpoint, self.dataset, missing, self.precision)
-        task = Task(fn, name=f"Predict {Path(self.current_key).name}", parent=self)
-        task.partial.connect(lambda item, pair=pair: self._on_predictions_partial(pair, item))
-        task.done.connect(lambda result: self._on_predictions_done(pair, result))
-        return self._predict_slot.start(task, self.tasks)
-
-    def _request_prediction(self, index: int) -> None:
-        """Predict the selected row right away when the batch job has not reached it."""
-        store = self.predictions()
-        if store is None or store.predicted[index]:
-            return
-        pair = (self.current_key, self.active_key)
-        fn = jobs.predict_dataset_job(self.checkpoint, self.dataset, np.array([index]), self.precision)
-        task = Task(fn, name="_predict_one", parent=self)
-        task.partial.connect(lambda item, pair=pair: self._on_predictions_partial(pair, item))
-        self.tasks.submit(task)
-
-    def _on_predictions_partial(self, pair, item: dict) -> None:
-        store, entry = self._predictions.get(pair), self.datasets.get(pair[0])
-        loaded = self.checkpoints.get(pair[1])
-        if store is None or entry is None or loaded is None:
-            return
-        ds, joints = entry.dataset, item["joints"]
-        model_sk = getattr(loaded.model, "skeleton", None)
-        if model_sk and model_sk != ds.skeleton.name:
-            from hpe_core.skeleton import convert_joints
-
-            joints = convert_joints(joints, model_sk, ds.skeleton).astype(np.float32)
-        store.add(item["indices"], joints, ds.joints_3d, ds.skeleton.root, ds.visible)
-        if pair == (self.current_key, self.active_key):
-            self.predictions_changed.emit()
-            if self.sort != "index":
-                self._refresh_rows()
-            if self.selection in set(item["indices"].tolist()):
-                self._rebuild_sample()
-
-    def _on_predictions_done(self, pair, result: dict) -> None:
-        store = self._predictions.get(pair)
-        if store is not None:
-            store.complete = True
-        if result.get("skipped"):
-            self.message.emit("warning", messages.PREDICTION_SKIPPED.format(count=result["skipped"]))
-
-    # ------------------------------------------------------------------ video jobs
-    def run_video(self) -> Task | None:
-        loaded = self.checkpoint
-        if self.video.info is None:
-            self.message.emit("error", messages.NOTHING_TO_EXPORT)
-            return None
-        if loaded is None or not getattr(loaded.model, "has_pose_head", False):
-            self.message.emit("error", messages.NEED_CHECKPOINT)
-            return None
-        self.set_mode("video")
-        return self.video.run(loaded, self.precision)
-
-    def _on_video_predictions_changed(self) -> None:
-        if self.mode == "video":
-            self._rebuild_sample()
-
-    # ------------------------------------------------------------------ device
-    def set_device(self, spec: str, precision: str | None = None) -> None:
-        """Use ``spec`` (auto, cpu, cuda:N, mps) for every open and future checkpoint."""
-        self.device_spec = spec
-        self.precision = precision or self.precision
-        for loaded in list(self.checkpoints.values()):
-            self.run_task(jobs.move_checkpoint_job(loaded, spec), f"Move {loaded.path.name} to {spec}",
-                          lambda ld: self._set_device_in_use(ld.device))
-        if not self.checkpoints:
-            self.device_changed.emit(messages.DEVICE_UNKNOWN.format(spec=spec))
-
-    def _set_device_in_use(self, device: str) -> None:
-        self.device_in_use = device
-        self.device_changed.emit(messages.DEVICE.format(device=device, precision=self.precision))
 
     # ------------------------------------------------------------------ errors
     def _report(self, exc: BaseException, text: str) -> None:

@@ -14,7 +14,7 @@ def describe(loaded) -> str:
     lines = [f"<b>{loaded.path.name}</b>",
              f"{getattr(model, 'family', info.get('family', '?'))} · "
              f"{getattr(model, 'backbone_name', info.get('backbone', '?'))}"]
-    if getattr(model, "has_pose_head", False):
+    if loaded.has_pose_head:
         lines.append(f"pose head: {model.num_joints} joints ({model.skeleton})")
     else:
         lines.append("no pose head (encoder only)")

@@ -76,10 +76,10 @@ class VideoView(QWidget):
         v = self.workspace.video
         has_video = v.info is not None
         ck = self.workspace.checkpoint
-        can_run = has_video and ck is not None and getattr(ck.model, "has_pose_head", False)
+        can_run = has_video and ck is not None and ck.has_pose_head
         self.run_button.setEnabled(can_run and not v.running)
         self.cancel_button.setEnabled(v.running)
-        done = 0 if v.joints is None else int((v.joints == v.joints).all(axis=(1, 2)).sum())
+        done = v.frames_done()
         self.export_button.setEnabled(done > 0 and not v.running)
         if not has_video:
             self.info.setText("No video open")

@@ -6,9 +6,6 @@ Qt; torch and OpenCV are imported inside the functions, so they load in a worker
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -16,7 +13,6 @@ from typing import Any, Callable
 import numpy as np
 
 from hpe_core.errors import InputError
-from hpe_core.progress import check_cancelled
 
 CHECKPOINT_SUFFIXES = {".pt", ".pth", ".ckpt", ".safetensors", ".bin", ".tar"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
@@ -53,85 +49,81 @@ def open_dataset_job(path: str | Path, skip_list: str | Path | None = None) -> J
 @dataclass
 class LoadedCheckpoint:
     path: Path
-    model: Any  # HPEModel, on ``device``, in eval mode
+    model: Any  # HPEModel on the CPU, eval mode (its encoder is what analysis views use)
     info: Any  # CheckpointInfo
-    device: str
+    device: str = "cpu"
+    predictor: Any = None  # hpe_core.inference.Predictor on ``device``; None without a pose head
+
+    @property
+    def has_pose_head(self) -> bool:
+        return self.predictor is not None
 
 
-def resolve_device(spec: str):
-    from hpe_core.devices import resolve_device as resolve
+def _predictor(model, info, device_spec: str, precision: str):
+    from hpe_core.inference import Predictor, checkpoint_image_size
 
-    return resolve(spec)
+    if not getattr(model, "has_pose_head", False):
+        return None
+    return Predictor(model, device=device_spec, precision=precision, batch_size=16,
+                     image_size=checkpoint_image_size(info))
 
 
-def load_checkpoint_job(path: str | Path, device_spec: str = "auto") -> Job:
+def load_checkpoint_job(path: str | Path, device_spec: str = "auto", precision: str = "fp32") -> Job:
     def run(progress):
         progress.set_status(f"Loading {Path(path).name}")
         from hpe_core.models.checkpoint import load_checkpoint
 
-        device = resolve_device(device_spec)
-        model, info = load_checkpoint(path, device=device)
-        model.eval()
-        return LoadedCheckpoint(Path(path), model, info, str(device))
+        model, info = load_checkpoint(path, device="cpu")
+        predictor = _predictor(model, info, device_spec, precision)
+        device = str(predictor.device) if predictor is not None else "cpu"
+        return LoadedCheckpoint(Path(path), model, info, device, predictor)
 
     return run
 
 
-def move_checkpoint_job(loaded: LoadedCheckpoint, device_spec: str) -> Job:
+def move_checkpoint_job(loaded: LoadedCheckpoint, device_spec: str, precision: str) -> Job:
+    """A new predictor for ``loaded`` on another device or precision."""
+
     def run(progress):
-        device = resolve_device(device_spec)
-        loaded.model.to(device)
-        loaded.device = str(device)
-        return loaded
+        progress.set_status(f"Moving {loaded.path.name} to {device_spec}")
+        predictor = _predictor(loaded.model, loaded.info, device_spec, precision)
+        device = str(predictor.device) if predictor is not None else loaded.device
+        return LoadedCheckpoint(loaded.path, loaded.model, loaded.info, device, predictor)
 
     return run
 
 
-def image_size_of(model, default: int = 128) -> int:
-    config = getattr(model, "config", {}) or {}
-    for key in ("image_size", "input_size", "size"):
-        if isinstance(config.get(key), int):
-            return int(config[key])
-    return default
+class _Batcher:
+    """Collects the predictor's per-frame callbacks into partials of ``size`` frames."""
+
+    def __init__(self, progress, size: int) -> None:
+        self.progress, self.size = progress, size
+        self.frames: list[int] = []
+        self.joints: list[np.ndarray] = []
+
+    def __call__(self, item: dict) -> None:
+        self.frames.append(int(item["frame"]))
+        self.joints.append(item["joints_3d"])
+        if len(self.frames) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.frames:
+            self.progress.partial({"indices": np.asarray(self.frames, np.int64), "joints": np.stack(self.joints)})
+            self.frames, self.joints = [], []
 
 
-def _predict(model, images: list[np.ndarray], device: str, precision: str) -> np.ndarray:
-    """``(N, J, 3)`` root-relative mm predictions for a list of ``(H, W, 3)`` uint8 images."""
-    import torch
-
-    from hpe_core.datasets.transforms import to_tensor
-    from hpe_core.devices import autocast
-
-    size = image_size_of(model)
-    batch = torch.stack([to_tensor(im, size) for im in images]).to(device)
-    with torch.inference_mode(), autocast(torch.device(device), precision):
-        out = model.predict_pose(batch)
-    return out.float().cpu().numpy()
-
-
-def predict_dataset_job(loaded: LoadedCheckpoint, dataset, indices: np.ndarray,
-                        precision: str = "fp32", batch_size: int = 32) -> Job:
-    """Predict rows ``indices`` of ``dataset``; partials ``{"indices", "joints"}`` per batch."""
+def predict_dataset_job(loaded: LoadedCheckpoint, dataset, indices: np.ndarray) -> Job:
+    """Predict rows ``indices``; partials ``{"indices", "joints"}`` per batch."""
 
     def run(progress):
-        done, skipped = 0, 0
         progress.set_status(f"Predicting {len(indices)} samples")
-        for start in range(0, len(indices), batch_size):
-            check_cancelled(progress)
-            chunk = [int(i) for i in indices[start:start + batch_size]]
-            images, ok = [], []
-            for i in chunk:
-                try:
-                    images.append(dataset.load_image(i))
-                    ok.append(i)
-                except (InputError, OSError):
-                    skipped += 1
-            if images:
-                joints = _predict(loaded.model, images, loaded.device, precision)
-                progress.partial({"indices": np.asarray(ok), "joints": joints})
-            done += len(chunk)
-            progress.set_progress(done / max(len(indices), 1))
-        return {"done": done, "skipped": skipped}
+        batcher = _Batcher(progress, loaded.predictor.batch_size)
+        try:
+            result = loaded.predictor.predict_dataset(dataset, indices, progress, on_frame=batcher)
+        finally:
+            batcher.flush()
+        return {"done": len(result), "skipped": result.skipped}
 
     return run
 
@@ -173,67 +165,21 @@ def probe_video_job(path: str | Path) -> Job:
     return run
 
 
-def predict_video_job(loaded: LoadedCheckpoint, info: VideoInfo, precision: str = "fp32",
-                      batch_size: int = 8) -> Job:
-    """Predict every frame; partials ``{"start", "joints"}``; returns ``(T, J, 3)``."""
+def predict_video_job(loaded: LoadedCheckpoint, info: VideoInfo) -> Job:
+    """Predict every frame; partials ``{"indices" (frames), "joints"}``; returns the Predictions."""
 
     def run(progress):
-        import cv2
-
-        cap = cv2.VideoCapture(str(info.path))
-        chunks: list[np.ndarray] = []
         progress.set_status(f"Predicting {info.path.name}")
+        batcher = _Batcher(progress, 4)
         try:
-            frame_no, batch = 0, []
-            while True:
-                check_cancelled(progress)
-                ok, frame = cap.read()
-                if ok:
-                    batch.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-                if batch and (len(batch) == batch_size or not ok):
-                    joints = _predict(loaded.model, batch, loaded.device, precision)
-                    progress.partial({"start": frame_no, "joints": joints})
-                    chunks.append(joints)
-                    frame_no += len(batch)
-                    batch = []
-                    progress.set_progress(min(frame_no / info.frames, 1.0))
-                if not ok:
-                    break
+            result = loaded.predictor.predict_video(info.path, progress, on_frame=batcher)
         finally:
-            cap.release()
-        if not chunks:
+            batcher.flush()
+        if len(result) == 0:
             raise InputError(f"{info.path}: no frame could be decoded")
-        return np.concatenate(chunks)
+        return result
 
     return run
-
-
-def export_predictions(path: str | Path, joints: np.ndarray, skeleton: str, meta: dict) -> Path:
-    """Write ``(T, J, 3)`` predictions as ``.npz``, ``.json`` or ``.csv`` (by suffix), atomically."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".npz", ".json", ".csv"):
-        raise InputError(f"{path}: export as .npz, .json or .csv")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=path.resolve().parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if suffix == ".npz":
-                np.savez(fh, joints_3d=joints.astype(np.float32), skeleton=np.array(skeleton),
-                         meta=np.array(json.dumps(meta)))
-            elif suffix == ".json":
-                doc = {"skeleton": skeleton, "units": "mm", "frame": "root-relative camera frame",
-                       **meta, "joints_3d": np.where(np.isfinite(joints), joints, None).tolist()}
-                fh.write(json.dumps(doc).encode())
-            else:
-                header = "frame," + ",".join(f"j{j}_{a}" for j in range(joints.shape[1]) for a in "xyz")
-                rows = [f"{t}," + ",".join(f"{v:.2f}" for v in joints[t].reshape(-1))
-                        for t in range(len(joints))]
-                fh.write(("\n".join([header, *rows]) + "\n").encode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def probe_devices_job() -> Job:

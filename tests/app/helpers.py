@@ -110,3 +110,48 @@ def make_video(path: Path, frames: int = 40, size: int = 64, fps: float = 20.0) 
         writer.write(image[..., ::-1].copy())
     writer.release()
     return path
+
+
+class CountingImages:
+    """An image source that draws a flat image per row and counts how many it made."""
+
+    def __init__(self, size: int = 48) -> None:
+        self.size = size
+        self.loads = 0
+        self.rows: list[int] = []
+
+    def path(self, row: int):
+        return None
+
+    def name(self, row: int) -> str:
+        return f"#{row}"
+
+    def load(self, row: int) -> np.ndarray:
+        self.loads += 1
+        self.rows.append(row)
+        image = np.empty((self.size, self.size, 3), np.uint8)
+        image[:] = (row * 37 % 256, row * 91 % 256, 128)
+        return image
+
+
+def big_dataset(n: int = 100_000, size: int = 48):
+    """A real :class:`PoseDataset` of ``n`` synthetic annotations whose images are made on demand."""
+    from hpe_core.datasets.base import PoseDataset
+
+    cams = ring_cameras(4, size)
+    rng = np.random.default_rng(0)
+    camera_id = (np.arange(n) % 4).astype(np.int32)
+    world = poses(64, 0)
+    j3 = np.empty((n, 19, 3), np.float32)
+    for c, cam in cams.items():
+        rows = np.flatnonzero(camera_id == c)
+        j3[rows] = world_to_camera(world[rows % 64], cam.R, cam.t)
+    columns = {"joints_3d": j3, "camera_id": camera_id,
+               "action": rng.integers(0, 5, n).astype(np.int32),
+               "subject": rng.integers(0, 3, n).astype(np.int32),
+               "pose_id": (np.arange(n) // 4).astype(np.int64),
+               "sequence": (np.arange(n) // 400).astype(np.int32),
+               "frame": (np.arange(n) // 4 % 100).astype(np.int64)}
+    return PoseDataset(path=f"/virtual/big{n}", format="test", skeleton=PANOPTIC19, size=n, columns=columns,
+                       images=CountingImages(size), cameras=cams,
+                       names={"action": [f"action{i}" for i in range(5)], "subject": ["S1", "S2", "S3"]})
