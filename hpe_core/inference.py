@@ -1,0 +1,250 @@
+"""Batched 3D pose prediction on images, folders, datasets and videos.
+
+    predictor = Predictor("regressor.pt", device="auto", precision="bf16")
+    result = predictor.predict_video("clip.mp4", progress, on_frame=show)
+    result.save("clip.json")          # .json, .csv or .npz
+
+The model runs on an inference copy of the checkpoint's network: BatchNorm folded into the
+convolutions (exact algebra, float rounding aside), channels-last memory, ``torch.inference_mode``;
+``precision`` bf16/fp16 adds autocast (fp32 is the exact reference). Images are read and
+preprocessed (the same ``to_tensor`` as training) in a background thread feeding a bounded queue,
+so decoding overlaps the model. Unreadable images and video frames are skipped and counted.
+Predictions are (N, J, 3) millimetres, root-relative (the root row is zero).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import numpy as np
+
+from hpe_core.errors import CheckpointError, DatasetError, InputError
+from hpe_core.inference_io import Predictions, iter_image_files, iter_video_frames, prefetch
+from hpe_core.progress import NullProgress, ProgressSink, check_cancelled
+
+__all__ = ["Predictor", "Predictions", "fuse_batchnorm", "checkpoint_image_size"]
+
+DEFAULT_IMAGE_SIZE = 128
+
+
+def checkpoint_image_size(info, default: int = DEFAULT_IMAGE_SIZE) -> int:
+    """The image size a checkpoint was trained at (its stored training config), else ``default``."""
+    training = getattr(info, "training", None) or {}
+    data = (training.get("config") or {}).get("data") or {}
+    size = data.get("image_size") or training.get("image_size")
+    return int(size) if size else default
+
+
+def fuse_batchnorm(encoder):
+    """A copy of a ResNet ``encoder`` with every eval-mode BatchNorm folded into its convolution."""
+    import torch
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    enc = copy.deepcopy(encoder).eval()
+
+    def fold(parent, conv_name, bn_name):
+        conv, bn = getattr(parent, conv_name, None), getattr(parent, bn_name, None)
+        if isinstance(conv, torch.nn.Conv2d) and isinstance(bn, torch.nn.BatchNorm2d):
+            setattr(parent, conv_name, fuse_conv_bn_eval(conv, bn))
+            setattr(parent, bn_name, torch.nn.Identity())
+
+    for module in list(enc.modules()):
+        for k in ("1", "2", "3"):
+            fold(module, "conv" + k, "bn" + k)
+        down = getattr(module, "downsample", None)
+        if isinstance(down, torch.nn.Sequential) and len(down) == 2:
+            fold(down, "0", "1")
+    return enc
+
+
+class Predictor:
+    """Predict 3D poses with a checkpoint (path) or an ``HPEModel`` that has a pose head."""
+
+    def __init__(self, checkpoint_or_model: Any, device: str = "auto", precision: str = "fp32",
+                 batch_size: int = 32, image_size: int | None = None, channels_last: bool = True,
+                 fuse: bool = True, queue_size: int = 4) -> None:
+        import torch
+
+        from hpe_core.devices import check_precision, resolve_device
+
+        self.device = resolve_device(device)
+        self.precision = check_precision(precision)
+        if int(batch_size) < 1:
+            raise InputError(f"--batch-size: must be at least 1, got {batch_size}")
+        self.batch_size, self.queue_size = int(batch_size), max(1, int(queue_size))
+        self.model, info, self.source = _load(checkpoint_or_model)
+        if not self.model.has_pose_head:
+            raise CheckpointError(f"{self.source}: this {self.model.family} model has no pose head, so it "
+                                  "cannot predict poses (use a regressor checkpoint, e.g. one from "
+                                  "'hpe train' with task regress3d)")
+        self.image_size = int(image_size or checkpoint_image_size(info))
+        self.skeleton = self.model.skeleton
+        self.num_joints = int(self.model.num_joints)
+        self.checkpoint_sha256 = getattr(info, "sha256", None)
+        self.channels_last = bool(channels_last)
+        self._net = copy.deepcopy(self.model).eval()
+        if fuse:
+            self._net.encoder = fuse_batchnorm(self._net.encoder)
+        self._net = self._net.to(self.device)
+        if self.channels_last:
+            self._net = self._net.to(memory_format=torch.channels_last)
+
+    # ------------------------------------------------------------------ tensors and arrays
+    def predict_tensor(self, x) -> np.ndarray:
+        """(N, 3, S, S) normalised float images -> (N, J, 3) float32 mm, root-relative."""
+        import torch
+
+        from hpe_core.devices import autocast
+
+        if x.ndim != 4 or x.shape[1] != 3:
+            raise InputError(f"images: expected (N, 3, H, W), got {tuple(x.shape)}")
+        x = x.to(self.device, non_blocking=True)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode(), autocast(self.device, self.precision):
+            out = self._net.predict_pose(x)
+        return out.float().cpu().numpy()
+
+    def preprocess(self, image: np.ndarray):
+        """(H, W, 3) uint8 RGB -> (3, S, S) float tensor, exactly as in training."""
+        from hpe_core.datasets.transforms import to_tensor
+
+        return to_tensor(image, self.image_size)
+
+    def predict_arrays(self, images: Iterable[np.ndarray]) -> np.ndarray:
+        """A list of (H, W, 3) uint8 RGB images -> (N, J, 3) mm."""
+        import torch
+
+        tensors = [self.preprocess(_check_image(im, f"image {i}")) for i, im in enumerate(images)]
+        if not tensors:
+            return np.zeros((0, self.num_joints, 3), np.float32)
+        return np.concatenate([self.predict_tensor(torch.stack(tensors[a:a + self.batch_size]))
+                               for a in range(0, len(tensors), self.batch_size)])
+
+    # ------------------------------------------------------------------ sources
+    def predict_images(self, paths: str | Path | Iterable[str | Path], progress: ProgressSink | None = None,
+                       on_frame: Callable[[dict], None] | None = None) -> Predictions:
+        """An image file, a folder of images (sorted by name) or a list of image paths."""
+        files = iter_image_files(paths)
+        items = ((i, p.name, p) for i, p in enumerate(files))
+        return self._run(items, len(files), self._read_file, progress, on_frame)
+
+    def predict_dataset(self, dataset, indices=None, progress: ProgressSink | None = None,
+                        on_frame: Callable[[dict], None] | None = None) -> Predictions:
+        """Samples ``indices`` (default all) of a :class:`PoseDataset`; ``frame`` is the sample index."""
+        idx = np.arange(len(dataset)) if indices is None else np.asarray(indices, dtype=np.int64)
+        items = ((int(i), dataset.sample_name(int(i)), int(i)) for i in idx)
+        return self._run(items, len(idx), lambda i: dataset.load_image(i), progress, on_frame)
+
+    def predict_video(self, path: str | Path, progress: ProgressSink | None = None,
+                      on_frame: Callable[[dict], None] | None = None, stride: int = 1,
+                      max_frames: int | None = None) -> Predictions:
+        """Every ``stride``-th frame of a video file, decoded in a background thread."""
+        frames, total = iter_video_frames(path, stride=stride, max_frames=max_frames)
+        return self._run(frames, total, None, progress, on_frame)
+
+    def predict(self, source: str | Path, progress: ProgressSink | None = None,
+                on_frame: Callable[[dict], None] | None = None) -> Predictions:
+        """Dispatch on what ``source`` is: a video file, an image, a folder or a dataset."""
+        from hpe_core.datasets import VIDEO_SUFFIXES
+
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise InputError(f"{source}: no such file or folder")
+        if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
+            return self.predict_video(path, progress, on_frame)
+        if path.is_file() or not _is_dataset(path):
+            return self.predict_images(path, progress, on_frame)
+        from hpe_core.datasets import open_dataset
+
+        return self.predict_dataset(open_dataset(path), progress=progress, on_frame=on_frame)
+
+    # ------------------------------------------------------------------ the pipeline
+    def _read_file(self, path: Path) -> np.ndarray:
+        import cv2
+
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise DatasetError(f"{path}: not a readable image")
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+    def _prepared(self, items: Iterator, read: Callable | None) -> Iterator[tuple]:
+        """(frame, name, tensor or None, reason) for each item; runs in the loader thread."""
+        for frame, name, item in items:
+            try:
+                image = item if read is None else read(item)
+                if image is None:  # the video decoder could not decode this frame
+                    yield frame, name, None, "frame could not be decoded"
+                    continue
+                yield frame, name, self.preprocess(_check_image(image, name)), None
+            except (DatasetError, InputError, OSError) as exc:
+                yield frame, name, None, str(exc)
+
+    def _run(self, items, total: int, read, progress, on_frame) -> Predictions:
+        progress = progress or NullProgress()
+        result = Predictions(skeleton=self.skeleton, num_joints=self.num_joints, source=str(self.source),
+                             precision=self.precision, device=str(self.device))
+        stream = prefetch(self._prepared(items, read), self.queue_size * self.batch_size)
+        batch: list[tuple] = []
+        start = time.perf_counter()
+        try:
+            for frame, name, tensor, reason in stream:
+                check_cancelled(progress)
+                if tensor is None:
+                    result.add_skipped(name, reason)
+                    continue
+                batch.append((frame, name, tensor))
+                if len(batch) == self.batch_size:
+                    self._flush(batch, result, on_frame, progress, total)
+            self._flush(batch, result, on_frame, progress, total)
+        finally:
+            stream.close()
+        result.wall_s = time.perf_counter() - start
+        progress.set_progress(1.0)
+        return result
+
+    def _flush(self, batch: list, result: Predictions, on_frame, progress, total: int) -> None:
+        import torch
+
+        if not batch:
+            return
+        t0 = time.perf_counter()
+        joints = self.predict_tensor(torch.stack([t for _, _, t in batch]))
+        per_frame_ms = (time.perf_counter() - t0) * 1000.0 / len(batch)
+        for (frame, name, _), j in zip(batch, joints):
+            result.add(frame, name, j, per_frame_ms)
+            if on_frame is not None:
+                on_frame({"frame": frame, "name": name, "joints_3d": j, "time_ms": per_frame_ms})
+        batch.clear()
+        done = len(result) + result.skipped
+        progress.set_progress(min(done / total, 0.999) if total else 0.0)
+        progress.set_status(f"{done} of {total or '?'} frames")
+
+
+def _load(checkpoint_or_model):
+    from hpe_core.models import HPEModel, load_checkpoint
+
+    if isinstance(checkpoint_or_model, HPEModel):
+        return checkpoint_or_model, None, f"<{checkpoint_or_model.family} model>"
+    path = Path(checkpoint_or_model)
+    model, info = load_checkpoint(path, device="cpu")
+    return model, info, path
+
+
+def _check_image(image, name) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or min(image.shape[:2]) < 1:
+        raise InputError(f"{name}: expected an (H, W, 3) uint8 RGB image, got {image.dtype} {image.shape}")
+    return image
+
+
+def _is_dataset(path: Path) -> bool:
+    from hpe_core.datasets import detect_format
+
+    try:
+        return detect_format(path) not in ("folder", "video")
+    except DatasetError:
+        return False

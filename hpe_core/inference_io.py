@@ -1,0 +1,250 @@
+"""What inference reads and writes: image lists, video frames, a prefetch thread, predictions.
+
+- :func:`prefetch` runs a generator in a background thread feeding a bounded queue.
+- :func:`iter_video_frames` decodes a video with OpenCV; a frame that fails to decode while
+  later frames still do is reported (``None``) so it is skipped and counted, not fatal.
+- :class:`Predictions` collects per-frame 3D joints and timings and writes JSON, CSV or npz
+  (atomically: a temporary file in the same folder, then ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import queue
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from hpe_core.errors import InputError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+OUTPUT_SUFFIXES = (".json", ".csv", ".npz")
+_DONE = object()
+
+
+class prefetch:  # noqa: N801 - used like a function
+    """Iterate ``source`` in a daemon thread, at most ``maxsize`` items ahead; ``close()`` stops it."""
+
+    def __init__(self, source: Iterator, maxsize: int = 64) -> None:
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, int(maxsize)))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, args=(source,), daemon=True, name="hpe-prefetch")
+        self._thread.start()
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self, source: Iterator) -> None:
+        try:
+            for item in source:
+                if not self._put(("item", item)):
+                    return
+            self._put(("done", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._put(("error", exc))
+
+    def __iter__(self):
+        while True:
+            kind, value = self._queue.get()
+            if kind == "item":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5.0)
+
+
+def iter_image_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:
+    """An image file, a folder (its images sorted by name) or a list of paths -> list of paths."""
+    if isinstance(paths, (str, Path)):
+        path = Path(paths).expanduser()
+        if not path.exists():
+            raise InputError(f"{paths}: no such file or folder")
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not files:
+                raise InputError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+            return files
+        return [path]
+    files = [Path(p).expanduser() for p in paths]
+    missing = [str(p) for p in files if not p.is_file()]
+    if missing:
+        raise InputError(f"{missing[0]}: no such image file" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    return files
+
+
+def iter_video_frames(path: str | Path, stride: int = 1, max_frames: int | None = None):
+    """``(generator of (frame, name, RGB image or None), frame count estimate)`` of a video.
+
+    The generator opens and reads the video itself, so it decodes in whatever thread iterates it.
+    ``None`` marks a frame that failed to decode while a later frame decoded (skipped, counted);
+    failures at the very end are the end of the stream.
+    """
+    import cv2
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise InputError(f"{path}: no such video file")
+    if int(stride) < 1:
+        raise InputError(f"--stride: must be at least 1, got {stride}")
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        cap.release()
+        raise InputError(f"{path}: OpenCV cannot open this video")
+    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    cap.release()
+    total = (count + stride - 1) // stride if count > 0 else 0
+    if max_frames is not None:
+        total = min(total, int(max_frames)) if total else int(max_frames)
+    return _frames(path, int(stride), max_frames), total
+
+
+def _frames(path: Path, stride: int, max_frames: int | None, patience: int = 50):
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    pending: list[int] = []  # wanted frames that failed; reported once a later frame decodes
+    emitted, index, fails = 0, -1, 0
+    try:
+        while max_frames is None or emitted < max_frames:
+            index += 1
+            ok = cap.grab()
+            wanted = index % stride == 0
+            if ok and wanted:
+                ok, bgr = cap.retrieve()
+                ok = ok and bgr is not None and bgr.size > 0
+            if not ok:
+                fails += 1
+                if fails > patience:
+                    return
+                if wanted:
+                    pending.append(index)
+                continue
+            fails = 0
+            for bad in pending:
+                yield bad, f"frame {bad}", None
+                emitted += 1
+            pending.clear()
+            if wanted:
+                yield index, f"frame {index}", cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                emitted += 1
+    finally:
+        cap.release()
+
+
+@dataclass
+class Predictions:
+    """Per-frame predictions: joints (N, J, 3) mm root-relative, names, frame numbers, timings."""
+
+    skeleton: str | None
+    num_joints: int
+    source: str = ""
+    precision: str = "fp32"
+    device: str = "cpu"
+    frames: list[int] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    times_ms: list[float] = field(default_factory=list)
+    skipped_names: list[str] = field(default_factory=list)
+    skipped_reasons: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+    _joints: list[np.ndarray] = field(default_factory=list, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @property
+    def skipped(self) -> int:
+        return len(self.skipped_names)
+
+    @property
+    def joints_3d(self) -> np.ndarray:
+        """(N, J, 3) float32 mm."""
+        if not self._joints:
+            return np.zeros((0, self.num_joints, 3), np.float32)
+        return np.stack(self._joints).astype(np.float32)
+
+    def add(self, frame: int, name: str, joints: np.ndarray, time_ms: float) -> None:
+        self.frames.append(int(frame))
+        self.names.append(str(name))
+        self._joints.append(np.asarray(joints, np.float32))
+        self.times_ms.append(float(time_ms))
+
+    def add_skipped(self, name: str, reason: str | None) -> None:
+        self.skipped_names.append(str(name))
+        self.skipped_reasons.append(str(reason or "unreadable"))
+
+    def summary(self) -> dict:
+        times = np.asarray(self.times_ms)
+        return {"source": self.source, "frames": len(self), "skipped": self.skipped,
+                "skeleton": self.skeleton, "joints": self.num_joints, "units": "mm, root-relative",
+                "precision": self.precision, "device": self.device,
+                "model_ms_per_frame": float(times.mean()) if len(times) else None,
+                "frames_per_s": len(self) / self.wall_s if self.wall_s > 0 else None,
+                "skipped_frames": [{"name": n, "reason": r} for n, r in zip(self.skipped_names, self.skipped_reasons)]}
+
+    def to_dict(self) -> dict:
+        out = self.summary()
+        out["predictions"] = [{"frame": f, "name": n, "time_ms": round(t, 4), "joints_3d": j.round(3).tolist()}
+                              for f, n, t, j in zip(self.frames, self.names, self.times_ms, self._joints)]
+        return out
+
+    def save(self, path: str | Path) -> Path:
+        """Write by suffix: .json (everything), .csv (one row per frame), .npz (arrays)."""
+        path = Path(path).expanduser()
+        suffix = path.suffix.lower()
+        if suffix not in OUTPUT_SUFFIXES:
+            raise InputError(f"--out {path}: unknown output format {suffix or '(none)'}; valid: "
+                             f"{', '.join(OUTPUT_SUFFIXES)}")
+        if not path.parent.is_dir():
+            raise InputError(f"--out {path}: folder {path.parent} does not exist")
+        writer = {".json": self._json, ".csv": self._csv, ".npz": self._npz}[suffix]
+        atomic_write(path, writer())
+        return path
+
+    def _json(self) -> bytes:
+        return json.dumps(self.to_dict(), allow_nan=False).encode()
+
+    def _csv(self) -> bytes:
+        text = io.StringIO()
+        out = csv.writer(text)
+        out.writerow(["frame", "name", "time_ms"] + [f"j{j}_{a}" for j in range(self.num_joints) for a in "xyz"])
+        for f, n, t, j in zip(self.frames, self.names, self.times_ms, self._joints):
+            out.writerow([f, n, f"{t:.4f}"] + [f"{v:.3f}" for v in j.reshape(-1)])
+        return text.getvalue().encode()
+
+    def _npz(self) -> bytes:
+        buf = io.BytesIO()
+        np.savez(buf, joints_3d=self.joints_3d, frames=np.asarray(self.frames, np.int64),
+                 names=np.asarray(self.names, dtype=str), times_ms=np.asarray(self.times_ms, np.float64),
+                 skipped_names=np.asarray(self.skipped_names, dtype=str),
+                 skeleton=np.asarray(self.skeleton or ""))
+        return buf.getvalue()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file in ``path``'s folder, then rename it over ``path``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
