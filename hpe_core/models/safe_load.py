@@ -2,8 +2,9 @@
 
 ``read_checkpoint_file(path)`` sniffs the file type first, so an empty, truncated or foreign file
 (HDF5, NumPy, ONNX, text, ...) gets a message saying what it is; PyTorch files are opened with
-``torch.load(weights_only=True)`` (no ``eval``, no ``pickle.load``); a pickle that refers to
-Python code is refused with a message saying it would need arbitrary code execution.
+``torch.load(weights_only=True)`` (its restricted unpickler; never the standard one, never
+evaluated text); a pickle that refers to Python code is refused with a message saying it would
+need arbitrary code execution.
 """
 
 from __future__ import annotations
@@ -83,11 +84,10 @@ def _load_torch(path: Path) -> Any:
         found = re.search(r"GLOBAL ([\w.]+)", str(exc)) or re.search(r"global ['\"]?([\w.]+)", str(exc))
         what = f" (it refers to {found.group(1)})" if found else " or pickle features weights-only loading refuses"
         raise CheckpointError(f"{path}: " + _REFUSAL.format(what=what)) from None
-    except (EOFError, zipfile.BadZipFile) as exc:
-        raise CheckpointError(f"{path}: the file is truncated or corrupt ({type(exc).__name__})") from None
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: the file is truncated or corrupt ({first[:160]})") from None
+    except Exception as exc:  # noqa: BLE001 - any failure to parse untrusted bytes is bad input
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        detail = f"{type(exc).__name__}: {first[:160]}" if first else type(exc).__name__
+        raise CheckpointError(f"{path}: the file is truncated or corrupt ({detail})") from None
 
 
 def _load_safetensors(path: Path) -> dict[str, Any]:
