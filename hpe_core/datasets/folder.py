@@ -1,0 +1,50 @@
+"""A folder of images (searched recursively, sorted by path): samples without annotations."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from hpe_core.datasets.base import PoseDataset
+from hpe_core.datasets.fileio import IMAGE_SUFFIXES, read_image
+from hpe_core.errors import DatasetError
+from hpe_core.skeleton import PANOPTIC19
+
+
+def _walk(root: Path):
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.lower().endswith(IMAGE_SUFFIXES) and not name.startswith("."):
+                yield Path(folder, name).relative_to(root).as_posix()
+
+
+def has_images(path: Path) -> bool:
+    return next(_walk(path), None) is not None
+
+
+class FileImages:
+    """Images named by relative paths under ``root``."""
+
+    def __init__(self, root: Path, names) -> None:
+        self.root, self.names = Path(root), names
+
+    def path(self, row: int) -> Path:
+        return self.root / str(self.names[row])
+
+    def name(self, row: int) -> str:
+        return str(self.names[row])
+
+    def load(self, row: int) -> np.ndarray:
+        return read_image(self.path(row))
+
+
+def read_folder(root: str | Path) -> PoseDataset:
+    root = Path(root)
+    names = np.array(list(_walk(root)))
+    if len(names) == 0:
+        raise DatasetError(f"{root}: no image files ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+    return PoseDataset(path=root, format="folder", skeleton=PANOPTIC19, size=len(names), columns={},
+                       images=FileImages(root, names))

@@ -1,0 +1,95 @@
+"""From an image on disk to what a model takes: the one path shared by training and inference.
+
+``to_tensor(image, size)``: an (H, W, 3) uint8 RGB image is letterboxed to ``size`` x ``size``
+(scaled so its longer side fits, centred, padded with the ImageNet mean colour, which is zero
+after normalisation), turned into a float (3, size, size) tensor in [0, 1] and normalised with
+the ImageNet mean and std. Square images are simply resized. Training without augmentation gives
+exactly the same tensor. ``letterbox_joints`` maps 2D joints the same way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from hpe_core.errors import InputError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+_PAD = tuple(int(round(255 * m)) for m in IMAGENET_MEAN)
+
+
+def check_image(image, argument: str = "image") -> np.ndarray:
+    """(H, W, 3) uint8 RGB from an (H, W, 3|4) or (H, W) uint8 array; :class:`InputError` otherwise."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise InputError(f"{argument}: expected uint8 pixels, got {image.dtype}")
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] not in (3, 4) or min(image.shape[:2]) < 1:
+        raise InputError(f"{argument}: expected an (H, W, 3) RGB image, got shape {image.shape}")
+    return np.ascontiguousarray(image[..., :3])
+
+
+def letterbox_params(height: int, width: int, size: int) -> tuple[int, int, int, int]:
+    """``(new_width, new_height, offset_x, offset_y)`` of a (height, width) image letterboxed to ``size``."""
+    scale = size / max(height, width)
+    new_w, new_h = max(1, int(round(width * scale))), max(1, int(round(height * scale)))
+    return new_w, new_h, (size - new_w) // 2, (size - new_h) // 2
+
+
+def letterbox(image: np.ndarray, size: int) -> np.ndarray:
+    """(size, size, 3) uint8: ``image`` scaled to fit, centred, padded with the mean colour."""
+    import cv2
+
+    image = check_image(image)
+    h, w = image.shape[:2]
+    if (h, w) == (size, size):
+        return image
+    new_w, new_h, ox, oy = letterbox_params(h, w, size)
+    interp = cv2.INTER_AREA if new_w < w else cv2.INTER_LINEAR
+    resized = cv2.resize(image, (new_w, new_h), interpolation=interp)
+    if (new_w, new_h) == (size, size):
+        return resized
+    return cv2.copyMakeBorder(resized, oy, size - new_h - oy, ox, size - new_w - ox,
+                              cv2.BORDER_CONSTANT, value=_PAD)
+
+
+def letterbox_joints(joints_2d: np.ndarray, height: int, width: int, size: int) -> np.ndarray:
+    """``(..., 2)`` pixel coordinates of a (height, width) image mapped into the letterboxed square
+    (pixel centres at integers, as ``cv2.resize`` treats them)."""
+    new_w, new_h, ox, oy = letterbox_params(height, width, size)
+    scale = np.array([new_w / width, new_h / height])
+    return (np.asarray(joints_2d, dtype=np.float64) + 0.5) * scale - 0.5 + np.array([ox, oy])
+
+
+def to_float(image: np.ndarray) -> torch.Tensor:
+    """(3, H, W) float32 in [0, 1] from (H, W, 3) uint8."""
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
+
+
+def normalize(x: torch.Tensor) -> torch.Tensor:
+    """ImageNet normalisation of (..., 3, H, W) floats in [0, 1]."""
+    mean = torch.tensor(IMAGENET_MEAN, dtype=x.dtype, device=x.device).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=x.dtype, device=x.device).view(3, 1, 1)
+    return (x - mean) / std
+
+
+def denormalize(x: torch.Tensor) -> torch.Tensor:
+    """The inverse of :func:`normalize`: back to [0, 1] floats."""
+    mean = torch.tensor(IMAGENET_MEAN, dtype=x.dtype, device=x.device).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=x.dtype, device=x.device).view(3, 1, 1)
+    return x * std + mean
+
+
+def to_tensor(image: np.ndarray, size: int) -> torch.Tensor:
+    """Normalised float (3, size, size) tensor of an (H, W, 3) uint8 RGB image (see module doc)."""
+    if not isinstance(size, (int, np.integer)) or size < 8:
+        raise InputError(f"size: expected an image size of at least 8 px, got {size!r}")
+    return normalize(to_float(letterbox(image, int(size))))
+
+
+def to_image(x: torch.Tensor) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of a normalised (3, H, W) tensor, for showing what a model saw."""
+    x = denormalize(x.detach().float().cpu()).clamp(0, 1)
+    return (x.permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
