@@ -260,13 +260,15 @@ _FACE = np.array([1.0, 0.0, 0.0])   # the seed's face vector b: positive X
 def _local_frame(a: np.ndarray, face: np.ndarray) -> np.ndarray:
     """Orthonormal frames ``(..., 3, 3)`` with rows (a, b, n): ``a`` the parent bone direction,
     ``b`` the face vector made perpendicular to ``a``, ``n = a x b`` (seed 004, section 2)."""
-    a = a / np.linalg.norm(a, axis=-1, keepdims=True)
+    length = np.linalg.norm(a, axis=-1, keepdims=True)
+    a = np.where(length > 1e-12, a / np.maximum(length, 1e-300), _UP)  # a zero-length bone: up
     b = np.broadcast_to(face, a.shape).copy()
     b = b - (b * a).sum(-1, keepdims=True) * a
     norm = np.linalg.norm(b, axis=-1, keepdims=True)
     fallback = np.broadcast_to(np.array([0.0, 0.0, 1.0]), a.shape)
     fb = fallback - (fallback * a).sum(-1, keepdims=True) * a
-    b = np.where(norm > 1e-6, b / np.maximum(norm, 1e-12), fb / np.linalg.norm(fb, axis=-1, keepdims=True))
+    fb_norm = np.maximum(np.linalg.norm(fb, axis=-1, keepdims=True), 1e-12)
+    b = np.where(norm > 1e-6, b / np.maximum(norm, 1e-12), fb / fb_norm)
     n = np.cross(a, b)
     return np.stack([a, b, n], axis=-2)
 

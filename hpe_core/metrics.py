@@ -386,7 +386,8 @@ def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def best_rotations(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Kabsch with the reflection fix, batched: proper rotations ``R`` ``(N,3,3)`` maximising
-    ``tr(R H)`` for ``H = sum_j p_j g_j^T`` ``(N,3,3)``, so that ``R p ~ g``; and ``tr(R H)`` ``(N,)``.
+    ``tr(R H)`` for ``H = sum_j p_j g_j^T`` ``(N,3,3)``, so that ``R p ~ g``; and ``tr(R H)`` ``(N,)``
+    (for the scale of a similarity).
 
     Horn's quaternion method, vectorised: the largest eigenvalue of Horn's 4x4 matrix by Newton
     on its characteristic polynomial (Theobald's QCP), the eigenvector from the adjugate. Samples
@@ -399,8 +400,7 @@ def best_rotations(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     bad = np.flatnonzero(~ok)
     if bad.size:
         R[bad] = _svd_rotations(H[bad])
-        lam[bad] = np.einsum("nba,nab->n", R[bad], H[bad])
-    return R, lam
+    return R, (np.swapaxes(R, 1, 2) * H).reshape(-1, 9).sum(1)
 
 
 def _horn_matrix(H: np.ndarray) -> np.ndarray:

@@ -41,6 +41,11 @@ class Skeleton:
         for i, p in enumerate(self.parents):
             if p >= n:
                 raise ValueError(f"skeleton {self.name}: parent of joint {i} is out of range")
+        if len(self.topological_order()) != n:
+            raise ValueError(f"skeleton {self.name}: parents form a cycle; not every joint reaches the root")
+        for a, b in self.flip_pairs + self.extra_bones:
+            if not (0 <= a < n and 0 <= b < n):
+                raise ValueError(f"skeleton {self.name}: flip pair or bone ({a}, {b}) is out of range")
         if not self.sides:
             object.__setattr__(self, "sides", tuple(_side_of(name) for name in self.joint_names))
 
