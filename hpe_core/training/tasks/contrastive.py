@@ -75,7 +75,7 @@ class ContrastiveTask(Task):
 
     @torch.no_grad()
     def evaluate(self, net: nn.Module, loader, reduce) -> dict[str, float]:
-        sums = {"loss": 0.0, "pair_top1": 0.0, "feature_std": 0.0, "n": 0.0, "batches": 0.0}
+        sums = {"loss": 0.0, "pair_top1": 0.0, "feature_std": 0.0, "n": 0.0}
         for batch in loader:
             n = self.batch_size(batch)
             if n < 2:
@@ -99,7 +99,7 @@ class SimCLRTask(ContrastiveTask):
     name = family = "simclr"
 
     def objective(self, feats: dict) -> torch.Tensor:
-        z1, z2 = feats["projection"].chunk(2)
+        z1, z2 = feats["projection"].float().chunk(2)
         return nt_xent(z1, z2, self.config.contrastive.temperature)
 
 
@@ -108,6 +108,6 @@ class SimSiamTask(ContrastiveTask):
     heads = ("projection", "prediction")
 
     def objective(self, feats: dict) -> torch.Tensor:
-        z1, z2 = feats["projection"].chunk(2)
-        p1, p2 = feats["prediction"].chunk(2)
+        z1, z2 = feats["projection"].float().chunk(2)
+        p1, p2 = feats["prediction"].float().chunk(2)
         return simsiam_loss(p1, p2, z1, z2)

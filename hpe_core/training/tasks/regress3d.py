@@ -17,19 +17,39 @@ import torch
 from torch import nn
 
 from hpe_core.errors import InputError
-from hpe_core.training.losses import masked_mse, pose_errors, rotation_aligned_mse
+from hpe_core.training.losses import ERRORS, pose_error_sums, pose_loss
 from hpe_core.training.tasks.base import Task, copy_weights, load_encoder_checkpoint, to_device
 
 ENCODER_FAMILIES = ("simclr", "simsiam", "moco", "resnet", "regressor")
 
 
 class PoseNet(nn.Module):
+    """``forward(x)``: images ``(N, 3, S, S)`` or cached encoder features ``(N, d)`` -> ``(N, J, 3)`` mm."""
+
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return self.model.predict_pose(image)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim == 2:
+            return self.model._pose(x)
+        return self.model.predict_pose(x)
+
+
+class FeatureItems(torch.utils.data.Dataset):
+    """Encoder features computed once (frozen encoder, no augmentation), with their targets."""
+
+    def __init__(self, features: torch.Tensor, joints: torch.Tensor, visible: torch.Tensor,
+                 index: torch.Tensor, skipped: int = 0) -> None:
+        self.features, self.joints, self.visible, self.index = features, joints, visible, index
+        self.skipped_count = skipped
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> dict:
+        return {"image": self.features[i], "joints_3d": self.joints[i], "visible": self.visible[i],
+                "index": self.index[i]}
 
 
 class Regress3DTask(Task):
@@ -73,7 +93,13 @@ class Regress3DTask(Task):
                             freeze_encoder=not r.fine_tune, **options)
         if source is not None:
             copy_weights(model.encoder, source.encoder, f"regression.encoder {r.encoder}")
+        self.model = model
         return model
+
+    @property
+    def caches_features(self) -> bool:
+        r = self.config.regression
+        return r.cache_features and not r.fine_tune and not self.config.data.augment
 
     def net(self, model: nn.Module) -> nn.Module:
         return PoseNet(model)
@@ -88,22 +114,48 @@ class Regress3DTask(Task):
         from hpe_core.datasets.torch_data import PoseImageDataset
 
         d = self.config.data
+        if self.caches_features:
+            return self._encoded("train", self.train_indices)
         return PoseImageDataset(self.dataset, self.train_indices, image_size=d.image_size, augment=d.augment)
 
     def eval_items(self, split: str = "val"):
         from hpe_core.datasets.torch_data import PoseImageDataset
 
         indices = {"val": self.val_indices, "test": self.test_indices}[split]
+        if self.caches_features:
+            return self._encoded(split, indices)
         return PoseImageDataset(self.dataset, indices, image_size=self.config.data.image_size, augment=None)
+
+    @torch.no_grad()
+    def _encoded(self, split: str, indices: np.ndarray) -> FeatureItems:
+        """Every image of ``indices`` through the frozen encoder once (cached per split)."""
+        from hpe_core.datasets.torch_data import PoseImageDataset, make_loader
+
+        cache = self.__dict__.setdefault("_feature_cache", {})
+        if split not in cache:
+            images = PoseImageDataset(self.dataset, indices, image_size=self.config.data.image_size)
+            loader = make_loader(images, batch_size=128, shuffle=False, num_workers=self.config.data.num_workers,
+                                 seed=0, drop_last=False)
+            encoder = self.model.encoder
+            was_training = encoder.training
+            encoder.eval()
+            parts: dict[str, list] = {"f": [], "j": [], "v": [], "i": []}
+            for batch in loader:
+                parts["f"].append(encoder.forward_features(batch["image"].to(self.device), ("pooled",))["pooled"].cpu())
+                parts["j"].append(batch["joints_3d"])
+                parts["v"].append(batch["visible"])
+                parts["i"].append(batch["index"])
+            encoder.train(was_training)
+            if not parts["i"]:
+                raise InputError(f"data.path {self.dataset.path}: no readable image in the {split} split")
+            cat = {k: torch.cat(v) for k, v in parts.items()}
+            cache[split] = FeatureItems(cat["f"], cat["j"], cat["v"], cat["i"], getattr(images, "skipped_count", 0))
+        return cache[split]
 
     # -- numbers ----------------------------------------------------------------------
     def objective(self, pred: torch.Tensor, target: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
         r = self.config.regression
-        pred = pred.float()
-        if r.loss == "mse":
-            mask = (torch.isfinite(target).all(-1) & visible.bool()).float()
-            return masked_mse(pred, target, mask, r.loss_unit_mm)
-        return rotation_aligned_mse(pred, target, visible, r.loss_unit_mm)
+        return pose_loss(pred, target, visible, r.loss, r.loss_unit_mm, self.skeleton.root)
 
     def loss(self, net: nn.Module, batch: dict) -> torch.Tensor:
         batch = to_device(batch, self.device)
@@ -111,7 +163,7 @@ class Regress3DTask(Task):
 
     @torch.no_grad()
     def evaluate(self, net: nn.Module, loader, reduce) -> dict[str, float]:
-        sums = {"loss": 0.0, "mpjpe": 0.0, "pa_mpjpe": 0.0, "mean_distance": 0.0, "n": 0.0}
+        sums = {"loss": 0.0, "n": 0.0, "joints": 0.0, **{name: 0.0 for name in ERRORS}}
         for batch in loader:
             n = self.batch_size(batch)
             if n == 0:
@@ -119,23 +171,19 @@ class Regress3DTask(Task):
             batch = to_device(batch, self.device)
             pred = net(batch["image"]).float()
             sums["loss"] += float(self.objective(pred, batch["joints_3d"], batch["visible"])) * n
-            for key, value in pose_errors(pred, batch["joints_3d"], batch["visible"]).items():
-                if key != "n":
-                    sums[key] += value
             sums["n"] += n
-        sums = reduce(sums)
-        n = max(sums.pop("n"), 1.0)
-        return {k: v / n for k, v in sums.items()}
+            for key, value in pose_error_sums(pred, batch["joints_3d"], batch["visible"]).items():
+                sums[key] += value
+        return _means(reduce(sums))
 
     def baseline(self, indices: np.ndarray) -> dict[str, float]:
-        """Errors of always predicting the training mean pose on ``indices``."""
+        """Errors of always predicting the training mean pose on ``indices`` (mm)."""
         joints = self.dataset.joints_3d[indices].astype(np.float64)
         target = torch.from_numpy(joints - joints[:, self.skeleton.root:self.skeleton.root + 1])
         visible = torch.from_numpy(np.asarray(self.dataset.visible[indices], dtype=bool))
         pred = torch.from_numpy(self.mean_pose.astype(np.float64)).expand_as(target).contiguous()
-        errors = pose_errors(pred, target, visible)
-        n = max(errors.pop("n"), 1)
-        return {k: v / n for k, v in errors.items()}
+        sums = pose_error_sums(pred, target, visible)
+        return {name: sums[name] / max(sums["joints"], 1.0) for name in ERRORS}
 
     def final_metrics(self, net: nn.Module, loader_for, reduce) -> dict:
         test = self.evaluate(net, loader_for("test"), reduce) if len(self.test_indices) else {}
@@ -144,6 +192,13 @@ class Regress3DTask(Task):
         if test and base.get("pa_mpjpe"):
             out["pa_mpjpe_gain_over_baseline"] = 1.0 - test["pa_mpjpe"] / base["pa_mpjpe"]
         return out
+
+
+def _means(sums: dict) -> dict[str, float]:
+    """Per-sample mean loss, pooled per-joint mean errors."""
+    out = {"loss": sums["loss"] / max(sums["n"], 1.0)}
+    out.update({name: sums[name] / max(sums["joints"], 1.0) for name in ERRORS})
+    return out
 
 
 def _inner(net: nn.Module) -> nn.Module:

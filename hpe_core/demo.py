@@ -1,0 +1,186 @@
+"""The demo: a synthetic multi-view dataset and small SimCLR / SimSiam models trained on it.
+
+``demo_dataset_path()`` returns the demo dataset, generating it (deterministically, in
+seconds) into the user's cache the first time: ``$HPE_STUDIO_CACHE`` or the platform cache
+folder (``platformdirs.user_cache_dir("hpe-studio")``).
+
+``build_demo(DemoSpec(...), progress)`` (``hpe demo build``) trains, with the ``*_cpu`` presets,
+a SimCLR and a SimSiam encoder (a narrow ResNet18) and a 2-layer 3D regression head on each,
+then writes ``simclr.pt``, ``simsiam.pt``, ``simclr_regress2.pt``, ``simsiam_regress2.pt``,
+their configs under ``configs/`` and ``metrics.json`` into ``resources/demo/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from hpe_core import __version__, resources_dir
+from hpe_core.errors import InputError
+from hpe_core.progress import NullProgress, check_cancelled, stage
+
+#: the demo dataset (a change here regenerates it under a new cache name)
+DEMO_DATASET = {"poses": 2500, "cameras": 4, "size": 96, "seed": 0, "subjects": 12}
+#: a tiny stand-in, for tests of the build itself
+QUICK_DATASET = {"poses": 48, "cameras": 4, "size": 64, "seed": 0, "subjects": 4}
+DEMO_FILES = ("simclr.pt", "simsiam.pt", "simclr_regress2.pt", "simsiam_regress2.pt")
+
+
+def cache_dir() -> Path:
+    override = os.environ.get("HPE_STUDIO_CACHE")
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("hpe-studio"))
+
+
+def _dataset_name(params: dict) -> str:
+    return "demo-dataset-" + "-".join(f"{k}{v}" for k, v in sorted(params.items()))
+
+
+def demo_dataset_path(params: dict | None = None, progress=None) -> Path:
+    """The demo dataset folder, generated into the cache when missing (atomically)."""
+    from hpe_core.datasets.synthetic import SynthSpec, synthesize
+
+    params = dict(DEMO_DATASET if params is None else params)
+    shipped = resources_dir() / "demo" / _dataset_name(params)
+    if (shipped / "dataset.json").is_file():
+        return shipped
+    target = cache_dir() / _dataset_name(params)
+    if (target / "dataset.json").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".demo-", dir=target.parent))
+    try:
+        synthesize(SynthSpec(out=tmp / "d", **params), progress or NullProgress())
+        try:
+            os.replace(tmp / "d", target)
+        except OSError:  # another process finished first
+            if not (target / "dataset.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+@dataclass(frozen=True)
+class DemoSpec:
+    out: Path = field(default_factory=lambda: resources_dir() / "demo")
+    work: Path | None = None  # where the runs go (default: a temporary folder, removed after)
+    quick: bool = False  # a tiny build, for tests
+    overrides: tuple[str, ...] = ()  # applied to every config (e.g. "train.device=cuda")
+
+
+def demo_configs(spec: DemoSpec, work: Path, dataset: Path) -> dict:
+    """name -> Config of the four runs, from the ``*_cpu`` presets."""
+    from hpe_core.training.config import load_config
+
+    presets = resources_dir() / "presets"
+    quick = ["model.width=8", "data.image_size=64", "train.epochs=1", "train.batch_size=16",
+             "train.max_steps_per_epoch=2"] if spec.quick else []
+    runs = {}
+    for name in ("simclr", "simsiam"):
+        common = [f"data.path={dataset}", *quick, *spec.overrides]
+        runs[name] = load_config(presets / f"{name}_cpu.yaml", [*common, f"train.output={work / name}"])
+        runs[f"{name}_regress2"] = load_config(
+            presets / "regress_2layer_cpu.yaml",
+            [*common, f"regression.encoder={work / name / 'best.pt'}", f"regression.encoder_family={name}",
+             f"train.output={work / (name + '_regress2')}"])
+    return runs
+
+
+def build_demo(spec: DemoSpec, progress=None, events=None) -> dict:
+    """Train the demo models and write them with their configs and metrics into ``spec.out``."""
+    from hpe_core.training.loop import run_training
+
+    progress = progress or NullProgress()
+    started = time.monotonic()
+    spec.out.mkdir(parents=True, exist_ok=True)
+    progress.set_status("demo dataset")
+    params = QUICK_DATASET if spec.quick else DEMO_DATASET
+    dataset = demo_dataset_path(params, stage(progress, 0.0, 0.05))
+    work = Path(spec.work) if spec.work else Path(tempfile.mkdtemp(prefix="hpe-demo-"))
+    try:
+        configs = demo_configs(spec, work, dataset)
+        results, seconds = {}, {}
+        for i, (name, config) in enumerate(configs.items()):
+            check_cancelled(progress)
+            progress.set_status(f"training {name}")
+            t0 = time.monotonic()
+            result = run_training(config, stage(progress, 0.05 + 0.95 * i / 4, 0.05 + 0.95 * (i + 1) / 4), events)
+            if result.reason != "finished":
+                raise InputError(f"demo build: {name} was interrupted; nothing was written to {spec.out}")
+            results[name], seconds[name] = result, time.monotonic() - t0
+        metrics = _write_results(spec.out, configs, results, seconds, params, time.monotonic() - started)
+    finally:
+        if not spec.work:
+            shutil.rmtree(work, ignore_errors=True)
+    return metrics
+
+
+def _write_results(out: Path, configs: dict, results: dict, seconds: dict, params: dict, total: float) -> dict:
+    from hpe_core.models.checkpoint import file_hash, load_checkpoint, save_checkpoint
+    from hpe_core.training.events import _clean
+
+    (out / "configs").mkdir(exist_ok=True)
+    files, figures = {}, {}
+    for name, result in results.items():
+        model, info = load_checkpoint(result.best_checkpoint)
+        training = dict(info.training)
+        config = training["config"]
+        config["train"]["output"] = f"runs/demo/{name}"
+        if "regress" in name:
+            config["regression"]["encoder"] = f"resources/demo/{name.split('_')[0]}.pt"
+        config["data"]["path"] = "demo"
+        path = save_checkpoint(out / f"{name}.pt", model, training=training)
+        _write_json(out / "configs" / f"{name}.json", config)
+        files[name] = {"file": path.name, "sha256": file_hash(path), "bytes": path.stat().st_size,
+                       "config": f"configs/{name}.json", "train_seconds": round(seconds[name], 1)}
+        figures[name] = {"best": result.best, "final": result.final, "history": result.history}
+    metrics = {"format": "hpe-studio-demo-metrics", "format_version": 1, "hpe_version": __version__,
+               "dataset": {"generator": "synthetic", **params},
+               "summary": {enc: _summary(figures, enc) for enc in ("simclr", "simsiam")},
+               "runs": figures, "files": files,
+               "build": {"seconds": round(total, 1), "machine": platform.machine(),
+                         "cpus": os.cpu_count(), "torch_threads": _threads()}}
+    _write_json(out / "metrics.json", _clean(metrics))
+    return metrics
+
+
+def _summary(figures: dict, encoder: str) -> dict:
+    """The headline figures of a 2-layer head on ``encoder``: test errors and the baseline (mm)."""
+    final = figures[f"{encoder}_regress2"]["final"]
+    test, base = final.get("test", {}), final.get("baseline_test", {})
+    return {"mpjpe": test.get("mpjpe"), "pa_mpjpe": test.get("pa_mpjpe"),
+            "mean_distance": test.get("mean_distance"), "baseline_mpjpe": base.get("mpjpe"),
+            "baseline_pa_mpjpe": base.get("pa_mpjpe"), "baseline_mean_distance": base.get("mean_distance"),
+            "pa_mpjpe_gain_over_baseline": final.get("pa_mpjpe_gain_over_baseline"),
+            "encoder_val_pair_top1": _last(figures[encoder]["history"], "pair_top1")}
+
+
+def _last(history: list, key: str):
+    values = [h[key] for h in history if h.get(key) is not None]
+    return values[-1] if values else None
+
+
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def spec_dict(spec: DemoSpec) -> dict:
+    return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(spec).items()}
