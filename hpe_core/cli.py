@@ -30,6 +30,7 @@ def _command_modules():
     modules = []
     from hpe_core.commands import inspect; modules.append(inspect)  # noqa: E702
     from hpe_core.commands import train; modules.append(train)  # noqa: E702
+    from hpe_core.commands import demo; modules.append(demo)  # noqa: E702
     from hpe_core.commands import metrics; modules.append(metrics)  # noqa: E702
     from hpe_core.commands import data; modules.append(data)  # noqa: E702
     return modules
