@@ -33,6 +33,11 @@ def _command_modules():
     from hpe_core.commands import demo; modules.append(demo)  # noqa: E702
     from hpe_core.commands import metrics; modules.append(metrics)  # noqa: E702
     from hpe_core.commands import data; modules.append(data)  # noqa: E702
+    from hpe_core.commands import embed; modules.append(embed)  # noqa: E702
+    from hpe_core.commands import kernels; modules.append(kernels)  # noqa: E702
+    from hpe_core.commands import compare; modules.append(compare)  # noqa: E702
+    from hpe_core.commands import predict; modules.append(predict)  # noqa: E702
+    from hpe_core.commands import evaluate; modules.append(evaluate)  # noqa: E702
     return modules
 
 

@@ -42,7 +42,7 @@ def kmeans(features, k: int, seed: int = 0, n_init: int = 3, max_iter: int = 300
         raise InputError(f"clusters: need at least 1 cluster, got {k}")
     if x.shape[0] < k:
         raise InputError(f"clusters: {k} clusters asked for but there are only {x.shape[0]} samples")
-    xt = torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32, device=torch.device(device))
+    xt = torch.from_numpy(writable_float32(x)).to(torch.device(device))
     xt = xt - xt.mean(0, keepdim=True)  # centring changes no distance and helps float32
     norms = (xt * xt).sum(1)
     threshold = tol * float(xt.var(0).mean()) if x.shape[0] > 1 else 0.0
@@ -59,6 +59,12 @@ def kmeans(features, k: int, seed: int = 0, n_init: int = 3, max_iter: int = 300
     mean = torch.as_tensor(x.mean(0, dtype=np.float64), dtype=torch.float32)
     return KMeansResult(labels.cpu().numpy().astype(np.int64), (centers.cpu() + mean).numpy(),
                         float(inertia), int(n_iter))
+
+
+def writable_float32(x) -> np.ndarray:
+    """A float32 C-contiguous writable array of ``x`` (copied when ``x`` is a read-only memory map)."""
+    a = np.ascontiguousarray(x, dtype=np.float32)
+    return a if a.flags.writeable else a.copy()
 
 
 def _sq_dist_to(xt, norms, centers):

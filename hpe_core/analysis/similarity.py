@@ -83,7 +83,9 @@ def cross_view_retrieval(features, pose_id, camera_id, ks=(1, 5), device="cpu", 
         raise InputError(f"retrieval: features {x.shape}, pose_id {pid.shape} and camera_id {cam.shape} disagree")
     ks = tuple(sorted({int(k) for k in ks}))
     dev = torch.device(device)
-    f = torch.nn.functional.normalize(torch.as_tensor(x, dtype=torch.float32, device=dev), dim=1)
+    from hpe_core.analysis.clustering import writable_float32
+
+    f = torch.nn.functional.normalize(torch.from_numpy(writable_float32(x)).to(dev), dim=1)
     p, c = torch.as_tensor(pid, device=dev), torch.as_tensor(cam, device=dev)
     hits = {k: 0 for k in ks}
     chance = {k: 0.0 for k in ks}

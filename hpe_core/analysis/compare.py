@@ -1,0 +1,168 @@
+"""Comparing two checkpoints on the same samples: CKA, silhouette per layer, retrieval, metrics.
+
+``compare_checkpoints(CompareSpec(a, b, dataset), progress) -> CompareResult`` embeds both
+models' layers on the same samples (cached, see :mod:`.features`), then computes
+
+- the linear CKA of every layer of A against every layer of B (a matrix for a heatmap);
+- per layer and model, the silhouette of k-means clusters of the layer's features;
+- per layer and model, cross-view retrieval (top-1 / top-5 with exact chance) on multi-view data;
+- the regression metrics of :func:`hpe_core.metrics.evaluate` when both have pose heads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hpe_core.analysis.features import EmbedSpec, compute_embeddings
+from hpe_core.errors import InputError
+from hpe_core.progress import NullProgress, ProgressSink, check_cancelled, stage
+
+MAP_LAYERS = ("conv1", "layer1", "layer2", "layer3", "layer4")
+
+
+@dataclass(frozen=True)
+class CompareSpec:
+    checkpoint_a: str | Path
+    checkpoint_b: str | Path
+    dataset: str | Path
+    split: str = "test"
+    max_samples: int | None = 1000
+    seed: int = 0
+    layers: tuple[str, ...] | None = None  # default: every layer each model offers (but "pose")
+    clusters: int = 8
+    device: str = "auto"
+    precision: str = "fp32"
+    batch_size: int = 64
+    image_size: int | None = None
+    cache_dir: str | Path | None = None
+    skip_list: str | Path | None = None
+
+
+@dataclass
+class CompareResult:
+    layers_a: list[str]
+    layers_b: list[str]
+    cka: np.ndarray                           # (len(layers_a), len(layers_b))
+    silhouette: dict[str, dict[str, float]]   # {"a": {layer: s}, "b": {...}}
+    retrieval: dict[str, dict[str, dict]] | None  # {"a": {layer: {"top1", ...}}, "b": ...}
+    metrics: dict[str, dict] | None           # {"a": summary, "b": summary} when both have heads
+    samples: int
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {**self.info, "samples": self.samples, "layers_a": self.layers_a, "layers_b": self.layers_b,
+                "cka": self.cka.round(6).tolist(), "silhouette": self.silhouette,
+                "retrieval": self.retrieval, "metrics": self.metrics}
+
+
+def _layers_of(path, wanted) -> tuple[str, ...]:
+    from hpe_core.models import inspect_checkpoint
+
+    info = inspect_checkpoint(path)
+    offered = [n for n in (*MAP_LAYERS, "encoder", "projection", "prediction") if n in info.feature_dims]
+    if wanted is None:
+        return tuple(offered)
+    unknown = [n for n in wanted if n not in offered]
+    if unknown:
+        raise InputError(f"--layers {unknown[0]}: {Path(path).name} has the layers {', '.join(offered)}")
+    return tuple(wanted)
+
+
+def compare_checkpoints(spec: CompareSpec, progress: ProgressSink | None = None) -> CompareResult:
+    from hpe_core.analysis.similarity import cka_matrix
+
+    progress = progress or NullProgress()
+    feats, embs = {}, {}
+    for k, (key, path) in enumerate((("a", spec.checkpoint_a), ("b", spec.checkpoint_b))):
+        progress.set_status(f"embedding with {Path(path).name}")
+        es = EmbedSpec(path, spec.dataset, _layers_of(path, spec.layers), spec.split, spec.max_samples,
+                       spec.seed, None, spec.device, spec.precision, spec.batch_size, spec.image_size,
+                       spec.cache_dir, True, spec.skip_list)
+        embs[key] = compute_embeddings(es, stage(progress, 0.3 * k, 0.3 * (k + 1)))
+    common = np.intersect1d(embs["a"].indices, embs["b"].indices)
+    for key, emb in embs.items():
+        rows = np.searchsorted(emb.indices, common)
+        feats[key] = {n: np.asarray(f[rows], np.float32) for n, f in emb.features.items()}
+    progress.set_status("CKA of every pair of layers")
+    names_a, names_b, cka = cka_matrix(feats["a"], feats["b"], stage(progress, 0.6, 0.7))
+    dataset = embs["a"].dataset
+    sil = {key: _silhouettes(f, spec, stage(progress, 0.7 + 0.1 * i, 0.8 + 0.1 * i))
+           for i, (key, f) in enumerate(feats.items())}
+    retrieval = _retrieval(feats, dataset, common, spec.device, progress)
+    metrics = _metrics(spec, dataset, common, progress)
+    info = {"checkpoint_a": str(spec.checkpoint_a), "checkpoint_b": str(spec.checkpoint_b),
+            "dataset": str(spec.dataset), "split": spec.split, "clusters": spec.clusters}
+    progress.set_progress(1.0)
+    return CompareResult(names_a, names_b, cka, sil, retrieval, metrics, len(common), info)
+
+
+def _silhouettes(features: dict, spec: CompareSpec, progress: ProgressSink) -> dict[str, float | None]:
+    from hpe_core.analysis.clustering import kmeans
+    from hpe_core.analysis.silhouette import silhouette_score
+
+    out = {}
+    for i, (name, x) in enumerate(features.items()):
+        check_cancelled(progress)
+        k = min(spec.clusters, len(x) - 1)
+        labels = kmeans(x, k, seed=spec.seed).labels if k >= 2 else None
+        ok = labels is not None and 2 <= len(np.unique(labels)) <= len(x) - 1
+        out[name] = silhouette_score(x, labels) if ok else None
+        progress.set_progress((i + 1) / len(features))
+    return out
+
+
+def _retrieval(feats: dict, dataset, rows: np.ndarray, device: str, progress: ProgressSink):
+    from hpe_core.analysis.similarity import cross_view_retrieval
+    from hpe_core.devices import resolve_device
+
+    pid, cam = np.asarray(dataset.pose_id)[rows], np.asarray(dataset.camera_id)[rows]
+    if len(np.unique(cam)) < 2:
+        return None
+    dev = resolve_device(device)
+    try:
+        return {key: {name: cross_view_retrieval(x, pid, cam, device=dev) for name, x in f.items()}
+                for key, f in feats.items()}
+    except InputError:  # no pose seen by two cameras among these samples
+        return None
+
+
+def _metrics(spec: CompareSpec, dataset, rows: np.ndarray, progress: ProgressSink):
+    from hpe_core.inference import Predictor
+    from hpe_core.models import inspect_checkpoint
+
+    if dataset.joints_3d is None:
+        return None
+    infos = {k: inspect_checkpoint(p) for k, p in (("a", spec.checkpoint_a), ("b", spec.checkpoint_b))}
+    if not all(i.joints for i in infos.values()):
+        return None
+    out = {}
+    for key, path in (("a", spec.checkpoint_a), ("b", spec.checkpoint_b)):
+        progress.set_status(f"predicting poses with {Path(path).name}")
+        pred = Predictor(path, spec.device, spec.precision, spec.batch_size, spec.image_size)
+        out[key] = evaluate_predictions(pred, dataset, rows, progress)["metrics"]
+    return out
+
+
+def evaluate_predictions(predictor, dataset, rows: np.ndarray, progress: ProgressSink | None = None) -> dict:
+    """Predict ``rows`` of ``dataset`` and evaluate against its 3D joints (root-relative)."""
+    from hpe_core.metrics import evaluate
+    from hpe_core.skeleton import get_skeleton
+
+    if dataset.joints_3d is None:
+        raise InputError(f"{dataset.path}: has no 3D joints to evaluate against")
+    if predictor.num_joints != dataset.skeleton.num_joints:
+        raise InputError(f"the model predicts {predictor.num_joints} joints ({predictor.skeleton}), the dataset "
+                         f"has {dataset.skeleton.num_joints} ({dataset.skeleton.name})")
+    result = predictor.predict_dataset(dataset, rows, progress)
+    done = np.asarray(result.frames, np.int64)
+    gt = np.asarray(dataset.joints_3d)[done].astype(np.float64)
+    visible = np.asarray(dataset.visible)[done]
+    skeleton = get_skeleton(predictor.skeleton) if predictor.skeleton else dataset.skeleton
+    report = evaluate(result.joints_3d, gt, visible, skeleton=skeleton)
+    out = report.to_dict()
+    out.update({"skipped": result.skipped, "precision": predictor.precision, "device": str(predictor.device)})
+    return out

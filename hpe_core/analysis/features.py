@@ -1,0 +1,297 @@
+"""Features of named layers of a checkpoint over a dataset, cached on disk.
+
+``compute_embeddings(EmbedSpec(checkpoint, dataset, layers=("encoder",)), progress)`` runs the
+model in batches on the chosen device and streams each layer's (M, d) features to a float16 file
+in the cache, so memory stays flat whatever M is (the result is a read-only memory map). The
+cache key is the checkpoint's sha256 + the dataset (path and a stamp of its contents) + the
+layer + the samples + image size and precision; a second run with the same key reads the file.
+Images that cannot be read are skipped and counted; ``Embeddings.indices`` says which samples
+the rows are. Names: ``conv1``, ``layer1``..``layer4`` (global-average pooled), ``encoder``,
+``projection``, ``prediction`` (SimSiam), ``pose``; an unknown name lists the valid ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from hpe_core.errors import DatasetError, InputError
+from hpe_core.progress import NullProgress, ProgressSink, check_cancelled
+
+CACHE_VERSION = 1
+_F16_MAX = 65504.0
+
+
+def default_cache_dir() -> Path:
+    """``$HPE_STUDIO_CACHE/embeddings``, else the user's cache folder for hpe-studio."""
+    root = os.environ.get("HPE_STUDIO_CACHE")
+    if not root:
+        import platformdirs
+
+        root = platformdirs.user_cache_dir("hpe-studio")
+    return Path(root) / "embeddings"
+
+
+@dataclass(frozen=True)
+class EmbedSpec:
+    checkpoint: str | Path
+    dataset: str | Path
+    layers: tuple[str, ...] = ("encoder",)
+    split: str = "all"
+    max_samples: int | None = None  # a seeded random subset of the split, in dataset order
+    seed: int = 0
+    indices: tuple[int, ...] | None = None  # explicit dataset positions (overrides split)
+    device: str = "auto"
+    precision: str = "fp32"
+    batch_size: int = 64
+    image_size: int | None = None  # default: what the checkpoint was trained at, else 128
+    cache_dir: str | Path | None = None  # default: default_cache_dir()
+    use_cache: bool = True
+    skip_list: str | Path | None = None
+
+
+@dataclass
+class Embeddings:
+    """Features per layer (M, d) float16 memory maps; ``indices`` (M,) are dataset positions."""
+
+    features: dict[str, np.ndarray]
+    indices: np.ndarray
+    dataset: Any
+    skipped: list[str] = field(default_factory=list)
+    cache_paths: dict[str, Path] = field(default_factory=dict)
+    cached: dict[str, bool] = field(default_factory=dict)
+    checkpoint_sha256: str = ""
+
+    def labels(self, name: str) -> tuple[np.ndarray, list[str]]:
+        """Label ``name`` (action, subject, camera, pose_id, sequence) of the embedded samples."""
+        values, names = self.dataset.labels(name)
+        return np.asarray(values)[self.indices], names
+
+
+def select_indices(dataset, split: str = "all", max_samples: int | None = None, seed: int = 0,
+                   indices: Iterable[int] | None = None) -> np.ndarray:
+    """Sorted dataset positions: ``indices``, else the split, subsampled to ``max_samples``."""
+    if indices is not None:
+        idx = np.unique(np.asarray(list(indices), dtype=np.int64))
+        if len(idx) and (idx[0] < 0 or idx[-1] >= len(dataset)):
+            raise InputError(f"indices: must lie in 0..{len(dataset) - 1}")
+    else:
+        idx = dataset.split_indices(split)
+    if max_samples is not None and len(idx) > int(max_samples):
+        if int(max_samples) < 1:
+            raise InputError(f"--max-samples: must be at least 1, got {max_samples}")
+        idx = np.sort(np.random.default_rng(seed).choice(idx, int(max_samples), replace=False))
+    if len(idx) == 0:
+        raise InputError(f"the {split} split of {dataset.path} has no samples")
+    return idx
+
+
+def compute_embeddings(spec: EmbedSpec, progress: ProgressSink | None = None) -> Embeddings:
+    """Features of ``spec.layers`` for the chosen samples; see the module docstring."""
+    from hpe_core.datasets import open_dataset
+    from hpe_core.inference import checkpoint_image_size
+    from hpe_core.models import load_checkpoint
+
+    progress = progress or NullProgress()
+    progress.set_status(f"loading {Path(spec.checkpoint).name}")
+    model, info = load_checkpoint(spec.checkpoint, device="cpu")
+    layers = check_layers(model, spec.layers)
+    dataset = open_dataset(spec.dataset, skip_list=spec.skip_list)
+    idx = select_indices(dataset, spec.split, spec.max_samples, spec.seed, spec.indices)
+    size = int(spec.image_size or checkpoint_image_size(info))
+    cache = FeatureCache(Path(spec.cache_dir) if spec.cache_dir else default_cache_dir())
+    keys = {layer: cache.key(info.sha256, dataset, layer, idx, size, spec.precision) for layer in layers}
+    found = {layer: cache.read(keys[layer]) for layer in layers} if spec.use_cache else {}
+    missing = [layer for layer in layers if found.get(layer) is None]
+    if missing:
+        stream = image_batches(dataset, idx, size, spec.batch_size)
+        kept, skipped = extract_to_cache(model, stream, missing, cache, {k: keys[k] for k in missing},
+                                         spec.device, spec.precision, len(idx), progress)
+        for layer in missing:
+            found[layer] = cache.read(keys[layer])
+    first = found[layers[0]]
+    out = Embeddings({layer: found[layer][0] for layer in layers}, first[1], dataset,
+                     skipped=first[2], cache_paths={layer: cache.data_path(keys[layer]) for layer in layers},
+                     cached={layer: layer not in missing for layer in layers}, checkpoint_sha256=info.sha256)
+    progress.set_progress(1.0)
+    return out
+
+
+def check_layers(model, layers: Iterable[str]) -> tuple[str, ...]:
+    """The requested layer names, or InputError listing the model's valid ones."""
+    layers = tuple(dict.fromkeys(str(n) for n in layers))
+    if not layers:
+        raise InputError("--layer: name at least one layer")
+    unknown = [n for n in layers if n not in model.feature_names]
+    if unknown:
+        raise InputError(f"--layer {unknown[0]}: this {model.family} model has the layers "
+                         f"{', '.join(model.feature_names)}")
+    return layers
+
+
+def image_batches(dataset, idx: np.ndarray, size: int, batch_size: int) -> Iterator[tuple]:
+    """Yield ``(positions (B,), images (B, 3, S, S) or None, skipped names)`` read in a thread."""
+    import torch
+
+    from hpe_core.datasets.transforms import to_tensor
+    from hpe_core.inference_io import prefetch
+
+    def read():
+        for i in idx:
+            try:
+                yield int(i), to_tensor(dataset.load_image(int(i)), size), None
+            except (DatasetError, InputError, OSError) as exc:
+                yield int(i), None, f"{dataset.sample_name(int(i))}: {exc}"
+
+    stream = prefetch(read(), 4 * batch_size)
+    try:
+        batch, bad = [], []
+        for i, tensor, reason in stream:
+            if tensor is None:
+                bad.append(reason)
+                continue
+            batch.append((i, tensor))
+            if len(batch) == batch_size:
+                yield np.array([b[0] for b in batch]), torch.stack([b[1] for b in batch]), bad
+                batch, bad = [], []
+        if batch or bad:
+            yield (np.array([b[0] for b in batch], np.int64),
+                   torch.stack([b[1] for b in batch]) if batch else None, bad)
+    finally:
+        stream.close()
+
+
+def extract_to_cache(model, batches: Iterable[tuple], layers: tuple[str, ...] | list[str], cache: "FeatureCache",
+                     keys: dict[str, str], device: str, precision: str, total: int,
+                     progress: ProgressSink) -> tuple[int, list[str]]:
+    """Run ``model`` over ``batches`` and stream each layer's float16 rows into the cache."""
+    import torch
+
+    from hpe_core.devices import autocast, check_precision, resolve_device
+
+    check_precision(precision)
+    dev = resolve_device(device)
+    model = model.to(dev).eval()
+    writers = {layer: cache.writer(keys[layer], layer) for layer in layers}
+    positions, skipped, done = [], [], 0
+    try:
+        for pos, images, bad in batches:
+            check_cancelled(progress)
+            skipped.extend(bad)
+            done += len(pos) + len(bad)
+            if images is not None:
+                with torch.inference_mode(), autocast(dev, precision):
+                    feats = model.features(images.to(dev), layers)
+                    rows = {n: feats[n].float().clamp(-_F16_MAX, _F16_MAX).cpu().numpy() for n in layers}
+                for layer in layers:
+                    writers[layer].write(rows[layer])
+                positions.append(pos)
+            progress.set_progress(0.98 * done / max(total, 1))
+            progress.set_status(f"embedded {done} of {total} samples")
+        kept = np.concatenate(positions) if positions else np.zeros(0, np.int64)
+        if len(kept) == 0:
+            raise DatasetError(f"no image could be read ({len(skipped)} skipped; first: {skipped[:1]})")
+        for layer in layers:
+            writers[layer].commit(kept, skipped)
+    finally:
+        for w in writers.values():
+            w.abort()
+    return len(kept), skipped
+
+
+class FeatureCache:
+    """A folder of ``<key>.f16`` raw float16 rows + ``<key>.idx.npy`` positions + ``<key>.json``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def key(self, checkpoint_sha: str, dataset, layer: str, idx: np.ndarray, size: int, precision: str) -> str:
+        stamp = {"v": CACHE_VERSION, "checkpoint": checkpoint_sha, "dataset": str(Path(dataset.path).resolve()),
+                 "stamp": _dataset_stamp(dataset), "layer": layer, "size": int(size), "precision": precision,
+                 "indices": hashlib.sha256(np.ascontiguousarray(idx, np.int64).tobytes()).hexdigest()}
+        return hashlib.sha256(json.dumps(stamp, sort_keys=True).encode()).hexdigest()[:32]
+
+    def data_path(self, key: str) -> Path:
+        return self.folder / f"{key}.f16"
+
+    def read(self, key: str):
+        """``(features memmap (M, d), positions (M,), skipped names)`` or None when absent or broken."""
+        meta_path = self.folder / f"{key}.json"
+        try:
+            meta = json.loads(meta_path.read_text())
+            rows, dims = (int(v) for v in meta["shape"])
+            if self.data_path(key).stat().st_size != rows * dims * 2:
+                return None
+            feats = np.memmap(self.data_path(key), dtype=np.float16, mode="r", shape=(rows, dims))
+            positions = np.load(self.folder / f"{key}.idx.npy", allow_pickle=False)
+            if positions.shape != (rows,):
+                return None
+            return feats, positions, list(meta.get("skipped", []))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def writer(self, key: str, layer: str) -> "_Writer":
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return _Writer(self, key, layer)
+
+
+class _Writer:
+    """Appends float16 rows to a temporary file; ``commit`` renames it into place."""
+
+    def __init__(self, cache: FeatureCache, key: str, layer: str) -> None:
+        self.cache, self.key, self.layer = cache, key, layer
+        self.tmp = cache.folder / f".{key}.{os.getpid()}.{time.monotonic_ns()}.tmp"
+        self.fh = open(self.tmp, "wb")
+        self.rows, self.dims = 0, None
+
+    def write(self, rows: np.ndarray) -> None:
+        rows = np.ascontiguousarray(rows, dtype=np.float16).reshape(rows.shape[0], -1)
+        if self.dims is None:
+            self.dims = rows.shape[1]
+        self.fh.write(rows.tobytes())
+        self.rows += rows.shape[0]
+
+    def commit(self, positions: np.ndarray, skipped: list[str]) -> None:
+        from hpe_core.inference_io import atomic_write
+
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.fh.close()
+        folder = self.cache.folder
+        os.replace(self.tmp, self.cache.data_path(self.key))
+        idx_bytes = _npy_bytes(np.asarray(positions, np.int64))
+        atomic_write(folder / f"{self.key}.idx.npy", idx_bytes)
+        meta = {"version": CACHE_VERSION, "layer": self.layer, "shape": [self.rows, self.dims or 0],
+                "dtype": "float16", "skipped": skipped}
+        atomic_write(folder / f"{self.key}.json", json.dumps(meta).encode())  # written last: marks complete
+
+    def abort(self) -> None:
+        if not self.fh.closed:
+            self.fh.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=False)
+    return buf.getvalue()
+
+
+def _dataset_stamp(dataset) -> str:
+    """Changes when the dataset's annotations change: its summary plus its files' sizes and times."""
+    path = Path(dataset.path)
+    parts = [json.dumps(dataset.info(), sort_keys=True, default=str)]
+    files = [path] if path.is_file() else [p for p in sorted(path.iterdir()) if p.is_file()][:64]
+    for p in files:
+        st = p.stat()
+        parts.append(f"{p.name}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
