@@ -202,11 +202,24 @@ class PoseDataset:
         return i if self._rows is None else int(self._rows[i])
 
     def _value(self, name: str, i: int):
-        source = self._sources.get(name)
-        if name not in self._base and isinstance(source, LazyArray):
-            return source.row(self.row(i))  # one row, without building the column
+        """Column ``name`` at sample ``i``, without building a column that is not built yet."""
+        source, row = self._sources.get(name), self.row(i)
+        if name not in self._base:
+            if isinstance(source, LazyArray):
+                return source.row(row)
+            if source is None:
+                return self._default_row(name, i, row)
         base = self.base_column(name)
-        return None if base is None else base[self.row(i)]
+        return None if base is None else base[row]
+
+    def _default_row(self, name: str, i: int, row: int):
+        if name == "joints_3d":
+            return None
+        if name == "joints_2d":
+            return np.full((self.skeleton.num_joints, 2), np.nan, np.float32)
+        if name == "visible":
+            return np.isfinite(self._value("joints_2d", i)).all(-1)
+        return COLUMNS[name](row if name in ("pose_id", "frame") else 0)
 
     # ------------------------------------------------------------------ samples
     def image_path(self, i: int) -> Path | None:

@@ -69,6 +69,13 @@ def read_json(path: str | Path, what: str = "JSON file"):
         raise DatasetError(f"{path}: corrupt {what}: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
 
 
+def _file_mode() -> int:
+    """0o666 minus the umask: what a plain ``open(path, "w")`` would give (mkstemp gives 0o600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_atomic(path: str | Path, data: bytes | str) -> Path:
     """Write ``data`` to a temporary file next to ``path``, then rename it into place."""
     path = Path(path)
@@ -77,6 +84,7 @@ def write_atomic(path: str | Path, data: bytes | str) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -158,6 +166,7 @@ def save_npz_stored(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
                 array = np.asanyarray(array)
                 with zf.open(name + ".npy", "w", force_zip64=True) as fh:
                     np.lib.format.write_array(fh, array, allow_pickle=False)
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -92,13 +92,20 @@ def _cameras(path: Path, doc: dict) -> dict[int, Camera]:
 
 
 def _project_all(cameras: dict[int, Camera], joints_3d, camera_id) -> np.ndarray:
-    """(N, J, 2) pixels of ``joints_3d`` (N, J, 3) through each sample's camera."""
-    joints_3d, camera_id = np.asarray(joints_3d), np.asarray(camera_id)
+    """(N, J, 2) pixels of ``joints_3d()`` (N, J, 3) through each sample's camera."""
+    joints_3d, camera_id = np.asarray(joints_3d()), np.asarray(camera_id())
     out = np.full(joints_3d.shape[:2] + (2,), np.nan, np.float32)
     for cid, cam in cameras.items():
         rows = np.flatnonzero(camera_id == cid)
         out[rows] = project(joints_3d[rows], cam.K, cam.dist)
     return out
+
+
+def _project_row(cameras: dict[int, Camera], joints_3d, camera_id, row: int) -> np.ndarray:
+    cam = cameras.get(int(camera_id()[row]))
+    if cam is None:
+        return np.full((joints_3d().shape[1], 2), np.nan, np.float32)
+    return project(np.asarray(joints_3d()[row]), cam.K, cam.dist).astype(np.float32)
 
 
 def read_native(root: str | Path) -> PoseDataset:
@@ -117,8 +124,12 @@ def read_native(root: str | Path) -> PoseDataset:
     load = {name: LazyArray(functools.partial(load_npz_member, ann, name)) for name in COLUMNS if name in members}
     size = len(load["camera_id"]())
     _check_shapes(ann, load, size, skeleton.num_joints)
+    unknown = sorted(set(np.unique(load["camera_id"]()).tolist()) - set(cameras))
+    if unknown and (cameras or "joints_2d" not in load):
+        raise DatasetError(f"{ann}: camera ids {unknown[:5]} have no camera in {MANIFEST}")
     if "joints_2d" not in load:
-        load["joints_2d"] = LazyArray(functools.partial(_project_all, cameras, load["joints_3d"], load["camera_id"]))
+        load["joints_2d"] = LazyArray(functools.partial(_project_all, cameras, load["joints_3d"], load["camera_id"]),
+                                      functools.partial(_project_row, cameras, load["joints_3d"], load["camera_id"]))
     names = load_npz_member(ann, "image", mmap=False) if "image" in members else None
     pattern = doc.get("images", DEFAULT_PATTERN)
     if names is None and not _valid_pattern(pattern):
