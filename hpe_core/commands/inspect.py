@@ -31,7 +31,8 @@ def _text(info: dict) -> str:
         f"parameters  {info['parameters']:,}  ({info['dtype']})",
     ]
     for name, head in info["heads"].items():
-        lines.append(f"head        {name}: {' -> '.join(str(d) for d in head['dims'])}  [{head['layers']}]")
+        norm = "layernorm, " if head.get("layernorm") else ""
+        lines.append(f"head        {name}: {' -> '.join(str(d) for d in head['dims'])}  [{norm}{head['layers']}]")
     if info["joints"]:
         lines.append(f"joints      {info['joints']} ({info['skeleton'] or 'no named skeleton'})")
     lines.append("features    " + ", ".join(f"{k} {v}" for k, v in info["feature_dims"].items()))

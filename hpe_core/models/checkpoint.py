@@ -185,15 +185,25 @@ def load_checkpoint(path: str | Path, device: Any = "cpu", expect_family: str | 
     path = Path(path)
     target = resolve_device(device)
     rec, training, version = _recognise(path)
-    model = _build(rec, path)
+    model = _build(rec, path, meta=True)  # no random initialisation: every tensor comes from the file
     _check_expectations(path, rec, model, expect_family, expect_backbone, expect_joints)
     missing, unexpected = _compare(rec, model, path)
     if missing:
         raise CheckpointError(f"{path}: {len(missing)} tensor(s) its {rec.backbone} {rec.family} model "
                               f"needs are missing (first: {missing[0]}); the file is incomplete")
-    model.load_state_dict({k: v for k, v in rec.state_dict.items() if k not in unexpected}, strict=False)
+    model.load_state_dict(_fitted_state(rec.state_dict, model.state_dict()), strict=True, assign=True)
     info = _info(path, rec, model, training, version, missing, unexpected)
     return model.to(target).eval(), info
+
+
+def _fitted_state(state: Mapping[str, torch.Tensor], expected: Mapping[str, torch.Tensor]) -> dict:
+    """The tensors of ``expected``'s keys from ``state``, in its dtypes (fp16 files load as fp32);
+    BatchNorm counters absent from old files start at 0."""
+    out = {}
+    for key, want in expected.items():
+        have = state.get(key)
+        out[key] = torch.zeros((), dtype=want.dtype) if have is None else have.to(want.dtype)
+    return out
 
 
 # --- writing ----------------------------------------------------------------------------------

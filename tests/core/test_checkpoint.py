@@ -173,3 +173,19 @@ def test_load_moves_the_model_to_the_device_asked():
     assert next(model.parameters()).device.type == ("cuda" if torch.cuda.is_available() else "cpu")
     with pytest.raises(InputError, match="valid forms"):
         load_checkpoint(FIXTURES / "native_v1_regressor.pt", device="gpu0")
+
+
+def test_loaded_tensors_are_real_and_keep_the_frozen_encoder_frozen(tmp_path):
+    model, _ = load_checkpoint(FIXTURES / "native_v1_regressor.pt")
+    assert not any(t.is_meta for t in model.state_dict().values())
+    assert not any(p.requires_grad for p in model.encoder.parameters())
+    assert all(p.requires_grad for p in model.head.parameters())
+    assert isinstance(model.encoder.conv1.weight, torch.nn.Parameter)
+
+
+def test_old_files_without_batchnorm_counters_load(tmp_path):
+    raw = torch.load(FIXTURES / "native_v1_regressor.pt", weights_only=True)
+    raw["state_dict"] = {k: v for k, v in raw["state_dict"].items() if not k.endswith("num_batches_tracked")}
+    torch.save(raw, tmp_path / "old.pt")
+    model, info = load_checkpoint(tmp_path / "old.pt")
+    assert info.missing_keys == [] and int(model.encoder.bn1.num_batches_tracked) == 0
