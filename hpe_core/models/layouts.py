@@ -206,7 +206,7 @@ def _fc_head(fc: Tensors, prefix: str) -> tuple[str, Any]:
     if not fc:
         return "none", None
     if set(fc) <= {"weight", "bias"} and fc.get("weight") is not None and fc["weight"].ndim == 2:
-        if prefix in ("encoder_q.", "encoder."):  # MoCo v1 / a 1-layer projector in fc
+        if prefix == "encoder_q.":  # MoCo v1: the query encoder's fc is a 1-layer projection
             return "projector", ({f"0.{k}": v for k, v in fc.items()}, "fc")
         return "classifier", fc
     if any(k.startswith("LN.") or k.startswith("layers.linear") for k in fc):

@@ -68,6 +68,20 @@ def fb_predictor(dim: int, hidden: int) -> nn.Sequential:
                          nn.Linear(hidden, dim))
 
 
+class DataParallelKeys(nn.Module):
+    """Holds ``module`` as nn.DataParallel does, so its state dict has the same 'module.' keys.
+
+    (nn.DataParallel itself moves the model to a GPU when there is one; the tests stay on CPU.)
+    """
+
+    def __init__(self, module: nn.Module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, *args):
+        return self.module(*args)
+
+
 def _pooled(resnet: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return resnet.forward_features(x, ("pooled",))["pooled"]
 
@@ -99,7 +113,7 @@ def seed_simclr(arch: str, width: int) -> Source:
     net = _resnet(arch, width)
     net.fc = _SeedSimCLRHead(d, 128)
     net = randomise(net, 2)
-    dp = nn.DataParallel(net)
+    dp = DataParallelKeys(net)
     return Source(dp.state_dict(), lambda x: {"encoder": _pooled(net, x), "projection": dp(x)},
                   "simclr", "seed-simclr", {"projection": [d, d, 128]})
 
@@ -128,7 +142,7 @@ class _SeedSimSiam(nn.Module):
 def seed_simsiam(arch: str, width: int) -> Source:
     d = _d(arch, width)
     model = randomise(_SeedSimSiam(arch, width, d, d // 4), 3)
-    dp = nn.DataParallel(model)
+    dp = DataParallelKeys(model)
 
     def outputs(x):
         z, p = dp(x)
@@ -163,7 +177,7 @@ def seed_regressor(arch: str, width: int, head_layers: int = 2, layernorm: bool 
     net = _resnet(arch, width)
     net.fc = _SeedEstimatorHead(d, hidden, 19, layernorm)
     net = randomise(net, 4)
-    dp = nn.DataParallel(net)
+    dp = DataParallelKeys(net)
 
     def outputs(x):  # centimetres, root (Neck, joint 0) not predicted -> mm with a zero root row
         flat = dp(x) * 10.0
@@ -190,7 +204,7 @@ class _MoCo(nn.Module):
 def moco(arch: str, width: int, mlp: bool = True) -> Source:
     d = _d(arch, width)
     model = randomise(_MoCo(arch, width, 16, mlp), 5)
-    dp = nn.DataParallel(model)
+    dp = DataParallelKeys(model)
     opt = torch.optim.SGD(model.parameters(), lr=0.03, momentum=0.9)
     obj = {"epoch": 200, "arch": arch, "state_dict": dp.state_dict(), "optimizer": opt.state_dict()}
     enc = model.encoder_q
@@ -211,7 +225,7 @@ class _FBSimSiam(nn.Module):
 def facebook_simsiam(arch: str, width: int) -> Source:
     d = _d(arch, width)
     model = randomise(_FBSimSiam(arch, width, 32, 8), 6)
-    dp = nn.DataParallel(model)
+    dp = DataParallelKeys(model)
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
     obj = {"epoch": 100, "arch": arch, "state_dict": dp.state_dict(), "optimizer": opt.state_dict()}
 

@@ -93,11 +93,19 @@ def test_half_precision_weights_load_into_float32(tmp_path):
     assert info.dtype == "float16" and next(model.parameters()).dtype == torch.float32
 
 
-def test_raw_hpe_state_dict_is_recognised():
-    model = build_model("regressor", "resnet18", width=4, layernorm=True)
+@pytest.mark.parametrize("family, kwargs, layout", [
+    ("regressor", {"layernorm": True}, "hpe-studio-state-dict"),
+    ("simsiam", {}, "hpe-studio-state-dict"),
+    ("resnet", {"num_classes": 6}, "encoder"),
+])
+def test_raw_hpe_state_dict_is_recognised(family, kwargs, layout):
+    model = build_model(family, "resnet18", width=4, **kwargs)
     rec = recognise(model.state_dict())
-    assert (rec.layout, rec.family, rec.config["num_joints"]) == ("hpe-studio-state-dict", "regressor", 19)
+    assert (rec.layout, rec.family) == (layout, family)
     assert set(rec.state_dict) == set(model.state_dict())
+    rebuilt = build_model(rec.family, rec.backbone, **rec.config).config
+    assert {k: v for k, v in rebuilt.items() if k != "encoder_family"} == \
+        {k: v for k, v in model.config.items() if k != "encoder_family"}  # a bare state dict cannot tell it
 
 
 @pytest.mark.parametrize("keys, spec", [
@@ -139,3 +147,10 @@ def test_state_dicts_that_are_not_a_known_resnet_are_refused(tmp_path, mutate, m
     torch.save(mutate(torchvision("resnet18", 4).obj), tmp_path / "odd.pth")
     with pytest.raises(CheckpointError, match="odd.pth: .*" + message):
         load_checkpoint(tmp_path / "odd.pth")
+
+
+def test_the_dataparallel_stand_in_has_nn_dataparallel_s_keys():
+    from checkpoint_factories import DataParallelKeys
+
+    inner = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.BatchNorm1d(3))
+    assert list(DataParallelKeys(inner).state_dict()) == list(torch.nn.DataParallel(inner).state_dict())
