@@ -1,8 +1,8 @@
 """Analysis: embeddings, clustering, silhouette, projections, conv filters, comparing checkpoints.
 
 Everything the GUI shows about a representation is computed here, headless, and reachable from
-``hpe embed | kernels | compare``. Importing this package is cheap: each name below is loaded
-from its module on first use (torch, scikit-learn, umap and openTSNE load only then).
+``hpe embed | kernels | compare``. Importing this package is cheap: torch, scikit-learn, umap and
+openTSNE load only when a function needs them.
 
 Long functions take a progress sink (:mod:`hpe_core.progress`) and raise ``Cancelled``.
 
@@ -27,28 +27,23 @@ Long functions take a progress sink (:mod:`hpe_core.progress`) and raise ``Cance
 
 from __future__ import annotations
 
-import importlib
+# Every module here imports only numpy at its top (torch, sklearn, umap, openTSNE load inside the
+# functions), so these imports are cheap. They also make ``hpe_core.analysis.silhouette`` and
+# friends the functions, not the modules of the same name.
+from hpe_core.analysis.clustering import KMeansResult, kmeans
+from hpe_core.analysis.compare import CompareResult, CompareSpec, compare_checkpoints
+from hpe_core.analysis.embed import EmbedResult, EmbedRunSpec, embed
+from hpe_core.analysis.feature_maps import feature_map_grid, feature_maps, filter_responses
+from hpe_core.analysis.features import EmbedSpec, Embeddings, compute_embeddings
+from hpe_core.analysis.kernels import (KernelReport, classify_filter, classify_kernel, conv1_kernels,
+                                       frequency_response, kernel_grid)
+from hpe_core.analysis.projections import METHODS, Projection, project
+from hpe_core.analysis.silhouette import silhouette, silhouette_samples, silhouette_score
+from hpe_core.analysis.similarity import cka_matrix, cross_view_retrieval, linear_cka
 
-_EXPORTS = {
-    "silhouette": "silhouette", "silhouette_samples": "silhouette", "silhouette_score": "silhouette",
-    "kmeans": "clustering", "KMeansResult": "clustering",
-    "project": "projections", "Projection": "projections", "METHODS": "projections",
-    "conv1_kernels": "kernels", "KernelReport": "kernels", "kernel_grid": "kernels",
-    "frequency_response": "kernels", "classify_kernel": "kernels", "classify_filter": "kernels",
-    "feature_maps": "feature_maps", "filter_responses": "feature_maps", "feature_map_grid": "feature_maps",
-    "linear_cka": "similarity", "cka_matrix": "similarity", "cross_view_retrieval": "similarity",
-    "EmbedSpec": "features", "Embeddings": "features", "compute_embeddings": "features",
-    "EmbedRunSpec": "embed", "EmbedResult": "embed", "embed": "embed",
-    "CompareSpec": "compare", "CompareResult": "compare", "compare_checkpoints": "compare",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hpe_core.analysis' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__all__ = ["CompareResult", "CompareSpec", "EmbedResult", "EmbedRunSpec", "EmbedSpec", "Embeddings",
+           "KMeansResult", "KernelReport", "METHODS", "Projection", "cka_matrix", "classify_filter",
+           "classify_kernel", "compare_checkpoints", "compute_embeddings", "conv1_kernels",
+           "cross_view_retrieval", "embed", "feature_map_grid", "feature_maps", "filter_responses",
+           "frequency_response", "kernel_grid", "kmeans", "linear_cka", "project", "silhouette",
+           "silhouette_samples", "silhouette_score"]

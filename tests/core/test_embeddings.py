@@ -1,0 +1,110 @@
+"""Embeddings: the same numbers as the model, a disk cache keyed right, skipped images, errors."""
+
+import numpy as np
+import pytest
+import torch
+
+from analysis_assets import BROKEN, IMAGE_SIZE, make_assets
+from hpe_core.analysis import EmbedRunSpec, EmbedSpec, compute_embeddings, embed
+from hpe_core.datasets import open_dataset
+from hpe_core.datasets.transforms import to_tensor
+from hpe_core.errors import InputError
+from hpe_core.models import load_checkpoint
+from hpe_core.progress import Cancelled, RecordingProgress
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory):
+    return make_assets(tmp_path_factory.mktemp("embeddings"))
+
+
+def _spec(assets, tmp_path, **kw):
+    base = dict(checkpoint=assets.simclr, dataset=assets.dataset, layers=("encoder", "layer2", "projection"),
+                device="cpu", batch_size=4, image_size=IMAGE_SIZE, cache_dir=tmp_path / "cache")
+    return EmbedSpec(**{**base, **kw})
+
+
+def test_features_equal_the_model_and_skip_the_broken_image(assets, tmp_path):
+    emb = compute_embeddings(_spec(assets, tmp_path, indices=tuple(range(10))))
+    assert emb.indices.tolist() == [i for i in range(10) if i != BROKEN]
+    assert len(emb.skipped) == 1 and "not a readable image" in emb.skipped[0]
+    model, _ = load_checkpoint(assets.simclr)
+    dataset = open_dataset(assets.dataset)
+    x = torch.stack([to_tensor(dataset.load_image(int(i)), IMAGE_SIZE) for i in emb.indices])
+    with torch.no_grad():
+        ref = model.features(x, ("encoder", "layer2", "projection"))
+    for name in ("encoder", "layer2", "projection"):
+        got = emb.features[name]
+        assert got.dtype == np.float16 and got.shape == tuple(ref[name].shape)
+        np.testing.assert_allclose(got.astype(np.float32), ref[name].numpy(), rtol=2e-3, atol=2e-3)
+
+
+def test_second_run_reads_the_cache_and_keys_differ(assets, tmp_path):
+    first = compute_embeddings(_spec(assets, tmp_path, split="test"))
+    assert not any(first.cached.values())
+    again = compute_embeddings(_spec(assets, tmp_path, split="test"))
+    assert all(again.cached.values())
+    np.testing.assert_array_equal(np.asarray(again.features["encoder"]), np.asarray(first.features["encoder"]))
+    np.testing.assert_array_equal(again.indices, first.indices)
+    other_split = compute_embeddings(_spec(assets, tmp_path, split="train", layers=("encoder",)))
+    other_model = compute_embeddings(_spec(assets, tmp_path, split="test", layers=("encoder",),
+                                           checkpoint=assets.simsiam))
+    paths = {first.cache_paths["encoder"], other_split.cache_paths["encoder"], other_model.cache_paths["encoder"]}
+    assert len(paths) == 3 and not other_model.cached["encoder"]
+    assert first.cache_paths["encoder"] != first.cache_paths["layer2"]
+
+
+def test_a_damaged_cache_file_is_recomputed(assets, tmp_path):
+    spec = _spec(assets, tmp_path, layers=("encoder",), max_samples=6)
+    first = compute_embeddings(spec)
+    expected = np.array(first.features["encoder"])
+    path = first.cache_paths["encoder"]
+    path.write_bytes(path.read_bytes()[:-2])  # truncated
+    again = compute_embeddings(spec)
+    assert not again.cached["encoder"]
+    np.testing.assert_array_equal(np.asarray(again.features["encoder"]), expected)
+
+
+def test_cancel_leaves_no_temporary_files(assets, tmp_path):
+    with pytest.raises(Cancelled):
+        compute_embeddings(_spec(assets, tmp_path), RecordingProgress(cancel_after=2))
+    leftovers = list((tmp_path / "cache").iterdir())
+    assert leftovers == []
+
+
+def test_unknown_layer_lists_the_valid_ones(assets, tmp_path):
+    with pytest.raises(InputError, match="has the layers conv1, layer1, layer2, layer3, layer4, encoder, projection"):
+        compute_embeddings(_spec(assets, tmp_path, layers=("pose",)))
+
+
+def test_pipeline_labels_lda_and_silhouette(assets, tmp_path):
+    from sklearn.metrics import silhouette_score
+
+    spec = EmbedRunSpec(_spec(assets, tmp_path, layers=("encoder",)), method="lda", dims=2, clusters=3,
+                        color_by="camera", out=tmp_path / "coords.npz")
+    result = embed(spec)
+    emb = compute_embeddings(spec.embed)
+    features = np.asarray(emb.features["encoder"], np.float64)
+    assert result.coords.shape == (29, 2)
+    assert result.silhouette["clusters"] == pytest.approx(silhouette_score(features, result.clusters), abs=1e-6)
+    assert result.silhouette["camera"] == pytest.approx(silhouette_score(features, result.labels), abs=1e-6)
+    with np.load(result.out, allow_pickle=False) as saved:
+        np.testing.assert_array_equal(saved["coords"], result.coords)
+        np.testing.assert_array_equal(saved["index"], emb.indices)
+        assert saved["label_names"].tolist() == emb.labels("camera")[1]
+
+
+@pytest.mark.parametrize("labels, message", [(np.zeros(30, int), "LDA needs at least 2 classes"),
+                                             (np.zeros(29, int), "29 labels for 30 samples")])
+def test_given_features_errors(tmp_path, labels, message):
+    np.save(tmp_path / "f.npy", np.random.default_rng(0).normal(size=(30, 5)))
+    np.save(tmp_path / "l.npy", labels)
+    with pytest.raises(InputError, match=message):
+        embed(EmbedRunSpec(features_path=tmp_path / "f.npy", labels_path=tmp_path / "l.npy", method="lda",
+                           clusters=0))
+
+
+def test_given_features_refuse_pickles(tmp_path):
+    np.save(tmp_path / "f.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(InputError, match="not a plain .npy array"):
+        embed(EmbedRunSpec(features_path=tmp_path / "f.npy"))
