@@ -159,7 +159,11 @@ def procrustes(pred, target, mode: AlignMode = "similarity", weights=None, retur
             f"pred, target: expected two (N, J, 3) arrays of one shape, got {tuple(pred.shape)} "
             f"and {tuple(target.shape)}")
     if _is_torch(pred) or _is_torch(target):
-        return _procrustes_torch(pred, target, mode, weights, return_transform)
+        import torch
+
+        device = (pred if _is_torch(pred) else target).device
+        with torch.autocast(device.type, enabled=False):  # SVD and det need float32 or better
+            return _procrustes_torch(pred, target, mode, weights, return_transform)
     return _procrustes_numpy(np.asarray(pred, np.float64), np.asarray(target, np.float64), mode,
                              weights, return_transform)
 

@@ -26,6 +26,12 @@ def _check(x: Tensor, name: str, ndim: int, like: Tensor | None = None, like_nam
         raise InputError(f"{name}, {like_name}: shapes disagree: {tuple(x.shape)} vs {tuple(like.shape)}")
 
 
+def _full(x: Tensor) -> Tensor:
+    """``x`` in float32 when it is half or bfloat16 (under autocast): similarities over a small
+    temperature, eigenvalues, SVD and squared-error sums need the precision."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
 def _check_temperature(temperature) -> None:
     t = float(temperature.detach()) if isinstance(temperature, Tensor) else float(temperature)
     if not math.isfinite(t) or t <= 0:
@@ -40,7 +46,7 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5) -> Tensor:
     _check(z1, "z1", 2)
     _check(z2, "z2", 2, z1, "z1")
     _check_temperature(temperature)
-    z = F.normalize(torch.cat([z1, z2]), dim=1)
+    z = F.normalize(_full(torch.cat([z1, z2])), dim=1)
     b = len(z1)
     logits = (z @ z.T) / temperature
     logits = logits.masked_fill(torch.eye(2 * b, dtype=torch.bool, device=z.device), float("-inf"))
@@ -67,7 +73,7 @@ def info_nce(x_s: Tensor, x_t: Tensor, temperature, symmetric: bool = False) -> 
     _check(x_s, "x_s", 2)
     _check(x_t, "x_t", 2, x_s, "x_s")
     _check_temperature(temperature)
-    logits = F.normalize(x_s, dim=1) @ F.normalize(x_t, dim=1).T / temperature
+    logits = F.normalize(_full(x_s), dim=1) @ F.normalize(_full(x_t), dim=1).T / temperature
     target = torch.arange(len(x_s), device=x_s.device)
     loss = F.cross_entropy(logits, target)
     return 0.5 * (loss + F.cross_entropy(logits.T, target)) if symmetric else loss
@@ -138,7 +144,7 @@ def svd_triplet_info_nce(x_img: Tensor, x_2d: Tensor, x_3d: Tensor, temperature,
     index = triplet_indices(b, generator) if index is None else index
     if tuple(index.shape) != (b, b, 3):
         raise InputError(f"index: expected shape ({b}, {b}, 3), got {tuple(index.shape)}")
-    xs = [F.normalize(x, dim=1) for x in (x_img, x_2d, x_3d)]
+    xs = [F.normalize(_full(x), dim=1) for x in (x_img, x_2d, x_3d)]
     index = index.to(x_img.device)
     entries = {}
     for m in range(3):
@@ -146,7 +152,7 @@ def svd_triplet_info_nce(x_img: Tensor, x_2d: Tensor, x_3d: Tensor, temperature,
             sim = xs[m] @ xs[n].T  # (B, B): <x_m[i], x_n[k]>
             entries[m, n] = entries[n, m] = sim[index[:, :, m], index[:, :, n]]
     gram = torch.stack([entries[m, n] for m in range(3) for n in range(3)], -1).reshape(b, b, 3, 3)
-    logits = torch.linalg.eigvalsh(gram)[..., -1] / temperature  # (B, B) largest eigenvalues
+    logits = torch.linalg.eigvalsh(_full(gram))[..., -1] / temperature  # (B, B) largest eigenvalues
     return F.cross_entropy(logits, torch.zeros(b, dtype=torch.long, device=x_img.device))
 
 
@@ -181,6 +187,7 @@ def rotation_aligned_pose_loss(pred: Tensor, gt: Tensor, root: int = 0,
         raise InputError(f"pred: expected (B, J, 3), got {tuple(pred.shape)}")
     if not -pred.shape[1] <= root < pred.shape[1]:
         raise InputError(f"root: joint index {root} out of range for {pred.shape[1]} joints")
+    pred = _full(pred)
     w = torch.ones(pred.shape[:2], dtype=pred.dtype, device=pred.device) if valid is None \
         else _valid_weights(valid, pred)
     p = pred - pred[:, root:root + 1]
@@ -188,7 +195,7 @@ def rotation_aligned_pose_loss(pred: Tensor, gt: Tensor, root: int = 0,
     g = torch.where(w[..., None] > 0, g, torch.zeros_like(g))  # missing joints may be NaN
     with torch.no_grad():
         _, R, _, _ = procrustes(p.detach(), g, "rotation", weights=w, return_transform=True)
-    sq = ((p @ R.transpose(1, 2) - g) ** 2) * w[..., None]  # R (B, 3, 3): R p ~ g
+    sq = ((p @ R.transpose(1, 2).to(p.dtype) - g) ** 2) * w[..., None]  # R (B, 3, 3): R p ~ g
     return sq.sum() / (3 * w.sum()).clamp_min(1)
 
 

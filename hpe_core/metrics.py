@@ -231,11 +231,15 @@ def pck2d(pred, gt, valid=None, *, fraction=PCK2D_FRACTION, bbox_size=None, skel
     defaults to :func:`bbox_sizes` of ``gt``. ``pred``, ``gt`` ``(N, J, 2)``."""
     p, g, mask = prepare(pred, gt, valid, skeleton=skeleton, dims=(2,))
     _check_threshold(fraction, "fraction")
-    size = bbox_sizes(g, mask) if bbox_size is None else as_array(bbox_size, "bbox_size")
-    if size.shape != (len(p),):
-        raise InputError(f"bbox_size: expected shape ({len(p)},), got {size.shape}")
+    return _pck(_errors(p, g, mask, "none"), fraction * _box_sizes(g, mask, bbox_size), per_sample)
+
+
+def _box_sizes(g: np.ndarray, mask: np.ndarray, given) -> np.ndarray:
+    size = bbox_sizes(g, mask) if given is None else as_array(given, "bbox_size")
+    if size.shape != (len(g),):
+        raise InputError(f"bbox_size: expected shape ({len(g)},), got {size.shape}")
     _check_threshold(size, "bbox_size")
-    return _pck(_errors(p, g, mask, "none"), fraction * size, per_sample)
+    return size
 
 
 def epe(pred, gt, valid=None, *, skeleton=None, per_sample=False):
@@ -320,9 +324,7 @@ def evaluate(pred, gt, valid=None, *, skeleton: str | Skeleton | None = None, ro
 
 def _evaluate_2d(p, g, mask, fraction, bbox_size, names) -> MetricReport:
     _check_threshold(fraction, "pck2d_fraction")
-    size = bbox_sizes(g, mask) if bbox_size is None else as_array(bbox_size, "bbox_size")
-    if size.shape != (len(p),):
-        raise InputError(f"bbox_size: expected shape ({len(p)},), got {size.shape}")
+    size = _box_sizes(g, mask, bbox_size)
     err = _errors(p, g, mask, "none")
     summary = {"pck2d": _pck(err, fraction * size, False), "epe": _mean(err, False)}
     per_sample = {"pck2d": _pck(err, fraction * size, True), "epe": _mean(err, True)}

@@ -238,3 +238,13 @@ def test_fk_rejects_wrong_joint_count():
         forward_kinematics(np.zeros((1, 17, 3)), np.ones(17), PANOPTIC19)
     with pytest.raises(ValueError, match="joints"):
         inverse_kinematics(np.zeros((1, 19, 3)), H36M17)
+
+
+def test_torch_procrustes_under_autocast():
+    p, g, *_ = transformed(seed=9)
+    want = procrustes(p, g, "similarity")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = procrustes(torch.tensor(p, dtype=torch.float32), torch.tensor(g, dtype=torch.float32),
+                         "similarity")
+    assert got.dtype == torch.float32
+    np.testing.assert_allclose(got.numpy(), want, atol=1e-2)

@@ -298,3 +298,22 @@ def test_vae_kl_matches_torch_distributions():
 def test_bad_input_raises_value_error_naming_argument(call, argument):
     with pytest.raises(ValueError, match=f"^{argument}:"):
         call()
+
+
+def test_losses_run_under_bfloat16_autocast():
+    torch.manual_seed(0)
+    x = torch.randn(8, 16)
+    gt = torch.randn(8, 19, 3) * 3
+    enc, head = torch.nn.Linear(16, 16), torch.nn.Linear(16, 57)
+    idx = L.triplet_indices(8, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        exact = [L.svd_triplet_info_nce(enc(x), enc(x), enc(x), 0.2, index=idx),
+                 L.rotation_aligned_pose_loss(head(x).view(8, 19, 3), gt)]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        z, pose = enc(x), head(x).view(8, 19, 3)
+        assert z.dtype == torch.bfloat16
+        got = [L.svd_triplet_info_nce(z, z, z, 0.2, index=idx), L.rotation_aligned_pose_loss(pose, gt)]
+    sum(got).backward()
+    for a, b in zip(got, exact):
+        assert a.dtype == torch.float32 and a.item() == pytest.approx(b.item(), rel=0.05)
+    assert torch.isfinite(head.weight.grad).all()
