@@ -177,7 +177,7 @@ def rotation_aligned_pose_loss(pred: Tensor, gt: Tensor, root: int = 0,
     ``pred``, ``gt`` ``(B, J, 3)``; both are centred on joint ``root`` (the model's root row may
     be zeros), ``pred`` is rotated onto ``gt`` by Kabsch/SVD with the reflection fix (a mirror
     image is never fitted), then the MSE over joints and coordinates (over ``valid`` ``(B, J)``
-    joints only, when given). The rotation is fitted under ``torch.no_grad()`` and applied as a
+    joints only, when given; the root joint must be valid). The rotation is fitted under ``torch.no_grad()`` and applied as a
     constant: by the envelope theorem the gradient equals that through the optimal rotation,
     without the SVD's unstable backward when singular values (nearly) coincide.
     """
