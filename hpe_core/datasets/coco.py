@@ -57,16 +57,18 @@ def read_coco(path: str | Path) -> PoseDataset:
         files = {int(im["id"]): (str(im["file_name"]), int(im.get("width", 0)), int(im.get("height", 0)))
                  for im in doc["images"]}
         rows = [a for a in doc["annotations"] if not a.get("iscrowd", 0) and any(np.asarray(a.get("keypoints", [0, 0, 0]))[2::3] > 0)]
+        if not rows:
+            raise DatasetError(f"{path}: no person with labelled keypoints")
         kps = np.array([a["keypoints"] for a in rows], dtype=np.float64).reshape(len(rows), -1)
         image_ids = np.array([int(a["image_id"]) for a in rows], dtype=np.int64)
         ann_ids = np.array([int(a.get("id", k)) for k, a in enumerate(rows)], dtype=np.int64)
-        names = np.array([files[i][0] for i in image_ids]) if len(rows) else np.array([], dtype=str)
+        names = np.array([files[i][0] for i in image_ids], dtype=object)
+    except DatasetError:
+        raise
     except (KeyError, TypeError, ValueError) as exc:
         raise DatasetError(f"{path}: malformed COCO annotation ({type(exc).__name__}: {exc})") from None
-    if len(rows) and kps.shape[1] != 3 * COCO17.num_joints:
+    if kps.shape[1] != 3 * COCO17.num_joints:
         raise DatasetError(f"{path}: keypoints have {kps.shape[1] // 3} joints, COCO has {COCO17.num_joints}")
-    if not len(rows):
-        raise DatasetError(f"{path}: no person with labelled keypoints")
     kps = kps.reshape(len(rows), COCO17.num_joints, 3)
     visible = kps[..., 2] > 0
     joints_2d = np.where(visible[..., None], kps[..., :2], np.nan).astype(np.float32)
