@@ -120,3 +120,47 @@ def test_retrieval_ignores_the_query_camera_and_needs_positives():
     assert cross_view_retrieval(f, pid, cam)["top1"] == 1.0
     with pytest.raises(InputError, match="no pose is seen by two cameras"):
         cross_view_retrieval(f, np.arange(len(f)), cam)
+
+
+# ---------------------------------------------------------------------- two real checkpoints
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory):
+    from analysis_assets import make_assets
+
+    return make_assets(tmp_path_factory.mktemp("compare"))
+
+
+def _compare(assets, a, b, **kw):
+    from analysis_assets import IMAGE_SIZE
+    from hpe_core.analysis import CompareSpec, compare_checkpoints
+
+    spec = CompareSpec(a, b, assets.dataset, split="all", device="cpu", clusters=3, batch_size=8,
+                       image_size=IMAGE_SIZE, cache_dir=assets.cache, **kw)
+    return compare_checkpoints(spec)
+
+
+def test_a_checkpoint_against_itself(assets):
+    result = _compare(assets, assets.regressor, assets.regressor, layers=("layer1", "layer3", "encoder"))
+    assert result.layers_a == result.layers_b == ["layer1", "layer3", "encoder"]
+    np.testing.assert_allclose(np.diag(result.cka), 1.0, atol=1e-9)
+    assert result.samples == 29  # one image is unreadable
+    assert result.silhouette["a"] == result.silhouette["b"]
+    assert result.retrieval["a"] == result.retrieval["b"]
+    r = result.retrieval["a"]["encoder"]
+    assert r["queries"] == 29 and r["chance_top1"] == pytest.approx(np.mean([2 / 19] * 26 + [1 / 19] * 3), abs=0.01)
+    assert result.metrics["a"] == result.metrics["b"]
+    assert set(result.metrics["a"]) >= {"mpjpe", "pa_mpjpe", "n_mpjpe", "pck3d", "auc3d"}
+
+
+def test_two_families_without_heads(assets):
+    result = _compare(assets, assets.simclr, assets.simsiam)
+    assert result.layers_b[-2:] == ["projection", "prediction"] and "prediction" not in result.layers_a
+    assert result.cka.shape == (len(result.layers_a), len(result.layers_b))
+    assert ((result.cka > 0) & (result.cka <= 1 + 1e-9)).all()
+    assert result.metrics is None
+    assert set(result.silhouette["b"]) == set(result.layers_b)
+
+
+def test_unknown_layer_is_named(assets):
+    with pytest.raises(InputError, match="--layers nope: simclr.pt has the layers conv1"):
+        _compare(assets, assets.simclr, assets.simsiam, layers=("nope",))
