@@ -15,6 +15,7 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
+from hpe_core.datasets.splits import SPLITS, pose_split_codes, subject_mask
 from hpe_core.errors import DatasetError, InputError
 from hpe_core.geometry import Camera
 from hpe_core.skeleton import Skeleton
@@ -25,8 +26,6 @@ COLUMNS: dict[str, Any] = {
     "sequence": np.int32, "frame": np.int64,
 }
 LABELS = ("action", "subject", "camera", "pose_id", "sequence")
-SPLITS = ("train", "val", "test", "all")
-SPLIT_FRACTIONS = (0.6, 0.2, 0.2)
 
 
 class ImageSource(Protocol):
@@ -283,32 +282,15 @@ class PoseDataset:
         if split == "all":
             return np.arange(len(self), dtype=np.int64)
         if self.subject_split:
-            mask = self._subject_mask(split)
+            mask = subject_mask(self.base_column("subject"), self.subject_names, self.subject_split, split)
         else:
             codes = self._split_codes.get(seed)
             if codes is None:
-                codes = self._split_codes[seed] = self._pose_codes(seed)
+                codes = self._split_codes[seed] = pose_split_codes(self.base_column("pose_id"), seed)
             mask = codes == SPLITS.index(split)
         if self._rows is not None:
             mask = mask[self._rows]
         return np.flatnonzero(mask).astype(np.int64)
-
-    def _pose_codes(self, seed: int) -> np.ndarray:
-        ids, inverse = np.unique(self.base_column("pose_id"), return_inverse=True)
-        order = np.random.default_rng(seed).permutation(len(ids))
-        n_train = int(round(SPLIT_FRACTIONS[0] * len(ids)))
-        n_val = int(round(SPLIT_FRACTIONS[1] * len(ids)))
-        code_of_rank = np.full(len(ids), 2, np.int8)
-        code_of_rank[:n_train] = 0
-        code_of_rank[n_train:n_train + n_val] = 1
-        per_id = np.empty(len(ids), np.int8)
-        per_id[order] = code_of_rank
-        return per_id[inverse.reshape(-1)]
-
-    def _subject_mask(self, split: str) -> np.ndarray:
-        names = set(self.subject_split.get(split, ()))
-        ids = [k for k, name in enumerate(self.subject_names) if name in names]
-        return np.isin(self.base_column("subject"), ids)
 
     def available_labels(self) -> list[str]:
         out = [name for name in ("action", "subject", "sequence") if self.has(name)]

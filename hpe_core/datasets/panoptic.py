@@ -140,11 +140,14 @@ def _build(path: Path, base: Path, seqs: list[Path], rows: list) -> PoseDataset:
     visible = np.zeros((n, 19), bool)
     camera_id = np.zeros(n, np.int32)
     keys = np.zeros((n, 3), np.int64)  # sequence, person, frame -> pose id
-    names, cameras, calib = [], {}, {}
+    names, cameras, calib, parsed = [], {}, {}, {}
     for i, (s, file, match) in enumerate(rows):
         doc = read_json(file, "Panoptic joints file")
         pose = _pose(doc, str(file))
-        cam = camera_from_cam(parse_cam(str(doc["cam"]), str(file)), str(file))
+        text = str(doc["cam"])
+        if text not in parsed:  # every file of one camera repeats its calibration
+            parsed[text] = camera_from_cam(parse_cam(text, str(file)), str(file))
+        cam = parsed[text]
         key = (s, match["panel"], match["cam"], cam.K.tobytes(), cam.R.tobytes(), cam.t.tobytes(), cam.dist.tobytes())
         if key not in calib:
             calib[key] = len(calib)
