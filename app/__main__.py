@@ -27,22 +27,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _wait_for_prediction(app, window, timeout: float) -> None:
-    """Spin the event loop until the shown sample has a prediction, nothing runs, or time is up."""
-    ws = window.workspace
+def _settled(ws) -> bool:
+    """Nothing is loading, and the shown sample has its prediction unless none can come."""
+    if any(not t.name.startswith(("Predict", "_")) for t in ws.tasks.tasks):
+        return False
+    sample = ws.sample
+    if sample is None:
+        return ws.dataset is None and ws.video.info is None
+    ck = ws.checkpoint
+    return sample.pred_3d is not None or ck is None or not ck.has_pose_head
+
+
+def _wait_until_settled(app, window, timeout: float) -> None:
+    """Spin the event loop until :func:`_settled` holds for a moment, or time is up."""
     deadline = time.monotonic() + timeout
+    since = None
     while time.monotonic() < deadline:
         app.processEvents()
-        sample = ws.sample
-        visible = [t for t in ws.tasks.visible_tasks() if not t.name.startswith("Predict")]
-        if sample is not None and sample.pred_3d is not None and not visible:
-            break
-        if sample is None and not ws.tasks.tasks and time.monotonic() > deadline - timeout + 5:
-            break
-        time.sleep(0.01)
-    end = time.monotonic() + 0.5
-    while time.monotonic() < end:
-        app.processEvents()
+        if _settled(window.workspace):
+            since = since or time.monotonic()
+            if time.monotonic() - since > 0.5:
+                break
+        else:
+            since = None
         time.sleep(0.01)
 
 
@@ -68,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         window.start(args.paths, restore_last=not (args.fresh or args.screenshot))
     if args.screenshot:
-        _wait_for_prediction(app, window, args.timeout)
+        _wait_until_settled(app, window, args.timeout)
         ok = window.grab().save(args.screenshot)
         window.close()
         return 0 if ok else 1

@@ -31,7 +31,7 @@ def demo_paths_job():
             from hpe_core.demo import demo_dataset_path
         except ImportError:
             raise DemoUnavailable(messages.NO_DEMO) from None
-        path = demo_dataset_path()
+        path = demo_dataset_path(progress=progress)
         if path is None or not Path(path).exists():
             raise DemoUnavailable(messages.NO_DEMO)
         return [Path(path), *demo_checkpoints()]

@@ -212,5 +212,6 @@ class MainWindow(QMainWindow):
             self.workspace.save_workspace(self.settings.last_workspace_path, quiet=True)
         self.settings.sync()
         self.workspace.close()
+        self.browser_view.shutdown()
         self.scene_view.close()
         super().closeEvent(event)

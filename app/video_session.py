@@ -42,7 +42,7 @@ class VideoReader:
 
 class VideoSession(QObject):
     video_changed = Signal(object)  # VideoInfo | None
-    predictions_changed = Signal()
+    predictions_changed = Signal(object)  # the frames (np.ndarray) that just got predictions
     running_changed = Signal(bool)
 
     def __init__(self, tasks: TaskManager, parent: QObject | None = None) -> None:
@@ -125,7 +125,7 @@ class VideoSession(QObject):
         self.joints[frames] = joints
         for f, j in zip(frames.tolist(), joints):
             self.result.add(f, f"frame {f}", j, 0.0)
-        self.predictions_changed.emit()
+        self.predictions_changed.emit(frames)
 
     def _on_task_finished(self, task: Task) -> None:
         if self.task is task:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from app import browsing, messages
 from app.playback import Playback
@@ -77,6 +77,8 @@ class Workspace(QObject, WorkspaceIO, WorkspacePredictions):
         self._predictions: dict[tuple[str, str], PredictionStore] = {}
         self._sample_slot, self._predict_slot = TaskSlot(self), TaskSlot(self)
         self._image_cache: tuple[int, np.ndarray | None] | None = None
+        self._resort_timer = QTimer(self, singleShot=True, interval=1000)
+        self._resort_timer.timeout.connect(self._refresh_rows)
 
     # ------------------------------------------------------------------ accessors
     @property

@@ -70,8 +70,8 @@ class WorkspacePredictions:
         store.add(item["indices"], joints, ds.joints_3d, ds.skeleton.root, ds.visible)
         if pair == (self.current_key, self.active_key):
             self.predictions_changed.emit()
-            if self.sort != "index":
-                self._refresh_rows()
+            if self.sort != "index" and not self._resort_timer.isActive():
+                self._resort_timer.start()  # re-sort at most once a second, not per batch
             if self.selection in set(item["indices"].tolist()):
                 self._rebuild_sample()
 
@@ -94,8 +94,8 @@ class WorkspacePredictions:
         self.set_mode("video")
         return self.video.run(loaded)
 
-    def _on_video_predictions_changed(self) -> None:
-        if self.mode == "video":
+    def _on_video_predictions_changed(self, frames: np.ndarray) -> None:
+        if self.mode == "video" and self.playback.frame in set(frames.tolist()):
             self._rebuild_sample()
 
     # ------------------------------------------------------------------ device

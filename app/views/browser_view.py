@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QItemSelectionModel, QSize, Qt
-from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QListView, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import QItemSelectionModel, QSize, Qt, QTimer
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QListView, QSizePolicy, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from app import browsing
 from app.views.sample_model import IndexRole, SampleDelegate, SampleListModel
@@ -24,8 +24,14 @@ class BrowserView(QWidget):
         self.workspace = workspace
         self.datasets = QComboBox()
         self.datasets.setToolTip("Open datasets")
+        for combo in (self.datasets,):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(10)
         self.close_button = QToolButton(text="✕", toolTip="Close this dataset")
         self.filters = {name: QComboBox(toolTip=f"Show one {name} only") for name in browsing.FILTERS}
+        for combo in self.filters.values():
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
         self.sort = QComboBox(toolTip="Sort by prediction error")
         for key, label in browsing.SORTS.items():
             self.sort.addItem(label, key)
@@ -33,6 +39,7 @@ class BrowserView(QWidget):
         self.list = self._make_list()
         self.footer = QLabel("")
         self.footer.setObjectName("browserFooter")
+        self.footer.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._build_layout()
         self._updating = False
         self.datasets.activated.connect(self._on_datasets_activated)
@@ -44,7 +51,9 @@ class BrowserView(QWidget):
         workspace.datasets_changed.connect(self._on_workspace_datasets_changed)
         workspace.current_dataset_changed.connect(self._on_workspace_current_dataset_changed)
         workspace.rows_changed.connect(self._on_workspace_rows_changed)
-        workspace.predictions_changed.connect(self._on_workspace_predictions_changed)
+        self._repaint_later = QTimer(self, singleShot=True, interval=200)
+        self._repaint_later.timeout.connect(self._on_workspace_predictions_changed)
+        workspace.predictions_changed.connect(lambda: self._repaint_later.isActive() or self._repaint_later.start())
         workspace.selection_changed.connect(self._on_workspace_selection_changed)
 
     def _make_list(self) -> QListView:
@@ -78,6 +87,13 @@ class BrowserView(QWidget):
         layout.addLayout(grid)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.footer)
+
+    def shutdown(self) -> None:
+        """Stop loading thumbnails and wait for the loader's thread."""
+        for loader in [self.model.loader, *self.model.retired]:
+            if loader is not None:
+                loader.close()
+                loader.wait()
 
     # ------------------------------------------------------------------ user → workspace
     def _on_datasets_activated(self, _index: int) -> None:

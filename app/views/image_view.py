@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPalette
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.sample_data import SampleData
 from app.views.overlay import GT_STYLE, PRED_STYLE, draw_skeleton
@@ -81,6 +81,8 @@ class ImageView(QWidget):
         self.metrics = QLabel("")
         self.metrics.setObjectName("imageMetrics")
         self.metrics.setTextFormat(Qt.TextFormat.RichText)
+        for label in (self.title, self.metrics):  # long texts are clipped, never widen the window
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.title)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
 
@@ -10,6 +11,7 @@ class JobsView(QWidget):
         super().__init__(parent)
         self.tasks = tasks
         self.label = QLabel("")
+        self.label.setFixedWidth(260)
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setMaximumWidth(160)
@@ -24,27 +26,33 @@ class JobsView(QWidget):
         self.cancel.clicked.connect(tasks.cancel_visible)
         tasks.tasks_changed.connect(self._on_tasks_changed)
         self._watched = []
+        # Repainting the status bar recomposes the OpenGL window: poll 5 times a second, not per signal.
+        self._timer = QTimer(self, interval=200)
+        self._timer.timeout.connect(self._update)
         self._on_tasks_changed()
 
     def _on_tasks_changed(self) -> None:
-        for t in self._watched:
-            for sig in (t.progress_changed, t.status_changed):
-                try:
-                    sig.disconnect(self._update)
-                except (RuntimeError, TypeError):
-                    pass
         self._watched = self.tasks.visible_tasks()
-        for t in self._watched:
-            t.progress_changed.connect(self._update)
-            t.status_changed.connect(self._update)
+        if self._watched:
+            self._timer.start()
+        else:
+            self._timer.stop()
         self._update()
 
-    def _update(self, *_args) -> None:
+    def _update(self) -> None:
         running = self._watched
-        self.setVisible(bool(running))
+        # Never hide or resize: a relayout of the window resizes the OpenGL canvas (expensive).
+        self.bar.setEnabled(bool(running))
+        self.cancel.setEnabled(bool(running))
         if not running:
+            self.label.setText("")
+            self.bar.setValue(0)
             return
         first = running[0]
         more = f" (+{len(running) - 1})" if len(running) > 1 else ""
-        self.label.setText((first.status or first.name) + more)
-        self.bar.setValue(int(1000 * min(max(first.fraction, 0.0), 1.0)))
+        text = (first.status or first.name) + more
+        if text != self.label.text():
+            self.label.setText(text)
+        value = int(1000 * min(max(first.fraction, 0.0), 1.0))
+        if value != self.bar.value():
+            self.bar.setValue(value)

@@ -24,12 +24,14 @@ class SampleListModel(QAbstractListModel):
         self.rows = np.zeros(0, dtype=np.int64)
         self.error: np.ndarray | None = None
         self.loader: ThumbnailLoader | None = None
+        self.retired: list[ThumbnailLoader] = []  # closed loaders whose last batch may still run
         self._row_of = np.zeros(0, dtype=np.int64)
 
     def set_dataset(self, dataset) -> None:
         if self.loader is not None:
-            self.loader.close()
+            self.loader.close()  # its running batch ends on its own; nothing new starts
             self.loader.thumbnail_ready.disconnect(self._on_loader_thumbnail_ready)
+            self.retired = [ld for ld in self.retired if ld._task is not None] + [self.loader]
         self.dataset = dataset
         self.loader = None if dataset is None else ThumbnailLoader(dataset, THUMB, parent=self)
         if self.loader is not None:

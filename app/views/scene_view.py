@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from app.sample_data import ALIGN_MODES
 from app.visuals.layers import CameraLayer, SkeletonLayer
 
-ALIGN_LABELS = {"none": "No alignment", "rigid": "Rigid (R, t)", "similarity": "Procrustes (s, R, t)"}
+ALIGN_LABELS = {"none": "Unaligned", "rigid": "Rigid (R, t)", "similarity": "Procrustes (s, R, t)"}
 
 
 def make_canvas(size=(800, 600)):
@@ -30,6 +31,7 @@ class SceneView(QWidget):
     def __init__(self, workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
+        self._warm = False
         self.canvas, self.view = make_canvas()
         self.cameras = CameraLayer(workspace, self.view.scene, self)
         self.skeletons = SkeletonLayer(workspace, self.view.scene, self)
@@ -37,9 +39,9 @@ class SceneView(QWidget):
         for mode in ALIGN_MODES:
             self.align.addItem(ALIGN_LABELS[mode], mode)
         self.frustums = QCheckBox("Cameras", toolTip="Show the dataset's camera frustums (F)", checked=True)
-        self.show_gt = QCheckBox("Ground truth", checked=True)
-        self.show_pred = QCheckBox("Prediction", checked=True)
-        self.reset = QPushButton("Reset view", toolTip="Reset the 3D camera (R)")
+        self.show_gt = QCheckBox("GT", toolTip="Show the ground truth", checked=True)
+        self.show_pred = QCheckBox("Prediction", toolTip="Show the prediction", checked=True)
+        self.reset = QPushButton("Reset", toolTip="Reset the 3D camera (R)")
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
         for w in (self.align, self.frustums, self.show_gt, self.show_pred):
@@ -59,6 +61,32 @@ class SceneView(QWidget):
         workspace.current_dataset_changed.connect(self._on_workspace_dataset_changed)
         workspace.sample_changed.connect(self._on_workspace_sample_changed)
         self.reset_camera()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._warm:
+            self._warm = True
+            QTimer.singleShot(0, self.prewarm)
+
+    def prewarm(self) -> None:
+        """Compile every visual's shaders now (tens of ms each on software OpenGL), so that the
+        first prediction drawn during a job does not stall the event loop."""
+        from hpe_core.skeleton import PANOPTIC19
+
+        visuals = (self.skeletons.gt, self.skeletons.pred)
+        if any(v.joints.size for v in visuals):
+            return
+        dummy = np.zeros((PANOPTIC19.num_joints, 3))
+        dummy[:, 2] = np.arange(PANOPTIC19.num_joints) * 50.0
+        for v in visuals:
+            v.set_data(dummy, PANOPTIC19.bones, PANOPTIC19.joint_colours, PANOPTIC19.bone_colours)
+        try:
+            self.canvas.render(size=(32, 32))
+        except Exception:  # no usable OpenGL yet: the shaders compile on the first real draw
+            pass
+        for v in visuals:
+            if v.joints is not None and v.joints.shape == dummy.shape and np.array_equal(v.joints, dummy):
+                v.clear()
 
     def _on_workspace_dataset_changed(self, _entry) -> None:
         self.skeletons.set_frame(self.cameras.frame)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
@@ -16,7 +16,9 @@ class VideoView(QWidget):
         super().__init__(parent)
         self.workspace = workspace
         self.info = QLabel("No video open")
+        self.info.setTextFormat(Qt.TextFormat.RichText)
         self.info.setWordWrap(True)
+        self.info.setFixedHeight(3 * self.info.fontMetrics().lineSpacing() + 6)  # no relayout on updates
         self.open_button = QPushButton("Open video…")
         self.run_button = QPushButton("Run")
         self.run_button.setToolTip("Predict every frame with the active checkpoint")
@@ -41,7 +43,9 @@ class VideoView(QWidget):
         self.export_button.clicked.connect(self._on_export_clicked)
         workspace.video.video_changed.connect(lambda _i: self._refresh())
         workspace.video.running_changed.connect(lambda _r: self._refresh())
-        workspace.video.predictions_changed.connect(self._refresh)
+        self._later = QTimer(self, singleShot=True, interval=250)  # at most 4 refreshes a second
+        self._later.timeout.connect(self._refresh)
+        workspace.video.predictions_changed.connect(lambda _f: self._later.isActive() or self._later.start())
         workspace.active_checkpoint_changed.connect(lambda _c: self._refresh())
         self._refresh()
 
@@ -51,9 +55,7 @@ class VideoView(QWidget):
             self.workspace.open_video(path)
 
     def _on_run_clicked(self) -> None:
-        task = self.workspace.run_video()
-        if task is not None:
-            task.progress_changed.connect(lambda f: self.progress.setValue(int(f * 1000)))
+        self.workspace.run_video()
 
     def _on_export_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export predictions", "predictions.npz",
@@ -88,7 +90,7 @@ class VideoView(QWidget):
         text = f"<b>{i.path.name}</b><br>{i.frames} frames · {i.fps:.1f} fps · {i.width}×{i.height}"
         if v.joints is not None:
             text += f"<br>{done} / {i.frames} frames predicted"
-            if not v.running:
-                self.progress.setValue(int(1000 * done / max(i.frames, 1)))
+        self.progress.setValue(int(1000 * done / max(i.frames, 1)))
+        if v.running and not self._later.isActive():
+            self._later.start()
         self.info.setText(text)
-        self.info.setTextFormat(Qt.TextFormat.RichText)

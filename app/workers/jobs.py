@@ -64,8 +64,23 @@ def _predictor(model, info, device_spec: str, precision: str):
 
     if not getattr(model, "has_pose_head", False):
         return None
-    return Predictor(model, device=device_spec, precision=precision, batch_size=16,
-                     image_size=checkpoint_image_size(info))
+    predictor = Predictor(model, device=device_spec, precision=precision, batch_size=16,
+                          image_size=checkpoint_image_size(info))
+    # Warm up now, in the loading worker: the first forward passes (kernel set-up, lazy imports)
+    # hold the GIL for tens of ms, which would otherwise stall the event loop during a job.
+    blank = np.zeros((predictor.image_size, predictor.image_size, 3), np.uint8)
+    predictor.predict_arrays([blank])
+    predictor.predict_arrays([blank] * predictor.batch_size)
+    return predictor
+
+
+def leave_a_core_for_the_ui() -> None:
+    """Let torch use all cores but one, so the event loop is never starved by inference."""
+    import os
+
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
 
 
 def load_checkpoint_job(path: str | Path, device_spec: str = "auto", precision: str = "fp32") -> Job:
@@ -73,6 +88,7 @@ def load_checkpoint_job(path: str | Path, device_spec: str = "auto", precision: 
         progress.set_status(f"Loading {Path(path).name}")
         from hpe_core.models.checkpoint import load_checkpoint
 
+        leave_a_core_for_the_ui()
         model, info = load_checkpoint(path, device="cpu")
         predictor = _predictor(model, info, device_spec, precision)
         device = str(predictor.device) if predictor is not None else "cpu"

@@ -17,6 +17,7 @@ class TaskManager(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._tasks: list[Task] = []
+        self.closed = False
 
     @property
     def tasks(self) -> list[Task]:
@@ -27,6 +28,9 @@ class TaskManager(QObject):
         return [t for t in self._tasks if not t.name.startswith("_")]
 
     def submit(self, task: Task) -> Task:
+        """Start ``task`` and keep it until it finishes; after :meth:`shutdown` it is never started."""
+        if self.closed:
+            return task
         self._tasks.append(task)
         task.finished.connect(lambda t=task: self._on_task_finished(t))
         task.failed.connect(lambda exc, t=task: self.task_failed.emit(t, exc))
@@ -43,7 +47,8 @@ class TaskManager(QObject):
             task.cancel()
 
     def shutdown(self, msecs: int = 10_000) -> bool:
-        """Cancel everything and wait for the threads; True when all ended."""
+        """Cancel everything and wait for the threads; True when all ended. No task starts after."""
+        self.closed = True
         self.cancel_all()
         return all(task.wait(msecs) for task in list(self._tasks))
 

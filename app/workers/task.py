@@ -42,6 +42,21 @@ class _Sink:
         return self._task._cancel_event.is_set()
 
 
+def _lower_thread_priority(niceness: int = 5) -> None:
+    """Make the calling worker thread (and the threads it starts) yield to the GUI thread.
+
+    Linux keeps a nice value per thread; raising it needs no privilege. Elsewhere a no-op.
+    """
+    import os
+
+    if hasattr(os, "setpriority") and hasattr(threading, "get_native_id"):
+        try:
+            current = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), min(current + niceness, 19))
+        except OSError:
+            pass
+
+
 class _Thread(QThread):
     def __init__(self, task: "Task") -> None:
         super().__init__()
@@ -103,6 +118,7 @@ class Task(QObject):
 
     # ------------------------------------------------------------------ worker side
     def _execute(self) -> None:
+        _lower_thread_priority()
         sink = _Sink(self)
         try:
             if sink.cancelled():

@@ -48,3 +48,37 @@ def config_dir(tmp_path, monkeypatch):
     folder = tmp_path / "config"
     monkeypatch.setenv("HPE_STUDIO_CONFIG_DIR", str(folder))
     return folder
+
+
+@pytest.fixture(scope="session")
+def files(tmp_path_factory):
+    """Real files shared by the GUI tests: a native dataset, a regressor checkpoint, a video."""
+    from types import SimpleNamespace
+
+    from helpers import make_checkpoint, make_dataset, make_video
+
+    root = tmp_path_factory.mktemp("files")
+    return SimpleNamespace(dataset=make_dataset(root / "dataset"), checkpoint=make_checkpoint(root / "regress.pt"),
+                           video=make_video(root / "clip.avi"), root=root)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    """A shown main window with private settings; closed (threads joined) at the end."""
+    from app.main_window import MainWindow
+    from app.settings import Settings
+
+    win = MainWindow(settings=Settings(tmp_path / "settings"))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+
+
+def wait_for_prediction(qtbot, ws, timeout: int = 30_000) -> None:
+    qtbot.waitUntil(lambda: ws.sample is not None and ws.sample.pred_3d is not None, timeout=timeout)
+
+
+def wait_idle(qtbot, ws, timeout: int = 30_000) -> None:
+    qtbot.waitUntil(lambda: not ws.tasks.tasks, timeout=timeout)

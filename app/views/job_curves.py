@@ -1,0 +1,106 @@
+"""Live curves of one training job (pyqtgraph): loss, learning rate and throughput over steps,
+the validation metrics over epochs, and a line with the position, the speed and the ETA.
+
+The view draws a :class:`~app.workers.training_record.RunState`; it computes nothing. Items are
+updated in place with ``setData``, at most a few times a second (:meth:`schedule_refresh`).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from app.workers.training_record import RunState, Series, format_duration
+
+PLOTS = (("loss", "loss", "step"), ("lr", "learning rate", "step"),
+         ("metrics", "validation metrics", "epoch"), ("throughput", "samples / s", "step"))
+COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7")
+
+
+def status_line(state: RunState | None, running: bool) -> str:
+    """``epoch 2/6 · step 12/30 (40%) · 215 samples/s · ETA 0:12``."""
+    if state is None:
+        return "No job selected"
+    if not state.events:
+        return "Waiting for the first event…"
+    parts = [f"epoch {min(state.epoch + (0 if state.ended else 1), max(state.epochs, 1))}/{state.epochs}",
+             f"step {state.step}/{state.total_steps} ({100 * state.fraction:.0f}%)"]
+    if state.samples_per_s is not None:
+        parts.append(f"{state.samples_per_s:.1f} samples/s")
+    if running:
+        parts.append(f"ETA {format_duration(state.eta_s())}")
+        if state.last_time is not None:
+            parts.append(f"last event {format_duration(max(time.time() - state.last_time, 0))} ago")
+    return " · ".join(parts)
+
+
+class JobCurvesView(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state: RunState | None = None
+        self.running = False
+        self.status = QLabel("No job selected", objectName="curvesStatus")
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.plots: dict[str, pg.PlotItem] = {}
+        for i, (name, title, x_label) in enumerate(PLOTS):
+            plot = self.graphics.addPlot(row=i // 2, col=i % 2, title=title)
+            plot.setLabel("bottom", x_label)
+            plot.showGrid(x=True, y=True, alpha=0.2)
+            self.plots[name] = plot
+        self.plots["metrics"].addLegend(offset=(-5, 5))
+        self.curves = {name: self.plots[name].plot(pen=pg.mkPen(COLOURS[0], width=1.5), connect="finite")
+                       for name in ("loss", "lr", "throughput")}
+        self.metric_curves: dict[str, pg.PlotDataItem] = {}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.status)
+        layout.addWidget(self.graphics, 1)
+        self._timer = QTimer(self, singleShot=True, interval=250)
+        self._timer.timeout.connect(self.refresh)
+
+    def set_state(self, state: RunState | None, running: bool = False) -> None:
+        """Show ``state`` (None: nothing); redraws at once."""
+        if state is not self.state:
+            for curve in self.metric_curves.values():
+                self.plots["metrics"].removeItem(curve)
+            self.metric_curves.clear()
+        self.state, self.running = state, running
+        self.refresh()
+
+    def schedule_refresh(self, running: bool | None = None) -> None:
+        if running is not None:
+            self.running = running
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def refresh(self) -> None:
+        state = self.state
+        self.status.setText(status_line(state, self.running))
+        empty = Series()
+        for name, curve in self.curves.items():
+            _set(curve, getattr(state, name) if state is not None else empty)
+        metrics = state.metrics if state is not None else {}
+        for name in [n for n in self.metric_curves if n not in metrics]:
+            self.plots["metrics"].removeItem(self.metric_curves.pop(name))
+        for i, (name, series) in enumerate(metrics.items()):
+            curve = self.metric_curves.get(name)
+            if curve is None:
+                pen = pg.mkPen(COLOURS[i % len(COLOURS)], width=1.5)
+                curve = self.plots["metrics"].plot(pen=pen, symbol="o", symbolSize=5, symbolBrush=pen.color(),
+                                                   name=name, connect="finite")
+                self.metric_curves[name] = curve
+            _set(curve, series)
+
+    def curve_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """What the curve ``name`` ("loss", "lr", "throughput" or a metric) shows, as arrays."""
+        curve = self.curves.get(name) or self.metric_curves[name]
+        x, y = curve.getData()
+        return (np.zeros(0) if x is None else np.asarray(x)), (np.zeros(0) if y is None else np.asarray(y))
+
+
+def _set(curve: pg.PlotDataItem, series: Series) -> None:
+    curve.setData(np.asarray(series.x, dtype=float), np.asarray(series.y, dtype=float))

@@ -1,0 +1,174 @@
+"""``ScatterPlot``: a 2D scatter of many samples with hover, rectangle/lasso selection and a legend.
+
+Model-free: it takes arrays (positions, the dataset index of each row, colour codes) and emits
+dataset indices. Hover is throttled with ``SignalProxy`` and answered by a KD-tree, so it costs
+the same with 100 or 100,000 points; a linked view shows another plot's hover with
+:meth:`show_hover`. Items are created once and updated in place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Signal
+
+from app.views.point_cloud_item import PointCloudItem
+from app.views.selection_tools import SelectViewBox, points_in_polygon, points_in_rect
+
+HOVER_RADIUS_PX = 8.0
+LEGEND_LIMIT = 16
+
+
+class ScatterPlot(pg.PlotWidget):
+    """``set_data(xy (N, 2), indices (N,))``, ``set_colours(codes, palette, legend)``."""
+
+    hovered = Signal(int)           # dataset index under the mouse, -1 when none
+    selection_made = Signal(object)  # (M,) int64 dataset indices, sorted
+
+    def __init__(self, parent=None, title: str = "", point_size: float = 5.0) -> None:
+        self.viewbox = SelectViewBox()
+        super().__init__(parent=parent, viewBox=self.viewbox)
+        self.setBackground(None)
+        self.plot_item = self.getPlotItem()
+        self.plot_item.setTitle(title)
+        self.plot_item.showGrid(x=False, y=False)
+        self.cloud = PointCloudItem(point_size)
+        self.selected_item = PointCloudItem(point_size + 3, outline=True)
+        self.selected_item.setZValue(5)
+        self.hover_item = pg.ScatterPlotItem(size=16, pen=pg.mkPen((255, 220, 80), width=2.5), brush=None)
+        self.hover_item.setZValue(10)
+        for item in (self.cloud, self.selected_item, self.hover_item):
+            self.addItem(item)
+        self.legend = self.plot_item.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        self.xy = np.zeros((0, 2), np.float64)
+        self.indices = np.zeros(0, np.int64)
+        self.selected = np.zeros(0, np.int64)
+        self.hover_index = -1
+        self._row_of: dict[int, int] | None = None
+        self._tree = None
+        self._scale = np.ones(2)
+        self._proxy = pg.SignalProxy(self.scene().sigMouseMoved, rateLimit=60, delay=0.0,
+                                     slot=self._on_scene_mouse_moved)
+        self.viewbox.shape_drawn.connect(self._on_viewbox_shape_drawn)
+
+    # ------------------------------------------------------------------ data
+    def set_data(self, xy: np.ndarray, indices: np.ndarray, auto_range: bool = True) -> None:
+        """Positions (N, 2) and the dataset index of each row (N,); colours kept when N is."""
+        xy = np.asarray(xy, np.float64).reshape(-1, 2)
+        indices = np.asarray(indices, np.int64).reshape(-1)
+        if len(xy) != len(indices):
+            raise ValueError(f"{len(xy)} points but {len(indices)} indices")
+        self.xy, self.indices = xy, indices
+        self._row_of, self._tree = None, None
+        self.cloud.set_points(xy)
+        self.set_selected(self.selected)
+        self.show_hover(-1)
+        if auto_range and len(xy):
+            self.plot_item.enableAutoRange()
+            self.plot_item.autoRange()
+
+    def set_colours(self, codes: np.ndarray, palette: np.ndarray,
+                    legend: list[tuple[str, tuple]] | None = None) -> None:
+        """Colour code per row (N,) (-1: unknown, grey) into ``palette`` (K, 4) uint8."""
+        self.cloud.set_colours(codes, palette)
+        self.legend.clear()
+        for name, rgba in (legend or [])[:LEGEND_LIMIT]:
+            sample = pg.ScatterPlotItem(size=9, pen=None, brush=pg.mkBrush(*rgba))
+            self.legend.addItem(sample, name)
+        if legend and len(legend) > LEGEND_LIMIT:
+            self.legend.addItem(pg.ScatterPlotItem(size=0, pen=None), f"… {len(legend) - LEGEND_LIMIT} more")
+        self.legend.setVisible(bool(legend))
+
+    def clear_data(self) -> None:
+        self.set_data(np.zeros((0, 2)), np.zeros(0, np.int64), auto_range=False)
+        self.set_colours(np.zeros(0, np.int64), np.zeros((0, 4), np.uint8))
+
+    def set_axis_labels(self, x: str, y: str) -> None:
+        self.plot_item.setLabel("bottom", x)
+        self.plot_item.setLabel("left", y)
+
+    def set_tool(self, tool: str) -> None:
+        """``"pan"``, ``"rect"`` or ``"lasso"``."""
+        self.viewbox.set_tool(tool)
+
+    # ------------------------------------------------------------------ selection and hover
+    def rows_of(self, indices) -> np.ndarray:
+        """Rows of the given dataset indices (those not shown are dropped)."""
+        if self._row_of is None:
+            self._row_of = {int(i): r for r, i in enumerate(self.indices.tolist())}
+        rows = [self._row_of.get(int(i), -1) for i in np.asarray(indices).reshape(-1)]
+        return np.asarray([r for r in rows if r >= 0], np.int64)
+
+    def set_selected(self, indices) -> None:
+        """Outline the samples with these dataset indices."""
+        self.selected = np.unique(np.asarray(indices, np.int64).reshape(-1))
+        rows = self.rows_of(self.selected) if len(self.selected) else np.zeros(0, np.int64)
+        self.selected_item.set_points(self.xy[rows])
+        self.selected_item.set_colours(np.zeros(len(rows), np.int64), np.array([[255, 210, 60, 90]], np.uint8))
+
+    def show_hover(self, index: int) -> None:
+        """Ring the sample with dataset index ``index`` (-1: none); for linked views too."""
+        self.hover_index = int(index)
+        rows = self.rows_of([index]) if index >= 0 else []
+        if len(rows):
+            self.hover_item.setData(pos=self.xy[rows[:1]])
+        else:
+            self.hover_item.setData(pos=np.zeros((0, 2)))
+
+    def select_shape(self, kind: str, points: np.ndarray, additive: bool = False) -> np.ndarray:
+        """Select the rows inside a rectangle (two corners) or a lasso polygon, in data units."""
+        pts = np.asarray(points, np.float64).reshape(-1, 2)
+        if kind == "rect" and len(pts) >= 2:
+            mask = points_in_rect(self.xy, pts[0], pts[-1])
+        else:
+            mask = points_in_polygon(self.xy, pts)
+        chosen = self.indices[mask]
+        if additive:
+            chosen = np.union1d(self.selected, chosen)
+        self.set_selected(chosen)
+        self.selection_made.emit(np.unique(chosen))
+        return np.unique(chosen)
+
+    def row_at(self, view_pos: QPointF, radius_px: float = HOVER_RADIUS_PX) -> int:
+        """The row nearest to ``view_pos`` (data coordinates) within ``radius_px``, else -1."""
+        if not len(self.xy):
+            return -1
+        sx, sy = self.viewbox.viewPixelSize()
+        if not (sx > 0 and sy > 0):
+            return -1
+        tree = self._kdtree()
+        q = np.array([view_pos.x(), view_pos.y()]) / self._scale
+        reach = radius_px * max(sx / self._scale[0], sy / self._scale[1])
+        cand = np.asarray(tree.query_ball_point(q, reach), np.int64)
+        if not len(cand):
+            return -1
+        d = np.hypot((self.xy[cand, 0] - view_pos.x()) / sx, (self.xy[cand, 1] - view_pos.y()) / sy)
+        best = int(np.argmin(d))
+        return int(cand[best]) if d[best] <= radius_px else -1
+
+    def _kdtree(self):
+        if self._tree is None:
+            from scipy.spatial import cKDTree
+
+            finite = np.where(np.isfinite(self.xy), self.xy, 1e30)
+            spread = np.nanstd(self.xy, axis=0) if len(self.xy) > 1 else np.ones(2)
+            self._scale = np.where(spread > 0, spread, 1.0)
+            self._tree = cKDTree(finite / self._scale)
+        return self._tree
+
+    def _on_scene_mouse_moved(self, args) -> None:
+        pos = args[0]
+        index = -1
+        if self.viewbox.sceneBoundingRect().contains(pos):
+            row = self.row_at(self.viewbox.mapSceneToView(pos))
+            index = int(self.indices[row]) if row >= 0 else -1
+        if index != self.hover_index:
+            self.show_hover(index)
+            self.hovered.emit(index)
+
+    def _on_viewbox_shape_drawn(self, kind: str, points, additive: bool) -> None:
+        self.select_shape(kind, points, additive)
+
+    def close(self) -> bool:
+        self._proxy.disconnect()
+        return super().close()

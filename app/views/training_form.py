@@ -1,0 +1,206 @@
+"""A form generated from the training config dataclasses (:mod:`hpe_core.training.config`).
+
+One group per section, one widget per field chosen by its type: a combo box for ``Literal``,
+a check box for ``bool``, a line edit for the rest (empty means null for ``Optional`` fields).
+The form's values become ``section.key=text`` overrides applied with the CLI's own
+``apply_overrides``, then ``config_from_dict`` and ``validate``: the same checks and the same
+messages as ``hpe train --set ...``. Validation runs as you type; the field a message names is
+marked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+import typing
+from typing import Callable, Literal
+
+import yaml
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
+                               QLabel, QLineEdit, QToolButton, QVBoxLayout, QWidget)
+
+from hpe_core.errors import InputError
+from hpe_core.training.config import Config, apply_overrides, config_from_dict, validate
+
+#: fields that hold a file path: they get a browse button
+PATH_FIELDS = {"data.skip_list": "Skip lists (*.txt);;All files (*)",
+               "model.init": "Checkpoints (*.pt *.pth *.safetensors);;All files (*)",
+               "regression.encoder": "Checkpoints (*.pt *.pth *.safetensors);;All files (*)"}
+#: sections shown only for some tasks
+SECTION_TASKS = {"contrastive": ("simclr",), "regression": ("regress3d",)}
+_KEY_IN_MESSAGE = re.compile(r"^(?:unknown key ')?([a-z_]+\.[a-z_]+)")
+INVALID_STYLE = "border: 1px solid #d9534f;"
+
+
+@dataclasses.dataclass
+class Field:
+    key: str  # "section.name"
+    widget: QWidget
+    get: Callable[[], str]  # the value as the text of a --set override
+    set: Callable[[object], None]
+    tip: str = ""
+
+
+def field_comments(cls) -> dict[str, str]:
+    """The ``# comment`` after each field in the dataclass's source (tooltips); {} if unavailable."""
+    try:
+        source = inspect.getsource(cls)
+    except (OSError, TypeError):
+        return {}
+    found = re.findall(r"^\s+(\w+):[^#\n]*#\s*(.+)$", source, flags=re.MULTILINE)
+    return {name: text.strip() for name, text in found}
+
+
+def scalar_text(value) -> str:
+    """A value as the text of a ``--set`` override (empty for null)."""
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return yaml.safe_dump(value, default_flow_style=True).strip()
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+
+
+class TrainingForm(QWidget):
+    """Edits every field of a :class:`Config` except the task, which :meth:`set_task` sets."""
+
+    validity_changed = Signal(bool)
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.task = "simclr"
+        self.fields: dict[str, Field] = {}
+        self.groups: dict[str, QGroupBox] = {}
+        self.error_label = QLabel(wordWrap=True, objectName="formError")
+        self.error_label.setStyleSheet("color: #d9534f;")
+        self.config: Config | None = None
+        self.error: str | None = None
+        self.error_key: str | None = None
+        self._timer = QTimer(self, singleShot=True, interval=120)
+        self._timer.timeout.connect(self.revalidate)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        hints = typing.get_type_hints(Config)
+        for section in dataclasses.fields(Config):
+            if section.name != "task":
+                layout.addWidget(self._section(section.name, hints[section.name]))
+        layout.addWidget(self.error_label)
+        layout.addStretch(1)
+
+    # ------------------------------------------------------------------ building
+    def _section(self, name: str, cls) -> QGroupBox:
+        box = QGroupBox(name, objectName=f"section_{name}")
+        form = QFormLayout(box)
+        comments = field_comments(cls)
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            key = f"{name}.{f.name}"
+            field = self._widget(key, hints[f.name])
+            field.tip = comments.get(f.name, "")
+            field.widget.setToolTip(field.tip)
+            self.fields[key] = field
+            form.addRow(f.name, self._with_browse(field) if key in PATH_FIELDS else field.widget)
+        self.groups[name] = box
+        return box
+
+    def _widget(self, key: str, hint) -> Field:
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if typing.get_origin(hint) is Literal:
+            combo = QComboBox(objectName=key)
+            combo.addItems([str(a) for a in typing.get_args(hint)])
+            combo.currentIndexChanged.connect(self._on_edited)
+            return Field(key, combo, combo.currentText, lambda v, c=combo: c.setCurrentText(str(v)))
+        if hint is bool:
+            box = QCheckBox(objectName=key)
+            box.toggled.connect(self._on_edited)
+            return Field(key, box, lambda b=box: "true" if b.isChecked() else "false",
+                         lambda v, b=box: b.setChecked(bool(v)))
+        edit = QLineEdit(objectName=key)
+        if type(None) in typing.get_args(hint):
+            edit.setPlaceholderText("none")
+        if args and args[0] is dict or hint is dict:
+            edit.setPlaceholderText("{}")
+        edit.textEdited.connect(self._on_edited)
+        return Field(key, edit, edit.text, lambda v, e=edit: e.setText(scalar_text(v)))
+
+    def _with_browse(self, field: Field) -> QWidget:
+        row = QWidget()
+        lay = QHBoxLayout(row)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(field.widget, 1)
+        button = QToolButton(text="…", toolTip="Choose a file", objectName=f"browse_{field.key}")
+        button.clicked.connect(lambda _=False, f=field: self._browse(f))
+        lay.addWidget(button)
+        return row
+
+    def _browse(self, field: Field) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, field.key, "", PATH_FIELDS[field.key])
+        if path:
+            field.set(path)
+            self._on_edited()
+
+    def register(self, key: str, widget: QWidget, get: Callable[[], str], set_: Callable[[object], None]) -> None:
+        """Let a widget outside the form (the dataset or device picker) edit ``key``."""
+        old = self.fields.get(key)
+        if old is not None:
+            old.widget.setVisible(False)
+            layout = old.widget.parentWidget().layout()
+            if isinstance(layout, QFormLayout):
+                layout.setRowVisible(old.widget, False)
+        self.fields[key] = Field(key, widget, get, set_, widget.toolTip())
+
+    # ------------------------------------------------------------------ values
+    def set_task(self, task: str) -> None:
+        self.task = task
+        for section, tasks in SECTION_TASKS.items():
+            self.groups[section].setVisible(task in tasks)
+        self._on_edited()
+
+    def set_config(self, config: Config) -> None:
+        """Show every value of ``config`` (its task too)."""
+        values = config.to_dict()
+        for key, field in self.fields.items():
+            section, name = key.split(".")
+            field.set(values[section][name])
+        self.set_task(config.task)
+        self.revalidate()
+
+    def overrides(self) -> list[str]:
+        """The form as ``--set`` overrides, the CLI's syntax."""
+        return [f"{key}={field.get()}" for key, field in self.fields.items()]
+
+    def raw(self) -> dict:
+        """The form as plain config data (what a config file holds)."""
+        return apply_overrides({"task": self.task}, self.overrides())
+
+    # ------------------------------------------------------------------ validation
+    def _on_edited(self, *_args) -> None:
+        self.changed.emit()
+        self._timer.start()
+
+    def revalidate(self) -> Config | None:
+        """Check the form as ``hpe train`` would; remember and show the first problem."""
+        was_valid = self.error is None and self.config is not None
+        try:
+            self.config, self.error = validate(config_from_dict(self.raw())), None
+        except InputError as exc:
+            self.config, self.error = None, str(exc)
+        self._show_error()
+        valid = self.error is None
+        if valid != was_valid:
+            self.validity_changed.emit(valid)
+        return self.config
+
+    def _show_error(self) -> None:
+        match = _KEY_IN_MESSAGE.match(self.error or "")
+        key = match.group(1) if match and match.group(1) in self.fields else None
+        if key != self.error_key:
+            for k in (self.error_key, key):
+                if k is not None:
+                    field = self.fields[k]
+                    field.widget.setStyleSheet(INVALID_STYLE if k == key else "")
+                    field.widget.setToolTip(self.error if k == key else field.tip)
+        self.error_key = key
+        self.error_label.setText(self.error or "")

@@ -1,0 +1,434 @@
+"""The one owner of every ``hpe train`` process: :class:`TrainingJobsManager`.
+
+Jobs are queued, then started as ``hpe train CONFIG --events FILE`` processes with
+``QProcess.startDetached`` (own session; standard output and error appended to the job's log
+file), so that a job can outlive the window when the user chooses to keep it running. Their
+events are read by tailing the events file with a line buffer (a line split across two reads
+still parses); a job running elsewhere (``torchrun`` on a cluster) is followed the same way,
+from its events file alone. States: queued → running → done | failed | cancelled.
+
+Cancel sends SIGINT (the job saves a resumable ``last.pt`` at its next step and stops), then
+SIGKILL to its process group after ``stop_timeout_s``. Resume starts ``hpe train --resume
+last.pt`` on the same events file, so the curves continue. The history (one JSON file, written
+atomically) keeps every job across restarts; a job still running from an earlier session is
+followed again, one that ended meanwhile is judged from its events.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QProcess, QTimer, Signal
+
+from app.workers.training_record import (FileTail, JobRecord, RunState, load_history, parse_line,
+                                         save_history, write_atomic)
+from hpe_core.errors import InputError
+
+NO_FINAL_EVENT = "the process ended without a final event (killed, or it crashed)"
+KILLED_AFTER = "did not stop {timeout:.0f} s after SIGINT and was killed"
+# ``sh LOG env K=V... PROGRAM ARGS``: output appended to LOG, and ``exec`` keeps the process id that
+# QProcess.startDetached reports (its instance form, which takes output files, loses the id in PySide6).
+_LAUNCH = 'log="$1"; shift; exec "$@" >>"$log" 2>&1 </dev/null'
+
+
+def data_dir() -> Path:
+    """Where job folders and default run outputs live (``HPE_STUDIO_DATA_DIR`` overrides)."""
+    override = os.environ.get("HPE_STUDIO_DATA_DIR")
+    if override:
+        return Path(override).expanduser()
+    if os.environ.get("HPE_STUDIO_TESTING"):
+        from app.settings import config_dir
+
+        return config_dir() / "data"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("hpe-studio", appauthor=False))
+
+
+def default_command() -> list[str]:
+    """``hpe`` as this interpreter runs it (also when the ``hpe`` script is not on PATH)."""
+    return [sys.executable, "-m", "hpe_core.cli"]
+
+
+def process_alive(pid: int | None, start: str | None = None) -> bool:
+    """Whether ``pid`` runs and (when ``start`` is given) is the process that started then."""
+    if not pid:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    if sys.platform.startswith("linux"):
+        try:
+            state, started = _proc_stat(stat.read_text())
+        except (OSError, IndexError):
+            return False
+        return state not in ("Z", "X") and (start is None or started == start)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _proc_stat(text: str) -> tuple[str, str]:
+    rest = text.rsplit(")", 1)[1].split()
+    return rest[0], rest[19]  # field 3 (state) and field 22 (start time in clock ticks)
+
+
+def process_start(pid: int) -> str | None:
+    try:
+        return _proc_stat(Path(f"/proc/{pid}/stat").read_text())[1]
+    except (OSError, IndexError):
+        return None
+
+
+class TrainingJob:
+    """A record plus what its events say; read with :meth:`poll`."""
+
+    def __init__(self, record: JobRecord) -> None:
+        self.record = record
+        self.state = RunState()
+        self.tail = FileTail(record.events_path) if record.events_path else None
+        self.stop_deadline: float | None = None  # monotonic time of the SIGKILL after a cancel
+        self.killed = False
+        self.loaded = False
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    def poll(self, final: bool = False) -> bool:
+        """Apply the events appended since the last poll; True when any arrived."""
+        if self.tail is None:
+            return False
+        resets = self.tail.resets
+        lines = self.tail.read(final)
+        if self.tail.resets != resets:  # the file was replaced: rebuild from its start
+            self.state = RunState()
+        for line in lines:
+            event, why = parse_line(line)
+            if event is not None:
+                self.state.apply(event)
+            elif why:
+                self.state.note_bad_line(why)
+        self.loaded = True
+        if self.state.checkpoints.get("last"):
+            self.record.last_checkpoint = self.state.checkpoints["last"]
+        return bool(lines)
+
+    def ensure_loaded(self) -> None:
+        """Read a finished job's events once (its curves are rebuilt on demand)."""
+        if not self.loaded:
+            self.poll(final=True)
+
+    def output(self, max_bytes: int = 64_000) -> str:
+        """The end of the process's standard output and error (its log file)."""
+        path = Path(self.record.log_path) if self.record.log_path else None
+        if path is None or not path.is_file():
+            return ""
+        with open(path, "rb") as fh:
+            fh.seek(max(path.stat().st_size - max_bytes, 0))
+            return fh.read().decode("utf-8", errors="replace").strip()
+
+    def log_text(self, max_bytes: int = 64_000) -> str:
+        """What the job said: its events as text, then the end of its process output."""
+        output = self.output(max_bytes)
+        return "\n".join(self.state.messages + (["", "── process output ──", output] if output else []))
+
+    def last_output_line(self) -> str:
+        lines = [ln.strip() for ln in self.output(4000).splitlines() if ln.strip()]
+        return lines[-1] if lines else ""
+
+    def resumable(self) -> bool:
+        path = self.record.last_checkpoint
+        return (not self.record.external and self.record.state in ("cancelled", "failed")
+                and bool(path) and Path(path).is_file())
+
+
+class TrainingJobsManager(QObject):
+    """Queues, starts, follows, cancels and resumes training jobs; keeps their history."""
+
+    jobs_changed = Signal()  # a job was added or removed
+    job_updated = Signal(str)  # job id: new events, or its state changed
+    job_finished = Signal(str, str)  # job id, final state
+    checkpoint_ready = Signal(str)  # a finished job's checkpoint, for the workspace
+    message = Signal(str, str)  # level, text
+
+    def __init__(self, folder: str | Path | None = None, runs_dir: str | Path | None = None,
+                 command: list[str] | None = None, env: dict[str, str] | None = None,
+                 max_running: int = 1, poll_ms: int = 200, stop_timeout_s: float = 30.0,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        base = data_dir()
+        self.folder = Path(folder) if folder is not None else base / "jobs"
+        self.runs_dir = Path(runs_dir) if runs_dir is not None else self.folder.parent / "runs"
+        self.command = list(command or default_command())
+        self.env = dict(env or {})
+        self.max_running, self.stop_timeout_s = max_running, stop_timeout_s
+        self.history_path = self.folder / "history.json"
+        self._jobs: dict[str, TrainingJob] = {}
+        self._restoring = False
+        self._timer = QTimer(self, interval=poll_ms)
+        self._timer.timeout.connect(self.poll)
+        self.closed = False
+        self._restore()
+
+    # ------------------------------------------------------------------ queries
+    def jobs(self) -> list[TrainingJob]:
+        return list(self._jobs.values())
+
+    def job(self, job_id: str) -> TrainingJob:
+        return self._jobs[job_id]
+
+    def running(self, local_only: bool = True) -> list[TrainingJob]:
+        return [j for j in self._jobs.values() if j.record.state == "running"
+                and not (local_only and j.record.external)]
+
+    # ------------------------------------------------------------------ actions
+    def submit(self, raw: dict, name: str | None = None) -> TrainingJob:
+        """Queue a job for the config ``raw`` (plain data, as in a config file); InputError if invalid."""
+        from hpe_core.training.config import config_from_dict, validate
+
+        raw = dict(raw, train=dict(raw.get("train") or {}))
+        raw["train"]["output"] = str(self._output_for(raw["train"].get("output")))
+        config = validate(config_from_dict(raw))
+        record = JobRecord(id=JobRecord.new_id(), name=name or Path(config.train.output).name,
+                           task=config.task, output=config.train.output)
+        folder = self.folder / record.id
+        record.folder = str(folder)
+        record.config_path, record.events_path = str(folder / "config.json"), str(folder / "events.jsonl")
+        record.log_path = str(folder / "output.log")
+        write_atomic(Path(record.config_path), json.dumps(config.to_dict(), indent=1))
+        return self._add(TrainingJob(record))
+
+    def follow(self, events_path: str | Path, name: str | None = None) -> TrainingJob:
+        """Follow a job started elsewhere (``torchrun`` on a cluster) through its events file."""
+        path = Path(events_path).expanduser().resolve()
+        if not path.is_file():
+            raise InputError(f"{path}: no such events file")
+        for job in self._jobs.values():
+            if job.record.external and job.record.events_path == str(path) and job.record.active:
+                raise InputError(f"{path}: already followed as '{job.record.name}'")
+        record = JobRecord(id=JobRecord.new_id(), name=name or path.parent.name or path.stem,
+                           external=True, state="running", events_path=str(path), started=time.time())
+        job = self._add(TrainingJob(record))
+        self._after_poll(job, job.poll())
+        return job
+
+    def cancel(self, job_id: str) -> None:
+        """Queued: dropped. Running here: SIGINT, SIGKILL later. Followed: no longer followed."""
+        job = self._jobs[job_id]
+        rec = job.record
+        if rec.state == "queued":
+            self._end(job, "cancelled", "cancelled before it started")
+        elif rec.state == "running" and rec.external:
+            self._end(job, "cancelled", "no longer followed (the job itself was not touched)")
+        elif rec.state == "running" and job.stop_deadline is None:
+            job.stop_deadline = time.monotonic() + self.stop_timeout_s
+            rec.message = "stopping at the next step…"
+            _signal(rec.pid, rec.pid_start, signal.SIGINT)
+            self.job_updated.emit(job_id)
+
+    def resume(self, job_id: str) -> TrainingJob:
+        job = self._jobs[job_id]
+        if not job.resumable():
+            raise InputError(f"{job.record.name}: nothing to resume (no last checkpoint of a "
+                             "cancelled or failed job)")
+        rec = job.record
+        rec.resume_from, rec.state, rec.message, rec.ended = rec.last_checkpoint, "queued", "", None
+        self._save()
+        self.job_updated.emit(job_id)
+        self._schedule()
+        return job
+
+    def remove(self, job_id: str) -> None:
+        """Forget an ended job (its run outputs, the checkpoints, stay on disk)."""
+        job = self._jobs[job_id]
+        if job.record.active:
+            raise InputError(f"{job.record.name}: cancel the job before removing it")
+        del self._jobs[job_id]
+        if not job.record.external and job.record.folder:
+            import shutil
+
+            shutil.rmtree(job.record.folder, ignore_errors=True)
+        self._save()
+        self.jobs_changed.emit()
+
+    def shutdown(self, stop: bool, timeout_s: float | None = None) -> None:
+        """Stop following. ``stop``: SIGINT the running jobs, wait, kill the late ones; else they
+        keep running (and are followed again at the next start)."""
+        self._timer.stop()
+        self.closed = True  # nothing queued starts from now on
+        if stop:
+            timeout = self.stop_timeout_s if timeout_s is None else timeout_s
+            for job in self.running():
+                self.cancel(job.id)
+                job.stop_deadline = time.monotonic() + timeout
+            give_up = time.monotonic() + timeout + 10.0
+            while self.running() and time.monotonic() < give_up:
+                time.sleep(0.05)
+                self.poll()
+        self._save()
+
+    # ------------------------------------------------------------------ the loop
+    def poll(self) -> None:
+        """Read new events of the jobs in flight; end those whose process is gone."""
+        for job in [j for j in self._jobs.values() if j.record.state == "running"]:
+            self._after_poll(job, job.poll())
+        if not any(j.record.active for j in self._jobs.values()):
+            self._timer.stop()
+
+    def _after_poll(self, job: TrainingJob, changed: bool) -> None:
+        rec = job.record
+        if rec.external:
+            if job.state.ended:
+                self._finish(job)
+            elif changed:
+                self.job_updated.emit(rec.id)
+            return
+        if process_alive(rec.pid, rec.pid_start):
+            if job.stop_deadline is not None and time.monotonic() > job.stop_deadline:
+                job.killed = True
+                _signal(rec.pid, rec.pid_start, signal.SIGKILL, group=True)
+            if changed:
+                self.job_updated.emit(rec.id)
+            return
+        job.poll(final=True)
+        self._finish(job)
+
+    def _finish(self, job: TrainingJob) -> None:
+        st, rec = job.state, job.record
+        last = st.checkpoints.get("last")
+        if st.reason == "finished":
+            rec.checkpoint = st.checkpoints.get("best") or last
+            self._end(job, "done", f"finished: epoch {st.epoch}, step {st.step}/{st.total_steps}")
+            if rec.checkpoint and Path(rec.checkpoint).is_file():
+                self.checkpoint_ready.emit(rec.checkpoint)
+            return
+        resumable = f"; resumable from {last} (step {st.step})" if last else ""
+        if st.reason == "interrupted":
+            self._end(job, "cancelled", "interrupted" + resumable)
+        elif job.stop_deadline is not None:
+            why = KILLED_AFTER.format(timeout=self.stop_timeout_s) if job.killed else "stopped"
+            self._end(job, "cancelled", why + resumable)
+        elif st.error:
+            self._end(job, "failed", st.error)
+        else:
+            tail = job.last_output_line()
+            self._end(job, "failed", NO_FINAL_EVENT + (f": {tail}" if tail else "") + resumable)
+
+    def _end(self, job: TrainingJob, state: str, message: str) -> None:
+        rec = job.record
+        rec.state, rec.message, rec.ended, rec.pid = state, message, time.time(), None
+        job.stop_deadline = None
+        self._save()
+        self.job_updated.emit(rec.id)
+        self.job_finished.emit(rec.id, state)
+        self._schedule()
+
+    # ------------------------------------------------------------------ starting
+    def _schedule(self) -> None:
+        if self.closed or self._restoring:
+            return
+        while len(self.running()) < self.max_running:
+            queued = [j for j in self._jobs.values() if j.record.state == "queued"]
+            if not queued:
+                break
+            self._start(min(queued, key=lambda j: j.record.created))
+        if any(j.record.state == "running" for j in self._jobs.values()):
+            self._timer.start()
+
+    def _start(self, job: TrainingJob) -> None:
+        rec = job.record
+        args = ["train", "--resume", rec.resume_from] if rec.resume_from else ["train", rec.config_path]
+        args += ["--events", rec.events_path]
+        Path(rec.folder).mkdir(parents=True, exist_ok=True)
+        ok, pid = QProcess.startDetached("/bin/sh", ["-c", _LAUNCH, "hpe-train", rec.log_path, "env",
+                                                     *self._environment(), *self.command, *args], rec.folder)
+        if not ok or not pid:
+            self._end(job, "failed", f"could not start {' '.join(self.command)}")
+            return
+        rec.pid, rec.pid_start, rec.state, rec.message = pid, process_start(pid), "running", ""
+        rec.started, rec.runs, rec.resume_from = time.time(), rec.runs + 1, None
+        self._save()
+        self.job_updated.emit(rec.id)
+
+    def _environment(self) -> list[str]:
+        """``KEY=VALUE`` additions to the inherited environment, for ``env``."""
+        root = str(Path(__file__).resolve().parents[2])  # so hpe_core imports from a source tree too
+        old = os.environ.get("PYTHONPATH", "")
+        extra = {"PYTHONPATH": root + (os.pathsep + old if old else ""), "PYTHONUNBUFFERED": "1", **self.env}
+        return [f"{k}={v}" for k, v in extra.items()]
+
+    def _output_for(self, output: str | None) -> Path:
+        """An absolute output folder: relative ones go under :attr:`runs_dir`, never reused."""
+        path = Path(output or "train").expanduser()
+        if not path.is_absolute():
+            parts = path.parts[1:] if path.parts[0] == "runs" and len(path.parts) > 1 else path.parts
+            path = self.runs_dir.joinpath(*parts)
+        taken = {j.record.output for j in self._jobs.values()}
+        candidate, n = path, 1
+        while str(candidate) in taken or any(candidate.glob("*.pt")):
+            n += 1
+            candidate = path.with_name(f"{path.name}-{n}")
+        return candidate
+
+    # ------------------------------------------------------------------ history
+    def _add(self, job: TrainingJob) -> TrainingJob:
+        self._jobs[job.id] = job
+        self._save()
+        self.jobs_changed.emit()
+        self._schedule()
+        if job.record.state == "running":
+            self._timer.start()
+        return job
+
+    def _save(self) -> None:
+        try:
+            save_history(self.history_path, [j.record for j in self._jobs.values()])
+        except OSError as exc:
+            self.message.emit("warning", f"could not save the job history to {self.history_path}: {exc}")
+
+    def _restore(self) -> None:
+        records, warning = load_history(self.history_path)
+        self._pending_warning = warning
+        self._restoring = True
+        for record in records:
+            self._jobs[record.id] = TrainingJob(record)
+        for job in self._jobs.values():
+            if job.record.state == "running":
+                job.poll()
+                if not job.record.external and not process_alive(job.record.pid, job.record.pid_start):
+                    job.poll(final=True)
+                    self._finish(job)
+                    job.record.message += " (ended while HPE Studio was closed)"
+        self._restoring = False
+        self._save()
+        QTimer.singleShot(0, self._schedule)  # queued jobs start once the caller is connected
+        if any(j.record.state == "running" for j in self._jobs.values()):
+            self._timer.start()
+
+    def take_warning(self) -> str | None:
+        """A problem met reading the history at start-up (shown once by the view)."""
+        warning, self._pending_warning = self._pending_warning, None
+        return warning
+
+
+def _signal(pid: int | None, start: str | None, sig: int, group: bool = False) -> None:
+    """Send ``sig`` to the job (or its whole process group) if it is still the same process."""
+    if not process_alive(pid, start):
+        return
+    try:
+        if group and hasattr(os, "killpg"):
+            pgid = os.getpgid(pid)
+            if pgid != os.getpgid(0):
+                os.killpg(pgid, sig)
+                return
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
