@@ -239,8 +239,10 @@ class Workspace(QObject, WorkspaceIO, WorkspacePredictions):
             self.rows = np.zeros(0, dtype=np.int64)
         else:
             store = self.predictions()
-            self.rows = browsing.sort_rows(browsing.filter_rows(ds, self.filters),
-                                           None if store is None else store.error, self.sort)
+            rows = browsing.filter_rows(ds, self.filters)
+            if self.picked is not None and self.picked[0] == self.current_key:  # see select_samples
+                rows = rows[np.isin(rows, self.picked[1])]
+            self.rows = browsing.sort_rows(rows, None if store is None else store.error, self.sort)
         if emit:
             self.rows_changed.emit()
 
@@ -360,6 +362,21 @@ class Workspace(QObject, WorkspaceIO, WorkspacePredictions):
         """Cancel every job and wait for the threads."""
         self.playback.pause()
         return self.tasks.shutdown()
+
+    # ------------------------------------------------------------------ many samples
+    # Added for the analysis views (embedding rectangle / lasso selection): the browser lists
+    # only the picked samples of the current dataset until the pick is cleared (an empty pick).
+    samples_selected = Signal(object)  # (M,) int64 dataset indices; empty when cleared
+    picked: tuple[str | None, np.ndarray] | None = None  # (dataset key, sorted indices)
+
+    def select_samples(self, indices) -> None:
+        """Pick many samples; the first listed becomes the current sample (image and 3D views)."""
+        chosen = np.unique(np.asarray(indices, dtype=np.int64).reshape(-1))
+        self.picked = (self.current_key, chosen) if len(chosen) else None
+        self._refresh_rows()
+        self.samples_selected.emit(chosen)
+        if len(self.rows) and self.selection not in set(self.rows.tolist()):
+            self.select(int(self.rows[0]))
 
 
 def _when_all_finished(tasks: list[Task], callback: Callable[[], None]) -> None:
