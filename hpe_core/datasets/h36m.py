@@ -48,7 +48,7 @@ class _Index:
         self.offsets = np.concatenate([[0], np.cumsum(4 * self.lengths)])
         self.frame_offsets = np.concatenate([[0], np.cumsum(self.lengths)])
         names = sorted(EXTRINSICS)
-        self.cameras = {names.index(s) * 4 + c: h36m_camera(s, c) for s in names for c in range(4)}
+        self.cameras = {names.index(s) * 4 + c: h36m_camera(s, c) for s in sorted(set(self.subjects)) for c in range(4)}
         self.cam_base = [names.index(s) * 4 for s in self.subjects]
         self.poses_2d = poses_2d  # list per sequence of four (T, 17, 2) arrays, or None
 
