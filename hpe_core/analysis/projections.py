@@ -131,7 +131,7 @@ def _umap(x, dims, labels, seed, progress, n_neighbors: int = 15, min_dist: floa
 
 
 def _tsne(x, dims, labels, seed, progress, perplexity: float = 30.0, pca_dims: int = 50,
-          n_iter: int = 500, **_):
+          n_iter: int = 500, n_jobs: int | None = None, **_):
     import os
 
     from openTSNE import TSNE
@@ -151,8 +151,10 @@ def _tsne(x, dims, labels, seed, progress, perplexity: float = 30.0, pca_dims: i
         check_cancelled(progress)  # raising here stops openTSNE's optimiser
         return False
 
+    if n_jobs is None:  # threads pay off on large maps only; on a busy machine they spin and stall
+        n_jobs = (os.cpu_count() or 1) if x.shape[0] >= 10000 else 1
     tsne = TSNE(n_components=dims, perplexity=perplexity, random_state=int(seed), n_iter=int(n_iter),
-                negative_gradient_method="auto" if dims <= 2 else "bh", n_jobs=os.cpu_count() or 1,
+                negative_gradient_method="auto" if dims <= 2 else "bh", n_jobs=int(n_jobs),
                 callbacks=callback, callbacks_every_iters=every, verbose=False)
     embedding = tsne.fit(data)
     return np.asarray(embedding), {"perplexity": perplexity, "pca_dims": int(data.shape[1])}

@@ -57,6 +57,8 @@ def build_spec(args: argparse.Namespace):
         raise InputError("give CKPT DATASET, or --features F.npy")
     if args.labels and not args.features:
         raise InputError("--labels goes with --features (with a dataset use --color-by)")
+    if args.color_by and args.features:
+        raise InputError("--color-by names a dataset label; with --features give --labels L.npy")
     if args.clusters < 0:
         raise InputError(f"--clusters: must be 0 or more, got {args.clusters}")
     options = {"perplexity": args.perplexity} if args.method == "tsne" else {}

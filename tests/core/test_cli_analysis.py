@@ -58,7 +58,7 @@ def test_embed_given_features(capsys, tmp_path):
     np.save(tmp_path / "f.npy", x)
     np.save(tmp_path / "l.npy", np.array(["a", "b", "c"])[y])
     got = run_json(capsys, "embed", "--features", tmp_path / "f.npy", "--labels", tmp_path / "l.npy",
-                   "--method", "tsne", "--perplexity", 10, "--clusters", 3, "--out", tmp_path / "e.npz")
+                   "--method", "pca", "--clusters", 3, "--out", tmp_path / "e.npz")
     assert got["silhouette"]["labels"] == pytest.approx(silhouette_score(x, y), abs=1e-6)
     assert got["silhouette"]["clusters"] == pytest.approx(got["silhouette"]["labels"], abs=1e-6)  # k-means finds the blobs
     with np.load(tmp_path / "e.npz", allow_pickle=False) as saved:
@@ -122,6 +122,7 @@ def test_predict_dataset_and_evaluate_agree(assets, capsys, tmp_path):
     (["embed", "--features", "{tmp}/f.npy", "--labels", "{tmp}/one.npy", "--method", "lda"],
      "LDA needs at least 2 classes"),
     (["embed", "{simclr}", "{dataset}", "--features", "{tmp}/f.npy"], "not both"),
+    (["embed", "--features", "{tmp}/f.npy", "--color-by", "action"], "give --labels"),
     (["predict", "{regressor}", "{video}", "--out", "{tmp}/p.txt"], "unknown output format"),
     (["kernels", "{tmp}/missing.pt"], "no such checkpoint file"),
     (["evaluate", "{simclr}", "{dataset}"], "has no pose head"),

@@ -1,0 +1,287 @@
+"""Analysis and inference benchmarks; every figure is a ratio to a baseline measured in the same run.
+
+    python bench/analysis_bench.py                 # everything (several minutes on 2 cores)
+    python bench/analysis_bench.py --only silhouette,predictor --quick
+
+- silhouette: ours (blocked torch) vs ``sklearn.metrics.silhouette_samples`` at N = 20,000 x 512,
+  with the difference of the two scores;
+- tsne: openTSNE (ours) vs ``sklearn.manifold.TSNE`` at N = 10,000 (50 dims, the same iterations),
+  with the 10-NN label agreement of both maps;
+- predictor: ``Predictor.predict_tensor`` fp32 / bf16 vs a bare fp32 ``model.predict_pose(x)`` loop
+  on the same batches, and the share of this machine's measured matmul peak that it reaches;
+- video: frames/s of ``Predictor.predict_video`` (decode thread + model) vs the model alone on
+  the same frames already decoded;
+- memory: peak RSS of streaming 100,000 x 2048 features into the float16 cache (a child process).
+Timings are the best of a few repeats (other work on the machine only slows runs down).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def best_of(fn, repeats: int = 3) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def report(name: str, **values) -> dict:
+    text = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
+    print(f"{name:<22} {text}", flush=True)
+    return {"name": name, **values}
+
+
+# ------------------------------------------------------------------------------- silhouette
+def bench_silhouette(quick: bool) -> dict:
+    from sklearn.datasets import make_blobs
+    from sklearn.metrics import silhouette_samples
+
+    from hpe_core.analysis.silhouette import silhouette
+
+    n = 5000 if quick else 20000
+    x, y = make_blobs(n, 512, centers=10, cluster_std=4.0, random_state=0)
+    x = x.astype(np.float32)
+    silhouette(x[:500], y[:500])  # warm up torch
+    ours = [None]
+    t_ours = best_of(lambda: ours.__setitem__(0, silhouette(x, y)), 2)
+    t0 = time.perf_counter()
+    ref = silhouette_samples(x, y)
+    t_ref = time.perf_counter() - t0
+    return report("silhouette", n=n, dims=512, ours_s=t_ours, sklearn_s=t_ref, speedup=t_ref / t_ours,
+                  score=ours[0][0], score_diff=abs(ours[0][0] - float(ref.mean())),
+                  max_sample_diff=float(np.abs(ours[0][1] - ref).max()))
+
+
+# ------------------------------------------------------------------------------------ t-SNE
+def _knn_agreement(coords, labels, k=10) -> float:
+    from sklearn.neighbors import NearestNeighbors
+
+    idx = NearestNeighbors(n_neighbors=k + 1).fit(coords).kneighbors(coords, return_distance=False)[:, 1:]
+    return float((labels[idx] == labels[:, None]).mean())
+
+
+def bench_tsne(quick: bool) -> dict:
+    from sklearn.datasets import make_blobs
+    from sklearn.manifold import TSNE
+
+    from hpe_core.analysis.projections import project
+
+    n = 2000 if quick else 10000
+    x, y = make_blobs(n, 50, centers=12, cluster_std=6.0, random_state=0)
+    x = x.astype(np.float32)
+    t0 = time.perf_counter()
+    ours = project(x, "tsne", 2, seed=0, n_iter=750, pca_dims=0).coords
+    t_ours = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ref = TSNE(2, perplexity=30, max_iter=1000, init="pca", random_state=0).fit_transform(x)
+    t_ref = time.perf_counter() - t0
+    return report("tsne", n=n, ours_s=t_ours, sklearn_s=t_ref, speedup=t_ref / t_ours,
+                  knn_agreement_ours=_knn_agreement(ours, y), knn_agreement_sklearn=_knn_agreement(ref, y))
+
+
+# -------------------------------------------------------------------------------- predictor
+def matmul_peak(dtype) -> float:
+    """GFLOP/s of a 2048^3 matmul in ``dtype``, best of a few."""
+    import torch
+
+    a = torch.randn(2048, 2048).to(dtype)
+    b = torch.randn(2048, 2048).to(dtype)
+    a @ b
+    t = best_of(lambda: a @ b, 5)
+    return 2 * 2048 ** 3 / t / 1e9
+
+
+def model_flops(model, x) -> float:
+    """FLOPs (2 x multiply-adds) of convolutions and linear layers for one forward pass of ``x``."""
+    import torch
+
+    total = [0.0]
+
+    def hook(module, inputs, output):
+        if isinstance(module, torch.nn.Conv2d):
+            k = module.kernel_size[0] * module.kernel_size[1] * module.in_channels // module.groups
+            total[0] += 2.0 * output.numel() * k
+        elif isinstance(module, torch.nn.Linear):
+            total[0] += 2.0 * output.numel() * module.in_features
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()
+               if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    with torch.no_grad():
+        model.predict_pose(x)
+    for h in handles:
+        h.remove()
+    return total[0]
+
+
+def _regressor(width: int = 64):
+    import torch
+
+    from hpe_core.models import build_model
+
+    torch.manual_seed(0)
+    return build_model("regressor", "resnet18", width=width, head_layers=2, pose_scale=100.0).eval()
+
+
+def bench_predictor(quick: bool, size: int = 128, batch: int = 32) -> dict:
+    import torch
+
+    from hpe_core.inference import Predictor
+
+    model = _regressor()
+    batches = [torch.randn(batch, 3, size, size) for _ in range(2 if quick else 4)]
+
+    def bare():
+        with torch.no_grad():
+            for x in batches:
+                model.predict_pose(x)
+
+    predictors = {p: Predictor(model, "cpu", p, batch_size=batch, image_size=size) for p in ("fp32", "bf16")}
+    runs = {p: (lambda pr=pr: [pr.predict_tensor(x) for x in batches]) for p, pr in predictors.items()}
+    bare()
+    for fn in runs.values():
+        fn()
+    t_bare, t = best_of(bare), {p: best_of(fn) for p, fn in runs.items()}
+    images = batch * len(batches)
+    flops = model_flops(model, batches[0][:1])
+    peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
+    x = batches[0][:8]
+    ref = predictors["fp32"].predict_tensor(x)
+    bf16_mm = float(np.linalg.norm(predictors["bf16"].predict_tensor(x) - ref, axis=-1).mean())
+    out = {"images": images, "image_size": size, "bare_fp32_img_s": images / t_bare}
+    for p in t:
+        ips = images / t[p]
+        out.update({f"{p}_img_s": ips, f"{p}_vs_bare": t_bare / t[p],
+                    f"{p}_peak_gflops": peaks[p], f"{p}_peak_fraction": ips * flops / 1e9 / peaks[p]})
+    out["bf16_vs_fp32_mpjpe_mm"] = bf16_mm
+    return report("predictor", **out)
+
+
+# ------------------------------------------------------------------------------------ video
+def bench_video(quick: bool, size: int = 128) -> dict:
+    import cv2
+    import torch
+
+    from hpe_core.inference import Predictor
+
+    frames = 96 if quick else 256
+    model = _regressor()
+    predictor = Predictor(model, "cpu", "fp32", batch_size=32, image_size=size)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "clip.avi"
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (640, 480))
+        rng = np.random.default_rng(0)
+        base = cv2.GaussianBlur(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8), (0, 0), 5)
+        decoded = []
+        for i in range(frames):
+            frame = np.roll(base, 3 * i, axis=1)
+            writer.write(frame)
+        writer.release()
+        cap = cv2.VideoCapture(str(path))
+        for _ in range(frames):
+            decoded.append(predictor.preprocess(cv2.cvtColor(cap.read()[1], cv2.COLOR_BGR2RGB)))
+        cap.release()
+        batches = [torch.stack(decoded[a:a + 32]) for a in range(0, frames, 32)]
+
+        def model_only():
+            for x in batches:
+                predictor.predict_tensor(x)
+
+        model_only()
+        t_model = best_of(model_only, 2)
+        t_video = best_of(lambda: predictor.predict_video(path), 2)
+    return report("video", frames=frames, decode_size="640x480", model_only_fps=frames / t_model,
+                  pipeline_fps=frames / t_video, ratio=t_model / t_video)
+
+
+# ----------------------------------------------------------------------------------- memory
+_MEMORY_CHILD = r"""
+import sys, time, numpy as np, torch
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from hpe_core.analysis.features import FeatureCache, extract_to_cache
+from hpe_core.progress import NullProgress
+n, d, batch = int(sys.argv[3]), 2048, 500
+
+class Stub(torch.nn.Module):
+    # 2048-d features from 8x8 images: the cost is in the features, as at 100k x 2048 it is.
+    def __init__(self):
+        super().__init__()
+        self.proj = torch.nn.Linear(3 * 8 * 8, d)
+    def features(self, x, names):
+        return {name: self.proj(x.flatten(1)) for name in names}
+
+def batches():
+    gen = torch.Generator().manual_seed(0)
+    for a in range(0, n, batch):
+        b = min(batch, n - a)
+        yield np.arange(a, a + b), torch.randn(b, 3, 8, 8, generator=gen), []
+
+def rss_mb(field):  # VmHWM: this process's peak (ru_maxrss would include the parent's before exec)
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+
+torch.manual_seed(0)
+base = rss_mb("VmRSS")
+cache = FeatureCache(Path(sys.argv[2]))
+t0 = time.perf_counter()
+extract_to_cache(Stub(), batches(), ("encoder",), cache, {"encoder": "k"}, "cpu", "fp32", n, NullProgress())
+feats, idx, _ = cache.read("k")
+mean = np.zeros(d)
+for a in range(0, n, 8192):
+    mean += feats[a:a + 8192].astype(np.float64).sum(0)
+elapsed = time.perf_counter() - t0
+peak = rss_mb("VmHWM")
+print(f"{base:.1f} {peak:.1f} {feats.shape[0]} {feats.shape[1]} {elapsed:.2f}")
+"""
+
+
+def bench_memory(quick: bool) -> dict:
+    n = 20000 if quick else 100000
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, str(ROOT), tmp, str(n)],
+                             capture_output=True, text=True, check=True)
+    base, peak, rows, dims, seconds = out.stdout.split()
+    held_f32_mb = int(rows) * int(dims) * 4 / 2 ** 20
+    return report("memory", samples=int(rows), dims=int(dims), rss_after_imports_mb=float(base),
+                  peak_rss_mb=float(peak), growth_mb=float(peak) - float(base),
+                  float32_array_mb=held_f32_mb, seconds=float(seconds))
+
+
+BENCHES = {"silhouette": bench_silhouette, "tsne": bench_tsne, "predictor": bench_predictor,
+           "video": bench_video, "memory": bench_memory}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default=",".join(BENCHES), help="comma-separated: " + ", ".join(BENCHES))
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures here")
+    args = parser.parse_args()
+    import torch
+
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, cuda={torch.cuda.is_available()}",
+          flush=True)
+    results = [BENCHES[name.strip()](args.quick) for name in args.only.split(",") if name.strip()]
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
