@@ -131,3 +131,58 @@ def test_kernel_grid_normalises_each_filter(mode, shape):
 def test_kernel_grid_rgb_needs_three_channels():
     with pytest.raises(InputError, match="needs 3 input channels"):
         kernel_grid(np.zeros((2, 1, 3, 3)), mode="rgb")
+
+
+# ------------------------------------------------------------------------------ feature maps
+def _ramp_image(h=40, w=48):
+    y, x = np.mgrid[:h, :w]
+    return np.stack([x * 5, y * 6, (x + y) * 2], -1).clip(0, 255).astype(np.uint8)
+
+
+def test_filter_responses_closed_forms():
+    from hpe_core.analysis.feature_maps import filter_responses
+    from hpe_core.datasets.transforms import IMAGENET_MEAN, IMAGENET_STD
+
+    box = np.zeros((3, 3, 5, 5), np.float32)
+    box[0, 0] = 1 / 25            # red-channel box blur (low-pass)
+    box[1, 0] = -1 / 25           # its photographic negative
+    box[2, 1, 2, 1:4] = [-1, 0, 1]  # a horizontal derivative of green (high-pass)
+    image = _ramp_image()
+    out = filter_responses(image, box)
+    assert out.shape == (3, 40, 48)
+    red = (image[..., 0] / 255.0 - IMAGENET_MEAN[0]) / IMAGENET_STD[0]
+    green = (image[..., 1] / 255.0 - IMAGENET_MEAN[1]) / IMAGENET_STD[1]
+    inner = (slice(2, -2), slice(2, -2))
+    blurred = np.mean([np.roll(np.roll(red, dy, 0), dx, 1) for dy in range(-2, 3) for dx in range(-2, 3)], 0)
+    np.testing.assert_allclose(out[0][inner], blurred[inner], atol=1e-5)
+    np.testing.assert_allclose(out[1], -out[0], atol=1e-6)
+    np.testing.assert_allclose(out[2][inner], (green[:, 2:] - green[:, :-2])[2:-2, 1:-1], atol=1e-5)  # cross-correlation
+    assert [classify_kernel(k[c]) for k, c in zip(box, (0, 0, 1))] == ["low-pass", "inverting", "high-pass"]
+
+
+@pytest.mark.parametrize("layer, shape", [("conv1", (8, 32, 32)), ("layer1", (8, 16, 16)), ("layer4", (64, 2, 2))])
+def test_feature_maps_are_the_model_maps(layer, shape):
+    import torch
+
+    from hpe_core.analysis.feature_maps import feature_map_grid, feature_maps
+    from hpe_core.datasets.transforms import to_tensor
+    from hpe_core.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("simclr", "resnet18", width=8)
+    model.train()
+    maps = feature_maps(model, _ramp_image(), layer, image_size=64)
+    assert maps.shape == shape and model.training  # the mode is put back
+    model.eval()
+    with torch.no_grad():
+        ref = model.features(to_tensor(_ramp_image(), 64)[None], (layer,), pooled=False)[layer][0].numpy()
+    np.testing.assert_allclose(maps, ref, atol=1e-5)
+    grid = feature_map_grid(maps)
+    assert grid.dtype == np.uint8 and grid.ndim == 3
+
+
+def test_feature_maps_unknown_layer():
+    from hpe_core.analysis.feature_maps import feature_maps
+
+    with pytest.raises(InputError, match="feature maps exist for conv1, layer1, layer2, layer3, layer4"):
+        feature_maps(None, _ramp_image(), "encoder")
