@@ -10,7 +10,8 @@
 - ``tsne``: openTSNE (FFT-accelerated gradients in 2D from 10,000 samples, Barnes-Hut below and
   in 3D; several times faster
   than scikit-learn's), after a PCA to ``pca_dims`` (50) dimensions as is customary.
-Every method is seeded and returns float32 coordinates.
+Every method is seeded and returns float32 coordinates. t-SNE hands its map so far to
+``progress.partial`` (an (N, dims) float32 array) every 50 iterations, for a live view.
 """
 
 from __future__ import annotations
@@ -148,6 +149,7 @@ def _tsne(x, dims, labels, seed, progress, perplexity: float = 30.0, pca_dims: i
     def callback(iteration, error, embedding):
         calls[0] += 1
         progress.set_progress(min(calls[0] / total, 0.99))
+        progress.partial(np.array(embedding, dtype=np.float32))  # the map so far, for a live view
         check_cancelled(progress)  # raising here stops openTSNE's optimiser
         return False
 

@@ -95,7 +95,11 @@ def test_umap_separates_blobs(blobs):
     assert _knn_accuracy(got.coords, y[:200]) >= 0.98
 
 
-def test_tsne_can_be_cancelled(blobs):
+def test_tsne_reports_its_map_so_far_and_can_be_cancelled(blobs):
+    rec = RecordingProgress()
+    project(blobs[0][:100], "tsne", 2, n_iter=100, progress=rec)
+    assert len(rec.partials) == 7  # (250 + 100) / 50 callbacks
+    assert all(p.shape == (100, 2) and p.dtype == np.float32 for p in rec.partials)
     with pytest.raises(Cancelled):
         project(blobs[0], "tsne", 2, progress=RecordingProgress(cancel_after=1))
 
