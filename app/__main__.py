@@ -23,6 +23,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--size", default="1440x900", help="window size WxH (default 1440x900)")
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="with --screenshot: seconds to wait for the first prediction (default 120)")
+    parser.add_argument("--quit-after-show", action="store_true",
+                        help="print the time the window was first shown and quit (for bench/gui_bench.py)")
     parser.add_argument("--version", action="version", version=f"hpe-studio {__version__}")
     return parser.parse_args(argv)
 
@@ -53,6 +55,17 @@ def _wait_until_settled(app, window, timeout: float) -> None:
         time.sleep(0.01)
 
 
+def _report_shown(app, window) -> int:
+    """Print ``shown <epoch seconds> <heavy modules loaded>`` once the window is on screen."""
+    while not (window.windowHandle() and window.windowHandle().isExposed()):
+        app.processEvents()
+    app.processEvents()
+    heavy = sorted({m.split(".")[0] for m in sys.modules} & {"torch", "sklearn", "umap"})
+    print(f"shown {time.time():.6f} {','.join(heavy) or '-'}", flush=True)
+    window.close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from PySide6.QtWidgets import QApplication
@@ -68,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     w, _, h = args.size.partition("x")
     window.resize(int(w), int(h))
     window.show()
+    if args.quit_after_show:
+        return _report_shown(app, window)
     window.install_excepthook()
     window.probe_devices()
     if args.demo:

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QVBoxLayout, QWidget)
 
 from app import messages
@@ -32,6 +33,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle(f"HPE Studio {__version__}")
         self.setObjectName("mainWindow")
+        self.setWindowIcon(QIcon(str(Path(__file__).parent / "icons" / "hpe-studio.svg")))
         self.resize(1440, 900)
         self.setAcceptDrops(True)
         self.workspace = workspace or Workspace(self)

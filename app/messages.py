@@ -22,4 +22,5 @@ NOTHING_TO_EXPORT = "No video predictions to export yet: open a video and a chec
 EXPORTED = "Predictions exported to {path}"
 NEED_CHECKPOINT = "Open a checkpoint with a pose head first"
 DEVICE = "Device: {device} ({precision})"
+DEVICE_FAILED = "Cannot use device {spec}: {why}"
 DEVICE_UNKNOWN = "Device: {spec} (not loaded yet)"

@@ -100,12 +100,22 @@ class WorkspacePredictions:
 
     # ------------------------------------------------------------------ device
     def set_device(self, spec: str, precision: str | None = None) -> None:
-        """Use ``spec`` (auto, cpu, cuda:N, mps) for every open and future checkpoint."""
+        """Use ``spec`` (auto, cpu, cuda:N, mps) for every open and future checkpoint.
+
+        A device this machine lacks is reported and the previous choice stays.
+        """
+        previous = (self.device_spec, self.precision)
         self.device_spec = spec
         self.precision = precision or self.precision
+
+        def failed(exc) -> None:
+            self.device_spec, self.precision = previous
+            self.message.emit("error", messages.DEVICE_FAILED.format(spec=spec, why=exc))
+            self.device_changed.emit(messages.DEVICE.format(device=self.device_in_use, precision=self.precision))
+
         for key, loaded in list(self.checkpoints.items()):
-            self.run_task(jobs.move_checkpoint_job(loaded, spec, self.precision),
-                          f"Move {loaded.path.name} to {spec}", lambda ld, k=key: self._on_checkpoint_moved(k, ld))
+            self.run_task(jobs.move_checkpoint_job(loaded, spec, self.precision), f"Move {loaded.path.name} to {spec}",
+                          lambda ld, k=key: self._on_checkpoint_moved(k, ld), failed)
         if not self.checkpoints:
             self.device_changed.emit(messages.DEVICE_UNKNOWN.format(spec=spec))
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
-from pathlib import Path
-
 import pytest
 from PySide6.QtGui import QImage
 
@@ -13,9 +10,6 @@ from app import messages
 from app.demo import demo_checkpoints
 from app.workspace import path_key
 from conftest import wait_for_prediction
-
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="session")
 def demo_cache(tmp_path_factory):
@@ -47,14 +41,14 @@ def test_without_the_demo_a_clear_message_says_what_to_do(qtbot, window, monkeyp
     assert window.workspace.dataset is None
 
 
-def test_screenshot_of_the_main_window(tmp_path, files):
+def test_screenshot_of_the_main_window(qtbot, tmp_path, files, monkeypatch):
     """``hpe-studio --screenshot FILE PATH...`` renders the settled window to a PNG."""
+    from app.__main__ import main
+
+    monkeypatch.setenv("HPE_STUDIO_CONFIG_DIR", str(tmp_path / "cfg"))
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # main() installs its own; undone after
     out = tmp_path / "shot.png"
-    env = {**__import__("os").environ, "HPE_STUDIO_CONFIG_DIR": str(tmp_path / "cfg"), "QT_QPA_PLATFORM": "xcb"}
-    result = subprocess.run([sys.executable, "-m", "app", "--screenshot", str(out), "--size", "1200x760",
-                             str(files.dataset), str(files.checkpoint)],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+    assert main(["--screenshot", str(out), "--size", "1200x760", str(files.dataset), str(files.checkpoint)]) == 0
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1200, 760)
     colours = {image.pixel(x, y) for x in range(0, 1200, 37) for y in range(0, 760, 29)}
