@@ -11,7 +11,9 @@
   on the same batches, and the share of this machine's measured matmul peak that it reaches;
 - video: frames/s of ``Predictor.predict_video`` (decode thread + model) vs the model alone on
   the same frames already decoded;
-- memory: peak RSS of streaming 100,000 x 2048 features into the float16 cache (a child process).
+- memory: peak RSS of streaming 100,000 x 2048 features into the float16 cache (a child process);
+- demo (when resources/demo is built): cross-view retrieval of the demo SimCLR encoder vs an
+  untrained encoder of the same shape and vs chance; bf16 vs fp32 predictions of the demo heads.
 Timings are the best of a few repeats (other work on the machine only slows runs down).
 """
 
@@ -264,8 +266,55 @@ def bench_memory(quick: bool) -> dict:
                   float32_array_mb=held_f32_mb, seconds=float(seconds))
 
 
+# -------------------------------------------------------------------------------- the demo
+def bench_demo(quick: bool) -> dict:
+    """Cross-view retrieval of the demo SimCLR encoder vs an untrained one and chance; bf16 vs fp32."""
+    import torch
+
+    from hpe_core import resources_dir
+    from hpe_core.analysis import EmbedSpec, compute_embeddings, cross_view_retrieval
+    from hpe_core.datasets import open_dataset
+    from hpe_core.demo import demo_dataset_path
+    from hpe_core.inference import Predictor
+    from hpe_core.models import build_model, load_checkpoint, save_checkpoint
+
+    demo = resources_dir() / "demo"
+    if not (demo / "simclr.pt").is_file():
+        print("demo                   skipped: resources/demo/simclr.pt is not built ('hpe demo build')")
+        return {"name": "demo", "skipped": True}
+    data = demo_dataset_path()
+    limit = 400 if quick else None
+    out = {"dataset": str(data)}
+    with tempfile.TemporaryDirectory() as tmp:
+        trained, _ = load_checkpoint(demo / "simclr.pt")
+        torch.manual_seed(0)
+        random = build_model(trained.family, trained.backbone_name,
+                             **{k: v for k, v in trained.config.items() if k not in ("family", "backbone")})
+        save_checkpoint(Path(tmp) / "random.pt", random)
+        for name, ckpt in (("simclr", demo / "simclr.pt"), ("random", Path(tmp) / "random.pt")):
+            emb = compute_embeddings(EmbedSpec(ckpt, data, ("encoder", "projection"), "test", limit,
+                                               device="cpu", cache_dir=Path(tmp) / "cache"))
+            ds = emb.dataset
+            pid, cam = np.asarray(ds.pose_id)[emb.indices], np.asarray(ds.camera_id)[emb.indices]
+            for layer in ("encoder", "projection"):
+                r = cross_view_retrieval(np.asarray(emb.features[layer], np.float32), pid, cam)
+                out.update({f"{name}_{layer}_top1": r["top1"], f"{name}_{layer}_top5": r["top5"]})
+                out.update({"chance_top1": r["chance_top1"], "chance_top5": r["chance_top5"], "queries": r["queries"]})
+    out["top1_vs_chance"] = out["simclr_encoder_top1"] / out["chance_top1"]
+    out["top1_vs_untrained"] = out["simclr_encoder_top1"] / max(out["random_encoder_top1"], 1e-9)
+    for head in ("simclr_regress2.pt", "simsiam_regress2.pt"):
+        if not (demo / head).is_file():
+            continue
+        dataset = open_dataset(data)
+        rows = dataset.split_indices("test")[: limit or None]
+        preds = {p: Predictor(demo / head, "cpu", p).predict_dataset(dataset, rows) for p in ("fp32", "bf16")}
+        diff = np.linalg.norm(preds["bf16"].joints_3d - preds["fp32"].joints_3d, axis=-1).mean()
+        out[f"{head[:-3]}_bf16_vs_fp32_mpjpe_mm"] = float(diff)
+    return report("demo", **out)
+
+
 BENCHES = {"silhouette": bench_silhouette, "tsne": bench_tsne, "predictor": bench_predictor,
-           "video": bench_video, "memory": bench_memory}
+           "video": bench_video, "memory": bench_memory, "demo": bench_demo}
 
 
 def main() -> None:
