@@ -117,9 +117,14 @@ class TrainingJob:
             elif why:
                 self.state.note_bad_line(why)
         self.loaded = True
+        self.record.step, self.record.total_steps = self.state.step, self.state.total_steps
         if self.state.checkpoints.get("last"):
             self.record.last_checkpoint = self.state.checkpoints["last"]
         return bool(lines)
+
+    def run_ended(self) -> bool:
+        """Whether the current run (not an earlier one of a resumed job) sent its final event."""
+        return self.state.finals > self.record.finals_before
 
     def ensure_loaded(self) -> None:
         """Read a finished job's events once (its curves are rebuilt on demand)."""
@@ -285,13 +290,10 @@ class TrainingJobsManager(QObject):
 
     def _after_poll(self, job: TrainingJob, changed: bool) -> None:
         rec = job.record
-        if rec.external:
-            if job.state.ended:
-                self._finish(job)
-            elif changed:
-                self.job_updated.emit(rec.id)
+        if job.run_ended():  # its checkpoints are written; the process may take a moment to exit
+            self._finish(job)
             return
-        if process_alive(rec.pid, rec.pid_start):
+        if rec.external or process_alive(rec.pid, rec.pid_start):
             if job.stop_deadline is not None and time.monotonic() > job.stop_deadline:
                 job.killed = True
                 _signal(rec.pid, rec.pid_start, signal.SIGKILL, group=True)
@@ -304,20 +306,21 @@ class TrainingJobsManager(QObject):
     def _finish(self, job: TrainingJob) -> None:
         st, rec = job.state, job.record
         last = st.checkpoints.get("last")
-        if st.reason == "finished":
+        reason, error = (st.reason, st.error) if job.run_ended() else (None, None)
+        if reason == "finished":
             rec.checkpoint = st.checkpoints.get("best") or last
             self._end(job, "done", f"finished: epoch {st.epoch}, step {st.step}/{st.total_steps}")
             if rec.checkpoint and Path(rec.checkpoint).is_file():
                 self.checkpoint_ready.emit(rec.checkpoint)
             return
         resumable = f"; resumable from {last} (step {st.step})" if last else ""
-        if st.reason == "interrupted":
+        if reason == "interrupted":
             self._end(job, "cancelled", "interrupted" + resumable)
         elif job.stop_deadline is not None:
             why = KILLED_AFTER.format(timeout=self.stop_timeout_s) if job.killed else "stopped"
             self._end(job, "cancelled", why + resumable)
-        elif st.error:
-            self._end(job, "failed", st.error)
+        elif error:
+            self._end(job, "failed", error)
         else:
             tail = job.last_output_line()
             self._end(job, "failed", NO_FINAL_EVENT + (f": {tail}" if tail else "") + resumable)
@@ -347,6 +350,9 @@ class TrainingJobsManager(QObject):
         rec = job.record
         args = ["train", "--resume", rec.resume_from] if rec.resume_from else ["train", rec.config_path]
         args += ["--events", rec.events_path]
+        job.ensure_loaded()
+        rec.finals_before = job.state.finals
+        _end_last_line(Path(rec.events_path))  # a killed run may have left half a line
         Path(rec.folder).mkdir(parents=True, exist_ok=True)
         ok, pid = QProcess.startDetached("/bin/sh", ["-c", _LAUNCH, "hpe-train", rec.log_path, "env",
                                                      *self._environment(), *self.command, *args], rec.folder)
@@ -431,4 +437,15 @@ def _signal(pid: int | None, start: str | None, sig: int, group: bool = False) -
                 return
         os.kill(pid, sig)
     except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _end_last_line(path: Path) -> None:
+    """Append a newline if ``path`` ends in the middle of a line (so the next event starts its own)."""
+    try:
+        with open(path, "rb+") as fh:
+            fh.seek(0, os.SEEK_END)
+            if fh.tell() and (fh.seek(-1, os.SEEK_END), fh.read(1))[1] != b"\n":
+                fh.write(b"\n")
+    except FileNotFoundError:
         pass

@@ -134,6 +134,7 @@ class RunState:
         self.last_time: float | None = None
         self._ref: tuple[float, int] | None = None  # (time, step) the ETA counts from
         self.events = 0
+        self.finals = 0  # done and error events: one per run that ended by itself
         self.bad_lines = 0
 
     @property
@@ -188,10 +189,12 @@ class RunState:
 
     def _on_done(self, e: dict) -> None:
         self.epoch, self.step, self.reason, self.summary = e["epoch"], e["step"], e["reason"], e["summary"]
+        self.finals += 1
         self.messages.append(f"{e['reason']} at epoch {e['epoch']}, step {e['step']}/{e['total_steps']}")
 
     def _on_error(self, e: dict) -> None:
         self.error = e["message"]
+        self.finals += 1
         self.messages.append(f"error: {e['message']}")
 
     # ------------------------------------------------------------------ derived figures
@@ -253,6 +256,9 @@ class JobRecord:
     checkpoint: str | None = None  # the checkpoint that joins the workspace when done
     last_checkpoint: str | None = None
     runs: int = 0  # starts, resumes included
+    finals_before: int = 0  # final events in the events file when the current run was started
+    step: int = 0  # the position last seen, for the list (the events file has the rest)
+    total_steps: int = 0
 
     @staticmethod
     def new_id() -> str:
