@@ -11,6 +11,9 @@ SPLITS = ("train", "val", "test")
 
 def _label_array(dataset, name: str) -> tuple[np.ndarray | None, list[str]]:
     attr = {"action": "action", "subject": "subject", "camera": "camera_id"}[name]
+    has = getattr(dataset, "has", None)
+    if has is not None and not has(attr):  # a default column (all zeros) is no label to filter on
+        return None, []
     values = getattr(dataset, attr, None)
     if values is None:
         return None, []

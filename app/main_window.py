@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QVBoxLayout, QWidget)
 
 from app import messages
@@ -21,8 +21,10 @@ from app.views.jobs_view import JobsView
 from app.views.message_bar import MessageBar
 from app.views.scene_view import SceneView
 from app.views.timeline_view import TimelineView
+from app.views.training_view import TrainingView
 from app.views.video_view import VideoView
 from app.workers.jobs import probe_devices_job
+from app.workers.training_jobs import TrainingJobsManager
 from app.workspace import Workspace, path_key
 from app.workspace_file import SUFFIX
 from hpe_core import __version__
@@ -43,6 +45,7 @@ class MainWindow(QMainWindow):
         self._build_views()
         self.actions_ = build_actions(self)
         self._build_docks()
+        self._build_training()
         self._build_status_bar()
         self.workspace.message.connect(self._on_workspace_message)
         self.workspace.file_opened.connect(self._on_workspace_file_opened)
@@ -91,6 +94,21 @@ class MainWindow(QMainWindow):
         self.checkpoints_dock.raise_()
         self.resizeDocks([self.browser_dock, self.scene_dock], [380, 560], Qt.Orientation.Horizontal)
         self.resizeDocks([self.scene_dock, self.checkpoints_dock], [560, 220], Qt.Orientation.Vertical)
+
+    def _build_training(self) -> None:
+        """The training panel: a bottom dock, shown with Jobs ▸ Training… (Ctrl+T)."""
+        self.training_jobs = TrainingJobsManager(parent=self)
+        self.training_view = TrainingView(self.training_jobs, self.workspace)
+        self.training_dock = self._dock("Training", "trainingDock", self.training_view,
+                                        Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.training_dock.hide()
+        act = QAction("&Training…", self, shortcut=QKeySequence("Ctrl+T"),
+                      statusTip="Start, watch, cancel and resume training jobs")
+        act.triggered.connect(lambda: (self.training_dock.show(), self.training_dock.raise_()))
+        self.addAction(act)
+        menus = {a.text(): a.menu() for a in self.menuBar().actions()}
+        (menus.get("&Jobs") or self.menuBar().addMenu("&Jobs")).addAction(act)
+        self.actions_["training"] = act
 
     def _build_status_bar(self) -> None:
         self.jobs_view = JobsView(self.workspace.tasks)
@@ -209,6 +227,9 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event) -> None:
+        if not self.training_view.confirm_close():  # running jobs: keep them, stop them, or stay open
+            event.ignore()
+            return
         self.settings.save_layout(self.saveGeometry(), self.saveState())
         if self.workspace.datasets or self.workspace.checkpoints or self.workspace.video.info:
             self.workspace.save_workspace(self.settings.last_workspace_path, quiet=True)

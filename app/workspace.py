@@ -22,6 +22,7 @@ from app.workers.manager import TaskManager
 from app.workers.task import Task, TaskSlot
 from app.workspace_io import WorkspaceIO
 from app.workspace_predictions import WorkspacePredictions
+from hpe_core.errors import InputError
 
 DEFAULT_OPTIONS = {"align": "none", "frustums": True, "show_gt": True, "show_pred": True}
 
@@ -298,7 +299,7 @@ class Workspace(QObject, WorkspaceIO, WorkspacePredictions):
         def load(progress):
             try:
                 return index, ds.load_image(index)
-            except Exception:  # unreadable image: show the skeleton without it
+            except (InputError, OSError):  # unreadable image: show the skeleton without it
                 return index, None
 
         task = Task(load, name="_sample", parent=self)

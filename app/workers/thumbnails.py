@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from app.workers.task import Task
+from hpe_core.errors import InputError
 
 BATCH = 24
 
@@ -110,7 +111,7 @@ class ThumbnailLoader(QObject):
                     image = to_qimage(dataset.load_image(i))
                     thumb = image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
                                          Qt.TransformationMode.SmoothTransformation)
-                except Exception:  # a broken image is shown as such, never raised
+                except (InputError, OSError, ValueError):  # a broken image is shown as such
                     thumb = None
                 progress.partial((i, thumb))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,7 +34,7 @@ def test_importing_and_building_the_window_loads_no_heavy_library():
             "a.processEvents(); print(' '.join(sorted(m for m in sys.modules "
             "if m.split('.')[0] in ('torch', 'sklearn', 'umap', 'cv2'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
-                         env={**__import__("os").environ, "HPE_STUDIO_TESTING": "1"})
+                         env={**os.environ, "HPE_STUDIO_TESTING": "1"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
 
@@ -102,6 +103,17 @@ def test_dropping_a_dataset_opens_it_and_remembers_it(qtbot, window, files):
     assert window.browser_view.model.rowCount() == len(window.workspace.dataset) == 36
     assert window.settings.recent_files()[0] == path_key(files.dataset)
     assert files.dataset.name in [a.text() for a in window.recent_menu.actions()]
+
+
+def test_an_image_folder_without_annotations_shows_predictions_only(qtbot, window, files):
+    ws = window.workspace
+    open_and_wait(qtbot, window, files.dataset / "images" / "01", files.checkpoint)
+    assert ws.dataset.format == "folder" and len(ws.dataset) == 12
+    assert ws.sample.gt_3d is None and ws.sample.metrics == {} and ws.sample.approximate_overlay
+    assert not window.browser_view.filters["action"].isEnabled()
+    assert window.scene_view.skeletons.pred.joints.shape == (19, 3)
+    assert np.nanmin(window.scene_view.skeletons.pred.joints[:, 2]) == pytest.approx(0.0, abs=1e-6)
+    assert "prediction (no ground truth)" in window.image_view.metrics.text()
 
 
 def test_a_failing_worker_shows_an_error_and_the_app_keeps_working(qtbot, window, files):
