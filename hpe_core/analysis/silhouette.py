@@ -6,7 +6,9 @@ For sample ``i`` in cluster ``C``: ``a(i)`` is the mean distance to the other me
 as in ``sklearn.metrics.silhouette_samples``). The score is the mean of ``s``.
 
 The work is ``N x N`` distances, done in square blocks with torch so memory stays at a few blocks
-whatever ``N`` is, and only the upper triangle of block pairs is computed (distances are symmetric).
+whatever ``N`` is, and only the upper triangle of block pairs is computed (distances are symmetric)
+while the (N, K) table of per-cluster sums stays small; with very many labels (N x K above
+``DENSE_LIMIT``) rows are done block by block instead, keeping a (rows, K) table.
 Distances use the expansion ``|x|^2 + |y|^2 - 2 x.y`` on globally centred data in float32; the
 within-cluster sums, whose distances are small next to the norms, are computed again on data
 centred on each cluster's own mean, so ``a(i)`` does not lose digits to cancellation.
@@ -20,6 +22,7 @@ from hpe_core.errors import InputError
 from hpe_core.progress import NullProgress, ProgressSink, check_cancelled
 
 DEFAULT_BLOCK = 2048
+DENSE_LIMIT = 25_000_000  # N x K above this: row blocks (2x the work, memory B x K) instead of (N, K) sums
 
 
 def check_features_labels(features, labels, what: str = "features") -> tuple[np.ndarray, np.ndarray]:
@@ -70,12 +73,16 @@ def silhouette_samples(features, labels, device="cpu", block: int = DEFAULT_BLOC
     xs = torch.as_tensor(np.ascontiguousarray(x[order]), dtype=torch.float32).to(dev)
     xs -= xs.mean(0, keepdim=True)
     cs = torch.as_tensor(codes[order], dtype=torch.int64, device=dev)
-    sums = _cluster_sums(xs, cs, k, block, progress)           # (N, K) sums of distances
     starts = np.concatenate([[0], np.cumsum(counts)])
+    within = torch.zeros(n, dtype=torch.float64, device=dev)
     for c in range(k):                                          # exact within-cluster sums
         lo, hi = int(starts[c]), int(starts[c + 1])
-        sums[lo:hi, c] = _within_sums(xs[lo:hi], block)
-    result = _finish(sums.double(), cs, torch.as_tensor(counts, dtype=torch.float64, device=dev))
+        within[lo:hi] = _within_sums(xs[lo:hi], block)
+    sizes = torch.as_tensor(counts, dtype=torch.float64, device=dev)
+    if n * k <= DENSE_LIMIT:
+        result = _finish(_cluster_sums(xs, cs, k, block, progress), within, cs, sizes)
+    else:
+        result = _by_row_blocks(xs, cs, k, within, sizes, block, progress)
     out = np.empty(n, dtype=np.float64)
     out[order] = result.cpu().numpy()
     progress.set_progress(1.0)
@@ -137,15 +144,37 @@ def _within_sums(xc, block: int):
     return out
 
 
-def _finish(sums, cs, counts):
-    """Per-sample silhouette (N,) from (N, K) distance sums, codes (N,) and cluster sizes (K,)."""
+def _finish(sums, within, cs, counts):
+    """Per-sample silhouette (R,) from (R, K) distance sums to each cluster, (R,) sums within the
+    own cluster, codes (R,) and cluster sizes (K,)."""
     import torch
 
     own = counts[cs]
-    a = sums.gather(1, cs[:, None])[:, 0] / (own - 1).clamp_min(1)
-    means = sums / counts[None, :]
+    a = within / (own - 1).clamp_min(1)
+    means = sums.double() / counts[None, :]
     means.scatter_(1, cs[:, None], float("inf"))
     b = means.min(1).values
     s = (b - a) / torch.maximum(a, b)
     s = torch.nan_to_num(s, nan=0.0)
     return torch.where(own > 1, s, torch.zeros_like(s))
+
+
+def _by_row_blocks(xs, cs, k: int, within, counts, block: int, progress: ProgressSink):
+    """Per-sample silhouette (N,) a block of rows at a time, for very many clusters."""
+    import torch
+
+    n = xs.shape[0]
+    norms = (xs * xs).sum(1)
+    rows = int(max(64, min(block, DENSE_LIMIT // max(k, 1))))
+    out = torch.empty(n, dtype=torch.float64, device=xs.device)
+    for a0 in range(0, n, rows):
+        check_cancelled(progress)
+        a1 = min(a0 + rows, n)
+        sums = torch.zeros(a1 - a0, k, dtype=torch.float32, device=xs.device)
+        for b0 in range(0, n, block):
+            b1 = min(b0 + block, n)
+            d = _sq_dists(xs[a0:a1], xs[b0:b1], norms[a0:a1], norms[b0:b1]).sqrt_()
+            sums.index_add_(1, cs[b0:b1], d)
+        out[a0:a1] = _finish(sums, within[a0:a1], cs[a0:a1], counts)
+        progress.set_progress(0.9 * a1 / n)
+    return out

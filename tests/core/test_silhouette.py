@@ -45,8 +45,13 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-@pytest.mark.parametrize("block", [64, 4096])
-def test_matches_sklearn(case, block):
+@pytest.mark.parametrize("block, dense", [(64, True), (4096, True), (64, False)])
+def test_matches_sklearn(case, block, dense, monkeypatch):
+    import importlib
+
+    module = importlib.import_module("hpe_core.analysis.silhouette")  # the module, not the function
+    if not dense:  # the path for very many labels: row blocks and a (rows, K) table
+        monkeypatch.setattr(module, "DENSE_LIMIT", 0)
     x, y = CASES[case]()
     ref = sk_samples(x.astype(np.float64), y)
     score, per_sample = silhouette(x, y, block=block)
