@@ -154,9 +154,11 @@ class Predictor:
         path = Path(source).expanduser()
         if not path.exists():
             raise InputError(f"{source}: no such file or folder")
+        from hpe_core.inference_io import IMAGE_SUFFIXES
+
         if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
             return self.predict_video(path, progress, on_frame)
-        if path.is_file() or not _is_dataset(path):
+        if (path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES) or not _is_dataset(path):
             return self.predict_images(path, progress, on_frame)
         from hpe_core.datasets import open_dataset
 

@@ -163,3 +163,13 @@ def test_unknown_output_format(model, assets, tmp_path):
     result = Predictor(model, "cpu", image_size=IMAGE_SIZE).predict_video(assets.video, max_frames=1)
     with pytest.raises(InputError, match="unknown output format .txt"):
         result.save(tmp_path / "out.txt")
+
+
+@pytest.mark.parametrize("what", ["folder", "manifest", "video", "image"])
+def test_predict_dispatches_on_the_input(assets, model, what):
+    from hpe_core.datasets import open_dataset
+
+    source = {"folder": assets.dataset, "manifest": assets.dataset / "dataset.json", "video": assets.video,
+              "image": open_dataset(assets.dataset).image_path(0)}[what]
+    result = Predictor(model, "cpu", image_size=IMAGE_SIZE).predict(source)
+    assert len(result) == {"folder": 29, "manifest": 29, "video": 8, "image": 1}[what]
