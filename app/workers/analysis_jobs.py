@@ -132,9 +132,9 @@ def embed_job(request: EmbedRequest) -> Job:
         for i, name in enumerate(others):
             check_cancelled(progress)
             progress.set_status(f"silhouette of {name}")
-            other = embed(request.run_spec(name, method="pca", dims=2),
-                          stage(progress, 0.85 + 0.15 * i / len(others), 0.85 + 0.15 * (i + 1) / len(others)))
-            scores[name] = other.silhouette.get("clusters")
+            scores[name] = cluster_silhouette(emb.features[name], request,
+                                              stage(progress, 0.85 + 0.15 * i / len(others),
+                                                    0.85 + 0.15 * (i + 1) / len(others)))
             progress.partial(("layer", name, scores[name]))
         prov = provenance(checkpoint=str(request.checkpoint), checkpoint_sha256=emb.checkpoint_sha256,
                           dataset=str(request.dataset), dataset_info=_safe_info(emb.dataset),
@@ -142,6 +142,21 @@ def embed_job(request: EmbedRequest) -> Job:
         return EmbedBundle(request, result, {n: scores.get(n) for n in wanted if n in scores}, prov)
 
     return run
+
+
+def cluster_silhouette(features, request: EmbedRequest, progress) -> float | None:
+    """The k-means silhouette of (N, d) ``features`` exactly as ``hpe_core.analysis.embed`` takes
+    it (same k-means, seed, device and silhouette), so ``hpe embed --layer L`` prints it too."""
+    from hpe_core.analysis import kmeans, silhouette
+    from hpe_core.devices import resolve_device
+    from hpe_core.progress import stage
+
+    device = str(resolve_device(request.device))
+    labels = kmeans(features, request.clusters, seed=request.seed, device=device,
+                    progress=stage(progress, 0.0, 0.5)).labels
+    if len(np.unique(labels)) < 2:
+        return None
+    return silhouette(features, labels, device=device, progress=stage(progress, 0.5, 1.0))[0]
 
 
 class _CoordsForwarder:
@@ -219,12 +234,17 @@ class ImageMaps:
     image_size: int
 
 
-def image_maps_job(model, image: np.ndarray, layer: str = "layer1", image_size: int = 128) -> Job:
-    """conv1 filter responses and a layer's feature maps for one (H, W, 3) uint8 image."""
+def image_maps_job(model, image: np.ndarray, layer: str = "layer1", image_size: int | None = None,
+                   info=None) -> Job:
+    """conv1 filter responses and a layer's feature maps for one (H, W, 3) uint8 image, at
+    ``image_size`` (default: what the checkpoint ``info`` was trained at, as ``hpe kernels``)."""
 
     def run(progress):
         from hpe_core.analysis import feature_map_grid, feature_maps, filter_responses
+        from hpe_core.inference import checkpoint_image_size
 
+        nonlocal image_size
+        image_size = int(image_size or checkpoint_image_size(info))
         progress.set_status(f"Feature maps of {layer}")
         responses = filter_responses(image, model, image_size=image_size)
         maps = feature_maps(model, image, layer, image_size=image_size)
@@ -309,17 +329,22 @@ def compare_job(request: CompareRequest) -> Job:
     return run
 
 
-def predict_samples_job(predictors: dict[str, Any], dataset, index: int) -> Job:
-    """Root-relative (J, 3) mm predictions of sample ``index`` by each predictor, in the dataset's
-    joint order: ``{key: joints}`` (keys whose predictor is None are left out)."""
+def predict_samples_job(checkpoints: dict[str, str], dataset, index: int, cache: dict,
+                        device: str = "auto", precision: str = "fp32") -> Job:
+    """Root-relative (J, 3) mm predictions of sample ``index`` by each checkpoint (with a pose
+    head), in the dataset's joint order: ``{key: joints}``. ``cache`` keeps the predictors
+    (path -> :class:`hpe_core.inference.Predictor`) between calls."""
 
     def run(progress):
+        from hpe_core.inference import Predictor
         from hpe_core.skeleton import convert_joints
 
         out = {}
-        for key, predictor in predictors.items():
+        for key, path in checkpoints.items():
+            predictor = cache.get(str(path))
             if predictor is None:
-                continue
+                progress.set_status(f"Loading {Path(path).name}")
+                predictor = cache[str(path)] = Predictor(path, device, precision, batch_size=1)
             pred = predictor.predict_dataset(dataset, np.array([index]), progress)
             if not len(pred):
                 raise InputError(f"sample #{index}: its image could not be read")

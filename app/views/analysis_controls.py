@@ -1,0 +1,160 @@
+"""Shared pieces of the analysis views: a checkpoint picker that follows the workspace, a
+run / cancel / progress strip with a message line, and the runner of a view's current job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QToolButton,
+                               QWidget)
+
+from app.views import analysis_messages as msg
+from app.workers.task import Task, TaskSlot
+
+LEVEL_STYLE = {"error": "color: #ff8a8a;", "warning": "color: #ffd27a;", "info": "color: #9ecbff;"}
+
+
+class CheckpointCombo(QComboBox):
+    """Lists the workspace's open checkpoints (data: the workspace key); keeps the choice."""
+
+    def __init__(self, workspace, prefer_active: bool = True, parent=None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.prefer_active = prefer_active
+        self.setMinimumContentsLength(14)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        workspace.checkpoints_changed.connect(self.refill)
+        self.refill()
+
+    def refill(self) -> None:
+        current = self.currentData()
+        self.blockSignals(True)
+        self.clear()
+        for key, loaded in self.workspace.checkpoints.items():
+            self.addItem(Path(loaded.path).name, key)
+            self.setItemData(self.count() - 1, key, Qt.ItemDataRole.ToolTipRole)
+        pick = self.findData(current)
+        if pick < 0 and self.prefer_active:
+            pick = self.findData(self.workspace.active_key)
+        self.setCurrentIndex(max(pick, 0) if self.count() else -1)
+        self.blockSignals(False)
+        if self.currentData() != current:
+            self.currentIndexChanged.emit(self.currentIndex())
+
+    def loaded(self):
+        """The chosen ``LoadedCheckpoint`` or None."""
+        key = self.currentData()
+        return self.workspace.checkpoints.get(key) if key else None
+
+    def select_key(self, key: str) -> None:
+        i = self.findData(key)
+        if i >= 0:
+            self.setCurrentIndex(i)
+
+
+class RunStrip(QWidget):
+    """Run and cancel buttons, a progress bar, a status text and a message line."""
+
+    run_clicked = Signal()
+    cancel_clicked = Signal()
+    export_clicked = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.run = QPushButton("Run")
+        self.run.setToolTip("Compute in the background (changing a setting recomputes)")
+        self.cancel = QToolButton(text="Cancel")
+        self.cancel.setEnabled(False)
+        self.export = QToolButton(text="Export…")
+        self.export.setToolTip("Export this view's figures (PNG, SVG, PDF)")
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setTextVisible(False)
+        self.bar.setMaximumWidth(160)
+        self.status = QLabel("")
+        self.status.setStyleSheet("color: #9aa0ad;")
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.level = ""
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for w in (self.run, self.cancel, self.bar, self.status):
+            layout.addWidget(w)
+        layout.addWidget(self.message, 1)
+        layout.addWidget(self.export)
+        self.run.clicked.connect(self.run_clicked)
+        self.cancel.clicked.connect(self.cancel_clicked)
+        self.export.clicked.connect(self.export_clicked)
+
+    def set_running(self, running: bool) -> None:
+        self.cancel.setEnabled(running)
+        if not running:
+            self.bar.setValue(0)
+            self.status.setText("")
+
+    def set_progress(self, fraction: float) -> None:
+        self.bar.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
+
+    def show_message(self, level: str, text: str) -> None:
+        self.level = level if text else ""
+        self.message.setText(text.split("\n\n")[0])
+        self.message.setToolTip(text)
+        self.message.setStyleSheet(LEVEL_STYLE.get(level, ""))
+
+    def clear_message(self) -> None:
+        self.show_message("", "")
+
+
+class AnalysisRunner(QObject):
+    """A view's current job: one :class:`TaskSlot` on the workspace's task manager, shown on a
+    :class:`RunStrip`. A new job cancels the old one; signals of an old job are ignored; a
+    failure becomes a message in the strip (and, for a bug, a workspace message with the trace)."""
+
+    def __init__(self, workspace, strip: RunStrip, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.strip = strip
+        self.slot = TaskSlot(self)
+        self.last_error: BaseException | None = None
+        strip.cancel_clicked.connect(self.cancel)
+
+    @property
+    def task(self) -> Task | None:
+        return self.slot.task
+
+    def running(self) -> bool:
+        return self.slot.task is not None
+
+    def start(self, fn, name: str, on_partial=None, on_done=None, on_failed=None) -> Task:
+        task = Task(fn, name=name, parent=self)
+        task._report = False  # type: ignore[attr-defined]  # this view says it, not the global bar
+        current = lambda t=task: self.slot.task is t  # noqa: E731
+        task.progress_changed.connect(lambda f: current() and self.strip.set_progress(f))
+        task.status_changed.connect(lambda s: current() and self.strip.status.setText(s))
+        if on_partial is not None:
+            task.partial.connect(lambda item: current() and on_partial(item))
+        if on_done is not None:
+            task.done.connect(lambda result: current() and on_done(result))
+        task.failed.connect(lambda exc, t=task: current() and self._on_failed(t, exc, on_failed))
+        task.finished.connect(lambda: self.strip.set_running(self.slot.task is not None
+                                                             and self.slot.task.is_running()))
+        self.last_error = None
+        self.strip.clear_message()
+        self.strip.set_running(True)
+        self.strip.status.setText(msg.RUNNING.format(what=name))
+        return self.slot.start(task, self.workspace.tasks)
+
+    def cancel(self) -> None:
+        self.slot.cancel()
+
+    def _on_failed(self, task: Task, exc: BaseException, on_failed) -> None:
+        self.last_error = exc
+        bad_input = isinstance(exc, (ValueError, OSError))
+        text = (msg.FAILED if bad_input else msg.BUG).format(what=task.name, why=str(exc) or type(exc).__name__)
+        self.strip.show_message("error", text)
+        if not bad_input:
+            self.workspace.message.emit("error", text + "\n\n" + getattr(exc, "__traceback_text__", ""))
+        if on_failed is not None:
+            on_failed(exc)

@@ -1,0 +1,187 @@
+"""Panels of the side-by-side comparison: the metrics table, the CKA heatmap, both models'
+predictions in one 3D view, and both conv1 grids. Arrays and results in; nothing computed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+from app.views.palettes import sequential_lut
+
+MODEL_COLOURS = {"gt": (0.92, 0.92, 0.92), "a": (0.30, 0.55, 0.96), "b": (0.96, 0.60, 0.15)}
+LAYER_ORDER = ("conv1", "layer1", "layer2", "layer3", "layer4", "encoder", "projection", "prediction")
+SHORT = {"conv1": "c1", "layer1": "L1", "layer2": "L2", "layer3": "L3", "layer4": "L4", "encoder": "enc",
+         "projection": "proj", "prediction": "pred"}
+
+
+def metric_rows(result) -> list[list]:
+    """``[[metric, A, B], ...]`` of a CompareResult: silhouettes, pose metrics, retrieval."""
+    rows: list[list] = [["samples", result.samples, result.samples]]
+    sil_a, sil_b = result.silhouette.get("a", {}), result.silhouette.get("b", {})
+    for layer in [n for n in LAYER_ORDER if n in sil_a or n in sil_b]:
+        rows.append([f"silhouette · {layer}", sil_a.get(layer), sil_b.get(layer)])
+    if result.metrics:
+        for key, label in (("mpjpe", "MPJPE (mm)"), ("pa_mpjpe", "PA-MPJPE (mm)"),
+                           ("mean_distance", "mean distance (mm)")):
+            rows.append([label, result.metrics["a"].get(key), result.metrics["b"].get(key)])
+    if result.retrieval:
+        ra, rb = result.retrieval["a"], result.retrieval["b"]
+        for layer in [n for n in LAYER_ORDER if n in ra or n in rb]:
+            for k in ("top1", "top5"):
+                rows.append([f"retrieval {k[:3]}-{k[3:]} · {layer}", (ra.get(layer) or {}).get(k),
+                             (rb.get(layer) or {}).get(k)])
+        first = next(iter(ra.values()))
+        rows.append(["retrieval chance top-1 / top-5", f"{first['chance_top1']:.3f} / {first['chance_top5']:.3f}",
+                     ""])
+    return rows
+
+
+def _text(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.1f}" if abs(value) >= 10 else f"{value:.4f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+class MetricsTable(QTableWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(0, 3, parent)
+        self.setHorizontalHeaderLabels(["metric", "A", "B"])
+        self.verticalHeader().setVisible(False)
+        self.horizontalHeader().setStretchLastSection(True)
+        self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.rows: list[list] = []
+
+    def set_result(self, result, name_a: str, name_b: str) -> None:
+        self.setHorizontalHeaderLabels(["metric", f"A: {name_a}", f"B: {name_b}"])
+        self.rows = metric_rows(result)
+        self.setRowCount(len(self.rows))
+        for r, row in enumerate(self.rows):
+            for c, value in enumerate(row):
+                self.setItem(r, c, QTableWidgetItem(_text(value) if c else str(value)))
+        self.resizeColumnsToContents()
+
+    def clear_result(self) -> None:
+        self.rows = []
+        self.setRowCount(0)
+
+
+class CkaHeatmap(pg.GraphicsLayoutWidget):
+    """Linear CKA of every layer of A (rows) against every layer of B (columns), with values."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent=parent)
+        self.setBackground(None)
+        self.plot = self.addPlot(row=0, col=0, title="linear CKA")
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.invertY(True)
+        self.plot.setAspectLocked(True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.bar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.ColorMap(np.linspace(0, 1, 256), sequential_lut()),
+                                   interactive=False, width=12)
+        self.bar.setImageItem(self.image, insert_in=self.plot)
+        self.texts: list[pg.TextItem] = []
+        self.matrix = np.zeros((0, 0))
+
+    def set_data(self, names_a: list[str], names_b: list[str], matrix: np.ndarray, label_a: str = "A",
+                 label_b: str = "B") -> None:
+        for t in self.texts:
+            self.plot.removeItem(t)
+        self.texts = []
+        self.matrix = np.asarray(matrix, np.float64)
+        self.image.setImage(self.matrix, autoLevels=False, levels=(0.0, 1.0))
+        self.plot.getAxis("bottom").setTicks([[(j + 0.5, SHORT.get(n, n)) for j, n in enumerate(names_b)]])
+        self.plot.getAxis("left").setTicks([[(i + 0.5, n) for i, n in enumerate(names_a)]])
+        self.plot.setLabel("bottom", label_b)
+        self.plot.setLabel("left", label_a)
+        for i in range(self.matrix.shape[0]):
+            for j in range(self.matrix.shape[1]):
+                v = self.matrix[i, j]
+                t = pg.TextItem(f"{v:.2f}", anchor=(0.5, 0.5), color=(20, 20, 20) if v > 0.6 else (235, 235, 235))
+                t.setPos(j + 0.5, i + 0.5)
+                self.plot.addItem(t)
+                self.texts.append(t)
+        self.plot.autoRange(padding=0.0)
+
+
+class PosePairView(QWidget):
+    """Ground truth and the predictions of A and B for one sample, in one vispy 3D view."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        from vispy import scene
+
+        from app.views.scene_view import make_canvas
+        from app.visuals.floor_visual import FloorVisual
+        from app.visuals.skeleton_visual import SkeletonVisual
+
+        self.canvas, self.view = make_canvas((480, 400))
+        self.view.camera = scene.TurntableCamera(up="+z", fov=40.0, elevation=15.0, azimuth=-35.0, distance=4200.0)
+        self.view.camera.center = (0.0, 0.0, 850.0)
+        self.floor = FloorVisual(parent=self.view.scene)
+        self.floor.set_data(1500.0, 250.0)
+        self.skeletons = {key: SkeletonVisual(parent=self.view.scene, width=4.0 if key == "gt" else 3.0,
+                                              marker_size=9.0 if key == "gt" else 7.0) for key in MODEL_COLOURS}
+        self.legend = QLabel("")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas.native, 1)
+        layout.addWidget(self.legend)
+
+    def set_poses(self, skeleton, poses: dict[str, np.ndarray | None], names: dict[str, str]) -> None:
+        """``poses``: {"gt", "a", "b"} -> (J, 3) root-relative camera-frame mm (None: hidden)."""
+        from app.visuals.scene_frame import SceneFrame
+
+        frame = SceneFrame()
+        shown = {k: frame.to_display(v) for k, v in poses.items() if v is not None}
+        floor = min((np.nanmin(v[:, 2]) for v in shown.values()), default=0.0)
+        bones = np.asarray(skeleton.bones, np.int64)
+        for key, visual in self.skeletons.items():
+            if key in shown:
+                pts = shown[key] - np.array([0.0, 0.0, floor])
+                colour = np.asarray(MODEL_COLOURS[key], np.float32)
+                visual.set_data(pts, bones, np.tile(colour, (len(pts), 1)), np.tile(colour, (len(bones), 1)))
+            else:
+                visual.clear()
+        parts = []
+        for key in ("gt", "a", "b"):
+            if key in shown:
+                r, g, b = (int(c * 255) for c in MODEL_COLOURS[key])
+                parts.append(f'<span style="color: rgb({r},{g},{b})">■ {names.get(key, key)}</span>')
+        self.legend.setText("  ".join(parts))
+        self.canvas.update()
+
+    def render(self, size=None) -> np.ndarray:
+        return self.canvas.render(size=size)
+
+
+class Conv1Pair(pg.GraphicsLayoutWidget):
+    """Both checkpoints' conv1 filters as ``hpe kernels --out`` draws them (RGB, own range each)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent=parent)
+        self.setBackground(None)
+        self.titles, self.images, self.boxes = [], [], []
+        for col in range(2):
+            self.titles.append(self.addLabel("", row=0, col=col, size="9pt"))
+            box = self.addViewBox(row=1, col=col, lockAspect=True, invertY=True, enableMenu=False)
+            image = pg.ImageItem(axisOrder="row-major")
+            box.addItem(image)
+            self.boxes.append(box)
+            self.images.append(image)
+
+    def set_kernels(self, bundles: dict, names: dict[str, str]) -> None:
+        from hpe_core.analysis import kernel_grid
+
+        for col, key in enumerate(("a", "b")):
+            report = bundles[key].report
+            mode = "rgb" if report.weights.shape[1] == 3 else "channels"
+            self.images[col].setImage(kernel_grid(report.weights, mode), autoLevels=False, levels=(0, 255))
+            self.boxes[col].autoRange(padding=0.01)
+            counts = ", ".join(f"{v} {k}" for k, v in report.counts().items() if v)
+            self.titles[col].setText(f"{key.upper()}: {names.get(key, key)}<br>{counts}")

@@ -1,0 +1,253 @@
+"""Side-by-side comparison of two checkpoints (e.g. SimCLR and SimSiam) on the same samples.
+
+One worker runs :func:`app.workers.analysis_jobs.compare_job`: ``hpe_core``'s
+``compare_checkpoints`` (the numbers ``hpe compare`` prints: CKA, silhouette per layer,
+cross-view retrieval, pose metrics), then both models' embeddings with the same method and
+samples, and both conv1 reports. The two scatter columns share hover and selection; the
+selected sample's predictions by both models are drawn in one 3D view.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QSplitter, QVBoxLayout, QWidget
+
+from app.views import analysis_messages as msg
+from app.views.analysis_controls import AnalysisRunner, CheckpointCombo, RunStrip
+from app.views.compare_panels import CkaHeatmap, Conv1Pair, MetricsTable, PosePairView
+from app.views.embedding_colours import colour_codes, describe_sample
+from app.views.embedding_view import METHOD_LABELS
+from app.views.hover_card import HoverCard
+from app.views.scatter_plot import ScatterPlot
+from app.workers.analysis_jobs import LAYER_ORDER, CompareRequest, compare_job, predict_samples_job
+
+
+class CompareView(QWidget):
+    def __init__(self, workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.bundle = None
+        self.embeds: dict[str, object] = {}
+        self.predictors: dict = {}  # path -> Predictor, filled by the prediction jobs
+        self.pose_index = -1
+        self.checkpoint_a = CheckpointCombo(workspace)
+        self.checkpoint_b = CheckpointCombo(workspace, prefer_active=False)
+        self.layer = QComboBox(toolTip="Layer embedded in both columns")
+        for name in LAYER_ORDER:
+            self.layer.addItem(name, name)
+        self.layer.setCurrentIndex(self.layer.findData("encoder"))
+        self.method = QComboBox(toolTip="Projection used in both columns")
+        for key, label in METHOD_LABELS.items():
+            self.method.addItem(label, key)
+        self.clusters = QSpinBox(minimum=2, maximum=64, value=8, prefix="k = ")
+        self.samples = QSpinBox(minimum=0, maximum=1_000_000, value=1000, singleStep=500, specialValueText="all")
+        self.split = QComboBox()
+        for s in ("test", "val", "train", "all"):
+            self.split.addItem(s, s)
+        self.strip = RunStrip()
+        self.strip.run.setText("Compare")
+        self.runner = AnalysisRunner(workspace, self.strip, self)
+        self.pose_runner = AnalysisRunner(workspace, RunStrip(), self)
+        self.plots = {"a": ScatterPlot(title="A"), "b": ScatterPlot(title="B")}
+        self.metrics = MetricsTable()
+        self.cka = CkaHeatmap()
+        self.poses = PosePairView()
+        self.conv1 = Conv1Pair()
+        self.card = HoverCard(self)
+        self.card.set_dataset(workspace.dataset)
+        self._layout()
+        self._wire()
+
+    def _layout(self) -> None:
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        for w in (QLabel("A"), self.checkpoint_a, QLabel("B"), self.checkpoint_b, self.layer, self.method,
+                  self.clusters, QLabel("samples"), self.samples, self.split):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        columns = QSplitter(Qt.Orientation.Horizontal)
+        columns.addWidget(self.plots["a"])
+        columns.addWidget(self.plots["b"])
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        for w in (self.metrics, self.cka, self.poses, self.conv1):
+            bottom.addWidget(w)
+        bottom.setSizes([300, 300, 260, 360])
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(columns)
+        split.addWidget(bottom)
+        split.setSizes([420, 320])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        layout.addWidget(self.strip)
+        layout.addWidget(split, 1)
+
+    def _wire(self) -> None:
+        ws = self.workspace
+        self.strip.run_clicked.connect(self.run)
+        self.strip.export_clicked.connect(self._on_export_clicked)
+        for key, plot in self.plots.items():
+            plot.hovered.connect(lambda index, key=key: self._on_plot_hovered(key, index))
+            plot.selection_made.connect(self._on_plot_selection_made)
+        ws.selection_changed.connect(self._on_workspace_selection_changed)
+        ws.current_dataset_changed.connect(lambda e: self.card.set_dataset(None if e is None else e.dataset))
+
+    # ------------------------------------------------------------------ running
+    def request(self) -> CompareRequest | None:
+        a, b = self.checkpoint_a.loaded(), self.checkpoint_b.loaded()
+        entry = self.workspace.datasets.get(self.workspace.current_key)
+        if entry is None:
+            self.strip.show_message("info", msg.NEED_DATASET)
+            return None
+        if a is None or b is None:
+            self.strip.show_message("info", msg.NEED_TWO)
+            return None
+        return CompareRequest(str(a.path), str(b.path), str(entry.key), self.layer.currentData(),
+                              self.method.currentData(), int(self.clusters.value()), self.split.currentData(),
+                              int(self.samples.value()) or None, device=self.workspace.device_spec,
+                              precision=self.workspace.precision, skip_list=entry.skip_list)
+
+    def run(self) -> None:
+        req = self.request()
+        if req is None:
+            return
+        self.embeds = {}
+        self.runner.start(compare_job(req), f"Compare {Path(req.checkpoint_a).name} and {Path(req.checkpoint_b).name}",
+                          self._on_task_partial, self._on_task_done)
+
+    def names(self) -> dict[str, str]:
+        req = self.bundle.request if self.bundle is not None else self.request()
+        if req is None:
+            return {"a": "A", "b": "B", "gt": "ground truth"}
+        return {"a": Path(req.checkpoint_a).name, "b": Path(req.checkpoint_b).name, "gt": "ground truth"}
+
+    def _on_task_partial(self, item) -> None:
+        if item[0] == "compare":
+            names = self.names()
+            self.metrics.set_result(item[1], names["a"], names["b"])
+            self.cka.set_data(item[1].layers_a, item[1].layers_b, item[1].cka, f"A: {names['a']}", f"B: {names['b']}")
+        elif item[0] == "embed":
+            self._show_column(item[1], item[2])
+
+    def _on_task_done(self, bundle) -> None:
+        self.bundle = bundle
+        names = self.names()
+        self.metrics.set_result(bundle.compare, names["a"], names["b"])
+        self.cka.set_data(bundle.compare.layers_a, bundle.compare.layers_b, bundle.compare.cka,
+                          f"A: {names['a']}", f"B: {names['b']}")
+        for key, result in bundle.embeds.items():
+            if self.embeds.get(key) is not result:
+                self._show_column(key, result)
+        self.conv1.set_kernels(bundle.kernels, names)
+        self.strip.show_message("info", f"{bundle.compare.samples:,} samples ({bundle.request.split})")
+        self._on_workspace_selection_changed(self.workspace.selection)
+
+    def _show_column(self, key: str, result) -> None:
+        self.embeds[key] = result
+        plot = self.plots[key]
+        plot.set_data(result.coords, result.indices)
+        codes, palette, legend, _ = colour_codes("cluster", self.workspace, np.asarray(result.indices), result)
+        plot.set_colours(codes, palette, legend)
+        method = METHOD_LABELS[self.method.currentData()]
+        score = result.silhouette.get("clusters")
+        plot.plot_item.setTitle(f"{key.upper()}: {self.names()[key]} · {method} of {self.layer.currentData()}"
+                                + (f" · silhouette {score:.3f}" if score is not None else ""), size="9pt")
+        plot.set_axis_labels(f"{method} 1", f"{method} 2")
+
+    # ------------------------------------------------------------------ linked interaction
+    def _on_plot_hovered(self, key: str, index: int) -> None:
+        other = "b" if key == "a" else "a"
+        self.plots[other].show_hover(index)
+        if index < 0:
+            self.card.hide()
+            return
+        result = self.embeds.get(key)
+        lines = describe_sample(index, np.asarray(result.indices), result, self.workspace) if result else []
+        self.card.show_sample(index, [f"{key.upper()}: {line}" for line in lines], QCursor.pos())
+
+    def _on_plot_selection_made(self, indices) -> None:
+        for plot in self.plots.values():
+            plot.set_selected(indices)
+        self.workspace.select_samples(indices)
+
+    def _on_workspace_selection_changed(self, index: int) -> None:
+        ds, req = self.workspace.dataset, self.bundle.request if self.bundle is not None else None
+        if ds is None or req is None or index < 0 or self.workspace.current_key != req.dataset:
+            return
+        paths = {}
+        for key, combo in (("a", self.checkpoint_a), ("b", self.checkpoint_b)):
+            loaded = self.workspace.checkpoints.get(combo.currentData())
+            if loaded is not None and loaded.has_pose_head:
+                paths[key] = str(loaded.path)
+        if not paths:
+            self._draw_poses(index, {})
+            self.strip.show_message("info", msg.NO_POSE_HEADS)
+            return
+        job = predict_samples_job(paths, ds, index, self.predictors, self.workspace.device_spec,
+                                  self.workspace.precision)
+        self.pose_runner.start(job, "_compare_poses", on_done=lambda preds, i=index: self._draw_poses(i, preds),
+                               on_failed=lambda exc: self.strip.show_message("error", str(exc)))
+
+    def _draw_poses(self, index: int, preds: dict) -> None:
+        ds = self.workspace.dataset
+        if ds is None or not 0 <= index < len(ds):
+            return
+        poses = {"gt": None, **{k: preds.get(k) for k in ("a", "b")}}
+        if ds.joints_3d is not None:
+            gt = np.asarray(ds.joints_3d[index], np.float64)
+            poses["gt"] = gt - gt[ds.skeleton.root]
+        self.pose_index = index
+        self.poses.set_poses(ds.skeleton, poses, self.names())
+
+    # ------------------------------------------------------------------ export
+    def figures(self) -> list:
+        from app.export import Figure
+
+        if self.bundle is None:
+            return []
+        prov = self.bundle.provenance
+        names = self.names()
+        method = METHOD_LABELS[self.bundle.request.method]
+        figs = [Figure(f"compare_{key}", f"{key.upper()}: {names[key]}, {method} of {self.bundle.request.layer}",
+                       self.plots[key], prov) for key in ("a", "b")]
+        figs += [Figure("cka", "Linear CKA, layers of A × layers of B", self.cka, prov),
+                 Figure("conv1_pair", "conv1 filters of A and B", self.conv1, prov)]
+        index = self.pose_index
+        if index >= 0:
+            figs.append(Figure("predictions_3d", f"Sample #{index}: ground truth and both predictions", self.poses,
+                               {**prov, "sample": index}))
+        return figs
+
+    def report_section(self):
+        from app.export import ReportSection, Table
+
+        if self.bundle is None:
+            return None
+        names = self.names()
+        metrics = Table("Metrics of A and B on the same samples", ["metric", f"A: {names['a']}", f"B: {names['b']}"],
+                        self.metrics.rows)
+        c = self.bundle.compare
+        cka = Table("Linear CKA (rows: A, columns: B)", ["A \\ B", *c.layers_b],
+                    [[name, *[float(v) for v in row]] for name, row in zip(c.layers_a, c.cka)])
+        return ReportSection("Side-by-side comparison", self.figures(), [metrics, cka], self.bundle.provenance)
+
+    def _on_export_clicked(self) -> None:
+        from app.export.dialog import ExportDialog
+
+        figures = self.figures()
+        if not figures:
+            self.strip.show_message("info", msg.NOTHING_TO_EXPORT)
+            return
+        dialog = ExportDialog(figures, parent=self)
+        if dialog.exec() and dialog.exported is not None:
+            self.strip.show_message("info", msg.EXPORTED.format(path=dialog.exported))
+
+    def shutdown(self) -> None:
+        self.runner.cancel()
+        self.pose_runner.cancel()
+        self.card.close_loader()
+        self.card.hide()

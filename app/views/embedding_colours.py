@@ -1,0 +1,74 @@
+"""What colours the embedding's points and what the hover card says, from the workspace's data.
+
+Colour modes: k-means ``cluster`` (from the result), a dataset label (``action``, ``subject``,
+``camera``: ``dataset.labels``), or the prediction ``error`` of the active checkpoint (the
+workspace's prediction store, binned on a sequential scale; not yet predicted: grey).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.views import analysis_messages as msg
+from app.views.palettes import binned, categorical
+
+COLOUR_MODES = ("cluster", "action", "subject", "camera", "error")
+Legend = list[tuple[str, tuple]]
+
+
+def colour_codes(mode: str, workspace, indices: np.ndarray, result) -> tuple[np.ndarray, np.ndarray, Legend, str]:
+    """``(codes (N,), palette (K, 4), legend, problem)``; ``problem`` is "" or a message to show
+    (and then the colours fall back to the clusters)."""
+    n = len(indices)
+    if mode in ("action", "subject", "camera"):
+        ds = workspace.dataset
+        try:
+            values, names = ds.labels(mode)
+        except (ValueError, AttributeError) as exc:
+            codes, palette, legend, _ = _clusters(result, n)
+            return codes, palette, legend, msg.NO_LABEL.format(label=mode, why=exc)
+        values = np.asarray(values)
+        codes = values[indices] if n and int(indices.max()) < len(values) else np.full(n, -1)
+        palette = categorical(max(len(names), int(codes.max(initial=-1)) + 1))
+        legend = [(names[i] if i < len(names) else str(i), tuple(int(c) for c in palette[i]))
+                  for i in np.unique(codes[codes >= 0])]
+        return codes.astype(np.int64), palette, legend, ""
+    if mode == "error":
+        store = workspace.predictions()
+        if store is None:
+            codes, palette, legend, _ = _clusters(result, n)
+            return codes, palette, legend, msg.NO_ERRORS
+        err = np.asarray(store.error, np.float64)
+        values = err[indices] if n and int(indices.max()) < len(err) else np.full(n, np.nan)
+        codes, palette, edges = binned(values)
+        step = max(1, len(palette) // 4)
+        legend = [(f"{edges[i]:.0f}–{edges[i + 1]:.0f} mm", tuple(int(c) for c in palette[i]))
+                  for i in range(0, len(palette), step)]
+        legend.append(("not predicted", (150, 150, 150, 140)))
+        return codes, palette, legend, ""
+    return _clusters(result, n)
+
+
+def _clusters(result, n: int) -> tuple[np.ndarray, np.ndarray, Legend, str]:
+    if result is None or result.clusters is None or len(result.clusters) != n:
+        return np.full(n, -1, np.int64), categorical(1), [], ""
+    k = int(result.clusters.max()) + 1
+    palette = categorical(k)
+    return (np.asarray(result.clusters, np.int64), palette,
+            [(f"cluster {i}", tuple(int(c) for c in palette[i])) for i in range(k)], "")
+
+
+def describe_sample(index: int, indices: np.ndarray, result, workspace) -> list[str]:
+    """Lines for the hover card: cluster, labels, silhouette value, prediction error."""
+    lines = []
+    rows = np.flatnonzero(indices == index)
+    row = int(rows[0]) if len(rows) else -1
+    if result is not None and row >= 0:
+        if result.clusters is not None:
+            lines.append(f"cluster {int(result.clusters[row])}")
+        if result.silhouette_samples is not None:
+            lines.append(f"silhouette {float(result.silhouette_samples[row]):+.3f}")
+    store = workspace.predictions()
+    if store is not None and 0 <= index < len(store.error) and np.isfinite(store.error[index]):
+        lines.append(f"MPJPE {float(store.error[index]):.1f} mm")
+    return lines

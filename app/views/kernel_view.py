@@ -1,0 +1,200 @@
+"""The kernel inspector: a checkpoint's conv1 filters, what one filter does to the current
+image, and the feature maps of a deeper layer.
+
+Everything shown comes from ``hpe_core.analysis`` (``conv1_kernels``, ``kernel_grid``,
+``frequency_response``, ``filter_responses``, ``feature_maps``) through workers, the same
+functions and numbers as ``hpe kernels``. Click a filter to see its response and spectrum next
+to the image (seed 000's high-pass / low-pass / negative comparisons).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+
+from app.views import analysis_messages as msg
+from app.views.analysis_controls import AnalysisRunner, CheckpointCombo, RunStrip
+from app.views.kernel_panels import FilterDetailPanel, KernelGridPanel
+from app.workers.analysis_jobs import image_maps_job, kernels_job
+
+MODES = {"rgb": "RGB filters", "signed": "Per channel (signed)"}
+MAP_LAYERS = ("conv1", "layer1", "layer2", "layer3", "layer4")
+
+
+class KernelView(QWidget):
+    def __init__(self, workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.bundle = None     # KernelBundle of the chosen checkpoint
+        self.maps = None       # ImageMaps of the current image
+        self.image: np.ndarray | None = None
+        self.filter_index = -1
+        self.checkpoint = CheckpointCombo(workspace)
+        self.mode = QComboBox(toolTip="Show filters as RGB images or each channel's signed weights")
+        for key, label in MODES.items():
+            self.mode.addItem(label, key)
+        self.layer = QComboBox(toolTip="Layer whose feature maps of the current image are shown")
+        for name in MAP_LAYERS:
+            self.layer.addItem(f"{name} maps", name)
+        self.layer.setCurrentIndex(1)
+        self.strip = RunStrip()
+        self.strip.run.setText("Refresh")
+        self.runner = AnalysisRunner(workspace, self.strip, self)
+        self.maps_runner = AnalysisRunner(workspace, self.strip, self)
+        self.grid = KernelGridPanel()
+        self.detail = FilterDetailPanel()
+        self.maps_panel = pg.GraphicsLayoutWidget()
+        self.maps_panel.setBackground(None)
+        self.maps_title = self.maps_panel.addLabel("", row=0, col=0, size="9pt")
+        self.maps_box = self.maps_panel.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMenu=False)
+        self.maps_image = pg.ImageItem(axisOrder="row-major")
+        self.maps_box.addItem(self.maps_image)
+        self._layout()
+        self.checkpoint.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.mode.currentIndexChanged.connect(lambda _i: self._draw_grid())
+        self.layer.currentIndexChanged.connect(lambda _i: self.refresh_maps())
+        self.strip.run_clicked.connect(self.refresh)
+        self.strip.export_clicked.connect(self._on_export_clicked)
+        self.grid.filter_clicked.connect(self.show_filter)
+        workspace.sample_changed.connect(self._on_workspace_sample_changed)
+
+    def _layout(self) -> None:
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        for w in (QLabel("checkpoint"), self.checkpoint, self.mode, self.layer):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.detail)
+        right.addWidget(self.maps_panel)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.grid)
+        split.addWidget(right)
+        split.setSizes([520, 520])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        layout.addWidget(self.strip)
+        layout.addWidget(split, 1)
+
+    # ------------------------------------------------------------------ computing
+    def refresh(self) -> None:
+        """Analyse the chosen checkpoint's conv1, then the current image's maps."""
+        loaded = self.checkpoint.loaded()
+        if loaded is None:
+            self.strip.show_message("info", msg.NEED_CHECKPOINT)
+            return
+        sha = getattr(loaded.info, "sha256", "")
+        self.runner.start(kernels_job(loaded.model, loaded.path, sha), f"conv1 of {loaded.path.name}",
+                          on_done=self._on_kernels_done)
+
+    def refresh_maps(self) -> None:
+        loaded = self.checkpoint.loaded()
+        if loaded is None or self.image is None:
+            if loaded is not None:
+                self.strip.show_message("info", msg.NEED_IMAGE)
+            return
+        layer = self.layer.currentData()
+        self.maps_runner.start(image_maps_job(loaded.model, self.image, layer, info=loaded.info),
+                               f"{layer} maps", on_done=self._on_maps_done)
+
+    def _on_kernels_done(self, bundle) -> None:
+        self.bundle = bundle
+        self._draw_grid()
+        if self.filter_index < 0 or self.filter_index >= len(bundle.report.classes):
+            self.filter_index = 0
+        self.grid.select(self.filter_index)
+        self.show_filter(self.filter_index)
+        self.refresh_maps()
+
+    def _on_maps_done(self, maps) -> None:
+        self.maps = maps
+        self.maps_image.setImage(maps.grid, autoLevels=False, levels=(0, 255))
+        self.maps_box.autoRange(padding=0.01)
+        c, h, w = maps.maps.shape
+        shown = min(c, 64)
+        self.maps_title.setText(f"{maps.layer}: {c} feature maps of {h} × {w}"
+                                + (f" (first {shown})" if shown < c else "") + f" · input {maps.image_size} px")
+        self.show_filter(self.filter_index)
+
+    # ------------------------------------------------------------------ drawing
+    def _draw_grid(self) -> None:
+        if self.bundle is None:
+            return
+        loaded = self.checkpoint.loaded()
+        self.grid.set_bundle(self.bundle, self.mode.currentData(), loaded.path.name if loaded else "")
+
+    def show_filter(self, index: int) -> None:
+        """Show filter ``index``: its response to the current image and its spectrum."""
+        if self.bundle is None or not 0 <= index < len(self.bundle.report.classes):
+            self.detail.clear_filter()
+            return
+        self.filter_index = int(index)
+        self.grid.select(index)
+        entry = self.bundle.report.entries()[index]
+        response = self.maps.responses[index] if self.maps is not None else None
+        self.detail.set_image(self.image)
+        self.detail.set_filter(index, entry, response, self.bundle.frequency[index])
+
+    def _on_workspace_sample_changed(self, sample) -> None:
+        image = None if sample is None else sample.image
+        if image is self.image:
+            return
+        self.image = image
+        self.detail.set_image(image)
+        if self.bundle is not None:
+            self.refresh_maps()
+
+    # ------------------------------------------------------------------ export
+    def figures(self) -> list:
+        from app.export import Figure
+
+        if self.bundle is None:
+            return []
+        prov = dict(self.bundle.provenance)
+        prov["mode"] = self.mode.currentData()
+        figs = [Figure("conv1_filters", f"conv1 filters ({MODES[self.mode.currentData()]})", self.grid, prov)]
+        if self.filter_index >= 0:
+            figs.append(Figure(f"filter{self.filter_index}", f"conv1 filter {self.filter_index}: image, response, "
+                               "frequency response", self.detail, {**prov, "filter": self.filter_index,
+                                                                   "sample": self._sample_index()}))
+        if self.maps is not None:
+            figs.append(Figure(f"{self.maps.layer}_maps", f"{self.maps.layer} feature maps of sample "
+                               f"#{self._sample_index()}", self.maps_panel,
+                               {**prov, "layer": self.maps.layer, "sample": self._sample_index(),
+                                "image_size": self.maps.image_size}))
+        return figs
+
+    def _sample_index(self) -> int:
+        sample = self.workspace.sample
+        return -1 if sample is None else int(sample.index)
+
+    def report_section(self):
+        from app.export import ReportSection, Table
+
+        if self.bundle is None:
+            return None
+        report = self.bundle.report
+        channels = list(report.entries()[0]["sums"]) if len(report.classes) else []
+        rows = [[e["index"], e["class"], *[e["sums"][k] for k in channels], e["dc_ratio"]] for e in report.entries()]
+        filters = Table("conv1 filters: class, sums and |sum| / max|FFT|", ["filter", "class", *channels, "dc ratio"],
+                        rows)
+        counts = Table("conv1 filter classes", ["class", "filters"], [[k, v] for k, v in report.counts().items()])
+        return ReportSection("Kernel inspector", self.figures(), [counts, filters], self.bundle.provenance)
+
+    def _on_export_clicked(self) -> None:
+        from app.export.dialog import ExportDialog
+
+        figures = self.figures()
+        if not figures:
+            self.strip.show_message("info", msg.NOTHING_TO_EXPORT)
+            return
+        dialog = ExportDialog(figures, parent=self)
+        if dialog.exec() and dialog.exported is not None:
+            self.strip.show_message("info", msg.EXPORTED.format(path=dialog.exported))
+
+    def shutdown(self) -> None:
+        self.runner.cancel()
+        self.maps_runner.cancel()
