@@ -96,8 +96,8 @@ class JobCurvesView(QWidget):
             _set(curve, series)
 
     def curve_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """What the curve ``name`` ("loss", "lr", "throughput" or a metric) shows, as arrays."""
-        curve = self.curves.get(name) or self.metric_curves[name]
+        """What a curve shows, as arrays: "loss", "lr", "throughput" or "metric:<name>"."""
+        curve = self.metric_curves[name[7:]] if name.startswith("metric:") else self.curves[name]
         x, y = curve.getData()
         return (np.zeros(0) if x is None else np.asarray(x)), (np.zeros(0) if y is None else np.asarray(y))
 

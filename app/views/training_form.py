@@ -86,8 +86,7 @@ class TrainingForm(QWidget):
         for section in dataclasses.fields(Config):
             if section.name != "task":
                 layout.addWidget(self._section(section.name, hints[section.name]))
-        layout.addWidget(self.error_label)
-        layout.addStretch(1)
+        layout.addStretch(1)  # ``error_label`` is placed by the owner, where it stays in sight
 
     # ------------------------------------------------------------------ building
     def _section(self, name: str, cls) -> QGroupBox:

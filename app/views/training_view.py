@@ -22,7 +22,7 @@ from app.views.job_curves import JobCurvesView
 from app.views.training_form import TrainingForm, scalar_text
 from app.workers.training_record import format_duration, write_atomic
 from hpe_core.errors import InputError
-from hpe_core.training.config import TASKS, config_from_dict
+from hpe_core.training.config import TASKS
 
 # User-facing messages of the panel (tests assert on them).
 JOB_DONE = "Training job '{name}' finished; {path} joins the workspace"
@@ -113,6 +113,7 @@ class TrainingView(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.addLayout(top)
         left_layout.addWidget(scroll, 1)
+        left_layout.addWidget(self.form.error_label)
         left_layout.addWidget(_row(self.start, self.follow))
         self.jobs = QTreeWidget(objectName="jobs", rootIsDecorated=False, uniformRowHeights=True)
         self.jobs.setHeaderLabels(COLUMNS)
@@ -274,7 +275,8 @@ class TrainingView(QWidget):
 
     def _fill(self, item: QTreeWidgetItem, job) -> None:
         rec, st = job.record, job.state
-        progress = f"{st.step}/{st.total_steps} ({100 * st.fraction:.0f}%)" if st.total_steps else ""
+        step, total = (st.step, st.total_steps) if job.loaded else (rec.step, rec.total_steps)
+        progress = f"{step}/{total} ({100 * min(step / total, 1):.0f}%)" if total else ""
         eta = format_duration(st.eta_s()) if rec.state == "running" else ""
         name = rec.name + (" (followed)" if rec.external else "")
         for col, text in enumerate((name, rec.task or "", rec.state, progress, eta, rec.message)):
@@ -399,7 +401,3 @@ def _row(*widgets: QWidget) -> QWidget:
         layout.addWidget(w, 1 if i == 0 else 0)
     return row
 
-
-def config_of(raw: dict):
-    """``raw`` as a checked config (the CLI's ``config_from_dict``); for callers and tests."""
-    return config_from_dict(raw)

@@ -271,13 +271,16 @@ class TrainingJobsManager(QObject):
         self.closed = True  # nothing queued starts from now on
         if stop:
             timeout = self.stop_timeout_s if timeout_s is None else timeout_s
+            processes = [(j.record.pid, j.record.pid_start) for j in self.running()]
             for job in self.running():
                 self.cancel(job.id)
                 job.stop_deadline = time.monotonic() + timeout
             give_up = time.monotonic() + timeout + 10.0
-            while self.running() and time.monotonic() < give_up:
+            while time.monotonic() < give_up and (self.running() or any(process_alive(*p) for p in processes)):
                 time.sleep(0.05)
                 self.poll()
+            for pid, start in processes:  # saved and reported, but still not gone
+                _signal(pid, start, signal.SIGKILL, group=True)
         self._save()
 
     # ------------------------------------------------------------------ the loop

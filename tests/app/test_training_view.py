@@ -1,0 +1,217 @@
+"""The training panel: a form generated from the config dataclasses that validates like the CLI,
+presets, curves replayed from recorded streams, and jobs started, failed, finished and kept
+from the main window with real ``hpe train`` processes."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+
+import numpy as np
+import pytest
+from training_helpers import (EVENTS, FAST_ENV, STREAMS, make_manager, reference_curves,  # noqa: F401
+                              complete_events, kill_group, tiny_config, tiny_dataset, wait_state)
+
+from app.views import training_view as tv
+from app.workspace import path_key
+from hpe_core.commands.train import presets_dir
+from hpe_core.training.config import Config, config_from_dict, load_config
+
+PRESETS = sorted(p.stem for p in presets_dir().glob("*.yaml"))
+
+
+@pytest.fixture
+def view(qtbot, make_manager):
+    from app.workspace import Workspace
+
+    workspace = Workspace()
+    messages = []
+    workspace.message.connect(lambda level, text: messages.append((level, text)))
+    panel = tv.TrainingView(make_manager(), workspace)
+    panel.messages = messages
+    qtbot.addWidget(panel)
+    panel.resize(1300, 800)
+    panel.show()
+    yield panel
+    workspace.close()
+
+
+def type_into(qtbot, form, key: str, text: str) -> None:
+    edit = form.fields[key].widget
+    edit.clear()
+    qtbot.keyClicks(edit, text)
+    qtbot.waitUntil(lambda: not form._timer.isActive(), timeout=2000)
+
+
+def cli_error(capsys, preset: str, key: str, text: str) -> str:
+    from hpe_core.cli import main
+
+    capsys.readouterr()
+    assert main(["train", preset, "--set", f"{key}={text}"]) == 2
+    return capsys.readouterr().err.strip()
+
+
+# ----------------------------------------------------------------------------- the form
+def test_the_form_has_a_widget_for_every_config_field(view):
+    from PySide6.QtWidgets import QCheckBox, QComboBox
+
+    hints = typing.get_type_hints(Config)
+    expected = set()
+    for section in dataclasses.fields(Config):
+        if section.name == "task":
+            continue
+        cls = hints[section.name]
+        for f in dataclasses.fields(cls):
+            key, hint = f"{section.name}.{f.name}", typing.get_type_hints(cls)[f.name]
+            expected.add(key)
+            widget = view.form.fields[key].widget
+            if typing.get_origin(hint) is typing.Literal:
+                assert isinstance(widget, QComboBox)
+                assert [widget.itemText(i) for i in range(widget.count())] == list(typing.get_args(hint))
+            elif hint is bool:
+                assert isinstance(widget, QCheckBox)
+    assert set(view.form.fields) == expected
+    assert view.form.fields["data.path"].widget is view.dataset
+    assert view.form.fields["train.device"].widget is view.device
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_a_preset_fills_the_form_as_the_cli_reads_it(view, preset):
+    assert view.load_config_file(presets_dir() / f"{preset}.yaml")
+    assert config_from_dict(view.form.raw()) == load_config(presets_dir() / f"{preset}.yaml")
+    assert view.task.currentText() == view.form.task == load_config(presets_dir() / f"{preset}.yaml").task
+
+
+@pytest.mark.parametrize("key, text", [
+    ("train.epochs", "abc"),
+    ("train.epochs", "0"),
+    ("optim.lr", "-0.1"),
+    ("train.batch_size", "1"),
+    ("data.image_size", ""),
+    ("model.options", "[1, 2]"),
+    ("contrastive.temperature", "0"),
+])
+def test_a_bad_value_shows_the_cli_message_as_you_type(qtbot, capsys, view, key, text):
+    view.load_config_file(presets_dir() / "simclr_cpu.yaml")
+    assert view.form.error is None and view.start.isEnabled()
+    type_into(qtbot, view.form, key, text)
+    expected = cli_error(capsys, "simclr_cpu", key, text)
+    assert view.form.error and expected.endswith(view.form.error)  # the CLI names the file first
+    assert view.form.error_key == key and view.form.error_label.text() == view.form.error
+    assert not view.start.isEnabled()
+    type_into(qtbot, view.form, key, "2" if key != "model.options" else "{}")
+    assert view.form.error is None and view.start.isEnabled()
+
+
+def test_each_task_shows_its_sections_and_needs_its_inputs(qtbot, view):
+    view.task.setCurrentText("regress3d")
+    assert view.preset.currentText().startswith("regress")
+    assert view.form.groups["regression"].isVisible() and not view.form.groups["contrastive"].isVisible()
+    assert view.form.error_key == "regression.encoder" and not view.start.isEnabled()
+    type_into(qtbot, view.form, "regression.encoder", "random")
+    assert view.form.error_key == "data.path" and not view.start.isEnabled()  # this preset names no dataset
+    view.dataset.setCurrentText("demo")
+    qtbot.waitUntil(view.start.isEnabled, timeout=2000)
+    view.task.setCurrentText("simclr")
+    assert view.form.groups["contrastive"].isVisible() and not view.form.groups["regression"].isVisible()
+
+
+def test_a_saved_config_runs_unchanged_in_the_cli(qtbot, view, tmp_path):
+    view.load_config_file(presets_dir() / "simsiam_cpu.yaml")
+    type_into(qtbot, view.form, "train.epochs", "3")
+    view.dataset.setCurrentText(str(tmp_path / "my data: set"))  # YAML would read a bare ": " as a mapping
+    for suffix in (".yaml", ".json"):
+        saved = view.save_config_file(tmp_path / f"mine{suffix}")
+        assert load_config(saved) == view.form.revalidate() and load_config(saved).data.path.endswith(": set")
+        assert view.load_config_file(saved) and view.preset.currentText() == f"mine{suffix} (file)"
+
+
+# ----------------------------------------------------------------------------- curves
+@pytest.mark.parametrize("name", STREAMS)
+def test_recorded_streams_replay_into_the_same_curves(qtbot, view, name):
+    job = view.manager.follow(EVENTS / name)
+    view.select_job(job.id)
+    qtbot.waitUntil(lambda: view.curves.state is job.state, timeout=2000)
+    view.curves.refresh()
+    for curve, (x, y) in reference_curves(complete_events(name)).items():
+        got_x, got_y = view.curves.curve_data(curve)
+        np.testing.assert_array_equal(got_x, x)
+        np.testing.assert_array_equal(got_y, y)
+    if job.record.active:
+        view.cancel.click()  # stop following
+        assert job.record.state == "cancelled"
+
+
+# ----------------------------------------------------------------------------- real jobs
+def test_a_failing_job_shows_failed_with_its_message(qtbot, view, tmp_path, tiny_dataset):
+    view.load_config_file(presets_dir() / "simclr_cpu.yaml")
+    view.dataset.setCurrentText(str(tmp_path / "gone"))
+    qtbot.waitUntil(lambda: view.start.isEnabled(), timeout=2000)  # the CLI checks existence at run time
+    view.start.click()
+    job = view.manager.jobs()[0]
+    wait_state(qtbot, view.manager, job.id, "failed")
+    qtbot.waitUntil(lambda: view._item(job.id).text(2) == "failed", timeout=2000)
+    assert view._item(job.id).text(5) == job.record.message == f"data.path {tmp_path / 'gone'}: no such dataset"
+    assert ("error", tv.JOB_FAILED.format(name=job.record.name, why=job.record.message)) in view.messages
+    assert not view.resume.isEnabled() and view.remove.isEnabled()
+    view.remove.click()
+    assert view.manager.jobs() == []
+
+
+@pytest.fixture
+def window_env(tmp_path, monkeypatch):
+    """Private job folders and one-thread jobs for windows made after it."""
+    monkeypatch.setenv("HPE_STUDIO_DATA_DIR", str(tmp_path / "data"))
+    for key, value in FAST_ENV.items():
+        monkeypatch.setenv(key, value)
+    return tmp_path / "data"
+
+
+def start_from_panel(qtbot, window, dataset, epochs: int):
+    panel = window.training_view
+    panel.load_config_file(presets_dir() / "simclr_cpu.yaml")
+    values = tiny_config(dataset, epochs=epochs)
+    for section, fields in values.items():
+        for name, value in (fields.items() if isinstance(fields, dict) else ()):
+            panel.form.fields[f"{section}.{name}"].set(value)
+    panel.form.revalidate()
+    assert panel.start.isEnabled(), panel.form.error
+    panel.start.click()
+    return window.training_jobs.jobs()[0]
+
+
+def test_a_job_from_the_window_ends_and_its_checkpoint_joins_the_workspace(qtbot, window_env, window, tiny_dataset):
+    window.training_dock.show()
+    job = start_from_panel(qtbot, window, tiny_dataset, epochs=2)
+    wait_state(qtbot, window.training_jobs, job.id, "done")
+    key = path_key(job.record.checkpoint)
+    qtbot.waitUntil(lambda: key in window.workspace.checkpoints, timeout=30_000)
+    assert job.record.checkpoint.startswith(str(window_env / "runs"))
+    assert len(window.training_view.curves.curve_data("loss")[0]) == job.state.step
+
+
+@pytest.mark.parametrize("choice", ["keep", "stop"])
+def test_closing_the_window_while_a_job_runs_asks_and_loses_nothing(qtbot, monkeypatch, window_env, window,
+                                                                    tiny_dataset, choice):
+    from app.workers.training_jobs import TrainingJobsManager, process_alive
+    from hpe_core.training.checkpoints import ResumePoint
+
+    asked = []
+    monkeypatch.setattr(tv, "ask_keep_running", lambda parent, count: asked.append(count) or choice)
+    job = start_from_panel(qtbot, window, tiny_dataset, epochs=6)
+    qtbot.waitUntil(lambda: job.state.step > 0, timeout=60_000)
+    pid = job.record.pid
+    try:
+        window.close()
+        assert asked == [1]
+        if choice == "stop":
+            assert job.record.state == "cancelled" and not process_alive(pid)
+            assert ResumePoint(job.record.last_checkpoint).step == job.state.step < job.state.total_steps
+            return
+        assert process_alive(pid)  # kept running; the next session follows it to the end
+        again = TrainingJobsManager(window_env / "jobs", poll_ms=50)
+        wait_state(qtbot, again, job.id, "done")
+        assert ResumePoint(again.job(job.id).record.last_checkpoint).step == again.job(job.id).state.total_steps
+        again.shutdown(stop=False)
+    finally:
+        kill_group(pid)
