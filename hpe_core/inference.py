@@ -89,6 +89,7 @@ class Predictor:
         if fuse:
             self._net.encoder = fuse_batchnorm(self._net.encoder)
         self._net = self._net.to(self.device)
+        self.notes = _precision_notes(self.device, self.precision)
         if self.channels_last:
             self._net = self._net.to(memory_format=torch.channels_last)
 
@@ -188,7 +189,7 @@ class Predictor:
     def _run(self, items, total: int, read, progress, on_frame) -> Predictions:
         progress = progress or NullProgress()
         result = Predictions(skeleton=self.skeleton, num_joints=self.num_joints, source=str(self.source),
-                             precision=self.precision, device=str(self.device))
+                             precision=self.precision, device=str(self.device), notes=list(self.notes))
         stream = prefetch(self._prepared(items, read), self.queue_size * self.batch_size)
         batch: list[tuple] = []
         start = time.perf_counter()
@@ -224,6 +225,23 @@ class Predictor:
         done = len(result) + result.skipped
         progress.set_progress(min(done / total, 0.999) if total else 0.0)
         progress.set_status(f"{done} of {total or '?'} frames")
+
+
+def _precision_notes(device, precision: str) -> list[str]:
+    """What a user should know about ``precision`` on ``device`` (e.g. no native bf16 on this CPU)."""
+    import torch
+
+    if device.type != "cpu" or precision == "fp32":
+        return []
+    probe = {"bf16": "_is_mkldnn_bf16_supported", "fp16": "_is_mkldnn_fp16_supported"}[precision]
+    try:
+        native = bool(getattr(torch.ops.mkldnn, probe)())
+    except (AttributeError, RuntimeError):
+        native = False
+    if native:
+        return []
+    return [f"this CPU has no native {precision} support: {precision} is emulated and likely slower "
+            "than fp32 (which is also the exact reference)"]
 
 
 def _load(checkpoint_or_model):

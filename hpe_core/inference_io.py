@@ -164,6 +164,7 @@ class Predictions:
     skipped_names: list[str] = field(default_factory=list)
     skipped_reasons: list[str] = field(default_factory=list)
     wall_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
     _joints: list[np.ndarray] = field(default_factory=list, repr=False)
 
     def __len__(self) -> int:
@@ -197,7 +198,8 @@ class Predictions:
                 "precision": self.precision, "device": self.device,
                 "model_ms_per_frame": float(times.mean()) if len(times) else None,
                 "frames_per_s": len(self) / self.wall_s if self.wall_s > 0 else None,
-                "skipped_frames": [{"name": n, "reason": r} for n, r in zip(self.skipped_names, self.skipped_reasons)]}
+                "skipped_frames": [{"name": n, "reason": r} for n, r in zip(self.skipped_names, self.skipped_reasons)],
+                "notes": list(self.notes)}
 
     def to_dict(self) -> dict:
         out = self.summary()

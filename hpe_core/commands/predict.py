@@ -37,6 +37,7 @@ def _text(payload: dict) -> str:
         lines.append(f"skipped     {payload['skipped']} unreadable (first: {first['name']}: {first['reason']})"
                      if first['name'] not in first['reason'] else
                      f"skipped     {payload['skipped']} unreadable (first: {first['reason']})")
+    lines += [f"note        {note}" for note in payload.get("notes", [])]
     return "\n".join(lines)
 
 
