@@ -21,13 +21,18 @@ from app.views.jobs_view import JobsView
 from app.views.message_bar import MessageBar
 from app.views.scene_view import SceneView
 from app.views.timeline_view import TimelineView
-from app.views.training_view import TrainingView
 from app.views.video_view import VideoView
 from app.workers.jobs import probe_devices_job
 from app.workers.training_jobs import TrainingJobsManager
 from app.workspace import Workspace, path_key
 from app.workspace_file import SUFFIX
 from hpe_core import __version__
+
+
+# Analysis views, built when their dock is first shown: name -> (dock title, module, class).
+ANALYSIS_VIEWS = {"embedding": ("Embeddings", "app.views.embedding_view", "EmbeddingView"),
+                  "kernel": ("Kernels", "app.views.kernel_view", "KernelView"),
+                  "compare": ("Compare", "app.views.compare_view", "CompareView")}
 
 
 class MainWindow(QMainWindow):
@@ -91,16 +96,38 @@ class MainWindow(QMainWindow):
         self.checkpoints_dock = self._dock("Checkpoints", "checkpointsDock", self.checkpoints_view, right)
         self.video_dock = self._dock("Video", "videoDock", self.video_view, right)
         self.tabifyDockWidget(self.checkpoints_dock, self.video_dock)
+        self.analysis_docks = {name: self._lazy_dock(v[0], name, right) for name, v in ANALYSIS_VIEWS.items()}
+        for dock in self.analysis_docks.values():
+            self.tabifyDockWidget(self.scene_dock, dock)
+        self.scene_dock.raise_()
         self.checkpoints_dock.raise_()
         self.resizeDocks([self.browser_dock, self.scene_dock], [380, 560], Qt.Orientation.Horizontal)
         self.resizeDocks([self.scene_dock, self.checkpoints_dock], [560, 220], Qt.Orientation.Vertical)
 
+    def _lazy_dock(self, title: str, name: str, area) -> QDockWidget:
+        """A dock whose view (and pyqtgraph) is built the first time it is shown: a fast start."""
+        dock = self._dock(title, f"{name}Dock", QLabel(f"{title} loads when first shown"), area)
+        dock.visibilityChanged.connect(lambda visible, n=name: visible and self.analysis_view(n))
+        return dock
+
+    def analysis_view(self, name: str) -> QWidget:
+        """The analysis view ``name`` ("embedding", "kernel", "compare"), built on first use."""
+        dock = self.analysis_docks[name]
+        if not getattr(dock, "view", None):
+            import importlib
+
+            _, module, cls = ANALYSIS_VIEWS[name]
+            dock.view = getattr(importlib.import_module(module), cls)(self.workspace)
+            dock.setWidget(dock.view)
+        return dock.view
+
     def _build_training(self) -> None:
         """The training panel: a bottom dock, shown with Jobs ▸ Training… (Ctrl+T)."""
-        self.training_jobs = TrainingJobsManager(parent=self)
-        self.training_view = TrainingView(self.training_jobs, self.workspace)
-        self.training_dock = self._dock("Training", "trainingDock", self.training_view,
+        self.training_jobs = TrainingJobsManager(parent=self)  # follows running jobs from the start
+        self._training_view = None  # built when first shown (pyqtgraph loads then): a fast start
+        self.training_dock = self._dock("Training", "trainingDock", QLabel("Training loads when first shown"),
                                         Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.training_dock.visibilityChanged.connect(lambda visible: visible and self.training_view)
         self.training_dock.hide()
         act = QAction("&Training…", self, shortcut=QKeySequence("Ctrl+T"),
                       statusTip="Start, watch, cancel and resume training jobs")
@@ -109,6 +136,23 @@ class MainWindow(QMainWindow):
         menus = {a.text(): a.menu() for a in self.menuBar().actions()}
         (menus.get("&Jobs") or self.menuBar().addMenu("&Jobs")).addAction(act)
         self.actions_["training"] = act
+
+    @property
+    def training_view(self):
+        """The training panel (:class:`~app.views.training_view.TrainingView`), built on first use."""
+        if self._training_view is None:
+            from app.views.training_view import TrainingView
+
+            self._training_view = TrainingView(self.training_jobs, self.workspace)
+            self.training_dock.setWidget(self._training_view)
+        return self._training_view
+
+    def _confirm_close_training(self) -> bool:
+        """Running jobs: the panel asks to keep or stop them; False calls the closing off."""
+        if self._training_view is None and not self.training_jobs.running():
+            self.training_jobs.shutdown(stop=False)
+            return True
+        return self.training_view.confirm_close()
 
     def _build_status_bar(self) -> None:
         self.jobs_view = JobsView(self.workspace.tasks)
@@ -227,13 +271,16 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event) -> None:
-        if not self.training_view.confirm_close():  # running jobs: keep them, stop them, or stay open
+        if not self._confirm_close_training():  # running jobs: keep them, stop them, or stay open
             event.ignore()
             return
         self.settings.save_layout(self.saveGeometry(), self.saveState())
         if self.workspace.datasets or self.workspace.checkpoints or self.workspace.video.info:
             self.workspace.save_workspace(self.settings.last_workspace_path, quiet=True)
         self.settings.sync()
+        for dock in self.analysis_docks.values():
+            if getattr(dock, "view", None):
+                dock.view.shutdown()
         self.workspace.close()
         self.browser_view.shutdown()
         self.scene_view.close()

@@ -171,7 +171,8 @@ def test_layout_and_last_workspace_are_restored(qtbot, files, tmp_path):
     first.workspace.open_paths([str(files.dataset)])
     qtbot.waitUntil(lambda: first.workspace.dataset is not None, timeout=10_000)
     first.scene_dock.hide()
-    first.resize(1000, 700)
+    first.resize(1300, 760)
+    qtbot.waitUntil(lambda: first.size().width() == 1300, timeout=3000)
     first.close()
 
     second = MainWindow(settings=Settings(tmp_path / "s"))
@@ -180,5 +181,23 @@ def test_layout_and_last_workspace_are_restored(qtbot, files, tmp_path):
     second.start([])
     qtbot.waitUntil(lambda: second.workspace.dataset is not None, timeout=10_000)
     assert path_key(files.dataset) in second.workspace.datasets
-    assert second.scene_dock.isHidden() and second.size().width() == 1000
+    assert second.scene_dock.isHidden() and (second.size().width(), second.size().height()) == (1300, 760)
     second.close()
+
+
+@pytest.mark.parametrize("name, cls", [("embedding", "EmbeddingView"), ("kernel", "KernelView"),
+                                       ("compare", "CompareView")])
+def test_analysis_docks_build_their_view_when_first_shown(qtbot, window, name, cls):
+    dock = window.analysis_docks[name]
+    assert getattr(dock, "view", None) is None  # not built at start: the window shows fast
+    dock.show()
+    dock.raise_()
+    qtbot.waitUntil(lambda: getattr(dock, "view", None) is not None, timeout=5000)
+    assert type(dock.widget()).__name__ == cls and dock.widget() is window.analysis_view(name)
+
+
+def test_the_training_panel_is_built_on_first_use(qtbot, window):
+    assert window._training_view is None
+    window.actions_["training"].trigger()
+    qtbot.waitUntil(lambda: window._training_view is not None, timeout=5000)
+    assert window.training_dock.widget() is window.training_view
