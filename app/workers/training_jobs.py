@@ -23,17 +23,15 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QProcess, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.workers.job_process import end_last_line, launch_detached, process_alive, send_signal
 from app.workers.training_record import (FileTail, JobRecord, RunState, load_history, parse_line,
                                          save_history, write_atomic)
 from hpe_core.errors import InputError
 
 NO_FINAL_EVENT = "the process ended without a final event (killed, or it crashed)"
 KILLED_AFTER = "did not stop {timeout:.0f} s after SIGINT and was killed"
-# ``sh LOG env K=V... PROGRAM ARGS``: output appended to LOG, and ``exec`` keeps the process id that
-# QProcess.startDetached reports (its instance form, which takes output files, loses the id in PySide6).
-_LAUNCH = 'log="$1"; shift; exec "$@" >>"$log" 2>&1 </dev/null'
 
 
 def data_dir() -> Path:
@@ -53,38 +51,6 @@ def data_dir() -> Path:
 def default_command() -> list[str]:
     """``hpe`` as this interpreter runs it (also when the ``hpe`` script is not on PATH)."""
     return [sys.executable, "-m", "hpe_core.cli"]
-
-
-def process_alive(pid: int | None, start: str | None = None) -> bool:
-    """Whether ``pid`` runs and (when ``start`` is given) is the process that started then."""
-    if not pid:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    if sys.platform.startswith("linux"):
-        try:
-            state, started = _proc_stat(stat.read_text())
-        except (OSError, IndexError):
-            return False
-        return state not in ("Z", "X") and (start is None or started == start)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _proc_stat(text: str) -> tuple[str, str]:
-    rest = text.rsplit(")", 1)[1].split()
-    return rest[0], rest[19]  # field 3 (state) and field 22 (start time in clock ticks)
-
-
-def process_start(pid: int) -> str | None:
-    try:
-        return _proc_stat(Path(f"/proc/{pid}/stat").read_text())[1]
-    except (OSError, IndexError):
-        return None
 
 
 class TrainingJob:
@@ -236,7 +202,7 @@ class TrainingJobsManager(QObject):
         elif rec.state == "running" and job.stop_deadline is None:
             job.stop_deadline = time.monotonic() + self.stop_timeout_s
             rec.message = "stopping at the next step…"
-            _signal(rec.pid, rec.pid_start, signal.SIGINT)
+            send_signal(rec.pid, rec.pid_start, signal.SIGINT)
             self.job_updated.emit(job_id)
 
     def resume(self, job_id: str) -> TrainingJob:
@@ -280,7 +246,7 @@ class TrainingJobsManager(QObject):
                 time.sleep(0.05)
                 self.poll()
             for pid, start in processes:  # saved and reported, but still not gone
-                _signal(pid, start, signal.SIGKILL, group=True)
+                send_signal(pid, start, signal.SIGKILL, group=True)
         self._save()
 
     # ------------------------------------------------------------------ the loop
@@ -299,7 +265,7 @@ class TrainingJobsManager(QObject):
         if rec.external or process_alive(rec.pid, rec.pid_start):
             if job.stop_deadline is not None and time.monotonic() > job.stop_deadline:
                 job.killed = True
-                _signal(rec.pid, rec.pid_start, signal.SIGKILL, group=True)
+                send_signal(rec.pid, rec.pid_start, signal.SIGKILL, group=True)
             if changed:
                 self.job_updated.emit(rec.id)
             return
@@ -355,24 +321,22 @@ class TrainingJobsManager(QObject):
         args += ["--events", rec.events_path]
         job.ensure_loaded()
         rec.finals_before = job.state.finals
-        _end_last_line(Path(rec.events_path))  # a killed run may have left half a line
+        end_last_line(Path(rec.events_path))  # a killed run may have left half a line
         Path(rec.folder).mkdir(parents=True, exist_ok=True)
-        ok, pid = QProcess.startDetached("/bin/sh", ["-c", _LAUNCH, "hpe-train", rec.log_path, "env",
-                                                     *self._environment(), *self.command, *args], rec.folder)
-        if not ok or not pid:
+        started = launch_detached([*self.command, *args], Path(rec.log_path), Path(rec.folder), self._environment())
+        if started is None:
             self._end(job, "failed", f"could not start {' '.join(self.command)}")
             return
-        rec.pid, rec.pid_start, rec.state, rec.message = pid, process_start(pid), "running", ""
+        (rec.pid, rec.pid_start), rec.state, rec.message = started, "running", ""
         rec.started, rec.runs, rec.resume_from = time.time(), rec.runs + 1, None
         self._save()
         self.job_updated.emit(rec.id)
 
-    def _environment(self) -> list[str]:
-        """``KEY=VALUE`` additions to the inherited environment, for ``env``."""
+    def _environment(self) -> dict[str, str]:
+        """Additions to the inherited environment."""
         root = str(Path(__file__).resolve().parents[2])  # so hpe_core imports from a source tree too
         old = os.environ.get("PYTHONPATH", "")
-        extra = {"PYTHONPATH": root + (os.pathsep + old if old else ""), "PYTHONUNBUFFERED": "1", **self.env}
-        return [f"{k}={v}" for k, v in extra.items()]
+        return {"PYTHONPATH": root + (os.pathsep + old if old else ""), "PYTHONUNBUFFERED": "1", **self.env}
 
     def _output_for(self, output: str | None) -> Path:
         """An absolute output folder: relative ones go under :attr:`runs_dir`, never reused."""
@@ -426,29 +390,3 @@ class TrainingJobsManager(QObject):
         """A problem met reading the history at start-up (shown once by the view)."""
         warning, self._pending_warning = self._pending_warning, None
         return warning
-
-
-def _signal(pid: int | None, start: str | None, sig: int, group: bool = False) -> None:
-    """Send ``sig`` to the job (or its whole process group) if it is still the same process."""
-    if not process_alive(pid, start):
-        return
-    try:
-        if group and hasattr(os, "killpg"):
-            pgid = os.getpgid(pid)
-            if pgid != os.getpgid(0):
-                os.killpg(pgid, sig)
-                return
-        os.kill(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _end_last_line(path: Path) -> None:
-    """Append a newline if ``path`` ends in the middle of a line (so the next event starts its own)."""
-    try:
-        with open(path, "rb+") as fh:
-            fh.seek(0, os.SEEK_END)
-            if fh.tell() and (fh.seek(-1, os.SEEK_END), fh.read(1))[1] != b"\n":
-                fh.write(b"\n")
-    except FileNotFoundError:
-        pass

@@ -12,6 +12,7 @@ import pytest
 from training_helpers import (EVENTS, FAST_ENV, STREAMS, make_manager, reference_curves,  # noqa: F401
                               complete_events, kill_group, tiny_config, tiny_dataset, wait_state)
 
+from app.views import training_jobs_view as jv
 from app.views import training_view as tv
 from app.workspace import path_key
 from hpe_core.commands.train import presets_dir
@@ -130,15 +131,15 @@ def test_a_saved_config_runs_unchanged_in_the_cli(qtbot, view, tmp_path):
 @pytest.mark.parametrize("name", STREAMS)
 def test_recorded_streams_replay_into_the_same_curves(qtbot, view, name):
     job = view.manager.follow(EVENTS / name)
-    view.select_job(job.id)
-    qtbot.waitUntil(lambda: view.curves.state is job.state, timeout=2000)
-    view.curves.refresh()
+    view.jobs_view.select_job(job.id)
+    qtbot.waitUntil(lambda: view.jobs_view.curves.state is job.state, timeout=2000)
+    view.jobs_view.curves.refresh()
     for curve, (x, y) in reference_curves(complete_events(name)).items():
-        got_x, got_y = view.curves.curve_data(curve)
+        got_x, got_y = view.jobs_view.curves.curve_data(curve)
         np.testing.assert_array_equal(got_x, x)
         np.testing.assert_array_equal(got_y, y)
     if job.record.active:
-        view.cancel.click()  # stop following
+        view.jobs_view.cancel.click()  # stop following
         assert job.record.state == "cancelled"
 
 
@@ -150,11 +151,12 @@ def test_a_failing_job_shows_failed_with_its_message(qtbot, view, tmp_path, tiny
     view.start.click()
     job = view.manager.jobs()[0]
     wait_state(qtbot, view.manager, job.id, "failed")
-    qtbot.waitUntil(lambda: view._item(job.id).text(2) == "failed", timeout=2000)
-    assert view._item(job.id).text(5) == job.record.message == f"data.path {tmp_path / 'gone'}: no such dataset"
-    assert ("error", tv.JOB_FAILED.format(name=job.record.name, why=job.record.message)) in view.messages
-    assert not view.resume.isEnabled() and view.remove.isEnabled()
-    view.remove.click()
+    qtbot.waitUntil(lambda: view.jobs_view._item(job.id).text(2) == "failed", timeout=2000)
+    row = view.jobs_view._item(job.id)
+    assert row.text(5) == job.record.message == f"data.path {tmp_path / 'gone'}: no such dataset"
+    assert ("error", jv.JOB_FAILED.format(name=job.record.name, why=job.record.message)) in view.messages
+    assert not view.jobs_view.resume.isEnabled() and view.jobs_view.remove.isEnabled()
+    view.jobs_view.remove.click()
     assert view.manager.jobs() == []
 
 
@@ -182,23 +184,24 @@ def start_from_panel(qtbot, window, dataset, epochs: int):
 
 def test_a_job_from_the_window_ends_and_its_checkpoint_joins_the_workspace(qtbot, window_env, window, tiny_dataset):
     window.training_dock.show()
-    job = start_from_panel(qtbot, window, tiny_dataset, epochs=2)
+    job = start_from_panel(qtbot, window, tiny_dataset, epochs=1)
     wait_state(qtbot, window.training_jobs, job.id, "done")
     key = path_key(job.record.checkpoint)
     qtbot.waitUntil(lambda: key in window.workspace.checkpoints, timeout=30_000)
     assert job.record.checkpoint.startswith(str(window_env / "runs"))
-    assert len(window.training_view.curves.curve_data("loss")[0]) == job.state.step
+    assert len(window.training_view.jobs_view.curves.curve_data("loss")[0]) == job.state.step
 
 
 @pytest.mark.parametrize("choice", ["keep", "stop"])
 def test_closing_the_window_while_a_job_runs_asks_and_loses_nothing(qtbot, monkeypatch, window_env, window,
                                                                     tiny_dataset, choice):
-    from app.workers.training_jobs import TrainingJobsManager, process_alive
+    from app.workers.job_process import process_alive
+    from app.workers.training_jobs import TrainingJobsManager
     from hpe_core.training.checkpoints import ResumePoint
 
     asked = []
     monkeypatch.setattr(tv, "ask_keep_running", lambda parent, count: asked.append(count) or choice)
-    job = start_from_panel(qtbot, window, tiny_dataset, epochs=6)
+    job = start_from_panel(qtbot, window, tiny_dataset, epochs=4)
     qtbot.waitUntil(lambda: job.state.step > 0, timeout=60_000)
     pid = job.record.pid
     try:

@@ -56,7 +56,7 @@ def make_manager(qtbot, tmp_path):
 
 
 def kill_group(pid: int | None) -> None:
-    from app.workers.training_jobs import process_alive
+    from app.workers.job_process import process_alive
 
     if pid and process_alive(pid):
         try:
