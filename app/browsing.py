@@ -73,8 +73,8 @@ def sequence_rows(dataset, index: int) -> np.ndarray:
     """Rows of the same sequence seen by the same camera as ``index``, ordered by frame."""
     n = len(dataset)
     mask = np.ones(n, dtype=bool)
-    keys = ("sequence", "camera_id") if getattr(dataset, "sequence", None) is not None \
-        else ("subject", "action", "camera_id")
+    has = getattr(dataset, "has", lambda name: getattr(dataset, name, None) is not None)
+    keys = ("sequence", "camera_id") if has("sequence") else ("subject", "action", "camera_id")
     for key in keys:
         values = getattr(dataset, key, None)
         if values is not None:

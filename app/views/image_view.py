@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPalette
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.sample_data import SampleData
 from app.views.overlay import GT_STYLE, PRED_STYLE, draw_skeleton
 from app.workers.thumbnails import to_qimage
 
 BACKGROUND = QColor(30, 32, 38)
+LEGEND = ('<span style="color:#e8e8e8">━ ground truth</span> &nbsp; <span style="color:#f5c9a8">╌ prediction'
+          '</span> &nbsp; <span style="color:#2f78d9">● left</span> <span style="color:#e34a33">● right</span>')
 
 
 class ImageCanvas(QWidget):
@@ -81,13 +83,18 @@ class ImageView(QWidget):
         self.metrics = QLabel("")
         self.metrics.setObjectName("imageMetrics")
         self.metrics.setTextFormat(Qt.TextFormat.RichText)
+        self.legend = QLabel(LEGEND)
+        self.legend.setObjectName("imageMetrics")
         for label in (self.title, self.metrics):  # long texts are clipped, never widen the window
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.metrics, 1)
+        bottom.addWidget(self.legend)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.title)
         layout.addWidget(self.canvas, 1)
-        layout.addWidget(self.metrics)
+        layout.addLayout(bottom)
         pal = self.palette()
         pal.setColor(QPalette.ColorRole.Window, BACKGROUND)
         self.setAutoFillBackground(True)
@@ -108,10 +115,6 @@ class ImageView(QWidget):
     def _metrics_text(self, s: SampleData | None) -> str:
         if s is None:
             return ""
-        legend = ('<span style="color:#e8e8e8">━ ground truth</span> &nbsp; '
-                  '<span style="color:#f5c9a8">╌ prediction</span> &nbsp; '
-                  '<span style="color:#2f78d9">● left</span> '
-                  '<span style="color:#e34a33">● right</span>')
         if s.pred_3d is None:
             info = "no prediction yet" if self.workspace.checkpoint is not None else "no checkpoint open"
         elif s.metrics:
@@ -120,4 +123,4 @@ class ImageView(QWidget):
             info = "prediction (no ground truth)"
         if s.approximate_overlay:
             info += " · overlay: weak-perspective estimate"
-        return f"{info} &nbsp;&nbsp;|&nbsp;&nbsp; {legend}"
+        return info

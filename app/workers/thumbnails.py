@@ -57,7 +57,7 @@ class ThumbnailLoader(QObject):
 
     thumbnail_ready = Signal(int)
 
-    def __init__(self, dataset, size: int = 96, capacity: int = 3000, parent: QObject | None = None) -> None:
+    def __init__(self, dataset, size: int = 96, capacity: int = 2000, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.dataset = dataset
         self.size = size
