@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QV
 
 from app import messages
 from app.actions import build_actions
+from app.export.menu import add_analysis_actions
 from app.demo import demo_paths_job
 from app.settings import Settings
 from app.views.browser_view import BrowserView
@@ -23,7 +24,7 @@ from app.views.scene_view import SceneView
 from app.views.timeline_view import TimelineView
 from app.views.video_view import VideoView
 from app.workers.jobs import probe_devices_job
-from app.workers.training_jobs import TrainingJobsManager
+from app.workers.training_jobs import TrainingJobsManager, connect_workspace
 from app.workspace import Workspace, path_key
 from app.workspace_file import SUFFIX
 from hpe_core import __version__
@@ -51,6 +52,7 @@ class MainWindow(QMainWindow):
         self.actions_ = build_actions(self)
         self._build_docks()
         self._build_training()
+        self.actions_.update(add_analysis_actions(self))  # Analysis menu: views, export figure / report
         self._build_status_bar()
         self.workspace.message.connect(self._on_workspace_message)
         self.workspace.file_opened.connect(self._on_workspace_file_opened)
@@ -124,6 +126,7 @@ class MainWindow(QMainWindow):
     def _build_training(self) -> None:
         """The training panel: a bottom dock, shown with Jobs ▸ Training… (Ctrl+T)."""
         self.training_jobs = TrainingJobsManager(parent=self)  # follows running jobs from the start
+        connect_workspace(self.training_jobs, self.workspace)  # finished jobs' checkpoints join it
         self._training_view = None  # built when first shown (pyqtgraph loads then): a fast start
         self.training_dock = self._dock("Training", "trainingDock", QLabel("Training loads when first shown"),
                                         Qt.DockWidgetArea.BottomDockWidgetArea)

@@ -103,10 +103,12 @@ def plot_image(view: pg.GraphicsView, width: int, paper: bool = True) -> QImage:
         raise InputError(f"width: {width} px is outside 16..{MAX_PIXELS}")
     ratio = width / src.width()
     image = QImage(width, max(int(round(src.height() * ratio)), 1), QImage.Format.Format_ARGB32)
-    image.setDevicePixelRatio(ratio)
     image.fill(PAPER_BACKGROUND if paper else SCREEN_BACKGROUND)
+    image.setDevicePixelRatio(max(ratio, 1.0))  # larger: drawn sharp at that resolution
     with paper_style(view, paper):
         painter = QPainter(image)
+        if ratio < 1.0:  # smaller: scaled down (a pixel ratio below 1 is not supported)
+            painter.scale(ratio, ratio)
         _render_scene(view, painter, QRectF(0, 0, src.width(), src.height()), None)
         painter.end()
     image.setDevicePixelRatio(1.0)

@@ -100,7 +100,7 @@ def build_html(sections: list[ReportSection], images: dict[int, str], image_widt
         for fig in section.figures:
             parts.append(f'<figure><figcaption>{html.escape(fig.title)}</figcaption>'
                          f'<img src="{images[id(fig)]}" alt="{html.escape(fig.title)}"{width}>')
-            if fig.provenance:
+            if fig.provenance and fig.provenance != section.provenance:  # else said once below
                 parts.append(provenance_table(fig.provenance, f"Provenance of “{fig.title}”"))
             parts.append("</figure>")
         parts.extend(table_html(t) for t in section.tables)

@@ -1,0 +1,138 @@
+"""Side-by-side comparison on real checkpoints: the numbers of ``hpe compare``, linked columns,
+both models' predictions of the selected sample in one 3D view, bad input as a message."""
+
+from __future__ import annotations
+
+import shlex
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from analysis_helpers import afiles, blank, grab_array, open_files, run_cli, shown, wait_done  # noqa: F401
+from app.views import analysis_messages as msg
+from app.views.compare_view import CompareView
+from app.workspace import Workspace
+
+
+@pytest.fixture
+def compare(qtbot, afiles):  # noqa: F811
+    ws = Workspace()
+    view = CompareView(ws)
+    view.resize(1300, 800)
+    shown(view, qtbot)
+    yield ws, view
+    view.shutdown()
+    ws.close()
+
+
+def run_compare(qtbot, ws, view, a, b, dataset, layer="encoder", clusters=4) -> None:
+    open_files(qtbot, ws, dataset, a, b)
+    view.checkpoint_a.select_key(next(k for k, c in ws.checkpoints.items() if c.path == a))
+    view.checkpoint_b.select_key(next(k for k, c in ws.checkpoints.items() if c.path == b))
+    view.split.setCurrentIndex(view.split.findData("all"))
+    view.samples.setValue(0)
+    view.clusters.setValue(clusters)
+    view.layer.setCurrentIndex(view.layer.findData(layer))
+    view.run()
+    wait_done(qtbot, view.runner)
+
+
+@pytest.fixture
+def compared(qtbot, compare, afiles):  # noqa: F811
+    ws, view = compare
+    run_compare(qtbot, ws, view, afiles.simclr_regress, afiles.simsiam_regress, afiles.dataset)
+    assert view.bundle is not None, view.strip.message.text()
+    return ws, view
+
+
+def test_metrics_cka_and_columns_are_what_hpe_compare_prints(qtbot, compared, afiles, capsys):  # noqa: F811
+    ws, view = compared
+    b = view.bundle
+    cli = run_cli(shlex.split(b.request.command())[1:], capsys)
+    np.testing.assert_allclose(b.compare.cka, np.asarray(cli["cka"]), atol=1e-6)
+    np.testing.assert_allclose(view.cka.matrix, np.asarray(cli["cka"]), atol=1e-6)
+    rows = {row[0]: row[1:] for row in view.metrics.rows}
+    for key, col in (("a", 0), ("b", 1)):
+        assert rows["MPJPE (mm)"][col] == pytest.approx(cli["metrics"][key]["mpjpe"], rel=1e-9)
+        assert rows["PA-MPJPE (mm)"][col] == pytest.approx(cli["metrics"][key]["pa_mpjpe"], rel=1e-9)
+        assert rows["mean distance (mm)"][col] == pytest.approx(cli["metrics"][key]["mean_distance"], rel=1e-9)
+        for layer, score in cli["silhouette"][key].items():
+            assert rows[f"silhouette · {layer}"][col] == pytest.approx(score, abs=1e-9)
+        for layer, r in cli["retrieval"][key].items():
+            assert rows[f"retrieval top-1 · {layer}"][col] == pytest.approx(r["top1"])
+            assert rows[f"retrieval top-5 · {layer}"][col] == pytest.approx(r["top5"])
+    texts = [view.metrics.item(r, 1).text() for r in range(view.metrics.rowCount())]
+    assert f"{cli['metrics']['a']['mpjpe']:.1f}" in texts
+    # both columns: same samples, same method; each column's silhouette is hpe embed's
+    ia, ib = (np.asarray(b.embeds[k].indices) for k in ("a", "b"))
+    np.testing.assert_array_equal(ia, ib)
+    assert len(view.plots["a"].xy) == len(view.plots["b"].xy) == b.compare.samples == len(ws.dataset)
+    emb = run_cli(shlex.split(b.request.embed_request(b.request.checkpoint_b).command())[1:]
+                  + ["--out", str(afiles.root / "b.npz")], capsys)
+    assert emb["silhouette"]["clusters"] == pytest.approx(b.embeds["b"].silhouette["clusters"], abs=1e-9)
+    for w in (view.plots["a"], view.plots["b"], view.cka, view.conv1):
+        assert not blank(grab_array(w))
+
+
+def test_hover_is_linked_and_selection_is_shared(qtbot, compared):
+    ws, view = compared
+    a, b = view.plots["a"], view.plots["b"]
+    row = int(np.argmax(a.xy[:, 1]))
+    target = a.viewbox.mapViewToDevice(QPointF(*a.xy[row]))
+    QApplication.sendEvent(a.viewport(), QMouseEvent(QEvent.Type.MouseMove, target, a.viewport().mapToGlobal(target),
+                                                     Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
+                                                     Qt.KeyboardModifier.NoModifier))
+    index = int(a.indices[row])
+    qtbot.waitUntil(lambda: a.hover_index == index, timeout=3000)
+    assert b.hover_index == index  # ringed in the other column
+    ring = b.hover_item.data
+    assert len(ring) == 1 and (ring[0]["x"], ring[0]["y"]) == pytest.approx(tuple(b.xy[b.rows_of([index])[0]]))
+    lo, hi = b.xy.min(axis=0), b.xy.max(axis=0)
+    chosen = b.select_shape("rect", np.array([lo, (lo + hi) / 2]))
+    assert len(chosen) and ws.rows.tolist() == chosen.tolist()
+    np.testing.assert_array_equal(a.selected, chosen)
+
+
+def test_selected_sample_shows_both_predictions_in_one_3d_view(qtbot, compared, afiles):  # noqa: F811
+    from hpe_core.inference import Predictor
+
+    ws, view = compared
+    ws.select(10)
+    qtbot.waitUntil(lambda: view.pose_index == 10 and not view.pose_runner.running(), timeout=30_000)
+    sk = view.poses.skeletons
+    assert all(len(sk[k].joints) == ws.dataset.skeleton.num_joints for k in ("gt", "a", "b"))
+    gt = np.asarray(ws.dataset.joints_3d[10], np.float64)
+    gt = gt - gt[ws.dataset.skeleton.root]
+    expected_a = Predictor(afiles.simclr_regress, "cpu").predict_dataset(ws.dataset, [10]).joints_3d[0]
+    # drawn in the display frame, all three shifted by the same amount: differences are preserved
+    np.testing.assert_allclose(np.linalg.norm(sk["a"].joints - sk["gt"].joints, axis=1),
+                               np.linalg.norm(expected_a - gt, axis=1), rtol=1e-4, atol=1e-2)
+    assert not np.allclose(sk["a"].joints, sk["b"].joints)
+    assert "simclr_regress2.pt" in view.poses.legend.text() and "simsiam_regress2.pt" in view.poses.legend.text()
+    assert not blank(view.poses.render()[..., :3])
+
+
+@pytest.mark.parametrize("case, expected", [("one checkpoint", msg.NEED_TWO),
+                                            ("missing layer", "has no layer 'prediction'")])
+def test_bad_input_is_a_message(qtbot, compare, afiles, case, expected):  # noqa: F811
+    ws, view = compare
+    if case == "one checkpoint":
+        open_files(qtbot, ws, afiles.dataset)
+        view.run()
+    else:
+        run_compare(qtbot, ws, view, afiles.simclr, afiles.simsiam, afiles.dataset, layer="prediction")
+    assert expected in view.strip.message.text() and view.bundle is None
+
+
+def test_encoders_without_pose_heads_compare_without_pose_metrics(qtbot, compare, afiles):  # noqa: F811
+    ws, view = compare
+    run_compare(qtbot, ws, view, afiles.simclr, afiles.simsiam, afiles.dataset)
+    labels = [row[0] for row in view.metrics.rows]
+    assert "MPJPE (mm)" not in labels and "silhouette · projection" in labels
+    assert "silhouette · prediction" in labels  # SimSiam's predictor: B only
+    row = next(r for r in view.metrics.rows if r[0] == "silhouette · prediction")
+    assert row[1] is None and row[2] is not None
+    assert view.strip.message.text() == msg.NO_POSE_HEADS

@@ -1,0 +1,121 @@
+"""The kernel inspector on real checkpoints: the same classes and sums as ``hpe kernels``, a
+clicked filter's response and spectrum from ``hpe_core``, feature maps of the current image."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from analysis_helpers import afiles, blank, grab_array, open_files, run_cli, shown, wait_done  # noqa: F401
+from app.views import analysis_messages as msg
+from app.views.kernel_panels import BADGES, CLASS_COLOURS
+from app.views.kernel_view import KernelView
+from app.workspace import Workspace
+
+WIDTH = 8  # the test checkpoints' ResNet18 width: layerK has WIDTH * 2**(K-1) channels
+
+
+@pytest.fixture
+def inspector(qtbot, afiles):  # noqa: F811
+    ws = Workspace()
+    view = KernelView(ws)
+    view.resize(1100, 650)
+    shown(view, qtbot)
+    open_files(qtbot, ws, afiles.dataset, afiles.simclr)
+    qtbot.waitUntil(lambda: ws.sample is not None and ws.sample.image is not None, timeout=10_000)
+    yield ws, view
+    view.shutdown()
+    ws.close()
+
+
+def analyse(qtbot, view) -> None:
+    view.refresh()
+    wait_done(qtbot, view.runner)
+    qtbot.waitUntil(lambda: view.maps is not None and not view.maps_runner.running(), timeout=30_000)
+
+
+def test_grid_shows_the_classes_and_sums_hpe_kernels_prints(qtbot, inspector, afiles, capsys):  # noqa: F811
+    _ws, view = inspector
+    analyse(qtbot, view)
+    cli = run_cli(["kernels", str(afiles.simclr)], capsys)
+    report = view.bundle.report
+    assert report.counts() == cli["counts"] and list(report.weights.shape) == cli["shape"]
+    grid = view.grid
+    assert len(grid.frames) == len(grid.texts) == len(cli["filters"]) == WIDTH
+    for frame, text, entry in zip(grid.frames, grid.texts, cli["filters"]):
+        assert frame.pen().color().getRgb()[:3] == CLASS_COLOURS[entry["class"]]
+        assert f">{BADGES[entry['class']]}<" in text.toHtml() and f"{entry['sums']['total']:+.2f}" in text.toHtml()
+    counts = ", ".join(f"{v} {k}" for k, v in cli["counts"].items() if v)
+    assert counts in grid.title.text
+    assert not blank(grab_array(grid)) and not blank(grab_array(view.maps_panel))
+
+
+def test_clicking_a_filter_shows_its_response_and_spectrum(qtbot, inspector, afiles, capsys):  # noqa: F811
+    from hpe_core.analysis import filter_responses, frequency_response
+    from hpe_core.inference import checkpoint_image_size
+
+    ws, view = inspector
+    analyse(qtbot, view)
+    index = 5
+    x, y = view.grid.origins[index] + np.array(view.grid.tile) / 2
+    where = view.grid.box.mapViewToDevice(QPointF(x, y)).toPoint()
+    qtbot.mouseClick(view.grid.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    assert view.filter_index == index and view.grid.selected == index
+    entry = run_cli(["kernels", str(afiles.simclr)], capsys)["filters"][index]
+    caption = view.detail.caption.text
+    assert f"filter {index}" in caption and entry["class"] in caption and f"{entry['sums']['total']:+.4f}" in caption
+    loaded = ws.checkpoint
+    expected = filter_responses(ws.sample.image, loaded.model, image_size=checkpoint_image_size(loaded.info))[index]
+    np.testing.assert_allclose(view.detail.images[1].image, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(view.detail.images[2].image,
+                               frequency_response(view.bundle.report.weights[index].sum(0)), rtol=1e-6)
+    np.testing.assert_array_equal(view.detail.images[0].image, ws.sample.image)  # side by side with the image
+
+
+@pytest.mark.parametrize("layer, channels", [("layer1", WIDTH), ("layer3", 4 * WIDTH)])
+def test_layer_selector_shows_the_current_images_feature_maps(qtbot, inspector, afiles, capsys, tmp_path,  # noqa: F811
+                                                              layer, channels):
+    ws, view = inspector
+    analyse(qtbot, view)
+    view.layer.setCurrentIndex(view.layer.findData(layer))
+    qtbot.waitUntil(lambda: view.maps.layer == layer and not view.maps_runner.running(), timeout=30_000)
+    assert view.maps.maps.shape[0] == channels
+    assert view.maps_image.image.shape == view.maps.grid.shape
+    image_file = ws.dataset.image_path(ws.sample.index)
+    cli = run_cli(["kernels", str(afiles.simclr), "--image", str(image_file), "--layer", layer,
+                   "--maps-out", str(tmp_path / "maps.png"), "--out", str(tmp_path / "grid.png")], capsys)
+    assert cli["maps_shape"] == list(view.maps.maps.shape)
+    assert f"{channels} feature maps" in view.maps_title.text
+
+
+def test_another_sample_recomputes_the_maps_in_a_worker(qtbot, inspector):
+    ws, view = inspector
+    analyse(qtbot, view)
+    first = view.maps
+    ws.select(7)
+    qtbot.waitUntil(lambda: view.maps is not first and not view.maps_runner.running(), timeout=30_000)
+    assert view.image is ws.sample.image and ws.sample.index == 7
+    assert not np.allclose(view.maps.responses, first.responses)
+
+
+def test_signed_mode_draws_channels_on_a_diverging_scale(qtbot, inspector):
+    _ws, view = inspector
+    analyse(qtbot, view)
+    view.mode.setCurrentIndex(view.mode.findData("signed"))
+    image = view.grid.image
+    assert tuple(image.levels) == (-1.0, 1.0) and image.lut is not None
+    data = image.image
+    assert np.nanmin(data) >= -1.0 and np.nanmax(data) <= 1.0 and np.isnan(data).any()  # gaps between tiles
+    assert np.nanmax(np.abs(data)) == pytest.approx(1.0)  # each filter scaled by its largest |weight|
+    assert "blue" in view.grid.title.text
+
+
+def test_without_a_checkpoint_it_asks_for_one(qtbot):
+    ws = Workspace()
+    view = KernelView(ws)
+    shown(view, qtbot)
+    view.refresh()
+    assert view.strip.message.text() == msg.NEED_CHECKPOINT and not view.runner.running()
+    view.shutdown()
+    ws.close()
