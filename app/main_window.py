@@ -24,7 +24,7 @@ from app.views.scene_view import SceneView
 from app.views.timeline_view import TimelineView
 from app.views.video_view import VideoView
 from app.workers.jobs import probe_devices_job
-from app.workers.training_jobs import TrainingJobsManager
+from app.workers.training_jobs import TrainingJobsManager, connect_workspace
 from app.workspace import Workspace, path_key
 from app.workspace_file import SUFFIX
 from hpe_core import __version__
@@ -126,6 +126,7 @@ class MainWindow(QMainWindow):
     def _build_training(self) -> None:
         """The training panel: a bottom dock, shown with Jobs ▸ Training… (Ctrl+T)."""
         self.training_jobs = TrainingJobsManager(parent=self)  # follows running jobs from the start
+        connect_workspace(self.training_jobs, self.workspace)  # finished jobs' checkpoints join it
         self._training_view = None  # built when first shown (pyqtgraph loads then): a fast start
         self.training_dock = self._dock("Training", "trainingDock", QLabel("Training loads when first shown"),
                                         Qt.DockWidgetArea.BottomDockWidgetArea)

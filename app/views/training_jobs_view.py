@@ -2,9 +2,8 @@
 state, progress, ETA and last message; cancel (or stop following), resume, remove, open its
 checkpoint in the workspace; the selected job's live curves and log.
 
-Row updates are coalesced (at most five a second); a finished job's checkpoint joins the
-workspace through ``Workspace.open_checkpoint`` and a failed job's message reaches the
-workspace's message bar.
+Row updates are coalesced (at most five a second). What a finished job means for the workspace
+is :func:`app.workers.training_jobs.connect_workspace`'s business (it works with no panel built).
 """
 
 from __future__ import annotations
@@ -19,9 +18,6 @@ from app.views.job_curves import JobCurvesView
 from app.workers.training_record import format_duration
 from hpe_core.errors import InputError
 
-# User-facing messages (tests assert on them).
-JOB_DONE = "Training job '{name}' finished; {path} joins the workspace"
-JOB_FAILED = "Training job '{name}' failed: {why}"
 COLUMNS = ("Job", "Task", "State", "Progress", "ETA", "Message")
 
 
@@ -75,10 +71,7 @@ class TrainingJobsView(QWidget):
         m = self.manager
         m.jobs_changed.connect(self._refresh_jobs)
         m.job_updated.connect(self._on_job_updated)
-        m.job_finished.connect(self._on_job_finished)
-        m.message.connect(self._message)
-        if self.workspace is not None:
-            m.checkpoint_ready.connect(self.workspace.open_checkpoint)
+        m.job_finished.connect(self._on_job_updated)
 
     def _item(self, job_id: str) -> QTreeWidgetItem | None:
         for i in range(self.jobs.topLevelItemCount()):
@@ -134,14 +127,6 @@ class TrainingJobsView(QWidget):
                 self._fill(item, self.manager.job(job_id))
         if self.selected_id() in dirty:
             self._show_selected()
-
-    def _on_job_finished(self, job_id: str, state: str) -> None:
-        job = self.manager.job(job_id)
-        self._on_job_updated(job_id)
-        if state == "failed":
-            self._message("error", JOB_FAILED.format(name=job.record.name, why=job.record.message))
-        elif state == "done" and job.record.checkpoint:
-            self._message("info", JOB_DONE.format(name=job.record.name, path=job.record.checkpoint))
 
     def _on_selection_changed(self) -> None:
         job_id = self.selected_id()

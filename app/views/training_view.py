@@ -73,9 +73,6 @@ class TrainingView(QWidget):
         self._connect()
         self.task.setCurrentText("simclr")
         self._on_task_changed()
-        warning = manager.take_warning()
-        if warning:
-            self._message("warning", warning)
 
     # ------------------------------------------------------------------ building
     def _build(self) -> None:

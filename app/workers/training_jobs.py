@@ -30,8 +30,11 @@ from app.workers.training_record import (FileTail, JobRecord, RunState, load_his
                                          save_history, write_atomic)
 from hpe_core.errors import InputError
 
+# User-facing messages (tests assert on them).
 NO_FINAL_EVENT = "the process ended without a final event (killed, or it crashed)"
 KILLED_AFTER = "did not stop {timeout:.0f} s after SIGINT and was killed"
+JOB_DONE = "Training job '{name}' finished; {path} joins the workspace"
+JOB_FAILED = "Training job '{name}' failed: {why}"
 
 
 def data_dir() -> Path:
@@ -280,7 +283,7 @@ class TrainingJobsManager(QObject):
             rec.checkpoint = st.checkpoints.get("best") or last
             self._end(job, "done", f"finished: epoch {st.epoch}, step {st.step}/{st.total_steps}")
             if rec.checkpoint and Path(rec.checkpoint).is_file():
-                self.checkpoint_ready.emit(rec.checkpoint)
+                self._emit(self.checkpoint_ready, rec.checkpoint)
             return
         resumable = f"; resumable from {last} (step {st.step})" if last else ""
         if reason == "interrupted":
@@ -294,13 +297,20 @@ class TrainingJobsManager(QObject):
             tail = job.last_output_line()
             self._end(job, "failed", NO_FINAL_EVENT + (f": {tail}" if tail else "") + resumable)
 
+    def _emit(self, signal_, *args) -> None:
+        """Emit now, or once the caller is connected for what the start-up finds ended."""
+        if self._restoring:
+            QTimer.singleShot(0, lambda: signal_.emit(*args))
+        else:
+            signal_.emit(*args)
+
     def _end(self, job: TrainingJob, state: str, message: str) -> None:
         rec = job.record
         rec.state, rec.message, rec.ended, rec.pid = state, message, time.time(), None
         job.stop_deadline = None
         self._save()
-        self.job_updated.emit(rec.id)
-        self.job_finished.emit(rec.id, state)
+        self._emit(self.job_updated, rec.id)
+        self._emit(self.job_finished, rec.id, state)
         self._schedule()
 
     # ------------------------------------------------------------------ starting
@@ -387,6 +397,25 @@ class TrainingJobsManager(QObject):
             self._timer.start()
 
     def take_warning(self) -> str | None:
-        """A problem met reading the history at start-up (shown once by the view)."""
+        """A problem met reading the history at start-up (once; :func:`connect_workspace` shows it)."""
         warning, self._pending_warning = self._pending_warning, None
         return warning
+
+
+def connect_workspace(manager, workspace) -> None:
+    """Finished jobs' checkpoints join ``workspace``; their outcome and the manager's warnings
+    reach its message bar."""
+
+    def finished(job_id: str, state: str) -> None:
+        rec = manager.job(job_id).record
+        if state == "failed":
+            workspace.message.emit("error", JOB_FAILED.format(name=rec.name, why=rec.message))
+        elif state == "done" and rec.checkpoint:
+            workspace.message.emit("info", JOB_DONE.format(name=rec.name, path=rec.checkpoint))
+
+    manager.job_finished.connect(finished)
+    manager.checkpoint_ready.connect(workspace.open_checkpoint)
+    manager.message.connect(workspace.message)
+    warning = manager.take_warning()
+    if warning:
+        workspace.message.emit("warning", warning)

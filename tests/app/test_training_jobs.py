@@ -257,18 +257,27 @@ def test_a_job_that_ignores_sigint_is_killed_after_the_timeout(qtbot, make_manag
     assert job.record.message.startswith(KILLED_AFTER.format(timeout=0.5))
 
 
-def test_queue_runs_one_job_at_a_time(qtbot, make_manager, tmp_path):
-    script = tmp_path / "quick.py"  # stands for hpe: a run of one step that finishes at once
+def quick_stub(tmp_path):
+    """A stand-in for hpe: a one-step run that writes its checkpoint and finishes at once."""
+    script = tmp_path / "quick.py"
     script.write_text(
-        "import json, sys, time\n"
+        "import json, pathlib, sys, time\n"
         "path = sys.argv[sys.argv.index('--events') + 1]\n"
+        "out = pathlib.Path(json.load(open(sys.argv[2]))['train']['output'])\n"
+        "out.mkdir(parents=True, exist_ok=True)\n"
+        "(out / 'last.pt').write_bytes(b'weights')\n"
         "base = {'epoch': 1, 'step': 1, 'total_steps': 1}\n"
         "with open(path, 'a') as fh:\n"
         "    for event in ({'type': 'start', 'config': {}, 'steps_per_epoch': 1, 'epochs': 1, 'world_size': 1,\n"
         "                   'resumed_from': None, **base, 'epoch': 0, 'step': 0},\n"
+        "                  {'type': 'checkpoint', 'path': str(out / 'last.pt'), 'kind': 'last', **base},\n"
         "                  {'type': 'done', 'reason': 'finished', 'summary': {}, **base}):\n"
         "        fh.write(json.dumps({'time': time.time(), **event}) + '\\n')\n")
-    manager = make_manager(command=[sys.executable, str(script)], max_running=1, poll_ms=20)
+    return [sys.executable, str(script)]
+
+
+def test_queue_runs_one_job_at_a_time(qtbot, make_manager, tmp_path):
+    manager = make_manager(command=quick_stub(tmp_path), max_running=1, poll_ms=20)
     a, b, c = (manager.submit(tiny_config(tmp_path)) for _ in range(3))
     assert [j.record.state for j in (a, b, c)] == ["running", "queued", "queued"]
     assert len({j.record.output for j in (a, b, c)}) == 3  # same config, three output folders
@@ -276,3 +285,16 @@ def test_queue_runs_one_job_at_a_time(qtbot, make_manager, tmp_path):
     assert c.record.state == "cancelled"
     wait_state(qtbot, manager, b.id, "done", timeout=20_000)
     assert a.record.state == "done" and a.record.ended <= b.record.started
+
+
+def test_a_job_that_ended_while_closed_joins_the_workspace_at_the_next_start(qtbot, make_manager, tmp_path):
+    first = make_manager(command=quick_stub(tmp_path))
+    job = first.submit(tiny_config(tmp_path))
+    first.shutdown(stop=False)  # closed with "keep running" before the job could report
+    qtbot.waitUntil(lambda: not process_alive(job.record.pid), timeout=20_000)
+    second = make_manager(command=quick_stub(tmp_path))
+    with qtbot.waitSignal(second.checkpoint_ready, timeout=5_000) as ready:
+        pass  # announced once the caller could connect
+    again = second.job(job.id)
+    assert again.record.state == "done" and ready.args == [again.record.checkpoint]
+    assert again.record.message.endswith("(ended while HPE Studio was closed)")

@@ -12,8 +12,8 @@ import pytest
 from training_helpers import (EVENTS, FAST_ENV, STREAMS, make_manager, reference_curves,  # noqa: F401
                               complete_events, kill_group, tiny_config, tiny_dataset, wait_state)
 
-from app.views import training_jobs_view as jv
 from app.views import training_view as tv
+from app.workers import training_jobs as tj
 from app.workspace import path_key
 from hpe_core.commands.train import presets_dir
 from hpe_core.training.config import Config, config_from_dict, load_config
@@ -28,7 +28,9 @@ def view(qtbot, make_manager):
     workspace = Workspace()
     messages = []
     workspace.message.connect(lambda level, text: messages.append((level, text)))
-    panel = tv.TrainingView(make_manager(), workspace)
+    manager = make_manager()
+    tj.connect_workspace(manager, workspace)
+    panel = tv.TrainingView(manager, workspace)
     panel.messages = messages
     qtbot.addWidget(panel)
     panel.resize(1300, 800)
@@ -154,7 +156,7 @@ def test_a_failing_job_shows_failed_with_its_message(qtbot, view, tmp_path, tiny
     qtbot.waitUntil(lambda: view.jobs_view._item(job.id).text(2) == "failed", timeout=2000)
     row = view.jobs_view._item(job.id)
     assert row.text(5) == job.record.message == f"data.path {tmp_path / 'gone'}: no such dataset"
-    assert ("error", jv.JOB_FAILED.format(name=job.record.name, why=job.record.message)) in view.messages
+    assert ("error", tj.JOB_FAILED.format(name=job.record.name, why=job.record.message)) in view.messages
     assert not view.jobs_view.resume.isEnabled() and view.jobs_view.remove.isEnabled()
     view.jobs_view.remove.click()
     assert view.manager.jobs() == []
