@@ -79,15 +79,16 @@ def run(args: argparse.Namespace) -> int:
     if args.json and args.events == "-":
         raise InputError("--json and --events - both write to stdout; use one of them")
     from hpe_core.progress import TerminalProgress
+    from hpe_core.training.config import check_paths, validate
     from hpe_core.training.events import EventWriter
-    from hpe_core.training.state import StopFlag, stop_on_signals
 
     main_rank = os.environ.get("RANK", "0") == "0"
     writer = EventWriter(args.events, enabled=main_rank)
     bar = TerminalProgress("train", stream=sys.stderr) if main_rank else None
     try:
-        config = load_run_config(args)
+        config = check_paths(validate(load_run_config(args)))  # before torch loads: bad input fails fast
         from hpe_core.training.loop import run_training
+        from hpe_core.training.state import StopFlag, stop_on_signals
 
         with stop_on_signals(StopFlag()) as flag:
             result = run_training(config, bar, writer, args.resume, flag)

@@ -90,6 +90,7 @@ class TrainConfig:
     batch_size: int = 64  # global: split over the processes of a torchrun job
     seed: int = 0
     device: str = "auto"
+    threads: Optional[int] = None  # torch CPU threads of the training process (None: torch's default)
     precision: Literal["fp32", "bf16", "fp16", "auto"] = "fp32"  # auto: bf16/fp16 AMP on CUDA
     output: str = "runs/train"
     log_every: int = 10
@@ -163,10 +164,21 @@ def apply_overrides(raw: dict, overrides: list[str] | tuple[str, ...]) -> dict:
             if not isinstance(node, dict):
                 raise InputError(f"--set {item!r}: {part} is not a section")
         try:
-            node[parts[-1]] = yaml.safe_load(value) if value.strip() else None
+            parsed = yaml.safe_load(value) if value.strip() else None
         except yaml.YAMLError:
-            node[parts[-1]] = value
+            parsed = value
+        node[parts[-1]] = _number(parsed)
     return out
+
+
+def _number(value: Any) -> Any:
+    """YAML 1.1 reads ``1e39`` as a string; take it as the number it is."""
+    if isinstance(value, str):
+        try:
+            return float(value) if any(c in value for c in ".eE") else int(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _build(cls, raw: Any, prefix: str):
@@ -235,6 +247,8 @@ def validate(config: Config) -> Config:
     for key, value in positive.items():
         if value < 1:
             raise InputError(f"{key}: must be at least 1, got {value}")
+    if t.threads is not None and t.threads < 1:
+        raise InputError(f"train.threads: must be at least 1, got {t.threads}")
     if d.num_workers < 0:
         raise InputError(f"data.num_workers: must be 0 or more, got {d.num_workers}")
     if o.lr <= 0 or (o.encoder_lr is not None and o.encoder_lr < 0):
@@ -256,6 +270,19 @@ def validate(config: Config) -> Config:
     return config
 
 
+def check_paths(config: Config) -> Config:
+    """Raise naming the key of the first file or folder the config names that does not exist."""
+    paths = {"data.path": config.data.path if config.data.path != "demo" else None,
+             "data.skip_list": config.data.skip_list, "model.init": config.model.init,
+             "regression.encoder": config.regression.encoder if config.task == "regress3d"
+             and config.regression.encoder != "random" else None}
+    for key, value in paths.items():
+        if value and not Path(value).expanduser().exists():
+            what = "dataset" if key == "data.path" else "file"
+            raise InputError(f"{key} {value}: no such {what}")
+    return config
+
+
 def effective_lrs(config: Config) -> tuple[float, float]:
     """``(head_lr, encoder_lr)`` after the linear scaling rule (lr x batch/256) if asked."""
     o = config.optim
@@ -265,7 +292,7 @@ def effective_lrs(config: Config) -> tuple[float, float]:
 
 
 #: Keys a resumed run may change; everything else must equal the checkpoint's config.
-RESUMABLE_CHANGES = ("train.epochs", "train.output", "train.log_every", "train.device",
+RESUMABLE_CHANGES = ("train.epochs", "train.output", "train.log_every", "train.device", "train.threads",
                      "data.num_workers", "data.path", "data.skip_list")
 
 

@@ -123,8 +123,8 @@ class EventWriter:
         else:
             self._stream = target
 
-    def emit(self, kind: str, **fields: Any) -> dict:
-        event = _clean({"type": kind, "time": time.time(), **fields})
+    def emit(self, event_type: str, /, **fields: Any) -> dict:
+        event = _clean({"type": event_type, "time": time.time(), **fields})
         validate_event(event)
         self.events.append(event)
         if self._stream is not None:

@@ -24,7 +24,7 @@ from hpe_core.errors import InputError
 from hpe_core.progress import NullProgress
 from hpe_core.training import distributed
 from hpe_core.training.checkpoints import ResumePoint, save_training_checkpoint
-from hpe_core.training.config import Config, check_resume_compatible, effective_lrs, validate
+from hpe_core.training.config import Config, check_paths, check_resume_compatible, effective_lrs, validate
 from hpe_core.training.data import EpochBatches, SeededItems, epoch_loader, steps_per_epoch
 from hpe_core.training.events import EventWriter
 from hpe_core.training.optim import make_optimizer, make_scaler, resolve_precision
@@ -59,14 +59,18 @@ def run_training(config: Config, progress=None, events: EventWriter | None = Non
     point = ResumePoint(resume) if resume else None
     if point is not None:
         check_resume_compatible(point.config, config)
-    validate(config)
+    check_paths(validate(config))
     info = distributed.env_info()
     device = distributed.device_for_rank(resolve_device(config.train.device), info)
     info = distributed.init(device)
+    threads = torch.get_num_threads()
     try:
+        if config.train.threads:
+            torch.set_num_threads(config.train.threads)
         run = _Run(config, device, info, progress or NullProgress(), events, stop or StopFlag(), point)
         return run.run()
     finally:
+        torch.set_num_threads(threads)
         distributed.shutdown()
 
 
@@ -95,15 +99,22 @@ class _Run:
         self.out = Path(config.train.output).expanduser()
         self.epoch = self.batch = self.step = 0
         self.history: list[dict] = []
+        self._losses: list[float] = []  # this epoch's step losses (kept in last.pt for a resume)
         self.best: dict | None = None
         self.best_state: dict | None = None
         self.last_path: Path | None = None
         self.best_path: Path | None = None
+        self.skipped = 0  # unreadable training samples dropped from batches
         self._setup()
 
     # -- setup ------------------------------------------------------------------------
     def _setup(self) -> None:
         c = self.config
+        if self.info.is_main:
+            try:
+                self.out.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InputError(f"train.output {self.out}: cannot create the folder ({exc.strerror})") from None
         seed_everything(c.train.seed)
         self.dataset = open_training_dataset(c, self.info)
         self.task = make_task(c, self.dataset, self.device)
@@ -133,6 +144,7 @@ class _Run:
         self.epoch, self.batch, self.step = point.epoch, point.batch, point.step
         self.last_path, self._last_step = point.path, point.step
         self.history = list(stored.get("history", []))
+        self._losses = [float(x) for x in stored.get("epoch_losses", [])]
         self.best = stored.get("best")
         best_file = self.out / "best.pt"
         if self.best is not None and best_file.is_file():
@@ -169,11 +181,16 @@ class _Run:
         loader = epoch_loader(self.train_items, sampler, c.data.num_workers, self.task.collate())
         self.task.set_train_mode(self.net)
         self._tick = (time.monotonic(), 0)
-        self._losses: list[float] = []
+        if self.batch == 0:
+            self._losses = []
         for batch in loader:
+            self.skipped += len(batch.pop("skipped", []))
             if self._stop_requested():
                 self._save_last(resumable=True)
                 return False
+            if distributed.any_flag(self.task.batch_size(batch) < self.task.min_batch, self.device, self.info):
+                self._skip_step()
+                continue
             self._train_step(batch)
         if self._stop_requested():  # stopped during the last batch: the epoch is done, evaluate first
             self._end_epoch()
@@ -210,6 +227,15 @@ class _Run:
         self._tick = (self._tick[0], self._tick[1] + n * self.info.world_size)
         if self.step % self.config.train.log_every == 0 or self.batch == self.steps_per_epoch:
             self._log_progress(lr)
+        self.progress.set_progress(self.step / max(self.total_steps, 1))
+
+    def _skip_step(self) -> None:
+        """A batch with too few readable samples: no update, but the step counts (the schedule,
+        the epoch's length and a resume stay as planned)."""
+        self.events.emit("log", level="warning", message=f"step {self.step + 1}: too few readable "
+                         f"samples in the batch; skipped ({self.skipped} unreadable so far)")
+        self.step += 1
+        self.batch += 1
         self.progress.set_progress(self.step / max(self.total_steps, 1))
 
     def _log_progress(self, lr: float) -> None:
@@ -275,6 +301,7 @@ class _Run:
                 "batch": self.batch, "step": self.step, "total_steps": self.total_steps,
                 "steps_per_epoch": self.steps_per_epoch, "history": self.history, "best": self.best,
                 "complete": complete, "final": final or {}, "world_size": self.info.world_size,
+                "epoch_losses": list(self._losses) if self.batch else [],
                 "hpe_version": __version__}
 
     def _save_last(self, resumable: bool, final: dict | None = None) -> None:
@@ -305,13 +332,14 @@ class _Run:
         final: dict = {}
         if reason == "finished":
             final = self._final_metrics()
-            self._save_last(resumable=True, final=final)
-            if self.best_state is not None:
-                self._save_best(final)
+            if final:  # record them in both files
+                self._save_last(resumable=True, final=final)
+                if self.best_state is not None:
+                    self._save_best(final)
         summary = {"reason": reason, "best": self.best, "final": final, "history": self.history[-1:],
                    "last_checkpoint": str(self.last_path) if self.last_path else None,
                    "best_checkpoint": str(self.best_path) if self.best_path else None,
-                   "skipped_samples": _skipped(self.train_items.dataset),
+                   "skipped_samples": max(self.skipped, _skipped(self.train_items.dataset)),
                    "elapsed_s": time.monotonic() - self.started}
         self.events.emit("done", epoch=self.epoch, step=self.step, total_steps=self.total_steps,
                          reason=reason, summary=summary)

@@ -26,6 +26,8 @@ def pose_loss(pred: torch.Tensor, target: torch.Tensor, visible: torch.Tensor, k
     """``rotation_mse`` (seed 000: MSE after the best rotation about the root) or plain ``mse``,
     over the visible, finite joints, in ``unit_mm`` units squared."""
     valid = visible.bool() & torch.isfinite(target).all(dim=-1)
+    if not bool(torch.isfinite(pred).all()):  # the SVD would fail; the loop stops on a NaN loss
+        return pred.float().sum() * float("nan")
     pred = pred.float() / unit_mm
     target = torch.nan_to_num(target.float()) / unit_mm
     if kind == "rotation_mse":

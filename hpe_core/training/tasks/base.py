@@ -60,10 +60,13 @@ class Task:
     def eval_items(self, split: str = "val"):
         raise NotImplementedError
 
-    def collate(self):
-        from hpe_core.datasets import torch_data
+    min_batch = 1  # fewer samples than this (after dropping unreadable ones): the step is skipped
 
-        return getattr(torch_data, "collate_skipping", None)
+    def collate(self):
+        """Drops unreadable samples, listing them under ``"skipped"``."""
+        from hpe_core.datasets.torch_data import collate
+
+        return collate
 
     @staticmethod
     def batch_size(batch: dict) -> int:

@@ -34,6 +34,7 @@ class PairNet(nn.Module):
 
 class ContrastiveTask(Task):
     heads: tuple[str, ...] = ("projection",)
+    min_batch = 2
 
     def build_model(self) -> nn.Module:
         from hpe_core.models import build_model
