@@ -76,6 +76,10 @@ def paper_style(view: pg.GraphicsView, enabled: bool = True):
             elif isinstance(item, pg.LabelItem) and item.text:
                 saved.append((item, "label", item.opts.get("color")))
                 item.setText(item.text, color=black)
+            elif isinstance(item, pg.LegendItem):
+                saved.append((item, "legend", (item.brush(), item.pen())))
+                item.setBrush(pg.mkBrush(255, 255, 255, 215))
+                item.setPen(pg.mkPen(190, 190, 190))
     try:
         yield
     finally:
@@ -83,6 +87,9 @@ def paper_style(view: pg.GraphicsView, enabled: bool = True):
             if kind == "axis":
                 item.setPen(value[0])
                 item.setTextPen(value[1])
+            elif kind == "legend":
+                item.setBrush(value[0])
+                item.setPen(value[1])
             else:
                 item.setText(item.text, color=value)
 

@@ -34,6 +34,7 @@ class EmbeddingView(QWidget):
         self.result = None          # its EmbedResult (or None while only a preview is shown)
         self.indices = np.zeros(0, np.int64)
         self.layer_scores: dict[str, float | None] = {}
+        self._previews = 0
         self._build_controls()
         self.strip = RunStrip()
         self.runner = AnalysisRunner(workspace, self.strip, self)
@@ -161,6 +162,7 @@ class EmbeddingView(QWidget):
             return
         what = f"Embedding {req.layer} ({METHOD_LABELS[req.method]} {req.dims}D)"
         self.layer_scores = {}
+        self._previews = 0
         self.runner.start(embed_job(req), what, self._on_task_partial, self._on_task_done)
 
     def _on_setting_changed(self, *_args) -> None:
@@ -169,9 +171,11 @@ class EmbeddingView(QWidget):
 
     def _on_task_partial(self, item) -> None:
         kind = item[0]
-        if kind == "preview":
-            self.strip.status.setText(msg.PREVIEW.format(method=METHOD_LABELS[self.method.currentData()]))
-            self._show_points(item[1], item[2], result=None)
+        if kind == "preview":  # first a PCA while UMAP / t-SNE start, then t-SNE's map so far
+            method = METHOD_LABELS[self.method.currentData()]
+            self._previews += 1
+            self.strip.status.setText((msg.PREVIEW if self._previews == 1 else msg.LIVE).format(method=method))
+            self._show_points(item[1], item[2], result=None, auto_range=self._previews == 1)
         elif kind == "result":
             self._show_points(item[1].coords, item[1].indices, result=item[1])
         elif kind == "layer":
@@ -189,7 +193,7 @@ class EmbeddingView(QWidget):
                                                               dims=req.dims, layer=req.layer, k=req.clusters))
 
     # ------------------------------------------------------------------ drawing
-    def _show_points(self, coords: np.ndarray, indices: np.ndarray, result) -> None:
+    def _show_points(self, coords: np.ndarray, indices: np.ndarray, result, auto_range: bool = True) -> None:
         coords = np.asarray(coords, np.float64)
         self.indices = np.asarray(indices, np.int64)
         self.result = result
@@ -198,7 +202,7 @@ class EmbeddingView(QWidget):
             target.set_data(coords, self.indices)
             self.stack.setCurrentWidget(target)
         else:
-            self.plot.set_data(coords, self.indices)
+            self.plot.set_data(coords, self.indices, auto_range=auto_range)
             self.stack.setCurrentWidget(self.plot)
             method = METHOD_LABELS.get(self.method.currentData(), "")
             self.plot.set_axis_labels(f"{method} 1", f"{method} 2")
@@ -260,6 +264,8 @@ class EmbeddingView(QWidget):
 
     def _on_tool_clicked(self, button_id: int) -> None:
         self.plot.set_tool(("pan", "rect", "lasso")[button_id])
+        if button_id and self.plot3d is not None and self.stack.currentWidget() is self.plot3d:
+            self.strip.show_message("info", msg.NO_SELECTION_3D)
 
     def _on_layers_table_clicked(self, row: int, _col: int) -> None:
         item = self.layers_table.item(row, 0)

@@ -39,7 +39,8 @@ class ScatterPlot(pg.PlotWidget):
         self.hover_item.setZValue(10)
         for item in (self.cloud, self.selected_item, self.hover_item):
             self.addItem(item)
-        self.legend = self.plot_item.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        self.legend = self.plot_item.addLegend(offset=(-8, 8), labelTextSize="8pt",
+                                               brush=pg.mkBrush(28, 31, 38, 200), pen=pg.mkPen(70, 75, 88))
         self.xy = np.zeros((0, 2), np.float64)
         self.indices = np.zeros(0, np.int64)
         self.selected = np.zeros(0, np.int64)

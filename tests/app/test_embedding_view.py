@@ -224,3 +224,27 @@ def test_without_a_dataset_it_asks_for_one(qtbot, explorer):
     _ws, view = explorer
     view.run()
     assert not view.runner.running() and view.strip.message.text() == msg.NEED_DATASET
+
+
+def test_tsne_draws_its_map_as_it_goes_and_cancel_stops_it(qtbot, explorer, afiles):  # noqa: F811
+    ws, view = explorer
+    open_files(qtbot, ws, afiles.dataset, afiles.simclr)
+    for name, value in (("method", "tsne"), ("clusters", 4), ("samples", 0)):
+        w = getattr(view, name)
+        w.setValue(value) if hasattr(w, "setValue") else w.setCurrentIndex(w.findData(value))
+    maps = []
+    view.run()
+    task = view.runner.task
+
+    def on_partial(item):
+        if item[0] == "preview":
+            maps.append(np.array(item[1]))
+            if len(maps) == 2:  # the PCA preview, then t-SNE's first map: enough, cancel
+                view.strip.cancel.click()
+
+    task.partial.connect(on_partial)
+    wait_done(qtbot, view.runner)
+    assert task.state == "cancelled" and view.bundle is None and view.runner.last_error is None
+    assert len(maps) >= 2 and not np.allclose(maps[0], maps[1])  # PCA first, then t-SNE's map
+    np.testing.assert_allclose(view.plot.xy, maps[-1], rtol=1e-6)  # the last map is what is drawn
+    assert not view.strip.cancel.isEnabled()
