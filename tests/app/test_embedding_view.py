@@ -60,8 +60,9 @@ def test_points_in_polygon_matches_a_slow_reference(shape, seed):
     rng = np.random.default_rng(seed)
     pts = rng.uniform(-1.2, 1.2, (400, 2))
     angles = np.linspace(0, 2 * np.pi, 11)[:-1]
+    radii = np.where(np.arange(10) % 2, 0.4, 1.0)[:, None]  # a concave star
     polygon = {"square": np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], float),
-               "star": np.column_stack([np.cos(angles), np.sin(angles)]) * np.where(np.arange(10) % 2, 0.4, 1.0)[:, None],
+               "star": np.column_stack([np.cos(angles), np.sin(angles)]) * radii,
                "thin": np.array([[-1, 0], [1, 0.05], [1, -0.05]], float)}[shape]
     got = points_in_polygon(pts, polygon)
     assert got.tolist() == [slow_inside(p, polygon) for p in pts]
