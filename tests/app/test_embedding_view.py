@@ -123,8 +123,16 @@ def test_changing_method_layer_or_dims_recomputes_in_a_worker(qtbot, explorer, a
     assert view.bundle is not first and getattr(view.bundle.request, name) == value
     assert view.bundle.result.coords.shape == (len(ws.dataset), view.bundle.request.dims)
     if name == "dims":
-        assert view.stack.currentWidget() is view.plot3d
-        assert not blank(view.plot3d.render()[..., :3])
+        cloud = view.plot3d
+        assert view.stack.currentWidget() is cloud
+        image = cloud.render()[..., :3]
+        assert not blank(image)
+        pos = cloud.screen_positions()  # where hover looks for points: where they are drawn
+        gaps = np.linalg.norm(pos[:, None] - pos[None], axis=2) + np.diag(np.full(len(pos), np.inf))
+        k = int(gaps.min(axis=1).argmax())  # the most isolated point
+        x, y = np.round(pos[k]).astype(int)
+        assert cloud.row_at(*pos[k]) == k and cloud.row_at(x + 40, y + 40) != k
+        assert np.abs(image[y, x].astype(int) - image[0, 0].astype(int)).sum() > 30  # a point, not background
 
 
 def drag(widget, points: list[QPointF], modifiers=Qt.KeyboardModifier.NoModifier) -> None:
