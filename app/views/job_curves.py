@@ -50,9 +50,12 @@ class JobCurvesView(QWidget):
             plot = self.graphics.addPlot(row=i // 2, col=i % 2, title=title)
             plot.setLabel("bottom", x_label)
             plot.showGrid(x=True, y=True, alpha=0.2)
+            if x_label == "step":  # long runs: draw what a pixel column can show (min/max), nothing off-screen
+                plot.setDownsampling(auto=True, mode="peak")
+                plot.setClipToView(True)
             self.plots[name] = plot
         self.plots["metrics"].addLegend(offset=(-5, 5))
-        self.curves = {name: self.plots[name].plot(pen=pg.mkPen(COLOURS[0], width=1.5), connect="finite")
+        self.curves = {name: self.plots[name].plot(pen=pg.mkPen(COLOURS[0]), connect="finite")  # cosmetic: fast
                        for name in ("loss", "lr", "throughput")}
         self.metric_curves: dict[str, pg.PlotDataItem] = {}
         layout = QVBoxLayout(self)
@@ -89,7 +92,7 @@ class JobCurvesView(QWidget):
         for i, (name, series) in enumerate(metrics.items()):
             curve = self.metric_curves.get(name)
             if curve is None:
-                pen = pg.mkPen(COLOURS[i % len(COLOURS)], width=1.5)
+                pen = pg.mkPen(COLOURS[i % len(COLOURS)])
                 curve = self.plots["metrics"].plot(pen=pen, symbol="o", symbolSize=5, symbolBrush=pen.color(),
                                                    name=name, connect="finite")
                 self.metric_curves[name] = curve
@@ -98,7 +101,7 @@ class JobCurvesView(QWidget):
     def curve_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """What a curve shows, as arrays: "loss", "lr", "throughput" or "metric:<name>"."""
         curve = self.metric_curves[name[7:]] if name.startswith("metric:") else self.curves[name]
-        x, y = curve.getData()
+        x, y = curve.xData, curve.yData  # all of it (getData gives the downsampled, clipped part)
         return (np.zeros(0) if x is None else np.asarray(x)), (np.zeros(0) if y is None else np.asarray(y))
 
 

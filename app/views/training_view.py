@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import yaml
-from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtCore import QSignalBlocker, QSize, Qt
 from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit,
                                QMessageBox, QPushButton, QScrollArea, QSplitter, QToolButton, QVBoxLayout,
                                QWidget)
@@ -65,6 +65,9 @@ def ask_keep_running(parent: QWidget, count: int) -> str:
 
 
 class TrainingView(QWidget):
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name): room for the form and the curves in a dock
+        return QSize(1200, 460)
+
     def __init__(self, manager, workspace=None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.manager, self.workspace = manager, workspace
@@ -132,30 +135,37 @@ class TrainingView(QWidget):
     # ------------------------------------------------------------------ the new-job side
     def _on_task_changed(self, *_args) -> None:
         task = self.task.currentText()
+        self._fill_presets(task)
+        if self.preset.count():
+            self.load_config_file(self.preset.itemData(0))
+        else:
+            self.form.set_task(task)
+
+    def _fill_presets(self, task: str) -> None:
         with QSignalBlocker(self.preset):
             self.preset.clear()
             for name, path, preset_task in list_presets():
                 if preset_task == task:
                     self.preset.addItem(name, str(path))
-        if self.preset.count():
-            self.load_config_file(self.preset.itemData(0))
-        else:
-            self.form.set_task(task)
 
     def _on_preset_activated(self, index: int) -> None:
         self.load_config_file(self.preset.itemData(index))
 
     def load_config_file(self, path: str | Path) -> bool:
         """Fill the form from a preset or a saved config; False (and a message) if unreadable."""
+        path = Path(path).expanduser().resolve()
         try:
             config = read_config(path)
         except InputError as exc:
             self._message("error", CONFIG_FAILED.format(path=path, why=exc))
             return False
+        if config.task != self.task.currentText():
+            with QSignalBlocker(self.task):
+                self.task.setCurrentText(config.task)
+            self._fill_presets(config.task)
         if self.preset.findData(str(path)) < 0:
-            self.preset.addItem(f"{Path(path).name} (file)", str(path))
-        with QSignalBlocker(self.task), QSignalBlocker(self.preset):
-            self.task.setCurrentText(config.task)
+            self.preset.addItem(f"{path.name} (file)", str(path))
+        with QSignalBlocker(self.preset):
             self.preset.setCurrentIndex(self.preset.findData(str(path)))
         self.form.set_config(config)
         return True

@@ -87,6 +87,7 @@ class TrainingJob:
                 self.state.note_bad_line(why)
         self.loaded = True
         self.record.step, self.record.total_steps = self.state.step, self.state.total_steps
+        self.record.task = self.record.task or self.state.task  # a followed job says it in its start event
         if self.state.checkpoints.get("last"):
             self.record.last_checkpoint = self.state.checkpoints["last"]
         return bool(lines)

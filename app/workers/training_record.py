@@ -131,6 +131,7 @@ class RunState:
         self.reason: str | None = None  # the done event's reason
         self.error: str | None = None
         self.summary: dict = {}
+        self.task = ""
         self.last_time: float | None = None
         self._ref: tuple[float, int] | None = None  # (time, step) the ETA counts from
         self.events = 0
@@ -151,6 +152,7 @@ class RunState:
         self.messages.append(f"[ignored] {why}")
 
     def _on_start(self, e: dict) -> None:
+        self.task = str(e["config"].get("task", ""))
         self.reason = self.error = None
         self.total_steps, self.epochs = e["total_steps"], e["epochs"]
         self.epoch, self.step = e["epoch"], e["step"]

@@ -126,13 +126,19 @@ def test_a_saved_config_runs_unchanged_in_the_cli(qtbot, view, tmp_path):
     for suffix in (".yaml", ".json"):
         saved = view.save_config_file(tmp_path / f"mine{suffix}")
         assert load_config(saved) == view.form.revalidate() and load_config(saved).data.path.endswith(": set")
+        view.task.setCurrentText("simclr")  # another task's presets...
         assert view.load_config_file(saved) and view.preset.currentText() == f"mine{suffix} (file)"
+        presets = [view.preset.itemText(i) for i in range(view.preset.count())]
+        assert view.task.currentText() == "simsiam" and "simsiam_cpu" in presets  # ...give way to its own
+        assert config_from_dict(view.form.raw()) == load_config(saved)
 
 
 # ----------------------------------------------------------------------------- curves
 @pytest.mark.parametrize("name", STREAMS)
 def test_recorded_streams_replay_into_the_same_curves(qtbot, view, name):
     job = view.manager.follow(EVENTS / name)
+    starts = [e for e in complete_events(name) if e["type"] == "start"]
+    assert job.record.task == (starts[0]["config"]["task"] if starts else "")
     view.jobs_view.select_job(job.id)
     qtbot.waitUntil(lambda: view.jobs_view.curves.state is job.state, timeout=2000)
     view.jobs_view.curves.refresh()
