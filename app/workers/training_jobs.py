@@ -227,10 +227,11 @@ class TrainingJobsManager(QObject):
         if job.record.active:
             raise InputError(f"{job.record.name}: cancel the job before removing it")
         del self._jobs[job_id]
-        if not job.record.external and job.record.folder:
+        folder = Path(job.record.folder).resolve() if job.record.folder else None
+        if folder is not None and folder.parent == self.folder.resolve():  # only a job folder of ours
             import shutil
 
-            shutil.rmtree(job.record.folder, ignore_errors=True)
+            shutil.rmtree(folder, ignore_errors=True)
         self._save()
         self.jobs_changed.emit()
 
@@ -353,8 +354,8 @@ class TrainingJobsManager(QObject):
         """An absolute output folder: relative ones go under :attr:`runs_dir`, never reused."""
         path = Path(output or "train").expanduser()
         if not path.is_absolute():
-            parts = path.parts[1:] if path.parts[0] == "runs" and len(path.parts) > 1 else path.parts
-            path = self.runs_dir.joinpath(*parts)
+            parts = path.parts[1:] if path.parts[:1] == ("runs",) and len(path.parts) > 1 else path.parts
+            path = self.runs_dir.joinpath(*(parts or ("train",)))
         taken = {j.record.output for j in self._jobs.values()}
         candidate, n = path, 1
         while str(candidate) in taken or any(candidate.glob("*.pt")):

@@ -169,6 +169,32 @@ def test_bad_history_starts_empty_with_a_warning(tmp_path, text, words):
     assert records == [] and words in warning
 
 
+def test_removing_a_job_deletes_only_its_own_folder(qtbot, make_manager, tmp_path):
+    elsewhere = tmp_path / "precious"
+    elsewhere.mkdir()
+    records = [JobRecord(id="mine", name="a", state="done", folder=str(tmp_path / "jobs" / "mine")),
+               JobRecord(id="odd", name="b", state="failed", folder=str(elsewhere))]  # a tampered history
+    (tmp_path / "jobs" / "mine").mkdir(parents=True)
+    save_history(tmp_path / "jobs" / "history.json", records)
+    manager = make_manager()
+    manager.remove("mine")
+    manager.remove("odd")
+    assert not (tmp_path / "jobs" / "mine").exists() and elsewhere.is_dir()
+    assert manager.jobs() == [] and load_history(manager.history_path) == ([], None)
+
+
+@pytest.mark.parametrize("output, expected", [("runs/simclr", "simclr"), ("mine", "mine"), (".", "train"),
+                                              ("", "train")])
+def test_relative_outputs_go_under_the_runs_folder_and_are_never_reused(make_manager, tmp_path, output, expected):
+    manager = make_manager()
+    first = manager._output_for(output)
+    assert first == tmp_path / "runs" / expected
+    first.mkdir(parents=True, exist_ok=True)
+    (first / "last.pt").write_bytes(b"")
+    assert manager._output_for(output) == first.with_name(f"{expected}-2")
+    assert manager._output_for(str(tmp_path / "abs")) == tmp_path / "abs"
+
+
 # ----------------------------------------------------------------------------- followed jobs
 def test_follow_an_external_events_file_written_in_pieces(qtbot, make_manager, tmp_path):
     data = (EVENTS / "simclr_done.jsonl").read_bytes()
