@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QToolButton,
-                               QWidget)
+from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
+                               QSizePolicy, QToolButton, QWidget)
 
 from app.views import analysis_messages as msg
 from app.workers.task import Task, TaskSlot
@@ -53,6 +53,26 @@ class CheckpointCombo(QComboBox):
             self.setCurrentIndex(i)
 
 
+def controls_row(widgets: list[QWidget]) -> QScrollArea:
+    """A row of controls that scrolls sideways when its dock is narrower than the row, so a
+    view's minimum width never forces the window wider."""
+    inner = QWidget()
+    row = QHBoxLayout(inner)
+    row.setContentsMargins(0, 0, 0, 0)
+    for w in widgets:
+        row.addWidget(w)
+    row.addStretch(1)
+    area = QScrollArea()
+    area.setWidget(inner)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+    area.setFixedHeight(inner.sizeHint().height() + area.horizontalScrollBar().sizeHint().height() + 2)
+    area.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+    return area
+
+
 class RunStrip(QWidget):
     """Run and cancel buttons, a progress bar, a status text and a message line."""
 
@@ -72,10 +92,13 @@ class RunStrip(QWidget):
         self.bar.setRange(0, 1000)
         self.bar.setTextVisible(False)
         self.bar.setMaximumWidth(160)
+        self.bar.setMinimumWidth(40)
         self.status = QLabel("")
         self.status.setStyleSheet("color: #9aa0ad;")
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.level = ""
         layout = QHBoxLayout(self)

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCursor
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QSplitter, QVBoxLayout, QWidget
 
 from app.views import analysis_messages as msg
-from app.views.analysis_controls import AnalysisRunner, CheckpointCombo, RunStrip
+from app.views.analysis_controls import AnalysisRunner, CheckpointCombo, RunStrip, controls_row
 from app.views.compare_panels import CkaHeatmap, Conv1Pair, MetricsTable, PosePairView
 from app.views.embedding_colours import colour_codes, describe_sample
 from app.views.embedding_view import METHOD_LABELS
@@ -63,12 +63,8 @@ class CompareView(QWidget):
         self._wire()
 
     def _layout(self) -> None:
-        bar = QHBoxLayout()
-        bar.setContentsMargins(0, 0, 0, 0)
-        for w in (QLabel("A"), self.checkpoint_a, QLabel("B"), self.checkpoint_b, self.layer, self.method,
-                  self.clusters, QLabel("samples"), self.samples, self.split):
-            bar.addWidget(w)
-        bar.addStretch(1)
+        bar = controls_row([QLabel("A"), self.checkpoint_a, QLabel("B"), self.checkpoint_b, self.layer, self.method,
+                            self.clusters, QLabel("samples"), self.samples, self.split])
         columns = QSplitter(Qt.Orientation.Horizontal)
         columns.addWidget(self.plots["a"])
         columns.addWidget(self.plots["b"])
@@ -82,7 +78,7 @@ class CompareView(QWidget):
         split.setSizes([420, 320])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(bar)
+        layout.addWidget(bar)
         layout.addWidget(self.strip)
         layout.addWidget(split, 1)
 

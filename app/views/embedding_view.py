@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCursor
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QSpinBox, QSplitter,
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QLabel, QSpinBox, QSplitter,
                                QStackedWidget, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
 from app.views import analysis_messages as msg
-from app.views.analysis_controls import AnalysisRunner, CheckpointCombo, RunStrip
+from app.views.analysis_controls import AnalysisRunner, CheckpointCombo, RunStrip, controls_row
 from app.views.embedding_colours import COLOUR_MODES, colour_codes
 from app.views.hover_card import HoverCard
 from app.views.scatter_plot import ScatterPlot
@@ -87,22 +87,13 @@ class EmbeddingView(QWidget):
         self.clear_selection = QToolButton(text="Clear selection", toolTip="List every sample in the browser again")
 
     def _layout(self) -> None:
-        bar = QHBoxLayout()
-        bar.setContentsMargins(0, 0, 0, 0)
-        for w in (self.checkpoint, self.layer, self.method, self.dims, self.clusters, QLabel("samples"),
-                  self.samples, QLabel("colour"), self.colour):
-            bar.addWidget(w)
-        bar.addStretch(1)
-        tools = QHBoxLayout()
-        tools.setContentsMargins(0, 0, 0, 0)
-        for b in self.tool_buttons.values():
-            tools.addWidget(b)
-        tools.addWidget(self.clear_selection)
-        tools.addStretch(1)
+        bar = controls_row([self.checkpoint, self.layer, self.method, self.dims, self.clusters, QLabel("samples"),
+                            self.samples, QLabel("colour"), self.colour])
+        tools = controls_row([*self.tool_buttons.values(), self.clear_selection])
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
-        lv.addLayout(tools)
+        lv.addWidget(tools)
         lv.addWidget(self.stack, 1)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.layers_table)
@@ -115,7 +106,7 @@ class EmbeddingView(QWidget):
         split.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(bar)
+        layout.addWidget(bar)
         layout.addWidget(self.strip)
         layout.addWidget(split, 1)
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from app.views import analysis_messages as msg
-from app.views.analysis_controls import AnalysisRunner, CheckpointCombo, RunStrip
+from app.views.analysis_controls import AnalysisRunner, CheckpointCombo, RunStrip, controls_row
 from app.views.kernel_panels import FilterDetailPanel, KernelGridPanel
 from app.workers.analysis_jobs import image_maps_job, kernels_job
 
@@ -61,11 +61,7 @@ class KernelView(QWidget):
         workspace.sample_changed.connect(self._on_workspace_sample_changed)
 
     def _layout(self) -> None:
-        bar = QHBoxLayout()
-        bar.setContentsMargins(0, 0, 0, 0)
-        for w in (QLabel("checkpoint"), self.checkpoint, self.mode, self.layer):
-            bar.addWidget(w)
-        bar.addStretch(1)
+        bar = controls_row([QLabel("checkpoint"), self.checkpoint, self.mode, self.layer])
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.detail)
         right.addWidget(self.maps_panel)
@@ -75,7 +71,7 @@ class KernelView(QWidget):
         split.setSizes([520, 520])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(bar)
+        layout.addWidget(bar)
         layout.addWidget(self.strip)
         layout.addWidget(split, 1)
 
