@@ -128,7 +128,7 @@ class Workspace(QObject, WorkspaceIO, WorkspacePredictions):
             self.file_opened.emit(key)
 
         def failed(exc):
-            why = _why(exc)
+            why = _why(exc, path)
             text = (messages.NOT_RECOGNISED if "format" in why.lower() or "not a" in why.lower()
                     else messages.OPEN_FAILED).format(path=path, why=why)
             self._report(exc, text)
@@ -156,7 +156,7 @@ class Workspace(QObject, WorkspaceIO, WorkspacePredictions):
                 self.set_active_checkpoint(key)
 
         def failed(exc):
-            self._report(exc, messages.CHECKPOINT_FAILED.format(path=path, why=_why(exc)))
+            self._report(exc, messages.CHECKPOINT_FAILED.format(path=path, why=_why(exc, path)))
 
         return self.run_task(jobs.load_checkpoint_job(path, self.device_spec, self.precision),
                              f"Load {Path(path).name}", done, failed)
@@ -168,7 +168,7 @@ class Workspace(QObject, WorkspaceIO, WorkspacePredictions):
             self.set_mode("video")
 
         def failed(exc):
-            self._report(exc, messages.VIDEO_FAILED.format(path=path, why=_why(exc)))
+            self._report(exc, messages.VIDEO_FAILED.format(path=path, why=_why(exc, path)))
 
         return self.run_task(jobs.probe_video_job(path), f"Open {Path(path).name}", done, failed)
 
@@ -394,6 +394,9 @@ def _when_all_finished(tasks: list[Task], callback: Callable[[], None]) -> None:
         t.finished.connect(lambda t=t: one_finished(t))
 
 
-def _why(exc: BaseException) -> str:
+def _why(exc: BaseException, path=None) -> str:
+    """The reason in ``exc``, without a leading ``"<path>: "`` the message already names."""
     text = str(exc) or type(exc).__name__
+    if path is not None and text.startswith(f"{path}: "):
+        text = text[len(f"{path}: "):]
     return text if isinstance(exc, (ValueError, OSError)) else f"{type(exc).__name__}: {text}"

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPalette
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.sample_data import SampleData
 from app.views.overlay import GT_STYLE, PRED_STYLE, draw_skeleton
 from app.workers.thumbnails import to_qimage
 
 BACKGROUND = QColor(30, 32, 38)
-LEGEND = ('<span style="color:#e8e8e8">━ ground truth</span> &nbsp; <span style="color:#f5c9a8">╌ prediction'
-          '</span> &nbsp; <span style="color:#2f78d9">● left</span> <span style="color:#e34a33">● right</span>')
+# The legend painted in the canvas corner: (text, colour).
+LEGEND = (("━ ground truth", QColor(232, 232, 232)), ("╌ prediction", QColor(245, 201, 168)),
+          ("● left", QColor(47, 120, 217)), ("● right", QColor(227, 74, 51)))
 
 
 class ImageCanvas(QWidget):
@@ -68,7 +69,24 @@ class ImageCanvas(QWidget):
             self.bones_drawn += draw_skeleton(painter, s.gt_2d, s.skeleton, to_widget, GT_STYLE, s.visible)
         if self.show_pred and s.pred_2d is not None:
             self.bones_drawn += draw_skeleton(painter, s.pred_2d, s.skeleton, to_widget, PRED_STYLE)
+        self._paint_legend(painter)
         painter.end()
+
+    def _paint_legend(self, painter: QPainter) -> None:
+        """A small key in the bottom-right corner of the canvas."""
+        metrics = painter.fontMetrics()
+        gap = 12
+        width = sum(metrics.horizontalAdvance(text) for text, _ in LEGEND) + gap * (len(LEGEND) + 1)
+        height = metrics.height() + 8
+        box = QRectF(self.width() - width - 4, self.height() - height - 4, width, height)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(20, 22, 27, 190))
+        painter.drawRoundedRect(box, 4, 4)
+        x = box.left() + gap
+        for text, colour in LEGEND:
+            painter.setPen(colour)
+            painter.drawText(QPointF(x, box.bottom() - 4 - metrics.descent()), text)
+            x += metrics.horizontalAdvance(text) + gap
 
 
 class ImageView(QWidget):
@@ -83,18 +101,13 @@ class ImageView(QWidget):
         self.metrics = QLabel("")
         self.metrics.setObjectName("imageMetrics")
         self.metrics.setTextFormat(Qt.TextFormat.RichText)
-        self.legend = QLabel(LEGEND)
-        self.legend.setObjectName("imageMetrics")
         for label in (self.title, self.metrics):  # long texts are clipped, never widen the window
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.metrics, 1)
-        bottom.addWidget(self.legend)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.title)
         layout.addWidget(self.canvas, 1)
-        layout.addLayout(bottom)
+        layout.addWidget(self.metrics)
         pal = self.palette()
         pal.setColor(QPalette.ColorRole.Window, BACKGROUND)
         self.setAutoFillBackground(True)
