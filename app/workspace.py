@@ -76,7 +76,7 @@ class Workspace(QObject, WorkspaceIO, WorkspacePredictions):
         self.sample: SampleData | None = None
         self._sequence = np.zeros(0, dtype=np.int64)
         self._predictions: dict[tuple[str, str], PredictionStore] = {}
-        self._sample_slot, self._predict_slot = TaskSlot(self), TaskSlot(self)
+        self._sample_slot, self._predict_slot, self._one_slot = TaskSlot(self), TaskSlot(self), TaskSlot(self)
         self._image_cache: tuple[int, np.ndarray | None] | None = None
         self._resort_timer = QTimer(self, singleShot=True, interval=1000)
         self._resort_timer.timeout.connect(self._refresh_rows)

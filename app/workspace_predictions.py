@@ -46,7 +46,8 @@ class WorkspacePredictions:
         return self._predict_slot.start(task, self.tasks)
 
     def _request_prediction(self, index: int) -> None:
-        """Predict the selected row right away when the batch job has not reached it."""
+        """Predict the selected row right away when the batch job has not reached it; one such
+        task at a time (a newer selection cancels the older request)."""
         store = self.predictions()
         if store is None or store.predicted[index]:
             return
@@ -54,7 +55,7 @@ class WorkspacePredictions:
         fn = jobs.predict_dataset_job(self.checkpoint, self.dataset, np.array([index]))
         task = Task(fn, name="_predict_one", parent=self)
         task.partial.connect(lambda item, pair=pair: self._on_predictions_partial(pair, item))
-        self.tasks.submit(task)
+        self._one_slot.start(task, self.tasks)
 
     def _on_predictions_partial(self, pair, item: dict) -> None:
         store, entry = self._predictions.get(pair), self.datasets.get(pair[0])
