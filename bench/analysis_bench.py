@@ -8,7 +8,8 @@
 - tsne: openTSNE (ours) vs ``sklearn.manifold.TSNE`` at N = 10,000 (50 dims, the same iterations),
   with the 10-NN label agreement of both maps;
 - predictor: ``Predictor.predict_tensor`` fp32 / bf16 vs a bare fp32 ``model.predict_pose(x)`` loop
-  on the same batches, and the share of this machine's measured matmul peak that it reaches;
+  on the same batches, and the share of this machine's measured matmul peak that it reaches (the
+  best of torch matmuls and of a GEMM-shaped 1x1 convolution, the faster path on some CPUs);
 - video: frames/s of ``Predictor.predict_video`` (decode thread + model) vs the model alone on
   the same frames already decoded;
 - memory: peak RSS of streaming 100,000 x 2048 features into the float16 cache (a child process);
@@ -43,6 +44,18 @@ def best_of(fn, repeats: int = 3) -> float:
     return min(times)
 
 
+def interleaved(fns: dict, rounds: int = 5) -> dict:
+    """Best time of each function, run in turns (A, B, A, B, ...) so that load from other work on
+    the machine falls on all of them alike; the minimum is the least disturbed run."""
+    best = {name: float("inf") for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best
+
+
 def report(name: str, **values) -> dict:
     text = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
     print(f"{name:<22} {text}", flush=True)
@@ -60,14 +73,13 @@ def bench_silhouette(quick: bool) -> dict:
     x, y = make_blobs(n, 512, centers=10, cluster_std=4.0, random_state=0)
     x = x.astype(np.float32)
     silhouette(x[:500], y[:500])  # warm up torch
-    ours = [None]
-    t_ours = best_of(lambda: ours.__setitem__(0, silhouette(x, y)), 2)
-    t0 = time.perf_counter()
-    ref = silhouette_samples(x, y)
-    t_ref = time.perf_counter() - t0
-    return report("silhouette", n=n, dims=512, ours_s=t_ours, sklearn_s=t_ref, speedup=t_ref / t_ours,
-                  score=ours[0][0], score_diff=abs(ours[0][0] - float(ref.mean())),
-                  max_sample_diff=float(np.abs(ours[0][1] - ref).max()))
+    ours, ref = [None], [None]
+    t = interleaved({"ours": lambda: ours.__setitem__(0, silhouette(x, y)),
+                     "sklearn": lambda: ref.__setitem__(0, silhouette_samples(x, y))}, 2 if quick else 3)
+    return report("silhouette", n=n, dims=512, ours_s=t["ours"], sklearn_s=t["sklearn"],
+                  speedup=t["sklearn"] / t["ours"], score=ours[0][0],
+                  score_diff=abs(ours[0][0] - float(ref[0].mean())),
+                  max_sample_diff=float(np.abs(ours[0][1] - ref[0]).max()))
 
 
 # ------------------------------------------------------------------------------------ t-SNE
@@ -87,26 +99,46 @@ def bench_tsne(quick: bool) -> dict:
     n = 2000 if quick else 10000
     x, y = make_blobs(n, 50, centers=12, cluster_std=6.0, random_state=0)
     x = x.astype(np.float32)
-    t0 = time.perf_counter()
-    ours = project(x, "tsne", 2, seed=0, n_iter=750, pca_dims=0).coords
-    t_ours = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    ref = TSNE(2, perplexity=30, max_iter=1000, init="pca", random_state=0).fit_transform(x)
-    t_ref = time.perf_counter() - t0
-    return report("tsne", n=n, ours_s=t_ours, sklearn_s=t_ref, speedup=t_ref / t_ours,
-                  knn_agreement_ours=_knn_agreement(ours, y), knn_agreement_sklearn=_knn_agreement(ref, y))
+    maps = {}
+
+    def ours(jobs):
+        maps[f"ours{jobs}"] = project(x, "tsne", 2, seed=0, n_iter=750, pca_dims=0, n_jobs=jobs).coords
+
+    def sklearn():
+        maps["sklearn"] = TSNE(2, perplexity=30, max_iter=1000, init="pca", random_state=0).fit_transform(x)
+
+    t = interleaved({"ours1": lambda: ours(1), "sklearn": sklearn, "ours2": lambda: ours(2)}, 1)
+    best = min(t["ours1"], t["ours2"])
+    return report("tsne", n=n, ours_1thread_s=t["ours1"], ours_2threads_s=t["ours2"], sklearn_s=t["sklearn"],
+                  speedup=t["sklearn"] / best, knn_agreement_ours=_knn_agreement(maps["ours1"], y),
+                  knn_agreement_sklearn=_knn_agreement(maps["sklearn"], y))
 
 
 # -------------------------------------------------------------------------------- predictor
-def matmul_peak(dtype) -> float:
-    """GFLOP/s of a 2048^3 matmul in ``dtype``, best of a few."""
+def matmul(dtype, n: int = 2048):
+    """An n^3 matmul in ``dtype`` (2 n^3 FLOPs), for the machine's peak."""
     import torch
 
-    a = torch.randn(2048, 2048).to(dtype)
-    b = torch.randn(2048, 2048).to(dtype)
+    a = torch.randn(n, n).to(dtype)
+    b = torch.randn(n, n).to(dtype)
     a @ b
-    t = best_of(lambda: a @ b, 5)
-    return 2 * 2048 ** 3 / t / 1e9
+    return lambda: a @ b
+
+
+def gemm_as_conv(dtype, c: int = 1024):
+    """A 1x1 convolution, (4, c, 32, 32) -> c channels: a GEMM through oneDNN (torch's CPU matmul
+    goes through a BLAS that can be far from the machine's peak, e.g. MKL on AMD)."""
+    import torch
+
+    x = torch.randn(4, c, 32, 32).to(dtype).contiguous(memory_format=torch.channels_last)
+    conv = torch.nn.Conv2d(c, c, 1, bias=False).to(dtype).to(memory_format=torch.channels_last)
+
+    def run():
+        with torch.inference_mode():
+            conv(x)
+
+    run()
+    return run, 2.0 * 4 * c * c * 32 * 32
 
 
 def model_flops(model, x) -> float:
@@ -155,18 +187,21 @@ def bench_predictor(quick: bool, size: int = 128, batch: int = 32) -> dict:
 
     predictors = {p: Predictor(model, "cpu", p, batch_size=batch, image_size=size) for p in ("fp32", "bf16")}
     runs = {p: (lambda pr=pr: [pr.predict_tensor(x) for x in batches]) for p, pr in predictors.items()}
-    bare()
-    for fn in runs.values():
-        fn()
-    t_bare, t = best_of(bare), {p: best_of(fn) for p, fn in runs.items()}
+    kinds = (("fp32", torch.float32), ("bf16", torch.bfloat16))
+    mm = {f"mm_{p}_{n}": matmul(dt, n) for p, dt in kinds for n in (1024, 2048)}
+    convs = {p: gemm_as_conv(dt) for p, dt in kinds}
+    t = interleaved({"bare": bare, **runs, **mm, **{f"conv_{p}": c[0] for p, c in convs.items()}},
+                    3 if quick else 6)
+    t_bare = t["bare"]
     images = batch * len(batches)
     flops = model_flops(model, batches[0][:1])
-    peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
+    peaks = {p: max([2 * n ** 3 / t[f"mm_{p}_{n}"] / 1e9 for n in (1024, 2048)]
+                    + [convs[p][1] / t[f"conv_{p}"] / 1e9]) for p in ("fp32", "bf16")}
     x = batches[0][:8]
     ref = predictors["fp32"].predict_tensor(x)
     bf16_mm = float(np.linalg.norm(predictors["bf16"].predict_tensor(x) - ref, axis=-1).mean())
     out = {"images": images, "image_size": size, "bare_fp32_img_s": images / t_bare}
-    for p in t:
+    for p in predictors:
         ips = images / t[p]
         out.update({f"{p}_img_s": ips, f"{p}_vs_bare": t_bare / t[p],
                     f"{p}_peak_gflops": peaks[p], f"{p}_peak_fraction": ips * flops / 1e9 / peaks[p]})
@@ -205,8 +240,8 @@ def bench_video(quick: bool, size: int = 128) -> dict:
                 predictor.predict_tensor(x)
 
         model_only()
-        t_model = best_of(model_only, 2)
-        t_video = best_of(lambda: predictor.predict_video(path), 2)
+        t = interleaved({"model": model_only, "video": lambda: predictor.predict_video(path)}, 2 if quick else 4)
+        t_model, t_video = t["model"], t["video"]
     return report("video", frames=frames, decode_size="640x480", model_only_fps=frames / t_model,
                   pipeline_fps=frames / t_video, ratio=t_model / t_video)
 
