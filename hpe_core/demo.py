@@ -5,8 +5,8 @@ seconds) into the user's cache the first time: ``$HPE_STUDIO_CACHE`` or the plat
 folder (``platformdirs.user_cache_dir("hpe-studio")``).
 
 ``build_demo(DemoSpec(...), progress)`` (``hpe demo build``) trains, with the ``*_cpu`` presets,
-a SimCLR and a SimSiam encoder (a narrow ResNet18) and a 2-layer 3D regression head on each,
-then writes ``simclr.pt``, ``simsiam.pt``, ``simclr_regress2.pt``, ``simsiam_regress2.pt``,
+a SimCLR and a SimSiam encoder (a narrow ResNet18) and a 2-layer 3D regression head on each
+(and, as a control, the same head on an untrained encoder), then writes ``simclr.pt``, ``simsiam.pt``, ``simclr_regress2.pt``, ``simsiam_regress2.pt``,
 their configs under ``configs/`` and ``metrics.json`` into ``resources/demo/``.
 """
 
@@ -30,6 +30,7 @@ DEMO_DATASET = {"poses": 2500, "cameras": 4, "size": 96, "seed": 0, "subjects": 
 #: a tiny stand-in, for tests of the build itself
 QUICK_DATASET = {"poses": 48, "cameras": 4, "size": 64, "seed": 0, "subjects": 4}
 DEMO_FILES = ("simclr.pt", "simsiam.pt", "simclr_regress2.pt", "simsiam_regress2.pt")
+CHECKPOINTS = tuple(f[:-3] for f in DEMO_FILES)
 
 
 def cache_dir() -> Path:
@@ -85,14 +86,18 @@ def demo_configs(spec: DemoSpec, work: Path, dataset: Path) -> dict:
     presets = resources_dir() / "presets"
     quick = ["model.width=8", "data.image_size=64", "train.epochs=1", "train.batch_size=16",
              "train.max_steps_per_epoch=2"] if spec.quick else []
+    common = [f"data.path={dataset}", *quick, *spec.overrides]
     runs = {}
     for name in ("simclr", "simsiam"):
-        common = [f"data.path={dataset}", *quick, *spec.overrides]
         runs[name] = load_config(presets / f"{name}_cpu.yaml", [*common, f"train.output={work / name}"])
         runs[f"{name}_regress2"] = load_config(
             presets / "regress_2layer_cpu.yaml",
             [*common, f"regression.encoder={work / name / 'best.pt'}", f"regression.encoder_family={name}",
              f"train.output={work / (name + '_regress2')}"])
+    width = runs["simclr"].model.width
+    runs["random_regress2"] = load_config(  # the control: the same head on an untrained encoder
+        presets / "regress_2layer_cpu.yaml",
+        [*common, "regression.encoder=random", f"model.width={width}", f"train.output={work / 'random_regress2'}"])
     return runs
 
 
@@ -114,7 +119,8 @@ def build_demo(spec: DemoSpec, progress=None, events=None) -> dict:
             check_cancelled(progress)
             progress.set_status(f"training {name}")
             t0 = time.monotonic()
-            result = run_training(config, stage(progress, 0.05 + 0.95 * i / 4, 0.05 + 0.95 * (i + 1) / 4), events)
+            share = stage(progress, 0.05 + 0.95 * i / len(configs), 0.05 + 0.95 * (i + 1) / len(configs))
+            result = run_training(config, share, events)
             if result.reason != "finished":
                 raise InputError(f"demo build: {name} was interrupted; nothing was written to {spec.out}")
             results[name], seconds[name] = result, time.monotonic() - t0
@@ -132,6 +138,9 @@ def _write_results(out: Path, configs: dict, results: dict, seconds: dict, param
     (out / "configs").mkdir(exist_ok=True)
     files, figures = {}, {}
     for name, result in results.items():
+        figures[name] = {"best": result.best, "final": result.final, "history": result.history}
+        if name not in CHECKPOINTS:  # the control: figures only
+            continue
         model, info = load_checkpoint(result.best_checkpoint)
         training = dict(info.training)
         config = training["config"]
@@ -143,10 +152,11 @@ def _write_results(out: Path, configs: dict, results: dict, seconds: dict, param
         _write_json(out / "configs" / f"{name}.json", config)
         files[name] = {"file": path.name, "sha256": file_hash(path), "bytes": path.stat().st_size,
                        "config": f"configs/{name}.json", "train_seconds": round(seconds[name], 1)}
-        figures[name] = {"best": result.best, "final": result.final, "history": result.history}
     metrics = {"format": "hpe-studio-demo-metrics", "format_version": 1, "hpe_version": __version__,
                "dataset": {"generator": "synthetic", **params},
                "summary": {enc: _summary(figures, enc) for enc in ("simclr", "simsiam")},
+               "control": {"random_encoder": _errors(figures["random_regress2"]["final"])},
+               "train_seconds": {name: round(t, 1) for name, t in seconds.items()},
                "runs": figures, "files": files,
                "build": {"seconds": round(total, 1), "machine": platform.machine(),
                          "cpus": os.cpu_count(), "torch_threads": _threads()}}
@@ -154,14 +164,18 @@ def _write_results(out: Path, configs: dict, results: dict, seconds: dict, param
     return metrics
 
 
+def _errors(final: dict) -> dict:
+    test = final.get("test", {})
+    return {"mpjpe": test.get("mpjpe"), "pa_mpjpe": test.get("pa_mpjpe"), "mean_distance": test.get("mean_distance"),
+            "pa_mpjpe_gain_over_baseline": final.get("pa_mpjpe_gain_over_baseline")}
+
+
 def _summary(figures: dict, encoder: str) -> dict:
     """The headline figures of a 2-layer head on ``encoder``: test errors and the baseline (mm)."""
     final = figures[f"{encoder}_regress2"]["final"]
-    test, base = final.get("test", {}), final.get("baseline_test", {})
-    return {"mpjpe": test.get("mpjpe"), "pa_mpjpe": test.get("pa_mpjpe"),
-            "mean_distance": test.get("mean_distance"), "baseline_mpjpe": base.get("mpjpe"),
-            "baseline_pa_mpjpe": base.get("pa_mpjpe"), "baseline_mean_distance": base.get("mean_distance"),
-            "pa_mpjpe_gain_over_baseline": final.get("pa_mpjpe_gain_over_baseline"),
+    base = final.get("baseline_test", {})
+    return {**_errors(final), "baseline_mpjpe": base.get("mpjpe"), "baseline_pa_mpjpe": base.get("pa_mpjpe"),
+            "baseline_mean_distance": base.get("mean_distance"),
             "encoder_val_pair_top1": _last(figures[encoder]["history"], "pair_top1")}
 
 

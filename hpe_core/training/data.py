@@ -2,9 +2,10 @@
 
 - The order of an epoch is a permutation drawn from ``(seed, epoch)`` only, so a resumed run
   regenerates it and skips the batches already done without loading them.
-- Every sample is produced with the global RNGs seeded from ``(seed, epoch, index)`` (and restored
-  after), so its augmentation does not depend on worker count, on which worker loads it, or on
-  where a run was interrupted.
+- Every sample is produced with torch's (and Python's) global RNG seeded from ``(seed, epoch,
+  index)`` (and restored after), so its augmentation does not depend on worker count, on which
+  worker loads it, or on where a run was interrupted. (NumPy's global RNG is not seeded: sample
+  randomness must come from torch, as it does in :mod:`hpe_core.datasets.augment`.)
 - Under torchrun a global batch of ``B`` is cut into ``world_size`` consecutive slices, one per rank.
 """
 
@@ -87,10 +88,20 @@ def epoch_loader(items: SeededItems, sampler: EpochBatches, num_workers: int, co
                       generator=generator, persistent_workers=False)
 
 
-def subset(indices: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
-    """At most ``limit`` of ``indices``, a seeded choice kept in the original order."""
+def subset(indices: np.ndarray, limit: int | None, seed: int, groups: np.ndarray | None = None) -> np.ndarray:
+    """At most ``limit`` of ``indices``, a seeded choice kept in the original order.
+
+    With ``groups`` (one label per index, e.g. its ``pose_id``) whole groups are kept, so every
+    chosen pose keeps all its views (a pose cut down to one view would pair with itself).
+    """
     indices = np.asarray(indices)
     if limit is None or limit >= len(indices):
         return indices
-    pick = np.random.default_rng([seed, 7]).choice(len(indices), size=limit, replace=False)
-    return indices[np.sort(pick)]
+    rng = np.random.default_rng([seed, 7])
+    if groups is None:
+        return indices[np.sort(rng.choice(len(indices), size=limit, replace=False))]
+    labels, inverse = np.unique(np.asarray(groups), return_inverse=True)
+    sizes = np.bincount(inverse)
+    order = rng.permutation(len(labels))
+    keep = order[: max(1, int(np.searchsorted(np.cumsum(sizes[order]), limit, side="right")))]
+    return indices[np.isin(inverse, keep)]

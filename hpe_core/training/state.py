@@ -59,16 +59,18 @@ def _lists_to_tuples(value):
 
 @contextmanager
 def forked_rng(seed: int) -> Iterator[None]:
-    """Run a block with Python/NumPy/torch(CPU) seeded by ``seed``; restore the states after."""
-    py, npy, tch = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    """Run a block with Python's and torch's (CPU) global RNGs seeded by ``seed``; restore them after.
+
+    NumPy's global RNG is left alone (saving it costs 20x more than the rest): the datasets'
+    augmentations draw from torch's generator, as per-sample randomness should.
+    """
+    py, tch = random.getstate(), torch.get_rng_state()
     random.seed(seed)
-    np.random.seed(seed % 2**32)
     torch.default_generator.manual_seed(seed)  # the CPU generator only; CUDA's is left alone
     try:
         yield
     finally:
         random.setstate(py)
-        np.random.set_state(npy)
         torch.set_rng_state(tch)
 
 

@@ -96,6 +96,52 @@ def test_regression_on_a_frozen_encoder_reports_every_figure(tiny_dataset, tmp_p
                         {k: v for k, v in reg_w.items() if k.startswith("encoder.")})
 
 
+def test_fine_tuning_trains_the_encoder_at_its_own_rate(tiny_dataset, tmp_path):
+    cfg = tiny_config(tiny_dataset, tmp_path / "ft", "regress3d", "regression.fine_tune=true", "optim.lr=0.01",
+                      "optim.encoder_lr=0.001", "train.epochs=1", "train.max_steps_per_epoch=2")
+    events = EventWriter(None)
+    result = run_training(cfg, events=events)
+    lrs = [e["lr"] for e in events.events if e["type"] == "progress"]
+    assert lrs and all(lr <= 0.01 for lr in lrs)
+    raw = torch.load(result.last_checkpoint, map_location="cpu", weights_only=True)
+    groups = raw["extra"]["resume"]["optimizer"]["param_groups"]
+    assert sorted(g["initial_lr"] for g in groups) == [0.001, 0.01]
+    assert {g["name"] for g in groups} == {"heads", "encoder"}
+
+
+def test_gradient_clipping_bounds_an_sgd_step(tiny_dataset, tmp_path):
+    from hpe_core.datasets import open_dataset
+    from hpe_core.training.tasks.contrastive import SimCLRTask
+
+    cfg = tiny_config(tiny_dataset, tmp_path / "clip", "simclr", "optim.name=sgd", "optim.momentum=0.0",
+                      "optim.lr=1.0", "optim.grad_clip=1e-6", "schedule.name=constant",
+                      "schedule.warmup_epochs=0.0", "train.epochs=1", "train.max_steps_per_epoch=1")
+    torch.manual_seed(cfg.train.seed)  # as run_training does before building the model
+    task = SimCLRTask(cfg, open_dataset(tiny_dataset), torch.device("cpu"))
+    before = {k: v.clone() for k, v in task.build_model().state_dict().items()}
+    after = weights(run_training(cfg).last_checkpoint)
+    step = torch.sqrt(sum(((after[k] - before[k]).double() ** 2).sum() for k in before
+                          if before[k].is_floating_point() and "running" not in k))
+    assert float(step) == pytest.approx(1e-6, rel=0.03)  # lr x the global norm, clipped to 1e-6
+
+
+def test_init_from_a_checkpoint_of_another_family_takes_its_encoder(tiny_dataset, tmp_path):
+    from hpe_core.datasets import open_dataset
+    from hpe_core.models.checkpoint import load_checkpoint
+    from hpe_core.training.tasks.contrastive import SimSiamTask
+
+    source = run_training(tiny_config(tiny_dataset, tmp_path / "clr", "simclr", "train.epochs=1",
+                                      "train.max_steps_per_epoch=1"))
+    cfg = tiny_config(tiny_dataset, tmp_path / "siam", "simsiam", f"model.init={source.last_checkpoint}")
+    model = SimSiamTask(cfg, open_dataset(tiny_dataset), torch.device("cpu")).build_model()
+    clr, _ = load_checkpoint(source.last_checkpoint)
+    assert_same_weights(model.encoder.state_dict(), clr.encoder.state_dict())
+    bad = tiny_config(tiny_dataset, tmp_path / "siam", "simsiam", f"model.init={source.last_checkpoint}",
+                      "model.width=8")
+    with pytest.raises(CheckpointError, match="does not fit the model being trained"):
+        SimSiamTask(bad, open_dataset(tiny_dataset), torch.device("cpu")).build_model()
+
+
 def test_nan_loss_stops_keeps_the_last_good_checkpoint_and_says_so(tiny_dataset, tmp_path, monkeypatch):
     from hpe_core.training.tasks.contrastive import SimCLRTask
 

@@ -92,7 +92,7 @@ class _Noisy(torch.utils.data.Dataset):
         return 10
 
     def __getitem__(self, i):
-        return (i, random.random(), float(np.random.rand()), float(torch.rand(1)))
+        return (i, random.random(), float(torch.rand(1)))
 
 
 def test_seeded_items_do_not_depend_on_order_and_leave_global_rngs_alone():
@@ -122,3 +122,13 @@ def test_subset_is_seeded_and_ordered():
     a, b = subset(idx, 10, seed=1), subset(idx, 10, seed=1)
     assert np.array_equal(a, b) and np.all(np.diff(a) > 0) and len(a) == 10
     assert subset(idx, None, 1) is idx or np.array_equal(subset(idx, None, 1), idx)
+
+
+@pytest.mark.parametrize("limit", [1, 9, 20, 39])
+def test_subset_by_group_keeps_whole_groups(limit):
+    idx = np.arange(40)
+    groups = idx // 4  # 10 poses x 4 views
+    picked = subset(idx, limit, seed=2, groups=groups)
+    assert 0 < len(picked) <= max(limit, 4) and len(picked) % 4 == 0
+    for g in np.unique(groups[picked]):
+        assert set(idx[groups == g]) <= set(picked)

@@ -108,3 +108,27 @@ def test_error_sums_closed_forms_and_empty_samples():
     assert e["mpjpe"] / e["joints"] == pytest.approx(10.0 * 18 / 19, rel=1e-9)
     visible[2] = False  # a pose with nothing visible is left out, not an error
     assert pose_error_sums(shifted, t, visible)["joints"] == 19 * (len(gt) - 1)
+
+
+def test_cross_view_retrieval_counts_same_pose_and_ignores_the_query_image():
+    from hpe_core.training.tasks.contrastive import _cross_view_hits
+
+    image = torch.tensor([[1.0, 0, 0], [0.9, 0.1, 0], [0, 1.0, 0], [0, 0.9, 0.1]])  # poses 7, 7, 8, 8
+    batch = {"index": torch.tensor([0, 1, 2, 3]), "index2": torch.tensor([1, 0, 3, 2]),
+             "pose_id": torch.tensor([7, 7, 8, 8])}
+    # view 2 of item j is image index2[j]; each query's best match is its own image, which is left out
+    feats = torch.cat([image, image[batch["index2"]]])
+    assert _cross_view_hits(feats, batch).tolist() == [True, True, True, True]
+    misleading = torch.tensor([[0, 1.0, 0], [0, 1.0, 0], [1.0, 0, 0], [1.0, 0, 0]])  # look like the other pose
+    other = {**batch, "index2": torch.tensor([9, 9, 9, 9])}
+    assert _cross_view_hits(torch.cat([image, misleading]), other).tolist() == [False] * 4
+
+
+def test_cross_view_retrieval_never_scores_the_query_image_itself():
+    from hpe_core.training.tasks.contrastive import _cross_view_hits
+
+    image = torch.tensor([[1.0, 0, 0], [0, 0, 1.0], [0.8, 0.2, 0], [0, 1.0, 0]])  # poses 7, 7, 8, 8
+    batch = {"index": torch.tensor([0, 1, 2, 3]), "index2": torch.tensor([1, 0, 3, 2]),
+             "pose_id": torch.tensor([7, 7, 8, 8])}
+    hits = _cross_view_hits(torch.cat([image, image[batch["index2"]]]), batch)
+    assert not hits[0]  # its own image (column 1, pose 7) would match exactly; the next best is pose 8

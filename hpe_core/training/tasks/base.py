@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -28,9 +29,15 @@ class Task:
     def __init__(self, config: Config, dataset, device: torch.device) -> None:
         self.config, self.dataset, self.device = config, dataset, device
         seed, data = config.train.seed, config.data
-        self.train_indices = subset(dataset.split_indices("train"), data.max_train_samples, seed)
-        self.val_indices = subset(dataset.split_indices("val"), data.max_eval_samples, seed)
-        self.test_indices = subset(dataset.split_indices("test"), data.max_eval_samples, seed)
+        pose = np.asarray(dataset.pose_id)
+
+        def pick(split: str, limit: int | None) -> np.ndarray:
+            indices = dataset.split_indices(split)
+            return subset(indices, limit, seed, groups=pose[indices])  # whole poses, all their views
+
+        self.train_indices = pick("train", data.max_train_samples)
+        self.val_indices = pick("val", data.max_eval_samples)
+        self.test_indices = pick("test", data.max_eval_samples)
 
     # -- model ------------------------------------------------------------------------
     def build_model(self) -> nn.Module:

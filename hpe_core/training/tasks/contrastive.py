@@ -4,8 +4,9 @@ Two camera views of one pose are a positive pair (``TwoViewDataset``). Both view
 the network in one batch of ``2N`` images.
 
 Validation metrics: ``loss`` (the training objective on validation pairs, without augmentation),
-``pair_top1`` (how often the nearest encoder feature of view 1 among the batch's view-2 features
-is its own pair; a direct measure of view invariance), and ``feature_std`` (the mean per-dimension
+``pair_top1`` (how often the nearest encoder feature of a view-1 image among the batch's view-2
+images, its own image left out, shows the same pose from another camera; a direct measure of
+view invariance), and ``feature_std`` (the mean per-dimension
 std of the L2-normalised projections times sqrt(d); near 0 means collapse, near 1 is healthy).
 """
 
@@ -83,8 +84,7 @@ class ContrastiveTask(Task):
                 continue
             batch = to_device(batch, self.device)
             feats = net(batch["view1"], batch["view2"], ("encoder",) + self.heads)
-            enc1, enc2 = F.normalize(feats["encoder"].float(), dim=1).chunk(2)
-            hits = (enc1 @ enc2.t()).argmax(dim=1) == torch.arange(n, device=enc1.device)
+            hits = _cross_view_hits(feats["encoder"], batch)
             z = F.normalize(feats["projection"].float(), dim=1)
             sums["loss"] += float(self.objective(feats)) * n
             sums["pair_top1"] += float(hits.float().sum())
@@ -94,6 +94,17 @@ class ContrastiveTask(Task):
         n = max(sums["n"], 1.0)
         return {"loss": sums["loss"] / n, "pair_top1": sums["pair_top1"] / n,
                 "feature_std": sums["feature_std"] / n}
+
+
+def _cross_view_hits(encoder: torch.Tensor, batch: dict) -> torch.Tensor:
+    """``(N,)`` bool: the nearest (cosine) view-2 image of each view-1 image in the batch shows the
+    same pose. View-2 entries that are the query's own image are left out of its gallery."""
+    enc1, enc2 = F.normalize(encoder.float(), dim=1).chunk(2)
+    sim = enc1 @ enc2.t()
+    index, index2 = batch["index"].to(sim.device), batch["index2"].to(sim.device)
+    sim = sim.masked_fill(index[:, None] == index2[None, :], float("-inf"))
+    pose = batch["pose_id"].to(sim.device)
+    return pose[sim.argmax(dim=1)] == pose
 
 
 class SimCLRTask(ContrastiveTask):
