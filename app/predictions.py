@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.sample_data import batch_errors
+from app.sample_data import batch_errors, batch_pa_errors
+
+METRICS = ("MPJPE", "PA-MPJPE")
 
 
 class PredictionStore:
-    """``joints`` ``(N, J, 3)`` root-relative mm, NaN until predicted; ``error`` ``(N,)`` MPJPE mm."""
+    """``joints`` ``(N, J, 3)`` root-relative mm, NaN until predicted; per-sample ``error`` (MPJPE)
+    and ``pa_error`` (PA-MPJPE) in mm. ``metric`` names the one the browser ranks by."""
 
-    def __init__(self, n: int, num_joints: int) -> None:
+    def __init__(self, n: int, num_joints: int, metric: str = "MPJPE") -> None:
+        if metric not in METRICS:
+            raise ValueError(f"metric: expected one of {METRICS}, got {metric!r}")
+        self.metric = metric
         self.joints = np.full((n, num_joints, 3), np.nan, dtype=np.float32)
         self.error = np.full(n, np.nan, dtype=np.float32)
+        self.pa_error = np.full(n, np.nan, dtype=np.float32)
         self.predicted = np.zeros(n, dtype=bool)
         self.complete = False
 
@@ -30,8 +37,14 @@ class PredictionStore:
         self.predicted[indices] = True
         if gt is not None:
             vis = None if visible is None else visible[indices]
-            self.error[indices] = batch_errors(joints.astype(np.float64), gt[indices].astype(np.float64),
-                                               root, vis)
+            pred, target = joints.astype(np.float64), gt[indices].astype(np.float64)
+            self.error[indices] = batch_errors(pred, target, root, vis)
+            self.pa_error[indices] = batch_pa_errors(pred, target, root, vis)
+
+    @property
+    def ranking(self) -> np.ndarray:
+        """``(N,)`` the per-sample error of :attr:`metric` (what the browser shows and sorts by)."""
+        return self.pa_error if self.metric == "PA-MPJPE" else self.error
 
     def get(self, index: int) -> np.ndarray | None:
         return self.joints[index] if 0 <= index < len(self.joints) and self.predicted[index] else None

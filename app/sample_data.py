@@ -61,6 +61,21 @@ def batch_errors(pred_rel: np.ndarray, gt: np.ndarray, root: int, visible=None) 
         return np.nanmean(err, axis=1).astype(np.float32)
 
 
+def batch_pa_errors(pred_rel: np.ndarray, gt: np.ndarray, root: int, visible=None) -> np.ndarray:
+    """``(N,)`` PA-MPJPE in mm (similarity-aligned) of ``(N, J, 3)`` predictions (NaN where unknown)."""
+    gt_rel = gt - gt[:, root:root + 1]
+    ok = np.isfinite(gt_rel).all(axis=2) & np.isfinite(pred_rel).all(axis=2)
+    if visible is not None:
+        ok &= np.asarray(visible, bool)
+    aligned = procrustes(np.nan_to_num(pred_rel), np.nan_to_num(gt_rel), "similarity", weights=ok.astype(float))
+    err = np.where(ok, np.linalg.norm(aligned - gt_rel, axis=2), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = np.nanmean(err, axis=1)
+    out[ok.sum(axis=1) < 3] = np.nan
+    return out.astype(np.float32)
+
+
 def place_prediction(pred_rel: np.ndarray, gt: np.ndarray | None, root: int, align: str) -> np.ndarray:
     """Put a root-relative ``(J, 3)`` prediction on the GT root, aligned to GT by ``align``."""
     if gt is None or not np.isfinite(gt[root]).all():

@@ -109,15 +109,26 @@ class Workspace(QObject, WorkspaceIO, WorkspacePredictions):
         return self.tasks.submit(task)
 
     def open_paths(self, paths, on_complete: Callable[[], None] | None = None) -> list[Task]:
-        """Open each path by its kind; ``on_complete`` runs once all of them finished."""
+        """Open each path by its kind; ``on_complete`` runs once all of them finished.
+
+        Checkpoints load in parallel; the first one listed becomes active if none was.
+        """
         started: list[Task] = []
-        for path in paths:
-            kind = jobs.classify(path)
+        kinds = [(path, jobs.classify(path)) for path in paths]
+        for path, kind in kinds:
             opener = {"workspace": self.open_workspace, "checkpoint": self.open_checkpoint,
                       "video": self.open_video, "dataset": self.open_dataset}[kind]
             started.append(opener(path))
-        if on_complete is not None:
-            _when_all_finished([t for t in started if t is not None and t.is_running()], on_complete)
+        first = next((path_key(p) for p, kind in kinds if kind == "checkpoint"), None)
+        was_active = self.active_key
+
+        def complete() -> None:
+            if first in self.checkpoints and was_active is None and self.active_key != first:
+                self.set_active_checkpoint(first)
+            if on_complete is not None:
+                on_complete()
+
+        _when_all_finished([t for t in started if t is not None and t.is_running()], complete)
         return started
 
     def open_dataset(self, path, skip_list=None) -> Task:
@@ -205,6 +216,9 @@ class Workspace(QObject, WorkspaceIO, WorkspacePredictions):
     def set_active_checkpoint(self, key: str | None) -> None:
         self._predict_slot.cancel()
         self.active_key = key if key in self.checkpoints else None
+        if self.checkpoint is not None and self.checkpoint.rotation_free and self.options["align"] == "none":
+            self.options = {**self.options, "align": "rigid"}  # its rotation is arbitrary: align it
+            self.options_changed.emit(dict(self.options))
         self.active_checkpoint_changed.emit(self.checkpoint)
         self._refresh_rows()
         self.start_predictions()
@@ -243,7 +257,7 @@ class Workspace(QObject, WorkspaceIO, WorkspacePredictions):
             rows = browsing.filter_rows(ds, self.filters)
             if self.picked is not None and self.picked[0] == self.current_key:  # see select_samples
                 rows = rows[np.isin(rows, self.picked[1])]
-            self.rows = browsing.sort_rows(rows, None if store is None else store.error, self.sort)
+            self.rows = browsing.sort_rows(rows, None if store is None else store.ranking, self.sort)
         if emit:
             self.rows_changed.emit()
 

@@ -23,7 +23,8 @@ class WorkspacePredictions:
             return None
         pair = (ds_key, ck_key)
         if pair not in self._predictions:
-            self._predictions[pair] = PredictionStore(len(entry.dataset), entry.dataset.skeleton.num_joints)
+            metric = "PA-MPJPE" if loaded.rotation_free else "MPJPE"
+            self._predictions[pair] = PredictionStore(len(entry.dataset), entry.dataset.skeleton.num_joints, metric)
         return self._predictions[pair]
 
     def start_predictions(self) -> Task | None:

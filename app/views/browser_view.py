@@ -141,7 +141,7 @@ class BrowserView(QWidget):
     def _on_workspace_rows_changed(self) -> None:
         store = self.workspace.predictions()
         self._updating = True
-        self.model.set_rows(self.workspace.rows, None if store is None else store.error)
+        self.model.set_rows(self.workspace.rows, None if store is None else store.ranking)
         self._updating = False
         for name, combo in self.filters.items():
             combo.setCurrentIndex(max(combo.findData(self.workspace.filters.get(name)), 0))
@@ -151,7 +151,7 @@ class BrowserView(QWidget):
 
     def _on_workspace_predictions_changed(self) -> None:
         store = self.workspace.predictions()
-        self.model.errors_updated(None if store is None else store.error)
+        self.model.errors_updated(None if store is None else store.ranking)
         self._update_footer()
 
     def _on_workspace_selection_changed(self, index: int) -> None:
@@ -169,11 +169,12 @@ class BrowserView(QWidget):
         if ds is None:
             self.footer.setText("No dataset open")
             return
-        text = f"{len(self.workspace.rows):,} of {len(ds):,} samples"
+        shown = len(self.workspace.rows)
+        text = f"{shown:,} samples" if shown == len(ds) else f"{shown:,} of {len(ds):,} samples"
         store = self.workspace.predictions()
         if store is not None:
             text += f" · {store.count:,} predicted"
-            finite = store.error[store.predicted]
+            finite = store.ranking[store.predicted]
             if finite.size and (finite == finite).any():
-                text += f" · mean MPJPE {np.nanmean(finite):.1f} mm"
+                text += f" · {store.metric} {np.nanmean(finite):.1f} mm"
         self.footer.setText(text)

@@ -16,6 +16,8 @@ def describe(loaded) -> str:
              f"{getattr(model, 'backbone_name', info.get('backbone', '?'))}"]
     if loaded.has_pose_head:
         lines.append(f"pose head: {model.num_joints} joints ({model.skeleton})")
+        if loaded.rotation_free:
+            lines.append("rotation-aligned loss: shown aligned, ranked by PA-MPJPE")
     else:
         lines.append("no pose head (encoder only)")
     params = info.get("parameters")

@@ -58,6 +58,14 @@ class LoadedCheckpoint:
     def has_pose_head(self) -> bool:
         return self.predictor is not None
 
+    @property
+    def rotation_free(self) -> bool:
+        """Trained with a rotation-aligned loss: its poses are defined only up to a rotation, so
+        they are shown rigidly aligned and ranked by PA-MPJPE."""
+        training = getattr(self.info, "training", None) or {}
+        regression = ((training.get("config") or {}).get("regression") or {})
+        return str(regression.get("loss", "")).startswith("rotation")
+
 
 def _predictor(model, info, device_spec: str, precision: str):
     from hpe_core.inference import Predictor, checkpoint_image_size

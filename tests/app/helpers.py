@@ -84,7 +84,7 @@ def make_dataset(root: Path, n_poses: int = 12, n_cams: int = 3, size: int = 64,
     return root
 
 
-def make_checkpoint(path: Path, width: int = 8) -> Path:
+def make_checkpoint(path: Path, width: int = 8, training: dict | None = None) -> Path:
     """A tiny regressor checkpoint (random weights, panoptic19)."""
     import torch
 
@@ -94,7 +94,7 @@ def make_checkpoint(path: Path, width: int = 8) -> Path:
     torch.manual_seed(0)
     model = build_model("regressor", "resnet18", width=width, head_layers=2, skeleton="panoptic19",
                         pose_scale=100.0)
-    return save_checkpoint(path, model, training={"epochs": 0})
+    return save_checkpoint(path, model, training=training or {"epochs": 0})
 
 
 def make_video(path: Path, frames: int = 40, size: int = 64, fps: float = 20.0) -> Path:

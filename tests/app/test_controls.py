@@ -81,3 +81,20 @@ def test_sorting_by_error_lists_the_worst_predictions_first(qtbot, opened):
     assert np.all(np.diff(listed) <= 0) and listed[0] == np.nanmax(error)
     top = opened.browser_view.model.index(0)
     assert f"{listed[0]:.0f}" in f"{top.data(Qt.ItemDataRole.UserRole + 2):.0f}"
+
+
+def test_a_checkpoint_trained_up_to_rotation_is_shown_aligned_and_ranked_by_pa_mpjpe(qtbot, window, files, tmp_path):
+    from helpers import make_checkpoint
+
+    ckpt = make_checkpoint(tmp_path / "rot.pt", training={"config": {"regression": {"loss": "rotation_mse"}}})
+    ws = window.workspace
+    ws.open_paths([str(files.dataset), str(ckpt)])
+    wait_for_prediction(qtbot, ws)
+    assert ws.options["align"] == "rigid" and window.scene_view.align.currentData() == "rigid"
+    qtbot.waitUntil(lambda: ws.predictions().count == len(ws.dataset), timeout=30_000)
+    store = ws.predictions()
+    assert store.metric == "PA-MPJPE" and np.all(store.pa_error <= store.error + 1e-3)
+    ws.set_sort("error_asc")
+    assert np.all(np.diff(store.pa_error[ws.rows]) >= 0)
+    assert "PA-MPJPE" in window.browser_view.footer.text()
+    assert "rotation-aligned loss" in window.checkpoints_view.details.text()

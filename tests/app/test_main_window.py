@@ -97,6 +97,17 @@ def drop(window, paths) -> None:
     window.dropEvent(event)
 
 
+def test_the_first_checkpoint_listed_becomes_active_whichever_loads_first(qtbot, window, files, tmp_path):
+    from helpers import make_checkpoint
+
+    second = make_checkpoint(tmp_path / "second.pt", width=16)
+    with qtbot.waitSignal(window.workspace.active_checkpoint_changed, timeout=30_000,
+                          check_params_cb=lambda c: c is not None and c.path == second):
+        window.workspace.open_paths([str(files.dataset), str(second), str(files.checkpoint)])
+    wait_idle(qtbot, window.workspace)
+    assert window.workspace.active_key == path_key(second) and len(window.workspace.checkpoints) == 2
+
+
 def test_dropping_a_dataset_opens_it_and_remembers_it(qtbot, window, files):
     drop(window, [files.dataset])
     qtbot.waitUntil(lambda: window.workspace.dataset is not None, timeout=10_000)

@@ -8,7 +8,7 @@ import pytest
 from app.browsing import sequence_rows, sort_rows
 from app.playback import Playback
 from app.predictions import PredictionStore
-from app.sample_data import batch_errors, place_prediction, pose_errors, weak_perspective
+from app.sample_data import batch_errors, batch_pa_errors, place_prediction, pose_errors, weak_perspective
 from hpe_core.geometry import random_rotations
 
 
@@ -43,6 +43,16 @@ def test_batch_errors_equal_per_sample_errors_and_skip_invisible_joints():
         want = np.linalg.norm(pred[i] - gt_rel, axis=1)[visible[i]].mean()
         assert got[i] == pytest.approx(want, rel=1e-5)
     assert np.isnan(batch_errors(pred[:1], np.full_like(gt[:1], np.nan), 0))[0]
+
+
+def test_batch_pa_errors_equal_the_per_sample_ones():
+    rng = np.random.default_rng(5)
+    gt = rng.normal(0, 300, (6, 19, 3))
+    pred = (gt - gt[:, :1]) @ random_rotations(1, rng)[0].T + rng.normal(0, 25, (6, 19, 3))
+    got = batch_pa_errors(pred, gt, 0)
+    want = [pose_errors(pred[i], gt[i], 0)["PA-MPJPE"] for i in range(6)]
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    assert np.all(got < batch_errors(pred, gt, 0))  # rotation removed
 
 
 @pytest.mark.parametrize("align", ["none", "rigid", "similarity"])
