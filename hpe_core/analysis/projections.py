@@ -131,6 +131,14 @@ def _umap(x, dims, labels, seed, progress, n_neighbors: int = 15, min_dist: floa
     return coords, {"n_neighbors": n_neighbors, "min_dist": float(min_dist)}
 
 
+def _threads() -> int:
+    import os
+    import sys
+
+    torch = sys.modules.get("torch")
+    return max(1, torch.get_num_threads() if torch is not None else (os.cpu_count() or 1))
+
+
 def _tsne(x, dims, labels, seed, progress, perplexity: float = 30.0, pca_dims: int = 50,
           n_iter: int = 500, n_jobs: int | None = None, **_):
     import os
@@ -153,8 +161,8 @@ def _tsne(x, dims, labels, seed, progress, perplexity: float = 30.0, pca_dims: i
         check_cancelled(progress)  # raising here stops openTSNE's optimiser
         return False
 
-    if n_jobs is None:  # threads pay off on large maps only; on a busy machine they spin and stall
-        n_jobs = (os.cpu_count() or 1) if x.shape[0] >= 10000 else 1
+    if n_jobs is None:  # threads pay off on large maps only (on a busy machine they spin and stall);
+        n_jobs = _threads() if x.shape[0] >= 10000 else 1  # as many as torch may use (the GUI limits it)
     tsne = TSNE(n_components=dims, perplexity=perplexity, random_state=int(seed), n_iter=int(n_iter),
                 negative_gradient_method="auto" if dims <= 2 else "bh", n_jobs=int(n_jobs),
                 callbacks=callback, callbacks_every_iters=every, verbose=False)
