@@ -95,3 +95,24 @@ def corrupt_video_frame(src: Path, dst: Path, frame: int) -> Path:
     data[start + 8:start + 8 + size] = bytes(size)
     dst.write_bytes(bytes(data))
     return dst
+
+
+def demo_checkpoint(name: str) -> Path:
+    """A shipped demo checkpoint (resources/demo); the test is skipped when the demo is not built."""
+    import pytest
+
+    from hpe_core import resources_dir
+
+    path = resources_dir() / "demo" / name
+    if not path.is_file():
+        pytest.skip(f"resources/demo/{name} is not built ('hpe demo build')")
+    return path
+
+
+def demo_like_views(root: Path) -> Path:
+    """60 new poses x 4 cameras from the demo's generator settings (another seed: unseen poses)."""
+    from hpe_core.datasets.synthetic import SynthSpec, synthesize
+    from hpe_core.progress import NullProgress
+
+    return Path(synthesize(SynthSpec(root / "views", poses=60, cameras=4, size=96, seed=1, subjects=12),
+                           NullProgress()))

@@ -164,3 +164,18 @@ def test_two_families_without_heads(assets):
 def test_unknown_layer_is_named(assets):
     with pytest.raises(InputError, match="--layers nope: simclr.pt has the layers conv1"):
         _compare(assets, assets.simclr, assets.simsiam, layers=("nope",))
+
+
+def test_demo_simclr_encoder_retrieves_the_same_pose_across_cameras(tmp_path):
+    """The view invariance contrastive pre-training is after, on poses the demo never saw."""
+    from analysis_assets import demo_checkpoint, demo_like_views
+    from hpe_core.analysis import EmbedSpec, compute_embeddings
+
+    views = demo_like_views(tmp_path)
+    emb = compute_embeddings(EmbedSpec(demo_checkpoint("simclr.pt"), views, ("encoder",), device="cpu",
+                                       cache_dir=tmp_path / "cache"))
+    ds = emb.dataset
+    got = cross_view_retrieval(np.asarray(emb.features["encoder"], np.float32), ds.pose_id[emb.indices],
+                               ds.camera_id[emb.indices])
+    assert got["queries"] == 240 and got["chance_top1"] == pytest.approx(3 / 180)
+    assert got["top1"] >= 5 * got["chance_top1"] and got["top5"] >= 3 * got["chance_top5"]

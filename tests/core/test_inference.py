@@ -173,3 +173,15 @@ def test_predict_dispatches_on_the_input(assets, model, what):
               "image": open_dataset(assets.dataset).image_path(0)}[what]
     result = Predictor(model, "cpu", image_size=IMAGE_SIZE).predict(source)
     assert len(result) == {"folder": 29, "manifest": 29, "video": 8, "image": 1}[what]
+
+
+@pytest.mark.parametrize("name", ["simclr_regress2.pt", "simsiam_regress2.pt"])
+def test_demo_bf16_predictions_stay_within_2mm_of_fp32(tmp_path, name):
+    from analysis_assets import demo_checkpoint, demo_like_views
+
+    views = open_dataset(demo_like_views(tmp_path))
+    rows = np.arange(0, len(views), 2)
+    fp32 = Predictor(demo_checkpoint(name), "cpu", "fp32").predict_dataset(views, rows)
+    bf16 = Predictor(demo_checkpoint(name), "cpu", "bf16").predict_dataset(views, rows)
+    assert fp32.frames == bf16.frames == rows.tolist()
+    assert np.linalg.norm(bf16.joints_3d - fp32.joints_3d, axis=-1).mean() < 2.0  # mm
