@@ -30,8 +30,13 @@ _F16_MAX = 65504.0
 
 
 def default_cache_dir() -> Path:
-    """``$HPE_STUDIO_CACHE/embeddings``, else the user's cache folder for hpe-studio."""
+    """``$HPE_STUDIO_CACHE/embeddings``, else the user's cache folder for hpe-studio (under
+    ``HPE_STUDIO_TESTING``, a temporary folder of this process: tests never touch user state)."""
     root = os.environ.get("HPE_STUDIO_CACHE")
+    if not root and os.environ.get("HPE_STUDIO_TESTING"):
+        import tempfile
+
+        root = str(Path(tempfile.gettempdir()) / f"hpe-studio-test-cache-{os.getpid()}")
     if not root:
         import platformdirs
 
