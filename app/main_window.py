@@ -195,6 +195,8 @@ class MainWindow(QMainWindow):
         """Open the demo dataset and checkpoints; the first demo checkpoint becomes active."""
 
         def done(paths):
+            self.statusBar().clearMessage()
+
             def activate_first() -> None:
                 for p in paths[1:]:
                     if path_key(p) in self.workspace.checkpoints:

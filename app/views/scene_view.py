@@ -109,7 +109,7 @@ class SceneView(QWidget):
         extent = self.cameras.frame.extent if self.workspace.mode == "dataset" else 1500.0
         cam.center = (0.0, 0.0, 900.0)
         cam.elevation, cam.azimuth = 18.0, -35.0
-        cam.distance = float(np.clip(extent * 1.9, 4500.0, 30000.0)) if self.workspace.mode == "dataset" else 4200.0
+        cam.distance = float(np.clip(extent * 1.4, 4000.0, 30000.0)) if self.workspace.mode == "dataset" else 4200.0
         cam.view_changed()
         self.canvas.update()
 

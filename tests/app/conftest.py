@@ -74,11 +74,3 @@ def window(qtbot, tmp_path):
     qtbot.waitExposed(win)
     yield win
     win.close()
-
-
-def wait_for_prediction(qtbot, ws, timeout: int = 30_000) -> None:
-    qtbot.waitUntil(lambda: ws.sample is not None and ws.sample.pred_3d is not None, timeout=timeout)
-
-
-def wait_idle(qtbot, ws, timeout: int = 30_000) -> None:
-    qtbot.waitUntil(lambda: not ws.tasks.tasks, timeout=timeout)

@@ -155,3 +155,11 @@ def big_dataset(n: int = 100_000, size: int = 48):
     return PoseDataset(path=f"/virtual/big{n}", format="test", skeleton=PANOPTIC19, size=n, columns=columns,
                        images=CountingImages(size), cameras=cams,
                        names={"action": [f"action{i}" for i in range(5)], "subject": ["S1", "S2", "S3"]})
+
+
+def wait_for_prediction(qtbot, ws, timeout: int = 30_000) -> None:
+    qtbot.waitUntil(lambda: ws.sample is not None and ws.sample.pred_3d is not None, timeout=timeout)
+
+
+def wait_idle(qtbot, ws, timeout: int = 30_000) -> None:
+    qtbot.waitUntil(lambda: not ws.tasks.tasks, timeout=timeout)

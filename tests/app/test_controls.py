@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from app.actions import SHORTCUTS
-from conftest import wait_for_prediction, wait_idle
+from helpers import wait_for_prediction, wait_idle
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from PySide6.QtGui import QImage
 from app import messages
 from app.demo import demo_checkpoints
 from app.workspace import path_key
-from conftest import wait_for_prediction
+from helpers import wait_for_prediction
 
 @pytest.fixture(scope="session")
 def demo_cache(tmp_path_factory):

@@ -14,7 +14,7 @@ from PySide6.QtGui import QDropEvent
 
 from app import messages
 from app.workspace import path_key
-from conftest import wait_for_prediction, wait_idle
+from helpers import wait_for_prediction, wait_idle
 
 ROOT = Path(__file__).resolve().parents[2]
 

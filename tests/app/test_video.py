@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QTimer
 
 from app.workspace import path_key
-from conftest import wait_idle
+from helpers import wait_idle
 from helpers import make_video
 
 FRAMES = 480
