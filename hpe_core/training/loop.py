@@ -334,8 +334,8 @@ class _Run:
             final = self._final_metrics()
             if final:  # record them in both files
                 self._save_last(resumable=True, final=final)
-                if self.best_state is not None:
-                    self._save_best(final)
+            if self.best_state is not None:  # best.pt of a finished run says so, with the final figures
+                self._save_best(final)
         summary = {"reason": reason, "best": self.best, "final": final, "history": self.history[-1:],
                    "last_checkpoint": str(self.last_path) if self.last_path else None,
                    "best_checkpoint": str(self.best_path) if self.best_path else None,

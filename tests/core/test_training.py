@@ -90,6 +90,11 @@ def test_regression_on_a_frozen_encoder_reports_every_figure(tiny_dataset, tmp_p
         assert set(figures) >= {"mpjpe", "pa_mpjpe", "mean_distance"}
         assert all(0 < figures[k] < 5000 for k in ("mpjpe", "pa_mpjpe", "mean_distance"))
     assert result.final["pa_mpjpe_gain_over_baseline"] == pytest.approx(1 - test["pa_mpjpe"] / base["pa_mpjpe"])
+    from hpe_core.models.checkpoint import load_checkpoint
+
+    for path in (result.best_checkpoint, result.last_checkpoint, enc.best_checkpoint):
+        info = load_checkpoint(path)[1].training
+        assert info["complete"] and info["final"] == (result.final if path != enc.best_checkpoint else {})
     # the encoder was frozen: its weights are those of the SimSiam checkpoint
     enc_w, reg_w = weights(enc.best_checkpoint), weights(result.last_checkpoint)
     assert_same_weights({k: v for k, v in enc_w.items() if k.startswith("encoder.")},

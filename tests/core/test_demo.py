@@ -1,0 +1,94 @@
+"""The shipped demo (resources/demo) loads and matches its recorded configs and metrics; the
+demo dataset regenerates deterministically into the cache; a tiny build runs end to end."""
+
+import json
+
+import numpy as np
+import pytest
+
+from hpe_core import resources_dir
+from hpe_core.demo import DEMO_FILES, QUICK_DATASET, DemoSpec, build_demo, demo_dataset_path
+
+DEMO = resources_dir() / "demo"
+
+
+@pytest.fixture(scope="module")
+def shipped() -> dict:
+    return json.loads((DEMO / "metrics.json").read_text())
+
+
+def test_shipped_files_are_small_and_hash_as_recorded(shipped):
+    from hpe_core.models.checkpoint import file_hash
+
+    assert shipped["format"] == "hpe-studio-demo-metrics" and shipped["format_version"] == 1
+    names = {entry["file"] for entry in shipped["files"].values()}
+    assert names == set(DEMO_FILES)
+    total = sum(p.stat().st_size for p in DEMO.rglob("*") if p.is_file())
+    assert total <= 25 * 2**20
+    for entry in shipped["files"].values():
+        assert file_hash(DEMO / entry["file"]) == entry["sha256"]
+
+
+@pytest.mark.parametrize("name", [f[:-3] for f in DEMO_FILES])
+def test_shipped_checkpoint_loads_and_matches_its_config(shipped, name):
+    from hpe_core.models.checkpoint import load_checkpoint
+    from hpe_core.training.config import config_from_dict, load_config
+
+    model, info = load_checkpoint(DEMO / f"{name}.pt")
+    recorded = load_config(DEMO / shipped["files"][name]["config"])
+    assert config_from_dict(info.training["config"]) == recorded
+    assert info.training["complete"] and info.training["epoch"] >= 1
+    assert model.backbone_name == recorded.model.backbone == "resnet18"
+    if "regress" in name:
+        encoder = name.split("_")[0]
+        assert model.family == "regressor" and model.config["encoder_family"] == encoder
+        assert model.config["head_layers"] == recorded.regression.head_layers == 2
+        assert info.training["final"] == shipped["runs"][name]["final"]
+        _, enc_info = load_checkpoint(DEMO / f"{encoder}.pt")
+        assert model.config["width"] == enc_info.config["width"]
+    else:
+        assert model.family == name == recorded.task
+        assert model.config["width"] == recorded.model.width
+
+
+@pytest.mark.parametrize("encoder", ["simclr", "simsiam"])
+def test_recorded_figures_are_complete_and_simclr_beats_the_mean_pose(shipped, encoder):
+    s = shipped["summary"][encoder]
+    for key in ("mpjpe", "pa_mpjpe", "mean_distance", "baseline_mpjpe", "baseline_pa_mpjpe"):
+        assert 0 < s[key] < 2000
+    assert s["pa_mpjpe_gain_over_baseline"] == pytest.approx(1 - s["pa_mpjpe"] / s["baseline_pa_mpjpe"])
+    if encoder == "simclr":  # issue 5: at least 30 % better than always predicting the mean pose
+        assert s["pa_mpjpe_gain_over_baseline"] >= 0.30
+    control = shipped["control"]["random_encoder"]  # the same head on an untrained encoder
+    assert 0 < control["pa_mpjpe"] < s["baseline_pa_mpjpe"]
+
+
+def test_demo_dataset_is_made_once_deterministically_into_the_cache(tmp_path, monkeypatch):
+    from hpe_core.datasets import open_dataset
+
+    monkeypatch.setenv("HPE_STUDIO_CACHE", str(tmp_path / "a"))
+    first = demo_dataset_path(QUICK_DATASET)
+    assert first.parent == tmp_path / "a" and (first / "dataset.json").is_file()
+    mtime = (first / "dataset.json").stat().st_mtime_ns
+    assert demo_dataset_path(QUICK_DATASET) == first  # cached, not regenerated
+    assert (first / "dataset.json").stat().st_mtime_ns == mtime
+    monkeypatch.setenv("HPE_STUDIO_CACHE", str(tmp_path / "b"))
+    second = demo_dataset_path(QUICK_DATASET)
+    a, b = open_dataset(first), open_dataset(second)
+    assert len(a) == len(b) == QUICK_DATASET["poses"] * QUICK_DATASET["cameras"]
+    assert np.array_equal(a.joints_3d, b.joints_3d) and np.array_equal(a.pose_id, b.pose_id)
+    assert [p.name for p in tmp_path.joinpath("b").iterdir()] == [second.name]  # no leftovers
+
+
+def test_quick_build_writes_loadable_results(tmp_path, monkeypatch):
+    from hpe_core.models.checkpoint import load_checkpoint
+
+    monkeypatch.setenv("HPE_STUDIO_CACHE", str(tmp_path / "cache"))
+    metrics = build_demo(DemoSpec(out=tmp_path / "out", quick=True))
+    written = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert written["summary"] == metrics["summary"]
+    for name in DEMO_FILES:
+        model, info = load_checkpoint(tmp_path / "out" / name)
+        assert "resume" not in info.training and info.training["config"]["data"]["path"] == "demo"
+    assert set(written["summary"]) == {"simclr", "simsiam"}
+    assert written["summary"]["simsiam"]["baseline_pa_mpjpe"] > 0
