@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from hpe_core import metrics as M
+from hpe_core import rotation_fit as RF
 from hpe_core.geometry import procrustes, random_rotations, rotation_matrix
 
 
@@ -256,7 +257,7 @@ def test_best_rotations_are_proper_and_optimal(case):
     R, trace = M.best_rotations(H)
     np.testing.assert_allclose(R @ np.swapaxes(R, 1, 2), np.tile(np.eye(3), (len(R), 1, 1)), atol=1e-9)
     np.testing.assert_allclose(np.linalg.det(R), 1.0, atol=1e-9)
-    best = np.einsum("nba,nab->n", M._svd_rotations(H), H)
+    best = np.einsum("nba,nab->n", RF._svd_rotations(H), H)
     np.testing.assert_allclose(trace, best, atol=1e-9 * max(1.0, np.abs(H).max()))
     np.testing.assert_allclose(np.einsum("nba,nab->n", R, H), best, atol=1e-9 * max(1.0, np.abs(H).max()))
 
@@ -350,8 +351,8 @@ def test_fallback_catches_repeated_eigenvalues():
     for case, expect in (("collinear", False), ("zero", False), ("random", True), ("planar", True)):
         p, g = pairs[case]
         H = np.swapaxes(p, 1, 2) @ g
-        K = M._horn_matrix(H)
-        _, ok = M._adjugate_eigenvector(K, M._largest_eigenvalue(K, H))
+        K = RF._horn_matrix(H)
+        _, ok = RF._adjugate_eigenvector(K, RF._largest_eigenvalue(K, H))
         assert ok.tolist() == [expect] * len(H), case
 
 
@@ -363,7 +364,7 @@ def test_nearly_repeated_singular_values_stay_optimal(eps, sign):
     R = random_rotations(2, np.random.default_rng(int(eps * 1e12) % 97))
     H = R[:1] @ np.diag([1.0, eps, sign * eps]) @ R[1:]
     rot, trace = M.best_rotations(H)
-    best = np.einsum("nba,nab->n", M._svd_rotations(H), H)
+    best = np.einsum("nba,nab->n", RF._svd_rotations(H), H)
     assert np.linalg.det(rot[0]) == pytest.approx(1.0)
     assert trace[0] == pytest.approx(best[0], abs=1e-12)
     assert np.einsum("ba,ab->", rot[0], H[0]) == pytest.approx(best[0], abs=1e-12)
