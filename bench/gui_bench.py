@@ -5,7 +5,9 @@
 2. 3D playback frames/s at 800×600: the 3D view's skeletons, floor and frustums updated every
    frame vs an empty canvas redrawn (aim ≥ 60 under Xvfb's software OpenGL);
 3. the browser's repaint while scrolling 100,000 samples vs 1,000 (a virtualised list costs
-   the same at any length).
+   the same at any length);
+4. the embedding explorer's 100,000-point scatter (first draw, repaint while panning, recolour,
+   hover latency, lasso) vs pyqtgraph's own ``ScatterPlotItem`` (``gui_explorer_bench.py``).
 
 Run: ``xvfb-run -a -s "-screen 0 1600x1200x24" python3 bench/gui_bench.py``
 """
@@ -170,7 +172,15 @@ def bench_browser() -> None:
           f"ratio {big / small:.2f} (a frame at 60 Hz is 16.7 ms)")
 
 
+def bench_explorer() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import gui_explorer_bench
+
+    gui_explorer_bench.main(100_000)
+
+
 if __name__ == "__main__":
     bench_launch()
     bench_playback()
     bench_browser()
+    bench_explorer()
