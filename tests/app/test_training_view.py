@@ -197,7 +197,10 @@ def test_a_job_from_the_window_ends_and_its_checkpoint_joins_the_workspace(qtbot
     key = path_key(job.record.checkpoint)
     qtbot.waitUntil(lambda: key in window.workspace.checkpoints, timeout=30_000)
     assert job.record.checkpoint.startswith(str(window_env / "runs"))
-    assert len(window.training_view.jobs_view.curves.curve_data("loss")[0]) == job.state.step
+    # The jobs view redraws on a 200 ms throttle: wait for the last redraw, then every step is drawn.
+    curves = window.training_view.jobs_view.curves
+    qtbot.waitUntil(lambda: len(curves.curve_data("loss")[0]) == job.state.step, timeout=10_000)
+    assert job.state.step > 0
 
 
 @pytest.mark.parametrize("choice", ["keep", "stop"])
