@@ -144,10 +144,14 @@ class HPEModel(nn.Module):
 
     def predict_pose(self, x: torch.Tensor) -> torch.Tensor:
         """x (N, 3, H, W) normalised images -> (N, J, 3) mm, root-relative (root row zeros)."""
+        return self.pose_from_features(self.encoder.forward_features(x, ("pooled",))["pooled"])
+
+    def pose_from_features(self, h: torch.Tensor) -> torch.Tensor:
+        """Encoder features (N, d) -> (N, J, 3) mm, root-relative (e.g. from a feature cache)."""
         if self.head is None:
             raise InputError(f"this {self.family} model ({self.backbone_name}) has no pose head; "
                              "load a regressor checkpoint to predict poses")
-        return self._pose(self.encoder.forward_features(x, ("pooled",))["pooled"])
+        return self._pose(h)
 
 
 # --- building --------------------------------------------------------------------------------

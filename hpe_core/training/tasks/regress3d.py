@@ -32,7 +32,7 @@ class PoseNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim == 2:
-            return self.model._pose(x)
+            return self.model.pose_from_features(x)
         return self.model.predict_pose(x)
 
 
