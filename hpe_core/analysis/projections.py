@@ -141,8 +141,6 @@ def _threads() -> int:
 
 def _tsne(x, dims, labels, seed, progress, perplexity: float = 30.0, pca_dims: int = 50,
           n_iter: int = 500, n_jobs: int | None = None, **_):
-    import os
-
     from openTSNE import TSNE
 
     data = np.asarray(x, dtype=np.float32)

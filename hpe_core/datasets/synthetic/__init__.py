@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from hpe_core.errors import InputError
-from hpe_core.progress import NullProgress, ProgressSink, check_cancelled
+from hpe_core.progress import NullProgress, ProgressSink
 
 __all__ = ["SynthSpec", "synthesize", "planted_faults", "FAULT_KINDS"]
 
