@@ -15,13 +15,12 @@ Paths inside the workspace's folder are stored relative to it, so a project fold
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from app import messages
+from hpe_core.atomic import atomic_write
 from hpe_core.errors import InputError
 
 FORMAT = "hpe-studio-workspace"
@@ -76,14 +75,7 @@ def save_workspace_file(path: str | Path, state: WorkspaceState) -> Path:
     data["checkpoints"] = [_rel(c, base) for c in state.checkpoints]
     doc = {"format": FORMAT, "format_version": VERSION,
            "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **data}
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=SUFFIX, dir=base)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, json.dumps(doc, indent=2))
     return path
 
 

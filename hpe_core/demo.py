@@ -191,9 +191,9 @@ def _threads() -> int:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    from hpe_core.atomic import atomic_write
+
+    atomic_write(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
 def spec_dict(spec: DemoSpec) -> dict:

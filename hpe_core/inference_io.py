@@ -12,9 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import queue
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from hpe_core.atomic import atomic_write  # noqa: F401  (re-exported for callers)
 from hpe_core.errors import InputError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -238,15 +237,3 @@ class Predictions:
                  skipped_names=np.asarray(self.skipped_names, dtype=str),
                  skeleton=np.asarray(self.skeleton or ""))
         return buf.getvalue()
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file in ``path``'s folder, then rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -14,8 +14,6 @@ Every file is written to a temporary file in the same folder, then renamed into 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +24,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSizeF
 from PySide6.QtGui import QColor, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter
 
+from hpe_core.atomic import atomic_path
 from hpe_core.errors import InputError
 
 FORMATS = (".png", ".svg", ".pdf")
@@ -215,16 +214,11 @@ def export_figure(figure: Figure, path: str | Path, width: int | None = None, he
         raise InputError(f"{path}: {figure.title} is a raster (3D) view; export it as .png")
     if not path.parent.is_dir():
         raise InputError(f"{path}: folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=suffix) as tmp:
         if suffix == ".png":
-            Path(tmp).write_bytes(png_bytes(figure_image(figure, width, height, paper)))
+            tmp.write_bytes(png_bytes(figure_image(figure, width, height, paper)))
         elif suffix == ".svg":
-            Path(tmp).write_bytes(svg_bytes(figure.target, paper, figure.title))
+            tmp.write_bytes(svg_bytes(figure.target, paper, figure.title))
         else:
-            write_pdf(figure.target, Path(tmp), paper, figure.title)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+            write_pdf(figure.target, tmp, paper, figure.title)
     return path

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import html
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +18,7 @@ from PySide6.QtCore import QMarginsF, QUrl
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
 from app.export.figures import Figure, figure_image, png_bytes
+from hpe_core.atomic import atomic_path, atomic_write
 from hpe_core.errors import InputError
 
 PDF_IMAGE_WIDTH = 640
@@ -122,7 +121,7 @@ def write_report(path: str | Path, sections: list[ReportSection], pdf: bool = Tr
         raise InputError("report: no view has results to report yet")
     rendered = {id(f): figure_image(f, width) for s in sections for f in s.figures}
     uris = {k: "data:image/png;base64," + base64.b64encode(png_bytes(img)).decode() for k, img in rendered.items()}
-    _atomic_write(path, build_html(sections, uris).encode("utf-8"))
+    atomic_write(path, build_html(sections, uris))
     pdf_path = None
     if pdf:
         pdf_path = path.with_suffix(".pdf")
@@ -131,10 +130,8 @@ def write_report(path: str | Path, sections: list[ReportSection], pdf: bool = Tr
         for key, image in rendered.items():
             doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(names[key]), image)
         doc.setHtml(build_html(sections, names, PDF_IMAGE_WIDTH))
-        fd, tmp = tempfile.mkstemp(prefix=f".{pdf_path.stem}.", suffix=".pdf", dir=pdf_path.parent)
-        os.close(fd)
-        try:
-            writer = QPdfWriter(tmp)
+        with atomic_path(pdf_path, suffix=".pdf") as tmp:
+            writer = QPdfWriter(str(tmp))
             writer.setTitle("HPE Studio report")
             writer.setCreator("HPE Studio")
             writer.setResolution(96)
@@ -142,18 +139,4 @@ def write_report(path: str | Path, sections: list[ReportSection], pdf: bool = Tr
                                              QMarginsF(15, 15, 15, 15), QPageLayout.Unit.Millimeter))
             doc.print_(writer)
             del writer
-            os.replace(tmp, pdf_path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
     return path, pdf_path
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-

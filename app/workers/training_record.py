@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from hpe_core.atomic import atomic_write as write_atomic
 from hpe_core.errors import InputError
 from hpe_core.training.events import validate_event
 
@@ -303,17 +302,3 @@ def save_history(path: Path, records: list[JobRecord]) -> None:
     payload = {"format": HISTORY_FORMAT, "version": HISTORY_VERSION,
                "jobs": [r.to_dict() for r in records]}
     write_atomic(path, json.dumps(payload, indent=1))
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -124,12 +122,8 @@ def write_per_sample_csv(path: Path, report) -> None:
     folder = path.resolve().parent
     if not folder.is_dir():
         raise InputError(f"--per-sample {path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            np.savetxt(fh, table, delimiter=",", header="index," + ",".join(columns), comments="",
-                       fmt=["%d"] + ["%.6g"] * len(columns))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from hpe_core.atomic import atomic_open
+
+    with atomic_open(path, "w", encoding="utf-8") as fh:
+        np.savetxt(fh, table, delimiter=",", header="index," + ",".join(columns), comments="",
+                   fmt=["%d"] + ["%.6g"] * len(columns))

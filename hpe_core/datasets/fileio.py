@@ -9,13 +9,12 @@ annotation file costs no memory until its pages are touched; pickled members are
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from hpe_core.atomic import atomic_path, atomic_write
 from hpe_core.errors import DatasetError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -69,27 +68,9 @@ def read_json(path: str | Path, what: str = "JSON file"):
         raise DatasetError(f"{path}: corrupt {what}: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
 
 
-def _file_mode() -> int:
-    """0o666 minus the umask: what a plain ``open(path, "w")`` would give (mkstemp gives 0o600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def write_atomic(path: str | Path, data: bytes | str) -> Path:
-    """Write ``data`` to a temporary file next to ``path``, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``data`` to ``path`` atomically (see :mod:`hpe_core.atomic`)."""
+    return atomic_write(path, data)
 
 
 # ---------------------------------------------------------------------------- npz
@@ -158,17 +139,10 @@ def _data_offset(path, info: zipfile.ZipInfo) -> int:
 def save_npz_stored(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
     """Write ``arrays`` into an uncompressed npz (memory-mappable), atomically."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
             for name, array in arrays.items():
                 array = np.asanyarray(array)
                 with zf.open(name + ".npy", "w", force_zip64=True) as fh:
                     np.lib.format.write_array(fh, array, allow_pickle=False)
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path

@@ -14,8 +14,6 @@ same folder, then ``os.replace``); reads never run code from the file.
 from __future__ import annotations
 
 import hashlib
-import os
-import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,6 +22,7 @@ from typing import Any, Mapping
 import torch
 
 from hpe_core import __version__
+from hpe_core.atomic import atomic_open
 from hpe_core.errors import CheckpointError, InputError
 from hpe_core.models import heads
 from hpe_core.models.hpe_model import HPEModel, build_model, canonical_family
@@ -217,18 +216,9 @@ def save_checkpoint(path: str | Path, model: HPEModel, training: dict | None = N
         raise InputError(f"{path}: folder {path.parent} does not exist")
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     data = native_payload(model, training or {}, extra, created, __version__, path.suffix == ".safetensors")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if isinstance(data, bytes):
-                fh.write(data)
-            else:
-                torch.save(data, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as fh:
+        if isinstance(data, bytes):
+            fh.write(data)
+        else:
+            torch.save(data, fh)
     return path
