@@ -92,6 +92,17 @@ class ExportDialog(QDialog):
         super().accept()
 
 
+def export_view_figures(view: QWidget, figures: list[Figure], strip) -> None:
+    """A view's "Export…" button: the dialog over ``figures``, the outcome in the view's message
+    ``strip`` (``show_message(level, text)``)."""
+    if not figures:
+        strip.show_message("info", msg.NOTHING_TO_EXPORT)
+        return
+    dialog = ExportDialog(figures, parent=view)
+    if dialog.exec() and dialog.exported is not None:
+        strip.show_message("info", msg.EXPORTED.format(path=dialog.exported))
+
+
 def ask_report_path(parent: QWidget | None, folder: str | Path = ".") -> Path | None:
     name, _ = QFileDialog.getSaveFileName(parent, "Export report", str(Path(folder) / "hpe_report.html"),
                                           "HTML report (*.html)")

@@ -232,15 +232,9 @@ class CompareView(QWidget):
         return ReportSection("Side-by-side comparison", self.figures(), [metrics, cka], self.bundle.provenance)
 
     def _on_export_clicked(self) -> None:
-        from app.export.dialog import ExportDialog
+        from app.export.dialog import export_view_figures
 
-        figures = self.figures()
-        if not figures:
-            self.strip.show_message("info", msg.NOTHING_TO_EXPORT)
-            return
-        dialog = ExportDialog(figures, parent=self)
-        if dialog.exec() and dialog.exported is not None:
-            self.strip.show_message("info", msg.EXPORTED.format(path=dialog.exported))
+        export_view_figures(self, self.figures(), self.strip)
 
     def shutdown(self) -> None:
         self.runner.cancel()

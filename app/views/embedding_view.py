@@ -320,15 +320,9 @@ class EmbeddingView(QWidget):
         return ReportSection("Embedding explorer", self.figures(), [scores, own], self.bundle.provenance)
 
     def _on_export_clicked(self) -> None:
-        from app.export.dialog import ExportDialog
+        from app.export.dialog import export_view_figures
 
-        figures = self.figures()
-        if not figures:
-            self.strip.show_message("info", msg.NOTHING_TO_EXPORT)
-            return
-        dialog = ExportDialog(figures, parent=self)
-        if dialog.exec() and dialog.exported is not None:
-            self.strip.show_message("info", msg.EXPORTED.format(path=dialog.exported))
+        export_view_figures(self, self.figures(), self.strip)
 
     def shutdown(self) -> None:
         """Cancel the job and stop the hover card's thumbnail loader."""
