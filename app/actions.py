@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QStyle, QToolBar
 
 from app.views.video_view import VIDEO_FILTER
 from app.workers.jobs import CHECKPOINT_SUFFIXES
-from app.workspace_file import SUFFIX
+from app.model.workspace_file import SUFFIX
 
 OPEN_FILTER = ("All HPE Studio files (*" + " *".join(sorted(CHECKPOINT_SUFFIXES | {SUFFIX, ".json", ".npz"}))
                + ");;Checkpoints (*" + " *".join(sorted(CHECKPOINT_SUFFIXES)) + f");;Workspaces (*{SUFFIX});;"

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QVBoxLayout, QWidget)
 
-from app import messages
+from app.model import messages
 from app.actions import build_actions
 from app.export.menu import add_analysis_actions
 from app.demo import demo_paths_job
@@ -26,7 +26,7 @@ from app.views.video_view import VideoView
 from app.workers.jobs import probe_devices_job
 from app.workers.training_jobs import TrainingJobsManager, connect_workspace
 from app.workspace import Workspace, path_key
-from app.workspace_file import SUFFIX
+from app.model.workspace_file import SUFFIX
 from hpe_core import __version__
 
 

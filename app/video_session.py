@@ -108,7 +108,7 @@ class VideoSession(QObject):
     def export(self, path: str | Path) -> Path:
         """Save the predictions made so far (.npz, .json or .csv, by suffix)."""
         if self.result is None or len(self.result) == 0:
-            from app import messages
+            from app.model import messages
             from hpe_core.errors import InputError
 
             raise InputError(messages.NOTHING_TO_EXPORT)

@@ -12,10 +12,10 @@ from typing import Callable
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app import browsing, messages
+from app.model import browsing, messages
 from app.playback import Playback
-from app.predictions import PredictionStore
-from app.sample_data import SampleData
+from app.model.predictions import PredictionStore
+from app.model.sample_data import SampleData
 from app.video_session import VideoSession
 from app.workers import jobs
 from app.workers.manager import TaskManager

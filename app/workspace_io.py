@@ -1,12 +1,12 @@
 """Saving and reopening a session: the :class:`~app.workspace.Workspace` half that speaks
-:mod:`app.workspace_file`."""
+:mod:`app.model.workspace_file`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from app import messages
-from app.workspace_file import WorkspaceState, load_workspace_file, save_workspace_file
+from app.model import messages
+from app.model.workspace_file import WorkspaceState, load_workspace_file, save_workspace_file
 from hpe_core.errors import InputError
 
 

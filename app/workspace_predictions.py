@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app import messages
-from app.predictions import PredictionStore
+from app.model import messages
+from app.model.predictions import PredictionStore
 from app.workers import jobs
 from app.workers.task import Task
 

@@ -1,13 +1,13 @@
 """What the image and 3D views show: the :class:`~app.workspace.Workspace` half that loads the
-selected sample's image in a worker and builds its :class:`~app.sample_data.SampleData` (a dataset
+selected sample's image in a worker and builds its :class:`~app.model.sample_data.SampleData` (a dataset
 row, or a video frame), following the playback cursor."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from app import browsing
-from app.sample_data import SampleData, build_sample, weak_perspective
+from app.model import browsing
+from app.model.sample_data import SampleData, build_sample, weak_perspective
 from app.workers.task import Task
 from hpe_core.errors import InputError
 

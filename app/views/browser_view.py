@@ -9,7 +9,7 @@ from PySide6.QtCore import QItemSelectionModel, QSize, Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QListView, QSizePolicy, QToolButton,
                                QVBoxLayout, QWidget)
 
-from app import browsing
+from app.model import browsing
 from app.views.sample_model import IndexRole, SampleDelegate, SampleListModel
 
 FILTER_LABELS = {"action": "All actions", "subject": "All subjects", "camera": "All cameras",

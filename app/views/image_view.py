@@ -6,7 +6,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from app.sample_data import SampleData
+from app.model.sample_data import SampleData
 from app.views.overlay import GT_STYLE, PRED_STYLE, draw_skeleton
 from app.workers.thumbnails import to_qimage
 

@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from app.sample_data import ALIGN_MODES
+from app.model.sample_data import ALIGN_MODES
 from app.visuals.layers import CameraLayer, SkeletonLayer
 
 ALIGN_LABELS = {"none": "Unaligned", "rigid": "Rigid (R, t)", "similarity": "Procrustes (s, R, t)"}

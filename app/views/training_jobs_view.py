@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QPlainTextEdit, QPushButton, QSplitt
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from app.views.job_curves import JobCurvesView
-from app.workers.training_record import format_duration
+from app.model.training_record import format_duration
 from hpe_core.errors import InputError
 
 COLUMNS = ("Job", "Task", "State", "Progress", "ETA", "Message")

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QFormLayout
 
 from app.views.training_form import TrainingForm, scalar_text
 from app.views.training_jobs_view import TrainingJobsView
-from app.workers.training_record import write_atomic
+from app.model.training_record import write_atomic
 from hpe_core.errors import InputError
 from hpe_core.training.config import TASKS
 

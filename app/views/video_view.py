@@ -64,7 +64,7 @@ class VideoView(QWidget):
             self.export_to(path)
 
     def export_to(self, path: str) -> None:
-        from app import messages
+        from app.model import messages
         from hpe_core.errors import InputError
 
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject
 
-from app.sample_data import SampleData
+from app.model.sample_data import SampleData
 from app.visuals.floor_visual import FloorVisual
 from app.visuals.frustum_visual import FrustumVisual, frustum_segments
 from app.visuals.scene_frame import SceneFrame, frame_for_dataset, grounded

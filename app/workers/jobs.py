@@ -21,7 +21,7 @@ Job = Callable[[Any], Any]
 
 def classify(path: str | Path) -> str:
     """``"workspace"``, ``"checkpoint"``, ``"video"`` or ``"dataset"`` (the reader decides the rest)."""
-    from app.workspace_file import is_workspace_file
+    from app.model.workspace_file import is_workspace_file
 
     path = Path(path)
     suffix = path.suffix.lower()

@@ -27,7 +27,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.workers.job_process import end_last_line, launch_detached, process_alive, send_signal
 from app.workers.training_job import TrainingJob
-from app.workers.training_record import JobRecord, load_history, save_history, write_atomic
+from app.model.training_record import JobRecord, load_history, save_history, write_atomic
 from hpe_core.errors import InputError
 
 # User-facing messages (tests assert on them).

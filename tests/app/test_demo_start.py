@@ -6,7 +6,7 @@ import sys
 import pytest
 from PySide6.QtGui import QImage
 
-from app import messages
+from app.model import messages
 from app.demo import demo_checkpoints
 from app.workspace import path_key
 from helpers import wait_for_prediction

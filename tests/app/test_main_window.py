@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from app import messages
+from app.model import messages
 from app.workspace import path_key
 from helpers import wait_for_prediction, wait_idle
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.browsing import sequence_rows, sort_rows
+from app.model.browsing import sequence_rows, sort_rows
 from app.playback import Playback
-from app.predictions import PredictionStore
-from app.sample_data import batch_errors, batch_pa_errors, place_prediction, pose_errors, weak_perspective
+from app.model.predictions import PredictionStore
+from app.model.sample_data import batch_errors, batch_pa_errors, place_prediction, pose_errors, weak_perspective
 from hpe_core.geometry import random_rotations
 
 

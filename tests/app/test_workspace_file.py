@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.workspace_file import (FORMAT, VERSION, WorkspaceState, is_workspace_file, load_workspace_file,
+from app.model.workspace_file import (FORMAT, VERSION, WorkspaceState, is_workspace_file, load_workspace_file,
                                 save_workspace_file)
 from hpe_core.errors import InputError
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.sample_data import batch_errors, batch_pa_errors
+from app.model.sample_data import batch_errors, batch_pa_errors
 
 METRICS = ("MPJPE", "PA-MPJPE")
 
