@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QStyle, QToolBar
 from app.views.video_view import VIDEO_FILTER
 from app.workers.jobs import CHECKPOINT_SUFFIXES
 from app.model.workspace_file import SUFFIX
+from app.visuals.binding import bind
 
 OPEN_FILTER = ("All HPE Studio files (*" + " *".join(sorted(CHECKPOINT_SUFFIXES | {SUFFIX, ".json", ".npz"}))
                + ");;Checkpoints (*" + " *".join(sorted(CHECKPOINT_SUFFIXES)) + f");;Workspaces (*{SUFFIX});;"
@@ -71,8 +72,9 @@ def _connect(w, acts: dict[str, QAction]) -> None:
     acts["step_back"].triggered.connect(lambda: ws.playback.step(-1))
     acts["reset_view"].triggered.connect(w.scene_view.reset_camera)
     acts["align"].triggered.connect(w.scene_view.cycle_align)
-    acts["frustums"].toggled.connect(lambda on: ws.set_option("frustums", on))
-    ws.options_changed.connect(lambda o: acts["frustums"].setChecked(bool(o.get("frustums", True))))
+    acts["frustums"].toggled.connect(lambda on: setattr(ws.options, "frustums", on))
+    frustums = acts["frustums"]
+    bind(ws.options.events.frustums, lambda on: frustums.setChecked(bool(on)), frustums)
     acts["cancel"].triggered.connect(ws.tasks.cancel_visible)
     acts["demo"].triggered.connect(w.open_demo)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtGui import QAction, QKeySequence
 
-from app.views import analysis_messages as msg
+from app.model import messages as msg
 
 # (name, text, shortcut, tip): the README's shortcut table takes these too.
 ANALYSIS_SHORTCUTS = [
@@ -61,11 +61,11 @@ def export_figure(window) -> Path | None:
 
     figures = [f for v in built_views(window) for f in v.figures()]
     if not figures:
-        window.workspace.message.emit("info", msg.NOTHING_TO_EXPORT)
+        window.workspace.message.emit("info", msg.NO_FIGURES)
         return None
     dialog = ExportDialog(figures, parent=window)
     if dialog.exec() and dialog.exported is not None:
-        window.workspace.message.emit("info", msg.EXPORTED.format(path=dialog.exported))
+        window.workspace.message.emit("info", msg.FIGURES_EXPORTED.format(path=dialog.exported))
         return dialog.exported
     return None
 
@@ -77,7 +77,7 @@ def export_report(window, path: str | Path | None = None) -> Path | None:
 
     sections = [s for s in (v.report_section() for v in built_views(window)) if s is not None]
     if not sections:
-        window.workspace.message.emit("info", msg.NOTHING_TO_EXPORT)
+        window.workspace.message.emit("info", msg.NO_FIGURES)
         return None
     path = Path(path) if path is not None else ask_report_path(window)
     if path is None:
@@ -85,7 +85,7 @@ def export_report(window, path: str | Path | None = None) -> Path | None:
     try:
         html_path, _pdf = write_report(path, sections)
     except ValueError as exc:
-        window.workspace.message.emit("error", msg.FAILED.format(what="Export report", why=exc))
+        window.workspace.message.emit("error", msg.ANALYSIS_FAILED.format(what="Export report", why=exc))
         return None
     window.workspace.message.emit("info", msg.REPORT_WRITTEN.format(path=html_path))
     return html_path

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.views import analysis_messages as msg
+from app.model import messages as msg
 from app.views.palettes import binned, categorical
 
 COLOUR_MODES = ("cluster", "action", "subject", "camera", "error")
@@ -21,7 +21,7 @@ def colour_codes(mode: str, workspace, indices: np.ndarray, result) -> tuple[np.
     (and then the colours fall back to the clusters)."""
     n = len(indices)
     if mode in ("action", "subject", "camera"):
-        ds = workspace.dataset
+        ds = workspace.catalog.dataset
         try:
             values, names = ds.labels(mode)
         except (ValueError, AttributeError) as exc:

@@ -20,14 +20,12 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QFormLayout
 
 from app.views.training_form import TrainingForm, scalar_text
 from app.views.training_jobs_view import TrainingJobsView
-from app.model.training_record import write_atomic
+from app.model import messages
+from hpe_core.atomic import atomic_write as write_atomic
+from app.visuals.binding import bind
 from hpe_core.errors import InputError
 from hpe_core.training.config import TASKS
 
-# User-facing messages of the panel (tests assert on them).
-CONFIG_FAILED = "Could not read the config {path}: {why}"
-RUNNING_JOBS = ("{count} training job(s) still running. Keep them running in the background (HPE Studio "
-                "follows them again at its next start) or stop them (each saves a resumable checkpoint)?")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -54,7 +52,7 @@ def read_config(path: str | Path):
 
 def ask_keep_running(parent: QWidget, count: int) -> str:
     """``"keep"``, ``"stop"`` or ``"cancel"`` (closing is called off)."""
-    box = QMessageBox(QMessageBox.Icon.Question, "Training jobs running", RUNNING_JOBS.format(count=count),
+    box = QMessageBox(QMessageBox.Icon.Question, "Training jobs running", messages.RUNNING_JOBS.format(count=count),
                       parent=parent)
     keep = box.addButton("Keep running", QMessageBox.ButtonRole.AcceptRole)
     stop = box.addButton("Stop jobs", QMessageBox.ButtonRole.DestructiveRole)
@@ -129,7 +127,7 @@ class TrainingView(QWidget):
         self.start.clicked.connect(self.start_job)
         self.follow.clicked.connect(self._on_follow_clicked)
         if self.workspace is not None:
-            self.workspace.datasets_changed.connect(self._refresh_datasets)
+            bind(self.workspace.catalog.datasets_changed, self._refresh_datasets, self)
             self._refresh_datasets()
 
     # ------------------------------------------------------------------ the new-job side
@@ -157,7 +155,7 @@ class TrainingView(QWidget):
         try:
             config = read_config(path)
         except InputError as exc:
-            self._message("error", CONFIG_FAILED.format(path=path, why=exc))
+            self._message("error", messages.CONFIG_FAILED.format(path=path, why=exc))
             return False
         if config.task != self.task.currentText():
             with QSignalBlocker(self.task):
@@ -197,7 +195,7 @@ class TrainingView(QWidget):
         text = self.dataset.currentText()
         with QSignalBlocker(self.dataset):
             self.dataset.clear()
-            self.dataset.addItems(["demo", *self.workspace.datasets])
+            self.dataset.addItems(["demo", *self.workspace.catalog.datasets])
             self.dataset.setCurrentText(text)
 
     def start_job(self):

@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
+from app.visuals.binding import bind
 from app.workers.jobs import VIDEO_SUFFIXES
 
 VIDEO_FILTER = "Videos (" + " ".join(f"*{s}" for s in sorted(VIDEO_SUFFIXES)) + ")"
@@ -46,7 +47,10 @@ class VideoView(QWidget):
         self._later = QTimer(self, singleShot=True, interval=250)  # at most 4 refreshes a second
         self._later.timeout.connect(self._refresh)
         workspace.video.predictions_changed.connect(lambda _f: self._later.isActive() or self._later.start())
-        workspace.active_checkpoint_changed.connect(lambda _c: self._refresh())
+        bind(workspace.catalog.active_checkpoint_changed, self._on_active_checkpoint_changed, self)
+        self._refresh()
+
+    def _on_active_checkpoint_changed(self, _loaded) -> None:
         self._refresh()
 
     def _on_open_clicked(self) -> None:
@@ -77,7 +81,7 @@ class VideoView(QWidget):
     def _refresh(self) -> None:
         v = self.workspace.video
         has_video = v.info is not None
-        ck = self.workspace.checkpoint
+        ck = self.workspace.catalog.checkpoint
         can_run = has_video and ck is not None and ck.has_pose_head
         self.run_button.setEnabled(can_run and not v.running)
         self.cancel_button.setEnabled(v.running)

@@ -27,14 +27,11 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.workers.job_process import end_last_line, launch_detached, process_alive, send_signal
 from app.workers.training_job import TrainingJob
-from app.model.training_record import JobRecord, load_history, save_history, write_atomic
+from app.model.training_record import JobRecord, load_history, save_history
+from hpe_core.atomic import atomic_write as write_atomic
 from hpe_core.errors import InputError
 
-# User-facing messages (tests assert on them).
-NO_FINAL_EVENT = "the process ended without a final event (killed, or it crashed)"
-KILLED_AFTER = "did not stop {timeout:.0f} s after SIGINT and was killed"
-JOB_DONE = "Training job '{name}' finished; {path} joins the workspace"
-JOB_FAILED = "Training job '{name}' failed: {why}"
+from app.model.messages import JOB_DONE, JOB_FAILED, KILLED_AFTER, NO_FINAL_EVENT  # noqa: F401 - tests read them here
 
 
 def data_dir() -> Path:

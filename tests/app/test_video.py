@@ -42,7 +42,7 @@ class LoopLatency:
 def open_video_and_checkpoint(qtbot, window, video, checkpoint):
     ws = window.workspace
     ws.open_paths([str(checkpoint), str(video)])
-    qtbot.waitUntil(lambda: ws.video.info is not None and ws.checkpoint is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: ws.video.info is not None and ws.catalog.checkpoint is not None, timeout=20_000)
     wait_idle(qtbot, ws)
     assert ws.mode == "video"
 
@@ -75,7 +75,7 @@ def test_inference_runs_in_a_worker_while_the_ui_stays_responsive(qtbot, window,
 
     # playback: the 2D overlay and the 3D view show the same frame's prediction
     ws.playback.set_frame(10)
-    sample = ws.sample
+    sample = ws.feed.sample
     assert sample.index == 10 and sample.image is not None and sample.image.shape == (96, 96, 3)
     np.testing.assert_allclose(sample.pred_3d, ws.video.joints[10], atol=1e-4)
     assert window.image_view.canvas.sample is sample and sample.pred_2d is not None
