@@ -6,12 +6,11 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QVBoxLayout, QWidget)
 
 from app.model import messages
 from app.actions import build_actions
-from app.export.menu import add_analysis_actions
 from app.demo import demo_paths_job
 from app.settings import Settings
 from app.views.browser_view import BrowserView
@@ -53,7 +52,6 @@ class MainWindow(QMainWindow):
         self.actions_ = build_actions(self)
         self._build_docks()
         self._build_training()
-        self.actions_.update(add_analysis_actions(self))  # Analysis menu: views, export figure / report
         self._build_status_bar()
         self.workspace.message.connect(self._on_workspace_message)
         self.workspace.file_opened.connect(self._on_workspace_file_opened)
@@ -133,13 +131,11 @@ class MainWindow(QMainWindow):
                                         Qt.DockWidgetArea.BottomDockWidgetArea)
         self.training_dock.visibilityChanged.connect(lambda visible: visible and self.training_view)
         self.training_dock.hide()
-        act = QAction("&Training…", self, shortcut=QKeySequence("Ctrl+T"),
-                      statusTip="Start, watch, cancel and resume training jobs")
-        act.triggered.connect(lambda: (self.training_dock.show(), self.training_dock.raise_()))
-        self.addAction(act)
-        menus = {a.text(): a.menu() for a in self.menuBar().actions()}
-        (menus.get("&Jobs") or self.menuBar().addMenu("&Jobs")).addAction(act)
-        self.actions_["training"] = act
+
+    def show_training(self) -> None:
+        """Show and raise the training panel (Jobs ▸ Training…)."""
+        self.training_dock.show()
+        self.training_dock.raise_()
 
     @property
     def training_view(self):
