@@ -54,6 +54,7 @@ KILLED_AFTER = "did not stop {timeout:.0f} s after SIGINT and was killed"
 JOB_DONE = "Training job '{name}' finished; {path} joins the workspace"
 JOB_FAILED = "Training job '{name}' failed: {why}"
 CONFIG_FAILED = "Could not read the config {path}: {why}"
+STOPPING_JOBS = "Stopping {count} training job(s): each saves a resumable checkpoint…"
 RUNNING_JOBS = ("{count} training job(s) still running. Keep them running in the background (HPE Studio "
                 "follows them again at its next start) or stop them (each saves a resumable checkpoint)?")
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 from PySide6.QtCore import QSignalBlocker, QSize, Qt
-from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit,
-                               QMessageBox, QPushButton, QScrollArea, QSplitter, QToolButton, QVBoxLayout,
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit,
+                               QMessageBox, QProgressDialog, QPushButton, QScrollArea, QSplitter, QToolButton, QVBoxLayout,
                                QWidget)
 
 from app.views.training_form import TrainingForm, scalar_text
@@ -224,7 +224,10 @@ class TrainingView(QWidget):
 
     # ------------------------------------------------------------------ closing
     def confirm_close(self) -> bool:
-        """Before the window closes: ask about running jobs; False if the user called it off."""
+        """Before the window closes: ask about running jobs. False: not now (called off, or the
+        jobs are being stopped; the window closes itself once they are, never blocking)."""
+        if self.manager.stopping():
+            return False
         running = self.manager.running()
         if not running:
             self.manager.shutdown(stop=False)
@@ -232,12 +235,21 @@ class TrainingView(QWidget):
         choice = ask_keep_running(self, len(running))
         if choice == "cancel":
             return False
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            self.manager.shutdown(stop=choice == "stop")
-        finally:
-            QApplication.restoreOverrideCursor()
-        return True
+        if choice == "keep":
+            self.manager.shutdown(stop=False)
+            return True
+        self.stop_progress = QProgressDialog(messages.STOPPING_JOBS.format(count=len(running)), None, 0, 0, self)
+        self.stop_progress.setWindowTitle("Stopping training jobs")
+        self.stop_progress.setWindowModality(Qt.WindowModality.WindowModal)
+        self.stop_progress.show()
+        self.manager.all_stopped.connect(self._on_manager_all_stopped)
+        self.manager.stop_all()
+        return False
+
+    def _on_manager_all_stopped(self) -> None:
+        self.manager.all_stopped.disconnect(self._on_manager_all_stopped)
+        self.stop_progress.close()
+        self.window().close()  # nothing runs now: the window closes
 
 
 def _row(*widgets: QWidget) -> QWidget:

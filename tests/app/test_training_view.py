@@ -218,7 +218,9 @@ def test_closing_the_window_while_a_job_runs_asks_and_loses_nothing(qtbot, monke
     try:
         window.close()
         assert asked == [1]
-        if choice == "stop":
+        if choice == "stop":  # stopped without blocking the GUI thread; the window closes after
+            assert window.isVisible() and window.training_view.stop_progress.isVisible()
+            qtbot.waitUntil(lambda: not window.isVisible(), timeout=60_000)
             assert job.record.state == "cancelled" and not process_alive(pid)
             assert ResumePoint(job.record.last_checkpoint).step == job.state.step < job.state.total_steps
             return
