@@ -35,7 +35,7 @@ def _settled(ws) -> bool:
         return False
     sample = ws.feed.sample
     if sample is None:
-        return ws.catalog.dataset is None and ws.video.info is None
+        return ws.catalog.dataset is None
     ck = ws.catalog.checkpoint
     return sample.pred_3d is not None or ck is None or not ck.has_pose_head
 

@@ -278,7 +278,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.settings.save_layout(self.saveGeometry(), self.saveState())
-        if self.workspace.catalog.datasets or self.workspace.catalog.checkpoints or self.workspace.video.info:
+        if self.workspace.catalog.datasets or self.workspace.catalog.checkpoints:
             self.workspace.save_workspace(self.settings.last_workspace_path, quiet=True)
         self.settings.sync()
         for dock in self.analysis_docks.values():

@@ -1,7 +1,7 @@
 """The workspace: the composition root of the GUI's state. It owns the small evented parts of
 :mod:`app.model` (catalog, browse state, view options, device, prediction cache, sample feed),
-the playback cursor, the video and the task manager, and wires them: views bind to the part they
-draw and change the state only through the methods here. Every long job runs in a
+the playback cursor and the task manager, and wires them: views bind to the part they draw and
+change the state only through the methods here. A video is a dataset of its frames. Every long job runs in a
 :class:`~app.workers.Task`; its errors arrive as ``message`` signals, never as crashes.
 """
 
@@ -18,12 +18,10 @@ from app.model.browsing import Browse, BrowseState
 from app.model.catalog import Catalog, DatasetEntry, path_key
 from app.model.device import DeviceChoice
 from app.model.predictions import PredictionCache, PredictionStore
-from app.model.sample_data import SampleData, weak_perspective
 from app.model.sample_feed import SampleFeed
 from app.model.view_options import ViewOptions
 from app.model.workspace_file import WorkspaceState, load_workspace_file, save_workspace_file
 from app.playback import Playback
-from app.video_session import VideoSession
 from app.workers import jobs
 from app.workers.manager import TaskManager, when_all_finished
 from app.workers.predicting import PredictionRunner
@@ -36,7 +34,6 @@ __all__ = ["Workspace", "DatasetEntry", "path_key"]
 class Workspace(QObject):
     file_opened = Signal(str)
     workspace_loaded = Signal(str)
-    mode_changed = Signal(str)  # "dataset" | "video"
     message = Signal(str, str)  # level ("error" | "warning" | "info"), text
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -45,15 +42,12 @@ class Workspace(QObject):
         self.catalog, self.browse, self.options = Catalog(), Browse(), ViewOptions()
         self.device, self.cache, self.feed = DeviceChoice(), PredictionCache(), SampleFeed()
         self.playback = Playback(self)
-        self.video = VideoSession(self.tasks, self)
         self.predicting = PredictionRunner(self.catalog, self.cache, self.tasks, self.message.emit, self)
-        self.mode = "dataset"
         self._sequence = np.zeros(0, dtype=np.int64)
         self._sample_slot = TaskSlot(self)
         self._resort_timer = QTimer(self, singleShot=True, interval=1000)
         self.tasks.task_failed.connect(self._on_task_failed)
         self.playback.frame_changed.connect(self._on_playback_frame_changed)
-        self.video.predictions_changed.connect(self._on_video_predictions_changed)
         self.cache.changed.connect(self._on_cache_changed)
         self.options.events.connect(lambda *_: self._rebuild_sample())
         self._resort_timer.timeout.connect(self._refresh_rows)
@@ -79,8 +73,7 @@ class Workspace(QObject):
         Checkpoints load in parallel; the first one listed becomes active if none was.
         """
         kinds = [(path, jobs.classify(path)) for path in paths]
-        openers = {"workspace": self.open_workspace, "checkpoint": self.open_checkpoint,
-                   "video": self.open_video, "dataset": self.open_dataset}
+        openers = {"workspace": self.open_workspace, "checkpoint": self.open_checkpoint, "dataset": self.open_dataset}
         started = [openers[kind](path) for path, kind in kinds]
         first = next((path_key(p) for p, kind in kinds if kind == "checkpoint"), None)
         was_active = self.catalog.active_key
@@ -135,18 +128,6 @@ class Workspace(QObject):
         return self.run_task(jobs.load_checkpoint_job(path, self.device.spec, self.device.precision),
                              f"Load {Path(path).name}", done, failed)
 
-    def open_video(self, path) -> Task:
-        def done(info):
-            self.video.set_video(info)
-            self.file_opened.emit(path_key(path))
-            self.set_mode("video")
-
-        def failed(exc):
-            text = messages.VIDEO_FAILED.format(path=path, why=messages.why(exc, path))
-            self.message.emit("error", messages.with_traceback(exc, text))
-
-        return self.run_task(jobs.probe_video_job(path), f"Open {Path(path).name}", done, failed)
-
     def close_dataset(self, key: str) -> None:
         self.cache.drop(dataset_key=key)
         self.catalog.remove_dataset(key)
@@ -186,19 +167,6 @@ class Workspace(QObject):
         self.predicting.start(self.browse.rows)
         self._rebuild_sample()
 
-    def set_mode(self, mode: str) -> None:
-        if mode == self.mode:
-            return
-        self.playback.pause()
-        self.mode = mode
-        self.mode_changed.emit(mode)
-        if mode == "video" and self.video.info is not None:
-            self.playback.set_range(self.video.info.frames, self.video.info.fps)
-            self.playback.set_frame(0, emit_same=True)
-        elif mode == "dataset" and self.feed.selection >= 0:
-            self._update_sequence(self.feed.selection)
-            self._rebuild_sample()
-
     # ------------------------------------------------------------------ browsing
     def set_filter(self, name: str, value) -> None:
         self._set_browse_state(self.browse.state.with_filter(name, value))
@@ -229,7 +197,6 @@ class Workspace(QObject):
         ds = self.catalog.dataset
         if ds is None or not 0 <= index < len(ds):
             return
-        self.set_mode("dataset")
         self.feed.select(index)
         if not self.playback.playing or index not in self._sequence:
             self._update_sequence(index)
@@ -249,15 +216,14 @@ class Workspace(QObject):
 
     # ------------------------------------------------------------------ samples
     def _update_sequence(self, index: int) -> None:
-        self._sequence = browsing.sequence_rows(self.catalog.dataset, index)
+        ds = self.catalog.dataset
+        self._sequence = browsing.sequence_rows(ds, index)
         pos = np.flatnonzero(self._sequence == index)
         self.playback.frame = int(pos[0]) if len(pos) else 0
-        self.playback.set_range(len(self._sequence))
+        self.playback.set_range(len(self._sequence), ds.extra.get("fps") or None)
 
     def _on_playback_frame_changed(self, frame: int) -> None:
-        if self.mode == "video":
-            self._rebuild_sample()
-        elif 0 <= frame < len(self._sequence):
+        if 0 <= frame < len(self._sequence):
             self.select(int(self._sequence[frame]))
 
     def _on_image_loaded(self, result) -> None:
@@ -265,29 +231,9 @@ class Workspace(QObject):
             self._rebuild_sample()
 
     def _rebuild_sample(self) -> None:
-        if self.mode == "video":
-            self.feed.show(self._video_sample(self.playback.frame))
-            return
         store = self.predictions()
         pred = None if store is None else store.get(self.feed.selection)
         self.feed.rebuild(self.catalog.dataset, pred, self.options.align)
-
-    def _video_sample(self, frame: int) -> SampleData | None:
-        info = self.video.info
-        if info is None:
-            return None
-        from hpe_core.skeleton import get_skeleton
-
-        ck = self.catalog.checkpoint
-        sk_name = self.video.skeleton or (ck.predictor.skeleton if ck and ck.has_pose_head else None)
-        sample = SampleData(index=frame, skeleton=get_skeleton(sk_name or "panoptic19"), image=self.video.frame(frame),
-                            title=f"{info.path.name} · frame {frame + 1}/{info.frames}")
-        pred = self.video.prediction(frame)
-        if pred is not None:
-            sample.pred_3d = pred.astype(np.float64)
-            sample.pred_2d = weak_perspective(sample.pred_3d, info.width, info.height)
-            sample.approximate_overlay = True
-        return sample
 
     def _on_cache_changed(self, pair, indices: np.ndarray) -> None:
         if pair != (self.catalog.current_key, self.catalog.active_key):
@@ -297,22 +243,7 @@ class Workspace(QObject):
         if self.feed.selection in set(indices.tolist()):
             self._rebuild_sample()
 
-    # ------------------------------------------------------------------ video and device
-    def run_video(self) -> Task | None:
-        loaded = self.catalog.checkpoint
-        if self.video.info is None:
-            self.message.emit("error", messages.NOTHING_TO_EXPORT)
-            return None
-        if loaded is None or not loaded.has_pose_head:
-            self.message.emit("error", messages.NEED_CHECKPOINT)
-            return None
-        self.set_mode("video")
-        return self.video.run(loaded)
-
-    def _on_video_predictions_changed(self, frames: np.ndarray) -> None:
-        if self.mode == "video" and self.playback.frame in set(frames.tolist()):
-            self._rebuild_sample()
-
+    # ------------------------------------------------------------------ device
     def set_device(self, spec: str, precision: str | None = None) -> None:
         """Use ``spec`` (auto, cpu, cuda:N, mps) for every open and future checkpoint.
 
@@ -345,9 +276,7 @@ class Workspace(QObject):
             datasets=[{"path": k, "skip_list": e.skip_list} for k, e in c.datasets.items() if Path(k).exists()],
             current_dataset=c.current_key, checkpoints=list(c.checkpoints), active_checkpoint=c.active_key,
             selection=int(self.feed.selection), filters=dict(self.browse.state.filters), sort=self.browse.state.sort,
-            options=self.options.as_dict(), device=self.device.spec, precision=self.device.precision,
-            video=None if self.video.info is None else str(self.video.info.path),
-            video_frame=int(self.playback.frame) if self.mode == "video" else 0)
+            options=self.options.as_dict(), device=self.device.spec, precision=self.device.precision)
 
     def save_workspace(self, path: str | Path, quiet: bool = False) -> Path | None:
         try:
@@ -371,17 +300,21 @@ class Workspace(QObject):
             return None
         self.device.spec, self.device.precision = state.device, state.precision
         c = self.catalog
-        tasks = [self.open_dataset(d["path"], d.get("skip_list")) for d in state.datasets if d["path"] not in c.datasets]
+        datasets = [(d["path"], d.get("skip_list")) for d in state.datasets]
+        if state.video:  # files of the first version list a video apart: it is a dataset
+            datasets.append((state.video, None))
+        tasks = [self.open_dataset(p, skip) for p, skip in datasets if p not in c.datasets]
         tasks += [self.open_checkpoint(k) for k in state.checkpoints if k not in c.checkpoints]
-        if state.video:
-            tasks.append(self.open_video(state.video))
         when_all_finished(tasks, lambda: self._apply_state(state, str(path)))
         return None
 
     def _apply_state(self, state: WorkspaceState, path: str) -> None:
         c = self.catalog
-        if state.current_dataset in c.datasets:
-            self.set_current_dataset(state.current_dataset)
+        current, selection = state.current_dataset, state.selection
+        if state.video_frame and state.video in c.datasets:  # a first-version file showing its video
+            current, selection = state.video, state.video_frame
+        if current in c.datasets:
+            self.set_current_dataset(current)
         if state.active_checkpoint in c.checkpoints:
             self.set_active_checkpoint(state.active_checkpoint)
         browse = self.browse.state.with_sort(state.sort)
@@ -390,11 +323,8 @@ class Workspace(QObject):
                 browse = browse.with_filter(name, value)
         self._set_browse_state(browse)
         self.options.update(state.options)
-        if state.video_frame and self.video.info is not None:
-            self.set_mode("video")
-            self.playback.set_frame(state.video_frame)
-        elif c.dataset is not None and 0 <= state.selection < len(c.dataset):
-            self.select(state.selection)
+        if c.dataset is not None and 0 <= selection < len(c.dataset):
+            self.select(selection)
         self.file_opened.emit(str(Path(path).resolve()))
         self.workspace_loaded.emit(str(path))
 

@@ -96,7 +96,10 @@ def build_sample(dataset, index: int, image, pred_rel: np.ndarray | None, align:
 
 
 def sample_title(dataset, index: int) -> str:
-    """``#12 · walking · S1 · cam 3 · frame 40`` from whatever labels the dataset has."""
+    """``#12 · walking · S1 · cam 3 · frame 40`` from whatever labels the dataset has;
+    ``clip.mp4 · frame 41/300`` for a video."""
+    if getattr(dataset, "format", "") == "video":
+        return f"{dataset.path.name} · frame {int(dataset.frame[index]) + 1}/{len(dataset)}"
     parts = [f"#{index}"]
     for name, arr, names in (("", dataset.action, getattr(dataset, "action_names", None)),
                              ("", dataset.subject, getattr(dataset, "subject_names", None))):

@@ -25,6 +25,11 @@ class PredictionRunner(QObject):
         self.catalog, self.cache, self.tasks, self._report = catalog, cache, tasks, report
         self._batch, self._one = TaskSlot(self), TaskSlot(self)
 
+    @property
+    def task(self) -> Task | None:
+        """The batch prediction task running now, if any."""
+        return self._batch.task
+
     def store(self) -> PredictionStore | None:
         """The store of the current pair (made on first use; None without a pose head)."""
         c = self.catalog
@@ -34,8 +39,9 @@ class PredictionRunner(QObject):
         metric = "PA-MPJPE" if loaded.rotation_free else "MPJPE"
         return self.cache.store(entry.key, c.active_key, len(entry.dataset), entry.dataset.skeleton.num_joints, metric)
 
-    def start(self, order: np.ndarray) -> Task | None:
-        """Predict what is missing of the current dataset, in ``order`` (the browser's rows)."""
+    def start(self, order: np.ndarray | None = None) -> Task | None:
+        """Predict what is missing of the current dataset, in ``order`` (the browser's rows;
+        None: every row)."""
         c = self.catalog
         if c.entry is None or c.checkpoint is None:
             return None
