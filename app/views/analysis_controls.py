@@ -152,8 +152,8 @@ class AnalysisRunner(QObject):
     def running(self) -> bool:
         return self.slot.task is not None
 
-    def start(self, fn, name: str, on_partial=None, on_done=None, on_failed=None) -> Task:
-        task = Task(fn, name=name, parent=self, report_errors=False)  # this view says it, not the global bar
+    def start(self, fn, name: str, on_partial=None, on_done=None, on_failed=None, hidden: bool = False) -> Task:
+        task = Task(fn, name=name, parent=self, report_errors=False, hidden=hidden)  # the strip says it
         current = lambda t=task: self.slot.task is t  # noqa: E731
         task.progress_changed.connect(lambda f: current() and self.strip.set_progress(f))
         task.status_changed.connect(lambda s: current() and self.strip.status.setText(s))

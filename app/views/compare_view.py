@@ -33,7 +33,7 @@ class CompareView(QWidget):
         self.workspace = workspace
         self.bundle = None
         self.embeds: dict[str, object] = {}
-        self.predictors: dict = {}  # path -> Predictor, filled by the prediction jobs
+        self.pose_precisions: dict[str, str] = {}  # key -> precision of the last predictions drawn
         self.pose_index = -1
         self.checkpoint_a = CheckpointCombo(workspace)
         self.checkpoint_b = CheckpointCombo(workspace, prefer_active=False)
@@ -175,27 +175,30 @@ class CompareView(QWidget):
         self.workspace.select_samples(indices)
 
     def _on_workspace_selection_changed(self, index: int) -> None:
-        ds, req = self.workspace.catalog.dataset, self.bundle.request if self.bundle is not None else None
-        if ds is None or req is None or index < 0 or self.workspace.catalog.current_key != req.dataset:
+        """Both checkpoints predict the selected sample, with the catalog's predictors: on the
+        device and at the precision chosen now."""
+        ds = self.workspace.catalog.dataset
+        if ds is None or index < 0:
             return
-        paths = {}
+        predictors = {}
         for key, combo in (("a", self.checkpoint_a), ("b", self.checkpoint_b)):
-            loaded = self.workspace.catalog.checkpoints.get(combo.currentData())
+            loaded = combo.loaded()
             if loaded is not None and loaded.has_pose_head:
-                paths[key] = str(loaded.path)
-        if not paths:
+                predictors[key] = loaded.predictor
+        if not predictors:
             self._draw_poses(index, {})
             self.strip.show_message("info", msg.NO_POSE_HEADS)
             return
-        job = predict_samples_job(paths, ds, index, self.predictors, self.workspace.device.spec,
-                                  self.workspace.device.precision)
-        self.pose_runner.start(job, "_compare_poses", on_done=lambda preds, i=index: self._draw_poses(i, preds),
-                               on_failed=lambda exc: self.strip.show_message("error", str(exc)))
+        precisions = {key: p.precision for key, p in predictors.items()}
+        job = predict_samples_job(predictors, ds, index)
+        self.pose_runner.start(job, "Compare poses", on_done=lambda preds, i=index: self._draw_poses(i, preds, precisions),
+                               on_failed=lambda exc: self.strip.show_message("error", str(exc)), hidden=True)
 
-    def _draw_poses(self, index: int, preds: dict) -> None:
+    def _draw_poses(self, index: int, preds: dict, precisions: dict | None = None) -> None:
         ds = self.workspace.catalog.dataset
         if ds is None or not 0 <= index < len(ds):
             return
+        self.pose_precisions = dict(precisions or {})
         poses = {"gt": None, **{k: preds.get(k) for k in ("a", "b")}}
         if ds.joints_3d is not None:
             gt = np.asarray(ds.joints_3d[index], np.float64)

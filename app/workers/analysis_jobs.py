@@ -244,22 +244,16 @@ def compare_job(request: CompareRequest) -> Job:
     return run
 
 
-def predict_samples_job(checkpoints: dict[str, str], dataset, index: int, cache: dict,
-                        device: str = "auto", precision: str = "fp32") -> Job:
-    """Root-relative (J, 3) mm predictions of sample ``index`` by each checkpoint (with a pose
-    head), in the dataset's joint order: ``{key: joints}``. ``cache`` keeps the predictors
-    (path -> :class:`hpe_core.inference.Predictor`) between calls."""
+def predict_samples_job(predictors: dict, dataset, index: int) -> Job:
+    """Root-relative (J, 3) mm predictions of sample ``index`` by each predictor (the open
+    checkpoints' :class:`hpe_core.inference.Predictor`, on the workspace's device and precision),
+    in the dataset's joint order: ``{key: joints}``."""
 
     def run(progress):
-        from hpe_core.inference import Predictor
         from hpe_core.skeleton import convert_joints
 
         out = {}
-        for key, path in checkpoints.items():
-            predictor = cache.get(str(path))
-            if predictor is None:
-                progress.set_status(f"Loading {Path(path).name}")
-                predictor = cache[str(path)] = Predictor(path, device, precision, batch_size=1)
+        for key, predictor in predictors.items():
             pred = predictor.predict_dataset(dataset, np.array([index]), progress)
             if not len(pred):
                 raise InputError(f"sample #{index}: its image could not be read")

@@ -136,3 +136,44 @@ def test_encoders_without_pose_heads_compare_without_pose_metrics(qtbot, compare
     row = next(r for r in view.metrics.rows if r[0] == "silhouette · prediction")
     assert row[1] is None and row[2] is not None
     assert view.strip.message.text() == msg.NO_POSE_HEADS
+
+
+def test_compare_follows_a_device_switch_from_fp32_to_bf16(qtbot, compare, afiles):  # noqa: F811
+    """Compare draws with the catalog's predictors: after CPU fp32 → CPU bf16 its next predictions
+    run in bf16 (the convolutions' outputs say so), with no compare run needed first."""
+    import threading
+
+    import torch
+
+    ws, view = compare
+    ws.set_device("cpu", "fp32")
+    open_files(qtbot, ws, afiles.dataset, afiles.simclr_regress, afiles.simsiam_regress)
+    view.checkpoint_a.select_key(next(k for k, c in ws.catalog.checkpoints.items() if c.path == afiles.simclr_regress))
+    view.checkpoint_b.select_key(next(k for k, c in ws.catalog.checkpoints.items() if c.path == afiles.simsiam_regress))
+    gui = threading.get_ident()
+    conv_dtypes: list[torch.dtype] = []
+
+    def record(module, args, output):
+        if isinstance(module, torch.nn.Conv2d) and threading.get_ident() != gui:
+            conv_dtypes.append(output.dtype)
+
+    hook = torch.nn.modules.module.register_module_forward_hook(record)
+    try:
+        wait_idle_poses = lambda i: qtbot.waitUntil(  # noqa: E731
+            lambda: view.pose_index == i and not view.pose_runner.running(), timeout=30_000)
+        ws.select(3)
+        wait_idle_poses(3)
+        before, before_dtypes = set(view.pose_precisions.values()), set(conv_dtypes)
+        ws.set_device("cpu", "bf16")
+        qtbot.waitUntil(lambda: all(c.predictor.precision == "bf16" for c in ws.catalog.checkpoints.values()
+                                    if c.has_pose_head) and not ws.tasks.tasks, timeout=60_000)
+        conv_dtypes.clear()
+        ws.select(4)
+        wait_idle_poses(4)
+        after_dtypes = set(conv_dtypes)
+    finally:
+        hook.remove()
+    assert before == {"fp32"} and before_dtypes == {torch.float32}
+    assert view.pose_precisions == {"a": "bf16", "b": "bf16"}
+    assert after_dtypes == {torch.bfloat16}  # every convolution since the switch ran in bf16
+    assert all(len(view.poses.skeletons[k].joints) == ws.catalog.dataset.skeleton.num_joints for k in ("a", "b"))
