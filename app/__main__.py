@@ -31,7 +31,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def _settled(ws) -> bool:
     """Nothing is loading, and the shown sample has its prediction unless none can come."""
-    if any(not t.hidden and not t.name.startswith("Predict") for t in ws.tasks.tasks):
+    if any(not t.hidden and t is not ws.predicting.task for t in ws.tasks.tasks):
         return False
     sample = ws.feed.sample
     if sample is None:

@@ -47,16 +47,13 @@ def run(args: argparse.Namespace) -> int:
     from hpe_core.commands._common import existing_path
     from hpe_core.datasets import open_dataset
     from hpe_core.inference import Predictor
-    from hpe_core.progress import TerminalProgress
+    from hpe_core.progress import terminal_progress
 
     predictor = Predictor(existing_path(args.checkpoint, "checkpoint file"), args.device, args.precision,
                           args.batch_size, args.image_size)
     dataset = open_dataset(existing_path(args.dataset, "dataset"), skip_list=args.skip_list)
     rows = select_indices(dataset, args.split, args.max_samples, args.seed)
-    progress = TerminalProgress("evaluate")
-    try:
+    with terminal_progress("evaluate") as progress:
         report = evaluate_predictions(predictor, dataset, rows, progress)
-    finally:
-        progress.close()
     payload = {"checkpoint": str(args.checkpoint), "dataset": str(args.dataset), "split": args.split, **report}
     return emit(args, payload, _text)
