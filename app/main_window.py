@@ -9,9 +9,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QVBoxLayout, QWidget)
 
-from app.model import messages
 from app.actions import build_actions
 from app.demo import demo_paths_job
+from app.model import messages
+from app.model.workspace_file import SUFFIX
 from app.settings import Settings
 from app.views.browser_view import BrowserView
 from app.views.checkpoints_view import CheckpointsView
@@ -22,11 +23,10 @@ from app.views.message_bar import MessageBar
 from app.views.scene_view import SceneView
 from app.views.timeline_view import TimelineView
 from app.views.video_view import VideoView
+from app.visuals.binding import bind
 from app.workers.jobs import probe_devices_job
 from app.workers.training_jobs import TrainingJobsManager, connect_workspace
 from app.workspace import Workspace, path_key
-from app.model.workspace_file import SUFFIX
-from app.visuals.binding import bind
 from hpe_core import __version__
 
 

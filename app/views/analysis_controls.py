@@ -4,6 +4,7 @@ run / cancel / progress strip with a message line, and the runner of a view's cu
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
@@ -14,13 +15,16 @@ from app.model import messages as msg
 from app.visuals.binding import bind
 from app.workers.task import Task, TaskSlot
 
+if TYPE_CHECKING:
+    from app.workspace import Workspace
+
 LEVEL_STYLE = {"error": "color: #ff8a8a;", "warning": "color: #ffd27a;", "info": "color: #9ecbff;"}
 
 
 class CheckpointCombo(QComboBox):
     """Lists the workspace's open checkpoints (data: the workspace key); keeps the choice."""
 
-    def __init__(self, workspace, prefer_active: bool = True, parent=None) -> None:
+    def __init__(self, workspace: Workspace, prefer_active: bool = True, parent=None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.prefer_active = prefer_active
@@ -137,7 +141,7 @@ class AnalysisRunner(QObject):
     :class:`RunStrip`. A new job cancels the old one; signals of an old job are ignored; a
     failure becomes a message in the strip (and, for a bug, a workspace message with the trace)."""
 
-    def __init__(self, workspace, strip: RunStrip, parent: QObject | None = None) -> None:
+    def __init__(self, workspace: Workspace, strip: RunStrip, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.strip = strip

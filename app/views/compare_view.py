@@ -10,6 +10,7 @@ selected sample's predictions by both models are drawn in one 3D view.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -23,12 +24,15 @@ from app.views.embedding_colours import colour_codes, describe_sample
 from app.views.embedding_view import METHOD_LABELS
 from app.views.hover_card import HoverCard
 from app.views.scatter_plot import ScatterPlot
-from app.workers.analysis_jobs import LAYER_ORDER, CompareRequest, compare_job, predict_samples_job
 from app.visuals.binding import bind
+from app.workers.analysis_jobs import LAYER_ORDER, CompareRequest, compare_job, predict_samples_job
+
+if TYPE_CHECKING:
+    from app.workspace import Workspace
 
 
 class CompareView(QWidget):
-    def __init__(self, workspace, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.bundle = None

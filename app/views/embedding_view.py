@@ -9,6 +9,8 @@ the first one is shown in the image and 3D views).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCursor
@@ -21,14 +23,17 @@ from app.views.embedding_colours import COLOUR_MODES, colour_codes
 from app.views.hover_card import HoverCard
 from app.views.scatter_plot import ScatterPlot
 from app.views.silhouette_plot import SilhouettePlot
-from app.workers.analysis_jobs import LAYER_ORDER, EmbedRequest, embed_job
 from app.visuals.binding import bind
+from app.workers.analysis_jobs import LAYER_ORDER, EmbedRequest, embed_job
+
+if TYPE_CHECKING:
+    from app.workspace import Workspace
 
 METHOD_LABELS = {"pca": "PCA", "lda": "LDA", "umap": "UMAP", "tsne": "t-SNE"}
 
 
 class EmbeddingView(QWidget):
-    def __init__(self, workspace, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.bundle = None          # EmbedBundle of the shown result

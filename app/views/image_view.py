@@ -10,8 +10,8 @@ from app.model.catalog import Catalog
 from app.model.sample_data import SampleData
 from app.model.sample_feed import SampleFeed
 from app.model.view_options import ViewOptions
-from app.visuals.binding import bind
 from app.views.overlay import GT_STYLE, PRED_STYLE, draw_skeleton
+from app.visuals.binding import bind
 from app.workers.thumbnails import to_qimage
 
 BACKGROUND = QColor(30, 32, 38)

@@ -9,6 +9,8 @@ to the image (seed 000's high-pass / low-pass / negative comparisons).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -17,15 +19,18 @@ from PySide6.QtWidgets import QComboBox, QLabel, QSplitter, QVBoxLayout, QWidget
 from app.model import messages as msg
 from app.views.analysis_controls import AnalysisRunner, CheckpointCombo, RunStrip, controls_row
 from app.views.kernel_panels import FilterDetailPanel, KernelGridPanel
-from app.workers.analysis_jobs import image_maps_job, kernels_job
 from app.visuals.binding import bind
+from app.workers.analysis_jobs import image_maps_job, kernels_job
+
+if TYPE_CHECKING:
+    from app.workspace import Workspace
 
 MODES = {"rgb": "RGB filters", "signed": "Per channel (signed)"}
 MAP_LAYERS = ("conv1", "layer1", "layer2", "layer3", "layer4")
 
 
 class KernelView(QWidget):
-    def __init__(self, workspace, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.bundle = None     # KernelBundle of the chosen checkpoint

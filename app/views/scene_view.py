@@ -90,7 +90,8 @@ class SceneView(QWidget):
             if v.joints is not None and v.joints.shape == dummy.shape and np.array_equal(v.joints, dummy):
                 v.clear()
 
-    def _on_catalog_dataset_changed(self, _entry) -> None:
+    def _on_catalog_dataset_changed(self, entry) -> None:
+        self.cameras.set_dataset(None if entry is None else entry.dataset)  # one slot, in this order
         self.skeletons.set_frame(self.cameras.frame)
         self.reset_camera()
 

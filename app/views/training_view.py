@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from PySide6.QtCore import QSignalBlocker, QSize, Qt
@@ -18,13 +19,16 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QMessageBox, QProgressDialog, QPushButton, QScrollArea, QSplitter, QToolButton, QVBoxLayout,
                                QWidget)
 
+from app.model import messages
 from app.views.training_form import TrainingForm, scalar_text
 from app.views.training_jobs_view import TrainingJobsView
-from app.model import messages
 from hpe_core.atomic import atomic_write as write_atomic
 from app.visuals.binding import bind
 from hpe_core.errors import InputError
 from hpe_core.training.config import TASKS
+
+if TYPE_CHECKING:
+    from app.workspace import Workspace
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -66,7 +70,7 @@ class TrainingView(QWidget):
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name): room for the form and the curves in a dock
         return QSize(1200, 460)
 
-    def __init__(self, manager, workspace=None, parent: QWidget | None = None) -> None:
+    def __init__(self, manager, workspace: Workspace | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.manager, self.workspace = manager, workspace
         self.jobs_view = TrainingJobsView(manager, workspace)

@@ -81,7 +81,8 @@ class SkeletonLayer(QObject):
 
 
 class CameraLayer(QObject):
-    """The current dataset's camera frustums (the sample's camera highlighted) and the floor."""
+    """The current dataset's camera frustums (the sample's camera highlighted) and the floor; its
+    owner calls :meth:`set_dataset` when the current dataset changes."""
 
     def __init__(self, catalog: Catalog, feed: SampleFeed, options: ViewOptions, scene_parent,
                  parent: QObject | None = None) -> None:
@@ -92,17 +93,15 @@ class CameraLayer(QObject):
         self.frustums = FrustumVisual(parent=scene_parent)
         self._segments: dict[int, np.ndarray] = {}
         self._active = None
-        catalog.current_dataset_changed.connect(self._on_catalog_dataset_changed)
         feed.sample_changed.connect(self._on_feed_sample_changed)
         options.events.frustums.connect(self._on_options_frustums)
 
     def close(self) -> None:
-        self.catalog.current_dataset_changed.disconnect(self._on_catalog_dataset_changed)
         self.feed.sample_changed.disconnect(self._on_feed_sample_changed)
         self.options.events.frustums.disconnect(self._on_options_frustums)
 
-    def _on_catalog_dataset_changed(self, entry) -> None:
-        ds = None if entry is None else entry.dataset
+    def set_dataset(self, ds) -> None:
+        """Frame the scene for ``ds`` (or none): floor, frustums, the display frame."""
         self.frame = SceneFrame() if ds is None else frame_for_dataset(ds)
         self.floor.set_data(self.frame.extent, 500.0 if self.frame.extent > 1500 else 250.0)
         self._segments = {}

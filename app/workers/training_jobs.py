@@ -25,9 +25,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.model.training_record import JobRecord, load_history, save_history
 from app.workers.job_process import end_last_line, launch_detached, process_alive, send_signal
 from app.workers.training_job import TrainingJob
-from app.model.training_record import JobRecord, load_history, save_history
 from hpe_core.atomic import atomic_write as write_atomic
 from hpe_core.errors import InputError
 
