@@ -147,8 +147,7 @@ class Workspace(QObject):
         self.predicting.cancel()
         entry = c.datasets.get(key) if key else None
         self.feed.select(-1)
-        self.browse.state = BrowseState()
-        self.browse.refresh(None if entry is None else entry.dataset, self._ranking(key), emit=False)
+        self.browse.reset(None if entry is None else entry.dataset, self._ranking(key))
         c.set_current(key)
         self.browse.rows_changed.emit()
         self.predicting.start(self.browse.rows)

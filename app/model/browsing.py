@@ -141,6 +141,12 @@ class Browse:
         if picked_changed:
             self.picked_changed.emit(np.asarray(state.picked or (), dtype=np.int64))
 
+    def reset(self, dataset, ranking: np.ndarray | None) -> None:
+        """Another dataset: the default state and its rows, not announced yet (the caller emits
+        ``rows_changed`` once the new dataset itself was announced)."""
+        self.state = BrowseState()
+        self.refresh(dataset, ranking, emit=False)
+
     def refresh(self, dataset, ranking: np.ndarray | None, emit: bool = True) -> None:
         self.rows = self.state.rows(dataset, ranking)
         if emit:
