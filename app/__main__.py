@@ -31,12 +31,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def _settled(ws) -> bool:
     """Nothing is loading, and the shown sample has its prediction unless none can come."""
-    if any(not t.name.startswith(("Predict", "_")) for t in ws.tasks.tasks):
+    if any(not t.hidden and t is not ws.predicting.task for t in ws.tasks.tasks):
         return False
-    sample = ws.sample
+    sample = ws.feed.sample
     if sample is None:
-        return ws.dataset is None and ws.video.info is None
-    ck = ws.checkpoint
+        return ws.catalog.dataset is None
+    ck = ws.catalog.checkpoint
     return sample.pred_3d is not None or ck is None or not ck.has_pose_head
 
 

@@ -1,14 +1,19 @@
-"""Menus, toolbar and keyboard shortcuts of the main window (declared here, wired to slots)."""
+"""Every action, menu and toolbar entry of the main window, declared here as data, and the one
+function that builds them and wires each to its slot. No menu is found by its text."""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QStyle, QToolBar
+from typing import Callable
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QStyle, QToolBar
+
+from app.export import menu as export_menu
+from app.model.workspace_file import SUFFIX
 from app.views.video_view import VIDEO_FILTER
+from app.visuals.binding import bind
 from app.workers.jobs import CHECKPOINT_SUFFIXES
-from app.workspace_file import SUFFIX
 
 OPEN_FILTER = ("All HPE Studio files (*" + " *".join(sorted(CHECKPOINT_SUFFIXES | {SUFFIX, ".json", ".npz"}))
                + ");;Checkpoints (*" + " *".join(sorted(CHECKPOINT_SUFFIXES)) + f");;Workspaces (*{SUFFIX});;"
@@ -33,11 +38,56 @@ SHORTCUTS = [
     ("frustums", "Show &Cameras", "F", "Show the dataset's camera frustums"),
     ("cancel", "&Cancel Jobs", "Esc", "Cancel the running jobs"),
     ("demo", "Open the &Demo", "", "Open the built-in demo dataset and checkpoints"),
+    ("training", "&Training…", "Ctrl+T", "Start, watch, cancel and resume training jobs"),
+    ("show_embedding", "&Embedding Explorer", "Ctrl+1", "Embed, cluster and project a layer (PCA, LDA, UMAP, t-SNE)"),
+    ("show_kernel", "&Kernel Inspector", "Ctrl+2", "conv1 filters, one filter's effect, feature maps"),
+    ("show_compare", "&Compare Checkpoints", "Ctrl+3", "Two checkpoints side by side: metrics, CKA, predictions"),
+    ("export_figure", "Export &Figure…", "Ctrl+Shift+E", "Export a figure of the analysis views (PNG, SVG, PDF)"),
+    ("export_report", "Export &Report…", "Ctrl+Shift+R", "One HTML file and a PDF with every figure, table and "
+                                                         "provenance"),
 ]
+CHECKABLE = {"frustums": True}  # name -> checked at start
+
+# Menus in order: entries are action names, None (a separator) or "@<name>" (a submenu the
+# window fills: "@recent" its recent files, "@panels" its docks' toggles).
+MENUS = [
+    ("&File", ["open", "open_folder", "open_video", "@recent", "demo", None, "save", "save_as", "export", None,
+               "quit"]),
+    ("&View", ["next", "previous", "play", "step_forward", "step_back", None, "reset_view", "align", "frustums",
+               None, "@panels"]),
+    ("&Analysis", ["show_embedding", "show_kernel", "show_compare", None, "export_figure", "export_report"]),
+    ("&Jobs", ["cancel", "training"]),
+]
+SUBMENUS = {"@recent": ("Open &Recent", "recent_menu"), "@panels": ("&Panels", "panels_menu")}
+# The toolbar: action names, None (a separator) and "@device" (the device chooser).
+TOOLBAR = ["open", "open_video", "save", None, "previous", "play", "next", None, "@device"]
+ICONS = {"open": "SP_DialogOpenButton", "open_video": "SP_MediaPlay", "save": "SP_DialogSaveButton",
+         "previous": "SP_MediaSeekBackward", "play": "SP_MediaPlay", "next": "SP_MediaSeekForward",
+         "cancel": "SP_BrowserStop", "reset_view": "SP_BrowserReload"}
+ICON_TEXT = {"open_video": "Video", "previous": "Previous", "next": "Next", "play": "Play", "save": "Save"}
+
+
+def slots(w) -> dict[str, Callable]:
+    """What each action does, for the main window ``w`` (``triggered``; ``toggled`` if checkable)."""
+    ws = w.workspace
+    return {
+        "open": lambda: _open_files(w), "open_folder": lambda: _open_folder(w),
+        "open_video": w.video_view._on_open_clicked, "save": w.save_workspace,
+        "save_as": lambda: w.save_workspace(ask=True), "export": w.video_view._on_export_clicked, "quit": w.close,
+        "next": lambda: ws.step_selection(1), "previous": lambda: ws.step_selection(-1),
+        "play": ws.playback.toggle, "step_forward": lambda: ws.playback.step(1),
+        "step_back": lambda: ws.playback.step(-1), "reset_view": w.scene_view.reset_camera,
+        "align": w.scene_view.cycle_align, "frustums": lambda on: setattr(ws.options, "frustums", on),
+        "cancel": ws.tasks.cancel_visible, "demo": w.open_demo, "training": w.show_training,
+        "show_embedding": lambda: export_menu.show_analysis(w, "embedding"),
+        "show_kernel": lambda: export_menu.show_analysis(w, "kernel"),
+        "show_compare": lambda: export_menu.show_analysis(w, "compare"),
+        "export_figure": lambda: export_menu.export_figure(w), "export_report": lambda: export_menu.export_report(w),
+    }
 
 
 def build_actions(window: QMainWindow) -> dict[str, QAction]:
-    """Create every action, the menus and the toolbar of ``window`` (a ``MainWindow``)."""
+    """Create every action of ``window`` (a ``MainWindow``), its menus and its toolbar."""
     acts: dict[str, QAction] = {}
     for name, text, key, tip in SHORTCUTS:
         act = QAction(text, window)
@@ -45,87 +95,53 @@ def build_actions(window: QMainWindow) -> dict[str, QAction]:
             act.setShortcut(QKeySequence(key))
         act.setToolTip(f"{tip} ({key})" if key else tip)
         act.setStatusTip(tip)
+        if name in CHECKABLE:
+            act.setCheckable(True)
+            act.setChecked(CHECKABLE[name])
         window.addAction(act)
         acts[name] = act
-    acts["frustums"].setCheckable(True)
-    acts["frustums"].setChecked(True)
-    _connect(window, acts)
+    for name, slot in slots(window).items():
+        if name in CHECKABLE:
+            acts[name].toggled.connect(slot)
+        else:
+            acts[name].triggered.connect(lambda _checked=False, slot=slot: slot())
+    frustums = acts["frustums"]
+    bind(window.workspace.options.events.frustums, lambda on: frustums.setChecked(bool(on)), frustums)
     _menus(window, acts)
     _toolbar(window, acts)
     return acts
 
 
-def _connect(w, acts: dict[str, QAction]) -> None:
-    ws = w.workspace
-    acts["open"].triggered.connect(lambda: _open_files(w))
-    acts["open_folder"].triggered.connect(lambda: _open_folder(w))
-    acts["open_video"].triggered.connect(w.video_view._on_open_clicked)
-    acts["save"].triggered.connect(w.save_workspace)
-    acts["save_as"].triggered.connect(lambda: w.save_workspace(ask=True))
-    acts["export"].triggered.connect(w.video_view._on_export_clicked)
-    acts["quit"].triggered.connect(w.close)
-    acts["next"].triggered.connect(lambda: ws.step_selection(1))
-    acts["previous"].triggered.connect(lambda: ws.step_selection(-1))
-    acts["play"].triggered.connect(ws.playback.toggle)
-    acts["step_forward"].triggered.connect(lambda: ws.playback.step(1))
-    acts["step_back"].triggered.connect(lambda: ws.playback.step(-1))
-    acts["reset_view"].triggered.connect(w.scene_view.reset_camera)
-    acts["align"].triggered.connect(w.scene_view.cycle_align)
-    acts["frustums"].toggled.connect(lambda on: ws.set_option("frustums", on))
-    ws.options_changed.connect(lambda o: acts["frustums"].setChecked(bool(o.get("frustums", True))))
-    acts["cancel"].triggered.connect(ws.tasks.cancel_visible)
-    acts["demo"].triggered.connect(w.open_demo)
-
-
 def _menus(w, acts: dict[str, QAction]) -> None:
-    bar = w.menuBar()
-    file = bar.addMenu("&File")
-    for name in ("open", "open_folder", "open_video"):
-        file.addAction(acts[name])
-    w.recent_menu = file.addMenu("Open &Recent")
-    file.addAction(acts["demo"])
-    file.addSeparator()
-    for name in ("save", "save_as", "export"):
-        file.addAction(acts[name])
-    file.addSeparator()
-    file.addAction(acts["quit"])
-    view = bar.addMenu("&View")
-    for name in ("next", "previous", "play", "step_forward", "step_back"):
-        view.addAction(acts[name])
-    view.addSeparator()
-    for name in ("reset_view", "align", "frustums"):
-        view.addAction(acts[name])
-    view.addSeparator()
-    w.panels_menu = view.addMenu("&Panels")
-    jobs = bar.addMenu("&Jobs")
-    jobs.addAction(acts["cancel"])
-
-
-ICONS = {"open": "SP_DialogOpenButton", "open_video": "SP_MediaPlay", "save": "SP_DialogSaveButton",
-         "previous": "SP_MediaSeekBackward", "play": "SP_MediaPlay", "next": "SP_MediaSeekForward",
-         "cancel": "SP_BrowserStop", "reset_view": "SP_BrowserReload"}
+    for title, entries in MENUS:
+        menu: QMenu = w.menuBar().addMenu(title)
+        for entry in entries:
+            if entry is None:
+                menu.addSeparator()
+            elif entry in SUBMENUS:
+                text, attribute = SUBMENUS[entry]
+                setattr(w, attribute, menu.addMenu(text))
+            else:
+                menu.addAction(acts[entry])
 
 
 def _toolbar(w, acts: dict[str, QAction]) -> None:
     style = w.style()
     for name, icon in ICONS.items():
         acts[name].setIcon(style.standardIcon(getattr(QStyle.StandardPixmap, icon)))
-    acts["open_video"].setIconText("Video")
-    acts["previous"].setIconText("Previous")
-    acts["next"].setIconText("Next")
-    acts["play"].setIconText("Play")
-    acts["save"].setIconText("Save")
+    for name, text in ICON_TEXT.items():
+        acts[name].setIconText(text)
     tb = QToolBar("Main", w)
     tb.setObjectName("mainToolbar")
     tb.setMovable(False)
     tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-    for name in ("open", "open_video", "save"):
-        tb.addAction(acts[name])
-    tb.addSeparator()
-    for name in ("previous", "play", "next"):
-        tb.addAction(acts[name])
-    tb.addSeparator()
-    tb.addWidget(w.device_view)
+    for entry in TOOLBAR:
+        if entry is None:
+            tb.addSeparator()
+        elif entry == "@device":
+            tb.addWidget(w.device_view)
+        else:
+            tb.addAction(acts[entry])
     w.addToolBar(tb)
 
 

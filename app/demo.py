@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app import messages
+from app.model import messages
 from hpe_core.errors import InputError
 
 # Checkpoints with a pose head first: the first one found becomes the active checkpoint.

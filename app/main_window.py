@@ -6,13 +6,13 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QVBoxLayout, QWidget)
 
-from app import messages
 from app.actions import build_actions
-from app.export.menu import add_analysis_actions
 from app.demo import demo_paths_job
+from app.model import messages
+from app.model.workspace_file import SUFFIX
 from app.settings import Settings
 from app.views.browser_view import BrowserView
 from app.views.checkpoints_view import CheckpointsView
@@ -23,10 +23,10 @@ from app.views.message_bar import MessageBar
 from app.views.scene_view import SceneView
 from app.views.timeline_view import TimelineView
 from app.views.video_view import VideoView
+from app.visuals.binding import bind
 from app.workers.jobs import probe_devices_job
 from app.workers.training_jobs import TrainingJobsManager, connect_workspace
 from app.workspace import Workspace, path_key
-from app.workspace_file import SUFFIX
 from hpe_core import __version__
 
 
@@ -47,16 +47,15 @@ class MainWindow(QMainWindow):
         self.workspace = workspace or Workspace(self)
         self.settings = settings or Settings()
         self.workspace_path: Path | None = None
-        self.workspace.device_spec, self.workspace.precision = self.settings.device()
+        self.workspace.device.spec, self.workspace.device.precision = self.settings.device()
         self._build_views()
         self.actions_ = build_actions(self)
         self._build_docks()
         self._build_training()
-        self.actions_.update(add_analysis_actions(self))  # Analysis menu: views, export figure / report
         self._build_status_bar()
         self.workspace.message.connect(self._on_workspace_message)
         self.workspace.file_opened.connect(self._on_workspace_file_opened)
-        self.workspace.device_changed.connect(self._on_workspace_device_changed)
+        bind(self.workspace.device.events, self._on_device_changed, self)
         self._rebuild_recent_menu()
         self._restore_layout()
 
@@ -64,10 +63,10 @@ class MainWindow(QMainWindow):
     def _build_views(self) -> None:
         ws = self.workspace
         self.message_bar = MessageBar()
-        self.image_view = ImageView(ws)
-        self.timeline_view = TimelineView(ws)
+        self.image_view = ImageView(ws.feed, ws.options, ws.catalog)
+        self.timeline_view = TimelineView(ws.playback)
         self.browser_view = BrowserView(ws)
-        self.scene_view = SceneView(ws)
+        self.scene_view = SceneView(ws.catalog, ws.feed, ws.options)
         self.checkpoints_view = CheckpointsView(ws)
         self.video_view = VideoView(ws)
         self.device_view = DeviceView(ws)
@@ -132,13 +131,11 @@ class MainWindow(QMainWindow):
                                         Qt.DockWidgetArea.BottomDockWidgetArea)
         self.training_dock.visibilityChanged.connect(lambda visible: visible and self.training_view)
         self.training_dock.hide()
-        act = QAction("&Training…", self, shortcut=QKeySequence("Ctrl+T"),
-                      statusTip="Start, watch, cancel and resume training jobs")
-        act.triggered.connect(lambda: (self.training_dock.show(), self.training_dock.raise_()))
-        self.addAction(act)
-        menus = {a.text(): a.menu() for a in self.menuBar().actions()}
-        (menus.get("&Jobs") or self.menuBar().addMenu("&Jobs")).addAction(act)
-        self.actions_["training"] = act
+
+    def show_training(self) -> None:
+        """Show and raise the training panel (Jobs ▸ Training…)."""
+        self.training_dock.show()
+        self.training_dock.raise_()
 
     @property
     def training_view(self):
@@ -159,7 +156,7 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         self.jobs_view = JobsView(self.workspace.tasks)
-        self.device_label = QLabel(messages.DEVICE_UNKNOWN.format(spec=self.workspace.device_spec))
+        self.device_label = QLabel(messages.DEVICE_UNKNOWN.format(spec=self.workspace.device.spec))
         self.statusBar().addPermanentWidget(self.jobs_view)
         self.statusBar().addPermanentWidget(self.device_label)
         self.statusBar().showMessage(messages.WELCOME, 15000)
@@ -176,8 +173,8 @@ class MainWindow(QMainWindow):
 
     def probe_devices(self) -> None:
         """List CUDA / MPS devices in a worker (torch loads there, not on the critical path)."""
-        self.workspace.run_task(probe_devices_job(), "_devices", lambda r: self.device_view.set_devices(*r),
-                                lambda _e: None)
+        self.workspace.run_task(probe_devices_job(), "probe devices", lambda r: self.device_view.set_devices(*r),
+                                lambda _e: None, hidden=True)
 
     def install_excepthook(self) -> None:
         """An exception escaping a slot becomes a message, not a crash."""
@@ -199,7 +196,7 @@ class MainWindow(QMainWindow):
 
             def activate_first() -> None:
                 for p in paths[1:]:
-                    if path_key(p) in self.workspace.checkpoints:
+                    if path_key(p) in self.workspace.catalog.checkpoints:
                         self.workspace.set_active_checkpoint(path_key(p))
                         return
 
@@ -232,10 +229,11 @@ class MainWindow(QMainWindow):
         self.message_bar.show_message(level, text)
         self.statusBar().showMessage(text.split("\n")[0], 8000)
 
-    def _on_workspace_device_changed(self, text: str) -> None:
-        self.device_label.setText(text)
-        self.device_view.sync()
-        self.settings.set_device(self.workspace.device_spec, self.workspace.precision)
+    def _on_device_changed(self, *_info) -> None:
+        d = self.workspace.device
+        self.device_label.setText(messages.DEVICE.format(device=d.in_use, precision=d.precision) if d.in_use
+                                  else messages.DEVICE_UNKNOWN.format(spec=d.spec))
+        self.settings.set_device(d.spec, d.precision)
 
     def _on_workspace_file_opened(self, path: str) -> None:
         if path.endswith(SUFFIX):
@@ -280,7 +278,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.settings.save_layout(self.saveGeometry(), self.saveState())
-        if self.workspace.datasets or self.workspace.checkpoints or self.workspace.video.info:
+        if self.workspace.catalog.datasets or self.workspace.catalog.checkpoints:
             self.workspace.save_workspace(self.settings.last_workspace_path, quiet=True)
         self.settings.sync()
         for dock in self.analysis_docks.values():

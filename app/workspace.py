@@ -1,55 +1,37 @@
-"""The workspace: open datasets, checkpoints, the video, the selection and the results, as
-evented state. Views read it and change it only through its methods; every long job runs in a
-:class:`~app.workers.Task` and its errors arrive as ``message`` signals, never as crashes.
+"""The workspace: the composition root of the GUI's state. It owns the small evented parts of
+:mod:`app.model` (catalog, browse state, view options, device, prediction cache, sample feed),
+the playback cursor and the task manager, and wires them: views bind to the part they draw and
+change the state only through the methods here. A video is a dataset of its frames. Every long job runs in a
+:class:`~app.workers.Task`; its errors arrive as ``message`` signals, never as crashes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app import browsing, messages
+from app.model import browsing, messages
+from app.model.browsing import Browse, BrowseState
+from app.model.catalog import Catalog, DatasetEntry, path_key
+from app.model.device import DeviceChoice
+from app.model.predictions import PredictionCache, PredictionStore
+from app.model.sample_feed import SampleFeed
+from app.model.view_options import ViewOptions
+from app.model.workspace_file import WorkspaceState, load_workspace_file, save_workspace_file
 from app.playback import Playback
-from app.predictions import PredictionStore
-from app.sample_data import SampleData
-from app.video_session import VideoSession
 from app.workers import jobs
-from app.workers.manager import TaskManager
+from app.workers.manager import TaskManager, when_all_finished
+from app.workers.predicting import PredictionRunner
 from app.workers.task import Task, TaskSlot
-from app.workspace_io import WorkspaceIO
-from app.workspace_predictions import WorkspacePredictions
-from app.workspace_samples import WorkspaceSamples
+from hpe_core.errors import InputError
 
-DEFAULT_OPTIONS = {"align": "none", "frustums": True, "show_gt": True, "show_pred": True}
+__all__ = ["Workspace", "DatasetEntry", "path_key"]
 
 
-@dataclass
-class DatasetEntry:
-    key: str
-    dataset: object  # hpe_core.datasets.PoseDataset
-    skip_list: str | None = None
-
-
-def path_key(path: str | Path) -> str:
-    return str(Path(path).expanduser().resolve())
-
-
-class Workspace(QObject, WorkspaceIO, WorkspacePredictions, WorkspaceSamples):
-    datasets_changed = Signal()
-    current_dataset_changed = Signal(object)  # DatasetEntry | None
-    checkpoints_changed = Signal()
-    active_checkpoint_changed = Signal(object)  # LoadedCheckpoint | None
-    rows_changed = Signal()  # filters, sort or errors changed the browser's rows
-    predictions_changed = Signal()
-    selection_changed = Signal(int)
-    sample_changed = Signal(object)  # SampleData | None
-    options_changed = Signal(dict)
-    mode_changed = Signal(str)  # "dataset" | "video"
-    device_changed = Signal(str)
+class Workspace(QObject):
     file_opened = Signal(str)
     workspace_loaded = Signal(str)
     message = Signal(str, str)  # level ("error" | "warning" | "info"), text
@@ -57,51 +39,28 @@ class Workspace(QObject, WorkspaceIO, WorkspacePredictions, WorkspaceSamples):
     def __init__(self, parent: QObject | None = None) -> None:
         QObject.__init__(self, parent)
         self.tasks = TaskManager(self)
-        self.tasks.task_failed.connect(self._on_task_failed)
+        self.catalog, self.browse, self.options = Catalog(), Browse(), ViewOptions()
+        self.device, self.cache, self.feed = DeviceChoice(), PredictionCache(), SampleFeed()
         self.playback = Playback(self)
-        self.playback.frame_changed.connect(self._on_playback_frame_changed)
-        self.video = VideoSession(self.tasks, self)
-        self.video.predictions_changed.connect(self._on_video_predictions_changed)
-        self.datasets: dict[str, DatasetEntry] = {}
-        self.checkpoints: dict[str, jobs.LoadedCheckpoint] = {}
-        self.current_key: str | None = None
-        self.active_key: str | None = None
-        self.selection = -1
-        self.filters: dict = {}
-        self.sort = "index"
-        self.rows = np.zeros(0, dtype=np.int64)
-        self.options = dict(DEFAULT_OPTIONS)
-        self.device_spec, self.precision, self.device_in_use = "auto", "fp32", ""
-        self.mode = "dataset"
-        self.sample: SampleData | None = None
+        self.predicting = PredictionRunner(self.catalog, self.cache, self.tasks, self.message.emit, self)
         self._sequence = np.zeros(0, dtype=np.int64)
-        self._predictions: dict[tuple[str, str], PredictionStore] = {}
-        self._sample_slot, self._predict_slot, self._one_slot = TaskSlot(self), TaskSlot(self), TaskSlot(self)
-        self._image_cache: tuple[int, np.ndarray | None] | None = None
+        self._sample_slot = TaskSlot(self)
         self._resort_timer = QTimer(self, singleShot=True, interval=1000)
+        self.tasks.task_failed.connect(self._on_task_failed)
+        self.playback.frame_changed.connect(self._on_playback_frame_changed)
+        self.cache.changed.connect(self._on_cache_changed)
+        self.options.events.connect(lambda *_: self._rebuild_sample())
         self._resort_timer.timeout.connect(self._refresh_rows)
-
-    # ------------------------------------------------------------------ accessors
-    @property
-    def dataset(self):
-        entry = self.datasets.get(self.current_key) if self.current_key else None
-        return None if entry is None else entry.dataset
-
-    @property
-    def checkpoint(self) -> jobs.LoadedCheckpoint | None:
-        return self.checkpoints.get(self.active_key) if self.active_key else None
 
     def predictions(self) -> PredictionStore | None:
         """Predictions of the active checkpoint on the current dataset (None if none)."""
-        if self.current_key is None or self.active_key is None:
-            return None
-        return self._predictions.get((self.current_key, self.active_key))
+        return self.cache.get(self.catalog.current_key, self.catalog.active_key)
 
-    # ------------------------------------------------------------------ opening
-    def run_task(self, fn, name: str, on_done: Callable | None = None, on_failed: Callable | None = None) -> Task:
+    # ------------------------------------------------------------------ opening and closing
+    def run_task(self, fn, name: str, on_done: Callable | None = None, on_failed: Callable | None = None,
+                 hidden: bool = False) -> Task:
         """Start ``fn(progress)`` in a worker; failures become messages unless ``on_failed``."""
-        task = Task(fn, name=name, parent=self)
-        task._report = on_failed is None  # type: ignore[attr-defined]
+        task = Task(fn, name=name, parent=self, report_errors=on_failed is None, hidden=hidden)
         if on_done is not None:
             task.done.connect(on_done)
         if on_failed is not None:
@@ -113,22 +72,19 @@ class Workspace(QObject, WorkspaceIO, WorkspacePredictions, WorkspaceSamples):
 
         Checkpoints load in parallel; the first one listed becomes active if none was.
         """
-        started: list[Task] = []
         kinds = [(path, jobs.classify(path)) for path in paths]
-        for path, kind in kinds:
-            opener = {"workspace": self.open_workspace, "checkpoint": self.open_checkpoint,
-                      "video": self.open_video, "dataset": self.open_dataset}[kind]
-            started.append(opener(path))
+        openers = {"workspace": self.open_workspace, "checkpoint": self.open_checkpoint, "dataset": self.open_dataset}
+        started = [openers[kind](path) for path, kind in kinds]
         first = next((path_key(p) for p, kind in kinds if kind == "checkpoint"), None)
-        was_active = self.active_key
+        was_active = self.catalog.active_key
 
         def complete() -> None:
-            if first in self.checkpoints and was_active is None and self.active_key != first:
+            if first in self.catalog.checkpoints and was_active is None and self.catalog.active_key != first:
                 self.set_active_checkpoint(first)
             if on_complete is not None:
                 on_complete()
 
-        _when_all_finished([t for t in started if t is not None and t.is_running()], complete)
+        when_all_finished(started, complete)
         return started
 
     def open_dataset(self, path, skip_list=None) -> Task:
@@ -139,10 +95,10 @@ class Workspace(QObject, WorkspaceIO, WorkspacePredictions, WorkspaceSamples):
             self.file_opened.emit(key)
 
         def failed(exc):
-            why = _why(exc, path)
-            text = (messages.NOT_RECOGNISED if "format" in why.lower() or "not a" in why.lower()
-                    else messages.OPEN_FAILED).format(path=path, why=why)
-            self._report(exc, text)
+            reason = messages.why(exc, path)
+            text = (messages.NOT_RECOGNISED if "format" in reason.lower() or "not a" in reason.lower()
+                    else messages.OPEN_FAILED).format(path=path, why=reason)
+            self.message.emit("error", messages.with_traceback(exc, text))
 
         return self.run_task(jobs.open_dataset_job(path, skip_list), f"Open {Path(path).name}", done, failed)
 
@@ -150,8 +106,7 @@ class Workspace(QObject, WorkspaceIO, WorkspacePredictions, WorkspaceSamples):
         """Add an opened dataset and make it current (also for datasets built in memory)."""
         key = key or path_key(getattr(dataset, "path", f"dataset-{id(dataset)}"))
         entry = DatasetEntry(key, dataset, None if skip_list is None else str(skip_list))
-        self.datasets[key] = entry
-        self.datasets_changed.emit()
+        self.catalog.add_dataset(entry)
         self.set_current_dataset(key)
         return entry
 
@@ -159,186 +114,237 @@ class Workspace(QObject, WorkspaceIO, WorkspacePredictions, WorkspaceSamples):
         key = path_key(path)
 
         def done(loaded):
-            self.checkpoints[key] = loaded
-            self._set_device_in_use(loaded.device)
-            self.checkpoints_changed.emit()
+            self.catalog.put_checkpoint(key, loaded)
+            self.device.in_use = loaded.device
             self.file_opened.emit(key)
-            if self.active_key is None or not self.checkpoint.has_pose_head:
+            active = self.catalog.checkpoint
+            if active is None or not active.has_pose_head:
                 self.set_active_checkpoint(key)
 
         def failed(exc):
-            self._report(exc, messages.CHECKPOINT_FAILED.format(path=path, why=_why(exc, path)))
+            text = messages.CHECKPOINT_FAILED.format(path=path, why=messages.why(exc, path))
+            self.message.emit("error", messages.with_traceback(exc, text))
 
-        return self.run_task(jobs.load_checkpoint_job(path, self.device_spec, self.precision),
+        return self.run_task(jobs.load_checkpoint_job(path, self.device.spec, self.device.precision),
                              f"Load {Path(path).name}", done, failed)
 
-    def open_video(self, path) -> Task:
-        def done(info):
-            self.video.set_video(info)
-            self.file_opened.emit(path_key(path))
-            self.set_mode("video")
-
-        def failed(exc):
-            self._report(exc, messages.VIDEO_FAILED.format(path=path, why=_why(exc, path)))
-
-        return self.run_task(jobs.probe_video_job(path), f"Open {Path(path).name}", done, failed)
-
     def close_dataset(self, key: str) -> None:
-        self.datasets.pop(key, None)
-        for pair in [p for p in self._predictions if p[0] == key]:
-            del self._predictions[pair]
-        self.datasets_changed.emit()
-        if self.current_key == key:
-            self.set_current_dataset(next(iter(self.datasets), None))
+        self.cache.drop(dataset_key=key)
+        self.catalog.remove_dataset(key)
+        if self.catalog.current_key is None:
+            self.set_current_dataset(next(iter(self.catalog.datasets), None))
 
     def close_checkpoint(self, key: str) -> None:
-        self.checkpoints.pop(key, None)
-        for pair in [p for p in self._predictions if p[1] == key]:
-            del self._predictions[pair]
-        self.checkpoints_changed.emit()
-        if self.active_key == key:
-            self.set_active_checkpoint(next(iter(self.checkpoints), None))
+        self.cache.drop(checkpoint_key=key)
+        was_active = key == self.catalog.active_key
+        self.catalog.remove_checkpoint(key)
+        if was_active:
+            self.set_active_checkpoint(next(iter(self.catalog.checkpoints), None))
 
     # ------------------------------------------------------------------ current items
     def set_current_dataset(self, key: str | None) -> None:
-        self._predict_slot.cancel()
-        self.current_key = key if key in self.datasets else None
-        self.filters, self.selection, self._image_cache = {}, -1, None
-        self._refresh_rows(emit=False)
-        self.current_dataset_changed.emit(self.datasets.get(self.current_key))
-        self.rows_changed.emit()
-        self.start_predictions()
-        if self.dataset is not None and len(self.dataset):
+        c = self.catalog
+        self.predicting.cancel()
+        entry = c.datasets.get(key) if key else None
+        self.feed.select(-1)
+        self.browse.reset(None if entry is None else entry.dataset, self._ranking(key))
+        c.set_current(key)
+        self.browse.rows_changed.emit()
+        self.predicting.start(self.browse.rows)
+        if c.dataset is not None and len(c.dataset):
             self.select(0)
         else:
-            self._emit_sample(None)
+            self.feed.show(None)
 
     def set_active_checkpoint(self, key: str | None) -> None:
-        self._predict_slot.cancel()
-        self.active_key = key if key in self.checkpoints else None
-        if self.checkpoint is not None and self.checkpoint.rotation_free and self.options["align"] == "none":
-            self.options = {**self.options, "align": "rigid"}  # its rotation is arbitrary: align it
-            self.options_changed.emit(dict(self.options))
-        self.active_checkpoint_changed.emit(self.checkpoint)
+        self.predicting.cancel()
+        loaded = self.catalog.checkpoints.get(key) if key else None
+        if loaded is not None and loaded.rotation_free and self.options.align == "none":
+            self.options.align = "rigid"  # its rotation is arbitrary: align it
+        self.catalog.set_active(key)
         self._refresh_rows()
-        self.start_predictions()
+        self.predicting.start(self.browse.rows)
         self._rebuild_sample()
-
-    def set_mode(self, mode: str) -> None:
-        if mode == self.mode:
-            return
-        self.playback.pause()
-        self.mode = mode
-        self.mode_changed.emit(mode)
-        if mode == "video" and self.video.info is not None:
-            self.playback.set_range(self.video.info.frames, self.video.info.fps)
-            self.playback.set_frame(0, emit_same=True)
-        elif mode == "dataset" and self.selection >= 0:
-            self._update_sequence(self.selection)
-            self._rebuild_sample()
 
     # ------------------------------------------------------------------ browsing
     def set_filter(self, name: str, value) -> None:
-        if name not in browsing.FILTERS:
-            raise ValueError(f"unknown filter {name!r}")
-        self.filters = {**self.filters, name: value}
-        self._refresh_rows()
+        self._set_browse_state(self.browse.state.with_filter(name, value))
 
     def set_sort(self, mode: str) -> None:
-        self.sort = mode if mode in browsing.SORTS else "index"
-        self._refresh_rows()
+        self._set_browse_state(self.browse.state.with_sort(mode))
 
-    def _refresh_rows(self, emit: bool = True) -> None:
-        ds = self.dataset
-        if ds is None:
-            self.rows = np.zeros(0, dtype=np.int64)
-        else:
-            store = self.predictions()
-            rows = browsing.filter_rows(ds, self.filters)
-            if self.picked is not None and self.picked[0] == self.current_key:  # see select_samples
-                rows = rows[np.isin(rows, self.picked[1])]
-            self.rows = browsing.sort_rows(rows, None if store is None else store.ranking, self.sort)
-        if emit:
-            self.rows_changed.emit()
+    def select_samples(self, indices) -> None:
+        """Pick many samples (the browser lists only them; an empty pick clears it); the first
+        listed becomes the current sample when the current one is not picked."""
+        self._set_browse_state(self.browse.state.with_picked(indices))
+        rows = self.browse.rows
+        if len(rows) and self.feed.selection not in set(rows.tolist()):
+            self.select(int(rows[0]))
+
+    def _set_browse_state(self, state: BrowseState) -> None:
+        self.browse.set_state(state, self.catalog.dataset, self._ranking(self.catalog.current_key))
+
+    def _ranking(self, dataset_key: str | None) -> np.ndarray | None:
+        store = self.cache.get(dataset_key, self.catalog.active_key)
+        return None if store is None else store.ranking
+
+    def _refresh_rows(self) -> None:
+        self.browse.refresh(self.catalog.dataset, self._ranking(self.catalog.current_key))
 
     def select(self, index: int) -> None:
         """Select dataset row ``index``: the image loads in a worker, then ``sample_changed``."""
-        ds = self.dataset
+        ds = self.catalog.dataset
         if ds is None or not 0 <= index < len(ds):
             return
-        self.set_mode("dataset")
-        changed = index != self.selection
-        self.selection = index
-        if changed:
-            self.selection_changed.emit(index)
+        self.feed.select(index)
         if not self.playback.playing or index not in self._sequence:
             self._update_sequence(index)
-        self._load_sample(index)
+        if self.feed.has_image(index):
+            self._rebuild_sample()
+            return
+        task = Task(_load_image_job(ds, index), name="load sample", parent=self, hidden=True)
+        task.done.connect(self._on_image_loaded)
+        self._sample_slot.start(task, self.tasks)
+        self.predicting.request(index)
 
     def step_selection(self, delta: int) -> None:
         """Select the next (``delta`` = 1) or previous row of the browser's list."""
-        if len(self.rows) == 0:
+        index = self.browse.step(self.feed.selection, delta)
+        if index is not None:
+            self.select(index)
+
+    # ------------------------------------------------------------------ samples
+    def _update_sequence(self, index: int) -> None:
+        ds = self.catalog.dataset
+        self._sequence = browsing.sequence_rows(ds, index)
+        pos = np.flatnonzero(self._sequence == index)
+        self.playback.frame = int(pos[0]) if len(pos) else 0
+        self.playback.set_range(len(self._sequence), ds.extra.get("fps") or None)
+
+    def _on_playback_frame_changed(self, frame: int) -> None:
+        if 0 <= frame < len(self._sequence):
+            self.select(int(self._sequence[frame]))
+
+    def _on_image_loaded(self, result) -> None:
+        if self.feed.set_image(*result):
+            self._rebuild_sample()
+
+    def _rebuild_sample(self) -> None:
+        store = self.predictions()
+        pred = None if store is None else store.get(self.feed.selection)
+        self.feed.rebuild(self.catalog.dataset, pred, self.options.align)
+
+    def _on_cache_changed(self, pair, indices: np.ndarray) -> None:
+        if pair != (self.catalog.current_key, self.catalog.active_key):
             return
-        pos = np.flatnonzero(self.rows == self.selection)
-        nxt = 0 if len(pos) == 0 else int(np.clip(pos[0] + delta, 0, len(self.rows) - 1))
-        self.select(int(self.rows[nxt]))
+        if self.browse.state.sort != "index" and not self._resort_timer.isActive():
+            self._resort_timer.start()  # re-sort at most once a second, not per batch
+        if self.feed.selection in set(indices.tolist()):
+            self._rebuild_sample()
 
-    def set_option(self, name: str, value) -> None:
-        if self.options.get(name) == value:
-            return
-        self.options = {**self.options, name: value}
-        self.options_changed.emit(dict(self.options))
-        self._rebuild_sample()
+    # ------------------------------------------------------------------ device
+    def set_device(self, spec: str, precision: str | None = None) -> None:
+        """Use ``spec`` (auto, cpu, cuda:N, mps) for every open and future checkpoint.
 
-    # ------------------------------------------------------------------ errors
-    def _report(self, exc: BaseException, text: str) -> None:
-        if not isinstance(exc, (ValueError, OSError)):  # not bad input: a bug worth its traceback
-            text += "\n\n" + getattr(exc, "__traceback_text__", "")
-        self.message.emit("error", text)
+        A device this machine lacks is reported and the previous choice stays.
+        """
+        d = self.device
+        previous = (d.spec, d.precision)
+        d.spec, d.precision = spec, precision or d.precision
 
+        def failed(exc) -> None:
+            d.spec, d.precision = previous
+            self.message.emit("error", messages.DEVICE_FAILED.format(spec=spec, why=exc))
+
+        for key, loaded in list(self.catalog.checkpoints.items()):
+            self.run_task(jobs.move_checkpoint_job(loaded, spec, d.precision), f"Move {loaded.path.name} to {spec}",
+                          lambda ld, k=key: self._on_checkpoint_moved(k, ld), failed)
+        if not self.catalog.checkpoints:
+            d.in_use = ""
+
+    def _on_checkpoint_moved(self, key: str, loaded: jobs.LoadedCheckpoint) -> None:
+        if key in self.catalog.checkpoints:
+            self.device.in_use = loaded.device
+            self.catalog.put_checkpoint(key, loaded)
+
+    # ------------------------------------------------------------------ workspace files
+    def state(self) -> WorkspaceState:
+        """A plain snapshot of what is open and shown."""
+        c = self.catalog
+        return WorkspaceState(
+            datasets=[{"path": k, "skip_list": e.skip_list} for k, e in c.datasets.items() if Path(k).exists()],
+            current_dataset=c.current_key, checkpoints=list(c.checkpoints), active_checkpoint=c.active_key,
+            selection=int(self.feed.selection), filters=dict(self.browse.state.filters), sort=self.browse.state.sort,
+            options=self.options.as_dict(), device=self.device.spec, precision=self.device.precision)
+
+    def save_workspace(self, path: str | Path, quiet: bool = False) -> Path | None:
+        try:
+            path = save_workspace_file(path, self.state())
+        except OSError as exc:
+            self.message.emit("error", messages.OPEN_FAILED.format(path=path, why=exc.strerror or exc))
+            return None
+        if not quiet:
+            self.message.emit("info", messages.WORKSPACE_SAVED.format(path=path))
+        return path
+
+    def open_workspace(self, path: str | Path) -> None:
+        """Reopen a saved session; ``workspace_loaded`` follows once everything is open."""
+        try:
+            state = load_workspace_file(path)
+        except InputError as exc:
+            text = str(exc)
+            if "newer version" not in text:
+                text = messages.WORKSPACE_FAILED.format(path=path, why=text)
+            self.message.emit("error", text)
+            return None
+        self.device.spec, self.device.precision = state.device, state.precision
+        c = self.catalog
+        datasets = [(d["path"], d.get("skip_list")) for d in state.datasets]
+        if state.video:  # files of the first version list a video apart: it is a dataset
+            datasets.append((state.video, None))
+        tasks = [self.open_dataset(p, skip) for p, skip in datasets if p not in c.datasets]
+        tasks += [self.open_checkpoint(k) for k in state.checkpoints if k not in c.checkpoints]
+        when_all_finished(tasks, lambda: self._apply_state(state, str(path)))
+        return None
+
+    def _apply_state(self, state: WorkspaceState, path: str) -> None:
+        c = self.catalog
+        current, selection = state.current_dataset, state.selection
+        if state.video_frame and state.video in c.datasets:  # a first-version file showing its video
+            current, selection = state.video, state.video_frame
+        if current in c.datasets:
+            self.set_current_dataset(current)
+        if state.active_checkpoint in c.checkpoints:
+            self.set_active_checkpoint(state.active_checkpoint)
+        browse = self.browse.state.with_sort(state.sort)
+        for name, value in state.filters.items():
+            if value is not None and name in browsing.FILTERS:
+                browse = browse.with_filter(name, value)
+        self._set_browse_state(browse)
+        self.options.update(state.options)
+        if c.dataset is not None and 0 <= selection < len(c.dataset):
+            self.select(selection)
+        self.file_opened.emit(str(Path(path).resolve()))
+        self.workspace_loaded.emit(str(path))
+
+    # ------------------------------------------------------------------ errors and shutdown
     def _on_task_failed(self, task: Task, exc: BaseException) -> None:
-        if getattr(task, "_report", True):
-            template = messages.TASK_FAILED if isinstance(exc, (ValueError, OSError)) else messages.BUG
-            self._report(exc, template.format(name=task.name.lstrip("_"), why=_why(exc)))
+        if task.report_errors:
+            template = messages.TASK_FAILED if messages.is_user_error(exc) else messages.BUG
+            self.message.emit("error", messages.with_traceback(exc, template.format(name=task.name,
+                                                                                     why=messages.why(exc))))
 
     def close(self) -> bool:
         """Cancel every job and wait for the threads."""
         self.playback.pause()
         return self.tasks.shutdown()
 
-    # ------------------------------------------------------------------ many samples
-    # Added for the analysis views (embedding rectangle / lasso selection): the browser lists
-    # only the picked samples of the current dataset until the pick is cleared (an empty pick).
-    samples_selected = Signal(object)  # (M,) int64 dataset indices; empty when cleared
-    picked: tuple[str | None, np.ndarray] | None = None  # (dataset key, sorted indices)
 
-    def select_samples(self, indices) -> None:
-        """Pick many samples; the first listed becomes the current sample (image and 3D views)."""
-        chosen = np.unique(np.asarray(indices, dtype=np.int64).reshape(-1))
-        self.picked = (self.current_key, chosen) if len(chosen) else None
-        self._refresh_rows()
-        self.samples_selected.emit(chosen)
-        if len(self.rows) and self.selection not in set(self.rows.tolist()):
-            self.select(int(self.rows[0]))
+def _load_image_job(dataset, index: int):
+    def load(progress):
+        try:
+            return index, dataset.load_image(index)
+        except (InputError, OSError):  # unreadable image: show the skeleton without it
+            return index, None
 
-
-def _when_all_finished(tasks: list[Task], callback: Callable[[], None]) -> None:
-    remaining = {id(t) for t in tasks}
-    if not remaining:
-        callback()
-
-    def one_finished(task: Task) -> None:
-        remaining.discard(id(task))
-        if not remaining:
-            callback()
-
-    for t in tasks:
-        t.finished.connect(lambda t=t: one_finished(t))
-
-
-def _why(exc: BaseException, path=None) -> str:
-    """The reason in ``exc``, without a leading ``"<path>: "`` the message already names."""
-    text = str(exc) or type(exc).__name__
-    if path is not None and text.startswith(f"{path}: "):
-        text = text[len(f"{path}: "):]
-    return text if isinstance(exc, (ValueError, OSError)) else f"{type(exc).__name__}: {text}"
+    return load

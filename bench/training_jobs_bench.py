@@ -56,7 +56,7 @@ def best_of(fn, repeat: int = 3) -> float:
 
 def replay(path: Path) -> None:
     from app.workers.training_jobs import TrainingJob
-    from app.workers.training_record import JobRecord
+    from app.model.training_record import JobRecord
 
     job = TrainingJob(JobRecord(id="b", name="b", events_path=str(path)))
     job.ensure_loaded()
@@ -78,7 +78,7 @@ def bench_replay(path: Path) -> None:
 
 def bench_poll(path: Path) -> None:
     from app.workers.training_jobs import TrainingJob
-    from app.workers.training_record import JobRecord
+    from app.model.training_record import JobRecord
 
     live = path.with_name("live.jsonl")
     live.write_bytes(path.read_bytes())
@@ -108,7 +108,7 @@ def bench_curves(path: Path) -> None:
 
     from app.views.job_curves import JobCurvesView
     from app.workers.training_jobs import TrainingJob
-    from app.workers.training_record import JobRecord
+    from app.model.training_record import JobRecord
 
     app = QApplication.instance() or QApplication([])
     job = TrainingJob(JobRecord(id="c", name="c", events_path=str(path)))

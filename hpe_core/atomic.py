@@ -13,10 +13,27 @@ from pathlib import Path
 from typing import IO, Iterator
 
 
-def _file_mode() -> int:
-    mask = os.umask(0)
+def _read_umask() -> int:
+    """The process umask, read without changing it where the OS says it (Linux); elsewhere set
+    and restored once, at import, before any worker thread writes a file."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
     os.umask(mask)
-    return 0o666 & ~mask
+    return mask
+
+
+_UMASK = _read_umask()
+
+
+def _file_mode() -> int:
+    """``0o666`` minus the umask: never flips the umask, so threads writing at once are safe."""
+    return 0o666 & ~_UMASK
 
 
 @contextmanager

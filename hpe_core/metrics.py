@@ -30,6 +30,7 @@ PCK3D_THRESHOLD = 150.0  # mm
 AUC_THRESHOLDS = np.linspace(0.0, 150.0, 31)  # mm, steps of 5 (MPI-INF-3DHP convention)
 PCK2D_FRACTION = 0.05  # of the ground-truth bounding-box size (UniHPE's PCK@0.05)
 ALIGNMENTS = ("none", "scale", "rotation", "rigid", "similarity")
+EMPTY = ("raise", "nan")  # what a sample without a joint to evaluate is: an InputError, or NaN
 _CHUNK = 4096  # samples aligned at once: temporaries stay in cache, memory stays bounded
 
 
@@ -76,30 +77,41 @@ def as_array(x, argument: str) -> np.ndarray:
 
 
 def prepare(pred, gt, valid=None, *, skeleton: str | Skeleton | None = None,
-            dims: tuple[int, ...] = (2, 3)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            dims: tuple[int, ...] = (2, 3), empty: str = "raise") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Check and convert inputs: ``(pred (N,J,D), gt (N,J,D), mask (N,J) bool)``.
 
     Raises :class:`InputError` (a ``ValueError``) naming the argument for: shapes that
     disagree, a joint count that does not fit ``skeleton``, empty arrays, a sample with no
-    finite joint, a ``valid`` mask of the wrong shape.
+    finite joint, a ``valid`` mask of the wrong shape. With ``empty="nan"`` a sample without a
+    joint to evaluate is no error: its mask row is all False.
     """
+    _check_empty(empty)
     p, g = as_array(pred, "pred"), as_array(gt, "gt")
     check_joints(p, skeleton, "pred", dims)
     check_joints(g, skeleton, "gt", dims)
     if p.shape != g.shape:
         raise InputError(f"pred, gt: shapes disagree: pred {p.shape}, gt {g.shape}")
     finite_p, finite_g = _finite_points(p), _finite_points(g)
-    _no_joint(finite_g, "gt", "has no finite joint (all NaN)")
-    _no_joint(finite_p, "pred", "has no finite joint (all NaN)")
+    strict = empty == "raise"
+    if strict:
+        _no_joint(finite_g, "gt", "has no finite joint (all NaN)")
+        _no_joint(finite_p, "pred", "has no finite joint (all NaN)")
     mask = finite_p & finite_g
     if valid is not None:
         v = as_array(valid, "valid")
         if v.shape != p.shape[:2]:
             raise InputError(f"valid: expected shape {p.shape[:2]} (N, J), got {v.shape}")
-        _no_joint(v != 0, "valid", "marks no joint valid")
+        if strict:
+            _no_joint(v != 0, "valid", "marks no joint valid")
         mask &= v != 0
-    _no_joint(mask, "pred, gt", "has no joint that is finite in both pred and gt and valid")
+    if strict:
+        _no_joint(mask, "pred, gt", "has no joint that is finite in both pred and gt and valid")
     return p, g, mask
+
+
+def _check_empty(empty: str) -> None:
+    if empty not in EMPTY:
+        raise InputError(f"empty: expected one of {', '.join(EMPTY)}, got {empty!r}")
 
 
 def _finite_points(a: np.ndarray) -> np.ndarray:
@@ -147,16 +159,30 @@ def root_centre(p: np.ndarray, g: np.ndarray, mask: np.ndarray, root: int | None
 
 # -------------------------------------------------------------------------- metrics
 def pjpe(pred, gt, valid=None, *, align: str = "none", root=None,
-         skeleton: str | Skeleton | None = None) -> np.ndarray:
+         skeleton: str | Skeleton | None = None, empty: str = "raise") -> np.ndarray:
     """Per-joint position errors ``(N, J)`` (Euclidean, input units), NaN where excluded.
 
     ``pred``, ``gt`` ``(N, J, D)``; ``align`` one of :data:`ALIGNMENTS` (3D only);
     ``root`` (index, joint name, ``"auto"`` or None) root-centres both poses first.
+    ``empty="nan"`` scores what can be scored (a view ranking samples as predictions arrive):
+    a sample with no joint finite in both and valid, a missing root, or fewer than 3 joints for
+    a rotation fit gets a row of NaN instead of an :class:`InputError`.
     """
     _check_mode(align)
-    p, g, mask = prepare(pred, gt, valid, skeleton=skeleton, dims=(3,) if align != "none" else (2, 3))
-    p, g = root_centre(p, g, mask, resolve_root(root, skeleton, p.shape[1]))
-    return _errors(p, g, mask, align)
+    p, g, mask = prepare(pred, gt, valid, skeleton=skeleton, dims=(3,) if align != "none" else (2, 3),
+                         empty=empty)
+    root = resolve_root(root, skeleton, p.shape[1])
+    if empty == "raise":
+        p, g = root_centre(p, g, mask, root)
+        return _errors(p, g, mask, align)
+    ok = mask.sum(axis=1) >= (3 if align in ("rotation", "rigid", "similarity") else 1)
+    if root is not None:
+        ok &= mask[:, root]
+    out = np.full(p.shape[:2], np.nan)
+    if ok.any():
+        pk, gk = root_centre(p[ok], g[ok], mask[ok], root)
+        out[ok] = _errors(pk, gk, mask[ok], align)
+    return out
 
 
 def _errors(p: np.ndarray, g: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
@@ -173,7 +199,9 @@ def _errors(p: np.ndarray, g: np.ndarray, mask: np.ndarray, mode: str) -> np.nda
 def _mean(err: np.ndarray, per_sample: bool):
     """Pooled mean over evaluated joints (float), or each sample's mean ``(N,)``."""
     if per_sample:
-        return np.nanmean(err, axis=1)
+        count = np.isfinite(err).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a row of NaN (empty="nan") stays NaN
+            return np.where(count > 0, np.nansum(err, axis=1) / count, np.nan)
     return float(np.nanmean(err))
 
 
@@ -184,14 +212,15 @@ def _pck(err: np.ndarray, threshold, per_sample: bool):
     return hit / count if per_sample else float(hit.sum() / count.sum())
 
 
-def mpjpe(pred, gt, valid=None, *, root=None, skeleton=None, per_sample=False):
-    """Mean per-joint position error (Protocol #1 with ``root``): ``mean |p - g|``."""
-    return _mean(pjpe(pred, gt, valid, root=root, skeleton=skeleton), per_sample)
+def mpjpe(pred, gt, valid=None, *, root=None, skeleton=None, per_sample=False, empty="raise"):
+    """Mean per-joint position error (Protocol #1 with ``root``): ``mean |p - g|``.
+    ``empty``: see :func:`pjpe` (with ``"nan"``, per-sample means of unscorable samples are NaN)."""
+    return _mean(pjpe(pred, gt, valid, root=root, skeleton=skeleton, empty=empty), per_sample)
 
 
-def pa_mpjpe(pred, gt, valid=None, *, skeleton=None, per_sample=False):
+def pa_mpjpe(pred, gt, valid=None, *, skeleton=None, per_sample=False, empty="raise"):
     """Procrustes-aligned MPJPE (Protocol #2): after the best similarity ``s R p + t``."""
-    return _mean(pjpe(pred, gt, valid, align="similarity", skeleton=skeleton), per_sample)
+    return _mean(pjpe(pred, gt, valid, align="similarity", skeleton=skeleton, empty=empty), per_sample)
 
 
 def n_mpjpe(pred, gt, valid=None, *, root=None, skeleton=None, per_sample=False):

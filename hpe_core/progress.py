@@ -7,6 +7,8 @@ next check.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import sys
 import time
 from typing import Any, Protocol, runtime_checkable
@@ -143,3 +145,15 @@ def check_cancelled(progress: ProgressSink) -> None:
     """Raise :class:`Cancelled` when ``progress`` says so."""
     if progress.cancelled():
         raise Cancelled()
+
+
+@contextmanager
+def terminal_progress(label: str, stream=None, enabled: bool = True):
+    """The CLI's progress: a :class:`TerminalProgress` whose line is finished when the block ends,
+    also on an error; ``enabled=False`` (e.g. a non-main DDP rank) yields a :class:`NullProgress`."""
+    bar = TerminalProgress(label, stream) if enabled else NullProgress()
+    try:
+        yield bar
+    finally:
+        if enabled:
+            bar.close()

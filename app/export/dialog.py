@@ -8,7 +8,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QWidget)
 
 from app.export.figures import MAX_PIXELS, Figure, export_figure
-from app.views import analysis_messages as msg
+from app.model import messages as msg
 
 FORMAT_LABELS = {".png": "PNG image", ".svg": "SVG (vector)", ".pdf": "PDF (vector)"}
 
@@ -87,7 +87,7 @@ class ExportDialog(QDialog):
             self.exported = export_figure(fig, self.path.text(), self.width.value(),
                                           None if fig.vector else self.height.value(), self.paper.isChecked())
         except ValueError as exc:  # InputError and friends: say it in the dialog
-            self.error.setText(msg.FAILED.format(what="Export", why=exc))
+            self.error.setText(msg.ANALYSIS_FAILED.format(what="Export", why=exc))
             return
         super().accept()
 
@@ -96,11 +96,11 @@ def export_view_figures(view: QWidget, figures: list[Figure], strip) -> None:
     """A view's "Export…" button: the dialog over ``figures``, the outcome in the view's message
     ``strip`` (``show_message(level, text)``)."""
     if not figures:
-        strip.show_message("info", msg.NOTHING_TO_EXPORT)
+        strip.show_message("info", msg.NO_FIGURES)
         return
     dialog = ExportDialog(figures, parent=view)
     if dialog.exec() and dialog.exported is not None:
-        strip.show_message("info", msg.EXPORTED.format(path=dialog.exported))
+        strip.show_message("info", msg.FIGURES_EXPORTED.format(path=dialog.exported))
 
 
 def ask_report_path(parent: QWidget | None, folder: str | Path = ".") -> Path | None:

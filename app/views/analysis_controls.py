@@ -4,13 +4,19 @@ run / cancel / progress strip with a message line, and the runner of a view's cu
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
                                QSizePolicy, QToolButton, QWidget)
 
-from app.views import analysis_messages as msg
+from app.model import messages
+from app.model import messages as msg
+from app.visuals.binding import bind
 from app.workers.task import Task, TaskSlot
+
+if TYPE_CHECKING:
+    from app.workspace import Workspace
 
 LEVEL_STYLE = {"error": "color: #ff8a8a;", "warning": "color: #ffd27a;", "info": "color: #9ecbff;"}
 
@@ -18,25 +24,25 @@ LEVEL_STYLE = {"error": "color: #ff8a8a;", "warning": "color: #ffd27a;", "info":
 class CheckpointCombo(QComboBox):
     """Lists the workspace's open checkpoints (data: the workspace key); keeps the choice."""
 
-    def __init__(self, workspace, prefer_active: bool = True, parent=None) -> None:
+    def __init__(self, workspace: Workspace, prefer_active: bool = True, parent=None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.prefer_active = prefer_active
         self.setMinimumContentsLength(14)
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        workspace.checkpoints_changed.connect(self.refill)
+        bind(workspace.catalog.checkpoints_changed, self.refill, self)
         self.refill()
 
     def refill(self) -> None:
         current = self.currentData()
         self.blockSignals(True)
         self.clear()
-        for key, loaded in self.workspace.checkpoints.items():
+        for key, loaded in self.workspace.catalog.checkpoints.items():
             self.addItem(Path(loaded.path).name, key)
             self.setItemData(self.count() - 1, key, Qt.ItemDataRole.ToolTipRole)
         pick = self.findData(current)
         if pick < 0 and self.prefer_active:
-            pick = self.findData(self.workspace.active_key)
+            pick = self.findData(self.workspace.catalog.active_key)
         self.setCurrentIndex(max(pick, 0) if self.count() else -1)
         self.blockSignals(False)
         if self.currentData() != current:
@@ -45,7 +51,7 @@ class CheckpointCombo(QComboBox):
     def loaded(self):
         """The chosen ``LoadedCheckpoint`` or None."""
         key = self.currentData()
-        return self.workspace.checkpoints.get(key) if key else None
+        return self.workspace.catalog.checkpoints.get(key) if key else None
 
     def select_key(self, key: str) -> None:
         i = self.findData(key)
@@ -135,7 +141,7 @@ class AnalysisRunner(QObject):
     :class:`RunStrip`. A new job cancels the old one; signals of an old job are ignored; a
     failure becomes a message in the strip (and, for a bug, a workspace message with the trace)."""
 
-    def __init__(self, workspace, strip: RunStrip, parent: QObject | None = None) -> None:
+    def __init__(self, workspace: Workspace, strip: RunStrip, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.strip = strip
@@ -150,9 +156,8 @@ class AnalysisRunner(QObject):
     def running(self) -> bool:
         return self.slot.task is not None
 
-    def start(self, fn, name: str, on_partial=None, on_done=None, on_failed=None) -> Task:
-        task = Task(fn, name=name, parent=self)
-        task._report = False  # type: ignore[attr-defined]  # this view says it, not the global bar
+    def start(self, fn, name: str, on_partial=None, on_done=None, on_failed=None, hidden: bool = False) -> Task:
+        task = Task(fn, name=name, parent=self, report_errors=False, hidden=hidden)  # the strip says it
         current = lambda t=task: self.slot.task is t  # noqa: E731
         task.progress_changed.connect(lambda f: current() and self.strip.set_progress(f))
         task.status_changed.connect(lambda s: current() and self.strip.status.setText(s))
@@ -174,10 +179,10 @@ class AnalysisRunner(QObject):
 
     def _on_failed(self, task: Task, exc: BaseException, on_failed) -> None:
         self.last_error = exc
-        bad_input = isinstance(exc, (ValueError, OSError))
-        text = (msg.FAILED if bad_input else msg.BUG).format(what=task.name, why=str(exc) or type(exc).__name__)
+        bad_input = messages.is_user_error(exc)
+        text = (msg.ANALYSIS_FAILED if bad_input else msg.ANALYSIS_BUG).format(what=task.name, why=str(exc) or type(exc).__name__)
         self.strip.show_message("error", text)
         if not bad_input:
-            self.workspace.message.emit("error", text + "\n\n" + getattr(exc, "__traceback_text__", ""))
+            self.workspace.message.emit("error", messages.with_traceback(exc, text))
         if on_failed is not None:
             on_failed(exc)

@@ -9,19 +9,26 @@ from PySide6.QtCore import QItemSelectionModel, QSize, Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QListView, QSizePolicy, QToolButton,
                                QVBoxLayout, QWidget)
 
-from app import browsing
+from typing import TYPE_CHECKING
+
+from app.model import browsing
 from app.views.sample_model import IndexRole, SampleDelegate, SampleListModel
+from app.visuals.binding import bind
+
+if TYPE_CHECKING:
+    from app.workspace import Workspace
 
 FILTER_LABELS = {"action": "All actions", "subject": "All subjects", "camera": "All cameras",
                  "split": "All splits"}
 
 
 class BrowserView(QWidget):
-    """Lists ``workspace.rows``; clicking a sample calls ``workspace.select``."""
+    """Lists ``workspace.browse.rows``; clicking a sample calls ``workspace.select``."""
 
-    def __init__(self, workspace, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
+        self.catalog, self.browse, self.feed = workspace.catalog, workspace.browse, workspace.feed
         self.datasets = QComboBox()
         self.datasets.setToolTip("Open datasets")
         for combo in (self.datasets,):
@@ -48,13 +55,13 @@ class BrowserView(QWidget):
         for name, combo in self.filters.items():
             combo.activated.connect(lambda _i, n=name: self._on_filter_activated(n))
         self.list.selectionModel().currentChanged.connect(self._on_list_current_changed)
-        workspace.datasets_changed.connect(self._on_workspace_datasets_changed)
-        workspace.current_dataset_changed.connect(self._on_workspace_current_dataset_changed)
-        workspace.rows_changed.connect(self._on_workspace_rows_changed)
+        bind(self.catalog.datasets_changed, self._on_catalog_datasets_changed, self)
+        bind(self.catalog.current_dataset_changed, self._on_catalog_current_dataset_changed, self)
+        bind(self.browse.rows_changed, self._on_browse_rows_changed, self)
         self._repaint_later = QTimer(self, singleShot=True, interval=200)
-        self._repaint_later.timeout.connect(self._on_workspace_predictions_changed)
-        workspace.predictions_changed.connect(lambda: self._repaint_later.isActive() or self._repaint_later.start())
-        workspace.selection_changed.connect(self._on_workspace_selection_changed)
+        self._repaint_later.timeout.connect(self._on_predictions_arrived)
+        bind(workspace.cache.changed, self._on_cache_changed, self)
+        bind(self.feed.selection_changed, self._on_feed_selection_changed, self)
 
     def _make_list(self) -> QListView:
         view = QListView()
@@ -98,12 +105,12 @@ class BrowserView(QWidget):
     # ------------------------------------------------------------------ user → workspace
     def _on_datasets_activated(self, _index: int) -> None:
         key = self.datasets.currentData()
-        if key and key != self.workspace.current_key:
+        if key and key != self.catalog.current_key:
             self.workspace.set_current_dataset(key)
 
     def _on_close_clicked(self) -> None:
-        if self.workspace.current_key:
-            self.workspace.close_dataset(self.workspace.current_key)
+        if self.catalog.current_key:
+            self.workspace.close_dataset(self.catalog.current_key)
 
     def _on_filter_activated(self, name: str) -> None:
         self.workspace.set_filter(name, self.filters[name].currentData())
@@ -114,18 +121,18 @@ class BrowserView(QWidget):
         self.workspace.select(int(current.data(IndexRole)))
 
     # ------------------------------------------------------------------ workspace → view
-    def _on_workspace_datasets_changed(self) -> None:
+    def _on_catalog_datasets_changed(self) -> None:
         self.datasets.clear()
-        for key, entry in self.workspace.datasets.items():
+        for key, entry in self.catalog.datasets.items():
             self.datasets.addItem(Path(key).name or key, key)
             self.datasets.setItemData(self.datasets.count() - 1, key, Qt.ItemDataRole.ToolTipRole)
         self._sync_dataset_combo()
 
     def _sync_dataset_combo(self) -> None:
-        i = self.datasets.findData(self.workspace.current_key)
+        i = self.datasets.findData(self.catalog.current_key)
         self.datasets.setCurrentIndex(i)
 
-    def _on_workspace_current_dataset_changed(self, entry) -> None:
+    def _on_catalog_current_dataset_changed(self, entry) -> None:
         self._sync_dataset_combo()
         ds = None if entry is None else entry.dataset
         self.model.set_dataset(ds)
@@ -136,25 +143,30 @@ class BrowserView(QWidget):
             for value, label in choices.get(name, []):
                 combo.addItem(label, value)
             combo.setEnabled(combo.count() > 1)
-        self._on_workspace_rows_changed()
+        self._on_browse_rows_changed()
 
-    def _on_workspace_rows_changed(self) -> None:
+    def _on_browse_rows_changed(self) -> None:
         store = self.workspace.predictions()
         self._updating = True
-        self.model.set_rows(self.workspace.rows, None if store is None else store.ranking)
+        self.model.set_rows(self.browse.rows, None if store is None else store.ranking)
         self._updating = False
+        state = self.browse.state
         for name, combo in self.filters.items():
-            combo.setCurrentIndex(max(combo.findData(self.workspace.filters.get(name)), 0))
-        self.sort.setCurrentIndex(max(self.sort.findData(self.workspace.sort), 0))
-        self._on_workspace_selection_changed(self.workspace.selection)
+            combo.setCurrentIndex(max(combo.findData(state.filters.get(name)), 0))
+        self.sort.setCurrentIndex(max(self.sort.findData(state.sort), 0))
+        self._on_feed_selection_changed(self.feed.selection)
         self._update_footer()
 
-    def _on_workspace_predictions_changed(self) -> None:
+    def _on_cache_changed(self, pair, _rows) -> None:
+        if pair == (self.catalog.current_key, self.catalog.active_key) and not self._repaint_later.isActive():
+            self._repaint_later.start()
+
+    def _on_predictions_arrived(self) -> None:
         store = self.workspace.predictions()
         self.model.errors_updated(None if store is None else store.ranking)
         self._update_footer()
 
-    def _on_workspace_selection_changed(self, index: int) -> None:
+    def _on_feed_selection_changed(self, index: int) -> None:
         row = self.model.row_of(index)
         if row < 0:
             return
@@ -165,11 +177,11 @@ class BrowserView(QWidget):
         self._updating = False
 
     def _update_footer(self) -> None:
-        ds = self.workspace.dataset
+        ds = self.catalog.dataset
         if ds is None:
             self.footer.setText("No dataset open")
             return
-        shown = len(self.workspace.rows)
+        shown = len(self.browse.rows)
         text = f"{shown:,} samples" if shown == len(ds) else f"{shown:,} of {len(ds):,} samples"
         store = self.workspace.predictions()
         if store is not None:

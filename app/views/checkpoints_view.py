@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
                                QVBoxLayout, QWidget)
+
+from app.visuals.binding import bind
+
+if TYPE_CHECKING:
+    from app.workspace import Workspace
 
 
 def describe(loaded) -> str:
@@ -32,9 +39,9 @@ def describe(loaded) -> str:
 
 
 class CheckpointsView(QWidget):
-    def __init__(self, workspace, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.workspace = workspace
+        self.workspace, self.catalog = workspace, workspace.catalog
         self.list = QListWidget()
         self.details = QLabel("No checkpoint open")
         self.details.setTextFormat(Qt.TextFormat.RichText)
@@ -51,22 +58,24 @@ class CheckpointsView(QWidget):
         layout.addLayout(buttons)
         self.list.currentItemChanged.connect(self._on_list_current_changed)
         self.close_button.clicked.connect(self._on_close_clicked)
-        workspace.checkpoints_changed.connect(self._refresh)
-        workspace.active_checkpoint_changed.connect(lambda _c: self._refresh())
-        workspace.device_changed.connect(lambda _t: self._refresh())
+        bind(self.catalog.checkpoints_changed, self._refresh, self)
+        bind(self.catalog.active_checkpoint_changed, self._on_catalog_active_changed, self)
+
+    def _on_catalog_active_changed(self, _loaded) -> None:
+        self._refresh()
 
     def _refresh(self) -> None:
         self.list.blockSignals(True)
         self.list.clear()
-        for key, loaded in self.workspace.checkpoints.items():
-            item = QListWidgetItem(("● " if key == self.workspace.active_key else "   ") + loaded.path.name)
+        for key, loaded in self.catalog.checkpoints.items():
+            item = QListWidgetItem(("● " if key == self.catalog.active_key else "   ") + loaded.path.name)
             item.setData(Qt.ItemDataRole.UserRole, key)
             item.setToolTip(key)
             self.list.addItem(item)
-            if key == self.workspace.active_key:
+            if key == self.catalog.active_key:
                 self.list.setCurrentItem(item)
         self.list.blockSignals(False)
-        active = self.workspace.checkpoint
+        active = self.catalog.checkpoint
         self.details.setText(describe(active) if active is not None else "No checkpoint open")
         self.close_button.setEnabled(active is not None)
 
@@ -75,5 +84,5 @@ class CheckpointsView(QWidget):
             self.workspace.set_active_checkpoint(item.data(Qt.ItemDataRole.UserRole))
 
     def _on_close_clicked(self) -> None:
-        if self.workspace.active_key:
-            self.workspace.close_checkpoint(self.workspace.active_key)
+        if self.catalog.active_key:
+            self.workspace.close_checkpoint(self.catalog.active_key)

@@ -10,29 +10,34 @@ selected sample's predictions by both models are drawn in one 3D view.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QSplitter, QVBoxLayout, QWidget
 
-from app.views import analysis_messages as msg
+from app.model import messages as msg
 from app.views.analysis_controls import AnalysisRunner, CheckpointCombo, RunStrip, controls_row
 from app.views.compare_panels import CkaHeatmap, Conv1Pair, MetricsTable, PosePairView
 from app.views.embedding_colours import colour_codes, describe_sample
 from app.views.embedding_view import METHOD_LABELS
 from app.views.hover_card import HoverCard
 from app.views.scatter_plot import ScatterPlot
+from app.visuals.binding import bind
 from app.workers.analysis_jobs import LAYER_ORDER, CompareRequest, compare_job, predict_samples_job
+
+if TYPE_CHECKING:
+    from app.workspace import Workspace
 
 
 class CompareView(QWidget):
-    def __init__(self, workspace, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.bundle = None
         self.embeds: dict[str, object] = {}
-        self.predictors: dict = {}  # path -> Predictor, filled by the prediction jobs
+        self.pose_precisions: dict[str, str] = {}  # key -> precision of the last predictions drawn
         self.pose_index = -1
         self.checkpoint_a = CheckpointCombo(workspace)
         self.checkpoint_b = CheckpointCombo(workspace, prefer_active=False)
@@ -58,7 +63,7 @@ class CompareView(QWidget):
         self.poses = PosePairView()
         self.conv1 = Conv1Pair()
         self.card = HoverCard(self)
-        self.card.set_dataset(workspace.dataset)
+        self.card.set_dataset(workspace.catalog.dataset)
         self._layout()
         self._wire()
 
@@ -89,13 +94,16 @@ class CompareView(QWidget):
         for key, plot in self.plots.items():
             plot.hovered.connect(lambda index, key=key: self._on_plot_hovered(key, index))
             plot.selection_made.connect(self._on_plot_selection_made)
-        ws.selection_changed.connect(self._on_workspace_selection_changed)
-        ws.current_dataset_changed.connect(lambda e: self.card.set_dataset(None if e is None else e.dataset))
+        bind(ws.feed.selection_changed, self._on_workspace_selection_changed, self)
+        bind(ws.catalog.current_dataset_changed, self._on_workspace_dataset_changed, self)
+
+    def _on_workspace_dataset_changed(self, entry) -> None:
+        self.card.set_dataset(None if entry is None else entry.dataset)
 
     # ------------------------------------------------------------------ running
     def request(self) -> CompareRequest | None:
         a, b = self.checkpoint_a.loaded(), self.checkpoint_b.loaded()
-        entry = self.workspace.datasets.get(self.workspace.current_key)
+        entry = self.workspace.catalog.datasets.get(self.workspace.catalog.current_key)
         if entry is None:
             self.strip.show_message("info", msg.NEED_DATASET)
             return None
@@ -104,8 +112,8 @@ class CompareView(QWidget):
             return None
         return CompareRequest(str(a.path), str(b.path), str(entry.key), self.layer.currentData(),
                               self.method.currentData(), int(self.clusters.value()), self.split.currentData(),
-                              int(self.samples.value()) or None, device=self.workspace.device_spec,
-                              precision=self.workspace.precision, skip_list=entry.skip_list)
+                              int(self.samples.value()) or None, device=self.workspace.device.spec,
+                              precision=self.workspace.device.precision, skip_list=entry.skip_list)
 
     def run(self) -> None:
         req = self.request()
@@ -140,7 +148,7 @@ class CompareView(QWidget):
                 self._show_column(key, result)
         self.conv1.set_kernels(bundle.kernels, names)
         self.strip.show_message("info", f"{bundle.compare.samples:,} samples ({bundle.request.split})")
-        self._on_workspace_selection_changed(self.workspace.selection)
+        self._on_workspace_selection_changed(self.workspace.feed.selection)
 
     def _show_column(self, key: str, result) -> None:
         self.embeds[key] = result
@@ -171,27 +179,30 @@ class CompareView(QWidget):
         self.workspace.select_samples(indices)
 
     def _on_workspace_selection_changed(self, index: int) -> None:
-        ds, req = self.workspace.dataset, self.bundle.request if self.bundle is not None else None
-        if ds is None or req is None or index < 0 or self.workspace.current_key != req.dataset:
+        """Both checkpoints predict the selected sample, with the catalog's predictors: on the
+        device and at the precision chosen now."""
+        ds = self.workspace.catalog.dataset
+        if ds is None or index < 0:
             return
-        paths = {}
+        predictors = {}
         for key, combo in (("a", self.checkpoint_a), ("b", self.checkpoint_b)):
-            loaded = self.workspace.checkpoints.get(combo.currentData())
+            loaded = combo.loaded()
             if loaded is not None and loaded.has_pose_head:
-                paths[key] = str(loaded.path)
-        if not paths:
+                predictors[key] = loaded.predictor
+        if not predictors:
             self._draw_poses(index, {})
             self.strip.show_message("info", msg.NO_POSE_HEADS)
             return
-        job = predict_samples_job(paths, ds, index, self.predictors, self.workspace.device_spec,
-                                  self.workspace.precision)
-        self.pose_runner.start(job, "_compare_poses", on_done=lambda preds, i=index: self._draw_poses(i, preds),
-                               on_failed=lambda exc: self.strip.show_message("error", str(exc)))
+        precisions = {key: p.precision for key, p in predictors.items()}
+        job = predict_samples_job(predictors, ds, index)
+        self.pose_runner.start(job, "Compare poses", on_done=lambda preds, i=index: self._draw_poses(i, preds, precisions),
+                               on_failed=lambda exc: self.strip.show_message("error", str(exc)), hidden=True)
 
-    def _draw_poses(self, index: int, preds: dict) -> None:
-        ds = self.workspace.dataset
+    def _draw_poses(self, index: int, preds: dict, precisions: dict | None = None) -> None:
+        ds = self.workspace.catalog.dataset
         if ds is None or not 0 <= index < len(ds):
             return
+        self.pose_precisions = dict(precisions or {})
         poses = {"gt": None, **{k: preds.get(k) for k in ("a", "b")}}
         if ds.joints_3d is not None:
             gt = np.asarray(ds.joints_3d[index], np.float64)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
-PRECISIONS = ("fp32", "bf16", "fp16")
+from app.model.device import PRECISIONS
+from app.visuals.binding import bind
+
+if TYPE_CHECKING:
+    from app.workspace import Workspace
 
 
 class DeviceView(QWidget):
-    def __init__(self, workspace, parent: QWidget | None = None) -> None:
+    """Shows ``workspace.device``; a choice goes to ``workspace.set_device``."""
+
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.workspace = workspace
+        self.workspace, self.choice = workspace, workspace.device
         self.device = QComboBox(toolTip="Where models run: auto takes CUDA when present")
         self.device.addItem("auto", "auto")
         self.device.addItem("cpu", "cpu")
@@ -24,6 +32,8 @@ class DeviceView(QWidget):
         layout.addWidget(self.precision)
         self.device.activated.connect(self._on_activated)
         self.precision.activated.connect(self._on_activated)
+        bind(self.choice.events.spec, self._on_choice_changed, self)
+        bind(self.choice.events.precision, self._on_choice_changed, self)
         self.sync()
 
     def set_devices(self, devices: list[str], names: dict[str, str] | None = None) -> None:
@@ -36,14 +46,17 @@ class DeviceView(QWidget):
             self.device.addItem(f"{d} ({names[d]})" if d in names else d, d)
         self.sync(current)
 
+    def _on_choice_changed(self, _value) -> None:
+        self.sync()
+
     def sync(self, spec: str | None = None) -> None:
-        spec = spec or self.workspace.device_spec
+        spec = spec or self.choice.spec
         i = self.device.findData(spec)
         if i < 0:
             self.device.addItem(spec, spec)
             i = self.device.count() - 1
         self.device.setCurrentIndex(i)
-        self.precision.setCurrentIndex(max(self.precision.findData(self.workspace.precision), 0))
+        self.precision.setCurrentIndex(max(self.precision.findData(self.choice.precision), 0))
 
     def _on_activated(self, _index: int) -> None:
         self.workspace.set_device(self.device.currentData(), self.precision.currentData())

@@ -7,21 +7,26 @@ workspace's prediction store, binned on a sequential scale; not yet predicted: g
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from app.views import analysis_messages as msg
+from app.model import messages as msg
 from app.views.palettes import binned, categorical
+
+if TYPE_CHECKING:
+    from app.workspace import Workspace
 
 COLOUR_MODES = ("cluster", "action", "subject", "camera", "error")
 Legend = list[tuple[str, tuple]]
 
 
-def colour_codes(mode: str, workspace, indices: np.ndarray, result) -> tuple[np.ndarray, np.ndarray, Legend, str]:
+def colour_codes(mode: str, workspace: Workspace, indices: np.ndarray, result) -> tuple[np.ndarray, np.ndarray, Legend, str]:
     """``(codes (N,), palette (K, 4), legend, problem)``; ``problem`` is "" or a message to show
     (and then the colours fall back to the clusters)."""
     n = len(indices)
     if mode in ("action", "subject", "camera"):
-        ds = workspace.dataset
+        ds = workspace.catalog.dataset
         try:
             values, names = ds.labels(mode)
         except (ValueError, AttributeError) as exc:
@@ -58,7 +63,7 @@ def _clusters(result, n: int) -> tuple[np.ndarray, np.ndarray, Legend, str]:
             [(f"cluster {i}", tuple(int(c) for c in palette[i])) for i in range(k)], "")
 
 
-def describe_sample(index: int, indices: np.ndarray, result, workspace) -> list[str]:
+def describe_sample(index: int, indices: np.ndarray, result, workspace: Workspace) -> list[str]:
     """Lines for the hover card: cluster, labels, silhouette value, prediction error."""
     lines = []
     rows = np.flatnonzero(indices == index)

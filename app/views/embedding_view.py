@@ -9,25 +9,31 @@ the first one is shown in the image and 3D views).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QLabel, QSpinBox, QSplitter,
                                QStackedWidget, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
-from app.views import analysis_messages as msg
+from app.model import messages as msg
 from app.views.analysis_controls import AnalysisRunner, CheckpointCombo, RunStrip, controls_row
 from app.views.embedding_colours import COLOUR_MODES, colour_codes
 from app.views.hover_card import HoverCard
 from app.views.scatter_plot import ScatterPlot
 from app.views.silhouette_plot import SilhouettePlot
+from app.visuals.binding import bind
 from app.workers.analysis_jobs import LAYER_ORDER, EmbedRequest, embed_job
+
+if TYPE_CHECKING:
+    from app.workspace import Workspace
 
 METHOD_LABELS = {"pca": "PCA", "lda": "LDA", "umap": "UMAP", "tsne": "t-SNE"}
 
 
 class EmbeddingView(QWidget):
-    def __init__(self, workspace, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.bundle = None          # EmbedBundle of the shown result
@@ -124,26 +130,26 @@ class EmbeddingView(QWidget):
         self.plot.hovered.connect(self._on_plot_hovered)
         self.plot.selection_made.connect(self._select)
         self.layers_table.cellClicked.connect(self._on_layers_table_clicked)
-        ws.current_dataset_changed.connect(self._on_workspace_dataset_changed)
-        ws.predictions_changed.connect(self._on_workspace_predictions_changed)
-        self.card.set_dataset(ws.dataset)
+        bind(ws.catalog.current_dataset_changed, self._on_workspace_dataset_changed, self)
+        bind(ws.cache.changed, self._on_workspace_predictions_changed, self)
+        self.card.set_dataset(ws.catalog.dataset)
 
     # ------------------------------------------------------------------ running
     def request(self) -> EmbedRequest | None:
         """The request the controls describe, or None (with a message) when something is missing."""
-        loaded, entry = self.checkpoint.loaded(), self.workspace.datasets.get(self.workspace.current_key)
+        loaded, entry = self.checkpoint.loaded(), self.workspace.catalog.datasets.get(self.workspace.catalog.current_key)
         if entry is None:
             self.strip.show_message("info", msg.NEED_DATASET)
             return None
         if loaded is None:
-            self.strip.show_message("info", msg.NEED_CHECKPOINT)
+            self.strip.show_message("info", msg.NEED_CHECKPOINT_TO_ANALYSE)
             return None
         colour = self.colour.currentData()
         return EmbedRequest(str(loaded.path), str(entry.key), self.layer.currentData(), self.method.currentData(),
                             int(self.dims.currentData()), int(self.clusters.value()),
                             colour if colour in ("action", "subject", "camera") else None,
-                            max_samples=int(self.samples.value()) or None, device=self.workspace.device_spec,
-                            precision=self.workspace.precision, skip_list=entry.skip_list)
+                            max_samples=int(self.samples.value()) or None, device=self.workspace.device.spec,
+                            precision=self.workspace.device.precision, skip_list=entry.skip_list)
 
     def run(self) -> None:
         """Start (or restart) the computation for the current settings."""
@@ -290,7 +296,7 @@ class EmbeddingView(QWidget):
             self.silhouette.clear_data()
             self.strip.show_message("info", msg.NOT_ON_DATASET)
 
-    def _on_workspace_predictions_changed(self) -> None:
+    def _on_workspace_predictions_changed(self, _pair=None, _rows=None) -> None:
         if self.colour.currentData() == "error" and not self._recolour_later.isActive():
             self._recolour_later.start()
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout
 
-from app.sample_data import sample_title
+from app.model.sample_data import sample_title
 from app.views.overlay import GT_STYLE, draw_skeleton
 
 THUMB = 150

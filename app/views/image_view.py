@@ -6,8 +6,12 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from app.sample_data import SampleData
+from app.model.catalog import Catalog
+from app.model.sample_data import SampleData
+from app.model.sample_feed import SampleFeed
+from app.model.view_options import ViewOptions
 from app.views.overlay import GT_STYLE, PRED_STYLE, draw_skeleton
+from app.visuals.binding import bind
 from app.workers.thumbnails import to_qimage
 
 BACKGROUND = QColor(30, 32, 38)
@@ -90,11 +94,11 @@ class ImageCanvas(QWidget):
 
 
 class ImageView(QWidget):
-    """Title, the image canvas and the sample's metrics; follows ``workspace.sample_changed``."""
+    """Title, the image canvas and the sample's metrics; follows the feed's sample."""
 
-    def __init__(self, workspace, parent: QWidget | None = None) -> None:
+    def __init__(self, feed: SampleFeed, options: ViewOptions, catalog: Catalog, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.workspace = workspace
+        self.options, self.catalog = options, catalog
         self.title = QLabel("")
         self.title.setObjectName("imageTitle")
         self.canvas = ImageCanvas(self)
@@ -112,15 +116,16 @@ class ImageView(QWidget):
         pal.setColor(QPalette.ColorRole.Window, BACKGROUND)
         self.setAutoFillBackground(True)
         self.setPalette(pal)
-        workspace.sample_changed.connect(self._on_workspace_sample_changed)
-        workspace.options_changed.connect(self._on_workspace_options_changed)
+        bind(feed.sample_changed, self._on_feed_sample_changed, self)
+        bind(options.events.show_gt, self._on_options_changed, self)
+        bind(options.events.show_pred, self._on_options_changed, self)
 
-    def _on_workspace_options_changed(self, options: dict) -> None:
-        self.canvas.show_gt = options.get("show_gt", True)
-        self.canvas.show_pred = options.get("show_pred", True)
+    def _on_options_changed(self, _value) -> None:
+        self.canvas.show_gt = self.options.show_gt
+        self.canvas.show_pred = self.options.show_pred
         self.canvas.update()
 
-    def _on_workspace_sample_changed(self, sample: SampleData | None) -> None:
+    def _on_feed_sample_changed(self, sample: SampleData | None) -> None:
         self.canvas.set_sample(sample)
         self.title.setText("" if sample is None else sample.title)
         self.metrics.setText(self._metrics_text(sample))
@@ -129,7 +134,7 @@ class ImageView(QWidget):
         if s is None:
             return ""
         if s.pred_3d is None:
-            info = "no prediction yet" if self.workspace.checkpoint is not None else "no checkpoint open"
+            info = "no prediction yet" if self.catalog.checkpoint is not None else "no checkpoint open"
         elif s.metrics:
             info = " · ".join(f"<b>{k}</b> {v:.1f} mm" for k, v in s.metrics.items())
         else:

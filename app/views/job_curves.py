@@ -1,7 +1,7 @@
 """Live curves of one training job (pyqtgraph): loss, learning rate and throughput over steps,
 the validation metrics over epochs, and a line with the position, the speed and the ETA.
 
-The view draws a :class:`~app.workers.training_record.RunState`; it computes nothing. Items are
+The view draws a :class:`~app.model.training_record.RunState`; it computes nothing. Items are
 updated in place with ``setData``, at most a few times a second (:meth:`schedule_refresh`).
 """
 
@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from app.workers.training_record import RunState, Series, format_duration
+from app.model.training_record import RunState, Series, format_duration
 
 PLOTS = (("loss", "loss", "step"), ("lr", "learning rate", "step"),
          ("metrics", "validation metrics", "epoch"), ("throughput", "samples / s", "step"))

@@ -9,22 +9,28 @@ to the image (seed 000's high-pass / low-pass / negative comparisons).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLabel, QSplitter, QVBoxLayout, QWidget
 
-from app.views import analysis_messages as msg
+from app.model import messages as msg
 from app.views.analysis_controls import AnalysisRunner, CheckpointCombo, RunStrip, controls_row
 from app.views.kernel_panels import FilterDetailPanel, KernelGridPanel
+from app.visuals.binding import bind
 from app.workers.analysis_jobs import image_maps_job, kernels_job
+
+if TYPE_CHECKING:
+    from app.workspace import Workspace
 
 MODES = {"rgb": "RGB filters", "signed": "Per channel (signed)"}
 MAP_LAYERS = ("conv1", "layer1", "layer2", "layer3", "layer4")
 
 
 class KernelView(QWidget):
-    def __init__(self, workspace, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.bundle = None     # KernelBundle of the chosen checkpoint
@@ -58,7 +64,7 @@ class KernelView(QWidget):
         self.strip.run_clicked.connect(self.refresh)
         self.strip.export_clicked.connect(self._on_export_clicked)
         self.grid.filter_clicked.connect(self.show_filter)
-        workspace.sample_changed.connect(self._on_workspace_sample_changed)
+        bind(workspace.feed.sample_changed, self._on_workspace_sample_changed, self)
 
     def _layout(self) -> None:
         bar = controls_row([QLabel("checkpoint"), self.checkpoint, self.mode, self.layer])
@@ -80,7 +86,7 @@ class KernelView(QWidget):
         """Analyse the chosen checkpoint's conv1, then the current image's maps."""
         loaded = self.checkpoint.loaded()
         if loaded is None:
-            self.strip.show_message("info", msg.NEED_CHECKPOINT)
+            self.strip.show_message("info", msg.NEED_CHECKPOINT_TO_ANALYSE)
             return
         sha = getattr(loaded.info, "sha256", "")
         self.runner.start(kernels_job(loaded.model, loaded.path, sha), f"conv1 of {loaded.path.name}",
@@ -164,7 +170,7 @@ class KernelView(QWidget):
         return figs
 
     def _sample_index(self) -> int:
-        sample = self.workspace.sample
+        sample = self.workspace.feed.sample
         return -1 if sample is None else int(sample.index)
 
     def report_section(self):

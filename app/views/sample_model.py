@@ -7,7 +7,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
-from app.sample_data import sample_title
+from app.model.sample_data import sample_title
 from app.workers.thumbnails import ThumbnailLoader
 
 IndexRole = Qt.ItemDataRole.UserRole + 1

@@ -6,7 +6,10 @@ import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from app.sample_data import ALIGN_MODES
+from app.model.catalog import Catalog
+from app.model.sample_feed import SampleFeed
+from app.model.view_options import ALIGN_MODES, ViewOptions
+from app.visuals.binding import bind
 from app.visuals.layers import CameraLayer, SkeletonLayer
 
 ALIGN_LABELS = {"none": "Unaligned", "rigid": "Rigid (R, t)", "similarity": "Procrustes (s, R, t)"}
@@ -26,15 +29,15 @@ def make_canvas(size=(800, 600)):
 
 
 class SceneView(QWidget):
-    """Hosts the canvas and its controls; the layers follow the workspace."""
+    """Hosts the canvas and its controls; the layers follow the catalog, the feed and the options."""
 
-    def __init__(self, workspace, parent: QWidget | None = None) -> None:
+    def __init__(self, catalog: Catalog, feed: SampleFeed, options: ViewOptions, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.workspace = workspace
+        self.catalog, self.options = catalog, options
         self._warm = False
         self.canvas, self.view = make_canvas()
-        self.cameras = CameraLayer(workspace, self.view.scene, self)
-        self.skeletons = SkeletonLayer(workspace, self.view.scene, self)
+        self.cameras = CameraLayer(catalog, feed, options, self.view.scene, self)
+        self.skeletons = SkeletonLayer(feed, options, self.view.scene, self)
         self.align = QComboBox(toolTip="Align the prediction to the ground truth before drawing (A)")
         for mode in ALIGN_MODES:
             self.align.addItem(ALIGN_LABELS[mode], mode)
@@ -52,14 +55,13 @@ class SceneView(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
         layout.addWidget(self.canvas.native, 1)
-        self.align.activated.connect(lambda _i: workspace.set_option("align", self.align.currentData()))
-        self.frustums.toggled.connect(lambda on: workspace.set_option("frustums", on))
-        self.show_gt.toggled.connect(lambda on: workspace.set_option("show_gt", on))
-        self.show_pred.toggled.connect(lambda on: workspace.set_option("show_pred", on))
+        self.align.activated.connect(lambda _i: setattr(options, "align", self.align.currentData()))
+        for box, name in ((self.frustums, "frustums"), (self.show_gt, "show_gt"), (self.show_pred, "show_pred")):
+            box.toggled.connect(lambda on, name=name: setattr(options, name, on))
         self.reset.clicked.connect(self.reset_camera)
-        workspace.options_changed.connect(self._on_workspace_options_changed)
-        workspace.current_dataset_changed.connect(self._on_workspace_dataset_changed)
-        workspace.sample_changed.connect(self._on_workspace_sample_changed)
+        bind(options.events, self._on_options_changed, self)
+        bind(catalog.current_dataset_changed, self._on_catalog_dataset_changed, self)
+        bind(feed.sample_changed, self._on_feed_sample_changed, self)
         self.reset_camera()
 
     def showEvent(self, event) -> None:
@@ -88,35 +90,37 @@ class SceneView(QWidget):
             if v.joints is not None and v.joints.shape == dummy.shape and np.array_equal(v.joints, dummy):
                 v.clear()
 
-    def _on_workspace_dataset_changed(self, _entry) -> None:
+    def _on_catalog_dataset_changed(self, entry) -> None:
+        self.cameras.set_dataset(None if entry is None else entry.dataset)  # one slot, in this order
         self.skeletons.set_frame(self.cameras.frame)
         self.reset_camera()
 
-    def _on_workspace_sample_changed(self, _sample) -> None:
+    def _on_feed_sample_changed(self, _sample) -> None:
         self.canvas.update()
 
-    def _on_workspace_options_changed(self, options: dict) -> None:
-        for box, key in ((self.frustums, "frustums"), (self.show_gt, "show_gt"), (self.show_pred, "show_pred")):
+    def _on_options_changed(self, *_info) -> None:
+        o = self.options
+        for box, on in ((self.frustums, o.frustums), (self.show_gt, o.show_gt), (self.show_pred, o.show_pred)):
             box.blockSignals(True)
-            box.setChecked(bool(options.get(key, True)))
+            box.setChecked(bool(on))
             box.blockSignals(False)
-        self.align.setCurrentIndex(max(self.align.findData(options.get("align", "none")), 0))
+        self.align.setCurrentIndex(max(self.align.findData(o.align), 0))
         self.canvas.update()
 
     def reset_camera(self) -> None:
         """Look at the action from a raised three-quarter view that fits the scene."""
         cam = self.view.camera
-        extent = self.cameras.frame.extent if self.workspace.mode == "dataset" else 1500.0
+        ds = self.catalog.dataset
+        posed = ds is not None and ds.joints_3d is not None  # a video has no scene: frame one person
         cam.center = (0.0, 0.0, 900.0)
         cam.elevation, cam.azimuth = 18.0, -35.0
-        cam.distance = float(np.clip(extent * 1.4, 4000.0, 30000.0)) if self.workspace.mode == "dataset" else 4200.0
+        cam.distance = float(np.clip(self.cameras.frame.extent * 1.4, 4000.0, 30000.0)) if posed else 4200.0
         cam.view_changed()
         self.canvas.update()
 
     def cycle_align(self) -> None:
         modes = list(ALIGN_MODES)
-        current = self.workspace.options.get("align", "none")
-        self.workspace.set_option("align", modes[(modes.index(current) + 1) % len(modes)])
+        self.options.align = modes[(modes.index(self.options.align) + 1) % len(modes)]
 
     def render(self, size=None) -> np.ndarray:
         """``(H, W, 4)`` uint8 of the current scene (for tests and screenshots)."""

@@ -1,15 +1,18 @@
-"""Play/pause and a slider over ``workspace.playback`` (a sequence of the dataset or a video)."""
+"""Play/pause and a slider over the :class:`~app.playback.Playback` cursor (a sequence of the
+dataset, or a video's frames)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 
+from app.playback import Playback
+
 
 class TimelineView(QWidget):
-    def __init__(self, workspace, parent: QWidget | None = None) -> None:
+    def __init__(self, playback: Playback, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.playback = workspace.playback
+        self.playback = playback
         self.play = QToolButton(text="▶", toolTip="Play / pause (Space)")
         self.play.setAutoRaise(True)
         self.slider = QSlider(Qt.Orientation.Horizontal)

@@ -9,20 +9,24 @@ is :func:`app.workers.training_jobs.connect_workspace`'s business (it works with
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer
 from PySide6.QtWidgets import (QHBoxLayout, QPlainTextEdit, QPushButton, QSplitter, QTabWidget, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from app.model.training_record import format_duration
 from app.views.job_curves import JobCurvesView
-from app.workers.training_record import format_duration
 from hpe_core.errors import InputError
+
+if TYPE_CHECKING:
+    from app.workspace import Workspace
 
 COLUMNS = ("Job", "Task", "State", "Progress", "ETA", "Message")
 
 
 class TrainingJobsView(QWidget):
-    def __init__(self, manager, workspace=None, parent: QWidget | None = None) -> None:
+    def __init__(self, manager, workspace: Workspace | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.manager, self.workspace = manager, workspace
         self._dirty: set[str] = set()

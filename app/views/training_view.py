@@ -11,23 +11,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from PySide6.QtCore import QSignalBlocker, QSize, Qt
-from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit,
-                               QMessageBox, QPushButton, QScrollArea, QSplitter, QToolButton, QVBoxLayout,
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit,
+                               QMessageBox, QProgressDialog, QPushButton, QScrollArea, QSplitter, QToolButton, QVBoxLayout,
                                QWidget)
 
+from app.model import messages
 from app.views.training_form import TrainingForm, scalar_text
 from app.views.training_jobs_view import TrainingJobsView
-from app.workers.training_record import write_atomic
+from hpe_core.atomic import atomic_write as write_atomic
+from app.visuals.binding import bind
 from hpe_core.errors import InputError
 from hpe_core.training.config import TASKS
 
-# User-facing messages of the panel (tests assert on them).
-CONFIG_FAILED = "Could not read the config {path}: {why}"
-RUNNING_JOBS = ("{count} training job(s) still running. Keep them running in the background (HPE Studio "
-                "follows them again at its next start) or stop them (each saves a resumable checkpoint)?")
+if TYPE_CHECKING:
+    from app.workspace import Workspace
+
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -54,7 +56,7 @@ def read_config(path: str | Path):
 
 def ask_keep_running(parent: QWidget, count: int) -> str:
     """``"keep"``, ``"stop"`` or ``"cancel"`` (closing is called off)."""
-    box = QMessageBox(QMessageBox.Icon.Question, "Training jobs running", RUNNING_JOBS.format(count=count),
+    box = QMessageBox(QMessageBox.Icon.Question, "Training jobs running", messages.RUNNING_JOBS.format(count=count),
                       parent=parent)
     keep = box.addButton("Keep running", QMessageBox.ButtonRole.AcceptRole)
     stop = box.addButton("Stop jobs", QMessageBox.ButtonRole.DestructiveRole)
@@ -68,7 +70,7 @@ class TrainingView(QWidget):
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name): room for the form and the curves in a dock
         return QSize(1200, 460)
 
-    def __init__(self, manager, workspace=None, parent: QWidget | None = None) -> None:
+    def __init__(self, manager, workspace: Workspace | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.manager, self.workspace = manager, workspace
         self.jobs_view = TrainingJobsView(manager, workspace)
@@ -129,7 +131,7 @@ class TrainingView(QWidget):
         self.start.clicked.connect(self.start_job)
         self.follow.clicked.connect(self._on_follow_clicked)
         if self.workspace is not None:
-            self.workspace.datasets_changed.connect(self._refresh_datasets)
+            bind(self.workspace.catalog.datasets_changed, self._refresh_datasets, self)
             self._refresh_datasets()
 
     # ------------------------------------------------------------------ the new-job side
@@ -157,7 +159,7 @@ class TrainingView(QWidget):
         try:
             config = read_config(path)
         except InputError as exc:
-            self._message("error", CONFIG_FAILED.format(path=path, why=exc))
+            self._message("error", messages.CONFIG_FAILED.format(path=path, why=exc))
             return False
         if config.task != self.task.currentText():
             with QSignalBlocker(self.task):
@@ -197,7 +199,7 @@ class TrainingView(QWidget):
         text = self.dataset.currentText()
         with QSignalBlocker(self.dataset):
             self.dataset.clear()
-            self.dataset.addItems(["demo", *self.workspace.datasets])
+            self.dataset.addItems(["demo", *self.workspace.catalog.datasets])
             self.dataset.setCurrentText(text)
 
     def start_job(self):
@@ -226,7 +228,10 @@ class TrainingView(QWidget):
 
     # ------------------------------------------------------------------ closing
     def confirm_close(self) -> bool:
-        """Before the window closes: ask about running jobs; False if the user called it off."""
+        """Before the window closes: ask about running jobs. False: not now (called off, or the
+        jobs are being stopped; the window closes itself once they are, never blocking)."""
+        if self.manager.stopping():
+            return False
         running = self.manager.running()
         if not running:
             self.manager.shutdown(stop=False)
@@ -234,12 +239,21 @@ class TrainingView(QWidget):
         choice = ask_keep_running(self, len(running))
         if choice == "cancel":
             return False
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            self.manager.shutdown(stop=choice == "stop")
-        finally:
-            QApplication.restoreOverrideCursor()
-        return True
+        if choice == "keep":
+            self.manager.shutdown(stop=False)
+            return True
+        self.stop_progress = QProgressDialog(messages.STOPPING_JOBS.format(count=len(running)), None, 0, 0, self)
+        self.stop_progress.setWindowTitle("Stopping training jobs")
+        self.stop_progress.setWindowModality(Qt.WindowModality.WindowModal)
+        self.stop_progress.show()
+        self.manager.all_stopped.connect(self._on_manager_all_stopped)
+        self.manager.stop_all()
+        return False
+
+    def _on_manager_all_stopped(self) -> None:
+        self.manager.all_stopped.disconnect(self._on_manager_all_stopped)
+        self.stop_progress.close()
+        self.window().close()  # nothing runs now: the window closes
 
 
 def _row(*widgets: QWidget) -> QWidget:

@@ -1,20 +1,30 @@
-"""Video controls: open a video, run the active checkpoint on it in a worker, export."""
+"""The video panel: a video is a dataset of its frames (browser, timeline, filters and playback
+apply); here it says what the open video is, how far its prediction got, and exports it."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
-from app.workers.jobs import VIDEO_SUFFIXES
+from app.model import messages
+from app.visuals.binding import bind
+from app.workers.jobs import save_predictions
+from hpe_core.datasets import VIDEO_SUFFIXES
+from hpe_core.errors import InputError
+
+if TYPE_CHECKING:
+    from app.workspace import Workspace
 
 VIDEO_FILTER = "Videos (" + " ".join(f"*{s}" for s in sorted(VIDEO_SUFFIXES)) + ")"
 
 
 class VideoView(QWidget):
-    def __init__(self, workspace, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.workspace = workspace
+        self.workspace, self.catalog = workspace, workspace.catalog
         self.info = QLabel("No video open")
         self.info.setTextFormat(Qt.TextFormat.RichText)
         self.info.setWordWrap(True)
@@ -39,23 +49,35 @@ class VideoView(QWidget):
         layout.addStretch(1)
         self.open_button.clicked.connect(self._on_open_clicked)
         self.run_button.clicked.connect(self._on_run_clicked)
-        self.cancel_button.clicked.connect(workspace.video.cancel)
+        self.cancel_button.clicked.connect(workspace.predicting.cancel)
         self.export_button.clicked.connect(self._on_export_clicked)
-        workspace.video.video_changed.connect(lambda _i: self._refresh())
-        workspace.video.running_changed.connect(lambda _r: self._refresh())
         self._later = QTimer(self, singleShot=True, interval=250)  # at most 4 refreshes a second
         self._later.timeout.connect(self._refresh)
-        workspace.video.predictions_changed.connect(lambda _f: self._later.isActive() or self._later.start())
-        workspace.active_checkpoint_changed.connect(lambda _c: self._refresh())
+        workspace.tasks.tasks_changed.connect(self._refresh)
+        bind(self.catalog.current_dataset_changed, self._on_catalog_changed, self)
+        bind(self.catalog.active_checkpoint_changed, self._on_catalog_changed, self)
+        bind(workspace.cache.changed, self._on_cache_changed, self)
         self._refresh()
+
+    def video(self):
+        """The current dataset when it is a video, else None."""
+        ds = self.catalog.dataset
+        return ds if ds is not None and ds.format == "video" else None
+
+    def _on_catalog_changed(self, _item) -> None:
+        self._refresh()
+
+    def _on_cache_changed(self, _pair, _rows) -> None:
+        if not self._later.isActive():
+            self._later.start()
 
     def _on_open_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open video", "", VIDEO_FILTER)
         if path:
-            self.workspace.open_video(path)
+            self.workspace.open_paths([path])
 
     def _on_run_clicked(self) -> None:
-        self.workspace.run_video()
+        self.workspace.predicting.start()
 
     def _on_export_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export predictions", "predictions.npz",
@@ -64,33 +86,34 @@ class VideoView(QWidget):
             self.export_to(path)
 
     def export_to(self, path: str) -> None:
-        from app import messages
-        from hpe_core.errors import InputError
-
+        ws = self.workspace
         try:
-            out = self.workspace.video.export(path)
+            store, loaded = ws.predictions(), self.catalog.checkpoint
+            if store is None or loaded is None:
+                raise InputError(messages.NOTHING_TO_EXPORT)
+            out = save_predictions(store, self.catalog.dataset, loaded, path)
         except (InputError, OSError) as exc:
-            self.workspace.message.emit("error", str(exc))
+            ws.message.emit("error", str(exc))
             return
-        self.workspace.message.emit("info", messages.EXPORTED.format(path=out))
+        ws.message.emit("info", messages.EXPORTED.format(path=out))
 
     def _refresh(self) -> None:
-        v = self.workspace.video
-        has_video = v.info is not None
-        ck = self.workspace.checkpoint
-        can_run = has_video and ck is not None and ck.has_pose_head
-        self.run_button.setEnabled(can_run and not v.running)
-        self.cancel_button.setEnabled(v.running)
-        done = v.frames_done()
-        self.export_button.setEnabled(done > 0 and not v.running)
-        if not has_video:
+        video, store = self.video(), self.workspace.predictions()
+        running = self.workspace.predicting.task is not None
+        ck = self.catalog.checkpoint
+        done = 0 if store is None else store.count
+        self.run_button.setEnabled(video is not None and ck is not None and ck.has_pose_head and not running
+                                   and (store is None or done < len(video)))
+        self.cancel_button.setEnabled(running)
+        self.export_button.setEnabled(video is not None and done > 0 and not running)
+        if video is None:
             self.info.setText("No video open")
+            self.progress.setValue(0)
             return
-        i = v.info
-        text = f"<b>{i.path.name}</b><br>{i.frames} frames · {i.fps:.1f} fps · {i.width}×{i.height}"
-        if v.joints is not None:
-            text += f"<br>{done} / {i.frames} frames predicted"
-        self.progress.setValue(int(1000 * done / max(i.frames, 1)))
-        if v.running and not self._later.isActive():
-            self._later.start()
+        width, height = video.extra.get("image_size", (0, 0))
+        text = (f"<b>{video.path.name}</b><br>{len(video)} frames · {video.extra.get('fps') or 0:.1f} fps · "
+                f"{width}×{height}")
+        if store is not None:
+            text += f"<br>{done} / {len(video)} frames predicted"
+        self.progress.setValue(int(1000 * done / max(len(video), 1)))
         self.info.setText(text)

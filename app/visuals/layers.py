@@ -1,11 +1,14 @@
-"""Thin adapters between the workspace and the vispy visuals; they disconnect on close."""
+"""Thin adapters between the parts of :mod:`app.model` and the vispy visuals; they disconnect on close."""
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QObject
 
-from app.sample_data import SampleData
+from app.model.catalog import Catalog
+from app.model.sample_data import SampleData
+from app.model.sample_feed import SampleFeed
+from app.model.view_options import ViewOptions
 from app.visuals.floor_visual import FloorVisual
 from app.visuals.frustum_visual import FrustumVisual, frustum_segments
 from app.visuals.scene_frame import SceneFrame, frame_for_dataset, grounded
@@ -29,30 +32,32 @@ def _to_world(points: np.ndarray | None, camera) -> np.ndarray | None:
 
 
 class SkeletonLayer(QObject):
-    """Draws the workspace's current sample: ground truth and prediction."""
+    """Draws the feed's current sample: ground truth and prediction, as the options say."""
 
-    def __init__(self, workspace, scene_parent, parent: QObject | None = None) -> None:
+    def __init__(self, feed: SampleFeed, options: ViewOptions, scene_parent, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.workspace = workspace
+        self.feed, self.options = feed, options
         self.frame = SceneFrame()
         self.gt = SkeletonVisual(parent=scene_parent, width=4.0, marker_size=10.0)
         self.pred = SkeletonVisual(parent=scene_parent, width=3.0, marker_size=7.0)
-        workspace.sample_changed.connect(self._on_workspace_sample_changed)
-        workspace.options_changed.connect(self._on_workspace_options_changed)
+        feed.sample_changed.connect(self._on_feed_sample_changed)
+        options.events.show_gt.connect(self._on_options_changed)
+        options.events.show_pred.connect(self._on_options_changed)
 
     def set_frame(self, frame: SceneFrame) -> None:
         self.frame = frame
-        self._on_workspace_sample_changed(self.workspace.sample)
+        self._on_feed_sample_changed(self.feed.sample)
 
     def close(self) -> None:
-        self.workspace.sample_changed.disconnect(self._on_workspace_sample_changed)
-        self.workspace.options_changed.disconnect(self._on_workspace_options_changed)
+        self.feed.sample_changed.disconnect(self._on_feed_sample_changed)
+        self.options.events.show_gt.disconnect(self._on_options_changed)
+        self.options.events.show_pred.disconnect(self._on_options_changed)
 
-    def _on_workspace_options_changed(self, options: dict) -> None:
-        self._on_workspace_sample_changed(self.workspace.sample)
+    def _on_options_changed(self, _value) -> None:
+        self._on_feed_sample_changed(self.feed.sample)
 
-    def _on_workspace_sample_changed(self, sample: SampleData | None) -> None:
-        opts = self.workspace.options
+    def _on_feed_sample_changed(self, sample: SampleData | None) -> None:
+        opts = self.options
         if sample is None:
             self.gt.clear()
             self.pred.clear()
@@ -65,40 +70,38 @@ class SkeletonLayer(QObject):
         elif pred is not None:  # a lone camera-frame pose (video): stand it on the floor
             pred = grounded(SceneFrame().to_display(pred))
         bones = np.asarray(sk.bones, np.int64)
-        if gt is not None and opts.get("show_gt", True):
+        if gt is not None and opts.show_gt:
             self.gt.set_data(gt, bones, sk.joint_colours, sk.bone_colours)
         else:
             self.gt.clear()
-        if pred is not None and opts.get("show_pred", True):
+        if pred is not None and opts.show_pred:
             self.pred.set_data(pred, bones, light(sk.joint_colours), light(sk.bone_colours))
         else:
             self.pred.clear()
 
 
 class CameraLayer(QObject):
-    """The current dataset's camera frustums (the sample's camera highlighted) and the floor."""
+    """The current dataset's camera frustums (the sample's camera highlighted) and the floor; its
+    owner calls :meth:`set_dataset` when the current dataset changes."""
 
-    def __init__(self, workspace, scene_parent, parent: QObject | None = None) -> None:
+    def __init__(self, catalog: Catalog, feed: SampleFeed, options: ViewOptions, scene_parent,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.workspace = workspace
+        self.catalog, self.feed, self.options = catalog, feed, options
         self.frame = SceneFrame()
         self.floor = FloorVisual(parent=scene_parent)
         self.frustums = FrustumVisual(parent=scene_parent)
         self._segments: dict[int, np.ndarray] = {}
         self._active = None
-        workspace.current_dataset_changed.connect(self._on_workspace_dataset_changed)
-        workspace.sample_changed.connect(self._on_workspace_sample_changed)
-        workspace.options_changed.connect(self._on_workspace_options_changed)
-        workspace.mode_changed.connect(self._on_workspace_options_changed)
+        feed.sample_changed.connect(self._on_feed_sample_changed)
+        options.events.frustums.connect(self._on_options_frustums)
 
     def close(self) -> None:
-        self.workspace.current_dataset_changed.disconnect(self._on_workspace_dataset_changed)
-        self.workspace.sample_changed.disconnect(self._on_workspace_sample_changed)
-        self.workspace.options_changed.disconnect(self._on_workspace_options_changed)
-        self.workspace.mode_changed.disconnect(self._on_workspace_options_changed)
+        self.feed.sample_changed.disconnect(self._on_feed_sample_changed)
+        self.options.events.frustums.disconnect(self._on_options_frustums)
 
-    def _on_workspace_dataset_changed(self, entry) -> None:
-        ds = None if entry is None else entry.dataset
+    def set_dataset(self, ds) -> None:
+        """Frame the scene for ``ds`` (or none): floor, frustums, the display frame."""
         self.frame = SceneFrame() if ds is None else frame_for_dataset(ds)
         self.floor.set_data(self.frame.extent, 500.0 if self.frame.extent > 1500 else 250.0)
         self._segments = {}
@@ -108,21 +111,21 @@ class CameraLayer(QObject):
             self._segments[int(cid)] = self.frame.to_display(seg).astype(np.float32)
         self._draw()
 
-    def _on_workspace_sample_changed(self, sample) -> None:
+    def _on_feed_sample_changed(self, sample) -> None:
         cam = None if sample is None else sample.camera
         active = None
-        ds = self.workspace.dataset
-        if cam is not None and ds is not None and self.workspace.mode == "dataset" and sample.index >= 0:
+        ds = self.catalog.dataset
+        if cam is not None and ds is not None and ds.camera_id is not None and sample.index >= 0:
             active = int(ds.camera_id[sample.index])
         if active != self._active:
             self._active = active
             self._draw()
 
-    def _on_workspace_options_changed(self, _value) -> None:
+    def _on_options_frustums(self, _value) -> None:
         self._draw()
 
     def _draw(self) -> None:
-        show = self.workspace.options.get("frustums", True) and self.workspace.mode == "dataset"
+        show = self.options.frustums
         if not show or not self._segments:
             self.frustums.set_data(np.zeros((0, 3)), np.zeros((0, 4)))
             return

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from app.model.requests import CompareRequest, EmbedRequest, quote_path as _quote
 from hpe_core.errors import InputError
 
 Job = Callable[[Any], Any]
@@ -45,58 +46,6 @@ def provenance(**items) -> dict:
 
 
 # ------------------------------------------------------------------------ embeddings
-@dataclass(frozen=True)
-class EmbedRequest:
-    checkpoint: str
-    dataset: str
-    layer: str = "encoder"
-    method: str = "pca"
-    dims: int = 2
-    clusters: int = 8
-    color_by: str | None = None  # a dataset label (LDA's classes and a second silhouette)
-    split: str = "all"
-    max_samples: int | None = 2000
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "fp32"
-    skip_list: str | None = None
-    per_layer: bool = True  # also the silhouette of every other layer
-    perplexity: float = 30.0
-
-    def options(self) -> dict:
-        return {"perplexity": self.perplexity} if self.method == "tsne" else {}
-
-    def embed_spec(self, layers: tuple[str, ...]):
-        from hpe_core.analysis import EmbedSpec
-
-        return EmbedSpec(self.checkpoint, self.dataset, layers, self.split, self.max_samples, self.seed, None,
-                         self.device, self.precision, skip_list=self.skip_list)
-
-    def run_spec(self, layer: str, method: str | None = None, dims: int | None = None):
-        from hpe_core.analysis import EmbedRunSpec
-        from hpe_core.devices import resolve_device
-
-        return EmbedRunSpec(self.embed_spec((layer,)), method=method or self.method, dims=dims or self.dims,
-                            clusters=self.clusters, color_by=self.color_by, seed=self.seed,
-                            device=str(resolve_device(self.device)),
-                            options=self.options() if method in (None, self.method) else {})
-
-    def command(self, layer: str | None = None) -> str:
-        """The ``hpe embed`` command that prints the same numbers."""
-        parts = ["hpe embed", _quote(self.checkpoint), _quote(self.dataset), f"--layer {layer or self.layer}",
-                 f"--method {self.method}", f"--dims {self.dims}", f"--clusters {self.clusters}",
-                 f"--split {self.split}", f"--seed {self.seed}", f"--device {self.device}"]
-        if self.max_samples:
-            parts.append(f"--max-samples {self.max_samples}")
-        if self.color_by:
-            parts.append(f"--color-by {self.color_by}")
-        if self.method == "tsne":
-            parts.append(f"--perplexity {self.perplexity:g}")
-        if self.precision != "fp32":
-            parts.append(f"--precision {self.precision}")
-        return " ".join(parts)
-
-
 @dataclass
 class EmbedBundle:
     request: EmbedRequest
@@ -187,12 +136,6 @@ def _safe_info(dataset) -> dict:
         return {"path": str(getattr(dataset, "path", ""))}
 
 
-def _quote(path) -> str:
-    import shlex
-
-    return shlex.quote(str(path))
-
-
 # ------------------------------------------------------------------------ kernels and feature maps
 @dataclass
 class KernelBundle:
@@ -254,34 +197,6 @@ def image_maps_job(model, image: np.ndarray, layer: str = "layer1", image_size: 
 
 
 # ------------------------------------------------------------------------ comparison
-@dataclass(frozen=True)
-class CompareRequest:
-    checkpoint_a: str
-    checkpoint_b: str
-    dataset: str
-    layer: str = "encoder"
-    method: str = "pca"
-    clusters: int = 8
-    split: str = "test"
-    max_samples: int | None = 1000
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "fp32"
-    skip_list: str | None = None
-
-    def embed_request(self, checkpoint: str) -> EmbedRequest:
-        return EmbedRequest(checkpoint, self.dataset, self.layer, self.method, 2, self.clusters, None, self.split,
-                            self.max_samples, self.seed, self.device, self.precision, self.skip_list, False)
-
-    def command(self) -> str:
-        parts = ["hpe compare", _quote(self.checkpoint_a), _quote(self.checkpoint_b), _quote(self.dataset),
-                 f"--split {self.split}", f"--clusters {self.clusters}", f"--seed {self.seed}",
-                 f"--device {self.device}"]
-        if self.max_samples:
-            parts.append(f"--max-samples {self.max_samples}")
-        return " ".join(parts)
-
-
 @dataclass
 class CompareBundle:
     request: CompareRequest
@@ -329,22 +244,16 @@ def compare_job(request: CompareRequest) -> Job:
     return run
 
 
-def predict_samples_job(checkpoints: dict[str, str], dataset, index: int, cache: dict,
-                        device: str = "auto", precision: str = "fp32") -> Job:
-    """Root-relative (J, 3) mm predictions of sample ``index`` by each checkpoint (with a pose
-    head), in the dataset's joint order: ``{key: joints}``. ``cache`` keeps the predictors
-    (path -> :class:`hpe_core.inference.Predictor`) between calls."""
+def predict_samples_job(predictors: dict, dataset, index: int) -> Job:
+    """Root-relative (J, 3) mm predictions of sample ``index`` by each predictor (the open
+    checkpoints' :class:`hpe_core.inference.Predictor`, on the workspace's device and precision),
+    in the dataset's joint order: ``{key: joints}``."""
 
     def run(progress):
-        from hpe_core.inference import Predictor
         from hpe_core.skeleton import convert_joints
 
         out = {}
-        for key, path in checkpoints.items():
-            predictor = cache.get(str(path))
-            if predictor is None:
-                progress.set_status(f"Loading {Path(path).name}")
-                predictor = cache[str(path)] = Predictor(path, device, precision, batch_size=1)
+        for key, predictor in predictors.items():
             pred = predictor.predict_dataset(dataset, np.array([index]), progress)
             if not len(pred):
                 raise InputError(f"sample #{index}: its image could not be read")

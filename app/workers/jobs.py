@@ -12,25 +12,23 @@ from typing import Any, Callable
 
 import numpy as np
 
+from app.model import messages
 from hpe_core.errors import InputError
 
 CHECKPOINT_SUFFIXES = {".pt", ".pth", ".ckpt", ".safetensors", ".bin", ".tar"}
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 Job = Callable[[Any], Any]
 
 
 def classify(path: str | Path) -> str:
-    """``"workspace"``, ``"checkpoint"``, ``"video"`` or ``"dataset"`` (the reader decides the rest)."""
-    from app.workspace_file import is_workspace_file
+    """``"workspace"``, ``"checkpoint"`` or ``"dataset"`` (the reader decides the rest: a video
+    is a dataset of its frames)."""
+    from app.model.workspace_file import is_workspace_file
 
     path = Path(path)
-    suffix = path.suffix.lower()
     if is_workspace_file(path):
         return "workspace"
-    if suffix in CHECKPOINT_SUFFIXES:
+    if path.suffix.lower() in CHECKPOINT_SUFFIXES:
         return "checkpoint"
-    if suffix in VIDEO_SUFFIXES:
-        return "video"
     return "dataset"
 
 
@@ -152,58 +150,21 @@ def predict_dataset_job(loaded: LoadedCheckpoint, dataset, indices: np.ndarray) 
     return run
 
 
-# ------------------------------------------------------------------------ videos
-@dataclass(frozen=True)
-class VideoInfo:
-    path: Path
-    frames: int
-    fps: float
-    width: int
-    height: int
+# ------------------------------------------------------------------------ export
+def save_predictions(store, dataset, loaded: LoadedCheckpoint, path: str | Path) -> Path:
+    """Save the predictions made so far of ``dataset`` (a video's frames, or any dataset's rows)
+    by ``loaded`` as ``hpe predict`` does (.npz, .json or .csv, by suffix)."""
+    from hpe_core.inference_io import Predictions
 
-
-def probe_video(path: str | Path) -> VideoInfo:
-    """Open a video and decode its first frame; :class:`InputError` naming it otherwise."""
-    import cv2
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    cap = cv2.VideoCapture(str(path))
-    try:
-        ok, frame = cap.read() if cap.isOpened() else (False, None)
-        if not ok or frame is None:
-            raise InputError(f"{path}: cannot be decoded (not a video OpenCV can read)")
-        frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        fps = float(cap.get(cv2.CAP_PROP_FPS)) or 25.0
-        return VideoInfo(path, max(frames, 1), fps, frame.shape[1], frame.shape[0])
-    finally:
-        cap.release()
-
-
-def probe_video_job(path: str | Path) -> Job:
-    def run(progress):
-        progress.set_status(f"Opening {Path(path).name}")
-        return probe_video(path)
-
-    return run
-
-
-def predict_video_job(loaded: LoadedCheckpoint, info: VideoInfo) -> Job:
-    """Predict every frame; partials ``{"indices" (frames), "joints"}``; returns the Predictions."""
-
-    def run(progress):
-        progress.set_status(f"Predicting {info.path.name}")
-        batcher = _Batcher(progress, 4)
-        try:
-            result = loaded.predictor.predict_video(info.path, progress, on_frame=batcher)
-        finally:
-            batcher.flush()
-        if len(result) == 0:
-            raise InputError(f"{info.path}: no frame could be decoded")
-        return result
-
-    return run
+    rows = np.flatnonzero(store.predicted)
+    if len(rows) == 0:
+        raise InputError(messages.NOTHING_TO_EXPORT)
+    predictor = loaded.predictor
+    result = Predictions(skeleton=predictor.skeleton, num_joints=store.joints.shape[1], source=str(dataset.path),
+                         precision=predictor.precision, device=str(predictor.device))
+    for row in rows.tolist():
+        result.add(row, dataset.images.name(dataset.row(row)), store.joints[row], 0.0)
+    return result.save(path)
 
 
 def probe_devices_job() -> Job:

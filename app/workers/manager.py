@@ -3,13 +3,30 @@ cancels and joins them on shutdown."""
 
 from __future__ import annotations
 
+from typing import Callable, Iterable
+
 from PySide6.QtCore import QObject, Signal
 
 from app.workers.task import Task
 
 
+def when_all_finished(tasks: Iterable[Task], callback: Callable[[], None]) -> None:
+    """Call ``callback`` once every running task of ``tasks`` finished (at once if none runs)."""
+    remaining = {id(t): t for t in tasks if t is not None and t.is_running()}
+    if not remaining:
+        callback()
+        return
+
+    def one_finished(key: int) -> None:
+        if remaining.pop(key, None) is not None and not remaining:
+            callback()
+
+    for key, task in list(remaining.items()):
+        task.finished.connect(lambda key=key: one_finished(key))
+
+
 class TaskManager(QObject):
-    """Starts tasks and forgets them when they finish; ``tasks_changed`` on both."""
+    """Starts tasks, and forgets and deletes them when they finish; ``tasks_changed`` on both."""
 
     tasks_changed = Signal()
     task_failed = Signal(object, object)  # task, exception
@@ -25,7 +42,7 @@ class TaskManager(QObject):
 
     def visible_tasks(self) -> list[Task]:
         """Tasks worth showing to the user (thumbnail loading is not)."""
-        return [t for t in self._tasks if not t.name.startswith("_")]
+        return [t for t in self._tasks if not t.hidden]
 
     def submit(self, task: Task) -> Task:
         """Start ``task`` and keep it until it finishes; after :meth:`shutdown` it is never started."""
@@ -55,4 +72,5 @@ class TaskManager(QObject):
     def _on_task_finished(self, task: Task) -> None:
         if task in self._tasks:
             self._tasks.remove(task)
+        task.deleteLater()
         self.tasks_changed.emit()

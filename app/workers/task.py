@@ -3,7 +3,8 @@
 ``Task(fn, name=...)`` runs ``fn(progress)`` on its own ``QThread``. ``progress`` is a
 :class:`hpe_core.progress.ProgressSink`; its calls become queued signals delivered on the GUI
 thread. Exactly one of ``done(result)``, ``failed(exc)`` or ``cancelled()`` is emitted, then
-``finished()``. ``cancel()`` makes ``progress.cancelled()`` true, so the work stops at its next
+``finished()``; after that the task keeps neither its function nor its result (they travel by
+signal), and its owner deletes it (``deleteLater``). ``cancel()`` makes ``progress.cancelled()`` true, so the work stops at its next
 check by raising :class:`hpe_core.progress.Cancelled`.
 """
 
@@ -77,13 +78,17 @@ class Task(QObject):
     cancelled = Signal()
     finished = Signal()
 
-    def __init__(self, fn: Callable[[Any], Any], name: str = "task", parent: QObject | None = None) -> None:
+    def __init__(self, fn: Callable[[Any], Any], name: str = "task", parent: QObject | None = None, *,
+                 report_errors: bool = True, hidden: bool = False) -> None:
+        """``report_errors``: a failure also goes to the owner's global message (False when the
+        caller shows it itself); ``hidden``: not listed to the user (e.g. thumbnail loading)."""
         super().__init__(parent)
-        self.fn = fn
+        self.fn: Callable[[Any], Any] | None = fn
         self.name = name
+        self.report_errors = report_errors
+        self.hidden = hidden
         self.fraction = 0.0
         self.status = ""
-        self.result: Any = None
         self.error: BaseException | None = None
         self._cancel_event = threading.Event()
         self._thread: _Thread | None = None
@@ -120,10 +125,11 @@ class Task(QObject):
     def _execute(self) -> None:
         _lower_thread_priority()
         sink = _Sink(self)
+        fn = self.fn
         try:
-            if sink.cancelled():
+            if sink.cancelled() or fn is None:
                 raise Cancelled()
-            result = self.fn(sink)
+            result = fn(sink)
         except Cancelled:
             self._outcome = ("cancelled", None)
         except BaseException as exc:  # every error reaches the user, never the event loop
@@ -135,18 +141,20 @@ class Task(QObject):
     # ------------------------------------------------------------------ GUI side
     def _on_thread_finished(self) -> None:
         kind, value = getattr(self, "_outcome", ("failed", RuntimeError("worker ended without a result")))
+        self._outcome = None
         self._state = kind
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.deleteLater()
+        self.fn = None  # the function and its closure (datasets, models, images) are freed
         if kind == "done":
-            self.result = value
             self.done.emit(value)
         elif kind == "failed":
             self.error = value
             self.failed.emit(value)
         else:
             self.cancelled.emit()
+        del value  # the result travelled by signal; the task keeps none of it
         self.finished.emit()
 
     def _remember_progress(self, fraction: float) -> None:
@@ -167,13 +175,15 @@ class TaskSlot(QObject):
         """Cancel the current task, then start ``task`` (through ``manager`` when given)."""
         self.cancel()
         self.task = task
-        task.finished.connect(lambda t=task: self._forget(t))
+        task.finished.connect(lambda t=task: self._forget(t, owned=manager is None))
         return manager.submit(task) if manager is not None else task.start()
 
     def cancel(self) -> None:
         if self.task is not None:
             self.task.cancel()
 
-    def _forget(self, task: Task) -> None:
+    def _forget(self, task: Task, owned: bool) -> None:
         if self.task is task:
             self.task = None
+        if owned:  # started here, not by a manager (which deletes its own)
+            task.deleteLater()

@@ -95,7 +95,7 @@ class ThumbnailLoader(QObject):
             return
         keys = list(self._pending)[-BATCH:][::-1]  # the most recently asked first
         self._pending.clear()  # what scrolled away is asked for again if it comes back
-        self._task = Task(self._make_job(keys), name="_thumbnails", parent=self)
+        self._task = Task(self._make_job(keys), name="thumbnails", parent=self, hidden=True)
         self._task.partial.connect(self._on_task_partial)
         self._task.finished.connect(self._on_task_finished)
         self._task.start()
@@ -127,6 +127,8 @@ class ThumbnailLoader(QObject):
         self.thumbnail_ready.emit(index)
 
     def _on_task_finished(self) -> None:
-        self._task = None
+        task, self._task = self._task, None
+        if task is not None:
+            task.deleteLater()
         if self._pending and not self._closed:
             self._timer.start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.workers.training_record import FileTail, JobRecord, RunState, parse_line
+from app.model.training_record import FileTail, JobRecord, RunState, parse_line
 
 
 class TrainingJob:

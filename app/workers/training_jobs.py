@@ -25,16 +25,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.model.training_record import JobRecord, load_history, save_history
 from app.workers.job_process import end_last_line, launch_detached, process_alive, send_signal
 from app.workers.training_job import TrainingJob
-from app.workers.training_record import JobRecord, load_history, save_history, write_atomic
+from hpe_core.atomic import atomic_write as write_atomic
 from hpe_core.errors import InputError
 
-# User-facing messages (tests assert on them).
-NO_FINAL_EVENT = "the process ended without a final event (killed, or it crashed)"
-KILLED_AFTER = "did not stop {timeout:.0f} s after SIGINT and was killed"
-JOB_DONE = "Training job '{name}' finished; {path} joins the workspace"
-JOB_FAILED = "Training job '{name}' failed: {why}"
+from app.model.messages import JOB_DONE, JOB_FAILED, KILLED_AFTER, NO_FINAL_EVENT  # noqa: F401 - tests read them here
 
 
 def data_dir() -> Path:
@@ -64,6 +61,7 @@ class TrainingJobsManager(QObject):
     job_finished = Signal(str, str)  # job id, final state
     checkpoint_ready = Signal(str)  # a finished job's checkpoint, for the workspace
     message = Signal(str, str)  # level, text
+    all_stopped = Signal()  # after stop_all: no job runs and no process of theirs is left
 
     def __init__(self, folder: str | Path | None = None, runs_dir: str | Path | None = None,
                  command: list[str] | None = None, env: dict[str, str] | None = None,
@@ -79,6 +77,8 @@ class TrainingJobsManager(QObject):
         self.history_path = self.folder / "history.json"
         self._jobs: dict[str, TrainingJob] = {}
         self._restoring = False
+        self._stopping: list[tuple] | None = None  # processes stop_all waits for
+        self._give_up = 0.0
         self._timer = QTimer(self, interval=poll_ms)
         self._timer.timeout.connect(self.poll)
         self.closed = False
@@ -185,6 +185,36 @@ class TrainingJobsManager(QObject):
                 send_signal(pid, start, signal.SIGKILL, group=True)
         self._save()
 
+    def stop_all(self, timeout_s: float | None = None) -> None:
+        """Stop every running job without blocking: SIGINT now (each saves a resumable
+        checkpoint), SIGKILL to the late ones, ``all_stopped`` once none is left. Nothing
+        queued starts any more. The event loop keeps running meanwhile."""
+        self.closed = True
+        timeout = self.stop_timeout_s if timeout_s is None else timeout_s
+        self._stopping = [(j.record.pid, j.record.pid_start) for j in self.running()]
+        for job in self.running():
+            self.cancel(job.id)
+            job.stop_deadline = time.monotonic() + timeout
+        self._give_up = time.monotonic() + timeout + 10.0
+        self._timer.start()
+        self._check_stopped()
+
+    def stopping(self) -> bool:
+        return self._stopping is not None
+
+    def _check_stopped(self) -> None:
+        alive = [p for p in self._stopping if process_alive(*p)]
+        if (self.running() or alive) and time.monotonic() < self._give_up:
+            if not self._timer.isActive():
+                self._timer.start()
+            return
+        for pid, start in alive:  # saved and reported, but still not gone
+            send_signal(pid, start, signal.SIGKILL, group=True)
+        self._stopping = None
+        self._timer.stop()
+        self._save()
+        self.all_stopped.emit()
+
     # ------------------------------------------------------------------ the loop
     def poll(self) -> None:
         """Read new events of the jobs in flight; end those whose process is gone."""
@@ -192,6 +222,8 @@ class TrainingJobsManager(QObject):
             self._after_poll(job, job.poll())
         if not any(j.record.active for j in self._jobs.values()):
             self._timer.stop()
+        if self._stopping is not None:
+            self._check_stopped()
 
     def _after_poll(self, job: TrainingJob, changed: bool) -> None:
         rec = job.record

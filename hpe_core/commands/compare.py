@@ -61,15 +61,12 @@ def _text(payload: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     from hpe_core.analysis.compare import CompareSpec, compare_checkpoints
     from hpe_core.commands._common import existing_path
-    from hpe_core.progress import TerminalProgress
+    from hpe_core.progress import terminal_progress
 
     spec = CompareSpec(existing_path(args.checkpoint_a, "checkpoint file"),
                        existing_path(args.checkpoint_b, "checkpoint file"), args.dataset, args.split,
                        args.max_samples, args.seed, tuple(args.layers) if args.layers else None, args.clusters,
                        args.device, args.precision, args.batch_size, args.image_size)
-    progress = TerminalProgress("compare")
-    try:
+    with terminal_progress("compare") as progress:
         result = compare_checkpoints(spec, progress)
-    finally:
-        progress.close()
     return emit(args, result.to_dict(), _text)

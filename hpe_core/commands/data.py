@@ -57,17 +57,14 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def _synth(args: argparse.Namespace) -> int:
     from hpe_core.datasets.synthetic import SynthSpec, planted_faults, synthesize
-    from hpe_core.progress import TerminalProgress
+    from hpe_core.progress import terminal_progress
 
     spec = SynthSpec(out=Path(args.out), poses=args.poses, cameras=args.cameras, size=args.size, seed=args.seed,
                      corrupt=args.corrupt, subjects=args.subjects, quality=args.quality, overwrite=args.overwrite)
     spec.validate()
-    bar = TerminalProgress("synth")
     start = time.perf_counter()
-    try:
+    with terminal_progress("synth") as bar:
         path = synthesize(spec, bar)
-    finally:
-        bar.close()
     seconds = time.perf_counter() - start
     samples = spec.poses * spec.cameras
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
@@ -102,12 +99,9 @@ def _info(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from hpe_core.datasets.check import CheckSpec, check_text, run_check
-    from hpe_core.progress import TerminalProgress
+    from hpe_core.progress import terminal_progress
 
-    bar = TerminalProgress("check")
-    try:
+    with terminal_progress("check") as bar:
         report = run_check(CheckSpec(path=args.path, skip_list=args.skip_list,
                                      write_skip_list=args.write_skip_list), bar)
-    finally:
-        bar.close()
     return emit(args, report, check_text)

@@ -40,17 +40,13 @@ def run_path(args: argparse.Namespace) -> int:
 
 def run_build(args: argparse.Namespace) -> int:
     from hpe_core.demo import DemoSpec, build_demo
-    from hpe_core.progress import TerminalProgress
+    from hpe_core.progress import terminal_progress
     from hpe_core.training.events import EventWriter
 
     spec = DemoSpec(quick=args.quick, work=args.work, overrides=tuple(args.overrides),
                     **({"out": args.out} if args.out else {}))
-    bar = TerminalProgress("demo", stream=sys.stderr)
-    with EventWriter(args.events) as writer:
-        try:
-            metrics = build_demo(spec, bar, writer)
-        finally:
-            bar.close()
+    with EventWriter(args.events) as writer, terminal_progress("demo", stream=sys.stderr) as bar:
+        metrics = build_demo(spec, bar, writer)
     return emit(args, {"out": str(spec.out), "summary": metrics["summary"], "build": metrics["build"]}, _text)
 
 

@@ -89,12 +89,9 @@ def _text(payload: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from hpe_core.analysis.embed import embed
-    from hpe_core.progress import TerminalProgress
+    from hpe_core.progress import terminal_progress
 
     spec = build_spec(args)
-    progress = TerminalProgress("embed")
-    try:
+    with terminal_progress("embed") as progress:
         result = embed(spec, progress)
-    finally:
-        progress.close()
     return emit(args, result.to_dict(), _text)

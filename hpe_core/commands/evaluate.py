@@ -91,16 +91,13 @@ def run(args: argparse.Namespace) -> int:
         return emit(args, payload, _text)
     from hpe_core.evaluation import evaluate_predictions
     from hpe_core.inference import Predictor
-    from hpe_core.progress import TerminalProgress
+    from hpe_core.progress import terminal_progress
 
     predictor = Predictor(existing_path(checkpoint, "checkpoint file"), args.device, args.precision,
                           args.batch_size, args.image_size)
     dataset = open_dataset(existing_path(dataset_path, "dataset"), skip_list=args.skip_list)
     rows = select_indices(dataset, args.split, args.max_samples, args.seed)
-    progress = TerminalProgress("evaluate")
-    try:
+    with terminal_progress("evaluate") as progress:
         report = evaluate_predictions(predictor, dataset, rows, progress)
-    finally:
-        progress.close()
     payload = {"checkpoint": str(checkpoint), "dataset": str(dataset_path), "split": args.split, **report}
     return emit(args, payload, _text)

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from hpe_core.errors import InputError
     from hpe_core.inference import Predictor
     from hpe_core.inference_io import OUTPUT_SUFFIXES
-    from hpe_core.progress import TerminalProgress
+    from hpe_core.progress import terminal_progress
 
     out = Path(args.out).expanduser()
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
@@ -58,14 +58,11 @@ def run(args: argparse.Namespace) -> int:
     source = existing_path(args.input, "input")
     predictor = Predictor(existing_path(args.checkpoint, "checkpoint file"), args.device, args.precision,
                           args.batch_size, args.image_size)
-    progress = TerminalProgress("predict")
-    try:
+    with terminal_progress("predict") as progress:
         if source.is_file() and source.suffix.lower() in VIDEO_SUFFIXES:
             result = predictor.predict_video(source, progress, stride=args.stride, max_frames=args.max_frames)
         else:
             result = predictor.predict(source, progress)
-    finally:
-        progress.close()
     if len(result) == 0:
         raise InputError(f"{source}: no image or frame could be read ({result.skipped} skipped)")
     payload = {**result.summary(), "out": str(result.save(out))}

@@ -78,33 +78,31 @@ def run(args: argparse.Namespace) -> int:
                     lambda d: "\n".join(d["presets"]))
     if args.json and args.events == "-":
         raise InputError("--json and --events - both write to stdout; use one of them")
-    from hpe_core.progress import TerminalProgress
+    from hpe_core.progress import terminal_progress
     from hpe_core.training.config import check_paths, validate
     from hpe_core.training.events import EventWriter
 
     main_rank = os.environ.get("RANK", "0") == "0"
     writer = EventWriter(args.events, enabled=main_rank)
-    bar = TerminalProgress("train", stream=sys.stderr) if main_rank else None
-    try:
-        config = check_paths(validate(load_run_config(args)))  # before torch loads: bad input fails fast
-        from hpe_core.training.loop import run_training
-        from hpe_core.training.state import StopFlag, stop_on_signals
+    with terminal_progress("train", stream=sys.stderr, enabled=main_rank) as bar:
+        try:
+            config = check_paths(validate(load_run_config(args)))  # before torch loads: bad input fails fast
+            from hpe_core.training.loop import run_training
+            from hpe_core.training.state import StopFlag, stop_on_signals
 
-        with stop_on_signals(StopFlag()) as flag:
-            result = run_training(config, bar, writer, args.resume, flag)
-    except InputError as exc:
-        writer.emit("error", message=str(exc), exit_status=2)
-        raise
-    except KeyboardInterrupt:
-        writer.emit("error", message="interrupted at once (second SIGINT); nothing saved", exit_status=130)
-        raise
-    except Exception as exc:
-        writer.emit("error", message=f"internal error: {type(exc).__name__}: {exc}", exit_status=1)
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-        writer.close()
+            with stop_on_signals(StopFlag()) as flag:
+                result = run_training(config, bar, writer, args.resume, flag)
+        except InputError as exc:
+            writer.emit("error", message=str(exc), exit_status=2)
+            raise
+        except KeyboardInterrupt:
+            writer.emit("error", message="interrupted at once (second SIGINT); nothing saved", exit_status=130)
+            raise
+        except Exception as exc:
+            writer.emit("error", message=f"internal error: {type(exc).__name__}: {exc}", exit_status=1)
+            raise
+        finally:
+            writer.close()
     if not main_rank:
         return 0
     payload = {"reason": result.reason, "epoch": result.epoch, "step": result.step,

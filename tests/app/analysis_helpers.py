@@ -68,7 +68,7 @@ def afiles(tmp_path_factory, monkeypatch):
 def open_files(qtbot, ws, *paths, timeout: int = 30_000) -> None:
     """Open datasets / checkpoints in the workspace and wait until every job is over."""
     ws.open_paths([str(p) for p in paths])
-    qtbot.waitUntil(lambda: not ws.tasks.tasks and len(ws.checkpoints) >= sum(
+    qtbot.waitUntil(lambda: not ws.tasks.tasks and len(ws.catalog.checkpoints) >= sum(
         1 for p in paths if str(p).endswith(".pt")), timeout=timeout)
 
 

@@ -158,7 +158,7 @@ def big_dataset(n: int = 100_000, size: int = 48):
 
 
 def wait_for_prediction(qtbot, ws, timeout: int = 30_000) -> None:
-    qtbot.waitUntil(lambda: ws.sample is not None and ws.sample.pred_3d is not None, timeout=timeout)
+    qtbot.waitUntil(lambda: ws.feed.sample is not None and ws.feed.sample.pred_3d is not None, timeout=timeout)
 
 
 def wait_idle(qtbot, ws, timeout: int = 30_000) -> None:

@@ -70,7 +70,7 @@ def test_selecting_a_row_selects_the_sample_in_the_workspace(qtbot, browser):
     ws, view = browser
     ws.add_dataset(big_dataset(2_000))
     index = view.model.index(17)
-    with qtbot.waitSignal(ws.selection_changed, timeout=3000) as blocker:
+    with qtbot.waitSignal(ws.feed.selection_changed, timeout=3000) as blocker:
         view.list.setCurrentIndex(index)
     assert blocker.args == [int(index.data(IndexRole))] == [17]
     ws.select(1234)  # and the other way round: the list follows the workspace

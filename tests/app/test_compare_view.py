@@ -12,7 +12,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from analysis_helpers import afiles, blank, grab_array, open_files, run_cli, shown, wait_done  # noqa: F401
-from app.views import analysis_messages as msg
+from app.model import messages as msg
 from app.views.compare_view import CompareView
 from app.workspace import Workspace
 
@@ -30,8 +30,8 @@ def compare(qtbot, afiles):  # noqa: F811
 
 def run_compare(qtbot, ws, view, a, b, dataset, layer="encoder", clusters=4) -> None:
     open_files(qtbot, ws, dataset, a, b)
-    view.checkpoint_a.select_key(next(k for k, c in ws.checkpoints.items() if c.path == a))
-    view.checkpoint_b.select_key(next(k for k, c in ws.checkpoints.items() if c.path == b))
+    view.checkpoint_a.select_key(next(k for k, c in ws.catalog.checkpoints.items() if c.path == a))
+    view.checkpoint_b.select_key(next(k for k, c in ws.catalog.checkpoints.items() if c.path == b))
     view.split.setCurrentIndex(view.split.findData("all"))
     view.samples.setValue(0)
     view.clusters.setValue(clusters)
@@ -69,7 +69,7 @@ def test_metrics_cka_and_columns_are_what_hpe_compare_prints(qtbot, compared, af
     # both columns: same samples, same method; each column's silhouette is hpe embed's
     ia, ib = (np.asarray(b.embeds[k].indices) for k in ("a", "b"))
     np.testing.assert_array_equal(ia, ib)
-    assert len(view.plots["a"].xy) == len(view.plots["b"].xy) == b.compare.samples == len(ws.dataset)
+    assert len(view.plots["a"].xy) == len(view.plots["b"].xy) == b.compare.samples == len(ws.catalog.dataset)
     emb = run_cli(shlex.split(b.request.embed_request(b.request.checkpoint_b).command())[1:]
                   + ["--out", str(afiles.root / "b.npz")], capsys)
     assert emb["silhouette"]["clusters"] == pytest.approx(b.embeds["b"].silhouette["clusters"], abs=1e-9)
@@ -92,7 +92,7 @@ def test_hover_is_linked_and_selection_is_shared(qtbot, compared):
     assert len(ring) == 1 and (ring[0]["x"], ring[0]["y"]) == pytest.approx(tuple(b.xy[b.rows_of([index])[0]]))
     lo, hi = b.xy.min(axis=0), b.xy.max(axis=0)
     chosen = b.select_shape("rect", np.array([lo, (lo + hi) / 2]))
-    assert len(chosen) and ws.rows.tolist() == chosen.tolist()
+    assert len(chosen) and ws.browse.rows.tolist() == chosen.tolist()
     np.testing.assert_array_equal(a.selected, chosen)
 
 
@@ -103,10 +103,10 @@ def test_selected_sample_shows_both_predictions_in_one_3d_view(qtbot, compared, 
     ws.select(10)
     qtbot.waitUntil(lambda: view.pose_index == 10 and not view.pose_runner.running(), timeout=30_000)
     sk = view.poses.skeletons
-    assert all(len(sk[k].joints) == ws.dataset.skeleton.num_joints for k in ("gt", "a", "b"))
-    gt = np.asarray(ws.dataset.joints_3d[10], np.float64)
-    gt = gt - gt[ws.dataset.skeleton.root]
-    expected_a = Predictor(afiles.simclr_regress, "cpu").predict_dataset(ws.dataset, [10]).joints_3d[0]
+    assert all(len(sk[k].joints) == ws.catalog.dataset.skeleton.num_joints for k in ("gt", "a", "b"))
+    gt = np.asarray(ws.catalog.dataset.joints_3d[10], np.float64)
+    gt = gt - gt[ws.catalog.dataset.skeleton.root]
+    expected_a = Predictor(afiles.simclr_regress, "cpu").predict_dataset(ws.catalog.dataset, [10]).joints_3d[0]
     # drawn in the display frame, all three shifted by the same amount: differences are preserved
     np.testing.assert_allclose(np.linalg.norm(sk["a"].joints - sk["gt"].joints, axis=1),
                                np.linalg.norm(expected_a - gt, axis=1), rtol=1e-4, atol=1e-2)
@@ -136,3 +136,44 @@ def test_encoders_without_pose_heads_compare_without_pose_metrics(qtbot, compare
     row = next(r for r in view.metrics.rows if r[0] == "silhouette · prediction")
     assert row[1] is None and row[2] is not None
     assert view.strip.message.text() == msg.NO_POSE_HEADS
+
+
+def test_compare_follows_a_device_switch_from_fp32_to_bf16(qtbot, compare, afiles):  # noqa: F811
+    """Compare draws with the catalog's predictors: after CPU fp32 → CPU bf16 its next predictions
+    run in bf16 (the convolutions' outputs say so), with no compare run needed first."""
+    import threading
+
+    import torch
+
+    ws, view = compare
+    ws.set_device("cpu", "fp32")
+    open_files(qtbot, ws, afiles.dataset, afiles.simclr_regress, afiles.simsiam_regress)
+    view.checkpoint_a.select_key(next(k for k, c in ws.catalog.checkpoints.items() if c.path == afiles.simclr_regress))
+    view.checkpoint_b.select_key(next(k for k, c in ws.catalog.checkpoints.items() if c.path == afiles.simsiam_regress))
+    gui = threading.get_ident()
+    conv_dtypes: list[torch.dtype] = []
+
+    def record(module, args, output):
+        if isinstance(module, torch.nn.Conv2d) and threading.get_ident() != gui:
+            conv_dtypes.append(output.dtype)
+
+    hook = torch.nn.modules.module.register_module_forward_hook(record)
+    try:
+        wait_idle_poses = lambda i: qtbot.waitUntil(  # noqa: E731
+            lambda: view.pose_index == i and not view.pose_runner.running(), timeout=30_000)
+        ws.select(3)
+        wait_idle_poses(3)
+        before, before_dtypes = set(view.pose_precisions.values()), set(conv_dtypes)
+        ws.set_device("cpu", "bf16")
+        qtbot.waitUntil(lambda: all(c.predictor.precision == "bf16" for c in ws.catalog.checkpoints.values()
+                                    if c.has_pose_head) and not ws.tasks.tasks, timeout=60_000)
+        conv_dtypes.clear()
+        ws.select(4)
+        wait_idle_poses(4)
+        after_dtypes = set(conv_dtypes)
+    finally:
+        hook.remove()
+    assert before == {"fp32"} and before_dtypes == {torch.float32}
+    assert view.pose_precisions == {"a": "bf16", "b": "bf16"}
+    assert after_dtypes == {torch.bfloat16}  # every convolution since the switch ran in bf16
+    assert all(len(view.poses.skeletons[k].joints) == ws.catalog.dataset.skeleton.num_joints for k in ("a", "b"))

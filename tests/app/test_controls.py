@@ -30,17 +30,17 @@ def test_keyboard_drives_selection_playback_and_the_3d_options(qtbot, opened):
     qtbot.waitUntil(opened.isActiveWindow, timeout=3000)
     opened.image_view.setFocus()
     QTest.keyClick(opened, Qt.Key.Key_N)
-    qtbot.waitUntil(lambda: ws.selection == 1, timeout=3000)
+    qtbot.waitUntil(lambda: ws.feed.selection == 1, timeout=3000)
     QTest.keyClick(opened, Qt.Key.Key_P)
-    qtbot.waitUntil(lambda: ws.selection == 0, timeout=3000)
+    qtbot.waitUntil(lambda: ws.feed.selection == 0, timeout=3000)
     QTest.keyClick(opened, Qt.Key.Key_F)
-    assert ws.options["frustums"] is False and not opened.scene_view.frustums.isChecked()
+    assert ws.options.frustums is False and not opened.scene_view.frustums.isChecked()
     QTest.keyClick(opened, Qt.Key.Key_A)
-    assert ws.options["align"] == "rigid" and opened.scene_view.align.currentData() == "rigid"
+    assert ws.options.align == "rigid" and opened.scene_view.align.currentData() == "rigid"
     QTest.keyClick(opened, Qt.Key.Key_Space)
     assert ws.playback.playing
-    first = ws.selection
-    qtbot.waitUntil(lambda: ws.selection != first, timeout=3000)  # playing through the sequence
+    first = ws.feed.selection
+    qtbot.waitUntil(lambda: ws.feed.selection != first, timeout=3000)  # playing through the sequence
     QTest.keyClick(opened, Qt.Key.Key_Space)
     assert not ws.playback.playing
 
@@ -50,7 +50,7 @@ def test_choosing_a_device_and_precision_shows_in_the_status_bar(qtbot, opened):
     ws.set_device("cpu", "bf16")
     qtbot.waitUntil(lambda: opened.device_label.text() == "Device: cpu (bf16)", timeout=20_000)
     wait_idle(qtbot, ws)
-    assert ws.checkpoint.predictor.precision == "bf16"
+    assert ws.catalog.checkpoint.predictor.precision == "bf16"
     assert opened.settings.device() == ("cpu", "bf16")
     assert opened.device_view.precision.currentData() == "bf16"
 
@@ -64,14 +64,14 @@ def test_a_device_this_machine_lacks_is_reported_not_crashed(qtbot, opened):
     qtbot.waitUntil(lambda: any(lv == "error" for lv, _ in opened.message_bar.history), timeout=20_000)
     text = [t for lv, t in opened.message_bar.history if lv == "error"][-1]
     assert "cuda:7" in text and "Traceback" not in text
-    assert opened.workspace.checkpoint.device == "cpu"  # the loaded model keeps working
-    assert opened.workspace.device_spec == "auto" and opened.settings.device()[0] == "auto"
+    assert opened.workspace.catalog.checkpoint.device == "cpu"  # the loaded model keeps working
+    assert opened.workspace.device.spec == "auto" and opened.settings.device()[0] == "auto"
     assert opened.device_view.device.currentData() == "auto"
 
 
 def test_sorting_by_error_lists_the_worst_predictions_first(qtbot, opened):
     ws = opened.workspace
-    qtbot.waitUntil(lambda: ws.predictions() is not None and ws.predictions().count == len(ws.dataset),
+    qtbot.waitUntil(lambda: ws.predictions() is not None and ws.predictions().count == len(ws.catalog.dataset),
                     timeout=30_000)
     combo = opened.browser_view.sort
     combo.setCurrentIndex(combo.findData("error_desc"))
@@ -90,11 +90,11 @@ def test_a_checkpoint_trained_up_to_rotation_is_shown_aligned_and_ranked_by_pa_m
     ws = window.workspace
     ws.open_paths([str(files.dataset), str(ckpt)])
     wait_for_prediction(qtbot, ws)
-    assert ws.options["align"] == "rigid" and window.scene_view.align.currentData() == "rigid"
-    qtbot.waitUntil(lambda: ws.predictions().count == len(ws.dataset), timeout=30_000)
+    assert ws.options.align == "rigid" and window.scene_view.align.currentData() == "rigid"
+    qtbot.waitUntil(lambda: ws.predictions().count == len(ws.catalog.dataset), timeout=30_000)
     store = ws.predictions()
     assert store.metric == "PA-MPJPE" and np.all(store.pa_error <= store.error + 1e-3)
     ws.set_sort("error_asc")
-    assert np.all(np.diff(store.pa_error[ws.rows]) >= 0)
+    assert np.all(np.diff(store.pa_error[ws.browse.rows]) >= 0)
     assert "PA-MPJPE" in window.browser_view.footer.text()
     assert "rotation-aligned loss" in window.checkpoints_view.details.text()

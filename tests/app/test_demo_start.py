@@ -6,7 +6,7 @@ import sys
 import pytest
 from PySide6.QtGui import QImage
 
-from app import messages
+from app.model import messages
 from app.demo import demo_checkpoints
 from app.workspace import path_key
 from helpers import wait_for_prediction
@@ -20,16 +20,16 @@ def test_the_demo_opens_with_its_checkpoints_and_shows_predictions(qtbot, window
     monkeypatch.setenv("HPE_STUDIO_CACHE", str(demo_cache))
     ws = window.workspace
     window.start([])  # no path, no last workspace: the demo
-    qtbot.waitUntil(lambda: ws.dataset is not None, timeout=60_000)
-    assert ws.dataset.format == "native" and len(ws.dataset) > 1000
-    assert window.browser_view.model.rowCount() == len(ws.dataset)
+    qtbot.waitUntil(lambda: ws.catalog.dataset is not None, timeout=60_000)
+    assert ws.catalog.dataset.format == "native" and len(ws.catalog.dataset) > 1000
+    assert window.browser_view.model.rowCount() == len(ws.catalog.dataset)
     expected = demo_checkpoints()
-    qtbot.waitUntil(lambda: len(ws.checkpoints) == len(expected), timeout=60_000)
-    assert set(ws.checkpoints) == {path_key(p) for p in expected}
+    qtbot.waitUntil(lambda: len(ws.catalog.checkpoints) == len(expected), timeout=60_000)
+    assert set(ws.catalog.checkpoints) == {path_key(p) for p in expected}
     if expected:  # the demo checkpoints ship with the source tree once built
         wait_for_prediction(qtbot, ws, timeout=60_000)
-        assert ws.active_key == path_key(expected[0])
-        assert ws.sample.metrics["MPJPE"] > 0
+        assert ws.catalog.active_key == path_key(expected[0])
+        assert ws.feed.sample.metrics["MPJPE"] > 0
     assert not [m for m in window.message_bar.history if m[0] == "error"]
 
 
@@ -38,7 +38,7 @@ def test_without_the_demo_a_clear_message_says_what_to_do(qtbot, window, monkeyp
     window.start([])
     qtbot.waitUntil(lambda: bool(window.message_bar.history), timeout=10_000)
     assert window.message_bar.history[-1] == ("info", messages.NO_DEMO)
-    assert window.workspace.dataset is None
+    assert window.workspace.catalog.dataset is None
 
 
 def test_screenshot_of_the_main_window(qtbot, tmp_path, files, monkeypatch):

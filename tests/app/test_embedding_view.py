@@ -13,7 +13,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from analysis_helpers import afiles, blank, grab_array, open_files, run_cli, shown, wait_done  # noqa: F401
-from app.views import analysis_messages as msg
+from app.model import messages as msg
 from app.views.browser_view import BrowserView
 from app.views.embedding_view import EmbeddingView
 from app.views.selection_tools import points_in_polygon
@@ -75,7 +75,7 @@ def test_embedding_renders_and_its_numbers_are_hpe_embeds(qtbot, explorer, afile
     run_view(qtbot, view, clusters=4, samples=0)
     bundle = view.bundle
     assert bundle is not None and view.runner.last_error is None
-    n = len(ws.dataset)
+    n = len(ws.catalog.dataset)
     assert len(view.plot.xy) == n == len(bundle.result.indices)  # every sample is a point
     assert not blank(grab_array(view.plot)) and not blank(grab_array(view.silhouette))
     assert view.silhouette.band_count() == 4
@@ -103,7 +103,7 @@ def test_plot_is_drawn_and_colours_change_in_place(qtbot, explorer, afiles):  # 
     assert len(np.unique(grab_array(view.plot).reshape(-1, 3), axis=0)) > 5  # axes, text and coloured points
     np.testing.assert_array_equal(cloud.codes, view.bundle.result.clusters)
     view.colour.setCurrentIndex(view.colour.findData("camera"))
-    np.testing.assert_array_equal(cloud.codes, ws.dataset.camera_id[view.indices])
+    np.testing.assert_array_equal(cloud.codes, ws.catalog.dataset.camera_id[view.indices])
     assert view.plot.cloud is cloud and len(view.plot.plot_item.items) == items  # updated, not rebuilt
     assert view.strip.level != "warning"
 
@@ -121,7 +121,7 @@ def test_changing_method_layer_or_dims_recomputes_in_a_worker(qtbot, explorer, a
     assert view.runner.task in ws.tasks.tasks and view.runner.task.is_running()
     wait_done(qtbot, view.runner)
     assert view.bundle is not first and getattr(view.bundle.request, name) == value
-    assert view.bundle.result.coords.shape == (len(ws.dataset), view.bundle.request.dims)
+    assert view.bundle.result.coords.shape == (len(ws.catalog.dataset), view.bundle.request.dims)
     if name == "dims":
         cloud = view.plot3d
         assert view.stack.currentWidget() is cloud
@@ -176,12 +176,12 @@ def test_a_lasso_or_rectangle_selection_reaches_the_browser(qtbot, explorer, afi
         drag(plot, [QPointF(*p) for p in steps])
         expected = sorted(int(i) for i, p in zip(plot.indices, device) if slow_inside(p, poly))
         assert expected, "the shape should hold some points"
-        assert ws.rows.tolist() == expected  # the browser lists exactly the chosen samples
+        assert ws.browse.rows.tolist() == expected  # the browser lists exactly the chosen samples
         assert browser.model.rows.tolist() == expected
-        assert f"{len(expected)} of {len(ws.dataset)} samples" in browser.footer.text()
-        qtbot.waitUntil(lambda: ws.selection in expected, timeout=5000)  # the first one is shown
+        assert f"{len(expected)} of {len(ws.catalog.dataset)} samples" in browser.footer.text()
+        qtbot.waitUntil(lambda: ws.feed.selection in expected, timeout=5000)  # the first one is shown
         view.clear_selection.click()
-        assert len(ws.rows) == len(ws.dataset)
+        assert len(ws.browse.rows) == len(ws.catalog.dataset)
     finally:
         browser.shutdown()
 

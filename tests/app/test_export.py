@@ -237,15 +237,16 @@ def test_a_report_needs_results():
 
 
 def test_the_main_windows_analysis_menu_shows_views_and_exports_a_report(qtbot, window, afiles, tmp_path):  # noqa: F811
-    from app.export.menu import ANALYSIS_SHORTCUTS, export_report
-    from app.views import analysis_messages as msg
+    from app.actions import SHORTCUTS
+    from app.export.menu import export_report
+    from app.model import messages as msg
     from app.views.embedding_view import EmbeddingView
 
     acts = window.actions_
-    for name, _text, key, _tip in ANALYSIS_SHORTCUTS:
+    for name, _text, key, _tip in SHORTCUTS:
         assert acts[name].shortcut().toString() == key
     assert export_report(window, tmp_path / "empty.html") is None  # nothing computed yet: said, not written
-    assert window.message_bar.history[-1] == ("info", msg.NOTHING_TO_EXPORT)
+    assert window.message_bar.history[-1] == ("info", msg.NO_FIGURES)
     acts["show_embedding"].trigger()
     view = window.analysis_docks["embedding"].view
     assert isinstance(view, EmbeddingView) and window.analysis_docks["embedding"].isVisible()

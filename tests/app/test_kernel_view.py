@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from analysis_helpers import afiles, blank, grab_array, open_files, run_cli, shown, wait_done  # noqa: F401
-from app.views import analysis_messages as msg
+from app.model import messages as msg
 from app.views.kernel_panels import BADGES, CLASS_COLOURS
 from app.views.kernel_view import KernelView
 from app.workspace import Workspace
@@ -23,7 +23,7 @@ def inspector(qtbot, afiles):  # noqa: F811
     view.resize(1100, 650)
     shown(view, qtbot)
     open_files(qtbot, ws, afiles.dataset, afiles.simclr)
-    qtbot.waitUntil(lambda: ws.sample is not None and ws.sample.image is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: ws.feed.sample is not None and ws.feed.sample.image is not None, timeout=10_000)
     yield ws, view
     view.shutdown()
     ws.close()
@@ -65,12 +65,12 @@ def test_clicking_a_filter_shows_its_response_and_spectrum(qtbot, inspector, afi
     entry = run_cli(["kernels", str(afiles.simclr)], capsys)["filters"][index]
     caption = view.detail.caption.text
     assert f"filter {index}" in caption and entry["class"] in caption and f"{entry['sums']['total']:+.4f}" in caption
-    loaded = ws.checkpoint
-    expected = filter_responses(ws.sample.image, loaded.model, image_size=checkpoint_image_size(loaded.info))[index]
+    loaded = ws.catalog.checkpoint
+    expected = filter_responses(ws.feed.sample.image, loaded.model, image_size=checkpoint_image_size(loaded.info))[index]
     np.testing.assert_allclose(view.detail.images[1].image, expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(view.detail.images[2].image,
                                frequency_response(view.bundle.report.weights[index].sum(0)), rtol=1e-6)
-    np.testing.assert_array_equal(view.detail.images[0].image, ws.sample.image)  # side by side with the image
+    np.testing.assert_array_equal(view.detail.images[0].image, ws.feed.sample.image)  # side by side with the image
 
 
 @pytest.mark.parametrize("layer, channels", [("layer1", WIDTH), ("layer3", 4 * WIDTH)])
@@ -82,7 +82,7 @@ def test_layer_selector_shows_the_current_images_feature_maps(qtbot, inspector, 
     qtbot.waitUntil(lambda: view.maps.layer == layer and not view.maps_runner.running(), timeout=30_000)
     assert view.maps.maps.shape[0] == channels
     assert view.maps_image.image.shape == view.maps.grid.shape
-    image_file = ws.dataset.image_path(ws.sample.index)
+    image_file = ws.catalog.dataset.image_path(ws.feed.sample.index)
     cli = run_cli(["kernels", str(afiles.simclr), "--image", str(image_file), "--layer", layer,
                    "--maps-out", str(tmp_path / "maps.png"), "--out", str(tmp_path / "grid.png")], capsys)
     assert cli["maps_shape"] == list(view.maps.maps.shape)
@@ -95,7 +95,7 @@ def test_another_sample_recomputes_the_maps_in_a_worker(qtbot, inspector):
     first = view.maps
     ws.select(7)
     qtbot.waitUntil(lambda: view.maps is not first and not view.maps_runner.running(), timeout=30_000)
-    assert view.image is ws.sample.image and ws.sample.index == 7
+    assert view.image is ws.feed.sample.image and ws.feed.sample.index == 7
     assert not np.allclose(view.maps.responses, first.responses)
 
 
@@ -116,6 +116,6 @@ def test_without_a_checkpoint_it_asks_for_one(qtbot):
     view = KernelView(ws)
     shown(view, qtbot)
     view.refresh()
-    assert view.strip.message.text() == msg.NEED_CHECKPOINT and not view.runner.running()
+    assert view.strip.message.text() == msg.NEED_CHECKPOINT_TO_ANALYSE and not view.runner.running()
     view.shutdown()
     ws.close()

@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from app import messages
+from app.model import messages
 from app.workspace import path_key
 from helpers import wait_for_prediction, wait_idle
 
@@ -42,13 +42,13 @@ def test_importing_and_building_the_window_loads_no_heavy_library():
 def test_selecting_a_sample_updates_the_image_and_the_3d_view(qtbot, window, files):
     ws = window.workspace
     open_and_wait(qtbot, window, files.dataset, files.checkpoint)
-    assert window.image_view.canvas.sample is ws.sample
+    assert window.image_view.canvas.sample is ws.feed.sample
     first = window.scene_view.render(size=(320, 240)).copy()
     first_gt = window.scene_view.skeletons.gt.joints.copy()
-    with qtbot.waitSignal(ws.sample_changed, timeout=10_000, check_params_cb=lambda s: s.index == 20):
+    with qtbot.waitSignal(ws.feed.sample_changed, timeout=10_000, check_params_cb=lambda s: s.index == 20):
         window.browser_view.list.setCurrentIndex(window.browser_view.model.index(20))
     wait_for_prediction(qtbot, ws)
-    assert ws.selection == 20 and window.image_view.canvas.sample.index == 20
+    assert ws.feed.selection == 20 and window.image_view.canvas.sample.index == 20
     assert "#20" in window.image_view.title.text() and "MPJPE" in window.image_view.metrics.text()
     window.image_view.canvas.repaint()
     assert window.image_view.canvas.bones_drawn == 2 * 18  # ground truth and prediction, every bone
@@ -60,9 +60,9 @@ def test_selecting_a_sample_updates_the_image_and_the_3d_view(qtbot, window, fil
 def test_3d_view_draws_aligned_prediction_on_the_ground_truth(qtbot, window, files):
     ws = window.workspace
     open_and_wait(qtbot, window, files.dataset, files.checkpoint)
-    ws.set_option("align", "none")
+    ws.options.align = "none"
     before = np.linalg.norm(window.scene_view.skeletons.pred.joints - window.scene_view.skeletons.gt.joints)
-    ws.set_option("align", "similarity")
+    ws.options.align = "similarity"
     after = np.linalg.norm(window.scene_view.skeletons.pred.joints - window.scene_view.skeletons.gt.joints)
     assert after < before
     assert window.scene_view.align.currentData() == "similarity"
@@ -85,8 +85,8 @@ def test_bad_input_shows_a_message_naming_the_file_and_keeps_what_is_open(qtbot,
     (text,) = errors(window)
     assert str(bad) in text and "Traceback" not in text
     assert window.message_bar.isVisible() and bad.name in window.message_bar.label.text()
-    assert list(ws.datasets) == [path_key(files.dataset)] and list(ws.checkpoints) == [path_key(files.checkpoint)]
-    assert ws.sample is not None and ws.sample.pred_3d is not None
+    assert list(ws.catalog.datasets) == [path_key(files.dataset)] and list(ws.catalog.checkpoints) == [path_key(files.checkpoint)]
+    assert ws.feed.sample is not None and ws.feed.sample.pred_3d is not None
 
 
 def drop(window, paths) -> None:
@@ -101,17 +101,17 @@ def test_the_first_checkpoint_listed_becomes_active_whichever_loads_first(qtbot,
     from helpers import make_checkpoint
 
     second = make_checkpoint(tmp_path / "second.pt", width=16)
-    with qtbot.waitSignal(window.workspace.active_checkpoint_changed, timeout=30_000,
+    with qtbot.waitSignal(window.workspace.catalog.active_checkpoint_changed, timeout=30_000,
                           check_params_cb=lambda c: c is not None and c.path == second):
         window.workspace.open_paths([str(files.dataset), str(second), str(files.checkpoint)])
     wait_idle(qtbot, window.workspace)
-    assert window.workspace.active_key == path_key(second) and len(window.workspace.checkpoints) == 2
+    assert window.workspace.catalog.active_key == path_key(second) and len(window.workspace.catalog.checkpoints) == 2
 
 
 def test_dropping_a_dataset_opens_it_and_remembers_it(qtbot, window, files):
     drop(window, [files.dataset])
-    qtbot.waitUntil(lambda: window.workspace.dataset is not None, timeout=10_000)
-    assert window.browser_view.model.rowCount() == len(window.workspace.dataset) == 36
+    qtbot.waitUntil(lambda: window.workspace.catalog.dataset is not None, timeout=10_000)
+    assert window.browser_view.model.rowCount() == len(window.workspace.catalog.dataset) == 36
     assert window.settings.recent_files()[0] == path_key(files.dataset)
     assert files.dataset.name in [a.text() for a in window.recent_menu.actions()]
 
@@ -119,8 +119,8 @@ def test_dropping_a_dataset_opens_it_and_remembers_it(qtbot, window, files):
 def test_an_image_folder_without_annotations_shows_predictions_only(qtbot, window, files):
     ws = window.workspace
     open_and_wait(qtbot, window, files.dataset / "images" / "01", files.checkpoint)
-    assert ws.dataset.format == "folder" and len(ws.dataset) == 12
-    assert ws.sample.gt_3d is None and ws.sample.metrics == {} and ws.sample.approximate_overlay
+    assert ws.catalog.dataset.format == "folder" and len(ws.catalog.dataset) == 12
+    assert ws.feed.sample.gt_3d is None and ws.feed.sample.metrics == {} and ws.feed.sample.approximate_overlay
     assert not window.browser_view.filters["action"].isEnabled()
     assert window.scene_view.skeletons.pred.joints.shape == (19, 3)
     assert np.nanmin(window.scene_view.skeletons.pred.joints[:, 2]) == pytest.approx(0.0, abs=1e-6)
@@ -140,7 +140,7 @@ def test_a_failing_worker_shows_an_error_and_the_app_keeps_working(qtbot, window
     assert "ZeroDivisionError" in text
     open_and_wait(qtbot, window, files.dataset, files.checkpoint)  # still works
     ws.step_selection(1)
-    qtbot.waitUntil(lambda: ws.sample.index == 1, timeout=5000)
+    qtbot.waitUntil(lambda: ws.feed.sample.index == 1, timeout=5000)
 
 
 def test_a_saved_workspace_reopens_as_it_was(qtbot, window, files, tmp_path):
@@ -151,9 +151,9 @@ def test_a_saved_workspace_reopens_as_it_was(qtbot, window, files, tmp_path):
     open_and_wait(qtbot, window, files.dataset, files.checkpoint)
     ws.set_filter("action", 1)
     ws.set_sort("error_desc")
-    ws.set_option("align", "rigid")
-    ws.set_option("frustums", False)
-    ws.select(int(ws.rows[3]))
+    ws.options.align = "rigid"
+    ws.options.frustums = False
+    ws.select(int(ws.browse.rows[3]))
     wait_idle(qtbot, ws)
     path = ws.save_workspace(tmp_path / "session.hpews")
     saved = ws.state()
@@ -180,7 +180,7 @@ def test_layout_and_last_workspace_are_restored(qtbot, files, tmp_path):
     qtbot.addWidget(first)
     first.show()
     first.workspace.open_paths([str(files.dataset)])
-    qtbot.waitUntil(lambda: first.workspace.dataset is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: first.workspace.catalog.dataset is not None, timeout=10_000)
     first.scene_dock.hide()
     first.resize(1300, 760)
     qtbot.waitUntil(lambda: first.size().width() == 1300, timeout=3000)
@@ -190,8 +190,8 @@ def test_layout_and_last_workspace_are_restored(qtbot, files, tmp_path):
     qtbot.addWidget(second)
     second.show()
     second.start([])
-    qtbot.waitUntil(lambda: second.workspace.dataset is not None, timeout=10_000)
-    assert path_key(files.dataset) in second.workspace.datasets
+    qtbot.waitUntil(lambda: second.workspace.catalog.dataset is not None, timeout=10_000)
+    assert path_key(files.dataset) in second.workspace.catalog.datasets
     assert second.scene_dock.isHidden() and (second.size().width(), second.size().height()) == (1300, 760)
     second.close()
 

@@ -29,10 +29,13 @@ def counting(n: int, delay: float = 0.0):
 def test_done_delivers_result_partials_in_order_on_the_gui_thread(qtbot):
     task = Task(counting(5), name="count")
     seen, threads = [], []
+    results = []
     task.partial.connect(lambda v: (seen.append(v), threads.append(QThread.currentThread())))
+    task.done.connect(results.append)
     with qtbot.waitSignal(task.finished, timeout=5000):
         task.start()
-    assert task.state == "done" and task.result == 50
+    assert task.state == "done" and results == [50]
+    assert task.fn is None and not hasattr(task, "result")  # the result travelled by signal only
     assert seen == [0, 1, 2, 3, 4]
     gui = QThread.currentThread()
     assert all(t is gui or t == gui for t in threads)
@@ -73,7 +76,7 @@ def test_cancel_stops_the_work_at_its_next_check(qtbot):
     with qtbot.waitSignal(task.finished, timeout=5000):
         task.cancel()
         at_cancel = len(done)
-    assert task.state == "cancelled" and cancelled == [True] and task.result is None
+    assert task.state == "cancelled" and cancelled == [True] and task.fn is None
     assert len(done) <= at_cancel + 1  # stopped at the next check, not after the remaining iterations
 
 
@@ -99,7 +102,7 @@ def test_slot_cancels_the_previous_task(qtbot):
 def test_manager_lists_running_tasks_and_shutdown_joins_them(qtbot):
     manager = TaskManager()
     tasks = [manager.submit(Task(counting(1000, 0.005), name=f"job{i}")) for i in range(2)]
-    hidden = manager.submit(Task(counting(1000, 0.005), name="_internal"))
+    hidden = manager.submit(Task(counting(1000, 0.005), name="internal", hidden=True))
     assert [t.name for t in manager.visible_tasks()] == ["job0", "job1"]
     assert manager.shutdown(5000)
     qtbot.waitUntil(lambda: manager.tasks == [], timeout=5000)

@@ -16,7 +16,7 @@ from training_helpers import (EVENTS, STREAMS, complete_events, make_manager, re
 
 from app.workers.job_process import process_alive
 from app.workers.training_jobs import KILLED_AFTER, NO_FINAL_EVENT
-from app.workers.training_record import (FileTail, JobRecord, LineBuffer, RunState, load_history,
+from app.model.training_record import (FileTail, JobRecord, LineBuffer, RunState, load_history,
                                          parse_line, save_history)
 from hpe_core.training.events import read_events
 

@@ -195,7 +195,7 @@ def test_a_job_from_the_window_ends_and_its_checkpoint_joins_the_workspace(qtbot
     job = start_from_panel(qtbot, window, tiny_dataset, epochs=1)
     wait_state(qtbot, window.training_jobs, job.id, "done")
     key = path_key(job.record.checkpoint)
-    qtbot.waitUntil(lambda: key in window.workspace.checkpoints, timeout=30_000)
+    qtbot.waitUntil(lambda: key in window.workspace.catalog.checkpoints, timeout=30_000)
     assert job.record.checkpoint.startswith(str(window_env / "runs"))
     # The jobs view redraws on a 200 ms throttle: wait for the last redraw, then every step is drawn.
     curves = window.training_view.jobs_view.curves
@@ -218,7 +218,9 @@ def test_closing_the_window_while_a_job_runs_asks_and_loses_nothing(qtbot, monke
     try:
         window.close()
         assert asked == [1]
-        if choice == "stop":
+        if choice == "stop":  # stopped without blocking the GUI thread; the window closes after
+            assert window.isVisible() and window.training_view.stop_progress.isVisible()
+            qtbot.waitUntil(lambda: not window.isVisible(), timeout=60_000)
             assert job.record.state == "cancelled" and not process_alive(pid)
             assert ResumePoint(job.record.last_checkpoint).step == job.state.step < job.state.total_steps
             return

@@ -77,3 +77,22 @@ def test_hpe_help_does_not_import_heavy_libraries():
            "print(sorted(m for m in ('torch', 'cv2', 'sklearn') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_terminal_progress_finishes_its_line_also_on_an_error():
+    import io
+
+    from hpe_core.progress import NullProgress, terminal_progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Tty()
+    with pytest.raises(RuntimeError):
+        with terminal_progress("job", stream=stream) as bar:
+            bar.set_progress(0.5)
+            raise RuntimeError("boom")
+    assert "job [" in stream.getvalue() and stream.getvalue().endswith("\n")
+    with terminal_progress("rank 1", stream=stream, enabled=False) as quiet:
+        assert isinstance(quiet, NullProgress)

@@ -424,3 +424,23 @@ def test_bone_length_error_refuses_2d_and_a_wrong_joint_count():
         M.bone_length_error(np.zeros((2, 17, 2)), np.zeros((2, 17, 2)), "h36m17")
     with pytest.raises(InputError, match="19 joints, but skeleton h36m17 has 17"):
         M.bone_length_error(np.zeros((2, 19, 3)), np.zeros((2, 19, 3)), "h36m17")
+
+
+@pytest.mark.parametrize("align", ["none", "similarity"])
+def test_empty_nan_scores_what_can_be_scored_and_leaves_the_rest_nan(align):
+    rng = np.random.default_rng(11)
+    gt = rng.normal(0, 300, (5, 17, 3))
+    pred = gt + rng.normal(0, 20, (5, 17, 3))
+    valid = np.ones((5, 17), bool)
+    gt[1] = np.nan                 # no ground truth at all
+    valid[2, 2:] = False           # two joints: enough for MPJPE, not for a rotation fit
+    valid[3, 0] = False            # the root is not valid: cannot be root-centred
+    got = M.pjpe(pred, gt, valid, align=align, root=0, empty="nan")
+    scorable = [0, 4] + ([2] if align == "none" else [])
+    want = M.pjpe(pred[scorable], gt[scorable], valid[scorable], align=align, root=0)
+    np.testing.assert_allclose(got[scorable], want)  # the same numbers as the strict call
+    assert np.isnan(got[[i for i in range(5) if i not in scorable]]).all()
+    with pytest.raises(InputError, match="gt"):
+        M.pjpe(pred, gt, valid, align=align, root=0)  # the default still refuses them
+    per = M.mpjpe(pred, gt, valid, root=0, per_sample=True, empty="nan")
+    assert np.isnan(per[1]) and np.isfinite(per[0])

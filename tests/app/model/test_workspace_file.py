@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from app.workspace_file import (FORMAT, VERSION, WorkspaceState, is_workspace_file, load_workspace_file,
+from app.model.workspace_file import (FORMAT, VERSION, WorkspaceState, is_workspace_file, load_workspace_file,
                                 save_workspace_file)
 from hpe_core.errors import InputError
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
 def test_version_1_fixture_reads_with_paths_resolved_against_its_folder(tmp_path):

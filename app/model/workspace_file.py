@@ -19,7 +19,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from app import messages
+from app.model import messages
 from hpe_core.atomic import atomic_write
 from hpe_core.errors import InputError
 

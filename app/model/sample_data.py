@@ -7,7 +7,6 @@ Views only draw it.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,43 +36,15 @@ class SampleData:
 
 
 def pose_errors(pred_rel: np.ndarray, gt: np.ndarray, root: int, visible=None) -> dict[str, float]:
-    """MPJPE and PA-MPJPE (mm) of one ``(J, 3)`` root-relative prediction against ``(J, 3)`` GT."""
-    gt_rel = gt - gt[root]
-    ok = np.isfinite(gt_rel).all(axis=1) & np.isfinite(pred_rel).all(axis=1)
-    if visible is not None:
-        ok &= np.asarray(visible, bool)
-    if ok.sum() < 3:
-        return {}
-    err = np.linalg.norm(pred_rel - gt_rel, axis=1)[ok]
-    aligned = procrustes(pred_rel[None], gt_rel[None], "similarity", weights=ok[None].astype(float))[0]
-    pa = np.linalg.norm(aligned - gt_rel, axis=1)[ok]
-    return {"MPJPE": float(err.mean()), "PA-MPJPE": float(pa.mean())}
+    """MPJPE and PA-MPJPE (mm) of one ``(J, 3)`` root-relative prediction against ``(J, 3)`` GT,
+    by :mod:`hpe_core.metrics` (root-centred; what cannot be scored is left out)."""
+    from hpe_core import metrics
 
-
-def batch_errors(pred_rel: np.ndarray, gt: np.ndarray, root: int, visible=None) -> np.ndarray:
-    """``(N,)`` MPJPE in mm of ``(N, J, 3)`` root-relative predictions (NaN where unknown)."""
-    gt_rel = gt - gt[:, root:root + 1]
-    err = np.linalg.norm(pred_rel - gt_rel, axis=2)
-    if visible is not None:
-        err = np.where(np.asarray(visible, bool), err, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN
-        return np.nanmean(err, axis=1).astype(np.float32)
-
-
-def batch_pa_errors(pred_rel: np.ndarray, gt: np.ndarray, root: int, visible=None) -> np.ndarray:
-    """``(N,)`` PA-MPJPE in mm (similarity-aligned) of ``(N, J, 3)`` predictions (NaN where unknown)."""
-    gt_rel = gt - gt[:, root:root + 1]
-    ok = np.isfinite(gt_rel).all(axis=2) & np.isfinite(pred_rel).all(axis=2)
-    if visible is not None:
-        ok &= np.asarray(visible, bool)
-    aligned = procrustes(np.nan_to_num(pred_rel), np.nan_to_num(gt_rel), "similarity", weights=ok.astype(float))
-    err = np.where(ok, np.linalg.norm(aligned - gt_rel, axis=2), np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        out = np.nanmean(err, axis=1)
-    out[ok.sum(axis=1) < 3] = np.nan
-    return out.astype(np.float32)
+    p, g = np.asarray(pred_rel, np.float64)[None], np.asarray(gt, np.float64)[None]
+    vis = None if visible is None else np.asarray(visible, bool)[None]
+    err = metrics.mpjpe(p, g, vis, root=root, per_sample=True, empty="nan")[0]
+    pa = metrics.pa_mpjpe(p, g, vis, per_sample=True, empty="nan")[0]
+    return {name: float(v) for name, v in (("MPJPE", err), ("PA-MPJPE", pa)) if np.isfinite(v)}
 
 
 def place_prediction(pred_rel: np.ndarray, gt: np.ndarray | None, root: int, align: str) -> np.ndarray:
@@ -125,7 +96,10 @@ def build_sample(dataset, index: int, image, pred_rel: np.ndarray | None, align:
 
 
 def sample_title(dataset, index: int) -> str:
-    """``#12 · walking · S1 · cam 3 · frame 40`` from whatever labels the dataset has."""
+    """``#12 · walking · S1 · cam 3 · frame 40`` from whatever labels the dataset has;
+    ``clip.mp4 · frame 41/300`` for a video."""
+    if getattr(dataset, "format", "") == "video":
+        return f"{dataset.path.name} · frame {int(dataset.frame[index]) + 1}/{len(dataset)}"
     parts = [f"#{index}"]
     for name, arr, names in (("", dataset.action, getattr(dataset, "action_names", None)),
                              ("", dataset.subject, getattr(dataset, "subject_names", None))):

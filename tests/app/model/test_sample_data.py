@@ -1,14 +1,13 @@
-"""What the views draw: errors against a slow reference, alignment, placement, sorting, playback."""
+"""What the views draw: errors against a slow reference, alignment, placement, sorting."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from app.browsing import sequence_rows, sort_rows
-from app.playback import Playback
-from app.predictions import PredictionStore
-from app.sample_data import batch_errors, batch_pa_errors, place_prediction, pose_errors, weak_perspective
+from app.model.browsing import sequence_rows, sort_rows
+from app.model.predictions import PredictionStore
+from app.model.sample_data import place_prediction, pose_errors, weak_perspective
 from hpe_core.geometry import random_rotations
 
 
@@ -32,27 +31,31 @@ def test_mpjpe_matches_a_slow_reference_and_pa_mpjpe_ignores_similarity(seed):
     assert pose_errors(similar, gt, root=0)["MPJPE"] > 100
 
 
-def test_batch_errors_equal_per_sample_errors_and_skip_invisible_joints():
+def test_store_errors_equal_per_sample_errors_and_skip_invisible_joints():
     rng = np.random.default_rng(3)
     gt = rng.normal(0, 300, (5, 19, 3))
     pred = gt - gt[:, :1] + rng.normal(0, 30, (5, 19, 3))
     visible = rng.random((5, 19)) > 0.2
-    got = batch_errors(pred, gt, 0, visible)
+    visible[:, 0] = True  # the root: both poses are centred on it (as ``hpe evaluate`` does)
+    store = PredictionStore(6, 19)
+    gt6 = np.concatenate([gt, np.full_like(gt[:1], np.nan)])
+    store.add(np.arange(6), np.concatenate([pred, pred[:1]]).astype(np.float32), gt6, 0,
+              np.concatenate([visible, visible[:1]]))
     for i in range(5):
-        gt_rel = gt[i] - gt[i, 0]
-        want = np.linalg.norm(pred[i] - gt_rel, axis=1)[visible[i]].mean()
-        assert got[i] == pytest.approx(want, rel=1e-5)
-    assert np.isnan(batch_errors(pred[:1], np.full_like(gt[:1], np.nan), 0))[0]
+        want = np.linalg.norm((pred[i] - pred[i, 0]) - (gt[i] - gt[i, 0]), axis=1)[visible[i]].mean()
+        assert store.error[i] == pytest.approx(want, rel=1e-5)
+    assert np.isnan(store.error[5]) and np.isnan(store.pa_error[5])  # no ground truth: no score, no error
 
 
-def test_batch_pa_errors_equal_the_per_sample_ones():
+def test_store_pa_errors_equal_the_per_sample_ones():
     rng = np.random.default_rng(5)
     gt = rng.normal(0, 300, (6, 19, 3))
     pred = (gt - gt[:, :1]) @ random_rotations(1, rng)[0].T + rng.normal(0, 25, (6, 19, 3))
-    got = batch_pa_errors(pred, gt, 0)
-    want = [pose_errors(pred[i], gt[i], 0)["PA-MPJPE"] for i in range(6)]
-    np.testing.assert_allclose(got, want, rtol=1e-5)
-    assert np.all(got < batch_errors(pred, gt, 0))  # rotation removed
+    store = PredictionStore(6, 19, "PA-MPJPE")
+    store.add(np.arange(6), pred.astype(np.float32), gt, 0)
+    want = [pose_errors(pred[i].astype(np.float32), gt[i], 0)["PA-MPJPE"] for i in range(6)]
+    np.testing.assert_allclose(store.pa_error, want, rtol=1e-5)
+    assert np.all(store.ranking == store.pa_error) and np.all(store.pa_error < store.error)  # rotation removed
 
 
 @pytest.mark.parametrize("align", ["none", "rigid", "similarity"])
@@ -104,18 +107,3 @@ class _Seq:
 def test_sequence_rows_are_one_sequence_of_one_camera_in_frame_order():
     assert sequence_rows(_Seq(), 0).tolist() == [2, 0]
     assert sequence_rows(_Seq(), 1).tolist() == [4, 1]
-
-
-def test_playback_steps_and_loops(qtbot):
-    pb = Playback()
-    pb.set_range(3, fps=100)
-    frames = []
-    pb.frame_changed.connect(frames.append)
-    pb.step(1)
-    pb.step(1)
-    pb.step(1)
-    assert frames == [1, 2, 0]
-    pb.play()
-    qtbot.waitUntil(lambda: len(frames) >= 6, timeout=2000)
-    pb.pause()
-    assert not pb.playing and set(frames) == {0, 1, 2}

@@ -1,10 +1,12 @@
-"""Predictions of one checkpoint on one dataset (or video), filled in as batches arrive."""
+"""Predictions of one checkpoint on one dataset (or video), filled in as batches arrive, and the
+cache of them per (dataset, checkpoint)."""
 
 from __future__ import annotations
 
 import numpy as np
+from psygnal import Signal
 
-from app.sample_data import batch_errors, batch_pa_errors
+from hpe_core import metrics
 
 METRICS = ("MPJPE", "PA-MPJPE")
 
@@ -38,8 +40,8 @@ class PredictionStore:
         if gt is not None:
             vis = None if visible is None else visible[indices]
             pred, target = joints.astype(np.float64), gt[indices].astype(np.float64)
-            self.error[indices] = batch_errors(pred, target, root, vis)
-            self.pa_error[indices] = batch_pa_errors(pred, target, root, vis)
+            self.error[indices] = metrics.mpjpe(pred, target, vis, root=root, per_sample=True, empty="nan")
+            self.pa_error[indices] = metrics.pa_mpjpe(pred, target, vis, per_sample=True, empty="nan")
 
     @property
     def ranking(self) -> np.ndarray:
@@ -53,3 +55,38 @@ class PredictionStore:
         """Rows not predicted yet, in ``order`` when given (e.g. the browser's order)."""
         order = np.arange(len(self.joints)) if order is None else np.asarray(order)
         return order[~self.predicted[order]]
+
+
+class PredictionCache:
+    """One :class:`PredictionStore` per ``(dataset key, checkpoint key)``; ``changed(pair, rows)``
+    when the store of ``pair`` got the predictions of ``rows``."""
+
+    changed = Signal(object, object)  # (dataset key, checkpoint key), (B,) int64 rows
+
+    def __init__(self) -> None:
+        self._stores: dict[tuple[str, str], PredictionStore] = {}
+
+    def get(self, dataset_key: str | None, checkpoint_key: str | None) -> PredictionStore | None:
+        return self._stores.get((dataset_key, checkpoint_key))
+
+    def store(self, dataset_key: str, checkpoint_key: str, n: int, num_joints: int,
+              metric: str = "MPJPE") -> PredictionStore:
+        """The store of the pair, made empty on first use."""
+        pair = (dataset_key, checkpoint_key)
+        if pair not in self._stores:
+            self._stores[pair] = PredictionStore(n, num_joints, metric)
+        return self._stores[pair]
+
+    def add(self, pair: tuple[str, str], indices, joints, gt=None, root: int = 0, visible=None) -> None:
+        store = self._stores.get(pair)
+        if store is not None:
+            store.add(indices, joints, gt, root, visible)
+            self.changed.emit(pair, np.asarray(indices, dtype=np.int64))
+
+    def drop(self, dataset_key: str | None = None, checkpoint_key: str | None = None) -> None:
+        """Forget the stores of a closed dataset or checkpoint."""
+        for pair in [p for p in self._stores if p[0] == dataset_key or p[1] == checkpoint_key]:
+            del self._stores[pair]
+
+    def __len__(self) -> int:
+        return len(self._stores)

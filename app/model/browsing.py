@@ -1,8 +1,13 @@
-"""Which dataset rows the browser lists: filters (action, subject, camera, split) and sorting."""
+"""Which dataset rows the browser lists: filters (action, subject, camera, split), sorting and
+a pick of samples, as a frozen :class:`BrowseState` changed by replacement, and the
+:class:`Browse` part that holds it with the rows it gives."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
+
 import numpy as np
+from psygnal import Signal
 
 FILTERS = ("action", "subject", "camera", "split")
 SORTS = {"index": "Index", "error_desc": "Error ↓ (worst first)", "error_asc": "Error ↑ (best first)"}
@@ -84,3 +89,72 @@ def sequence_rows(dataset, index: int) -> np.ndarray:
     if frames is not None:
         rows = rows[np.argsort(np.asarray(frames)[rows], kind="stable")]
     return rows
+
+
+@dataclass(frozen=True)
+class BrowseState:
+    """Filters, sort and pick; never changed in place: the ``with_*`` methods return a new one,
+    so "what changed" is one comparison."""
+
+    filters: dict = field(default_factory=dict)  # name in FILTERS -> value; never mutated
+    sort: str = "index"  # a key of SORTS
+    picked: tuple[int, ...] | None = None  # dataset indices picked in an analysis view
+
+    def with_filter(self, name: str, value) -> "BrowseState":
+        if name not in FILTERS:
+            raise ValueError(f"unknown filter {name!r}")
+        return replace(self, filters={**self.filters, name: value})
+
+    def with_sort(self, mode: str) -> "BrowseState":
+        return replace(self, sort=mode if mode in SORTS else "index")
+
+    def with_picked(self, indices) -> "BrowseState":
+        """Only ``indices`` are listed (sorted, unique); an empty pick lists everything again."""
+        chosen = np.unique(np.asarray(indices, dtype=np.int64).reshape(-1))
+        return replace(self, picked=tuple(chosen.tolist()) if len(chosen) else None)
+
+    def rows(self, dataset, ranking: np.ndarray | None) -> np.ndarray:
+        """The dataset indices listed, in order (``ranking``: the per-sample error to sort by)."""
+        if dataset is None:
+            return np.zeros(0, dtype=np.int64)
+        rows = filter_rows(dataset, self.filters)
+        if self.picked is not None:
+            rows = rows[np.isin(rows, np.asarray(self.picked, dtype=np.int64))]
+        return sort_rows(rows, ranking, self.sort)
+
+
+class Browse:
+    """The browse state of the current dataset and the rows it lists; ``rows_changed`` when
+    either changes (filters, sort, pick, or a new ranking as predictions arrive)."""
+
+    rows_changed = Signal()
+    picked_changed = Signal(object)  # (M,) int64 picked indices; empty when cleared
+
+    def __init__(self) -> None:
+        self.state = BrowseState()
+        self.rows = np.zeros(0, dtype=np.int64)
+
+    def set_state(self, state: BrowseState, dataset, ranking: np.ndarray | None) -> None:
+        picked_changed = state.picked != self.state.picked
+        self.state = state
+        self.refresh(dataset, ranking)
+        if picked_changed:
+            self.picked_changed.emit(np.asarray(state.picked or (), dtype=np.int64))
+
+    def reset(self, dataset, ranking: np.ndarray | None) -> None:
+        """Another dataset: the default state and its rows, not announced yet (the caller emits
+        ``rows_changed`` once the new dataset itself was announced)."""
+        self.state = BrowseState()
+        self.refresh(dataset, ranking, emit=False)
+
+    def refresh(self, dataset, ranking: np.ndarray | None, emit: bool = True) -> None:
+        self.rows = self.state.rows(dataset, ranking)
+        if emit:
+            self.rows_changed.emit()
+
+    def step(self, current: int, delta: int) -> int | None:
+        """The row ``delta`` places from ``current`` in the list (clamped); None if none listed."""
+        if len(self.rows) == 0:
+            return None
+        pos = np.flatnonzero(self.rows == current)
+        return int(self.rows[0 if len(pos) == 0 else int(np.clip(pos[0] + delta, 0, len(self.rows) - 1))])

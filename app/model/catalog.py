@@ -1,0 +1,88 @@
+"""The catalog: the open datasets and checkpoints, the current dataset and the active checkpoint.
+
+Qt-free and evented (psygnal): views that list datasets or checkpoints connect to its signals.
+Entries are replaced, never mutated: a checkpoint moved to another device is a new entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from psygnal import Signal
+
+
+def path_key(path: str | Path) -> str:
+    """The catalog's key of a file: its absolute, resolved path."""
+    return str(Path(path).expanduser().resolve())
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    key: str
+    dataset: Any  # hpe_core.datasets.PoseDataset (or a video read as one)
+    skip_list: str | None = None
+
+
+class Catalog:
+    """What is open. ``current`` / ``active`` are keys; the properties give the objects."""
+
+    datasets_changed = Signal()
+    current_dataset_changed = Signal(object)  # DatasetEntry | None
+    checkpoints_changed = Signal()
+    active_checkpoint_changed = Signal(object)  # LoadedCheckpoint | None
+
+    def __init__(self) -> None:
+        self.datasets: dict[str, DatasetEntry] = {}
+        self.checkpoints: dict[str, Any] = {}  # key -> app.workers.jobs.LoadedCheckpoint
+        self.current_key: str | None = None
+        self.active_key: str | None = None
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def entry(self) -> DatasetEntry | None:
+        return self.datasets.get(self.current_key) if self.current_key else None
+
+    @property
+    def dataset(self):
+        entry = self.entry
+        return None if entry is None else entry.dataset
+
+    @property
+    def checkpoint(self):
+        return self.checkpoints.get(self.active_key) if self.active_key else None
+
+    # ------------------------------------------------------------------ datasets
+    def add_dataset(self, entry: DatasetEntry) -> None:
+        self.datasets[entry.key] = entry
+        self.datasets_changed.emit()
+
+    def remove_dataset(self, key: str) -> None:
+        if self.datasets.pop(key, None) is not None:
+            self.datasets_changed.emit()
+        if self.current_key == key:
+            self.set_current(next(iter(self.datasets), None))
+
+    def set_current(self, key: str | None) -> None:
+        """Make ``key`` current (None, or a key not open: no dataset); always announced."""
+        self.current_key = key if key in self.datasets else None
+        self.current_dataset_changed.emit(self.entry)
+
+    # ------------------------------------------------------------------ checkpoints
+    def put_checkpoint(self, key: str, loaded) -> None:
+        """Add ``loaded`` under ``key`` or replace the one there (e.g. moved to a new device)."""
+        self.checkpoints[key] = loaded
+        self.checkpoints_changed.emit()
+        if key == self.active_key:
+            self.active_checkpoint_changed.emit(loaded)
+
+    def remove_checkpoint(self, key: str) -> None:
+        if self.checkpoints.pop(key, None) is not None:
+            self.checkpoints_changed.emit()
+        if self.active_key == key:
+            self.set_active(next(iter(self.checkpoints), None))
+
+    def set_active(self, key: str | None) -> None:
+        self.active_key = key if key in self.checkpoints else None
+        self.active_checkpoint_changed.emit(self.checkpoint)

@@ -1,0 +1,77 @@
+"""Every user-facing message of the GUI, declared in one place (tests assert on them)."""
+
+from __future__ import annotations
+
+NO_DEMO = ("The built-in demo is not available in this installation. Open a dataset, a checkpoint "
+           "or a video with File ▸ Open (Ctrl+O) or by dropping it on the window.")
+DEMO_OPENING = "Opening the built-in demo…"
+WELCOME = ("Drop a dataset folder, a checkpoint (.pt, .safetensors), a video or a workspace "
+           "file (.hpews) here, or use File ▸ Open.")
+NOT_RECOGNISED = "{path}: not a dataset, checkpoint, video or workspace file HPE Studio can open ({why})"
+OPEN_FAILED = "Could not open {path}: {why}"
+CHECKPOINT_FAILED = "Could not load checkpoint {path}: {why}"
+VIDEO_FAILED = "Could not read video {path}: {why}"
+WORKSPACE_FAILED = "Could not open workspace {path}: {why}"
+WORKSPACE_NEWER = "{path} was made by a newer version of HPE Studio (workspace format {version}); please upgrade"
+WORKSPACE_SAVED = "Workspace saved to {path}"
+TASK_FAILED = "{name} failed: {why}"
+BUG = "Internal error in {name} (a bug; please report it): {why}"
+NO_POSE_HEAD = "{path} has no pose head: open a regression checkpoint to see predictions"
+PREDICTION_SKIPPED = "{count} samples could not be read and were skipped"
+NOTHING_TO_EXPORT = "No predictions to export yet: open a video (or a dataset) and a checkpoint with a pose head"
+EXPORTED = "Predictions exported to {path}"
+NEED_CHECKPOINT = "Open a checkpoint with a pose head first"
+DEVICE = "Device: {device} ({precision})"
+DEVICE_FAILED = "Cannot use device {spec}: {why}"
+DEVICE_UNKNOWN = "Device: {spec} (not loaded yet)"
+
+
+# ---- the analysis views (embeddings, kernels, comparison) and figure export
+NEED_DATASET = "Open a dataset to embed its samples"
+NEED_CHECKPOINT_TO_ANALYSE = "Open a checkpoint (File ▸ Open) to analyse it"
+NEED_TWO = "Open two checkpoints to compare them"
+NEED_IMAGE = "Select a sample to see the filters' effect on its image"
+NO_LABEL = "This dataset has no {label} labels: {why}. Colouring by cluster instead."
+NO_ERRORS = ("Colour by error needs predictions: make a checkpoint with a pose head active "
+             "(predictions of the current dataset appear as they are computed)")
+ANALYSIS_FAILED = "{what} failed: {why}"
+ANALYSIS_BUG = "{what} failed (a bug; please report it): {why}"
+RUNNING = "{what}…"
+PREVIEW = "PCA preview while {method} runs"
+LIVE = "{method} map so far…"
+DONE_EMBED = "{samples:,} samples · {method} {dims}D of {layer} · k = {k}"
+NO_SELECTION_3D = "Rectangle and lasso selection work on 2D projections"
+SELECTED = "{count:,} samples selected: the browser lists them"
+NO_FIGURES = "Nothing to export yet: run the analysis first"
+FIGURES_EXPORTED = "Exported {path}"
+REPORT_WRITTEN = "Report written to {path}"
+NO_POSE_HEADS = "Pose metrics and predictions need two checkpoints with pose heads"
+NOT_ON_DATASET = "The last result was computed on another dataset; run again"
+
+# ---- training jobs and the training panel
+NO_FINAL_EVENT = "the process ended without a final event (killed, or it crashed)"
+KILLED_AFTER = "did not stop {timeout:.0f} s after SIGINT and was killed"
+JOB_DONE = "Training job '{name}' finished; {path} joins the workspace"
+JOB_FAILED = "Training job '{name}' failed: {why}"
+CONFIG_FAILED = "Could not read the config {path}: {why}"
+STOPPING_JOBS = "Stopping {count} training job(s): each saves a resumable checkpoint…"
+RUNNING_JOBS = ("{count} training job(s) still running. Keep them running in the background (HPE Studio "
+                "follows them again at its next start) or stop them (each saves a resumable checkpoint)?")
+
+def is_user_error(exc: BaseException) -> bool:
+    """Bad input (a file, a value, a missing device) rather than a bug: shown without a traceback."""
+    return isinstance(exc, (ValueError, OSError))
+
+
+def why(exc: BaseException, path=None) -> str:
+    """The reason in ``exc``, without a leading ``"<path>: "`` the message already names; a
+    bug's reason names its exception type."""
+    text = str(exc) or type(exc).__name__
+    if path is not None and text.startswith(f"{path}: "):
+        text = text[len(f"{path}: "):]
+    return text if is_user_error(exc) else f"{type(exc).__name__}: {text}"
+
+
+def with_traceback(exc: BaseException, text: str) -> str:
+    """``text``, followed by the worker's traceback when ``exc`` is a bug."""
+    return text if is_user_error(exc) else text + "\n\n" + getattr(exc, "__traceback_text__", "")
