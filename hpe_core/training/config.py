@@ -26,7 +26,7 @@ from typing import Any, Literal, Optional
 
 from hpe_core.errors import InputError
 
-TASKS = ("simclr", "simsiam", "regress3d")
+TASKS = ("simclr", "simsiam", "regress3d", "vae_lift")
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,29 @@ class RegressionConfig:
 
 
 @dataclass(frozen=True)
+class VAEConfig:
+    """Seed 003's VAE lifter (task ``vae_lift``); the defaults are the thesis' values."""
+
+    supervised: bool = False  # true: a 3D loss on the labels (the thesis' first check)
+    neurons: int = 1024
+    latent_dim: int = 51
+    lambda_recon: float = 1.0
+    lambda_kld: float = 0.001  # beta cycles from 0 to this
+    lambda_disc: float = 0.001
+    beta_cycle: int = 40  # epochs per beta cycle ...
+    beta_warmup: int = 10  # ... after this many epochs at beta 0 ...
+    beta_hold: int = 10  # ... each ending with this many at lambda_kld
+    disc_grad_clip: float = 1.0  # gradient-norm clipping of the discriminator step
+    gen_grad_clip: float = 2.0  # ... and of the generator step
+    grad_value_clip: float = 1000.0  # gradient-value clipping of the generator step
+    flip_prob: float = 0.5  # horizontal flip with left/right swap
+    hypotheses: int = 10  # K latent samples evaluated for the best hypothesis
+    depth: float = 10.0  # the root's depth in the re-projection, in pose units
+    tanh_scale: float = 3.0  # decoder output range, in pose units
+    unit_mm: float = 640.0  # mm per pose unit: a body-size prior (the RMS joint distance from the root)
+
+
+@dataclass(frozen=True)
 class OptimConfig:
     name: Literal["sgd", "adam", "adamw"] = "adam"
     lr: float = 0.001  # for the heads (and the encoder unless encoder_lr is set)
@@ -100,11 +123,12 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class Config:
-    task: Literal["simclr", "simsiam", "regress3d"]
+    task: Literal["simclr", "simsiam", "regress3d", "vae_lift"]
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     contrastive: ContrastiveConfig = field(default_factory=ContrastiveConfig)
     regression: RegressionConfig = field(default_factory=RegressionConfig)
+    vae: VAEConfig = field(default_factory=VAEConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
