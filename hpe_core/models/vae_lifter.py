@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Any] = {"skeleton": None, "num_joints": None, "root_index": 
                             "latent_dim": 51, "dropout": 0.2, "disc_dropout": 0.5, "disc_bias": False,
                             "disc_joints": None, "tanh_scale": 3.0, "depth": 10.0, "unit_mm": 640.0,
                             "pose_head": "free"}
+LOGVAR_MAX = 0.0
 
 
 class LBAD(nn.Module):
@@ -167,6 +168,14 @@ class VAELifter(nn.Module):
     def generator_parameters(self) -> list[nn.Parameter]:
         return [*self.encoder.parameters(), *self.decoder.parameters()]
 
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``x`` ``(N, J, 2)`` normalised 2D -> ``mu``, ``logvar`` ``(N, Z)``; ``logvar`` is clamped
+        to at most :data:`LOGVAR_MAX` (no posterior wider than the prior: with beta at 0 an
+        unclamped variance drifts to overflow and its samples wreck the decoder's BatchNorm
+        statistics; HPE3D clamps at 30 for the overflow alone)."""
+        mu, logvar = self.encoder(drop_root(x, self.root_index))
+        return mu, logvar.clamp(max=LOGVAR_MAX)
+
     def decode(self, z: Tensor) -> Tensor:
         """``(..., Z)`` -> ``(..., J, 3)`` normalised, root-relative (root row zero)."""
         lead = z.shape[:-1]
@@ -178,7 +187,7 @@ class VAELifter(nn.Module):
         """``x`` ``(N, J, 2)`` normalised 2D (root row ignored) -> ``mu``, ``logvar`` ``(N, Z)``,
         ``pose`` ``(N, J, 3)`` from ``mu`` and, with ``hypotheses`` K > 0, ``hypotheses``
         ``(N, K, J, 3)`` from K samples of the latent, all decoded in one batch of N*(K+1)."""
-        mu, logvar = self.encoder(drop_root(x, self.root_index))
+        mu, logvar = self.encode(x)
         out = {"mu": mu, "logvar": logvar}
         if hypotheses <= 0:
             out["pose"] = self.decode(mu)

@@ -139,7 +139,7 @@ class VAELiftTask(Task):
         model, v = _inner(net), self.vae
         batch = to_device(batch, self.device)
         x, valid = batch["pose2d"], batch["visible"]
-        mu, logvar = model.encoder(drop_root(x, model.root_index))
+        mu, logvar = model.encode(x)
         pose = model.decode(reparameterise(mu, logvar))
         kl = vae_kl(mu, logvar) * self.beta(epoch)
         if self.supervised:
