@@ -1,0 +1,137 @@
+"""The ``vae_lift`` task on a real (tiny) synthetic set: the unsupervised step never reads a 3D
+label, the two players update only their own weights, validation figures and histograms."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch.utils.data import default_collate
+
+from hpe_core.datasets import open_dataset
+from hpe_core.training.config import config_from_dict
+from hpe_core.training.optim import make_optimizer
+from hpe_core.training.tasks import make_task
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    from hpe_core.datasets.synthetic import SynthSpec, synthesize
+    from hpe_core.progress import NullProgress
+
+    out = tmp_path_factory.mktemp("data") / "tiny"
+    synthesize(SynthSpec(out, poses=20, cameras=4, size=32, subjects=3, seed=1), NullProgress())
+    return out
+
+
+class ThreeDLabelRead(AssertionError):
+    pass
+
+
+class No3D:
+    """A dataset whose 3D joints raise when anything reads them (every other column passes)."""
+
+    def __init__(self, dataset) -> None:
+        self._d = dataset
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __getattr__(self, name):
+        if name == "joints_3d":
+            raise ThreeDLabelRead("joints_3d was read")
+        return getattr(self._d, name)
+
+    def column(self, name):
+        if name == "joints_3d":
+            raise ThreeDLabelRead("joints_3d was read")
+        return self._d.column(name)
+
+    base_column = column
+
+    def sample(self, i):
+        raise ThreeDLabelRead("a whole sample (with its joints_3d) was read")
+
+
+def config(path: Path, **vae):
+    return config_from_dict({"task": "vae_lift", "data": {"path": str(path)},
+                             "vae": {"neurons": 16, "latent_dim": 4, "hypotheses": 3, **vae},
+                             "optim": {"name": "adam", "lr": 1e-3}, "train": {"batch_size": 8, "seed": 2}})
+
+
+def _batch(task, n=8):
+    items = task.train_items()
+    return default_collate([items[i] for i in range(n)])
+
+
+def _setup(dataset, cfg):
+    task = make_task(cfg, dataset, torch.device("cpu"))
+    model = task.build_model().train()
+    opt = make_optimizer(cfg.optim, task.param_groups(model, cfg.optim.lr, cfg.optim.lr))
+    return task, model, opt
+
+
+def test_unsupervised_training_never_reads_a_3d_label(tiny):
+    task, model, opt = _setup(No3D(open_dataset(tiny)), config(tiny))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    checked = []
+    loss = task.train_step(model, _batch(task), opt, epoch=15, check=checked.append)
+    assert torch.isfinite(loss) and len(checked) == 2  # the discriminator's and the generator's
+    after = model.state_dict()
+    for part in ("encoder.", "decoder.", "discriminator."):
+        assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith(part)), part
+
+
+def test_the_guard_catches_the_supervised_variant(tiny):
+    """The control: the same guard does fire when training reads 3D labels."""
+    with pytest.raises(ThreeDLabelRead):
+        task, model, opt = _setup(No3D(open_dataset(tiny)), config(tiny, supervised=True))
+        task.train_step(model, _batch(task), opt, epoch=15, check=lambda loss: None)
+
+
+def test_each_player_steps_only_its_own_weights(tiny):
+    task, model, opt = _setup(open_dataset(tiny), config(tiny))
+    gen = {id(p) for p in model.generator_parameters()}
+    x = _batch(task)["pose2d"]
+    d_loss = model.discriminator(x[:, 1:].flatten(1)).mean() + model.encode(x)[0].sum() * 0  # touches G too
+    g_before = [p.detach().clone() for p in model.generator_parameters()]
+    task._update(opt, d_loss, list(model.discriminator.parameters()), 1.0, None, lambda loss: None)
+    assert all(torch.equal(a, b) for a, b in zip(g_before, model.generator_parameters()))
+    assert not any(id(p) in gen for p in opt.state)  # Adam kept no moments for the generator
+    used = [n for n, _ in model.discriminator.named_parameters() if ".bn1." not in n]  # HPE3D keeps unused BNs
+    assert len(opt.state) == len(used)
+
+
+def test_gradient_clipping_bounds_the_discriminator_step(tiny):
+    task, model, opt = _setup(open_dataset(tiny), config(tiny))
+    params = list(model.discriminator.parameters())
+    loss = model.discriminator(_batch(task)["pose2d"][:, 1:].flatten(1)).sum() * 1e6
+    task._update(opt, loss, params, 1.0, None, lambda loss: None)
+    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in params if p.grad is not None]))
+    assert float(norm) == pytest.approx(1.0, rel=1e-4)
+
+
+def test_supervised_variant_is_refused_on_a_2d_only_dataset(tiny, tmp_path):
+    from hpe_core.errors import InputError
+
+    class TwoDOnly(No3D):
+        def has(self, name):
+            return name != "joints_3d" and self._d.has(name)
+
+    with pytest.raises(InputError, match="2D-only dataset; vae.supervised needs 3D joints"):
+        make_task(config(tiny, supervised=True), TwoDOnly(open_dataset(tiny)), torch.device("cpu"))
+
+
+def test_validation_reports_mean_and_best_hypothesis_and_a_histogram(tiny):
+    from hpe_core.training.tasks.vae_lift import HIST_EDGES_MM
+
+    task, model, opt = _setup(open_dataset(tiny), config(tiny))
+    model.eval()
+    loader = torch.utils.data.DataLoader(task.eval_items("val"), batch_size=5, collate_fn=task.collate())
+    out = task.evaluate(model, loader, lambda sums: sums)
+    for key in ("mpjpe", "n_mpjpe", "pa_mpjpe", "bh_mpjpe", "bh_n_mpjpe", "bh_pa_mpjpe", "recon", "kl", "loss"):
+        assert out[key] >= 0, key
+    assert out["pa_mpjpe"] <= out["n_mpjpe"] + 1e-9  # a similarity fits at least as well as a scale
+    hist = out["histograms"]["pjpe"]
+    assert hist["edges_mm"] == list(HIST_EDGES_MM)
+    joints = sum(int(task.dataset.visible[i].sum()) for i in task.val_indices)
+    assert sum(hist["counts"]) == joints  # every evaluated joint lands in one bin
