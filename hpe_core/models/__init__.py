@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from hpe_core.models.checkpoint import (CheckpointInfo, file_hash, inspect_checkpoint, load_checkpoint,
                                         save_checkpoint)
-from hpe_core.models.hpe_model import FAMILIES, HPEModel, build_model, regressor_from
+from hpe_core.models.families import FAMILIES, HPEModel, build_model, regressor_from
 from hpe_core.models.resnet import ResNet, resnet18, resnet34, resnet50, resnet101
 
 __all__ = ["FAMILIES", "CheckpointInfo", "HPEModel", "ResNet", "build_model", "file_hash",

@@ -25,8 +25,9 @@ from hpe_core import __version__
 from hpe_core.atomic import atomic_open
 from hpe_core.errors import CheckpointError, InputError
 from hpe_core.models import heads
-from hpe_core.models.hpe_model import HPEModel, build_model, canonical_family
-from hpe_core.models.layouts import Recognised, recognise
+from hpe_core.models.families import (FAMILIES, HPEModel, build_model, canonical_family, family_of,
+                                      predicts_pose)
+from hpe_core.models.layouts import Recognised
 from hpe_core.models.native import FORMAT, FORMAT_VERSION, native_payload, parse_native, unwrap_foreign
 from hpe_core.models.resnet import ARCHS
 from hpe_core.models.safe_load import read_checkpoint_file
@@ -81,11 +82,26 @@ def _recognise(path: Path) -> tuple[Recognised, dict[str, Any], int | None]:
         return native
     state, hints, training, notes = unwrap_foreign(obj, kind, path)
     try:
-        rec = recognise(state, hints)
+        rec = recognise_foreign(state, hints)
     except CheckpointError as exc:
         raise CheckpointError(f"{path}: {exc}") from None
     rec.notes[:0] = notes
     return rec, training, None
+
+
+def recognise_foreign(state: Mapping[str, torch.Tensor], hints: dict[str, Any]) -> Recognised:
+    """Ask each distinct recogniser of :data:`FAMILIES` (in table order) about a foreign state dict;
+    the first that recognises it wins. When none does, the first refusal is raised."""
+    errors: list[CheckpointError] = []
+    for recognise in dict.fromkeys(family.recognise for family in FAMILIES.values()):
+        try:
+            rec = recognise(state, hints)
+        except CheckpointError as exc:
+            errors.append(exc)
+            continue
+        if rec is not None:
+            return rec
+    raise errors[0] if errors else CheckpointError("not a checkpoint layout of any model family")
 
 
 def _build(rec: Recognised, path: Path, meta: bool = False) -> HPEModel:
@@ -110,17 +126,18 @@ def _compare(rec: Recognised, model: HPEModel, path: Path) -> tuple[list[str], l
     return missing, unexpected
 
 
-def _heads_info(model: HPEModel) -> dict[str, dict[str, Any]]:
+def _heads_info(model) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    if model.encoder.num_classes:
-        d, c = model.encoder.num_features, model.encoder.num_classes
+    encoder = getattr(model, "encoder", None)
+    if encoder is not None and encoder.num_classes:
+        d, c = encoder.num_features, encoder.num_classes
         out["logits"] = {"dims": [d, c], "layers": f"linear {d}->{c}"}
     for name, key in (("projection", "projector"), ("prediction", "predictor"), ("pose", "head")):
         spec = model.config.get(key)
         if spec:
             out[name] = {"dims": heads.spec_dims(spec), "layers": heads.describe_spec(spec)}
-    if model.head is not None:
-        out["pose"]["layernorm"] = bool(model.config["layernorm"])
+    if getattr(model, "head", None) is not None and "pose" in out:
+        out["pose"]["layernorm"] = bool(model.config.get("layernorm", False))
     return out
 
 
@@ -129,14 +146,17 @@ def _dtype(state: Mapping[str, torch.Tensor]) -> str:
     return max(set(kinds), key=kinds.count) if kinds else "float32"
 
 
-def _info(path: Path, rec: Recognised, model: HPEModel, training: dict, version: int | None,
+def _info(path: Path, rec: Recognised, model, training: dict, version: int | None,
           missing: list[str], unexpected: list[str]) -> CheckpointInfo:
+    encoder = getattr(model, "encoder", None)
+    pose = predicts_pose(model)
     return CheckpointInfo(
         family=rec.family, backbone=rec.backbone, layout=rec.layout, heads=_heads_info(model),
-        feature_dims=model.feature_dims(), conv1_shape=list(model.encoder.conv1.weight.shape),
+        feature_dims=model.feature_dims() if hasattr(model, "feature_dims") else {},
+        conv1_shape=list(encoder.conv1.weight.shape) if encoder is not None else [],
         parameters=sum(p.numel() for p in model.parameters()),
-        joints=model.num_joints if model.has_pose_head else None,
-        skeleton=model.skeleton if model.has_pose_head else None,
+        joints=getattr(model, "num_joints", None) if pose else None,
+        skeleton=getattr(model, "skeleton", None) if pose else None,
         missing_keys=missing, unexpected_keys=unexpected, training=training, path=str(path),
         sha256=file_hash(path), ignored_keys=rec.ignored, config=dict(model.config),
         format_version=version, dtype=_dtype(rec.state_dict), notes=rec.notes)
@@ -162,7 +182,7 @@ def _check_expectations(path: Path, rec: Recognised, model: HPEModel, expect_fam
         raise CheckpointError(f"{path}: holds a {rec.backbone} backbone, but a {expect_backbone} was asked for")
     if expect_joints is not None:
         want = int(getattr(expect_joints, "num_joints", expect_joints))
-        if not model.has_pose_head:
+        if not predicts_pose(model):
             raise CheckpointError(f"{path}: a {rec.family} checkpoint has no pose head, so it cannot "
                                   f"predict the {want} joints of the dataset")
         if model.num_joints != want:
@@ -209,8 +229,9 @@ def _fitted_state(state: Mapping[str, torch.Tensor], expected: Mapping[str, torc
 def save_checkpoint(path: str | Path, model: HPEModel, training: dict | None = None,
                     extra: dict | None = None) -> Path:
     """Write ``model`` in the native format (``.safetensors`` by suffix) atomically; return the path."""
-    if not isinstance(model, HPEModel):
-        raise InputError(f"save_checkpoint: expected an HPEModel, got {type(model).__name__}")
+    if not isinstance(getattr(model, "config", None), dict):
+        raise InputError(f"save_checkpoint: expected a model of one of the families, got {type(model).__name__}")
+    family_of(model)
     path = Path(path)
     if not path.parent.is_dir():
         raise InputError(f"{path}: folder {path.parent} does not exist")

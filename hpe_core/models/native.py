@@ -14,7 +14,7 @@ from typing import Any, Mapping
 import torch
 
 from hpe_core.errors import CheckpointError, InputError
-from hpe_core.models.hpe_model import HPEModel, canonical_family
+from hpe_core.models.families import canonical_family
 from hpe_core.models.layouts import Recognised
 from hpe_core.models.safe_load import decode_metadata
 
@@ -47,14 +47,14 @@ def _json(value: Any, where: str) -> str:
         raise InputError(f"{where}: holds tensors or objects; save to a .pt file instead of .safetensors") from None
 
 
-def native_payload(model: HPEModel, training: dict, extra: dict | None, created: str, version: str,
+def native_payload(model, training: dict, extra: dict | None, created: str, version: str,
                    as_safetensors: bool) -> dict | bytes:
     """The dict to ``torch.save``, or the bytes of a .safetensors file."""
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     header = {"format": FORMAT, "format_version": FORMAT_VERSION,
-              "model": {"family": model.family, "backbone": model.backbone_name,
+              "model": {"family": model.family, "backbone": getattr(model, "backbone_name", None),
                         "config": plain(model.config, "config")},
-              "skeleton": model.skeleton, "training": plain(training, "training"),
+              "skeleton": getattr(model, "skeleton", None), "training": plain(training, "training"),
               "created": created, "hpe_studio_version": version}
     if extra:
         header["extra"] = plain(extra, "extra")
@@ -100,7 +100,8 @@ def parse_native(obj: Any, kind: str, path: Path) -> tuple[Recognised, dict, int
     except InputError as exc:
         raise CheckpointError(f"{path}: {exc}") from None
     config = {k: v for k, v in model["config"].items() if k not in ("family", "backbone")}
-    rec = Recognised("hpe-studio", family, str(model.get("backbone")), config, dict(state))
+    backbone = model.get("backbone")
+    rec = Recognised("hpe-studio", family, None if backbone is None else str(backbone), config, dict(state))
     training = header.get("training") or {}
     return rec, dict(training) if isinstance(training, Mapping) else {}, version
 

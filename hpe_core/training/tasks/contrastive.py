@@ -34,6 +34,7 @@ class PairNet(nn.Module):
 
 
 class ContrastiveTask(Task):
+    columns = ("images", "pose_id")
     heads: tuple[str, ...] = ("projection",)
     min_batch = 2
 

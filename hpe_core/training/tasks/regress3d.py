@@ -55,6 +55,7 @@ class FeatureItems(torch.utils.data.Dataset):
 class Regress3DTask(Task):
     name = "regress3d"
     family = "regressor"
+    columns = ("images", "joints_3d")
     monitor = "pa_mpjpe"
     mode = "min"
 

@@ -64,7 +64,7 @@ class PoseItems(torch.utils.data.Dataset):
 class VAELiftTask(Task):
     name = "vae_lift"
     family = "vae_lifter"
-    needs = ("joints_2d",)  # the dataset columns training reads (supervised: joints_3d too)
+    columns = ("joints_2d", "pose_id")  # what training reads (supervised: joints_3d too, checked below)
 
     def __init__(self, config, dataset, device) -> None:
         super().__init__(config, dataset, device)
