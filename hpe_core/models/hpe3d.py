@@ -30,6 +30,14 @@ SIGNATURES = {
     "Discriminator": ("inp_block.0.weight", "features.BB_1.w1.weight", "out_block.0.weight"),
 }
 _SKELETON_BY_JOINTS = {17: "h36m17", 19: "panoptic19"}
+
+
+class HPE3DError(CheckpointError):
+    """A file recognised as an HPE3D part whose run cannot be opened (the reader stops here)."""
+
+    layout_known = True
+
+
 _NAME = re.compile(r"^(?P<run>.+)_(?P<part>Encoder2D|Decoder3D|Discriminator)$")
 
 
@@ -47,28 +55,20 @@ def run_files(path: str | Path) -> tuple[str, dict[str, Path]]:
     path = Path(path)
     match = _NAME.match(path.stem)
     if match is None:
-        raise CheckpointError(f"{path}: not named like an HPE3D part (<run>_Encoder2D.pt, "
+        raise HPE3DError(f"{path}: not named like an HPE3D part (<run>_Encoder2D.pt, "
                               "<run>_Decoder3D.pt or <run>_Discriminator.pt)")
     run = match.group("run")
     found = {part: path.with_name(f"{run}_{part}{path.suffix}") for part in PARTS}
     return run, {part: p for part, p in found.items() if p.is_file()}
 
 
-def is_hpe3d_file(path: str | Path) -> bool:
-    """Whether ``path`` is named like an HPE3D part and holds a ``model_state_dict`` of one."""
-    path = Path(path)
-    if _NAME.match(path.stem) is None or not path.is_file():
-        return False
-    try:
-        return _part_state(path)[0] is not None
-    except CheckpointError:
-        return False
-
-
 def _part_state(path: Path) -> tuple[str | None, dict[str, torch.Tensor], dict[str, Any]]:
     from hpe_core.models.safe_load import read_checkpoint_file
 
-    obj, kind = read_checkpoint_file(path)
+    try:
+        obj, kind = read_checkpoint_file(path)
+    except CheckpointError as exc:  # unsafe or corrupt: refused, and that is the answer for the run
+        raise HPE3DError(str(exc)) from None
     if kind != "torch" or not isinstance(obj, Mapping) or not isinstance(obj.get("model_state_dict"), Mapping):
         return None, {}, {}
     state = {k.removeprefix("module."): v for k, v in obj["model_state_dict"].items() if isinstance(v, torch.Tensor)}
@@ -78,7 +78,7 @@ def _part_state(path: Path) -> tuple[str | None, dict[str, torch.Tensor], dict[s
 
 def _shape(state: dict, key: str, path: Path) -> tuple[int, ...]:
     if key not in state:
-        raise CheckpointError(f"{path}: tensor '{key}' is missing; the file is incomplete")
+        raise HPE3DError(f"{path}: tensor '{key}' is missing; the file is incomplete")
     return tuple(state[key].shape)
 
 
@@ -88,10 +88,10 @@ def _config(states: dict[str, dict], paths: dict[str, Path]) -> dict[str, Any]:
     latent = _shape(enc, "fc_mean.weight", paths["Encoder2D"])[0]
     outputs = _shape(dec, "dec_out_block.0.weight", paths["Decoder3D"])[0]
     if inputs % 2 or outputs % 3 or inputs // 2 != outputs // 3:
-        raise CheckpointError(f"{paths['Decoder3D']}: the decoder outputs {outputs} values, but the encoder "
+        raise HPE3DError(f"{paths['Decoder3D']}: the decoder outputs {outputs} values, but the encoder "
                               f"takes {inputs}; they are not parts of one lifter")
     if _shape(dec, "dec_inp_block.0.weight", paths["Decoder3D"])[1] != latent:
-        raise CheckpointError(f"{paths['Decoder3D']}: its latent size differs from the encoder's ({latent})")
+        raise HPE3DError(f"{paths['Decoder3D']}: its latent size differs from the encoder's ({latent})")
     joints = inputs // 2 + 1  # HPE3D drops the root joint
     cfg: dict[str, Any] = {"num_joints": joints, "skeleton": _SKELETON_BY_JOINTS.get(joints),
                            "neurons": neurons, "latent_dim": latent, "root_index": 0}
@@ -102,13 +102,13 @@ def _config(states: dict[str, dict], paths: dict[str, Path]) -> dict[str, Any]:
     return cfg
 
 
-def load_hpe3d(path: str | Path, device: Any = "cpu"):
-    """``(VAELifter in eval mode, info)`` from the HPE3D run of ``path`` (any of its part files).
-
-    ``info``: ``run``, ``files`` {part: path}, ``epochs`` and ``val_loss`` {part: value},
-    ``notes``. :class:`CheckpointError` when the encoder or the decoder is missing, a file is
-    not an HPE3D part, or the parts do not fit together.
-    """
+def read_run(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, Any]]:
+    """``(config, state, info)`` of the HPE3D run of ``path`` (any of its part files): the lifter
+    config read from tensor shapes, one state dict with ``encoder.``, ``decoder.`` and
+    ``discriminator.`` prefixes (a missing discriminator is filled with fresh weights, and a note
+    says so), and ``info`` (``run``, ``files``, ``epochs``, ``val_loss``, ``notes``).
+    :class:`CheckpointError` when the encoder or the decoder is missing, a file is not an HPE3D
+    part, or the parts do not fit together."""
     from hpe_core.models.vae_lifter import VAELifter, resolve_config
 
     path = Path(path)
@@ -116,41 +116,69 @@ def load_hpe3d(path: str | Path, device: Any = "cpu"):
     for needed in ("Encoder2D", "Decoder3D"):
         if needed not in files:
             what = "decoder" if needed == "Decoder3D" else "encoder"
-            raise CheckpointError(f"{path}: HPE3D run '{run}' has no {what} file "
+            raise HPE3DError(f"{path}: HPE3D run '{run}' has no {what} file "
                                   f"({run}_{needed}{path.suffix} is not beside it); a lifter needs "
                                   "the encoder and the decoder")
     states, meta, notes = {}, {}, []
     for part, file in files.items():
         found, state, info = _part_state(file)
         if found != part:
-            raise CheckpointError(f"{file}: named like the {part} of an HPE3D run, but its keys are "
+            raise HPE3DError(f"{file}: named like the {part} of an HPE3D run, but its keys are "
                                   f"{'those of the ' + found if found else 'not an HPE3D part'}")
         states[part], meta[part] = state, info
-    cfg = _config(states, files)
+    cfg = resolve_config(**_config(states, files))
     if cfg["skeleton"] is None:
         notes.append(f"{cfg['num_joints']} joints: no known skeleton of that size")
     if "Discriminator" not in files:
         notes.append("no discriminator file: the discriminator starts untrained (only training needs it)")
-    model = VAELifter(resolve_config(**cfg))
+        states["Discriminator"] = VAELifter(cfg).discriminator.state_dict()
+    model = VAELifter(cfg)
+    combined = {}
     for part, state in states.items():
-        _load_part(getattr(model, ATTRIBUTE[part]), state, files[part])
+        module = ATTRIBUTE[part]
+        _check_part(getattr(model, module), state, files.get(part, path))
+        combined.update({f"{module}.{k}": v for k, v in state.items()})
     info = {"layout": "hpe3d", "run": run, "files": {p: str(f) for p, f in files.items()},
             "epochs": {p: m.get("epoch") for p, m in meta.items()},
             "val_loss": {p: m.get("val_loss") for p, m in meta.items()}, "notes": notes}
-    from hpe_core.devices import resolve_device
+    return cfg, combined, info
 
+
+def recognise_hpe3d(state: Mapping[str, Any], hints: Mapping[str, Any]):
+    """The family recogniser: a state dict of an HPE3D part whose file (``hints["path"]``) has its
+    siblings beside it -> a ``Recognised`` of the whole lifter; None for anything else."""
+    from hpe_core.models.layouts import Recognised
+
+    if recognise_part(state) is None or not hints.get("path"):
+        return None
+    cfg, combined, info = read_run(hints["path"])
+    config = {k: v for k, v in cfg.items() if k not in ("family", "backbone")}
+    notes = [f"HPE3D run '{info['run']}': parts {', '.join(info['files'])}", *info["notes"]]
+    return Recognised("hpe3d", "vae_lifter", "mlp", config, combined, notes=notes)
+
+
+def load_hpe3d(path: str | Path, device: Any = "cpu"):
+    """``(VAELifter in eval mode, info)`` from the HPE3D run of ``path`` (see :func:`read_run`)."""
+    from hpe_core.devices import resolve_device
+    from hpe_core.models.vae_lifter import VAELifter
+
+    cfg, combined, info = read_run(path)
+    model = VAELifter(cfg)
+    model.load_state_dict(_fitted(combined, model.state_dict()))
     return model.to(resolve_device(device)).eval(), info
 
 
-def _load_part(module: torch.nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
-    want = module.state_dict()
-    for key, value in want.items():
+def _check_part(module: torch.nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
+    for key, value in module.state_dict().items():
         have = state.get(key)
         if have is None:
             if key.endswith("num_batches_tracked"):
                 continue
-            raise CheckpointError(f"{path}: tensor '{key}' is missing; the file is incomplete")
+            raise HPE3DError(f"{path}: tensor '{key}' is missing; the file is incomplete")
         if tuple(have.shape) != tuple(value.shape):
-            raise CheckpointError(f"{path}: tensor '{key}' has shape {tuple(have.shape)}, expected "
+            raise HPE3DError(f"{path}: tensor '{key}' has shape {tuple(have.shape)}, expected "
                                   f"{tuple(value.shape)}")
-    module.load_state_dict({k: state[k].to(v.dtype) if k in state else v for k, v in want.items()})
+
+
+def _fitted(state: dict, want: dict) -> dict:
+    return {k: state[k].to(v.dtype) if k in state else v for k, v in want.items()}

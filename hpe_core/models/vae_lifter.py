@@ -125,6 +125,7 @@ def resolve_config(**options: Any) -> dict[str, Any]:
     """The full config of a lifter from ``options`` (unknown names are an InputError)."""
     from hpe_core.skeleton import get_skeleton
 
+    options = {k: v for k, v in options.items() if k not in ("family", "backbone")}
     unknown = sorted(set(options) - set(DEFAULTS))
     if unknown:
         raise InputError(f"vae_lifter model: unknown option(s) {', '.join(unknown)}; "
@@ -143,7 +144,7 @@ def resolve_config(**options: Any) -> dict[str, Any]:
     cfg["disc_joints"] = int(cfg["disc_joints"] or cfg["num_joints"] - 1)
     for key in ("dropout", "disc_dropout", "tanh_scale", "depth", "unit_mm"):
         cfg[key] = float(cfg[key])
-    return cfg
+    return {"family": VAELifter.family, "backbone": VAELifter.backbone_name, **cfg}
 
 
 class VAELifter(nn.Module):
@@ -164,6 +165,12 @@ class VAELifter(nn.Module):
         self.num_joints: int = c["num_joints"]
         self.root_index: int = c["root_index"]
         self.train(False)
+
+    has_pose_head = True
+    feature_names = ("latent", "pose")
+
+    def feature_dims(self) -> dict[str, int]:
+        return {"latent": self.config["latent_dim"], "pose": self.num_joints * 3}
 
     def generator_parameters(self) -> list[nn.Parameter]:
         return [*self.encoder.parameters(), *self.decoder.parameters()]

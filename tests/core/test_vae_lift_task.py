@@ -135,3 +135,31 @@ def test_validation_reports_mean_and_best_hypothesis_and_a_histogram(tiny):
     assert hist["edges_mm"] == list(HIST_EDGES_MM)
     joints = sum(int(task.dataset.visible[i].sum()) for i in task.val_indices)
     assert sum(hist["counts"]) == joints  # every evaluated joint lands in one bin
+
+
+def test_a_run_logs_a_histogram_at_every_validation_and_saves_a_vae_lifter(tiny, tmp_path):
+    from hpe_core.models.checkpoint import load_checkpoint
+    from hpe_core.training.events import EventWriter
+    from hpe_core.training.loop import run_training
+    from hpe_core.training.tasks.vae_lift import HIST_EDGES_MM
+
+    cfg = config_from_dict({"task": "vae_lift", "data": {"path": str(tiny)},
+                            "vae": {"neurons": 16, "latent_dim": 4, "hypotheses": 3, "beta_warmup": 1,
+                                    "beta_cycle": 2, "beta_hold": 1},
+                            "optim": {"name": "adam", "lr": 1e-3},
+                            "train": {"epochs": 3, "batch_size": 8, "seed": 2, "threads": 1,
+                                      "output": str(tmp_path / "run")}})
+    events = EventWriter(None)
+    result = run_training(cfg, events=events)
+    assert result.reason == "finished"
+    metrics = [e for e in events.events if e["type"] == "metric" and e["split"] == "val"]
+    assert len(metrics) == 3
+    for e in metrics:
+        hist = e["histograms"]["pjpe"]
+        assert len(hist["counts"]) == len(HIST_EDGES_MM) - 1 and sum(hist["counts"]) > 0
+        assert e["metrics"]["bh_pa_mpjpe"] is not None and "histograms" not in e["metrics"]
+    final = result.final
+    assert set(final) >= {"test", "baseline_test"} and final["baseline_test"]["pa_mpjpe"] > 0
+    model, info = load_checkpoint(result.last_checkpoint)
+    assert info.family == "vae_lifter" and info.joints == 19 and info.skeleton == "panoptic19"
+    assert info.feature_dims == {"latent": 4, "pose": 57}

@@ -286,3 +286,31 @@ def test_hpe3d_part_that_needs_code_to_unpickle_is_refused(tmp_path):
                tmp_path / "wandering-sky-7_Decoder3D.pt")
     with pytest.raises(CheckpointError, match="arbitrary code"):
         load_hpe3d(tmp_path / "wandering-sky-7_Encoder2D.pt")
+
+
+def test_the_checkpoint_reader_opens_an_hpe3d_part_as_a_vae_lifter(tmp_path):
+    from hpe_core.models.checkpoint import inspect_checkpoint, load_checkpoint
+
+    path = _save_run(tmp_path)
+    model, info = load_checkpoint(tmp_path / "wandering-sky-7_Decoder3D.pt")
+    assert (info.family, info.layout, info.joints, info.skeleton) == ("vae_lifter", "hpe3d", 17, "h36m17")
+    direct, _ = load_hpe3d(path)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), direct.state_dict().values()))
+    assert inspect_checkpoint(path).family == "vae_lifter"
+    (tmp_path / "wandering-sky-7_Decoder3D.pt").unlink()
+    with pytest.raises(CheckpointError, match="no decoder file"):
+        load_checkpoint(path)
+
+
+def test_an_unsafe_sibling_is_refused_through_the_checkpoint_reader_too(tmp_path):
+    from hpe_core.models.checkpoint import load_checkpoint
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("never run",))
+
+    path = _save_run(tmp_path)
+    torch.save({"epoch": 1, "val_loss": 0.0, "model_state_dict": _hpe3d_state("Encoder2D"), "x": Evil()},
+               tmp_path / "wandering-sky-7_Encoder2D.pt")
+    with pytest.raises(CheckpointError, match="Encoder2D.pt: refused: unpickling it needs arbitrary code"):
+        load_checkpoint(path)

@@ -105,7 +105,7 @@ class VAELiftTask(Task):
         pose2d, _ = normalise_2d(j2, vis, root)
         vis = vis & torch.isfinite(j2).all(dim=-1)
         j3 = action = None
-        if self.supervised or not train:  # 3D labels: supervised training, or validation figures
+        if self.supervised or (not train and self.dataset.has("joints_3d")):  # supervised, or the figures
             j3 = torch.from_numpy(np.asarray(d.joints_3d[indices], dtype=np.float32))
             j3 = j3 - j3[:, root:root + 1]
             vis = vis & torch.isfinite(j3).all(dim=-1)
@@ -189,19 +189,20 @@ class VAELiftTask(Task):
             if n == 0:
                 continue
             batch = to_device(batch, self.device)
-            x, valid, gt = batch["pose2d"], batch["visible"], batch["joints_3d"]
-            out = model(x, hypotheses=k)
+            x, valid, gt = batch["pose2d"], batch["visible"], batch.get("joints_3d")
+            out = model(x, hypotheses=k if gt is not None else 0)
             sums["n"] += n
             sums["recon"] += float(V.reprojection_loss(out["pose"], x, valid, v.depth)) * n
             sums["kl"] += float(vae_kl(out["mu"], out["logvar"])) * n
-            sums["pose3d"] += float(V.pose3d_loss(out["pose"], gt / v.unit_mm, valid)) * n
             fake = V.project(V.random_vertical_rotation(out["pose"])[0], v.depth)
             sums["adv"] += float(V.adversarial_loss(model.discriminator(drop_root(fake, model.root_index)))) * n
-            _add_errors(sums, out["pose"] * v.unit_mm, out.get("hypotheses"), gt, valid, v.unit_mm)
+            if gt is not None:  # the figures (a 2D-only dataset has none)
+                sums["pose3d"] += float(V.pose3d_loss(out["pose"], gt / v.unit_mm, valid)) * n
+                _add_errors(sums, out["pose"] * v.unit_mm, out.get("hypotheses"), gt, valid, v.unit_mm)
         return _finish(reduce(sums), v)
 
     def final_metrics(self, net: nn.Module, loader_for, reduce) -> dict:
-        if not len(self.test_indices):
+        if not len(self.test_indices) or not self.dataset.has("joints_3d"):
             return {}
         test = self.evaluate(net, loader_for("test"), reduce)
         test.pop("histograms", None)
@@ -244,11 +245,14 @@ def _add_errors(sums: dict, pose_mm, hyps, gt, valid, unit_mm: float) -> None:
 
 
 def _finish(sums: dict, v) -> dict:
-    n, joints = max(sums["n"], 1.0), max(sums["joints"], 1.0)
-    out = {name: sums[name] / joints for name in (*ALIGNS, *(f"bh_{a}" for a in ALIGNS))}
-    out.update(recon=sums["recon"] / n, kl=sums["kl"] / n, adv=sums["adv"] / n, pose3d=sums["pose3d"] / n)
+    n, joints = max(sums["n"], 1.0), sums["joints"]
+    out = {name: sums[name] / joints if joints else None for name in (*ALIGNS, *(f"bh_{a}" for a in ALIGNS))}
+    out.update(recon=sums["recon"] / n, kl=sums["kl"] / n, adv=sums["adv"] / n,
+               pose3d=sums["pose3d"] / n if joints else None)
     out["loss"] = (v.lambda_recon * out["pose3d"] + v.lambda_kld * out["kl"] if v.supervised else
                    v.lambda_recon * out["recon"] + v.lambda_kld * out["kl"] + v.lambda_disc * out["adv"])
+    if not joints:
+        return out
     counts = [sums[f"hist_{i}"] for i in range(len(HIST_EDGES_MM) - 1)]
     out["histograms"] = {"pjpe": {"edges_mm": list(HIST_EDGES_MM), "counts": counts, "align": "scale",
                                   "of": "per-joint errors of the mean hypothesis (last bin: and above)"}}
