@@ -215,7 +215,7 @@ class VAELiftTask(Task):
 
 def _add_errors(sums: dict, pose_mm, hyps, gt, valid, unit_mm: float) -> None:
     """Add the per-joint error sums of the mean pose and the best hypothesis, and the histogram."""
-    from hpe_core.metrics import pjpe
+    from hpe_core.metrics import best_hypothesis, pjpe
 
     g = gt.double().cpu().numpy()
     m = valid.cpu().numpy().astype(bool)
@@ -235,13 +235,8 @@ def _add_errors(sums: dict, pose_mm, hyps, gt, valid, unit_mm: float) -> None:
     if hyps is None:
         return
     h = (hyps * unit_mm).double().cpu().numpy()[rows]  # (n, K, J, 3)
-    n, k = h.shape[:2]
-    gk = np.repeat(g[:, None], k, axis=1).reshape(n * k, *g.shape[1:])
-    mk = np.repeat(m[:, None], k, axis=1).reshape(n * k, m.shape[1])
     for name, align in ALIGNS.items():
-        err = pjpe(h.reshape(n * k, *h.shape[2:]), gk, mk, align=align).reshape(n, k, -1)
-        per_sample = np.nansum(err, axis=2)  # (n, K): sums over the same valid joints
-        sums[f"bh_{name}"] += float(per_sample.min(axis=1).sum())
+        sums[f"bh_{name}"] += float(np.nansum(best_hypothesis(h, g, m, align=align)[0]))
 
 
 def _finish(sums: dict, v) -> dict:
