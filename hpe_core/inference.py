@@ -2,7 +2,11 @@
 
     predictor = Predictor("regressor.pt", device="auto", precision="bf16")
     result = predictor.predict_video("clip.mp4", progress, on_frame=show)
-    result.save("clip.json")          # .json, .csv or .npz
+    result.prediction                 # a hpe_core.predictions.Prediction, one row per frame
+    result.save("clip.json")          # .json, .csv or the Prediction .npz
+
+Every batch goes through its family's ``predict(model, batch) -> Prediction``
+(:mod:`hpe_core.models.families`); a run (:class:`PredictionRun`) gathers those rows.
 
 The model runs on an inference copy of the checkpoint's network: BatchNorm folded into the
 convolutions (exact algebra, float rounding aside), channels-last memory, ``torch.inference_mode``;
@@ -22,10 +26,11 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from hpe_core.errors import CheckpointError, DatasetError, InputError
-from hpe_core.inference_io import Predictions, iter_image_files, iter_video_frames, prefetch
+from hpe_core.inference_io import PredictionRun, Predictions, iter_image_files, iter_video_frames, prefetch
+from hpe_core.predictions import Prediction
 from hpe_core.progress import NullProgress, ProgressSink, check_cancelled
 
-__all__ = ["Predictor", "Predictions", "fuse_batchnorm", "checkpoint_image_size"]
+__all__ = ["Prediction", "PredictionRun", "Predictions", "Predictor", "checkpoint_image_size", "fuse_batchnorm"]
 
 DEFAULT_IMAGE_SIZE = 128
 
@@ -61,7 +66,7 @@ def fuse_batchnorm(encoder):
 
 
 class Predictor:
-    """Predict 3D poses with a checkpoint (path) or an ``HPEModel`` that has a pose head."""
+    """Predict poses with a checkpoint (path) or a model of a family that outputs joints."""
 
     def __init__(self, checkpoint_or_model: Any, device: str = "auto", precision: str = "fp32",
                  batch_size: int = 32, image_size: int | None = None, channels_last: bool = True,
@@ -69,6 +74,7 @@ class Predictor:
         import torch
 
         from hpe_core.devices import check_precision, resolve_device
+        from hpe_core.models.families import family_of, predicts_pose
 
         self.device = resolve_device(device)
         self.precision = check_precision(precision)
@@ -76,7 +82,8 @@ class Predictor:
             raise InputError(f"--batch-size: must be at least 1, got {batch_size}")
         self.batch_size, self.queue_size = int(batch_size), max(1, int(queue_size))
         self.model, info, self.source = _load(checkpoint_or_model)
-        if not self.model.has_pose_head:
+        self.family = family_of(self.model)
+        if not predicts_pose(self.model):
             raise CheckpointError(f"{self.source}: this {self.model.family} model has no pose head, so it "
                                   "cannot predict poses (use a regressor checkpoint, e.g. one from "
                                   "'hpe train' with task regress3d)")
@@ -86,7 +93,7 @@ class Predictor:
         self.checkpoint_sha256 = getattr(info, "sha256", None)
         self.channels_last = bool(channels_last)
         self._net = copy.deepcopy(self.model).eval()
-        if fuse:
+        if fuse and hasattr(self._net, "encoder"):
             self._net.encoder = fuse_batchnorm(self._net.encoder)
         self._net = self._net.to(self.device)
         self.notes = _precision_notes(self.device, self.precision)
@@ -94,8 +101,8 @@ class Predictor:
             self._net = self._net.to(memory_format=torch.channels_last)
 
     # ------------------------------------------------------------------ tensors and arrays
-    def predict_tensor(self, x) -> np.ndarray:
-        """(N, 3, S, S) normalised float images -> (N, J, 3) float32 mm, root-relative."""
+    def predict_batch(self, x) -> Prediction:
+        """(N, 3, S, S) normalised float images -> their :class:`Prediction` (the family's ``predict``)."""
         import torch
 
         from hpe_core.devices import autocast
@@ -106,8 +113,11 @@ class Predictor:
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), autocast(self.device, self.precision):
-            out = self._net.predict_pose(x)
-        return out.float().cpu().numpy()
+            return self.family.predict(self._net, {"image": x})
+
+    def predict_tensor(self, x) -> np.ndarray:
+        """(N, 3, S, S) normalised float images -> (N, J, 3) float32 mm, root-relative."""
+        return self.predict_batch(x).joints_3d
 
     def preprocess(self, image: np.ndarray):
         """(H, W, 3) uint8 RGB -> (3, S, S) float tensor, exactly as in training."""
@@ -127,14 +137,14 @@ class Predictor:
 
     # ------------------------------------------------------------------ sources
     def predict_images(self, paths: str | Path | Iterable[str | Path], progress: ProgressSink | None = None,
-                       on_frame: Callable[[dict], None] | None = None) -> Predictions:
+                       on_frame: Callable[[dict], None] | None = None) -> PredictionRun:
         """An image file, a folder of images (sorted by name) or a list of image paths."""
         files = iter_image_files(paths)
         items = ((i, p.name, p) for i, p in enumerate(files))
         return self._run(items, len(files), self._read_file, progress, on_frame)
 
     def predict_dataset(self, dataset, indices=None, progress: ProgressSink | None = None,
-                        on_frame: Callable[[dict], None] | None = None) -> Predictions:
+                        on_frame: Callable[[dict], None] | None = None) -> PredictionRun:
         """Samples ``indices`` (default all) of a :class:`PoseDataset`; ``frame`` is the sample index."""
         idx = np.arange(len(dataset)) if indices is None else np.asarray(indices, dtype=np.int64)
         items = ((int(i), dataset.sample_name(int(i)), int(i)) for i in idx)
@@ -142,13 +152,13 @@ class Predictor:
 
     def predict_video(self, path: str | Path, progress: ProgressSink | None = None,
                       on_frame: Callable[[dict], None] | None = None, stride: int = 1,
-                      max_frames: int | None = None) -> Predictions:
+                      max_frames: int | None = None) -> PredictionRun:
         """Every ``stride``-th frame of a video file, decoded in a background thread."""
         frames, total = iter_video_frames(path, stride=stride, max_frames=max_frames)
         return self._run(frames, total, None, progress, on_frame)
 
     def predict(self, source: str | Path, progress: ProgressSink | None = None,
-                on_frame: Callable[[dict], None] | None = None) -> Predictions:
+                on_frame: Callable[[dict], None] | None = None) -> PredictionRun:
         """Dispatch on what ``source`` is: a video file, an image, a folder or a dataset."""
         from hpe_core.datasets import VIDEO_SUFFIXES
 
@@ -186,10 +196,11 @@ class Predictor:
             except (DatasetError, InputError, OSError) as exc:
                 yield frame, name, None, str(exc)
 
-    def _run(self, items, total: int, read, progress, on_frame) -> Predictions:
+    def _run(self, items, total: int, read, progress, on_frame) -> PredictionRun:
         progress = progress or NullProgress()
-        result = Predictions(skeleton=self.skeleton, num_joints=self.num_joints, source=str(self.source),
-                             precision=self.precision, device=str(self.device), notes=list(self.notes))
+        result = PredictionRun(skeleton=self.skeleton, num_joints=self.num_joints, source=str(self.source),
+                               precision=self.precision, device=str(self.device),
+                               checkpoint=self.checkpoint_sha256, notes=list(self.notes))
         stream = prefetch(self._prepared(items, read), self.queue_size * self.batch_size)
         batch: list[tuple] = []
         start = time.perf_counter()
@@ -209,18 +220,20 @@ class Predictor:
         progress.set_progress(1.0)
         return result
 
-    def _flush(self, batch: list, result: Predictions, on_frame, progress, total: int) -> None:
+    def _flush(self, batch: list, result: PredictionRun, on_frame, progress, total: int) -> None:
         import torch
 
         if not batch:
             return
         t0 = time.perf_counter()
-        joints = self.predict_tensor(torch.stack([t for _, _, t in batch]))
+        rows = self.predict_batch(torch.stack([t for _, _, t in batch]))
         per_frame_ms = (time.perf_counter() - t0) * 1000.0 / len(batch)
-        for (frame, name, _), j in zip(batch, joints):
-            result.add(frame, name, j, per_frame_ms)
-            if on_frame is not None:
-                on_frame({"frame": frame, "name": name, "joints_3d": j, "time_ms": per_frame_ms})
+        result.add_prediction([f for f, _, _ in batch], [n for _, n, _ in batch], rows, per_frame_ms)
+        if on_frame is not None:
+            for k, (frame, name, _) in enumerate(batch):
+                on_frame({"frame": frame, "name": name, "prediction": rows.take([k]),
+                          "joints_3d": None if rows.joints_3d is None else rows.joints_3d[k],
+                          "time_ms": per_frame_ms})
         batch.clear()
         done = len(result) + result.skipped
         progress.set_progress(min(done / total, 0.999) if total else 0.0)
@@ -245,10 +258,10 @@ def _precision_notes(device, precision: str) -> list[str]:
 
 
 def _load(checkpoint_or_model):
-    from hpe_core.models import HPEModel, load_checkpoint
+    from hpe_core.models import load_checkpoint
 
-    if isinstance(checkpoint_or_model, HPEModel):
-        return checkpoint_or_model, None, f"<{checkpoint_or_model.family} model>"
+    if not isinstance(checkpoint_or_model, (str, Path)):
+        return checkpoint_or_model, None, f"<{getattr(checkpoint_or_model, 'family', 'unknown')} model>"
     path = Path(checkpoint_or_model)
     model, info = load_checkpoint(path, device="cpu")
     return model, info, path

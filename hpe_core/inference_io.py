@@ -3,8 +3,8 @@
 - :func:`prefetch` runs a generator in a background thread feeding a bounded queue.
 - :func:`iter_video_frames` decodes a video with OpenCV; a frame that fails to decode while
   later frames still do is reported (``None``) so it is skipped and counted, not fatal.
-- :class:`Predictions` collects per-frame 3D joints and timings and writes JSON, CSV or npz
-  (atomically: a temporary file in the same folder, then ``os.replace``).
+- :class:`PredictionRun` collects a run's :class:`~hpe_core.predictions.Prediction` rows with
+  frame numbers and timings and writes JSON, CSV or the Prediction ``.npz`` (atomically).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import numpy as np
 
 from hpe_core.atomic import atomic_write  # noqa: F401  (re-exported for callers)
 from hpe_core.errors import InputError
+from hpe_core.predictions import Prediction
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 OUTPUT_SUFFIXES = (".json", ".csv", ".npz")
@@ -149,14 +150,16 @@ def _frames(path: Path, stride: int, max_frames: int | None, patience: int = 50)
 
 
 @dataclass
-class Predictions:
-    """Per-frame predictions: joints (N, J, 3) mm root-relative, names, frame numbers, timings."""
+class PredictionRun:
+    """One prediction run: the :class:`~hpe_core.predictions.Prediction` of the frames that were
+    read (``prediction``), their frame numbers, names and timings, and the frames skipped."""
 
     skeleton: str | None
     num_joints: int
     source: str = ""
     precision: str = "fp32"
     device: str = "cpu"
+    checkpoint: str | None = None  # sha256 of the checkpoint file
     frames: list[int] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     times_ms: list[float] = field(default_factory=list)
@@ -164,7 +167,7 @@ class Predictions:
     skipped_reasons: list[str] = field(default_factory=list)
     wall_s: float = 0.0
     notes: list[str] = field(default_factory=list)
-    _joints: list[np.ndarray] = field(default_factory=list, repr=False)
+    _parts: list[Prediction] = field(default_factory=list, repr=False)
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -174,17 +177,38 @@ class Predictions:
         return len(self.skipped_names)
 
     @property
+    def prediction(self) -> Prediction:
+        """Every frame read so far, one row each, with ``index`` = the frame numbers."""
+        if self._parts:
+            rows = Prediction.concat(self._parts)
+        else:
+            rows = Prediction(joints_3d=np.zeros((0, self.num_joints, 3), np.float32), frame="root_relative")
+        if len(self._parts) > 1:
+            self._parts[:] = [rows]
+        meta = {"source": self.source, "names": list(self.names), "precision": self.precision,
+                "device": self.device}
+        return rows.replace(index=np.asarray(self.frames, np.int64), skeleton=self.skeleton,
+                            checkpoint=self.checkpoint, meta=meta)
+
+    @property
     def joints_3d(self) -> np.ndarray:
-        """(N, J, 3) float32 mm."""
-        if not self._joints:
-            return np.zeros((0, self.num_joints, 3), np.float32)
-        return np.stack(self._joints).astype(np.float32)
+        """(N, J, 3) float32 mm, root-relative (``prediction.joints_3d``)."""
+        joints = self.prediction.joints_3d
+        return np.zeros((len(self), self.num_joints, 3), np.float32) if joints is None else joints
 
     def add(self, frame: int, name: str, joints: np.ndarray, time_ms: float) -> None:
-        self.frames.append(int(frame))
-        self.names.append(str(name))
-        self._joints.append(np.asarray(joints, np.float32))
-        self.times_ms.append(float(time_ms))
+        """One frame's root-relative (J, 3) joints."""
+        row = Prediction(joints_3d=np.asarray(joints, np.float32)[None], frame="root_relative")
+        self.add_prediction([frame], [name], row, time_ms)
+
+    def add_prediction(self, frames, names, rows: Prediction, time_ms: float) -> None:
+        """A batch: frame numbers, names and their :class:`Prediction` rows (``time_ms`` per frame)."""
+        if len(rows) != len(frames):
+            raise ValueError(f"{len(frames)} frames but {len(rows)} prediction rows")
+        self.frames.extend(int(f) for f in frames)
+        self.names.extend(str(n) for n in names)
+        self.times_ms.extend([float(time_ms)] * len(frames))
+        self._parts.append(rows)
 
     def add_skipped(self, name: str, reason: str | None) -> None:
         self.skipped_names.append(str(name))
@@ -202,12 +226,14 @@ class Predictions:
 
     def to_dict(self) -> dict:
         out = self.summary()
+        joints = self.joints_3d
         out["predictions"] = [{"frame": f, "name": n, "time_ms": round(t, 4), "joints_3d": j.round(3).tolist()}
-                              for f, n, t, j in zip(self.frames, self.names, self.times_ms, self._joints)]
+                              for f, n, t, j in zip(self.frames, self.names, self.times_ms, joints)]
         return out
 
     def save(self, path: str | Path) -> Path:
-        """Write by suffix: .json (everything), .csv (one row per frame), .npz (arrays)."""
+        """Write by suffix: .json (everything), .csv (one row per frame), .npz (the Prediction file
+        of :mod:`hpe_core.predictions`, read back by ``load_prediction`` and ``hpe evaluate --pred``)."""
         path = Path(path).expanduser()
         suffix = path.suffix.lower()
         if suffix not in OUTPUT_SUFFIXES:
@@ -215,8 +241,12 @@ class Predictions:
                              f"{', '.join(OUTPUT_SUFFIXES)}")
         if not path.parent.is_dir():
             raise InputError(f"--out {path}: folder {path.parent} does not exist")
-        writer = {".json": self._json, ".csv": self._csv, ".npz": self._npz}[suffix]
-        atomic_write(path, writer())
+        if suffix == ".npz":
+            prediction = self.prediction
+            extra = {**prediction.meta, "times_ms": list(self.times_ms),
+                     "skipped": [{"name": n, "reason": r} for n, r in zip(self.skipped_names, self.skipped_reasons)]}
+            return prediction.replace(meta=extra).save(path)
+        atomic_write(path, self._json() if suffix == ".json" else self._csv())
         return path
 
     def _json(self) -> bytes:
@@ -226,14 +256,9 @@ class Predictions:
         text = io.StringIO()
         out = csv.writer(text)
         out.writerow(["frame", "name", "time_ms"] + [f"j{j}_{a}" for j in range(self.num_joints) for a in "xyz"])
-        for f, n, t, j in zip(self.frames, self.names, self.times_ms, self._joints):
+        for f, n, t, j in zip(self.frames, self.names, self.times_ms, self.joints_3d):
             out.writerow([f, n, f"{t:.4f}"] + [f"{v:.3f}" for v in j.reshape(-1)])
         return text.getvalue().encode()
 
-    def _npz(self) -> bytes:
-        buf = io.BytesIO()
-        np.savez(buf, joints_3d=self.joints_3d, frames=np.asarray(self.frames, np.int64),
-                 names=np.asarray(self.names, dtype=str), times_ms=np.asarray(self.times_ms, np.float64),
-                 skipped_names=np.asarray(self.skipped_names, dtype=str),
-                 skeleton=np.asarray(self.skeleton or ""))
-        return buf.getvalue()
+
+Predictions = PredictionRun  # the former name

@@ -33,6 +33,37 @@ ALIGNMENTS = ("none", "scale", "rotation", "rigid", "similarity")
 _CHUNK = 4096  # samples aligned at once: temporaries stay in cache, memory stays bounded
 
 
+# ----------------------------------------------------------------------------- bones
+def bone_lengths(joints, skeleton: str | Skeleton) -> np.ndarray:
+    """``(N, J, 3)`` joints -> ``(N, B)`` lengths of the skeleton's kinematic-tree bones
+    ``(parent, child)`` in child order (the drawn-only ``extra_bones`` are not bones here)."""
+    sk = get_skeleton(skeleton)
+    j = as_array(joints, "joints")
+    check_joints(j, sk, "joints", (3,))
+    parent, child = np.array([(p, c) for c, p in enumerate(sk.parents) if p >= 0]).T
+    d = j[:, child] - j[:, parent]
+    return np.sqrt(dot_rows(d, d))
+
+
+def bone_length_error(pred, gt, skeleton: str | Skeleton, valid=None, *, per_sample: bool = False):
+    """Mean absolute difference of bone lengths, ``mean |len_pred(b) - len_gt(b)|`` in mm.
+
+    ``pred``, ``gt`` ``(N, J, 3)``; bones are the skeleton's ``(parent, child)`` pairs. A bone
+    counts where both its joints are evaluated (finite in both poses and valid); the others are
+    left out. Invariant to a rigid motion of either pose. Pooled over all counted bones (float),
+    or each sample's mean ``(N,)`` with ``per_sample`` (NaN for a sample with no counted bone).
+    """
+    p, g, mask = prepare(pred, gt, valid, skeleton=skeleton, dims=(3,))
+    sk = get_skeleton(skeleton)
+    parent, child = np.array([(a, c) for c, a in enumerate(sk.parents) if a >= 0]).T
+    ok = mask[:, parent] & mask[:, child]
+    err = np.where(ok, np.abs(bone_lengths(p, sk) - bone_lengths(g, sk)), 0.0)
+    counted = ok.sum(axis=1)
+    if per_sample:
+        return np.where(counted > 0, err.sum(axis=1) / np.maximum(counted, 1), np.nan)
+    return float(err.sum() / counted.sum()) if counted.sum() else float("nan")
+
+
 # ----------------------------------------------------------------------------- input
 def as_array(x, argument: str) -> np.ndarray:
     """``x`` (numpy array, torch tensor, nested lists) as float64 numpy; InputError if not numeric."""
@@ -277,6 +308,7 @@ METRIC_LABELS = {
     "mpjpe": "MPJPE", "pa_mpjpe": "PA-MPJPE", "n_mpjpe": "N-MPJPE",
     "mean_distance": "mean distance (rotation-aligned about the root)",
     "pck3d": "3D PCK", "auc3d": "3D AUC", "pck2d": "2D PCK", "epe": "EPE",
+    "bone_length_error": "bone length error",
 }
 FRACTIONS = ("pck3d", "auc3d", "pck2d")  # in [0, 1]; the others are distances
 
@@ -312,8 +344,9 @@ class MetricReport:
 def evaluate(pred, gt, valid=None, *, skeleton: str | Skeleton | None = None, root="auto",
              pck_threshold: float = PCK3D_THRESHOLD, auc_thresholds=AUC_THRESHOLDS,
              pck2d_fraction: float = PCK2D_FRACTION, bbox_size=None) -> MetricReport:
-    """All metrics of ``(N, J, 3)`` poses (MPJPE, PA-MPJPE, N-MPJPE, mean distance, 3D PCK, AUC)
-    or ``(N, J, 2)`` ones (2D PCK, EPE), per sample and per joint too.
+    """All metrics of ``(N, J, 3)`` poses (MPJPE, PA-MPJPE, N-MPJPE, mean distance, 3D PCK, AUC,
+    and with a ``skeleton`` the bone length error) or ``(N, J, 2)`` ones (2D PCK, EPE), per
+    sample and per joint too.
 
     ``root`` ("auto": the skeleton's root when one is named, else none) root-centres the poses
     for MPJPE, N-MPJPE, PCK and AUC; the mean distance is always taken about a root (joint 0
@@ -337,6 +370,8 @@ def evaluate(pred, gt, valid=None, *, skeleton: str | Skeleton | None = None, ro
     for per, key in ((False, summary), (True, per_sample)):
         key["pck3d"] = _pck(err["mpjpe"], pck_threshold, per)
         key["auc3d"] = _auc(err["mpjpe"], auc_thresholds, per)
+        if skeleton is not None:
+            key["bone_length_error"] = bone_length_error(p, g, skeleton, mask, per_sample=per)
     thresholds = np.asarray(auc_thresholds, dtype=np.float64).reshape(-1)
     settings = {"root": r, "mean_distance_root": md_root, "pck_threshold": float(pck_threshold),
                 "auc_thresholds": [float(thresholds.min()), float(thresholds.max()), thresholds.size],

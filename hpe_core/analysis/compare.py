@@ -149,20 +149,6 @@ def _metrics(spec: CompareSpec, dataset, rows: np.ndarray, progress: ProgressSin
 
 def evaluate_predictions(predictor, dataset, rows: np.ndarray, progress: ProgressSink | None = None) -> dict:
     """Predict ``rows`` of ``dataset`` and evaluate against its 3D joints (root-relative)."""
-    from hpe_core.metrics import evaluate
-    from hpe_core.skeleton import get_skeleton
+    from hpe_core.evaluation import evaluate_predictions as run
 
-    if dataset.joints_3d is None:
-        raise InputError(f"{dataset.path}: has no 3D joints to evaluate against")
-    if predictor.num_joints != dataset.skeleton.num_joints:
-        raise InputError(f"the model predicts {predictor.num_joints} joints ({predictor.skeleton}), the dataset "
-                         f"has {dataset.skeleton.num_joints} ({dataset.skeleton.name})")
-    result = predictor.predict_dataset(dataset, rows, progress)
-    done = np.asarray(result.frames, np.int64)
-    gt = np.asarray(dataset.joints_3d)[done].astype(np.float64)
-    visible = np.asarray(dataset.visible)[done]
-    skeleton = get_skeleton(predictor.skeleton) if predictor.skeleton else dataset.skeleton
-    report = evaluate(result.joints_3d, gt, visible, skeleton=skeleton)
-    out = report.to_dict()
-    out.update({"skipped": result.skipped, "precision": predictor.precision, "device": str(predictor.device)})
-    return out
+    return run(predictor, dataset, rows, progress)

@@ -1,4 +1,5 @@
-"""``hpe evaluate CKPT DATASET``: every pose metric of a checkpoint's predictions on a dataset."""
+"""``hpe evaluate CKPT DATASET`` / ``hpe evaluate --pred FILE DATASET``: every pose metric of a
+checkpoint's predictions, or of a prediction file, on a dataset."""
 
 from __future__ import annotations
 
@@ -7,16 +8,26 @@ import argparse
 from hpe_core.commands._common import add_device_args, add_json_flag, emit
 
 DESCRIPTION = """\
-Predict the 3D poses of a dataset's samples with a checkpoint that has a pose head and compare
-them with the dataset's 3D joints: MPJPE, PA-MPJPE, N-MPJPE, the rotation-aligned mean distance,
-3D PCK and AUC (root-centred on the skeleton's root), overall and per joint."""
+Compare 3D poses with a dataset's 3D joints: MPJPE, PA-MPJPE, N-MPJPE, the rotation-aligned mean
+distance, 3D PCK and AUC (root-centred on the skeleton's root) and the bone length error (mean
+absolute difference of predicted and true bone lengths), overall and per joint.
+
+The poses come from a checkpoint (CKPT DATASET: its predictions on the samples of --split), or
+from a file (--pred FILE DATASET): our own .npz (from 'hpe predict ... --out x.npz'), a
+VideoPose3D-style (N, J, 3) .npy/.npz array, or an MMPose 3D result .json. Array and MMPose files
+hold one row per dataset sample, in dataset order, and do not say their units: give --units m or
+mm. A file whose joint or sample count does not fit the dataset is refused."""
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("evaluate", help="pose metrics of a checkpoint on a dataset",
-                              description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("checkpoint", metavar="CKPT", help="a checkpoint with a pose head")
-    p.add_argument("dataset", metavar="DATASET", help="a dataset with 3D joints")
+    p = subparsers.add_parser("evaluate", help="pose metrics of a checkpoint or a prediction file on a dataset",
+                              description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+                              usage="hpe evaluate [options] CKPT DATASET\n       "
+                                    "hpe evaluate [options] --pred FILE DATASET")
+    p.add_argument("inputs", nargs="+", metavar="CKPT DATASET", help="a checkpoint with a pose head and a dataset "
+                   "with 3D joints (with --pred: the dataset only)")
+    p.add_argument("--pred", metavar="FILE", help="score this prediction file instead of a checkpoint")
+    p.add_argument("--units", choices=["m", "mm"], help="--pred: units of an array or MMPose file")
     p.add_argument("--split", default="test", choices=["train", "val", "test", "all"], help="(default: test)")
     p.add_argument("--max-samples", type=int, metavar="N", help="a seeded random subset of N samples")
     p.add_argument("--seed", type=int, default=0)
@@ -30,33 +41,64 @@ def register(subparsers) -> None:
 
 def _text(payload: dict) -> str:
     m = payload["metrics"]
-    lines = [f"samples     {payload['samples']} ({payload['split']}, {payload['precision']} on {payload['device']})"]
-    names = {"mpjpe": "MPJPE", "pa_mpjpe": "PA-MPJPE", "n_mpjpe": "N-MPJPE", "mean_distance": "mean dist."}
+    where = f"{payload['precision']} on {payload['device']}" if "device" in payload else payload["pred"]
+    lines = [f"samples     {payload['samples']} ({payload['split']}, {where})"]
+    if payload.get("dims") == 2:
+        lines.append(f"PCK2D       {m['pck2d']:.3f} (at {payload['settings']['pck2d_fraction']:g} x box)")
+        lines.append(f"EPE         {m['epe']:.2f} px")
+        return "\n".join(lines)
+    names = {"mpjpe": "MPJPE", "pa_mpjpe": "PA-MPJPE", "n_mpjpe": "N-MPJPE", "mean_distance": "mean dist.",
+             "bone_length_error": "bone len."}
     for key, label in names.items():
-        lines.append(f"{label:<11} {m[key]:.2f} mm")
+        if key in m:
+            lines.append(f"{label:<11} {m[key]:.2f} mm")
     lines.append(f"PCK3D       {m['pck3d']:.3f} (at {payload['settings']['pck_threshold']:g} mm)")
     lines.append(f"AUC         {m['auc3d']:.3f}")
-    if payload["skipped"]:
+    if payload.get("skipped"):
         lines.append(f"skipped     {payload['skipped']} unreadable image(s)")
     return "\n".join(lines)
 
 
+def _inputs(args: argparse.Namespace) -> tuple[str | None, str]:
+    from hpe_core.errors import InputError
+
+    want = 1 if args.pred else 2
+    if len(args.inputs) != want:
+        form = "--pred FILE DATASET" if args.pred else "CKPT DATASET"
+        raise InputError(f"expected {form}, got {len(args.inputs)} positional argument(s): {' '.join(args.inputs)}")
+    if args.units and not args.pred:
+        raise InputError("--units applies to --pred files only")
+    return (None, args.inputs[0]) if args.pred else (args.inputs[0], args.inputs[1])
+
+
 def run(args: argparse.Namespace) -> int:
-    from hpe_core.analysis.compare import evaluate_predictions
     from hpe_core.analysis.features import select_indices
     from hpe_core.commands._common import existing_path
     from hpe_core.datasets import open_dataset
+
+    checkpoint, dataset_path = _inputs(args)
+    if args.pred:
+        from hpe_core.evaluation import score_prediction
+        from hpe_core.prediction_files import read_prediction_file
+
+        prediction = read_prediction_file(existing_path(args.pred, "prediction file"), args.units)
+        dataset = open_dataset(existing_path(dataset_path, "dataset"), skip_list=args.skip_list)
+        rows = select_indices(dataset, args.split, args.max_samples, args.seed)
+        report = score_prediction(prediction, dataset, rows, args.pred)
+        payload = {"pred": str(args.pred), "dataset": str(dataset_path), "split": args.split, **report}
+        return emit(args, payload, _text)
+    from hpe_core.evaluation import evaluate_predictions
     from hpe_core.inference import Predictor
     from hpe_core.progress import TerminalProgress
 
-    predictor = Predictor(existing_path(args.checkpoint, "checkpoint file"), args.device, args.precision,
+    predictor = Predictor(existing_path(checkpoint, "checkpoint file"), args.device, args.precision,
                           args.batch_size, args.image_size)
-    dataset = open_dataset(existing_path(args.dataset, "dataset"), skip_list=args.skip_list)
+    dataset = open_dataset(existing_path(dataset_path, "dataset"), skip_list=args.skip_list)
     rows = select_indices(dataset, args.split, args.max_samples, args.seed)
     progress = TerminalProgress("evaluate")
     try:
         report = evaluate_predictions(predictor, dataset, rows, progress)
     finally:
         progress.close()
-    payload = {"checkpoint": str(args.checkpoint), "dataset": str(args.dataset), "split": args.split, **report}
+    payload = {"checkpoint": str(checkpoint), "dataset": str(dataset_path), "split": args.split, **report}
     return emit(args, payload, _text)

@@ -103,15 +103,18 @@ def test_predict_dataset_and_evaluate_agree(assets, capsys, tmp_path):
 
     got = run_json(capsys, "evaluate", assets.regressor, assets.dataset, "--split", "all", *SIZE)
     assert got["samples"] == 29 and got["skipped"] == 1
-    assert set(got["metrics"]) == {"mpjpe", "pa_mpjpe", "n_mpjpe", "mean_distance", "pck3d", "auc3d"}
+    assert set(got["metrics"]) == {"mpjpe", "pa_mpjpe", "n_mpjpe", "mean_distance", "pck3d", "auc3d",
+                                   "bone_length_error"}
     run_json(capsys, "predict", assets.regressor, assets.dataset, "--out", tmp_path / "p.npz", *SIZE)
     from hpe_core.datasets import open_dataset
 
     ds = open_dataset(assets.dataset)
     with np.load(tmp_path / "p.npz", allow_pickle=False) as saved:
-        frames, pred = saved["frames"], saved["joints_3d"]
+        frames, pred = saved["index"], saved["joints_3d"]
     ref = evaluate(pred, ds.joints_3d[frames], ds.visible[frames], skeleton="panoptic19")
     assert got["metrics"]["mpjpe"] == pytest.approx(ref.summary["mpjpe"], rel=1e-6)
+    again = run_json(capsys, "evaluate", "--pred", tmp_path / "p.npz", assets.dataset, "--split", "all")
+    assert again["metrics"] == got["metrics"] and again["samples"] == got["samples"]
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -151,10 +151,14 @@ def test_saved_predictions_round_trip(assets, model, tmp_path, suffix):
     elif suffix == ".csv":
         rows = np.loadtxt(path, delimiter=",", skiprows=1, usecols=range(3, 3 + 57))
         joints = rows.reshape(-1, 19, 3)
-    else:
-        with np.load(path, allow_pickle=False) as data:
-            joints = data["joints_3d"]
-            assert data["frames"].tolist() == result.frames and data["skipped_names"].tolist() == ["frame 3"]
+    else:  # the Prediction file: frames as its index, the run's record in its meta
+        from hpe_core.predictions import load_prediction
+
+        pred = load_prediction(path)
+        joints = pred.joints_3d
+        assert pred.index.tolist() == result.frames and pred.frame == "root_relative"
+        assert pred.meta["names"] == result.names and pred.skeleton == "panoptic19"
+        assert [s["name"] for s in pred.meta["skipped"]] == ["frame 3"]
     np.testing.assert_allclose(joints, result.joints_3d, atol=1e-3)
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 

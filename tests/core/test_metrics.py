@@ -7,7 +7,9 @@ import torch
 
 from hpe_core import metrics as M
 from hpe_core import rotation_fit as RF
+from hpe_core.errors import InputError
 from hpe_core.geometry import procrustes, random_rotations, rotation_matrix
+from hpe_core.skeleton import get_skeleton
 
 
 def poses(n=40, j=17, seed=0, noise=40.0):
@@ -292,8 +294,10 @@ def test_evaluate_collects_every_metric_consistently():
     np.testing.assert_allclose(report.per_joint["mpjpe"], M.per_joint_error(pred, gt, root=0), equal_nan=True)
     assert report.joint_names[0] == "Neck"
     assert report.evaluated_joints == int((np.isfinite(pred).all(2) & np.isfinite(gt).all(2)).sum())
+    assert report.summary["bone_length_error"] == pytest.approx(M.bone_length_error(pred, gt, "panoptic19"))
     d = report.to_dict(per_sample=True)
-    assert set(d["metrics"]) == {"mpjpe", "pa_mpjpe", "n_mpjpe", "mean_distance", "pck3d", "auc3d"}
+    assert set(d["metrics"]) == {"mpjpe", "pa_mpjpe", "n_mpjpe", "mean_distance", "pck3d", "auc3d",
+                                 "bone_length_error"}
     assert len(d["per_sample"]["mpjpe"]) == 14 and len(d["per_joint"]["joint_names"]) == 19
 
 
@@ -387,3 +391,54 @@ def test_best_hypothesis_picks_the_closest_of_k_per_sample():
     assert np.isnan(err[2, 3]) and np.isfinite(err[2, :3]).all()
     same = np.repeat(gt[:, None], 3, axis=1)
     assert np.allclose(best_hypothesis(same, gt, align="similarity")[0], 0, atol=1e-9)
+
+# ----------------------------------------------------------- bone length error
+def ref_bone_length_error(pred, gt, skeleton):
+    """Slow loop: |len_p - len_g| over the (parent, child) bones where all four joints are finite."""
+    sk = get_skeleton(skeleton)
+    total, count, per = 0.0, 0, []
+    for p, g in zip(pred, gt):
+        s_total, s_count = 0.0, 0
+        for child, parent in enumerate(sk.parents):
+            if parent < 0 or not np.isfinite([p[child], p[parent], g[child], g[parent]]).all():
+                continue
+            s_total += abs(np.linalg.norm(p[child] - p[parent]) - np.linalg.norm(g[child] - g[parent]))
+            s_count += 1
+        total, count = total + s_total, count + s_count
+        per.append(s_total / s_count if s_count else np.nan)
+    return total / count, np.array(per)
+
+
+@pytest.mark.parametrize("skeleton", ["panoptic19", "h36m17"])
+def test_bone_length_error_matches_the_slow_loop_with_missing_joints(skeleton):
+    j = get_skeleton(skeleton).num_joints
+    pred, gt = with_nans(*poses(n=12, j=j, seed=21))
+    want, want_per = ref_bone_length_error(pred, gt, skeleton)
+    assert M.bone_length_error(pred, gt, skeleton) == pytest.approx(want, rel=1e-12)
+    np.testing.assert_allclose(M.bone_length_error(pred, gt, skeleton, per_sample=True), want_per, rtol=1e-12)
+
+
+def test_bone_length_error_closed_forms_and_invariance():
+    _, gt = poses(n=6, j=17, seed=22)
+    lengths = M.bone_lengths(gt, "h36m17")
+    assert lengths.shape == (6, 16)
+    # doubling a pose doubles every bone: the error is the mean true bone length
+    assert M.bone_length_error(2 * gt, gt, "h36m17") == pytest.approx(lengths.mean(), rel=1e-12)
+    # a rigid motion of the prediction keeps every bone length
+    rng = np.random.default_rng(3)
+    moved = gt @ random_rotations(6, rng).transpose(0, 2, 1) + rng.normal(size=(6, 1, 3)) * 500
+    assert M.bone_length_error(moved, gt, "h36m17") == pytest.approx(0.0, abs=1e-9)
+    # a joint left out (valid=False) removes exactly the bones that touch it
+    valid = np.ones((6, 17), bool)
+    valid[:, 16] = False  # a leaf: only its own bone goes
+    bent = gt.copy()
+    bent[:, 16] += 1000.0
+    assert M.bone_length_error(bent, gt, "h36m17", valid) == pytest.approx(0.0, abs=1e-9)
+    assert M.bone_length_error(bent, gt, "h36m17") > 10.0
+
+
+def test_bone_length_error_refuses_2d_and_a_wrong_joint_count():
+    with pytest.raises(InputError, match=r"expected shape \(N, J, 3\)"):
+        M.bone_length_error(np.zeros((2, 17, 2)), np.zeros((2, 17, 2)), "h36m17")
+    with pytest.raises(InputError, match="19 joints, but skeleton h36m17 has 17"):
+        M.bone_length_error(np.zeros((2, 19, 3)), np.zeros((2, 19, 3)), "h36m17")

@@ -1,0 +1,85 @@
+"""Scoring a :class:`~hpe_core.predictions.Prediction` against a dataset's ground truth.
+
+    report = score_prediction(prediction, dataset, rows, source="pred.npz")
+
+The rows of the prediction are matched to the dataset's samples by ``prediction.index`` when it
+has one (our own files), else row ``i`` is sample ``i`` and the counts must agree. 3D joints are
+scored with every 3D metric of :func:`hpe_core.metrics.evaluate` (root-centred on the skeleton's
+root, plus the bone length error); a prediction with only 2D joints gets the 2D metrics.
+The same function scores a checkpoint's predictions (``hpe evaluate CKPT``) and a file
+(``hpe evaluate --pred FILE``), so both give the same numbers for the same poses.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hpe_core.errors import InputError
+from hpe_core.predictions import Prediction
+
+
+def match_rows(prediction: Prediction, dataset, source: str) -> np.ndarray:
+    """The dataset sample of each prediction row ``(N,)``; InputError naming ``source`` if they
+    cannot correspond (a sample count or index outside the dataset)."""
+    n = len(dataset)
+    if prediction.index is None:
+        if len(prediction) != n:
+            raise InputError(f"{source}: holds {len(prediction)} samples, but the dataset {dataset.path} "
+                             f"has {n}")
+        return np.arange(n, dtype=np.int64)
+    index = prediction.index
+    if len(index) and (index.min() < 0 or index.max() >= n):
+        raise InputError(f"{source}: refers to sample {int(index.max() if index.max() >= n else index.min())}, "
+                         f"but the dataset {dataset.path} has {n} samples")
+    return index
+
+
+def check_joints(prediction: Prediction, dataset, source: str) -> None:
+    want, have = dataset.skeleton.num_joints, prediction.num_joints
+    if have is None:
+        raise InputError(f"{source}: holds no joints to evaluate (it has {', '.join(prediction.present) or 'nothing'})")
+    if have != want:
+        raise InputError(f"{source}: {have} joints per sample, but the dataset {dataset.path} has {want} "
+                         f"({dataset.skeleton.name})")
+
+
+def score_prediction(prediction: Prediction, dataset, rows: np.ndarray | None = None,
+                     source: str = "prediction") -> dict:
+    """Metrics of ``prediction`` on the samples ``rows`` of ``dataset`` (default: every row it has).
+
+    Returns :meth:`MetricReport.to_dict` plus ``"scored_rows"`` (how many samples were scored).
+    """
+    from hpe_core.metrics import evaluate
+    from hpe_core.skeleton import SKELETONS, get_skeleton
+
+    check_joints(prediction, dataset, source)
+    index = match_rows(prediction, dataset, source)
+    keep = np.ones(len(index), bool) if rows is None else np.isin(index, np.asarray(rows, np.int64))
+    if not keep.any():
+        raise InputError(f"{source}: none of its samples is among the selected samples of {dataset.path}")
+    picked, index = prediction.take(np.flatnonzero(keep)), index[keep]
+    named = prediction.skeleton if prediction.skeleton in SKELETONS else None
+    skeleton = get_skeleton(named) if named else dataset.skeleton
+    visible = np.asarray(dataset.visible)[index]
+    if picked.joints_3d is not None:
+        if dataset.joints_3d is None:
+            raise InputError(f"{dataset.path}: has no 3D joints to evaluate against")
+        gt = np.asarray(dataset.joints_3d)[index].astype(np.float64)
+        report = evaluate(picked.joints_3d, gt, visible, skeleton=skeleton)
+    else:
+        gt = np.asarray(dataset.joints_2d)[index].astype(np.float64)
+        report = evaluate(picked.joints_2d, gt, visible, skeleton=skeleton)
+    return report.to_dict()
+
+
+def evaluate_predictions(predictor, dataset, rows: np.ndarray, progress=None) -> dict:
+    """Predict ``rows`` of ``dataset`` with ``predictor`` and score them (see :func:`score_prediction`)."""
+    if dataset.joints_3d is None:
+        raise InputError(f"{dataset.path}: has no 3D joints to evaluate against")
+    if predictor.num_joints != dataset.skeleton.num_joints:
+        raise InputError(f"the model predicts {predictor.num_joints} joints ({predictor.skeleton}), the dataset "
+                         f"has {dataset.skeleton.num_joints} ({dataset.skeleton.name})")
+    result = predictor.predict_dataset(dataset, rows, progress)
+    out = score_prediction(result.prediction, dataset, None, str(predictor.source))
+    out.update({"skipped": result.skipped, "precision": predictor.precision, "device": str(predictor.device)})
+    return out
