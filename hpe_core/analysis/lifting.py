@@ -59,24 +59,25 @@ def predict_lifter(model, dataset, rows, hypotheses: int = 10, batch_size: int =
 
 
 def evaluate_lifter(model, dataset, rows, hypotheses: int = 10, batch_size: int = 1024, seed: int = 0,
-                    progress: ProgressSink | None = None) -> dict:
-    """The report of :func:`hpe_core.metrics.evaluate` for the mean hypothesis, plus
-    ``best_of_k`` = ``{"hypotheses": K, "mpjpe", "n_mpjpe", "pa_mpjpe"}`` of the oracle pick."""
-    from hpe_core.metrics import best_hypothesis, evaluate
+                    progress: ProgressSink | None = None, source: str = "lifter") -> dict:
+    """The report of :func:`hpe_core.evaluation.score_prediction` for the mean hypothesis, plus
+    ``best_of_k`` = ``{"hypotheses": K, "mpjpe", "n_mpjpe", "pa_mpjpe"}`` of the oracle pick
+    (root-centred on the skeleton's root like the mean's MPJPE)."""
+    from hpe_core.evaluation import score_prediction
+    from hpe_core.metrics import best_hypothesis
 
     if dataset.joints_3d is None:
         raise InputError(f"{dataset.path}: has no 3D joints to evaluate against")
     pred = predict_lifter(model, dataset, rows, hypotheses, batch_size, seed, progress)
-    rows = pred.index
-    gt = np.asarray(dataset.joints_3d[rows], dtype=np.float64)
-    visible = np.asarray(dataset.visible[rows], bool)
-    skeleton = dataset.skeleton
-    out = evaluate(pred.joints_3d, gt, visible, skeleton=skeleton).to_dict()
+    out = score_prediction(pred, dataset, None, source)
     if pred.hypotheses is not None:
+        rows = pred.index
+        gt = np.asarray(dataset.joints_3d[rows], dtype=np.float64)
+        visible = np.asarray(dataset.visible[rows], bool)
         best = {"hypotheses": int(hypotheses)}
         for name, align in BH_ALIGNS.items():
-            err, _ = best_hypothesis(pred.hypotheses, gt, visible, align=align, root=skeleton.root,
-                                     skeleton=skeleton)
+            err, _ = best_hypothesis(pred.hypotheses, gt, visible, align=align, root=dataset.skeleton.root,
+                                     skeleton=dataset.skeleton)
             best[name] = float(np.nanmean(err))
         out["best_of_k"] = best
     out.update({"skipped": 0, "precision": "fp32", "device": str(next(model.parameters()).device)})
