@@ -26,6 +26,18 @@ def is_lifter(family: str) -> bool:
     return cls is not None and "pose2d" in cls.inputs and "image" not in cls.inputs
 
 
+def pose_batches(dataset, idx: np.ndarray, batch_size: int):
+    """Yield ``(positions (B,), 2D joints (B, J, 2) px with NaN where not visible, [])``, the
+    counterpart of :func:`hpe_core.analysis.features.image_batches` for a lifter."""
+    import torch
+
+    for start in range(0, len(idx), batch_size):
+        pos = np.asarray(idx[start:start + batch_size], dtype=np.int64)
+        j2 = np.asarray(dataset.joints_2d[pos], dtype=np.float32).copy()
+        j2[~np.asarray(dataset.visible[pos], bool)] = np.nan
+        yield pos, torch.from_numpy(j2), []
+
+
 def predict_lifter(model, dataset, rows, hypotheses: int = 10, batch_size: int = 1024, seed: int = 0,
                    progress: ProgressSink | None = None):
     """A :class:`Prediction` of ``rows`` (dataset positions) from their 2D joints (see the module)."""

@@ -172,6 +172,21 @@ class VAELifter(nn.Module):
     def feature_dims(self) -> dict[str, int]:
         return {"latent": self.config["latent_dim"], "pose": self.num_joints * 3}
 
+    def features(self, joints_2d: Tensor, names=None) -> dict[str, Tensor]:
+        """``(N, J, 2)`` px 2D joints (NaN where missing) -> ``{"latent": mu (N, Z), "pose": (N, J*3)
+        mm}`` (the names asked for; the embedding explorer reads these)."""
+        wanted = tuple(self.feature_names if names is None else names)
+        unknown = [n for n in wanted if n not in self.feature_names]
+        if unknown:
+            raise InputError(f"features {unknown} are not offered by this vae_lifter model; "
+                             f"valid names: {', '.join(self.feature_names)}")
+        x, _ = normalise_2d(joints_2d, torch.isfinite(joints_2d).all(dim=-1), self.root_index)
+        mu, _ = self.encode(x)
+        out = {"latent": mu}
+        if "pose" in wanted:
+            out["pose"] = (self.decode(mu) * self.config["unit_mm"]).flatten(1)
+        return {n: out[n] for n in wanted}
+
     def generator_parameters(self) -> list[nn.Parameter]:
         return [*self.encoder.parameters(), *self.decoder.parameters()]
 

@@ -3,6 +3,7 @@ label, the two players update only their own weights, validation figures and his
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch.utils.data import default_collate
@@ -163,3 +164,53 @@ def test_a_run_logs_a_histogram_at_every_validation_and_saves_a_vae_lifter(tiny,
     model, info = load_checkpoint(result.last_checkpoint)
     assert info.family == "vae_lifter" and info.joints == 19 and info.skeleton == "panoptic19"
     assert info.feature_dims == {"latent": 4, "pose": 57}
+
+
+@pytest.fixture(scope="module")
+def trained(tiny, tmp_path_factory) -> Path:
+    from hpe_core.training.loop import run_training
+
+    out = tmp_path_factory.mktemp("vae_run")
+    cfg = config_from_dict({"task": "vae_lift", "data": {"path": str(tiny)},
+                            "vae": {"neurons": 16, "latent_dim": 4, "hypotheses": 3},
+                            "optim": {"name": "adam", "lr": 1e-3},
+                            "train": {"epochs": 1, "batch_size": 8, "seed": 2, "threads": 1, "output": str(out)}})
+    return run_training(cfg).last_checkpoint
+
+
+def test_hpe_evaluate_scores_the_mean_and_the_best_of_k_hypotheses(tiny, trained):
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    run = lambda *a: subprocess.run([sys.executable, "-m", "hpe_core.cli", "evaluate", str(trained), str(tiny),  # noqa: E731
+                                     "--split", "all", "--json", *a], capture_output=True, text=True, cwd=root,
+                                    timeout=240)
+    result = run("--hypotheses", "6")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    best = report["best_of_k"]
+    assert best["hypotheses"] == 6 and report["samples"] == 80
+    for key in ("mpjpe", "pa_mpjpe", "n_mpjpe"):
+        assert 0 < best[key] and np.isfinite(best[key])
+    # the latent draws are seeded: the same command gives the same numbers
+    assert json.loads(run("--hypotheses", "6").stdout)["best_of_k"] == best
+    assert "best_of_k" not in json.loads(run("--hypotheses", "0").stdout)
+    bad = run("--hypotheses", "-1")
+    assert bad.returncode == 2 and "--hypotheses" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_the_latent_is_a_feature_of_the_embedding_explorer(tiny, trained, tmp_path):
+    from hpe_core.analysis.features import EmbedSpec, compute_embeddings
+    from hpe_core.models.checkpoint import load_checkpoint
+    from hpe_core.models.vae_lifter import normalise_2d
+
+    emb = compute_embeddings(EmbedSpec(trained, tiny, layers=("latent", "pose"), cache_dir=tmp_path, device="cpu"))
+    assert emb.features["latent"].shape == (80, 4) and emb.features["pose"].shape == (80, 57)
+    model, _ = load_checkpoint(trained)
+    ds = open_dataset(tiny)
+    with torch.no_grad():
+        x, _ = normalise_2d(torch.tensor(ds.joints_2d), torch.tensor(ds.visible), ds.skeleton.root)
+        mu, _ = model.encode(x)
+    assert np.allclose(np.asarray(emb.features["latent"], np.float32), mu.numpy(), atol=2e-3 * float(mu.abs().max()))

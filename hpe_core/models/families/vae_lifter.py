@@ -46,13 +46,6 @@ class VAELifterFamily(Family):
         return VAELifter(dict(config))
 
     @classmethod
-    def features(cls, model, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-        """``{"latent": (N, Z), "pose": (N, J*3) mm}`` of ``batch["joints_2d"]`` (px)."""
-        with torch.no_grad():
-            out = _lift(model, batch, 0)
-        return {"latent": out["mu"], "pose": (out["pose"] * model.config["unit_mm"]).flatten(1)}
-
-    @classmethod
     def predict(cls, model, batch: Mapping[str, Any]):
         """``{"joints_2d": (N, J, 2) px, "visible": (N, J) (optional), "hypotheses": K (optional,
         default 10)}`` -> Prediction: ``joints_3d`` (the mean hypothesis, root-relative mm),
