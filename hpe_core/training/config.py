@@ -4,7 +4,7 @@ A config is a tree of frozen dataclasses. Every key of the file must be a field 
 key is an :class:`InputError` naming it and the valid ones) and every value must have the
 field's type (a wrong type names the dotted key, what was expected and what was found).
 
-    task: simclr                # simclr | simsiam | regress3d
+    task: simclr                # simclr | simsiam | regress3d | vae_lift
     data: {path: demo, image_size: 96}
     model: {backbone: resnet18, width: 16}
     optim: {name: sgd, lr: 0.01, encoder_lr: 0.005}
@@ -286,12 +286,33 @@ def validate(config: Config) -> Config:
     if config.task == "regress3d" and not config.regression.encoder:
         raise InputError("regression.encoder: no encoder given; set a SimCLR/SimSiam checkpoint "
                          "(--set regression.encoder=runs/simclr/best.pt) or 'random' for an untrained one")
+    if config.task == "vae_lift":
+        _check_vae(config.vae)
     if config.contrastive.temperature <= 0:
         raise InputError(f"contrastive.temperature: must be positive, got {config.contrastive.temperature}")
     if not d.path:
         raise InputError("data.path: no dataset given; set it in the config or with --set data.path=PATH "
                          "(or data.path=demo for the demo synthetic set)")
     return config
+
+
+def _check_vae(v: VAEConfig) -> None:
+    checks = [(v.neurons >= 1, "vae.neurons", "at least 1", v.neurons),
+              (v.latent_dim >= 1, "vae.latent_dim", "at least 1", v.latent_dim),
+              (v.beta_cycle >= 1, "vae.beta_cycle", "at least 1", v.beta_cycle),
+              (v.beta_warmup >= 0, "vae.beta_warmup", "0 or more", v.beta_warmup),
+              (0 <= v.beta_hold < v.beta_cycle, "vae.beta_hold", "0 or more and less than vae.beta_cycle", v.beta_hold),
+              (v.hypotheses >= 0, "vae.hypotheses", "0 or more", v.hypotheses),
+              (0.0 <= v.flip_prob <= 1.0, "vae.flip_prob", "a probability in [0, 1]", v.flip_prob),
+              (min(v.lambda_recon, v.lambda_kld, v.lambda_disc) >= 0, "vae.lambda_*", "0 or more",
+               (v.lambda_recon, v.lambda_kld, v.lambda_disc)),
+              (min(v.depth, v.tanh_scale, v.unit_mm) > 0, "vae.depth / tanh_scale / unit_mm", "positive",
+               (v.depth, v.tanh_scale, v.unit_mm)),
+              (min(v.disc_grad_clip, v.gen_grad_clip, v.grad_value_clip) > 0, "vae.*_clip", "positive",
+               (v.disc_grad_clip, v.gen_grad_clip, v.grad_value_clip))]
+    for ok, key, want, got in checks:
+        if not ok:
+            raise InputError(f"{key}: must be {want}, got {got}")
 
 
 def check_paths(config: Config) -> Config:

@@ -214,3 +214,17 @@ def test_the_latent_is_a_feature_of_the_embedding_explorer(tiny, trained, tmp_pa
         x, _ = normalise_2d(torch.tensor(ds.joints_2d), torch.tensor(ds.visible), ds.skeleton.root)
         mu, _ = model.encode(x)
     assert np.allclose(np.asarray(emb.features["latent"], np.float32), mu.numpy(), atol=2e-3 * float(mu.abs().max()))
+
+
+@pytest.mark.parametrize("key,value,message", [
+    ("beta_hold", 40, "vae.beta_hold: must be 0 or more and less than vae.beta_cycle"),
+    ("flip_prob", 1.5, "vae.flip_prob: must be a probability"),
+    ("hypotheses", -2, "vae.hypotheses: must be 0 or more"),
+    ("neurons", 0, "vae.neurons: must be at least 1"),
+])
+def test_bad_vae_settings_are_named(key, value, message):
+    from hpe_core.errors import InputError
+    from hpe_core.training.config import validate
+
+    with pytest.raises(InputError, match=message):
+        validate(config_from_dict({"task": "vae_lift", "data": {"path": "demo"}, "vae": {key: value}}))
