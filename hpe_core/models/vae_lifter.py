@@ -8,6 +8,9 @@ Layer lists of the thesis appendix, with the module names of its public code (HP
   ``BB_1..BB_4`` (two skip connections); ``fc_mean`` and ``fc_logvar`` Linear(H -> Z).
 - ``decoder`` (``Decoder3D``): ``dec_inp_block`` Linear(Z -> H), BN, Mish, Dropout; ``features``
   as above; ``dec_out_block`` Linear(H -> (J-1)*3), Tanh. The root is put back at the origin.
+  With ``pose_head="fk"`` (seed 004) the last layer outputs the forward-kinematics parameters
+  (hip-line angle, one unit vector per limb joint) and a global rotation (6D) instead, composed
+  with prior bone lengths, so every decoded pose has exactly those bone lengths.
 - ``discriminator``: ``inp_block`` Linear((J-1)*2 -> H), LeakyReLU; ``features`` the same residual
   block without BatchNorm (its unused ``bn1`` tensors are kept, as in HPE3D), LeakyReLU and
   dropout 0.5; ``out_block`` Linear(H -> 1), Sigmoid.
@@ -31,7 +34,7 @@ from hpe_core.errors import InputError
 DEFAULTS: dict[str, Any] = {"skeleton": None, "num_joints": None, "root_index": 0, "neurons": 1024,
                             "latent_dim": 51, "dropout": 0.2, "disc_dropout": 0.5, "disc_bias": False,
                             "disc_joints": None, "tanh_scale": 3.0, "depth": 10.0, "unit_mm": 640.0,
-                            "pose_head": "free"}
+                            "pose_head": "free", "bone_lengths": None, "fk_hips": "frame"}
 LOGVAR_MAX = 0.0
 
 
@@ -90,11 +93,11 @@ class Encoder2D(nn.Module):
 class Decoder3D(nn.Module):
     """``(N, Z)`` -> ``(N, (J-1)*3)`` in (-1, 1) (Tanh)."""
 
-    def __init__(self, joints: int, neurons: int, latent_dim: int, dropout: float) -> None:
+    def __init__(self, joints: int, neurons: int, latent_dim: int, dropout: float, outputs: int | None = None) -> None:
         super().__init__()
         self.dec_inp_block = _block(latent_dim, neurons, dropout)
         self.features = ResBlock(neurons, nn.Mish, dropout)
-        self.dec_out_block = nn.Sequential(nn.Linear(neurons, 3 * joints), nn.Tanh())
+        self.dec_out_block = nn.Sequential(nn.Linear(neurons, outputs or 3 * joints), nn.Tanh())
 
     def forward(self, z: Tensor) -> Tensor:
         return self.dec_out_block(self.features(self.dec_inp_block(z)))
@@ -136,15 +139,38 @@ def resolve_config(**options: Any) -> dict[str, Any]:
         cfg["num_joints"], cfg["root_index"] = sk.num_joints, sk.root
     if not cfg["num_joints"] or int(cfg["num_joints"]) < 2:
         raise InputError("vae_lifter model: give a skeleton or num_joints (at least 2)")
-    if cfg["pose_head"] != "free":
-        raise InputError(f"vae_lifter model: pose_head {cfg['pose_head']!r} is not available; "
-                         "only 'free' (the thesis' decoder)")
+    _resolve_pose_head(cfg)
     for key in ("num_joints", "root_index", "neurons", "latent_dim"):
         cfg[key] = int(cfg[key])
     cfg["disc_joints"] = int(cfg["disc_joints"] or cfg["num_joints"] - 1)
     for key in ("dropout", "disc_dropout", "tanh_scale", "depth", "unit_mm"):
         cfg[key] = float(cfg[key])
     return {"family": VAELifter.family, "backbone": VAELifter.backbone_name, **cfg}
+
+
+def _resolve_pose_head(cfg: dict[str, Any]) -> None:
+    """``free`` (the thesis' Tanh coordinates) or ``fk`` (seed 004: bone lengths exact by construction)."""
+    if cfg["pose_head"] not in ("free", "fk"):
+        raise InputError(f"vae_lifter model: pose_head {cfg['pose_head']!r}; valid heads are free, fk")
+    if cfg["pose_head"] == "free":
+        cfg["bone_lengths"] = None
+        return
+    from hpe_core.models.fk_head import prior_lengths
+
+    if cfg["skeleton"] is None:
+        raise InputError("vae_lifter model: pose_head fk needs a skeleton (panoptic19 or h36m17)")
+    lengths = cfg["bone_lengths"] if cfg["bone_lengths"] is not None else prior_lengths(cfg["skeleton"])
+    if len(lengths) != cfg["num_joints"] or not all(isinstance(x, (int, float)) and x >= 0 for x in lengths):
+        raise InputError(f"vae_lifter model: bone_lengths needs {cfg['num_joints']} lengths in mm (0 at the root)")
+    cfg["bone_lengths"] = [float(x) for x in lengths]
+
+
+def rotation_6d(r: Tensor) -> Tensor:
+    """``(N, 6)`` -> ``(N, 3, 3)`` rotations: Gram-Schmidt of the two 3-vectors (Zhou et al. 2019)."""
+    a = nn.functional.normalize(r[:, :3], dim=1, eps=1e-8)
+    b = r[:, 3:] - (a * r[:, 3:]).sum(dim=1, keepdim=True) * a
+    b = nn.functional.normalize(b, dim=1, eps=1e-8)
+    return torch.stack([a, b, torch.cross(a, b, dim=1)], dim=-1)
 
 
 class VAELifter(nn.Module):
@@ -159,7 +185,14 @@ class VAELifter(nn.Module):
         c = self.config
         inner = c["num_joints"] - 1
         self.encoder = Encoder2D(inner, c["neurons"], c["latent_dim"], c["dropout"])
-        self.decoder = Decoder3D(inner, c["neurons"], c["latent_dim"], c["dropout"])
+        self.fk_tree = None
+        outputs = 3 * inner
+        if c["pose_head"] == "fk":  # FK parameters + a global rotation (6D), composed in decode()
+            from hpe_core.kinematics import kinematic_tree
+
+            self.fk_tree = kinematic_tree(c["skeleton"], c["fk_hips"])
+            outputs = self.fk_tree.num_outputs + 6
+        self.decoder = Decoder3D(inner, c["neurons"], c["latent_dim"], c["dropout"], outputs)
         self.discriminator = Discriminator(c["disc_joints"], c["neurons"], c["disc_dropout"], c["disc_bias"])
         self.skeleton: str | None = c["skeleton"]
         self.num_joints: int = c["num_joints"]
@@ -201,9 +234,23 @@ class VAELifter(nn.Module):
     def decode(self, z: Tensor) -> Tensor:
         """``(..., Z)`` -> ``(..., J, 3)`` normalised, root-relative (root row zero)."""
         lead = z.shape[:-1]
-        flat = self.decoder(z.reshape(-1, z.shape[-1])) * self.config["tanh_scale"]
-        joints = flat.reshape(*lead, self.num_joints - 1, 3)
+        raw = self.decoder(z.reshape(-1, z.shape[-1]))
+        if self.fk_tree is not None:
+            return self._compose(raw).reshape(*lead, self.num_joints, 3)
+        joints = (raw * self.config["tanh_scale"]).reshape(*lead, self.num_joints - 1, 3)
         return insert_root(joints, self.root_index)
+
+    def _compose(self, raw: Tensor) -> Tensor:
+        """The fk head: seed 004's forward kinematics with the prior bone lengths (in pose units),
+        made root-relative, then turned by the predicted global rotation."""
+        from hpe_core.kinematics import forward_kinematics
+
+        tree = self.fk_tree
+        k = len(tree.limbs)
+        lengths = torch.tensor(self.config["bone_lengths"], dtype=raw.dtype, device=raw.device) / self.config["unit_mm"]
+        canon = forward_kinematics(raw[:, :2], raw[:, 2:2 + 3 * k].reshape(-1, k, 3), lengths, tree.skeleton, tree.hips)
+        canon = canon - canon[:, self.root_index:self.root_index + 1]
+        return canon @ rotation_6d(raw[:, -6:]).transpose(1, 2)
 
     def forward(self, x: Tensor, hypotheses: int = 0, eps: Tensor | None = None) -> dict[str, Tensor]:
         """``x`` ``(N, J, 2)`` normalised 2D (root row ignored) -> ``mu``, ``logvar`` ``(N, Z)``,

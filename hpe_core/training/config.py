@@ -86,6 +86,7 @@ class VAEConfig:
     depth: float = 10.0  # the root's depth in the re-projection, in pose units
     tanh_scale: float = 3.0  # decoder output range, in pose units
     unit_mm: float = 640.0  # mm per pose unit: a body-size prior (the RMS joint distance from the root)
+    pose_head: Literal["free", "fk"] = "free"  # fk: seed 004's forward kinematics, prior bone lengths
 
 
 @dataclass(frozen=True)

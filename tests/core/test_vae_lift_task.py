@@ -228,3 +228,17 @@ def test_bad_vae_settings_are_named(key, value, message):
 
     with pytest.raises(InputError, match=message):
         validate(config_from_dict({"task": "vae_lift", "data": {"path": "demo"}, "vae": {key: value}}))
+
+
+def test_the_fk_decoder_trains_from_2d_alone_and_keeps_its_bone_lengths(tiny):
+    from hpe_core.kinematics import bone_lengths
+
+    task, model, opt = _setup(No3D(open_dataset(tiny)), config(tiny, pose_head="fk"))
+    for _ in range(3):
+        loss = task.train_step(model, _batch(task), opt, epoch=15, check=lambda loss: None)
+        assert torch.isfinite(loss)
+    model.eval()
+    with torch.no_grad():
+        pose = model(_batch(task)["pose2d"])["pose"] * model.config["unit_mm"]
+    lengths = bone_lengths(pose.double().numpy(), "panoptic19")
+    assert np.allclose(lengths, np.asarray(model.config["bone_lengths"])[None], rtol=1e-5)

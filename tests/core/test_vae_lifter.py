@@ -48,11 +48,13 @@ def test_decoder_puts_the_root_at_the_origin_and_stays_in_range():
     assert pose.abs().max() <= m.config["tanh_scale"]
 
 
-def test_unknown_options_and_the_fk_head_are_refused():
+def test_unknown_options_and_heads_are_refused():
     with pytest.raises(InputError, match="unknown option"):
         resolve_config(skeleton="h36m17", width=3)
-    with pytest.raises(InputError, match="pose_head 'fk'"):
-        resolve_config(skeleton="h36m17", pose_head="fk")
+    with pytest.raises(InputError, match="pose_head 'mlp'; valid heads are free, fk"):
+        resolve_config(skeleton="h36m17", pose_head="mlp")
+    with pytest.raises(InputError, match="fk needs a skeleton"):
+        resolve_config(num_joints=17, pose_head="fk")
 
 
 # ----------------------------------------------------------------------------- VAE maths
@@ -314,3 +316,33 @@ def test_an_unsafe_sibling_is_refused_through_the_checkpoint_reader_too(tmp_path
                tmp_path / "wandering-sky-7_Encoder2D.pt")
     with pytest.raises(CheckpointError, match="Encoder2D.pt: refused: unpickling it needs arbitrary code"):
         load_checkpoint(path)
+
+
+# ----------------------------------------------------------------------------- fk decoder (seed 004)
+def test_fk_decoder_keeps_the_prior_bone_lengths_exactly_in_any_orientation(tmp_path):
+    from hpe_core.kinematics import bone_lengths
+    from hpe_core.models.checkpoint import load_checkpoint, save_checkpoint
+    from hpe_core.models.fk_head import prior_lengths
+
+    torch.manual_seed(0)
+    m = VAELifter(resolve_config(skeleton="panoptic19", neurons=32, latent_dim=4, pose_head="fk")).double().eval()
+    with torch.no_grad():
+        pose = m.decode(torch.randn(64, 4, dtype=torch.float64) * 3)
+    assert torch.equal(pose[:, 0], torch.zeros(64, 3, dtype=torch.float64))
+    lengths = bone_lengths(pose.numpy() * m.config["unit_mm"], "panoptic19")  # (N, J) mm
+    assert np.allclose(lengths, np.asarray(prior_lengths("panoptic19"))[None], atol=1e-6)
+    heading = pose[:, 1] / pose[:, 1].norm(dim=1, keepdim=True)  # the poses are not all turned alike
+    assert float(heading.std(dim=0).norm()) > 0.1
+    save_checkpoint(tmp_path / "fk.pt", m.float())
+    again, info = load_checkpoint(tmp_path / "fk.pt")
+    assert again.config["pose_head"] == "fk" and again.config["bone_lengths"] == m.config["bone_lengths"]
+    z = torch.randn(3, 4)
+    assert torch.allclose(again.decode(z), m.decode(z), atol=1e-6)
+
+
+def test_rotation_6d_gives_proper_rotations():
+    from hpe_core.models.vae_lifter import rotation_6d
+
+    R = rotation_6d(torch.randn(50, 6, dtype=torch.float64))
+    assert torch.allclose(R.transpose(1, 2) @ R, torch.eye(3, dtype=torch.float64).expand(50, 3, 3), atol=1e-12)
+    assert torch.allclose(torch.linalg.det(R), torch.ones(50, dtype=torch.float64), atol=1e-12)

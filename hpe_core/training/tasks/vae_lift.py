@@ -82,7 +82,7 @@ class VAELiftTask(Task):
         v = self.vae
         self.model = VAELifter(resolve_config(skeleton=self.skeleton.name, neurons=v.neurons,
                                               latent_dim=v.latent_dim, tanh_scale=v.tanh_scale,
-                                              depth=v.depth, unit_mm=v.unit_mm))
+                                              depth=v.depth, unit_mm=v.unit_mm, pose_head=v.pose_head))
         return self.model
 
     def net(self, model: nn.Module) -> nn.Module:
