@@ -64,6 +64,8 @@ def _text(payload: dict) -> str:
             lines.append(f"  {names[key]:<9} {best[key]:.2f} mm")
     if payload.get("skipped"):
         lines.append(f"skipped     {payload['skipped']} unreadable image(s)")
+    if payload.get("unpredicted"):
+        lines.append(f"left out    {payload['unpredicted']} sample(s) without any predicted joint")
     return "\n".join(lines)
 
 
