@@ -242,3 +242,27 @@ def test_the_fk_decoder_trains_from_2d_alone_and_keeps_its_bone_lengths(tiny):
         pose = model(_batch(task)["pose2d"])["pose"] * model.config["unit_mm"]
     lengths = bone_lengths(pose.double().numpy(), "panoptic19")
     assert np.allclose(lengths, np.asarray(model.config["bone_lengths"])[None], rtol=1e-5)
+
+
+def test_hpe_predict_lifts_a_dataset_and_evaluate_pred_scores_it_like_the_checkpoint(tiny, trained, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from hpe_core.predictions import load_prediction
+
+    root = Path(__file__).resolve().parents[2]
+    hpe = lambda *a: subprocess.run([sys.executable, "-m", "hpe_core.cli", *a], capture_output=True,  # noqa: E731
+                                    text=True, cwd=root, timeout=240)
+    out = tmp_path / "lifted.npz"
+    result = hpe("predict", str(trained), str(tiny), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    pred = load_prediction(out)
+    assert pred.joints_3d.shape == (80, 19, 3) and pred.hypotheses.shape == (80, 10, 19, 3)
+    assert pred.latent.shape == (80, 4) and pred.frame == "root_relative"
+    from_file = json.loads(hpe("evaluate", "--pred", str(out), str(tiny), "--split", "all", "--json").stdout)
+    from_ckpt = json.loads(hpe("evaluate", str(trained), str(tiny), "--split", "all", "--json").stdout)
+    for key in ("mpjpe", "pa_mpjpe", "n_mpjpe"):
+        assert from_file["metrics"][key] == pytest.approx(from_ckpt["metrics"][key], rel=1e-6)
+    bad = hpe("predict", str(trained), str(tiny), "--out", str(tmp_path / "x.json"))
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
