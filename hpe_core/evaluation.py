@@ -35,7 +35,8 @@ def match_rows(prediction: Prediction, dataset, source: str) -> np.ndarray:
     return index
 
 
-def check_joints(prediction: Prediction, dataset, source: str) -> None:
+def check_joint_count(prediction: Prediction, dataset, source: str) -> None:
+    """InputError naming ``source`` unless the prediction has joints, as many as the dataset's skeleton."""
     want, have = dataset.skeleton.num_joints, prediction.num_joints
     if have is None:
         raise InputError(f"{source}: holds no joints to evaluate (it has {', '.join(prediction.present) or 'nothing'})")
@@ -54,7 +55,7 @@ def score_prediction(prediction: Prediction, dataset, rows: np.ndarray | None = 
     from hpe_core.metrics import evaluate
     from hpe_core.skeleton import SKELETONS, get_skeleton
 
-    check_joints(prediction, dataset, source)
+    check_joint_count(prediction, dataset, source)
     index = match_rows(prediction, dataset, source)
     keep = np.ones(len(index), bool) if rows is None else np.isin(index, np.asarray(rows, np.int64))
     if not keep.any():
