@@ -84,10 +84,6 @@ class Predictor:
         self.batch_size, self.queue_size = int(batch_size), max(1, int(queue_size))
         self.model, info, self.source = _load(checkpoint_or_model)
         self.family = family_of(self.model)
-        if "image" not in self.family.inputs:  # a lifter (vae_lifter) reads 2D joints
-            raise CheckpointError(f"{self.source}: a {self.model.family} model lifts 2D joints and reads no "
-                                  "image; predict a dataset's samples with 'hpe predict CKPT DATASET --out x.npz' "
-                                  "or score them with 'hpe evaluate CKPT DATASET'")
         if not predicts_pose(self.model):
             raise CheckpointError(f"{self.source}: this {self.model.family} model has no pose head, so it "
                                   "cannot predict poses (use a regressor checkpoint, e.g. one from "
