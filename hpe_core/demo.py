@@ -7,7 +7,8 @@ folder (``platformdirs.user_cache_dir("hpe-studio")``).
 ``build_demo(DemoSpec(...), progress)`` (``hpe demo build``) trains, with the ``*_cpu`` presets,
 a SimCLR and a SimSiam encoder (a narrow ResNet18) and a 2-layer 3D regression head on each
 (and, as a control, the same head on an untrained encoder), then writes ``simclr.pt``, ``simsiam.pt``, ``simclr_regress2.pt``, ``simsiam_regress2.pt``,
-their configs under ``configs/`` and ``metrics.json`` into ``resources/demo/``.
+their configs under ``configs/`` and ``metrics.json`` into ``resources/demo/``; then the VAE
+lifter of seed 003 (:mod:`hpe_core.demo_vae`: ``vae_lifter.pt``, ``vae_metrics.json``).
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class DemoSpec:
     work: Path | None = None  # where the runs go (default: a temporary folder, removed after)
     quick: bool = False  # a tiny build, for tests
     overrides: tuple[str, ...] = ()  # applied to every config (e.g. "train.device=cuda")
+    only: str | None = None  # "vae": only the VAE lifter (hpe_core.demo_vae)
 
 
 def demo_configs(spec: DemoSpec, work: Path, dataset: Path) -> dict:
@@ -103,9 +105,14 @@ def demo_configs(spec: DemoSpec, work: Path, dataset: Path) -> dict:
 
 def build_demo(spec: DemoSpec, progress=None, events=None) -> dict:
     """Train the demo models and write them with their configs and metrics into ``spec.out``."""
+    from hpe_core.demo_vae import build_vae_demo
     from hpe_core.training.loop import run_training
 
     progress = progress or NullProgress()
+    if spec.only == "vae":
+        return {"vae": build_vae_demo(spec, progress, events)}
+    if spec.only is not None:
+        raise InputError(f"--only {spec.only!r}: the only part that builds alone is 'vae'")
     started = time.monotonic()
     spec.out.mkdir(parents=True, exist_ok=True)
     progress.set_status("demo dataset")
@@ -125,6 +132,9 @@ def build_demo(spec: DemoSpec, progress=None, events=None) -> dict:
                 raise InputError(f"demo build: {name} was interrupted; nothing was written to {spec.out}")
             results[name], seconds[name] = result, time.monotonic() - t0
         metrics = _write_results(spec.out, configs, results, seconds, params, time.monotonic() - started)
+        check_cancelled(progress)
+        progress.set_status("training the VAE lifter")
+        metrics["vae"] = build_vae_demo(spec, progress, events)
     finally:
         if not spec.work:
             shutil.rmtree(work, ignore_errors=True)

@@ -309,6 +309,29 @@ def epe(pred, gt, valid=None, *, skeleton=None, per_sample=False):
     return _mean(_errors(p, g, mask, "none"), per_sample)
 
 
+def best_hypothesis(hypotheses, gt, valid=None, *, align: str = "none", root=None,
+                    skeleton: str | Skeleton | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The oracle pick among K hypotheses per sample ("BH", as seed 003 and Li & Lee report it).
+
+    ``hypotheses`` ``(N, K, J, 3)``, ``gt`` ``(N, J, 3)``, ``valid`` ``(N, J)``: each hypothesis is
+    scored by its mean per-joint error under ``align`` over the sample's evaluated joints.
+    Returns ``(errors (N, J), choice (N,))``: the per-joint errors of the chosen hypothesis (NaN
+    where excluded) and its index.
+    """
+    h = as_array(hypotheses, "hypotheses")
+    if h.ndim != 4:
+        raise InputError(f"hypotheses: expected (N, K, J, 3), got shape {h.shape}")
+    n, k = h.shape[:2]
+    g = as_array(gt, "gt")
+    if g.shape != (n, *h.shape[2:]):
+        raise InputError(f"hypotheses, gt: shapes disagree: hypotheses {h.shape}, gt {g.shape}")
+    v = None if valid is None else np.repeat(np.asarray(valid)[:, None], k, axis=1).reshape(n * k, -1)
+    err = pjpe(h.reshape(n * k, *h.shape[2:]), np.repeat(g[:, None], k, axis=1).reshape(n * k, *g.shape[1:]),
+               v, align=align, root=root, skeleton=skeleton).reshape(n, k, -1)
+    choice = np.nanmean(err, axis=2).argmin(axis=1)
+    return err[np.arange(n), choice], choice
+
+
 # ------------------------------------------------------------------------- evaluate
 METRIC_LABELS = {
     "mpjpe": "MPJPE", "pa_mpjpe": "PA-MPJPE", "n_mpjpe": "N-MPJPE",

@@ -123,6 +123,9 @@ class RunState:
     def __init__(self) -> None:
         self.loss, self.lr, self.throughput = Series(), Series(), Series()
         self.metrics: dict[str, Series] = {}
+        # name -> {"edges": (B+1,) bin edges, "epochs": [1-based], "counts": [(B,) per epoch]}: the
+        # histograms a task logs at each validation (vae_lift: per-joint errors, "pjpe")
+        self.histograms: dict[str, dict] = {}
         self.final: dict[str, float | None] = {}
         self.epoch = self.step = self.total_steps = self.epochs = 0
         self.checkpoints: dict[str, str] = {}  # kind ("last" | "best") -> path
@@ -159,6 +162,9 @@ class RunState:
             s.truncate(self.step)
         for s in self.metrics.values():
             s.truncate(self.epoch)
+        for h in self.histograms.values():
+            keep = [i for i, ep in enumerate(h["epochs"]) if ep <= self.epoch]
+            h["epochs"], h["counts"] = [h["epochs"][i] for i in keep], [h["counts"][i] for i in keep]
         self._ref = (e["time"], e["step"])
         where = f" (resumed from {e['resumed_from']}, step {e['step']})" if e["resumed_from"] else ""
         self.messages.append(f"start: {e['epochs']} epochs, {e['total_steps']} steps on "
@@ -179,6 +185,12 @@ class RunState:
             return
         for name, value in e["metrics"].items():
             self.metrics.setdefault(name, Series()).append(e["epoch"] + 1, value)
+        for name, hist in (e.get("histograms") or {}).items():
+            edges, counts = hist.get("edges_mm") or hist.get("edges"), hist.get("counts")
+            if isinstance(counts, list) and isinstance(edges, list) and len(edges) == len(counts) + 1:
+                record = self.histograms.setdefault(name, {"edges": edges, "epochs": [], "counts": []})
+                record["epochs"].append(e["epoch"] + 1)
+                record["counts"].append([float(c or 0) for c in counts])
         self.messages.append(f"epoch {e['epoch'] + 1}: " + _format_metrics(e["metrics"]))
 
     def _on_checkpoint(self, e: dict) -> None:

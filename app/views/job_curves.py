@@ -1,5 +1,7 @@
 """Live curves of one training job (pyqtgraph): loss, learning rate and throughput over steps,
-the validation metrics over epochs, and a line with the position, the speed and the ETA.
+the validation metrics over epochs, and a line with the position, the speed and the ETA. A task
+that logs a per-joint error histogram at each validation (vae_lift) gets a heat strip: one column
+per epoch, the share of joints in each error bin (the thesis' Fig. 2.3.2, right).
 
 The view draws a :class:`~app.model.training_record.RunState`; it computes nothing. Items are
 updated in place with ``setData``, at most a few times a second (:meth:`schedule_refresh`).
@@ -11,7 +13,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.model.training_record import RunState, Series, format_duration
@@ -55,6 +57,13 @@ class JobCurvesView(QWidget):
                 plot.setClipToView(True)
             self.plots[name] = plot
         self.plots["metrics"].addLegend(offset=(-5, 5))
+        self.plots["pjpe"] = self.graphics.addPlot(row=2, col=0, colspan=2, title="per-joint error histogram (PJPE)")
+        self.plots["pjpe"].setLabel("bottom", "epoch")
+        self.plots["pjpe"].setLabel("left", "error (mm)")
+        self.heat = pg.ImageItem(axisOrder="row-major")
+        self.heat.setColorMap(pg.colormap.get("viridis"))
+        self.plots["pjpe"].addItem(self.heat)
+        self.plots["pjpe"].hide()
         self.curves = {name: self.plots[name].plot(pen=pg.mkPen(COLOURS[0]), connect="finite")  # cosmetic: fast
                        for name in ("loss", "lr", "throughput")}
         self.metric_curves: dict[str, pg.PlotDataItem] = {}
@@ -97,6 +106,26 @@ class JobCurvesView(QWidget):
                                                    name=name, connect="finite")
                 self.metric_curves[name] = curve
             _set(curve, series)
+        self._refresh_heat(state)
+
+    def _refresh_heat(self, state: RunState | None) -> None:
+        data = self.histogram_data()
+        hist = state.histograms.get("pjpe") if state is not None else None
+        if data.size == 0 or hist is None:
+            self.plots["pjpe"].hide()
+            return
+        edges, epochs = hist["edges"], hist["epochs"]
+        self.heat.setImage(data, levels=(0.0, max(float(data.max()), 1e-9)))
+        self.heat.setRect(QRectF(epochs[0] - 0.5, edges[0], len(epochs), edges[-1] - edges[0]))
+        self.plots["pjpe"].show()
+
+    def histogram_data(self, name: str = "pjpe") -> np.ndarray:
+        """``(bins, epochs)``: each validation's share of joints per error bin (what the strip shows)."""
+        hist = self.state.histograms.get(name) if self.state is not None else None
+        if not hist or not hist["counts"]:
+            return np.zeros((0, 0))
+        counts = np.asarray(hist["counts"], dtype=float).T
+        return counts / np.maximum(counts.sum(axis=0, keepdims=True), 1.0)
 
     def curve_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """What a curve shows, as arrays: "loss", "lr", "throughput" or "metric:<name>"."""

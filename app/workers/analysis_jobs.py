@@ -19,7 +19,8 @@ from app.model.requests import CompareRequest, EmbedRequest, quote_path as _quot
 from hpe_core.errors import InputError
 
 Job = Callable[[Any], Any]
-LAYER_ORDER = ("conv1", "layer1", "layer2", "layer3", "layer4", "encoder", "projection", "prediction")
+LAYER_ORDER = ("conv1", "layer1", "layer2", "layer3", "layer4", "encoder", "projection", "prediction",
+               "latent")  # latent: a VAE lifter's posterior mean (seed 003)
 LABELS = ("action", "subject", "camera", "pose_id", "sequence")
 
 

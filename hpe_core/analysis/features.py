@@ -7,7 +7,9 @@ cache key is the checkpoint's sha256 + the dataset (path and a stamp of its cont
 layer + the samples + image size and precision; a second run with the same key reads the file.
 Images that cannot be read are skipped and counted; ``Embeddings.indices`` says which samples
 the rows are. Names: ``conv1``, ``layer1``..``layer4`` (global-average pooled), ``encoder``,
-``projection``, ``prediction`` (SimSiam), ``pose``; an unknown name lists the valid ones.
+``projection``, ``prediction`` (SimSiam), ``pose``; a lifter (``vae_lifter``) reads the samples
+2D joints instead of images and offers ``latent`` (its posterior mean) and ``pose``. An unknown
+name lists the valid ones.
 """
 
 from __future__ import annotations
@@ -116,7 +118,10 @@ def compute_embeddings(spec: EmbedSpec, progress: ProgressSink | None = None) ->
     found = {layer: cache.read(keys[layer]) for layer in layers} if spec.use_cache else {}
     missing = [layer for layer in layers if found.get(layer) is None]
     if missing:
-        stream = image_batches(dataset, idx, size, spec.batch_size)
+        from hpe_core.analysis.lifting import is_lifter, pose_batches
+
+        stream = (pose_batches(dataset, idx, spec.batch_size) if is_lifter(model.family)  # a lifter reads 2D joints
+                  else image_batches(dataset, idx, size, spec.batch_size))
         kept, skipped = extract_to_cache(model, stream, missing, cache, {k: keys[k] for k in missing},
                                          spec.device, spec.precision, len(idx), progress)
         for layer in missing:

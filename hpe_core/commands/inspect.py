@@ -25,7 +25,8 @@ def _text(info: dict) -> str:
     lines = [
         f"checkpoint  {info['path']}",
         f"family      {info['family']}",
-        f"backbone    {info['backbone']}  (conv1 {'x'.join(str(n) for n in info['conv1_shape'])})",
+        f"backbone    {info['backbone']}" + (f"  (conv1 {'x'.join(str(n) for n in info['conv1_shape'])})"
+                                                 if info["conv1_shape"] else ""),
         f"layout      {info['layout']}" + (f"  (format_version {info['format_version']})"
                                            if info.get("format_version") else ""),
         f"parameters  {info['parameters']:,}  ({info['dtype']})",

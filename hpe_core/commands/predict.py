@@ -56,6 +56,10 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise InputError(f"--out {out}: unknown output format; valid: {', '.join(OUTPUT_SUFFIXES)}")
     source = existing_path(args.input, "input")
+    from hpe_core.commands.evaluate import _lifter
+
+    if _lifter(existing_path(args.checkpoint, "checkpoint file")):
+        return _run_lifter(args, source, out)
     predictor = Predictor(existing_path(args.checkpoint, "checkpoint file"), args.device, args.precision,
                           args.batch_size, args.image_size)
     with terminal_progress("predict") as progress:
@@ -67,3 +71,25 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{source}: no image or frame could be read ({result.skipped} skipped)")
     payload = {**result.summary(), "out": str(result.save(out))}
     return emit(args, payload, _text)
+
+
+def _run_lifter(args: argparse.Namespace, source, out) -> int:
+    """A 2D-to-3D lifter: the samples' 2D joints of a dataset in, a Prediction .npz out (the mean
+    hypothesis, 10 sampled hypotheses, the latent)."""
+    from hpe_core.analysis.lifting import predict_lifter
+    from hpe_core.datasets import open_dataset
+    from hpe_core.errors import InputError
+    from hpe_core.models.checkpoint import load_checkpoint
+    from hpe_core.progress import terminal_progress
+
+    if out.suffix.lower() != ".npz":
+        raise InputError(f"--out {out}: a lifter's predictions (with hypotheses and latent) are saved as .npz")
+    model, info = load_checkpoint(args.checkpoint, device=args.device)
+    dataset = open_dataset(source)
+    with terminal_progress("predict") as progress:
+        pred = predict_lifter(model, dataset, range(len(dataset)), progress=progress)
+    from dataclasses import replace
+
+    path = replace(pred, checkpoint=info.sha256).save(out)
+    payload = {"samples": len(dataset), "skipped": 0, "out": str(path)}
+    return emit(args, payload, lambda d: f"{d['samples']} samples lifted -> {d['out']}")

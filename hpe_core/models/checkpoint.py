@@ -81,6 +81,7 @@ def _recognise(path: Path) -> tuple[Recognised, dict[str, Any], int | None]:
     if native is not None:
         return native
     state, hints, training, notes = unwrap_foreign(obj, kind, path)
+    hints["path"] = str(path)  # layouts of several files (HPE3D's one file per part) find their siblings
     try:
         rec = recognise_foreign(state, hints)
     except CheckpointError as exc:
@@ -97,6 +98,8 @@ def recognise_foreign(state: Mapping[str, torch.Tensor], hints: dict[str, Any]) 
         try:
             rec = recognise(state, hints)
         except CheckpointError as exc:
+            if getattr(exc, "layout_known", False):  # its layout, but unusable: that is the answer
+                raise
             errors.append(exc)
             continue
         if rec is not None:
@@ -126,9 +129,17 @@ def _compare(rec: Recognised, model: HPEModel, path: Path) -> tuple[list[str], l
     return missing, unexpected
 
 
+def _resnet(model):
+    """The model's ResNet encoder, or None (a lifter's ``encoder`` is an MLP)."""
+    from hpe_core.models.resnet import ResNet
+
+    encoder = getattr(model, "encoder", None)
+    return encoder if isinstance(encoder, ResNet) else None
+
+
 def _heads_info(model) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    encoder = getattr(model, "encoder", None)
+    encoder = _resnet(model)
     if encoder is not None and encoder.num_classes:
         d, c = encoder.num_features, encoder.num_classes
         out["logits"] = {"dims": [d, c], "layers": f"linear {d}->{c}"}
@@ -148,7 +159,7 @@ def _dtype(state: Mapping[str, torch.Tensor]) -> str:
 
 def _info(path: Path, rec: Recognised, model, training: dict, version: int | None,
           missing: list[str], unexpected: list[str]) -> CheckpointInfo:
-    encoder = getattr(model, "encoder", None)
+    encoder = _resnet(model)
     pose = predicts_pose(model)
     return CheckpointInfo(
         family=rec.family, backbone=rec.backbone, layout=rec.layout, heads=_heads_info(model),

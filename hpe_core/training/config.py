@@ -4,7 +4,7 @@ A config is a tree of frozen dataclasses. Every key of the file must be a field 
 key is an :class:`InputError` naming it and the valid ones) and every value must have the
 field's type (a wrong type names the dotted key, what was expected and what was found).
 
-    task: simclr                # simclr | simsiam | regress3d
+    task: simclr                # simclr | simsiam | regress3d | vae_lift
     data: {path: demo, image_size: 96}
     model: {backbone: resnet18, width: 16}
     optim: {name: sgd, lr: 0.01, encoder_lr: 0.005}
@@ -26,7 +26,7 @@ from typing import Any, Literal, Optional
 
 from hpe_core.errors import InputError
 
-TASKS = ("simclr", "simsiam", "regress3d")
+TASKS = ("simclr", "simsiam", "regress3d", "vae_lift")
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,30 @@ class RegressionConfig:
 
 
 @dataclass(frozen=True)
+class VAEConfig:
+    """Seed 003's VAE lifter (task ``vae_lift``); the defaults are the thesis' values."""
+
+    supervised: bool = False  # true: a 3D loss on the labels (the thesis' first check)
+    neurons: int = 1024
+    latent_dim: int = 51
+    lambda_recon: float = 1.0
+    lambda_kld: float = 0.001  # beta cycles from 0 to this
+    lambda_disc: float = 0.001
+    beta_cycle: int = 40  # epochs per beta cycle ...
+    beta_warmup: int = 10  # ... after this many epochs at beta 0 ...
+    beta_hold: int = 10  # ... each ending with this many at lambda_kld
+    disc_grad_clip: float = 1.0  # gradient-norm clipping of the discriminator step
+    gen_grad_clip: float = 2.0  # ... and of the generator step
+    grad_value_clip: float = 1000.0  # gradient-value clipping of the generator step
+    flip_prob: float = 0.5  # horizontal flip with left/right swap
+    hypotheses: int = 10  # K latent samples evaluated for the best hypothesis
+    depth: float = 10.0  # the root's depth in the re-projection, in pose units
+    tanh_scale: float = 3.0  # decoder output range, in pose units
+    unit_mm: float = 640.0  # mm per pose unit: a body-size prior (the RMS joint distance from the root)
+    pose_head: Literal["free", "fk"] = "free"  # fk: seed 004's forward kinematics, prior bone lengths
+
+
+@dataclass(frozen=True)
 class OptimConfig:
     name: Literal["sgd", "adam", "adamw"] = "adam"
     lr: float = 0.001  # for the heads (and the encoder unless encoder_lr is set)
@@ -100,11 +124,12 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class Config:
-    task: Literal["simclr", "simsiam", "regress3d"]
+    task: Literal["simclr", "simsiam", "regress3d", "vae_lift"]
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     contrastive: ContrastiveConfig = field(default_factory=ContrastiveConfig)
     regression: RegressionConfig = field(default_factory=RegressionConfig)
+    vae: VAEConfig = field(default_factory=VAEConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -262,12 +287,33 @@ def validate(config: Config) -> Config:
     if config.task == "regress3d" and not config.regression.encoder:
         raise InputError("regression.encoder: no encoder given; set a SimCLR/SimSiam checkpoint "
                          "(--set regression.encoder=runs/simclr/best.pt) or 'random' for an untrained one")
+    if config.task == "vae_lift":
+        _check_vae(config.vae)
     if config.contrastive.temperature <= 0:
         raise InputError(f"contrastive.temperature: must be positive, got {config.contrastive.temperature}")
     if not d.path:
         raise InputError("data.path: no dataset given; set it in the config or with --set data.path=PATH "
                          "(or data.path=demo for the demo synthetic set)")
     return config
+
+
+def _check_vae(v: VAEConfig) -> None:
+    checks = [(v.neurons >= 1, "vae.neurons", "at least 1", v.neurons),
+              (v.latent_dim >= 1, "vae.latent_dim", "at least 1", v.latent_dim),
+              (v.beta_cycle >= 1, "vae.beta_cycle", "at least 1", v.beta_cycle),
+              (v.beta_warmup >= 0, "vae.beta_warmup", "0 or more", v.beta_warmup),
+              (0 <= v.beta_hold < v.beta_cycle, "vae.beta_hold", "0 or more and less than vae.beta_cycle", v.beta_hold),
+              (v.hypotheses >= 0, "vae.hypotheses", "0 or more", v.hypotheses),
+              (0.0 <= v.flip_prob <= 1.0, "vae.flip_prob", "a probability in [0, 1]", v.flip_prob),
+              (min(v.lambda_recon, v.lambda_kld, v.lambda_disc) >= 0, "vae.lambda_*", "0 or more",
+               (v.lambda_recon, v.lambda_kld, v.lambda_disc)),
+              (min(v.depth, v.tanh_scale, v.unit_mm) > 0, "vae.depth / tanh_scale / unit_mm", "positive",
+               (v.depth, v.tanh_scale, v.unit_mm)),
+              (min(v.disc_grad_clip, v.gen_grad_clip, v.grad_value_clip) > 0, "vae.*_clip", "positive",
+               (v.disc_grad_clip, v.gen_grad_clip, v.grad_value_clip))]
+    for ok, key, want, got in checks:
+        if not ok:
+            raise InputError(f"{key}: must be {want}, got {got}")
 
 
 def check_paths(config: Config) -> Config:

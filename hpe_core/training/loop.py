@@ -202,11 +202,13 @@ class _Run:
 
         n = self.task.batch_size(batch)
         lr = apply_lr(self.optimizer, self.schedule, self.step)
+        if getattr(self.task, "owns_step", False):  # e.g. a GAN's two updates (vae_lift)
+            with autocast(self.device, self.precision):
+                loss = self.task.train_step(self.net, batch, self.optimizer, self.epoch, self._check_finite)
+            return self._stepped(loss, n, lr)
         with autocast(self.device, self.precision):
             loss = self.task.loss(self.net, batch)
-        bad = not bool(torch.isfinite(loss.detach()).all())
-        if distributed.any_flag(bad, self.device, self.info):
-            raise NonFiniteLoss(self._nan_message(loss))
+        self._check_finite(loss)
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
@@ -221,6 +223,15 @@ class _Run:
             self.scaler.update()
         else:
             self.optimizer.step()
+        self._stepped(loss, n, lr)
+
+    def _check_finite(self, loss: torch.Tensor) -> None:
+        """NonFiniteLoss (before any update) when ``loss`` is NaN or infinite on any rank."""
+        bad = not bool(torch.isfinite(loss.detach()).all())
+        if distributed.any_flag(bad, self.device, self.info):
+            raise NonFiniteLoss(self._nan_message(loss))
+
+    def _stepped(self, loss: torch.Tensor, n: int, lr: float) -> None:
         self.step += 1
         self.batch += 1
         self._losses.append(float(loss.detach()))
@@ -272,10 +283,12 @@ class _Run:
 
     def _end_epoch(self) -> None:
         metrics = self._evaluate("val") if len(self.task.val_indices) else {}
+        histograms = metrics.pop("histograms", None)  # e.g. vae_lift's per-joint error histogram
         train_loss = sum(self._losses) / max(len(self._losses), 1)
         train_loss = distributed.mean_value(train_loss, self.device, self.info)
         self.events.emit("metric", epoch=self.epoch, step=self.step, split="val",
-                         metrics={"train_loss": train_loss, **metrics})
+                         metrics={"train_loss": train_loss, **metrics},
+                         **({"histograms": histograms} if histograms else {}))
         self.history.append({"epoch": self.epoch, "step": self.step, "train_loss": train_loss, **metrics})
         self.progress.partial({"epoch": self.epoch, "metrics": metrics})
         self.epoch, self.batch = self.epoch + 1, 0

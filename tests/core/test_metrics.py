@@ -374,6 +374,24 @@ def test_nearly_repeated_singular_values_stay_optimal(eps, sign):
     assert np.einsum("ba,ab->", rot[0], H[0]) == pytest.approx(best[0], abs=1e-12)
 
 
+# ----------------------------------------------------------------------------- best hypothesis
+def test_best_hypothesis_picks_the_closest_of_k_per_sample():
+    from hpe_core.metrics import best_hypothesis, pjpe
+
+    rng = np.random.default_rng(5)
+    gt = rng.normal(size=(6, 5, 3)) * 100
+    hyps = gt[:, None] + rng.normal(size=(6, 4, 5, 3)) * np.array([40, 5, 80, 20])[None, :, None, None]
+    valid = np.ones((6, 5), bool)
+    valid[2, 3] = False
+    err, choice = best_hypothesis(hyps, gt, valid)
+    reference = np.array([[np.nanmean(pjpe(hyps[i, k][None], gt[i][None], valid[i][None])) for k in range(4)]
+                          for i in range(6)])  # a slow loop, one hypothesis at a time
+    assert np.array_equal(choice, reference.argmin(axis=1))
+    assert np.allclose(np.nanmean(err, axis=1), reference.min(axis=1))
+    assert np.isnan(err[2, 3]) and np.isfinite(err[2, :3]).all()
+    same = np.repeat(gt[:, None], 3, axis=1)
+    assert np.allclose(best_hypothesis(same, gt, align="similarity")[0], 0, atol=1e-9)
+
 # ----------------------------------------------------------- bone length error
 def ref_bone_length_error(pred, gt, skeleton):
     """Slow loop: |len_p - len_g| over the (parent, child) bones where all four joints are finite."""
