@@ -52,7 +52,10 @@ def data_dir() -> Path:
 
 
 def default_command() -> list[str]:
-    """``hpe`` as this interpreter runs it (also when the ``hpe`` script is not on PATH)."""
+    """``hpe`` as this interpreter runs it (also when the ``hpe`` script is not on PATH); in the
+    packaged app (PyInstaller), the ``hpe`` program next to ``hpe-studio``."""
+    if getattr(sys, "frozen", False):
+        return [str(Path(sys.executable).with_name("hpe"))]
     return [sys.executable, "-m", "hpe_core.cli"]
 
 
