@@ -26,7 +26,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "and exit 0, or 1 naming what failed")
     parser.add_argument("--size", default="1440x900", help="window size WxH (default 1440x900)")
     parser.add_argument("--timeout", type=float, default=120.0,
-                        help="with --screenshot: seconds to wait for the first prediction (default 120)")
+                        help="with --screenshot: seconds to wait for the first prediction; with --self-test: "
+                        "for each step (default 120)")
     parser.add_argument("--quit-after-show", action="store_true",
                         help="print the time the window was first shown and quit (for bench/gui_bench.py)")
     parser.add_argument("--version", action="version", version=f"hpe-studio {__version__}")

@@ -131,7 +131,9 @@ class SelfTest:
         if len(expected) < 2:
             raise SelfTestFailure(f"the demo checkpoints are missing (found {len(expected)} of 2)")
         self.window.open_demo()
-        self.wait(lambda: ws.dataset is not None and len(ws.checkpoints) == len(expected), "the demo to open")
+        first_run = max(self.timeout, 600)  # the first start makes the demo set (a minute or more)
+        self.wait(lambda: ws.dataset is not None and len(ws.checkpoints) == len(expected), "the demo to open",
+                  first_run)
         self.wait(lambda: _settled(ws) and ws.sample is not None and ws.sample.pred_3d is not None,
                   "the first prediction")
         return f"{len(ws.dataset)} samples, {len(ws.checkpoints)} checkpoints"
