@@ -219,4 +219,8 @@ def run(app, window, screenshot: str | None, timeout: float) -> int:
     path = Path(screenshot or "hpe-studio-self-test.png").expanduser().resolve()
     code = SelfTest(app, window, path, timeout).run()
     window.close()
+    # A worker still busy (the device probe importing torch on a slow machine) must end before
+    # the interpreter does: Qt aborts on a QThread destroyed while it runs.
+    for task in window.workspace.tasks.tasks:
+        task.wait(int(timeout * 1000))
     return code
