@@ -127,3 +127,20 @@ def test_the_appstream_metainfo_names_the_desktop_entry():
         result = subprocess.run(["appstreamcli", "validate", "--no-net", str(METAINFO)], capture_output=True,
                                 text=True)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_pip_install_carries_the_presets_the_demo_and_the_freedesktop_files():
+    import tomllib
+
+    from hpe_core import resources_dir
+
+    data_files = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
+    for target, patterns in data_files.items():
+        for pattern in patterns:
+            assert list(ROOT.glob(pattern)), (target, pattern)
+    shipped = {Path(t).relative_to("share/hpe-studio").as_posix(): p for t, p in data_files.items()
+               if t.startswith("share/hpe-studio/")}
+    presets = [p.name for p in (resources_dir() / "presets").glob("*.yaml")]
+    assert presets and shipped["resources/presets"] == ["resources/presets/*.yaml"]
+    demo = {p.name for p in (resources_dir() / "demo").glob("*.pt")}
+    assert demo and {p.name for p in ROOT.glob(shipped["resources/demo"][0])} == demo
