@@ -36,7 +36,7 @@ def test_self_test_renders_every_view_and_exits_0(tmp_path, demo_cache):
         assert any(line.startswith(f"self-test: {step} ok") for line in lines), (step, result.stdout)
     assert lines[-1].startswith("self-test: passed")
     image = QImage(str(shot))
-    assert (image.width(), image.height()) == (1200, 800)
+    assert image.width() == 1200 and image.height() >= 800  # the training dock may make the window taller
     for view in ("3d", "embeddings", "kernels", "compare", "training"):
         part = QImage(str(tmp_path / "out" / f"shot-{view}.png"))
         assert not part.isNull() and part.width() > 100, view
