@@ -2,7 +2,8 @@
 
 With no path it reopens the last workspace, or the built-in demo on first start.
 ``--screenshot FILE`` waits until the first sample and its prediction are shown, saves the
-window to FILE and quits. Heavy libraries (torch, sklearn, umap) load later, in workers.
+window to FILE and quits. ``--self-test`` opens the demo, renders every view once and exits 0
+(or 1 naming what failed; :mod:`app.self_test`). Heavy libraries (torch, sklearn, umap) load later, in workers.
 """
 
 from __future__ import annotations
@@ -20,9 +21,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--demo", action="store_true", help="open the built-in demo (the default on first start)")
     parser.add_argument("--fresh", action="store_true", help="do not reopen the last workspace")
     parser.add_argument("--screenshot", metavar="FILE", help="render the main window to FILE and quit")
+    parser.add_argument("--self-test", action="store_true",
+                        help="open the demo, render every view once, save a screenshot (--screenshot FILE) "
+                        "and exit 0, or 1 naming what failed")
     parser.add_argument("--size", default="1440x900", help="window size WxH (default 1440x900)")
     parser.add_argument("--timeout", type=float, default=120.0,
-                        help="with --screenshot: seconds to wait for the first prediction (default 120)")
+                        help="with --screenshot: seconds to wait for the first prediction; with --self-test: "
+                        "for each step (default 120)")
     parser.add_argument("--quit-after-show", action="store_true",
                         help="print the time the window was first shown and quit (for bench/gui_bench.py)")
     parser.add_argument("--version", action="version", version=f"hpe-studio {__version__}")
@@ -68,6 +73,10 @@ def _report_shown(app, window) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.self_test:
+        from app.self_test import prepare_environment
+
+        prepare_environment()
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -85,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         return _report_shown(app, window)
     window.install_excepthook()
     window.probe_devices()
+    if args.self_test:
+        from app import self_test
+
+        return self_test.run(app, window, args.screenshot, args.timeout)
     if args.demo:
         window.open_demo()
     else:

@@ -14,13 +14,24 @@ __all__ = ["__version__", "resources_dir"]
 
 
 def resources_dir() -> Path:
-    """The folder holding icons, presets and the demo (``resources/`` in the source tree).
+    """The folder holding icons, presets and the demo (``resources/`` in the source tree and in
+    the PyInstaller bundle; ``PREFIX/share/hpe-studio/resources`` after ``pip install``).
 
-    ``HPE_STUDIO_RESOURCES`` overrides it, e.g. for a packaged build.
+    ``HPE_STUDIO_RESOURCES`` overrides it.
     """
     import os
 
     override = os.environ.get("HPE_STUDIO_RESOURCES")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parent.parent / "resources"
+    source = Path(__file__).resolve().parent.parent / "resources"
+    if source.is_dir():
+        return source
+    import site
+    import sys
+
+    for prefix in (sys.prefix, site.USER_BASE or ""):  # pip install . / pip install --user .
+        installed = Path(prefix) / "share" / "hpe-studio" / "resources"
+        if prefix and installed.is_dir():
+            return installed
+    return source

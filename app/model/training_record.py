@@ -138,6 +138,8 @@ class RunState:
         self._ref: tuple[float, int] | None = None  # (time, step) the ETA counts from
         self.events = 0
         self.finals = 0  # done and error events: one per run that ended by itself
+        self.requeues = 0  # done events of runs stopped by a scheduler's SIGUSR1 (the job goes on)
+        self.waiting_requeue = False  # the last run was requeued and the next has not started
         self.bad_lines = 0
 
     @property
@@ -156,6 +158,7 @@ class RunState:
     def _on_start(self, e: dict) -> None:
         self.task = str(e["config"].get("task", ""))
         self.reason = self.error = None
+        self.waiting_requeue = False
         self.total_steps, self.epochs = e["total_steps"], e["epochs"]
         self.epoch, self.step = e["epoch"], e["step"]
         for s in (self.loss, self.lr, self.throughput):
@@ -204,6 +207,10 @@ class RunState:
         self.epoch, self.step, self.reason, self.summary = e["epoch"], e["step"], e["reason"], e["summary"]
         self.finals += 1
         self.messages.append(f"{e['reason']} at epoch {e['epoch']}, step {e['step']}/{e['total_steps']}")
+        if e["reason"] == "interrupted" and e["summary"].get("signal") == "SIGUSR1":  # hpe_core.training.cluster
+            self.requeues += 1
+            self.waiting_requeue = True
+            self.messages.append("requeued on the scheduler's time limit; it resumes from its last.pt")
 
     def _on_error(self, e: dict) -> None:
         self.error = e["message"]

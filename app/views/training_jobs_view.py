@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QPlainTextEdit, QPushButton, QSplitt
 
 from app.model.training_record import format_duration
 from app.views.job_curves import JobCurvesView
+from app.workers import remote_jobs
 from hpe_core.errors import InputError
 
 if TYPE_CHECKING:
@@ -36,6 +37,9 @@ class TrainingJobsView(QWidget):
         self.resume = QPushButton("Resume", enabled=False)
         self.remove = QPushButton("Remove", enabled=False)
         self.open_checkpoint = QPushButton("Open checkpoint", enabled=False)
+        self.pull = QPushButton("Pull checkpoints", enabled=False, objectName="pullCheckpoints",
+                                toolTip="Copy an ended remote job's checkpoints (from a synced copy of its job "
+                                "folder) into this machine's runs folder and the workspace")
         self.curves = JobCurvesView()
         self.log = QPlainTextEdit(readOnly=True, objectName="jobLog")
         self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
@@ -54,7 +58,7 @@ class TrainingJobsView(QWidget):
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.jobs, 1)
         buttons = QHBoxLayout()
-        for button in (self.cancel, self.resume, self.remove, self.open_checkpoint):
+        for button in (self.cancel, self.resume, self.remove, self.open_checkpoint, self.pull):
             buttons.addWidget(button)
         top_layout.addLayout(buttons)
         split = QSplitter(Qt.Orientation.Vertical)
@@ -71,6 +75,7 @@ class TrainingJobsView(QWidget):
         self.resume.clicked.connect(lambda: self._act(self.manager.resume))
         self.remove.clicked.connect(lambda: self._act(self.manager.remove))
         self.open_checkpoint.clicked.connect(self._on_open_checkpoint_clicked)
+        self.pull.clicked.connect(lambda: self._act(lambda job_id: remote_jobs.pull(self.manager, job_id)))
         self.tabs.currentChanged.connect(lambda _i: self._show_selected())
         m = self.manager
         m.jobs_changed.connect(self._refresh_jobs)
@@ -103,8 +108,9 @@ class TrainingJobsView(QWidget):
         step, total = (st.step, st.total_steps) if job.loaded else (rec.step, rec.total_steps)
         progress = f"{step}/{total} ({100 * min(step / total, 1):.0f}%)" if total else ""
         eta = format_duration(st.eta_s()) if rec.state == "running" else ""
-        name = rec.name + (" (followed)" if rec.external else "")
-        for col, text in enumerate((name, rec.task or "", rec.state, progress, eta, rec.message)):
+        name = rec.name + (" (remote)" if rec.external else "")
+        state = f"{rec.state} · remote" if rec.external else rec.state
+        for col, text in enumerate((name, rec.task or "", state, progress, eta, rec.message)):
             item.setText(col, text)
         item.setToolTip(5, rec.message)
 
@@ -149,6 +155,8 @@ class TrainingJobsView(QWidget):
         self.resume.setEnabled(bool(job and job.resumable()))
         self.remove.setEnabled(bool(rec and not rec.active))
         self.open_checkpoint.setEnabled(bool(self.workspace is not None and self._checkpoint_of(job)))
+        self.pull.setVisible(remote_jobs.is_remote(job))
+        self.pull.setEnabled(bool(remote_jobs.pullable(job)))
         if job is None:
             self.curves.set_state(None)
             self.log.setPlainText("")

@@ -99,6 +99,9 @@ class TrainingView(QWidget):
         self.start = QPushButton("Start training", objectName="start", enabled=False)
         self.follow = QPushButton("Follow events file…", toolTip="Watch a job running elsewhere (torchrun) "
                                   "through the events file it writes with --events")
+        self.export_cluster = QPushButton("Export for cluster…", objectName="exportCluster", enabled=False,
+                                          toolTip="Write a job folder for Slurm (sbatch) or torchrun: config, "
+                                          "script and README, as 'hpe train --export-script' does")
         top = QFormLayout()
         top.addRow("Task", self.task)
         top.addRow("Preset", _row(self.preset, self.open_config, self.save_config))
@@ -112,7 +115,7 @@ class TrainingView(QWidget):
         left_layout.addLayout(top)
         left_layout.addWidget(scroll, 1)
         left_layout.addWidget(self.form.error_label)
-        left_layout.addWidget(_row(self.start, self.follow))
+        left_layout.addWidget(_row(self.start, self.export_cluster, self.follow))
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(self.jobs_view)
@@ -128,6 +131,8 @@ class TrainingView(QWidget):
         self.dataset.editTextChanged.connect(self.form._on_edited)
         self.device.editTextChanged.connect(self.form._on_edited)
         self.form.validity_changed.connect(self.start.setEnabled)
+        self.form.validity_changed.connect(self.export_cluster.setEnabled)
+        self.export_cluster.clicked.connect(self._on_export_cluster_clicked)
         self.start.clicked.connect(self.start_job)
         self.follow.clicked.connect(self._on_follow_clicked)
         if self.workspace is not None:
@@ -213,6 +218,24 @@ class TrainingView(QWidget):
             return None
         self.jobs_view.select_job(job.id)
         return job
+
+    def export_dialog(self):
+        """The *Export for cluster…* dialog for the form (None if the form is invalid)."""
+        from app.views.cluster_export import ClusterExportDialog
+
+        if self.form.revalidate() is None:
+            return None
+        return ClusterExportDialog(self.form.raw(), parent=self)
+
+    def _on_export_cluster_clicked(self) -> None:
+        dialog = self.export_dialog()
+        if dialog is not None and dialog.exec():
+            self.exported(dialog.job)
+
+    def exported(self, job) -> None:
+        from app.views.cluster_export import EXPORTED
+
+        self._message("info", EXPORTED.format(folder=job.folder, submit=job.submit, follow=job.follow))
 
     def _on_follow_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Follow a job's events", "", "Events (*.jsonl *.json);;All (*)")

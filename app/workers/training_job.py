@@ -6,6 +6,8 @@ from pathlib import Path
 
 from app.model.training_record import FileTail, JobRecord, RunState, parse_line
 
+REQUEUED = "requeued on the time limit at step {step}; waiting for it to resume"
+
 
 class TrainingJob:
     """A record plus what its events say; read with :meth:`poll`."""
@@ -41,11 +43,17 @@ class TrainingJob:
         self.record.task = self.record.task or self.state.task  # a followed job says it in its start event
         if self.state.checkpoints.get("last"):
             self.record.last_checkpoint = self.state.checkpoints["last"]
+        if self.record.external and lines:
+            self.record.message = (REQUEUED.format(step=self.state.step) if self.state.waiting_requeue
+                                   else "" if self.record.message.startswith(REQUEUED[:8]) else self.record.message)
         return bool(lines)
 
     def run_ended(self) -> bool:
-        """Whether the current run (not an earlier one of a resumed job) sent its final event."""
-        return self.state.finals > self.record.finals_before
+        """Whether the current run (not an earlier one of a resumed job) sent its final event.
+
+        A remote job stopped by its scheduler's time limit (SIGUSR1) and requeued has not ended."""
+        requeued = self.state.requeues if self.record.external else 0
+        return self.state.finals - requeued > self.record.finals_before
 
     def ensure_loaded(self) -> None:
         """Read a finished job's events once (its curves are rebuilt on demand)."""

@@ -49,7 +49,10 @@ def data_dir() -> Path:
 
 
 def default_command() -> list[str]:
-    """``hpe`` as this interpreter runs it (also when the ``hpe`` script is not on PATH)."""
+    """``hpe`` as this interpreter runs it (also when the ``hpe`` script is not on PATH); in the
+    packaged app (PyInstaller), the ``hpe`` program next to ``hpe-studio``."""
+    if getattr(sys, "frozen", False):
+        return [str(Path(sys.executable).with_name("hpe"))]
     return [sys.executable, "-m", "hpe_core.cli"]
 
 
@@ -165,6 +168,11 @@ class TrainingJobsManager(QObject):
             shutil.rmtree(folder, ignore_errors=True)
         self._save()
         self.jobs_changed.emit()
+
+    def record_changed(self, job_id: str) -> None:
+        """A job's record was changed from outside (e.g. its checkpoints were pulled): save, tell."""
+        self._save()
+        self.job_updated.emit(job_id)
 
     def shutdown(self, stop: bool, timeout_s: float | None = None) -> None:
         """Stop following. ``stop``: SIGINT the running jobs, wait, kill the late ones; else they
@@ -375,6 +383,10 @@ def connect_workspace(manager, workspace) -> None:
         rec = manager.job(job_id).record
         if state == "failed":
             workspace.message.emit("error", JOB_FAILED.format(name=rec.name, why=rec.message))
+        elif state == "done" and rec.external and not (rec.checkpoint and Path(rec.checkpoint).is_file()):
+            from app.workers.remote_jobs import FINISHED_REMOTELY
+
+            workspace.message.emit("info", FINISHED_REMOTELY.format(name=rec.name))
         elif state == "done" and rec.checkpoint:
             workspace.message.emit("info", JOB_DONE.format(name=rec.name, path=rec.checkpoint))
 

@@ -2,8 +2,11 @@
 
 CONFIG is a YAML/JSON file or the name of a preset in ``resources/presets`` (``simclr_cpu``).
 The same command runs under ``torchrun --nproc_per_node=K`` (DistributedDataParallel; only
-rank 0 writes events and checkpoints). SIGINT/SIGTERM stop at the next step, save a resumable
-``last.pt`` and exit 0; a second SIGINT aborts at once.
+rank 0 writes events and checkpoints). SIGINT/SIGTERM/SIGUSR1 stop at the next step, save a
+resumable ``last.pt`` and exit 0; a second SIGINT aborts at once.
+
+``--export-script slurm|torchrun DIR`` runs nothing: it writes a job folder for a cluster
+(:mod:`hpe_core.training.cluster`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,26 @@ def register(subparsers) -> None:
     p.add_argument("--output", metavar="DIR", help="output folder (same as --set train.output=DIR)")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (same as --set train.device=...)")
     p.add_argument("--list-presets", action="store_true", help="list the presets and exit")
+    c = p.add_argument_group("cluster export", "with --export-script KIND DIR: write a job folder (config, "
+                             "script, README) instead of training")
+    c.add_argument("--export-script", nargs=2, metavar=("slurm|torchrun", "DIR"),
+                   help="write a ready job folder DIR for sbatch (Slurm, requeued on its time limit) or torchrun")
+    c.add_argument("--nodes", type=int, default=1, help="nodes (default 1)")
+    c.add_argument("--gpus-per-node", type=int, default=1,
+                   help="GPUs, i.e. processes, per node (default 1; 0: CPU nodes, gloo)")
+    c.add_argument("--time", default="24:00:00", help="Slurm time limit (default 24:00:00)")
+    c.add_argument("--partition", help="Slurm partition")
+    c.add_argument("--account", help="Slurm account")
+    c.add_argument("--shared-path", metavar="PATH",
+                   help="where DIR is on the cluster (default: DIR itself); events and checkpoints go there")
+    c.add_argument("--job-name", help="Slurm job name (default hpe-TASK)")
+    c.add_argument("--cpus-per-task", type=int, help="CPUs per node task")
+    c.add_argument("--requeue-grace", type=int, default=300, metavar="SECONDS",
+                   help="SIGUSR1 (save, requeue) this long before the time limit (default 300)")
+    c.add_argument("--python", default="python3", help="the cluster's Python with hpe-studio (default python3)")
+    c.add_argument("--setup", metavar="LINE", help="a shell line run first, e.g. 'module load cuda'")
+    c.add_argument("--sbatch-option", dest="sbatch_options", action="append", default=[], metavar="OPT",
+                   help="one more #SBATCH option, e.g. --qos=long (repeatable)")
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -76,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
     if args.list_presets:
         return emit(args, {"presets": sorted(p.stem for p in presets_dir().glob("*.yaml"))},
                     lambda d: "\n".join(d["presets"]))
+    if args.export_script:
+        return export(args)
     if args.json and args.events == "-":
         raise InputError("--json and --events - both write to stdout; use one of them")
     from hpe_core.progress import terminal_progress
@@ -112,6 +137,26 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(_text(payload) + "\n")
         return 0
     return emit(args, payload, _text)
+
+
+def export(args: argparse.Namespace) -> int:
+    """``--export-script KIND DIR``: write the job folder, print where and the two commands."""
+    from hpe_core.training.cluster import ClusterOptions, export_job
+    from hpe_core.training.config import validate
+
+    kind, folder = args.export_script
+    if args.resume or args.events:
+        raise InputError("--export-script: --resume and --events do not apply (the job folder's script "
+                         "resumes by itself and writes its own events file)")
+    options = ClusterOptions(kind=kind, nodes=args.nodes, gpus_per_node=args.gpus_per_node, time=args.time,
+                             partition=args.partition, account=args.account, shared_path=args.shared_path,
+                             job_name=args.job_name, cpus_per_task=args.cpus_per_task,
+                             requeue_grace_s=args.requeue_grace, python=args.python, setup=args.setup,
+                             extra_sbatch=tuple(args.sbatch_options))
+    config = validate(load_run_config(args))  # paths are the cluster's: not checked here
+    job = export_job(config, folder, options)
+    return emit(args, job.to_dict(), lambda d: f"wrote {d['folder']}: {Path(d['config']).name}, "
+                f"{Path(d['script']).name}, README.md\nsubmit: {d['submit']}\nfollow: {d['follow']}")
 
 
 def _text(d: dict) -> str:

@@ -4,7 +4,7 @@ Per step: learning rate from the schedule, forward under autocast, a finite-loss
 or infinity stops the run before any update and names the last good checkpoint), backward
 (with a GradScaler for fp16), gradient clipping, optimizer step. Per epoch: evaluation on the
 validation split, ``last.pt`` and, when the monitored metric improves, ``best.pt``. A stop
-request (SIGINT/SIGTERM, or the progress sink's ``cancelled()``) is honoured at the next step
+request (SIGINT/SIGTERM/SIGUSR1, or the progress sink's ``cancelled()``) is honoured at the next step
 boundary: ``last.pt`` is written with everything needed to continue exactly, and the run
 returns with ``reason="interrupted"``.
 """
@@ -353,7 +353,8 @@ class _Run:
                    "last_checkpoint": str(self.last_path) if self.last_path else None,
                    "best_checkpoint": str(self.best_path) if self.best_path else None,
                    "skipped_samples": max(self.skipped, _skipped(self.train_items.dataset)),
-                   "elapsed_s": time.monotonic() - self.started}
+                   "elapsed_s": time.monotonic() - self.started,
+                   "signal": self.stop.signal_name if reason == "interrupted" else None}
         self.events.emit("done", epoch=self.epoch, step=self.step, total_steps=self.total_steps,
                          reason=reason, summary=summary)
         return TrainResult(reason=reason, epoch=self.epoch, step=self.step, total_steps=self.total_steps,

@@ -85,7 +85,7 @@ def sample_seed(seed: int, epoch: int, index: int) -> int:
 
 
 class StopFlag:
-    """Set by SIGINT / SIGTERM (or by hand); the loop stops at the next step boundary."""
+    """Set by SIGINT / SIGTERM / SIGUSR1 (or by hand); the loop stops at the next step boundary."""
 
     def __init__(self) -> None:
         self.requested = False
@@ -98,7 +98,9 @@ class StopFlag:
 
 @contextmanager
 def stop_on_signals(flag: StopFlag) -> Iterator[StopFlag]:
-    """SIGINT and SIGTERM set ``flag``; a second SIGINT interrupts at once (KeyboardInterrupt).
+    """SIGINT, SIGTERM and SIGUSR1 (a scheduler's "time limit near", see
+    :mod:`hpe_core.training.cluster`) set ``flag``; a second SIGINT interrupts at once
+    (KeyboardInterrupt).
 
     Only the main thread may install handlers; elsewhere this does nothing.
     """
@@ -111,7 +113,8 @@ def stop_on_signals(flag: StopFlag) -> Iterator[StopFlag]:
             raise KeyboardInterrupt
         flag.request(signal.Signals(signum).name)
 
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    wanted = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGUSR1] if hasattr(signal, "SIGUSR1") else [])
+    previous = {s: signal.signal(s, handler) for s in wanted}
     try:
         yield flag
     finally:

@@ -66,6 +66,12 @@ def _dangling_qthreads(monkeypatch, qtbot):
         raise RuntimeError(f"{len(dangling)} QThread(s) left running, started at:\n" + "\n---\n".join(dangling))
 
 
+@pytest.fixture(scope="session")
+def demo_cache(tmp_path_factory):
+    """One private demo-dataset cache (HPE_STUDIO_CACHE) for the session: the demo set is made once."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture
 def config_dir(tmp_path, monkeypatch):
     """A private settings folder for one test."""

@@ -11,11 +11,6 @@ from app.demo import demo_checkpoints
 from app.workspace import path_key
 from helpers import wait_for_prediction
 
-@pytest.fixture(scope="session")
-def demo_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("cache")
-
-
 def test_the_demo_opens_with_its_checkpoints_and_shows_predictions(qtbot, window, demo_cache, monkeypatch):
     monkeypatch.setenv("HPE_STUDIO_CACHE", str(demo_cache))
     ws = window.workspace
