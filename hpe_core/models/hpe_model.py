@@ -16,6 +16,7 @@ from torch import nn
 
 from hpe_core.errors import InputError
 from hpe_core.models import heads
+from hpe_core.models.fk_head import build_pose_head, resolve_config as resolve_pose_head
 from hpe_core.models.resnet import ARCHS, STAGES, build_resnet
 from hpe_core.skeleton import get_skeleton
 
@@ -51,7 +52,7 @@ class HPEModel(nn.Module):
         self.skeleton: str | None = config.get("skeleton")
         self.num_joints: int | None = config.get("num_joints")
         if self.family == "regressor":
-            self.head = heads.PoseHead(config["head"], config["layernorm"], config["noise_std"])
+            self.head = build_pose_head(config)  # free (MLP) or fk (seed 004), by config["pose_head"]
             self.root_index = int(config["root_index"])
             self.pose_scale = float(config["pose_scale"])
             if config["freeze_encoder"]:
@@ -136,6 +137,8 @@ class HPEModel(nn.Module):
         return self.features(x, ("encoder", *self.output_names))
 
     def _pose(self, h: torch.Tensor) -> torch.Tensor:
+        if getattr(self.head, "outputs_joints", False):  # the fk head composes the pose itself
+            return self.head(h)
         flat = self.head(h) * self.pose_scale  # (N, (J-1)*3)
         joints = flat.reshape(flat.shape[0], self.num_joints - 1, 3)
         zero = joints.new_zeros(joints.shape[0], 1, 3)
@@ -163,7 +166,8 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "simsiam": {"projector": None, "predictor": None, "proj_dim": None, "pred_hidden": None},
     "regressor": {"head": None, "head_layers": 2, "head_hidden": None, "num_joints": None,
                   "skeleton": "panoptic19", "root_index": None, "layernorm": False, "noise_std": 0.0,
-                  "encoder_family": "simclr", "pose_scale": 1.0, "freeze_encoder": True},
+                  "encoder_family": "simclr", "pose_scale": 1.0, "freeze_encoder": True,
+                  "pose_head": "free", "bone_lengths": None, "fk_hips": "frame"},
 }
 _CONVENIENCE = {"proj_hidden", "proj_dim", "pred_hidden", "head_hidden"}
 
@@ -179,6 +183,9 @@ def _resolve_pose(cfg: dict[str, Any], d: int) -> None:
         raise InputError("regressor: give num_joints or a skeleton")
     cfg["num_joints"] = int(cfg["num_joints"])
     cfg["root_index"] = int(cfg["root_index"] or 0)
+    resolve_pose_head(cfg, d)
+    if cfg["pose_head"] != "free":
+        return
     if cfg["head"] is None:
         cfg["head"] = heads.regression_spec(d, int(cfg["head_layers"]), cfg["num_joints"], cfg["head_hidden"])
     cfg["head"] = heads.check_spec(cfg["head"], "pose head")

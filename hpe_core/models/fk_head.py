@@ -1,0 +1,175 @@
+"""The pose heads a regressor (and, later, a lifter) can carry: ``free`` (seed 000's MLP of
+coordinates) or ``fk`` (seed 004: the MLP outputs the neck-pelvis to hip-line angle and one unit
+vector per limb joint, composed by :func:`hpe_core.kinematics.forward_kinematics` with fixed bone
+lengths, so every predicted pose has exactly those bone lengths).
+
+The ``fk`` head's output is a *canonical* pose (pelvis frame: neck on +Z, face vector +X), made
+root-relative like the free head's (root row zeros). The rotation-aligned loss compares it after
+Kabsch; plain MSE compares it with the ground truth turned into the same canonical frame
+(:func:`canonical_target`).
+
+Config keys (``build_model("regressor", ...)``): ``pose_head`` ("free" | "fk"), ``bone_lengths``
+((J,) mm, the bone into each joint of the skeleton; None: the skeleton's built-in prior,
+:data:`PRIORS`), ``fk_hips`` ("frame" | "line", see :mod:`hpe_core.kinematics`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from hpe_core import kinematics
+from hpe_core.errors import InputError
+from hpe_core.models import heads
+from hpe_core.skeleton import get_skeleton
+
+POSE_HEADS = ("free", "fk")
+
+#: built-in bone-length priors (mm), by the joint each bone leads to: the synthetic generator's
+#: 1750 mm person (panoptic19) and Human3.6M subject S1's skeleton offsets (h36m17)
+PRIORS = {
+    "panoptic19": {"Nose": 185.0, "BodyCenter": 500.0, "lShoulder": 185.0, "lElbow": 290.0, "lWrist": 255.0,
+                   "lHip": 110.0, "lKnee": 430.0, "lAnkle": 420.0, "rShoulder": 185.0, "rElbow": 290.0,
+                   "rWrist": 255.0, "rHip": 110.0, "rKnee": 430.0, "rAnkle": 420.0, "lEye": 50.0, "lEar": 85.0,
+                   "rEye": 50.0, "rEar": 85.0},
+    "h36m17": {"RHip": 132.9, "RKnee": 442.9, "RAnkle": 454.2, "LHip": 132.9, "LKnee": 442.9, "LAnkle": 454.2,
+               "Spine": 233.4, "Thorax": 257.1, "Nose": 121.1, "Head": 115.0, "LShoulder": 151.0,
+               "LElbow": 278.9, "LWrist": 251.7, "RShoulder": 151.0, "RElbow": 278.9, "RWrist": 251.7},
+}
+
+
+def lengths_from_names(named: dict, skeleton: str, where: str) -> list[float]:
+    """{joint name: mm} -> (J,) list (0 at the root); every non-root joint must be given, positive."""
+    sk = get_skeleton(skeleton)
+    out = [0.0] * sk.num_joints
+    for j, name in enumerate(sk.joint_names):
+        if j == sk.root:
+            continue
+        value = named.get(name)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not np.isfinite(value) or value <= 0:
+            raise InputError(f"{where}: the bone into {name} needs a positive length in mm, got {value!r}")
+        out[j] = float(value)
+    return out
+
+
+def prior_lengths(skeleton: str) -> list[float]:
+    """The built-in prior of ``skeleton`` as a (J,) list."""
+    if skeleton not in PRIORS:
+        raise InputError(f"bone_lengths: no built-in prior for skeleton {skeleton}; give the lengths")
+    return lengths_from_names(PRIORS[skeleton], skeleton, f"{skeleton} prior")
+
+
+def read_prior(path: str | Path, skeleton: str) -> list[float]:
+    """A JSON prior ``{"skeleton": name, "bone_lengths": {joint: mm}}`` as a (J,) list."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"regression.bone_lengths {path}: not a readable JSON file ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("bone_lengths"), dict):
+        raise InputError(f"regression.bone_lengths {path}: expected {{\"skeleton\": ..., \"bone_lengths\": "
+                         "{joint: mm}}")
+    if data.get("skeleton", skeleton) != skeleton:
+        raise InputError(f"regression.bone_lengths {path}: a {data['skeleton']} prior for a {skeleton} dataset")
+    return lengths_from_names(data["bone_lengths"], skeleton, f"regression.bone_lengths {path}")
+
+
+def resolve_config(cfg: dict[str, Any], d: int) -> None:
+    """Fill and check the pose-head keys of a regressor config whose encoder gives ``d`` features."""
+    if cfg["pose_head"] not in POSE_HEADS:
+        raise InputError(f"pose_head {cfg['pose_head']!r}: valid heads are {', '.join(POSE_HEADS)}")
+    if cfg["pose_head"] == "free":
+        cfg["bone_lengths"] = None
+        return
+    if cfg["skeleton"] is None:
+        raise InputError("pose_head fk: needs a skeleton (panoptic19 or h36m17)")
+    tree = kinematics.kinematic_tree(cfg["skeleton"], cfg["fk_hips"])
+    if cfg["bone_lengths"] is None:
+        cfg["bone_lengths"] = prior_lengths(tree.skeleton.name)
+    lengths = np.asarray(cfg["bone_lengths"], dtype=np.float64).reshape(-1)
+    if lengths.size != tree.skeleton.num_joints or not np.all(np.isfinite(lengths)):
+        raise InputError(f"bone_lengths: expected {tree.skeleton.num_joints} finite lengths (mm), got "
+                         f"{np.shape(cfg['bone_lengths'])}")
+    cfg["bone_lengths"] = [float(x) for x in lengths]
+    if cfg["head"] is None:
+        hidden = cfg["head_hidden"]
+        if hidden is None:
+            hidden = heads.REGRESSION_HIDDEN.get(int(cfg["head_layers"]))
+            if hidden is None:
+                raise InputError(f"head_layers {cfg['head_layers']!r}: valid values are 1, 2, 3")
+        cfg["head"] = heads.linear_chain([d, *hidden, tree.num_outputs])
+    cfg["head"] = heads.check_spec(cfg["head"], "pose head")
+    cfg["head_layers"] = sum(layer[0] == "linear" for layer in cfg["head"])
+    if heads.spec_out_dim(cfg["head"]) != tree.num_outputs:
+        raise InputError(f"fk pose head outputs {heads.spec_out_dim(cfg['head'])} values; {tree.skeleton.name} "
+                         f"needs {tree.num_outputs} (angle + 3 per limb joint)")
+
+
+class FKPoseHead(nn.Module):
+    """(N, d) features -> (N, J, 3) mm, canonical and root-relative, bone lengths = ``bone_lengths``.
+
+    The MLP's outputs go through tanh; the first two are (sin, cos) of the hip-line angle, the
+    rest one 3-vector per limb joint; both are normalised inside the forward kinematics.
+    """
+
+    outputs_joints = True  # the regressor takes the output as the pose, unscaled
+
+    def __init__(self, spec, skeleton: str, bone_lengths, hips: str = "frame", layernorm: bool = False,
+                 noise_std: float = 0.0) -> None:
+        super().__init__()
+        spec = heads.check_spec(spec, "pose head")
+        self.tree = kinematics.kinematic_tree(skeleton, hips)
+        self.norm = nn.LayerNorm(heads.spec_dims(spec)[0]) if layernorm else nn.Identity()
+        self.layers = heads.build_mlp(spec)
+        self.noise_std = float(noise_std)
+        self.register_buffer("bone_lengths", torch.as_tensor(bone_lengths, dtype=torch.float32))
+
+    def parameters_of(self, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(angle (N, 2), vectors (N, K, 3))`` after tanh, before normalisation."""
+        x = self.norm(feats)
+        if self.training and self.noise_std > 0:
+            x = x + torch.randn_like(x) * self.noise_std
+        raw = torch.tanh(self.layers(x))
+        return raw[:, :2], raw[:, 2:].reshape(raw.shape[0], len(self.tree.limbs), 3)
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        angle, vectors = self.parameters_of(feats)
+        pose = kinematics.forward_kinematics(angle, vectors, self.bone_lengths.to(angle.dtype),
+                                             self.tree.skeleton, self.tree.hips)
+        root = self.tree.skeleton.root
+        return pose - pose[:, root:root + 1]
+
+
+def build_pose_head(config: dict[str, Any]) -> nn.Module:
+    """The pose head a resolved regressor ``config`` asks for."""
+    if config.get("pose_head", "free") == "fk":
+        return FKPoseHead(config["head"], config["skeleton"], config["bone_lengths"], config.get("fk_hips", "frame"),
+                          config["layernorm"], config["noise_std"])
+    return heads.PoseHead(config["head"], config["layernorm"], config["noise_std"])
+
+
+def canonical_target(target: torch.Tensor, visible: torch.Tensor, skeleton: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Root-relative ground truth ``(N, J, 3)`` turned into the canonical frame of the fk head
+    (root-relative again), and ``visible`` with every joint of a pose cleared whose pelvis, neck
+    or hips are missing (its frame is unknown)."""
+    tree = kinematics.kinematic_tree(skeleton)
+    anchors = [tree.pelvis, tree.neck, tree.left_hip, tree.right_hip]
+    ok = (visible[:, anchors].bool() & torch.isfinite(target[:, anchors]).all(-1)).all(1)
+    safe = torch.where(ok[:, None, None], torch.nan_to_num(target), _template(target, tree))
+    canon = kinematics.canonicalize(safe, skeleton)
+    root = tree.skeleton.root
+    return canon - canon[:, root:root + 1], visible.bool() & ok[:, None]
+
+
+def _template(target: torch.Tensor, tree) -> torch.Tensor:
+    """A well-posed stand-in pose (weight 0) for rows whose anchors are missing."""
+    out = torch.zeros_like(target)
+    out[:, tree.neck, 2] = 1.0
+    out[:, tree.left_hip, 1] = 1.0
+    out[:, tree.right_hip, 1] = -1.0
+    return out
