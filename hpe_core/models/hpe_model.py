@@ -167,7 +167,8 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "regressor": {"head": None, "head_layers": 2, "head_hidden": None, "num_joints": None,
                   "skeleton": "panoptic19", "root_index": None, "layernorm": False, "noise_std": 0.0,
                   "encoder_family": "simclr", "pose_scale": 1.0, "freeze_encoder": True,
-                  "pose_head": "free", "bone_lengths": None, "fk_hips": "frame"},
+                  "pose_head": "free", "bone_lengths": None, "fk_hips": "frame",
+                  "fk_frames": "face"},
 }
 _CONVENIENCE = {"proj_hidden", "proj_dim", "pred_hidden", "head_hidden"}
 

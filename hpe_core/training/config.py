@@ -66,6 +66,7 @@ class RegressionConfig:
     pose_head: Literal["free", "fk"] = "free"  # fk: seed 004's forward-kinematics head (exact bone lengths)
     bone_lengths: Optional[str] = None  # fk: None = training-set mean, "prior" = built-in, or a JSON file
     fk_hips: Literal["frame", "line"] = "frame"  # fk: hips as limb joints (frame) or on the hip line (seed)
+    fk_frames: Literal["face", "transport"] = "face"  # fk: b = the face vector (seed) or carried along the limb
 
 
 @dataclass(frozen=True)

@@ -36,11 +36,11 @@ def bvh_walk(tmp_path_factory):
 
 
 @pytest.mark.parametrize("skeleton", SKELETONS)
-@pytest.mark.parametrize("hips", ("frame", "line"))
-def test_fk_gradients_match_finite_differences(skeleton, hips):
+@pytest.mark.parametrize("hips,frames", (("frame", "face"), ("line", "face"), ("frame", "transport")))
+def test_fk_gradients_match_finite_differences(skeleton, hips, frames):
     tree, angle, vectors, lengths = _random_params(skeleton, hips, 3, np.random.default_rng(0))
     inputs = tuple(t.clone().requires_grad_(True) for t in (angle, vectors, lengths))
-    assert torch.autograd.gradcheck(lambda a, v, l: K.forward_kinematics(a, v, l, skeleton, hips), inputs,
+    assert torch.autograd.gradcheck(lambda a, v, l: K.forward_kinematics(a, v, l, skeleton, hips, frames), inputs,
                                     eps=1e-6, atol=1e-5, rtol=1e-4)
 
 
@@ -74,10 +74,10 @@ def test_straight_limbs_continue_their_parent_bone():
     np.testing.assert_allclose(pose[sk.index("Nose")], [100, 0, 200], atol=1e-12)  # forward = +X
 
 
-def _round_trip_error(joints, skeleton, hips="frame"):
+def _round_trip_error(joints, skeleton, hips="frame", frames="face"):
     x = torch.from_numpy(joints)
-    p = K.inverse_kinematics(x, skeleton, hips)
-    canonical = K.forward_kinematics(p.angle, p.vectors, p.lengths, skeleton, hips)
+    p = K.inverse_kinematics(x, skeleton, hips, frames)
+    canonical = K.forward_kinematics(p.angle, p.vectors, p.lengths, skeleton, hips, frames)
     back = K.from_canonical(canonical, p.rotation, p.origin)
     canon_err = (canonical - K.canonicalize(x, skeleton)).norm(dim=-1).max().item()
     return (back - x).norm(dim=-1).max().item(), canon_err
@@ -85,8 +85,9 @@ def _round_trip_error(joints, skeleton, hips="frame"):
 
 def test_fk_of_ik_is_the_pose_on_the_synthetic_set(synth_joints):
     assert len(synth_joints) == 180
-    err, canon_err = _round_trip_error(synth_joints, "panoptic19", "frame")
-    assert err < 1e-4 and canon_err < 1e-4  # mm
+    for frames in ("face", "transport"):
+        err, canon_err = _round_trip_error(synth_joints, "panoptic19", "frame", frames)
+        assert err < 1e-4 and canon_err < 1e-4, frames  # mm
     # the synthetic hips sit below the body centre: the seed's hip line alone cannot hold them
     line_err, _ = _round_trip_error(synth_joints, "panoptic19", "line")
     assert line_err > 1.0
@@ -104,9 +105,9 @@ def test_fk_of_ik_is_the_pose_on_a_bvh_walk(bvh_walk):
     assert np.ptp(knee[:, 2]) > 150
     # bone lengths of the file are kept through the BVH rotations (thigh 44 cm)
     np.testing.assert_allclose(np.linalg.norm(knee, axis=-1), 440.0, atol=1e-6)
-    for hips in ("frame", "line"):  # BVH hips are rigid offsets on one line: both modes are exact
-        err, canon_err = _round_trip_error(joints, "h36m17", hips)
-        assert err < 1e-4 and canon_err < 1e-4, hips
+    for hips, frames in (("frame", "face"), ("line", "face"), ("frame", "transport")):
+        err, canon_err = _round_trip_error(joints, "h36m17", hips, frames)  # BVH hips are on one line
+        assert err < 1e-4 and canon_err < 1e-4, (hips, frames)
 
 
 @pytest.mark.parametrize("skeleton", SKELETONS)
@@ -160,3 +161,32 @@ def test_bvh_reader_names_the_line_that_is_wrong(tmp_path, bvh_walk):
         read_bvh(short)
     with pytest.raises(InputError, match="no BVH joint for Nose"):
         motion_to_skeleton(read_bvh(bvh_walk), {k: v for k, v in H36M_MAPPING.items() if k != "Nose"}, "h36m17")
+
+
+def test_transported_frames_stay_smooth_where_the_face_vector_frame_flips():
+    """A thigh swinging through straight forward (+X): in the seed's frame (b = face vector) the
+    shin's local vector jumps; with the frame carried along the limb it changes smoothly."""
+    sk = K.kinematic_tree("h36m17").skeleton
+    n = 41
+    swing = np.linspace(-0.05, 0.05, n)  # the thigh passes within 0.05 rad of +X
+    poses = np.zeros((n, 17, 3))
+    poses[:, sk.index("Spine")] = [0, 0, 230]
+    for name in ("Thorax", "Nose", "Head"):
+        poses[:, sk.index(name)] = poses[:, sk.parents[sk.index(name)]] + [0, 0, 120]
+    for side, y in (("L", 1), ("R", -1)):
+        hip = np.array([0, y * 130.0, 0])
+        poses[:, sk.index(f"{side}Hip")] = hip
+        thigh = np.stack([np.cos(swing), np.full(n, 0.02 * y), np.sin(swing)], -1) if side == "L" else [[0, 0, -1]]
+        poses[:, sk.index(f"{side}Knee")] = hip + 440 * np.asarray(thigh) / np.linalg.norm(thigh, axis=-1, keepdims=True)
+        poses[:, sk.index(f"{side}Ankle")] = poses[:, sk.index(f"{side}Knee")] + [0, 0, -450]
+        poses[:, sk.index(f"{side}Shoulder")] = poses[:, sk.index("Thorax")] + [0, y * 150, 0]
+        poses[:, sk.index(f"{side}Elbow")] = poses[:, sk.index(f"{side}Shoulder")] + [0, 0, -280]
+        poses[:, sk.index(f"{side}Wrist")] = poses[:, sk.index(f"{side}Elbow")] + [0, 0, -250]
+    ankle = K.kinematic_tree("h36m17").limbs.index(sk.index("LAnkle"))
+    steps = {}
+    for frames in ("face", "transport"):
+        v = K.inverse_kinematics(poses, "h36m17", "frame", frames).vectors[:, ankle]
+        steps[frames] = np.linalg.norm(np.diff(v, axis=0), axis=-1).max()
+        assert _round_trip_error(poses, "h36m17", "frame", frames)[0] < 1e-6
+    assert steps["transport"] < 0.01  # the pose moves by 2.5 mrad a step
+    assert steps["face"] > 0.1 and steps["face"] > 10 * steps["transport"]  # b whips round the thigh

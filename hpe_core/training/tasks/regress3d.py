@@ -90,7 +90,7 @@ class Regress3DTask(Task):
                                else source.config.get("encoder_family", "simclr"))
         options.setdefault("pose_scale", r.pose_scale)
         if r.pose_head == "fk":  # seed 004: bone lengths from the prior, stored in the model config
-            options.update(pose_head="fk", fk_hips=r.fk_hips, bone_lengths=self._bone_lengths())
+            options.update(pose_head="fk", fk_hips=r.fk_hips, fk_frames=r.fk_frames, bone_lengths=self._bone_lengths())
         model = build_model("regressor", backbone, head_layers=r.head_layers, skeleton=self.skeleton.name,
                             freeze_encoder=not r.fine_tune, **options)
         if source is not None:
