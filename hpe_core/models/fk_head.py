@@ -177,3 +177,22 @@ def _template(target: torch.Tensor, tree) -> torch.Tensor:
     out[:, tree.left_hip, 1] = 1.0
     out[:, tree.right_hip, 1] = -1.0
     return out
+
+
+def init_from_poses(head: FKPoseHead, joints, scale: float = 0.8) -> None:
+    """Start ``head`` at the mean FK parameters of the poses ``joints`` (N, J, 3) mm: the last
+    layer's bias is their (normalised) mean angle and limb vectors, times ``scale`` inside tanh,
+    and its weights are shrunk tenfold. A fresh head otherwise starts from random directions
+    (a tangled pose), where the normalisations' gradients are largest."""
+    x = np.asarray(joints, dtype=np.float64)
+    x = x[np.isfinite(x).all(axis=(1, 2))]
+    last = head.layers[-1]
+    if len(x) == 0 or not isinstance(last, nn.Linear):
+        return
+    p = kinematics.inverse_kinematics(torch.from_numpy(x), head.tree.skeleton, head.tree.hips, head.frames)
+    angle = torch.nn.functional.normalize(p.angle.mean(0), dim=-1)
+    vectors = torch.nn.functional.normalize(p.vectors.mean(0), dim=-1)
+    target = torch.cat([angle, vectors.reshape(-1)]) * scale
+    with torch.no_grad():
+        last.bias.copy_(torch.atanh(target.clamp(-0.999, 0.999)).to(last.bias.dtype))
+        last.weight.mul_(0.1)

@@ -55,6 +55,23 @@ def test_fk_regressor_builds_saves_and_reloads_with_its_bone_lengths(skeleton, t
     np.testing.assert_allclose(got, np.broadcast_to(want, got.shape), rtol=2e-6)  # float32 FK
 
 
+@pytest.mark.parametrize("frames", ("face", "transport"))
+def test_the_head_starts_at_the_mean_parameters_of_the_training_poses(tiny_dataset, frames):
+    from hpe_core.models.fk_head import init_from_poses
+
+    joints = open_dataset(tiny_dataset).joints_3d[:1].astype(np.float64)
+    lengths = K.bone_lengths(joints, "panoptic19")[0]
+    model = build_model("regressor", "resnet18", width=4, pose_head="fk", bone_lengths=lengths.tolist(),
+                        fk_frames=frames)
+    init_from_poses(model.head, np.repeat(joints, 5, axis=0))
+    with torch.no_grad():
+        model.head.layers[0].bias.zero_()  # a zero hidden layer: the output is the last bias
+        pred = model.pose_from_features(torch.zeros(2, 32)).double().numpy()
+    want = K.canonicalize(joints, "panoptic19")
+    want = want - want[:, :1]
+    np.testing.assert_allclose(pred, np.repeat(want, 2, axis=0), atol=0.05)  # mm, float32 FK
+
+
 def test_bad_fk_configs_are_input_errors():
     with pytest.raises(InputError, match="pose_head 'kinematic'"):
         build_model("regressor", width=4, pose_head="kinematic")

@@ -95,6 +95,10 @@ class Regress3DTask(Task):
                             freeze_encoder=not r.fine_tune, **options)
         if source is not None:
             copy_weights(model.encoder, source.encoder, f"regression.encoder {r.encoder}")
+        if r.pose_head == "fk":  # start at the training split's mean FK parameters
+            from hpe_core.models.fk_head import init_from_poses
+
+            init_from_poses(model.head, self.dataset.joints_3d[self.train_indices])
         self.model = model
         return model
 
