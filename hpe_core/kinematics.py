@@ -33,6 +33,7 @@ from hpe_core.errors import InputError
 from hpe_core.skeleton import Skeleton, get_skeleton
 
 HipMode = Literal["frame", "line"]
+FrameMode = Literal["face", "transport"]
 
 #: (pelvis, neck, left hip, right hip) of each skeleton. Human3.6M's pelvis-to-neck bone is
 #: Pelvis -> Spine (its only upward child), so its 13 limb joints are the seed's 13.
@@ -132,6 +133,27 @@ def gram_schmidt_frame(a, face):
     return torch.stack([a, b, torch.linalg.cross(a, b)], dim=-2)
 
 
+def _transport(v, x, y):
+    """``v`` turned by the smallest rotation taking unit ``x`` to unit ``y`` (Rodrigues; ``x != -y``)."""
+    import torch
+
+    w = torch.linalg.cross(x, y)
+    c = (x * y).sum(-1, keepdim=True)
+    wv = torch.linalg.cross(w, v)
+    return v + wv + torch.linalg.cross(w, wv) / (1 + c).clamp_min(1e-6)
+
+
+def _frame_of(tree: KinematicTree, mode: str, c: int, dirs: list, frames: dict, face):
+    """The frame the children of ``c`` read their vectors in: ``a`` along the bone into ``c``;
+    ``b`` the face vector (``face`` mode, the seed) or, below the first limb level, the parent
+    frame's ``b`` carried along by the smallest rotation from the parent bone to this one
+    (``transport`` mode: never degenerate for a limb pointing forward)."""
+    p = tree.parents[c]
+    if mode == "face" or p == tree.pelvis:
+        return gram_schmidt_frame(dirs[c], face)
+    return gram_schmidt_frame(dirs[c], _transport(frames[p][:, 1], dirs[p], dirs[c]))
+
+
 def _axes(like):
     import torch
 
@@ -148,7 +170,8 @@ def _lengths(lengths, n: int, j: int, like):
     return lengths.expand(n, j)
 
 
-def forward_kinematics(angle, vectors, lengths, skeleton: str | Skeleton, hips: HipMode = "frame"):
+def forward_kinematics(angle, vectors, lengths, skeleton: str | Skeleton, hips: HipMode = "frame",
+                       frame_mode: FrameMode = "face"):
     """Canonical pose ``(N, J, 3)`` mm (pelvis at the origin) from ``angle`` (N, 2) = (sin, cos)
     of the hip-line angle, ``vectors`` (N, K, 3) for ``kinematic_tree(skeleton, hips).limbs`` and
     ``lengths`` (J,) or (N, J). Angle and vectors are normalised here; the result's bone lengths
@@ -158,7 +181,7 @@ def forward_kinematics(angle, vectors, lengths, skeleton: str | Skeleton, hips: 
 
         out = forward_kinematics(torch.from_numpy(np.asarray(angle, np.float64)),
                                  torch.from_numpy(np.asarray(vectors, np.float64)), np.asarray(lengths, np.float64),
-                                 skeleton, hips)
+                                 skeleton, hips, frame_mode)
         return out.numpy()
     import torch
 
@@ -175,6 +198,8 @@ def forward_kinematics(angle, vectors, lengths, skeleton: str | Skeleton, hips: 
     pos: list = [None] * j
     dirs: list = [None] * j
     pos[tree.pelvis] = angle.new_zeros(n, 3)
+    dirs[tree.pelvis] = Z.expand(n, 3)  # the pelvis's virtual limb, for any other child of it
+    frames = {tree.pelvis: gram_schmidt_frame(dirs[tree.pelvis], X)}
     for c in tree.order[1:]:
         p = tree.parents[c]
         if c == tree.neck:
@@ -182,13 +207,10 @@ def forward_kinematics(angle, vectors, lengths, skeleton: str | Skeleton, hips: 
         elif c in (tree.left_hip, tree.right_hip) and tree.hips == "line":
             g = u if c == tree.left_hip else -u
         else:
-            if c in (tree.left_hip, tree.right_hip):
-                a = u
-            else:
-                a = dirs[p] if p != tree.pelvis else Z.expand(n, 3)
-            frame = gram_schmidt_frame(a, X)
+            frame = gram_schmidt_frame(u, X) if c in (tree.left_hip, tree.right_hip) else frames[p]
             g = _unit(torch.einsum("nk,nkd->nd", local[c], frame))
         dirs[c] = g
+        frames[c] = _frame_of(tree, frame_mode, c, dirs, frames, X)
         pos[c] = pos[p] + L[:, tree.length_index[c], None] * g
     return torch.stack(pos, dim=1)
 
@@ -218,14 +240,15 @@ def canonicalize(joints, skeleton: str | Skeleton):
     return (joints - joints[:, tree.pelvis:tree.pelvis + 1]) @ R.transpose(1, 2)
 
 
-def inverse_kinematics(joints, skeleton: str | Skeleton, hips: HipMode = "frame") -> FKParams:
+def inverse_kinematics(joints, skeleton: str | Skeleton, hips: HipMode = "frame",
+                       frame_mode: FrameMode = "face") -> FKParams:
     """The FK parameters of ``joints`` (N, J, 3) mm: ``FK(IK(x))`` is ``x`` in the canonical frame,
     and ``from_canonical(FK(...), p.rotation, p.origin)`` is ``x`` itself (exact in ``frame`` mode;
     in ``line`` mode for poses whose pelvis is on the line through the hips)."""
     if isinstance(joints, np.ndarray):
         import torch
 
-        p = inverse_kinematics(torch.from_numpy(np.asarray(joints, np.float64)), skeleton, hips)
+        p = inverse_kinematics(torch.from_numpy(np.asarray(joints, np.float64)), skeleton, hips, frame_mode)
         return FKParams(*(t.numpy() for t in (p.angle, p.vectors, p.lengths, p.rotation, p.origin)))
     import torch
 
@@ -240,6 +263,8 @@ def inverse_kinematics(joints, skeleton: str | Skeleton, hips: HipMode = "frame"
     angle = torch.stack([u[:, 1], u[:, 2]], dim=1)
     lengths = C.new_zeros(n, j)
     dirs: list = [None] * j
+    dirs[tree.pelvis] = Z.expand(n, 3)
+    frames = {tree.pelvis: gram_schmidt_frame(dirs[tree.pelvis], X)}
     vectors = {}
     for c in tree.order[1:]:
         p = tree.parents[c]
@@ -248,11 +273,9 @@ def inverse_kinematics(joints, skeleton: str | Skeleton, hips: HipMode = "frame"
         g = _unit(bone)
         dirs[c] = g
         if c in tree.limbs:
-            if c in (tree.left_hip, tree.right_hip):
-                a = u
-            else:
-                a = dirs[p] if p != tree.pelvis else Z.expand(n, 3)
-            vectors[c] = torch.einsum("nkd,nd->nk", gram_schmidt_frame(a, X), g)
+            frame = gram_schmidt_frame(u, X) if c in (tree.left_hip, tree.right_hip) else frames[p]
+            vectors[c] = torch.einsum("nkd,nd->nk", frame, g)
+        frames[c] = _frame_of(tree, frame_mode, c, dirs, frames, X)
     vec = torch.stack([vectors[c] for c in tree.limbs], dim=1)
     return FKParams(angle, vec, lengths, R, joints[:, tree.pelvis].clone())
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPalette
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.model.catalog import Catalog
 from app.model.sample_data import SampleData
 from app.model.sample_feed import SampleFeed
 from app.model.view_options import ViewOptions
 from app.views.overlay import GT_STYLE, PRED_STYLE, draw_skeleton
+from app.views.part_overlay import SOURCES, part_overlay
 from app.visuals.binding import bind
 from app.workers.thumbnails import to_qimage
 
@@ -30,10 +31,18 @@ class ImageCanvas(QWidget):
         self.show_gt = True
         self.show_pred = True
         self.bones_drawn = 0  # for tests
+        self.part_source: str | None = None  # "gt" | "pred": draw seed 004's part maps of those joints
+        self.parts_drawn = False  # for tests
+        self._parts: tuple | None = None  # (key, QImage) of the last part maps
         self.setMinimumSize(200, 200)
+
+    def set_part_source(self, source: str | None) -> None:
+        self.part_source = source
+        self.update()
 
     def set_sample(self, sample: SampleData | None) -> None:
         self.sample = sample
+        self._parts = None
         self._image = None if sample is None or sample.image is None else to_qimage(sample.image)
         self.update()
 
@@ -68,6 +77,7 @@ class ImageCanvas(QWidget):
         def to_widget(x: float, y: float) -> QPointF:
             return QPointF(rect.left() + x * sx, rect.top() + y * sy)
 
+        self._paint_parts(painter, rect)
         self.bones_drawn = 0
         if self.show_gt and s.gt_2d is not None:
             self.bones_drawn += draw_skeleton(painter, s.gt_2d, s.skeleton, to_widget, GT_STYLE, s.visible)
@@ -75,6 +85,20 @@ class ImageCanvas(QWidget):
             self.bones_drawn += draw_skeleton(painter, s.pred_2d, s.skeleton, to_widget, PRED_STYLE)
         self._paint_legend(painter)
         painter.end()
+
+    def _paint_parts(self, painter: QPainter, rect: QRectF) -> None:
+        s, self.parts_drawn = self.sample, False
+        joints = None if self.part_source is None else getattr(s, f"{self.part_source}_2d")
+        if joints is None:
+            return
+        key = (self.part_source, id(joints))
+        if self._parts is None or self._parts[0] != key:
+            self._parts = (key, part_overlay(joints, s.skeleton, self._image.height(), self._image.width()))
+        if self._parts[1] is not None:
+            painter.setOpacity(0.6)
+            painter.drawImage(rect, self._parts[1])
+            painter.setOpacity(1.0)
+            self.parts_drawn = True
 
     def _paint_legend(self, painter: QPainter) -> None:
         """A small key in the bottom-right corner of the canvas."""
@@ -109,7 +133,18 @@ class ImageView(QWidget):
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(self.title)
+        self.parts_box = QCheckBox("Part maps")
+        self.parts_box.setToolTip("Seed 004's part maps (a template per limb warped to the 2D joints)")
+        self.parts_from = QComboBox()
+        self.parts_from.addItems(list(SOURCES))
+        self.parts_from.setEnabled(False)
+        self.parts_box.toggled.connect(self._on_parts_changed)
+        self.parts_from.currentIndexChanged.connect(self._on_parts_changed)
+        row = QHBoxLayout()
+        row.addWidget(self.title, 1)
+        row.addWidget(self.parts_box)
+        row.addWidget(self.parts_from)
+        layout.addLayout(row)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.metrics)
         pal = self.palette()
@@ -124,6 +159,11 @@ class ImageView(QWidget):
         self.canvas.show_gt = self.options.show_gt
         self.canvas.show_pred = self.options.show_pred
         self.canvas.update()
+
+    def _on_parts_changed(self, *_) -> None:
+        on = self.parts_box.isChecked()
+        self.parts_from.setEnabled(on)
+        self.canvas.set_part_source(SOURCES[self.parts_from.currentText()] if on else None)
 
     def _on_feed_sample_changed(self, sample: SampleData | None) -> None:
         self.canvas.set_sample(sample)

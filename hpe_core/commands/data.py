@@ -30,6 +30,8 @@ def register(subparsers) -> None:
     synth.add_argument("--subjects", type=int, default=12, help="distinct bodies and outfits (default 12)")
     synth.add_argument("--quality", type=int, default=90, help="JPEG quality (default 90)")
     synth.add_argument("--overwrite", action="store_true", help="replace --out if it already holds files")
+    synth.add_argument("--part-masks", action="store_true",
+                       help="also write the renderer's per-part masks (parts/CC/PPPPPP.png, one bit per part)")
     add_json_flag(synth)
     synth.set_defaults(func=_synth)
 
@@ -60,7 +62,8 @@ def _synth(args: argparse.Namespace) -> int:
     from hpe_core.progress import terminal_progress
 
     spec = SynthSpec(out=Path(args.out), poses=args.poses, cameras=args.cameras, size=args.size, seed=args.seed,
-                     corrupt=args.corrupt, subjects=args.subjects, quality=args.quality, overwrite=args.overwrite)
+                     corrupt=args.corrupt, subjects=args.subjects, quality=args.quality, overwrite=args.overwrite,
+                     part_masks=args.part_masks)
     spec.validate()
     start = time.perf_counter()
     with terminal_progress("synth") as bar:

@@ -10,7 +10,8 @@ Kabsch; plain MSE compares it with the ground truth turned into the same canonic
 
 Config keys (``build_model("regressor", ...)``): ``pose_head`` ("free" | "fk"), ``bone_lengths``
 ((J,) mm, the bone into each joint of the skeleton; None: the skeleton's built-in prior,
-:data:`PRIORS`), ``fk_hips`` ("frame" | "line", see :mod:`hpe_core.kinematics`).
+:data:`PRIORS`), ``fk_hips`` ("frame" | "line") and ``fk_frames`` ("face" | "transport"), see
+:mod:`hpe_core.kinematics`.
 """
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ def resolve_config(cfg: dict[str, Any], d: int) -> None:
     if cfg["skeleton"] is None:
         raise InputError("pose_head fk: needs a skeleton (panoptic19 or h36m17)")
     tree = kinematics.kinematic_tree(cfg["skeleton"], cfg["fk_hips"])
+    if cfg["fk_frames"] not in ("face", "transport"):
+        raise InputError(f"fk_frames {cfg['fk_frames']!r}: expected face or transport")
     if cfg["bone_lengths"] is None:
         cfg["bone_lengths"] = prior_lengths(tree.skeleton.name)
     lengths = np.asarray(cfg["bone_lengths"], dtype=np.float64).reshape(-1)
@@ -120,10 +123,11 @@ class FKPoseHead(nn.Module):
     outputs_joints = True  # the regressor takes the output as the pose, unscaled
 
     def __init__(self, spec, skeleton: str, bone_lengths, hips: str = "frame", layernorm: bool = False,
-                 noise_std: float = 0.0) -> None:
+                 noise_std: float = 0.0, frames: str = "face") -> None:
         super().__init__()
         spec = heads.check_spec(spec, "pose head")
         self.tree = kinematics.kinematic_tree(skeleton, hips)
+        self.frames = frames
         self.norm = nn.LayerNorm(heads.spec_dims(spec)[0]) if layernorm else nn.Identity()
         self.layers = heads.build_mlp(spec)
         self.noise_std = float(noise_std)
@@ -140,7 +144,7 @@ class FKPoseHead(nn.Module):
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         angle, vectors = self.parameters_of(feats)
         pose = kinematics.forward_kinematics(angle, vectors, self.bone_lengths.to(angle.dtype),
-                                             self.tree.skeleton, self.tree.hips)
+                                             self.tree.skeleton, self.tree.hips, self.frames)
         root = self.tree.skeleton.root
         return pose - pose[:, root:root + 1]
 
@@ -149,7 +153,7 @@ def build_pose_head(config: dict[str, Any]) -> nn.Module:
     """The pose head a resolved regressor ``config`` asks for."""
     if config.get("pose_head", "free") == "fk":
         return FKPoseHead(config["head"], config["skeleton"], config["bone_lengths"], config.get("fk_hips", "frame"),
-                          config["layernorm"], config["noise_std"])
+                          config["layernorm"], config["noise_std"], config.get("fk_frames", "face"))
     return heads.PoseHead(config["head"], config["layernorm"], config["noise_std"])
 
 
@@ -173,3 +177,22 @@ def _template(target: torch.Tensor, tree) -> torch.Tensor:
     out[:, tree.left_hip, 1] = 1.0
     out[:, tree.right_hip, 1] = -1.0
     return out
+
+
+def init_from_poses(head: FKPoseHead, joints, scale: float = 0.8) -> None:
+    """Start ``head`` at the mean FK parameters of the poses ``joints`` (N, J, 3) mm: the last
+    layer's bias is their (normalised) mean angle and limb vectors, times ``scale`` inside tanh,
+    and its weights are shrunk tenfold. A fresh head otherwise starts from random directions
+    (a tangled pose), where the normalisations' gradients are largest."""
+    x = np.asarray(joints, dtype=np.float64)
+    x = x[np.isfinite(x).all(axis=(1, 2))]
+    last = head.layers[-1]
+    if len(x) == 0 or not isinstance(last, nn.Linear):
+        return
+    p = kinematics.inverse_kinematics(torch.from_numpy(x), head.tree.skeleton, head.tree.hips, head.frames)
+    angle = torch.nn.functional.normalize(p.angle.mean(0), dim=-1)
+    vectors = torch.nn.functional.normalize(p.vectors.mean(0), dim=-1)
+    target = torch.cat([angle, vectors.reshape(-1)]) * scale
+    with torch.no_grad():
+        last.bias.copy_(torch.atanh(target.clamp(-0.999, 0.999)).to(last.bias.dtype))
+        last.weight.mul_(0.1)

@@ -63,6 +63,10 @@ class RegressionConfig:
     loss_unit_mm: float = 100.0  # the MSE is taken in this unit (100: decimetres)
     pose_scale: float = 100.0  # mm per unit of the head's output
     cache_features: bool = True  # frozen encoder, no augmentation: encode every image once
+    pose_head: Literal["free", "fk"] = "free"  # fk: seed 004's forward-kinematics head (exact bone lengths)
+    bone_lengths: Optional[str] = None  # fk: None = training-set mean, "prior" = built-in, or a JSON file
+    fk_hips: Literal["frame", "line"] = "frame"  # fk: hips as limb joints (frame) or on the hip line (seed)
+    fk_frames: Literal["face", "transport"] = "face"  # fk: b = the face vector (seed) or carried along the limb
 
 
 @dataclass(frozen=True)
@@ -321,7 +325,9 @@ def check_paths(config: Config) -> Config:
     paths = {"data.path": config.data.path if config.data.path != "demo" else None,
              "data.skip_list": config.data.skip_list, "model.init": config.model.init,
              "regression.encoder": config.regression.encoder if config.task == "regress3d"
-             and config.regression.encoder != "random" else None}
+             and config.regression.encoder != "random" else None,
+             "regression.bone_lengths": config.regression.bone_lengths if config.task == "regress3d"
+             and config.regression.pose_head == "fk" and config.regression.bone_lengths != "prior" else None}
     for key, value in paths.items():
         if value and not Path(value).expanduser().exists():
             what = "dataset" if key == "data.path" else "file"

@@ -40,6 +40,7 @@ class SynthSpec:
     subjects: int = 12
     quality: int = 90  # JPEG quality
     overwrite: bool = False
+    part_masks: bool = False  # also write the renderer's per-part masks (parts/CC/PPPPPP.png, 16-bit)
 
     def validate(self) -> None:
         checks = [(self.poses >= 1, "poses must be at least 1"),
@@ -118,7 +119,7 @@ def _write(tmp: Path, spec: SynthSpec, maker, arrays: dict, faults: dict) -> Non
 
     extra = {"generator": {"name": "hpe-studio synthetic", "poses": spec.poses, "cameras": spec.cameras,
                            "size": spec.size, "seed": spec.seed, "corrupt": spec.corrupt,
-                           "subjects": spec.subjects, "quality": spec.quality,
+                           "subjects": spec.subjects, "quality": spec.quality, **_masks_meta(spec),
                            "created": time.strftime("%Y-%m-%dT%H:%M:%S")}}
     write_native(tmp, arrays=arrays, cameras=maker.cameras, skeleton="panoptic19",
                  image_size=(spec.size, spec.size), pattern=DEFAULT_PATTERN,
@@ -127,3 +128,11 @@ def _write(tmp: Path, spec: SynthSpec, maker, arrays: dict, faults: dict) -> Non
     listing = [{"index": i, "file": DEFAULT_PATTERN.format(camera_id=i % spec.cameras, pose_id=i // spec.cameras),
                 "fault": kind} for i, kind in sorted(faults.items())]
     (tmp / "planted_faults.json").write_text(json.dumps(listing, indent=1))
+
+
+def _masks_meta(spec: SynthSpec) -> dict:
+    if not spec.part_masks:
+        return {}
+    from hpe_core.datasets.synthetic.masks import PART_NAMES, PATTERN
+
+    return {"part_masks": {"pattern": PATTERN, "parts": list(PART_NAMES), "amodal": True}}

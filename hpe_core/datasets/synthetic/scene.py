@@ -93,8 +93,22 @@ class SceneMaker:
                     image = self.render(pose, k, c, i)
                     data = encode(image, spec.quality, faults.get(i), np.random.default_rng([spec.seed, 4, i]))
                     (root / "images" / f"{c:02d}" / f"{p:06d}.jpg").write_bytes(data)
+                    if spec.part_masks:
+                        self._write_masks(root, pose, k, c, p)
                 progress.set_progress((p + 1) / P)
         return arrays
+
+    def _write_masks(self, root: Path, pose: dict, k: int, c: int, p: int) -> None:
+        """The renderer's own amodal per-part masks of this view (see ``masks.py``)."""
+        from hpe_core.datasets.synthetic.masks import PATTERN, draw_part_masks, write_part_masks
+
+        cam, size = self.cameras[c], self.spec.size
+        points = np.concatenate([pose["joints"][k], pose["aux"][k]])
+        view = View(np.zeros((size, size, 3), np.uint8), cam.K, cam.R, cam.t, points, pose["light"][k])
+        frames = {key: (v[k] if not isinstance(v, dict) else {h: w[k] for h, w in v.items()})
+                  for key, v in pose["frames"].items()}
+        masks = draw_part_masks(view, pose["joints"][k], frames, self.bodies[pose["subject"][k]].radii)
+        write_part_masks(root / PATTERN.format(camera_id=c, pose_id=p), masks)
 
     def _annotate(self, arrays: dict, i: int, pose: dict, k: int, c: int) -> None:
         cam = self.cameras[c]

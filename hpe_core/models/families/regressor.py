@@ -2,7 +2,8 @@
 
 Options: ``head_layers`` (1|2|3), ``head_hidden``, ``num_joints``, ``skeleton`` ("panoptic19"),
 ``layernorm``, ``noise_std``, ``encoder_family``, ``pose_scale`` (mm per head unit),
-``freeze_encoder`` (True), or ``head`` (a spec). The head predicts every joint but the root;
+``freeze_encoder`` (True), or ``head`` (a spec); ``pose_head`` ("free" | "fk", seed 004's
+forward-kinematics head, with ``bone_lengths``, ``fk_hips``, ``fk_frames``). The head predicts every joint but the root;
 poses are (N, J, 3) mm, root-relative (the root row is zero).
 """
 
@@ -20,8 +21,11 @@ from hpe_core.skeleton import get_skeleton
 
 
 def build_pose_head(config: Mapping[str, Any]) -> nn.Module:
-    """The pose head of a resolved regressor config: (N, d) features -> (N, (J-1)*3)."""
-    return heads.PoseHead(config["head"], config["layernorm"], config["noise_std"])
+    """The pose head of a resolved regressor config: ``free`` (an MLP, (N, d) -> (N, (J-1)*3)) or
+    ``fk`` (seed 004: angles and unit vectors composed by forward kinematics into (N, J, 3) mm)."""
+    from hpe_core.models import fk_head
+
+    return fk_head.build_pose_head(dict(config))
 
 
 class RegressorModel(HPEModel):
@@ -44,6 +48,8 @@ class RegressorModel(HPEModel):
 
     def pose_from_features(self, h: torch.Tensor) -> torch.Tensor:
         """Encoder features (N, d) -> (N, J, 3) mm, root-relative (e.g. from a feature cache)."""
+        if getattr(self.head, "outputs_joints", False):  # the fk head composes the pose itself
+            return self.head(h)
         flat = self.head(h) * self.pose_scale  # (N, (J-1)*3)
         joints = flat.reshape(flat.shape[0], self.num_joints - 1, 3)
         zero = joints.new_zeros(joints.shape[0], 1, 3)
@@ -59,7 +65,8 @@ class RegressorFamily(EncoderFamily):
     feature_names = (*MAPS, "encoder", "pose")
     defaults = {"head": None, "head_layers": 2, "head_hidden": None, "num_joints": None,
                 "skeleton": "panoptic19", "root_index": None, "layernorm": False, "noise_std": 0.0,
-                "encoder_family": "simclr", "pose_scale": 1.0, "freeze_encoder": True}
+                "encoder_family": "simclr", "pose_scale": 1.0, "freeze_encoder": True,
+                "pose_head": "free", "bone_lengths": None, "fk_hips": "frame", "fk_frames": "face"}
     convenience = frozenset({"head_hidden"})
     model_class = RegressorModel
 
@@ -75,6 +82,11 @@ class RegressorFamily(EncoderFamily):
             raise InputError("regressor: give num_joints or a skeleton")
         cfg["num_joints"] = int(cfg["num_joints"])
         cfg["root_index"] = int(cfg["root_index"] or 0)
+        from hpe_core.models.fk_head import resolve_config as resolve_pose_head
+
+        resolve_pose_head(cfg, d)
+        if cfg["pose_head"] != "free":
+            return
         if cfg["head"] is None:
             cfg["head"] = heads.regression_spec(d, int(cfg["head_layers"]), cfg["num_joints"], cfg["head_hidden"])
         cfg["head"] = heads.check_spec(cfg["head"], "pose head")
@@ -89,7 +101,8 @@ class RegressorFamily(EncoderFamily):
         from hpe_core.predictions import Prediction
 
         joints = model.predict_pose(batch["image"])
-        return Prediction(joints_3d=joints.float().cpu().numpy(), frame="root_relative", skeleton=model.skeleton)
+        frame = "canonical" if model.config.get("pose_head") == "fk" else "root_relative"
+        return Prediction(joints_3d=joints.float().cpu().numpy(), frame=frame, skeleton=model.skeleton)
 
 
 def regressor_from(model: HPEModel, **head_config: Any) -> RegressorModel:

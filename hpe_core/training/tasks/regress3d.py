@@ -89,12 +89,30 @@ class Regress3DTask(Task):
             options.setdefault("encoder_family", source.family if source.family != "regressor"
                                else source.config.get("encoder_family", "simclr"))
         options.setdefault("pose_scale", r.pose_scale)
+        if r.pose_head == "fk":  # seed 004: bone lengths from the prior, stored in the model config
+            options.update(pose_head="fk", fk_hips=r.fk_hips, fk_frames=r.fk_frames, bone_lengths=self._bone_lengths())
         model = build_model("regressor", backbone, head_layers=r.head_layers, skeleton=self.skeleton.name,
                             freeze_encoder=not r.fine_tune, **options)
         if source is not None:
             copy_weights(model.encoder, source.encoder, f"regression.encoder {r.encoder}")
+        if r.pose_head == "fk":  # start at the training split's mean FK parameters
+            from hpe_core.models.fk_head import init_from_poses
+
+            init_from_poses(model.head, self.dataset.joints_3d[self.train_indices])
         self.model = model
         return model
+
+    def _bone_lengths(self) -> list[float]:
+        """The fk head's bone lengths: the training split's mean, the built-in prior or a JSON prior."""
+        from hpe_core.kinematics import mean_bone_lengths
+        from hpe_core.models.fk_head import prior_lengths, read_prior
+
+        choice = self.config.regression.bone_lengths
+        if choice == "prior":
+            return prior_lengths(self.skeleton.name)
+        if choice:
+            return read_prior(choice, self.skeleton.name)
+        return [float(x) for x in mean_bone_lengths(self.dataset.joints_3d[self.train_indices], self.skeleton)]
 
     @property
     def caches_features(self) -> bool:
@@ -155,6 +173,10 @@ class Regress3DTask(Task):
     # -- numbers ----------------------------------------------------------------------
     def objective(self, pred: torch.Tensor, target: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
         r = self.config.regression
+        if r.pose_head == "fk" and r.loss == "mse":  # the fk head predicts in the canonical frame
+            from hpe_core.models.fk_head import canonical_target
+
+            target, visible = canonical_target(target, visible, self.skeleton.name)
         return pose_loss(pred, target, visible, r.loss, r.loss_unit_mm, self.skeleton.root)
 
     def loss(self, net: nn.Module, batch: dict) -> torch.Tensor:
