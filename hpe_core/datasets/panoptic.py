@@ -14,6 +14,8 @@ frame) from different cameras share a ``pose_id``; ``green_images.txt`` lists fr
 from __future__ import annotations
 
 import ast
+import json
+import os
 import re
 from pathlib import Path
 
@@ -168,14 +170,15 @@ def _parse(seqs: list[Path], rows: list, progress: ProgressSink | None) -> tuple
     cameras: dict[int, Camera] = {}
     calib: dict[tuple, int] = {}
     parsed: dict[str, tuple[bytes, Camera]] = {}  # every file of one camera repeats its calibration
+    folders = [os.path.join(seq, "hdJoints") for seq in seqs]
     try:
         for i, (s, match) in enumerate(rows):
             if i % 2000 == 0:
                 check_cancelled(progress)
                 progress.set_progress(i / n)
-            file = seqs[s] / "hdJoints" / f"{match.string}.json"
-            doc = read_json(file, "Panoptic joints file")
-            poses[i] = _pose(doc, str(file))
+            file = os.path.join(folders[s], match.string + ".json")
+            doc = _read_doc(file)
+            poses[i] = _pose(doc, file)
             text = str(doc["cam"])
             if text not in parsed:
                 cam = camera_from_cam(parse_cam(text, str(file)), str(file))
@@ -205,6 +208,15 @@ def _parse(seqs: list[Path], rows: list, progress: ProgressSink | None) -> tuple
                "pose_id": pose_id.reshape(-1).astype(np.int64), "camera_id": camera_id,
                "sequence": keys[:, 0].astype(np.int32), "frame": keys[:, 2].copy()}
     return columns, cameras
+
+
+def _read_doc(file: str):
+    """The parsed joints file; on any failure, :func:`read_json`'s error naming the file."""
+    try:
+        with open(file, "rb") as fh:
+            return json.loads(fh.read())
+    except (OSError, ValueError):
+        return read_json(file, "Panoptic joints file")
 
 
 def _camera_arrays(cameras: dict[int, Camera]) -> dict[str, np.ndarray]:
