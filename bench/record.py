@@ -8,6 +8,7 @@ The file is rewritten atomically (``hpe_core.atomic``).
 from __future__ import annotations
 
 import datetime
+from contextlib import contextmanager
 import os
 import sys
 from pathlib import Path
@@ -44,3 +45,60 @@ def record(bench: str, figures: list[tuple[str, str, str]], note: str = "", path
     head, rest = text.split(START, 1)
     atomic_write(path, f"{head}{START}\n{table}\n{END}{rest.split(END, 1)[1]}")
     print(f"recorded {len(figures)} figure(s) of {bench} in {path}", file=sys.stderr)
+
+
+class _Tee:
+    def __init__(self, stream) -> None:
+        self.stream, self.lines = stream, []
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        self._partial += text
+        *done, self._partial = self._partial.split("\n")
+        self.lines += done
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+def _figures(lines: list[str]) -> list[tuple[str, str, str]]:
+    """(figure, latest, aim) of each printed line that states a ratio or an aim."""
+    import re
+
+    out = []
+    for line in lines:
+        text = line.strip()
+        if not re.search(r"ratio|aim|\d\s*x\b|\dx\b", text):
+            continue
+        aim = re.search(r"\((?:aim|target)\s*([^)]*)\)", text)
+        if ":" in text[:60]:
+            label, _, rest = text.partition(":")
+        else:
+            label = re.match(r"\D*", text).group(0).strip() or text[:40]
+            rest = text[len(label):]
+        latest = re.sub(r"\s+", " ", (rest or text).replace("|", "/")).strip()
+        out.append((label.strip().replace("|", "/"), latest[:160], aim.group(1).strip() if aim else "-"))
+    return out
+
+
+@contextmanager
+def recording(bench: str):
+    """With ``--record`` on the command line (removed from ``sys.argv`` here), keep what the block
+    prints and put every line that states a ratio or an aim into the table."""
+    if "--record" not in sys.argv:
+        yield
+        return
+    sys.argv.remove("--record")
+    tee = _Tee(sys.stdout)
+    sys.stdout = tee
+    try:
+        yield
+    finally:
+        sys.stdout = tee.stream
+        figures = _figures(tee.lines + [tee._partial])
+        if figures:
+            record(bench, figures)
