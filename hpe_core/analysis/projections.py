@@ -28,6 +28,7 @@ from hpe_core.progress import NullProgress, ProgressSink, check_cancelled
 
 METHODS = ("pca", "lda", "umap", "tsne")
 _BLOCK = 8192
+_KNN_BLOCK_FLOATS = 2 ** 24  # distances held at once by nearest_neighbours (64 MB)
 EXACT_KNN_LIMIT = 20_000  # t-SNE neighbours: exact (blocked products) up to here, openTSNE's index above
 
 
@@ -169,7 +170,7 @@ def nearest_neighbours(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     data = data - data.mean(0, keepdim=True)
     norms = (data * data).sum(1)
     n = data.shape[0]
-    rows = int(max(64, min(4096, 2 ** 24 // max(n, 1))))
+    rows = int(max(16, min(4096, _KNN_BLOCK_FLOATS // max(n, 1))))
     indices = np.empty((n, k), np.int64)
     distances = np.empty((n, k), np.float64)
     for a in range(0, n, rows):
