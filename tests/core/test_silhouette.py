@@ -142,3 +142,17 @@ def test_progress_and_cancellation():
     assert rec.fractions == sorted(rec.fractions)
     with pytest.raises(Cancelled):
         silhouette(x, y, block=64, progress=RecordingProgress(cancel_after=2))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("case", ["blobs", "tight-far-blobs", "one-big-many-small"])
+def test_cuda_matches_sklearn(case):
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    x, y = CASES[case]()
+    ref = sk_samples(x.astype(np.float64), y)
+    score, per_sample = silhouette(x, y, device="cuda", block=128)
+    assert abs(score - ref.mean()) <= 1e-6
+    np.testing.assert_allclose(per_sample, ref, atol=1e-5, rtol=0)
