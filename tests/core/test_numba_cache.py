@@ -35,13 +35,13 @@ print(json.dumps({"compiled": compiled, "coords": coords.tolist(), "cache": str(
 def _run(cache: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "HPE_STUDIO_TESTING")}
     env["HPE_STUDIO_CACHE"] = str(cache)
-    out = subprocess.run([sys.executable, "-c", CHILD, str(ROOT)], env=env, capture_output=True, text=True,
-                         timeout=1200)
+    out = subprocess.run([sys.executable, "-c", CHILD, str(ROOT)], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # ~30 s on an idle 2-core machine; compiling under heavy load took > 10 min
 def test_a_second_process_compiles_none_of_umaps_functions(tmp_path):
     first = _run(tmp_path)
     assert first["cache"] == str(tmp_path / "numba")
