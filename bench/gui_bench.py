@@ -180,7 +180,10 @@ def bench_explorer() -> None:
 
 
 if __name__ == "__main__":
-    bench_launch()
-    bench_playback()
-    bench_browser()
-    bench_explorer()
+    from record import recording
+
+    with recording("gui_bench"):
+        bench_launch()
+        bench_playback()
+        bench_browser()
+        bench_explorer()

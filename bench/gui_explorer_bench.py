@@ -186,4 +186,8 @@ def main(n: int = 100_000) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from record import recording
+
+    with recording("gui_explorer_bench"):
+        main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)

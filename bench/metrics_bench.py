@@ -77,4 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from record import recording
+
+    with recording("metrics_bench"):
+        sys.exit(main())

@@ -101,4 +101,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from record import recording
+
+    with recording("models_bench"):
+        sys.exit(main())

@@ -111,4 +111,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from record import recording
+
+    with recording("train_bench"):
+        main()

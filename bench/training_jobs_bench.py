@@ -151,4 +151,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from record import recording
+
+    with recording("training_jobs_bench"):
+        main()

@@ -174,9 +174,11 @@ class Predictor:
     def predict_video(self, path: str | Path, progress: ProgressSink | None = None,
                       on_frame: Callable[[dict], None] | None = None, stride: int = 1,
                       max_frames: int | None = None) -> PredictionRun:
-        """Every ``stride``-th frame of a video file, decoded in a background thread."""
+        """Every ``stride``-th frame of a video file, decoded in a thread of its own."""
+        from hpe_core.video_decode import decode_video
+
         self._need_images(path)
-        frames, total = iter_video_frames(path, stride=stride, max_frames=max_frames)
+        frames, total = decode_video(path, self.image_size, stride=stride, max_frames=max_frames)
         return self._run(frames, total, None, progress, on_frame)
 
     def predict(self, source: str | Path, progress: ProgressSink | None = None,

@@ -6,10 +6,13 @@
 - ``lda``: scikit-learn's ``LinearDiscriminantAnalysis`` (SVD solver) with ``labels`` as the
   classes (k-means clusters, or a dataset label such as action, subject or camera); it gives at
   most ``classes - 1`` axes.
-- ``umap``: umap-learn, seeded.
+- ``umap``: umap-learn, seeded; its numba functions are cached on disk (``numba_cache``), so
+  only the first use on a machine pays their compilation.
 - ``tsne``: openTSNE (FFT-accelerated gradients in 2D from 10,000 samples, Barnes-Hut below and
-  in 3D; several times faster
-  than scikit-learn's), after a PCA to ``pca_dims`` (50) dimensions as is customary.
+  in 3D; several times faster than scikit-learn's) on exact nearest neighbours up to
+  :data:`EXACT_KNN_LIMIT` samples (blocked matrix products: faster than its approximate index
+  there, and the same neighbours scikit-learn uses), after a PCA to ``pca_dims`` (50) dimensions
+  as is customary.
 Every method is seeded and returns float32 coordinates. t-SNE hands its map so far to
 ``progress.partial`` (an (N, dims) float32 array) every 50 iterations, for a live view.
 """
@@ -25,6 +28,8 @@ from hpe_core.progress import NullProgress, ProgressSink, check_cancelled
 
 METHODS = ("pca", "lda", "umap", "tsne")
 _BLOCK = 8192
+_KNN_BLOCK_FLOATS = 2 ** 24  # distances held at once by nearest_neighbours (64 MB)
+EXACT_KNN_LIMIT = 20_000  # t-SNE neighbours: exact (blocked products) up to here, openTSNE's index above
 
 
 @dataclass(frozen=True)
@@ -119,8 +124,9 @@ def _lda(x, dims, labels, seed, progress, **_):
 def _umap(x, dims, labels, seed, progress, n_neighbors: int = 15, min_dist: float = 0.1, **_):
     import warnings
 
-    import umap
+    from hpe_core.analysis.numba_cache import import_umap
 
+    umap = import_umap()  # its numba functions cached on disk: no warm-up in a new process
     n_neighbors = max(2, min(int(n_neighbors), x.shape[0] - 1))
     reducer = umap.UMAP(n_components=dims, n_neighbors=n_neighbors, min_dist=float(min_dist),
                         random_state=int(seed))
@@ -137,6 +143,44 @@ def _threads() -> int:
 
     torch = sys.modules.get("torch")
     return max(1, torch.get_num_threads() if torch is not None else (os.cpu_count() or 1))
+
+
+def _tsne_affinities(data: np.ndarray, perplexity: float, n_jobs: int, seed: int):
+    """openTSNE's perplexity affinities on exact nearest neighbours (blocked products, a fraction
+    of the time of its approximate index up to :data:`EXACT_KNN_LIMIT` samples); None above it,
+    where openTSNE's approximate neighbours are used."""
+    from openTSNE import affinity
+    from openTSNE.nearest_neighbors import PrecomputedNeighbors
+
+    n = data.shape[0]
+    if n > EXACT_KNN_LIMIT:
+        return None
+    indices, distances = nearest_neighbours(data, min(n - 1, int(3 * perplexity)))
+    return affinity.PerplexityBasedNN(perplexity=perplexity, knn_index=PrecomputedNeighbors(indices, distances),
+                                      n_jobs=n_jobs, random_state=seed, verbose=False)
+
+
+def nearest_neighbours(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest other samples of each row of (N, D) ``x``, exactly (Euclidean):
+    ``(indices (N, k) int64, distances (N, k) float64)``, nearest first. Blocks of rows against all
+    rows, so memory stays at about 64 MB of distances whatever N is."""
+    import torch
+
+    data = torch.as_tensor(np.ascontiguousarray(x, dtype=np.float32))
+    data = data - data.mean(0, keepdim=True)
+    norms = (data * data).sum(1)
+    n = data.shape[0]
+    rows = int(max(16, min(4096, _KNN_BLOCK_FLOATS // max(n, 1))))
+    indices = np.empty((n, k), np.int64)
+    distances = np.empty((n, k), np.float64)
+    for a in range(0, n, rows):
+        b = min(a + rows, n)
+        d2 = torch.addmm(norms[None, :], data[a:b], data.T, alpha=-2.0).add_(norms[a:b, None])
+        d2[torch.arange(b - a), torch.arange(a, b)] = float("inf")  # not its own neighbour
+        values, idx = torch.topk(d2, k, dim=1, largest=False, sorted=True)
+        indices[a:b] = idx.numpy()
+        distances[a:b] = values.clamp_min_(0.0).sqrt_().double().numpy()
+    return indices, distances
 
 
 def _tsne(x, dims, labels, seed, progress, perplexity: float = 30.0, pca_dims: int = 50,
@@ -164,5 +208,5 @@ def _tsne(x, dims, labels, seed, progress, perplexity: float = 30.0, pca_dims: i
     tsne = TSNE(n_components=dims, perplexity=perplexity, random_state=int(seed), n_iter=int(n_iter),
                 negative_gradient_method="auto" if dims <= 2 else "bh", n_jobs=int(n_jobs),
                 callbacks=callback, callbacks_every_iters=every, verbose=False)
-    embedding = tsne.fit(data)
+    embedding = tsne.fit(data, affinities=_tsne_affinities(data, perplexity, int(n_jobs), int(seed)))
     return np.asarray(embedding), {"perplexity": perplexity, "pca_dims": int(data.shape[1])}

@@ -5,13 +5,17 @@ For sample ``i`` in cluster ``C``: ``a(i)`` is the mean distance to the other me
 ``s(i) = (b - a) / max(a, b)``; a sample alone in its cluster has ``s(i) = 0`` (Rousseeuw's rule,
 as in ``sklearn.metrics.silhouette_samples``). The score is the mean of ``s``.
 
-The work is ``N x N`` distances, done in square blocks with torch so memory stays at a few blocks
-whatever ``N`` is, and only the upper triangle of block pairs is computed (distances are symmetric)
-while the (N, K) table of per-cluster sums stays small; with very many labels (N x K above
-``DENSE_LIMIT``) rows are done block by block instead, keeping a (rows, K) table.
-Distances use the expansion ``|x|^2 + |y|^2 - 2 x.y`` on globally centred data in float32; the
-within-cluster sums, whose distances are small next to the norms, are computed again on data
-centred on each cluster's own mean, so ``a(i)`` does not lose digits to cancellation.
+The work is ``N x N`` distances, i.e. one float32 matrix product over the upper triangle of the
+distance matrix, done in square blocks with torch so memory stays at a few blocks whatever ``N``
+is (CPU or CUDA). Samples are sorted by cluster and the blocks follow the cluster boundaries (a
+large cluster is cut into blocks, small neighbouring clusters share one), so a block pair between
+two single-cluster blocks adds its row and column sums (two matrix-vector products) to one entry
+each of the (N, K) table of per-cluster sums, and pairs inside one cluster are done once, for the
+within-cluster sums, on data centred on that cluster's mean, so ``a(i)`` does not lose digits to
+cancellation. Squared distances come straight out of the product: the rows are augmented to
+``[-2x, 1, |x|^2]`` and ``[y, |y|^2, 1]``, so no (B, B) pass is needed before the square root.
+With very many labels (N x K above ``DENSE_LIMIT``) rows are done block by block instead, keeping
+a (rows, K) table.
 """
 
 from __future__ import annotations
@@ -65,83 +69,168 @@ def silhouette_samples(features, labels, device="cpu", block: int = DEFAULT_BLOC
     if not np.all(np.isfinite(x[: min(len(x), 100000)])):
         raise InputError("features: contain NaN or infinite values")
     _, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
+    codes = codes.reshape(-1)
     n, k = len(codes), len(counts)
     if not 2 <= k <= n - 1:
         raise InputError(f"silhouette needs between 2 and N - 1 = {n - 1} distinct labels, got {k}")
     order = np.argsort(codes, kind="stable")
     dev = torch.device(device) if not isinstance(device, torch.device) else device
-    xs = torch.as_tensor(np.ascontiguousarray(x[order]), dtype=torch.float32).to(dev)
-    xs -= xs.mean(0, keepdim=True)
+    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    d = x.shape[1]
+    rows = _augmented(_sorted_centred(x, order, dev))
     cs = torch.as_tensor(codes[order], dtype=torch.int64, device=dev)
-    starts = np.concatenate([[0], np.cumsum(counts)])
-    within = torch.zeros(n, dtype=torch.float64, device=dev)
-    for c in range(k):                                          # exact within-cluster sums
-        lo, hi = int(starts[c]), int(starts[c + 1])
-        within[lo:hi] = _within_sums(xs[lo:hi], block)
     sizes = torch.as_tensor(counts, dtype=torch.float64, device=dev)
-    if n * k <= DENSE_LIMIT:
-        result = _finish(_cluster_sums(xs, cs, k, block, progress), within, cs, sizes)
+    dense = n * k <= DENSE_LIMIT
+    plan = _Plan(starts, block, None if dense else int(max(64, min(block, DENSE_LIMIT // k))), progress)
+    within = _within_sums(rows, d, starts, plan)
+    if dense:
+        result = _finish(_cluster_sums(rows, d, cs, k, plan), within, cs, sizes)
     else:
-        result = _by_row_blocks(xs, cs, k, within, sizes, block, progress)
+        result = _by_row_blocks(rows, d, cs, k, within, sizes, plan)
     out = np.empty(n, dtype=np.float64)
     out[order] = result.cpu().numpy()
     progress.set_progress(1.0)
     return out
 
 
-def _sq_dists(a, b, na, nb):
-    """(A, B) squared distances from rows ``a`` (A, D) and ``b`` (B, D) with squared norms."""
+def _sorted_centred(x: np.ndarray, order: np.ndarray, dev):
+    """(N, D) float32 on ``dev``: the rows of ``x`` in ``order`` minus their mean, converted a
+    block at a time (a float16 memory map is never copied whole as another dtype)."""
     import torch
 
-    d2 = torch.addmm(na[:, None] + nb[None, :], a, b.T, beta=1.0, alpha=-2.0)
-    return d2.clamp_min_(0.0)
+    n, d = x.shape
+    out = torch.empty(n, d, dtype=torch.float32, device=dev)
+    step = 65536
+    for a in range(0, n, step):
+        out[a:a + step] = torch.as_tensor(np.asarray(x[order[a:a + step]], dtype=np.float32), device=dev)
+    out -= out.mean(0, keepdim=True)
+    return out
 
 
-def _cluster_sums(xs, cs, k: int, block: int, progress: ProgressSink):
-    """(N, K) float64: for each sample the sum of its distances to every member of each cluster.
-
-    Block pairs that lie inside a single cluster are skipped: :func:`_within_sums` does them.
-    """
+def _augmented(xs):
+    """(N, D') rows ``[x, |x|^2, 1, 0...]`` of (N, D) ``xs`` (D' = D + 2 rounded up to a multiple
+    of 8), so that ``_left(rows, D) @ rows.T`` is the matrix of squared distances."""
     import torch
 
-    n = xs.shape[0]
-    norms = (xs * xs).sum(1)
-    onehot = torch.nn.functional.one_hot(cs, k).to(xs.dtype)
-    sums = torch.zeros(n, k, dtype=torch.float64, device=xs.device)
-    edges = list(range(0, n, block)) + [n]
-    first, last = cs[edges[:-1]].tolist(), cs[[e - 1 for e in edges[1:]]].tolist()
-    pairs = [(i, j) for i in range(len(edges) - 1) for j in range(i, len(edges) - 1)
-             if not (first[i] == last[i] == first[j] == last[j])]
-    for step, (i, j) in enumerate(pairs):
-        check_cancelled(progress)
-        a0, a1, b0, b1 = edges[i], edges[i + 1], edges[j], edges[j + 1]
-        d = _sq_dists(xs[a0:a1], xs[b0:b1], norms[a0:a1], norms[b0:b1]).sqrt_()
-        if i == j:
-            d.fill_diagonal_(0.0)
-        sums[a0:a1] += torch.mm(d, onehot[b0:b1])
-        if i != j:
-            sums[b0:b1] += torch.mm(onehot[a0:a1].T, d).T
-        progress.set_progress(0.9 * (step + 1) / max(len(pairs), 1))
+    n, d = xs.shape
+    out = torch.zeros(n, (d + 2 + 7) // 8 * 8, dtype=xs.dtype, device=xs.device)
+    out[:, :d] = xs
+    out[:, d] = (xs * xs).sum(1)
+    out[:, d + 1] = 1.0
+    return out
+
+
+def _left(rows, d: int):
+    """``[-2x, 1, |x|^2, 0...]`` of augmented ``rows``: the left factor of the squared distances."""
+    out = rows.clone()
+    out[:, :d] *= -2.0
+    out[:, d] = 1.0
+    out[:, d + 1] = rows[:, d]
+    return out
+
+
+def _distances(left, right, diagonal: bool = False):
+    """(A, B) Euclidean distances from a left factor (A, D') and augmented rows (B, D')."""
+    import torch
+
+    dist = torch.mm(left, right.T).clamp_min_(0.0).sqrt_()
+    if diagonal:
+        dist.fill_diagonal_(0.0)
+    return dist
+
+
+class _Plan:
+    """Blocks that follow the cluster boundaries, and progress over all the block pairs."""
+
+    def __init__(self, starts: np.ndarray, block: int, row_block: int | None, progress: ProgressSink) -> None:
+        """``row_block``: rows per step of the row-block path (None: the (N, K) table path)."""
+        self.progress, block = progress, max(1, int(block))
+        self.pieces: list[tuple[int, int, int]] = []  # (lo, hi, cluster): clusters cut into <= block rows
+        for c in range(len(starts) - 1):
+            lo, hi = int(starts[c]), int(starts[c + 1])
+            edges = np.linspace(lo, hi, -(-(hi - lo) // block) + 1).round().astype(np.int64)
+            self.pieces += [(int(a), int(b), c) for a, b in zip(edges[:-1], edges[1:])]
+        self.blocks: list[tuple[int, int, int, int]] = []  # (lo, hi, first, last cluster), <= block rows
+        for lo, hi, c in self.pieces:
+            if self.blocks and hi - self.blocks[-1][0] <= block:
+                self.blocks[-1] = (self.blocks[-1][0], hi, self.blocks[-1][2], c)
+            else:
+                self.blocks.append((lo, hi, c, c))
+        self.by_cluster: list[list[tuple[int, int]]] = [[] for _ in range(len(starts) - 1)]
+        for lo, hi, c in self.pieces:
+            self.by_cluster[c].append((lo, hi))
+        within = sum(len(p) * (len(p) + 1) // 2 for p in self.by_cluster)
+        nb, n = len(self.blocks), int(starts[-1])
+        self.row_block = row_block
+        cross = nb * (nb + 1) // 2 if row_block is None else -(-n // row_block) * nb
+        self.total, self.done = max(within + cross, 1), 0
+
+    def step(self) -> None:
+        self.done += 1
+        self.progress.set_progress(0.95 * self.done / self.total)
+        check_cancelled(self.progress)
+
+
+def _within_sums(rows, d: int, starts: np.ndarray, plan: _Plan):
+    """(N,) float64 sums of distances inside each cluster, on data centred on that cluster's mean;
+    each pair of the cluster's blocks once (the upper triangle)."""
+    import torch
+
+    out = torch.zeros(rows.shape[0], dtype=torch.float64, device=rows.device)
+    ones = torch.ones(max(hi - lo for lo, hi, _ in plan.pieces), dtype=rows.dtype, device=rows.device)
+    for c, pieces in enumerate(plan.by_cluster):
+        lo = int(starts[c])
+        xc = rows[lo:int(starts[c + 1]), :d]
+        right = _augmented(xc - xc.mean(0, keepdim=True))
+        for p, (a0, a1) in enumerate(pieces):
+            left = _left(right[a0 - lo:a1 - lo], d)
+            for b0, b1 in pieces[p:]:
+                dist = _distances(left, right[b0 - lo:b1 - lo], diagonal=a0 == b0)
+                out[a0:a1] += torch.mv(dist, ones[:b1 - b0])
+                if b0 != a0:
+                    out[b0:b1] += torch.mv(dist.T, ones[:a1 - a0])
+                plan.step()
+    return out
+
+
+def _cluster_sums(rows, d: int, cs, k: int, plan: _Plan):
+    """(N, K) float64: for each sample the sum of its distances to every member of each cluster
+    but its own (whose entries are left out or ignored: :func:`_within_sums` does them)."""
+    import torch
+
+    n = rows.shape[0]
+    sums = torch.zeros(n, k, dtype=torch.float64, device=rows.device)
+    ones = torch.ones(max(hi - lo for lo, hi, _, _ in plan.blocks), dtype=rows.dtype, device=rows.device)
+    onehot = None
+    blocks = plan.blocks
+    for i, (a0, a1, fa, la) in enumerate(blocks):
+        left = _left(rows[a0:a1], d)
+        for b0, b1, fb, lb in blocks[i:]:
+            if fa == la == fb == lb:  # inside one cluster
+                plan.step()
+                continue
+            dist = _distances(left, rows[b0:b1])
+            if fb == lb:
+                sums[a0:a1, fb] += torch.mv(dist, ones[:b1 - b0])
+            else:
+                onehot = _onehot(cs, k) if onehot is None else onehot
+                sums[a0:a1] += torch.mm(onehot[:, b0:b1], dist.T).T
+            if b0 != a0:
+                if fa == la:
+                    sums[b0:b1, fa] += torch.mv(dist.T, ones[:a1 - a0])
+                else:
+                    onehot = _onehot(cs, k) if onehot is None else onehot
+                    sums[b0:b1] += torch.mm(onehot[:, a0:a1], dist).T
+            plan.step()
     return sums
 
 
-def _within_sums(xc, block: int):
-    """(n_c,) sums of distances inside one cluster, on data centred on that cluster."""
+def _onehot(cs, k: int):
+    """(K, N) float32 cluster indicators; ``onehot[:, cols] @ dist.T`` is the fast way round for
+    BLAS (a (K, B) by (B, A) product, against a (B, A) by (A, K) one with a transposed operand)."""
     import torch
 
-    xc = xc - xc.mean(0, keepdim=True)
-    norms = (xc * xc).sum(1)
-    n = xc.shape[0]
-    out = torch.zeros(n, dtype=torch.float64, device=xc.device)
-    for a0 in range(0, n, block):
-        a1 = min(a0 + block, n)
-        for b0 in range(0, n, block):
-            b1 = min(b0 + block, n)
-            d = _sq_dists(xc[a0:a1], xc[b0:b1], norms[a0:a1], norms[b0:b1]).sqrt_()
-            if a0 == b0:
-                d.fill_diagonal_(0.0)
-            out[a0:a1] += d.sum(1, dtype=torch.float64)
-    return out
+    return torch.nn.functional.one_hot(cs, k).to(torch.float32).T.contiguous()
 
 
 def _finish(sums, within, cs, counts):
@@ -159,22 +248,19 @@ def _finish(sums, within, cs, counts):
     return torch.where(own > 1, s, torch.zeros_like(s))
 
 
-def _by_row_blocks(xs, cs, k: int, within, counts, block: int, progress: ProgressSink):
-    """Per-sample silhouette (N,) a block of rows at a time, for very many clusters."""
+def _by_row_blocks(rows, d: int, cs, k: int, within, counts, plan: _Plan):
+    """Per-sample silhouette (N,) a block of rows at a time, for very many clusters: a (rows, K)
+    table instead of (N, K), every block pair computed (twice the work of the upper triangle)."""
     import torch
 
-    n = xs.shape[0]
-    norms = (xs * xs).sum(1)
-    rows = int(max(64, min(block, DENSE_LIMIT // max(k, 1))))
-    out = torch.empty(n, dtype=torch.float64, device=xs.device)
-    for a0 in range(0, n, rows):
-        check_cancelled(progress)
-        a1 = min(a0 + rows, n)
-        sums = torch.zeros(a1 - a0, k, dtype=torch.float32, device=xs.device)
-        for b0 in range(0, n, block):
-            b1 = min(b0 + block, n)
-            d = _sq_dists(xs[a0:a1], xs[b0:b1], norms[a0:a1], norms[b0:b1]).sqrt_()
-            sums.index_add_(1, cs[b0:b1], d)
+    n = rows.shape[0]
+    out = torch.empty(n, dtype=torch.float64, device=rows.device)
+    for a0 in range(0, n, plan.row_block):
+        a1 = min(a0 + plan.row_block, n)
+        left = _left(rows[a0:a1], d)
+        sums = torch.zeros(a1 - a0, k, dtype=torch.float32, device=rows.device)
+        for b0, b1, _, _ in plan.blocks:
+            sums.index_add_(1, cs[b0:b1], _distances(left, rows[b0:b1]))
+            plan.step()
         out[a0:a1] = _finish(sums, within[a0:a1], cs[a0:a1], counts)
-        progress.set_progress(0.9 * a1 / n)
     return out

@@ -58,10 +58,12 @@ def detect_format(path: str | Path) -> str:
         f"data_3d_h36m*.npz, annotations/person_keypoints_*.json, image files)")
 
 
-def open_dataset(path: str | Path, skip_list: str | Path | None = None) -> PoseDataset:
+def open_dataset(path: str | Path, skip_list: str | Path | None = None, progress=None) -> PoseDataset:
     """Open the dataset at ``path`` (format detected), leaving out the samples of ``skip_list``.
 
-    Nothing but annotations is read; images load one at a time through ``load_image``.
+    Nothing but annotations is read; images load one at a time through ``load_image``. A CMU
+    Panoptic set is indexed on its first open (``progress``, a :class:`ProgressSink`, follows it;
+    by default a bar on a terminal) and opens from the cached index afterwards.
     """
     from hpe_core.datasets import coco, folder, h36m, native, panoptic, video
     from hpe_core.datasets.skiplist import apply_skip_list, read_skip_list
@@ -70,7 +72,7 @@ def open_dataset(path: str | Path, skip_list: str | Path | None = None) -> PoseD
     kind = detect_format(path)
     readers = {"native": native.read_native, "panoptic": panoptic.read_panoptic, "h36m": h36m.read_h36m,
                "coco": coco.read_coco, "video": video.read_video, "folder": folder.read_folder}
-    dataset = readers[kind](path)
+    dataset = panoptic.read_panoptic(path, progress) if kind == "panoptic" else readers[kind](path)
     if skip_list is not None:
         dataset = apply_skip_list(dataset, read_skip_list(skip_list))
         dataset.extra["skip_list"] = str(skip_list)

@@ -14,17 +14,21 @@ frame) from different cameras share a ``pose_id``; ``green_images.txt`` lists fr
 from __future__ import annotations
 
 import ast
+import json
+import os
 import re
 from pathlib import Path
 
 import numpy as np
 
+from hpe_core.datasets import index_cache
 from hpe_core.datasets.base import PoseDataset
 from hpe_core.datasets.fileio import read_json
 from hpe_core.datasets.folder import FileImages
 from hpe_core.datasets.skiplist import apply_skip_list, read_skip_list
 from hpe_core.errors import DatasetError
 from hpe_core.geometry import Camera, project
+from hpe_core.progress import ProgressSink, TerminalProgress, check_cancelled
 from hpe_core.skeleton import PANOPTIC19
 
 ROOT_NAME = "ProcessedPanopticDataset"
@@ -115,65 +119,126 @@ def _pose(doc, where: str) -> np.ndarray:
     return pose.reshape(PANOPTIC19.num_joints, 4)
 
 
-def read_panoptic(path: str | Path) -> PoseDataset:
+def read_panoptic(path: str | Path, progress: ProgressSink | None = None) -> PoseDataset:
+    """The Panoptic set at ``path``. Its joints files are listed (names, sizes, modification
+    times) and, when an index of exactly these files is cached (:mod:`index_cache`), their arrays
+    come from there; else every file is parsed, with ``progress`` (default: a bar on a terminal's
+    stderr) told how far, and the index is stored for the next open."""
     path = Path(path)
     base, seqs = _sequences(path)
     if not seqs:
         raise DatasetError(f"{path}: no Panoptic sequences (folders with hdJoints/ and hdImages/)")
-    rows = []
+    listings, rows = [], []
     for s, seq in enumerate(seqs):
         joints_dir = seq / "hdJoints"
         if not joints_dir.is_dir():
             raise DatasetError(f"{joints_dir}: missing (every Panoptic sequence needs hdJoints/ next to hdImages/)")
-        for file in sorted(joints_dir.glob("*.json")):
-            match = _NAME.match(file.stem)
+        listing = index_cache.scan(joints_dir, ".json")
+        listings.append(listing)
+        for name in listing.names:
+            match = _NAME.match(name[:-5]) if not name.startswith(".") else None
             if match:
-                rows.append((s, file, match))
+                rows.append((s, match))
     if not rows:
         raise DatasetError(f"{path}: no annotation files named '<seq>;hd_PP_CC;person_P;FFFFFFFF.json' in hdJoints/")
-    return _build(path, base, seqs, rows)
-
-
-def _build(path: Path, base: Path, seqs: list[Path], rows: list) -> PoseDataset:
-    n = len(rows)
-    joints = np.full((n, 19, 3), np.nan, np.float32)
-    visible = np.zeros((n, 19), bool)
-    camera_id = np.zeros(n, np.int32)
-    keys = np.zeros((n, 3), np.int64)  # sequence, person, frame -> pose id
-    names, cameras, calib, parsed = [], {}, {}, {}
-    for i, (s, file, match) in enumerate(rows):
-        doc = read_json(file, "Panoptic joints file")
-        pose = _pose(doc, str(file))
-        text = str(doc["cam"])
-        if text not in parsed:  # every file of one camera repeats its calibration
-            parsed[text] = camera_from_cam(parse_cam(text, str(file)), str(file))
-        cam = parsed[text]
-        key = (s, match["panel"], match["cam"], cam.K.tobytes(), cam.R.tobytes(), cam.t.tobytes(), cam.dist.tobytes())
-        if key not in calib:
-            calib[key] = len(calib)
-            label = f"{seqs[s].name}/hd_{match['panel']}_{match['cam']}"
-            cameras[calib[key]] = Camera(K=cam.K, R=cam.R, t=cam.t, dist=cam.dist, name=label)
-        camera_id[i] = calib[key]
-        present = np.isfinite(pose[:, :3]).all(1) & (pose[:, 3] >= 0)
-        joints[i] = np.where(present[:, None], 10.0 * (pose[:, :3] @ cam.R.T) + cam.t, np.nan)
-        visible[i] = present & (pose[:, 3] > 0.1)
-        keys[i] = (s, int(match["person"]), int(match["frame"]))
-        names.append(f"{seqs[s].name}/hdImages/{file.stem}.jpg")
-    joints_2d = np.full((n, 19, 2), np.nan, np.float32)
-    for cid, cam in cameras.items():
-        sel = camera_id == cid
-        joints_2d[sel] = project(joints[sel], cam.K, cam.dist)
-    _, pose_id = np.unique(keys, axis=0, return_inverse=True)
-    dataset = PoseDataset(
-        path=path, format="panoptic", skeleton=PANOPTIC19, size=n, cameras=cameras,
-        columns={"joints_3d": joints, "joints_2d": joints_2d, "visible": visible,
-                 "pose_id": pose_id.reshape(-1).astype(np.int64), "camera_id": camera_id,
-                 "sequence": keys[:, 0].astype(np.int32), "frame": keys[:, 2]},
-        images=FileImages(base, np.array(names, dtype=object)),
-        names={"sequence": [s.name for s in seqs]})
+    key = index_cache.fingerprint(listings, extra="panoptic")
+    cached = index_cache.load("panoptic", path, key)
+    if cached is not None:
+        columns, cameras = _from_index(*cached)
+    else:
+        columns, cameras = _parse(seqs, rows, progress)
+        if index_cache.settled(listings):
+            index_cache.save("panoptic", path, key, {**columns, **_camera_arrays(cameras)},
+                             {"cameras": [cameras[c].name for c in sorted(cameras)]})
+    names = np.array([f"{seqs[s].name}/hdImages/{m.string}.jpg" for s, m in rows], dtype=object)
+    dataset = PoseDataset(path=path, format="panoptic", skeleton=PANOPTIC19, size=len(rows), cameras=cameras,
+                          columns=columns, images=FileImages(base, names),
+                          names={"sequence": [s.name for s in seqs]})
     for green in _green_lists(path, base, seqs):
         dataset = apply_skip_list(dataset, read_skip_list(green))
     return dataset
+
+
+def _parse(seqs: list[Path], rows: list, progress: ProgressSink | None) -> tuple[dict, dict[int, Camera]]:
+    """Columns and cameras from every joints file of ``rows`` ((sequence, name match) each)."""
+    n = len(rows)
+    bar = TerminalProgress(f"indexing {n} Panoptic joints files") if progress is None else None
+    progress = bar or progress
+    poses = np.empty((n, PANOPTIC19.num_joints, 4), np.float64)
+    camera_id = np.zeros(n, np.int32)
+    keys = np.zeros((n, 3), np.int64)  # sequence, person, frame -> pose id
+    cameras: dict[int, Camera] = {}
+    calib: dict[tuple, int] = {}
+    parsed: dict[str, tuple[bytes, Camera]] = {}  # every file of one camera repeats its calibration
+    folders = [os.path.join(seq, "hdJoints") for seq in seqs]
+    try:
+        for i, (s, match) in enumerate(rows):
+            if i % 2000 == 0:
+                check_cancelled(progress)
+                progress.set_progress(i / n)
+            file = os.path.join(folders[s], match.string + ".json")
+            doc = _read_doc(file)
+            poses[i] = _pose(doc, file)
+            text = str(doc["cam"])
+            if text not in parsed:
+                cam = camera_from_cam(parse_cam(text, str(file)), str(file))
+                parsed[text] = (b"".join(a.tobytes() for a in (cam.K, cam.R, cam.t, cam.dist)), cam)
+            numbers, cam = parsed[text]
+            key = (s, match["panel"], match["cam"], numbers)
+            if key not in calib:
+                calib[key] = len(calib)
+                cameras[calib[key]] = Camera(K=cam.K, R=cam.R, t=cam.t, dist=cam.dist,
+                                             name=f"{seqs[s].name}/hd_{match['panel']}_{match['cam']}")
+            camera_id[i] = calib[key]
+            keys[i] = (s, int(match["person"]), int(match["frame"]))
+        progress.set_progress(1.0)
+    finally:
+        if bar is not None:
+            bar.close()
+    present = np.isfinite(poses[..., :3]).all(-1) & (poses[..., 3] >= 0)
+    joints = np.full((n, PANOPTIC19.num_joints, 3), np.nan, np.float32)
+    joints_2d = np.full((n, PANOPTIC19.num_joints, 2), np.nan, np.float32)
+    for cid, cam in cameras.items():
+        sel = np.flatnonzero(camera_id == cid)
+        j = 10.0 * (poses[sel, :, :3] @ cam.R.T) + cam.t
+        joints[sel] = np.where(present[sel, :, None], j, np.nan)
+        joints_2d[sel] = project(joints[sel], cam.K, cam.dist)
+    _, pose_id = np.unique(keys, axis=0, return_inverse=True)
+    columns = {"joints_3d": joints, "joints_2d": joints_2d, "visible": present & (poses[..., 3] > 0.1),
+               "pose_id": pose_id.reshape(-1).astype(np.int64), "camera_id": camera_id,
+               "sequence": keys[:, 0].astype(np.int32), "frame": keys[:, 2].copy()}
+    return columns, cameras
+
+
+def _read_doc(file: str):
+    """The parsed joints file; on any failure, :func:`read_json`'s error naming the file."""
+    try:
+        with open(file, "rb") as fh:
+            return json.loads(fh.read())
+    except (OSError, ValueError):
+        return read_json(file, "Panoptic joints file")
+
+
+def _camera_arrays(cameras: dict[int, Camera]) -> dict[str, np.ndarray]:
+    ids = sorted(cameras)
+    width = max((cameras[c].dist.size for c in ids), default=0)
+    dist = np.full((len(ids), width), np.nan)
+    for row, c in enumerate(ids):
+        dist[row, :cameras[c].dist.size] = cameras[c].dist
+    return {"cam_id": np.array(ids, np.int64), "cam_K": np.array([cameras[c].K for c in ids]).reshape(-1, 3, 3),
+            "cam_R": np.array([cameras[c].R for c in ids]).reshape(-1, 3, 3),
+            "cam_t": np.array([cameras[c].t for c in ids]).reshape(-1, 3), "cam_dist": dist,
+            "cam_dist_len": np.array([cameras[c].dist.size for c in ids], np.int64)}
+
+
+def _from_index(arrays: dict, meta: dict) -> tuple[dict, dict[int, Camera]]:
+    names = meta["cameras"]
+    cameras = {int(c): Camera(K=np.array(arrays["cam_K"][r]), R=np.array(arrays["cam_R"][r]),
+                              t=np.array(arrays["cam_t"][r]),
+                              dist=np.array(arrays["cam_dist"][r, :int(arrays["cam_dist_len"][r])]), name=names[r])
+               for r, c in enumerate(arrays["cam_id"])}
+    columns = {k: arrays[k] for k in ("joints_3d", "joints_2d", "visible", "pose_id", "camera_id", "sequence", "frame")}
+    return columns, cameras
 
 
 def _green_lists(path: Path, base: Path, seqs: list[Path]) -> list[Path]:

@@ -38,6 +38,20 @@ def letterbox_params(height: int, width: int, size: int) -> tuple[int, int, int,
     return new_w, new_h, (size - new_w) // 2, (size - new_h) // 2
 
 
+def fit(image: np.ndarray, size: int) -> np.ndarray:
+    """The resize step of :func:`letterbox`: ``image`` (H, W, C) scaled so its longer side is
+    ``size``. It acts on each channel alike, so it may run before a colour conversion (a video
+    frame is shrunk in its decoder's BGR and converted afterwards, at a fraction of the cost)."""
+    import cv2
+
+    h, w = image.shape[:2]
+    new_w, new_h, _, _ = letterbox_params(h, w, size)
+    if (new_w, new_h) == (w, h):
+        return image
+    interp = cv2.INTER_AREA if new_w < w else cv2.INTER_LINEAR
+    return cv2.resize(image, (new_w, new_h), interpolation=interp)
+
+
 def letterbox(image: np.ndarray, size: int) -> np.ndarray:
     """(size, size, 3) uint8: ``image`` scaled to fit, centred, padded with the mean colour."""
     import cv2
@@ -47,8 +61,7 @@ def letterbox(image: np.ndarray, size: int) -> np.ndarray:
     if (h, w) == (size, size):
         return image
     new_w, new_h, ox, oy = letterbox_params(h, w, size)
-    interp = cv2.INTER_AREA if new_w < w else cv2.INTER_LINEAR
-    resized = cv2.resize(image, (new_w, new_h), interpolation=interp)
+    resized = fit(image, size)
     if (new_w, new_h) == (size, size):
         return resized
     return cv2.copyMakeBorder(resized, oy, size - new_h - oy, ox, size - new_w - ox,

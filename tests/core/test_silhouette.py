@@ -41,7 +41,18 @@ CASES = {
     "blobs": lambda: _blobs(2, 600, 16, 5, 1.0, 10),
     "tight-far-blobs": lambda: _blobs(3, 600, 64, 4, 0.05, 100),
     "many-small-clusters": lambda: _random(4, 300, 4, 60),
+    "one-big-many-small": lambda: _uneven(10),
 }
+
+
+def _uneven(seed):
+    """One cluster far larger than a block, beside clusters small enough to share a block."""
+    rng = np.random.default_rng(seed)
+    sizes = [400, 3, 1, 30, 7, 90, 2]
+    y = np.repeat(np.arange(len(sizes)), sizes)
+    x = rng.normal(size=(len(y), 12)) + rng.normal(scale=3.0, size=(len(sizes), 12))[y]
+    perm = rng.permutation(len(y))
+    return x[perm].astype(np.float32), y[perm]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -131,3 +142,17 @@ def test_progress_and_cancellation():
     assert rec.fractions == sorted(rec.fractions)
     with pytest.raises(Cancelled):
         silhouette(x, y, block=64, progress=RecordingProgress(cancel_after=2))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("case", ["blobs", "tight-far-blobs", "one-big-many-small"])
+def test_cuda_matches_sklearn(case):
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    x, y = CASES[case]()
+    ref = sk_samples(x.astype(np.float64), y)
+    score, per_sample = silhouette(x, y, device="cuda", block=128)
+    assert abs(score - ref.mean()) <= 1e-6
+    np.testing.assert_allclose(per_sample, ref, atol=1e-5, rtol=0)
