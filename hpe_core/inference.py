@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from hpe_core.errors import CheckpointError, DatasetError, InputError
-from hpe_core.inference_io import PredictionRun, Predictions, iter_image_files, iter_video_frames, prefetch
+from hpe_core.inference_io import PredictionRun, Predictions, iter_image_files, prefetch
 from hpe_core.predictions import Prediction
 from hpe_core.progress import NullProgress, ProgressSink, check_cancelled
 
