@@ -97,6 +97,8 @@ def recognise_foreign(state: Mapping[str, torch.Tensor], hints: dict[str, Any]) 
         try:
             rec = recognise(state, hints)
         except CheckpointError as exc:
+            if getattr(exc, "layout_known", False):  # its layout, but unusable: that is the answer
+                raise
             errors.append(exc)
             continue
         if rec is not None:
