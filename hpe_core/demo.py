@@ -7,7 +7,9 @@ folder (``platformdirs.user_cache_dir("hpe-studio")``).
 ``build_demo(DemoSpec(...), progress)`` (``hpe demo build``) trains, with the ``*_cpu`` presets,
 a SimCLR and a SimSiam encoder (a narrow ResNet18) and a 2-layer 3D regression head on each
 (and, as a control, the same head on an untrained encoder), then writes ``simclr.pt``, ``simsiam.pt``, ``simclr_regress2.pt``, ``simsiam_regress2.pt``,
-their configs under ``configs/`` and ``metrics.json`` into ``resources/demo/``.
+their configs under ``configs/`` and ``metrics.json`` into ``resources/demo/``; then seed 001's
+heatmap network and lifter (:mod:`hpe_core.demo_pipeline`: ``heatmap2d.pt``, ``lifter.pt``,
+``pipeline_metrics.json``).
 """
 
 from __future__ import annotations
@@ -125,6 +127,10 @@ def build_demo(spec: DemoSpec, progress=None, events=None) -> dict:
                 raise InputError(f"demo build: {name} was interrupted; nothing was written to {spec.out}")
             results[name], seconds[name] = result, time.monotonic() - t0
         metrics = _write_results(spec.out, configs, results, seconds, params, time.monotonic() - started)
+        from hpe_core.demo_pipeline import build_pipeline_demo  # seed 001: heatmap2d.pt, lifter.pt
+
+        progress.set_status("training the heatmap network and the lifter")
+        metrics["pipeline"] = build_pipeline_demo(spec, NullProgress(), events)["summary"]
     finally:
         if not spec.work:
             shutil.rmtree(work, ignore_errors=True)
