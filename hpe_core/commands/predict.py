@@ -11,7 +11,8 @@ DESCRIPTION = """\
 Predict 3D poses (millimetres, root-relative) with a checkpoint that has a pose head. INPUT is an
 image, a folder of images, a dataset or a video; video frames are decoded in a background thread
 while the model runs, and unreadable frames are skipped and counted. --out writes every frame's
-joints and timing as .json, .csv or .npz.
+joints and timing as .json, .csv or .npz (the Prediction file of hpe_core.predictions: arrays
+joints_3d and index plus a JSON meta; 'hpe evaluate --pred FILE DATASET' scores it).
 
 Lifting (seed 001): with a lifter checkpoint, INPUT is a keypoints file -- a COCO keypoints JSON,
 an .npy/.npz array (N, J, 2) px, or a predictions .npz of ours -- and each pose is lifted to 3D
@@ -101,8 +102,10 @@ def _lift(args: argparse.Namespace, out) -> int | None:
     elif args.lifter:
         heatmap_path, lifter_path = args.checkpoint, args.lifter
     else:
+        from hpe_core.lifting import is_keypoints_file
+
         path = existing_path(args.checkpoint, "checkpoint file")
-        if inspect_checkpoint(path).family != "lifter":
+        if inspect_checkpoint(path).family != "lifter" or not is_keypoints_file(args.input):  # a dataset: the Predictor
             if args.stats:
                 raise InputError("--stats: only for a lifter checkpoint")
             return None
