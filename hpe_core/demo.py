@@ -8,7 +8,9 @@ folder (``platformdirs.user_cache_dir("hpe-studio")``).
 a SimCLR and a SimSiam encoder (a narrow ResNet18) and a 2-layer 3D regression head on each
 (and, as a control, the same head on an untrained encoder), then writes ``simclr.pt``, ``simsiam.pt``, ``simclr_regress2.pt``, ``simsiam_regress2.pt``,
 their configs under ``configs/`` and ``metrics.json`` into ``resources/demo/``; then the VAE
-lifter of seed 003 (:mod:`hpe_core.demo_vae`: ``vae_lifter.pt``, ``vae_metrics.json``).
+lifter of seed 003 (:mod:`hpe_core.demo_vae`: ``vae_lifter.pt``, ``vae_metrics.json``) and seed
+001's heatmap network and lifter (:mod:`hpe_core.demo_pipeline`: ``heatmap2d.pt``, ``lifter.pt``,
+``pipeline_metrics.json``).
 """
 
 from __future__ import annotations
@@ -135,6 +137,11 @@ def build_demo(spec: DemoSpec, progress=None, events=None) -> dict:
         check_cancelled(progress)
         progress.set_status("training the VAE lifter")
         metrics["vae"] = build_vae_demo(spec, progress, events)
+        check_cancelled(progress)
+        from hpe_core.demo_pipeline import build_pipeline_demo  # seed 001: heatmap2d.pt, lifter.pt
+
+        progress.set_status("training the heatmap network and the lifter")
+        metrics["pipeline"] = build_pipeline_demo(spec, NullProgress(), events)["summary"]
     finally:
         if not spec.work:
             shutil.rmtree(work, ignore_errors=True)

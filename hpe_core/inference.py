@@ -71,7 +71,7 @@ class Predictor:
 
     def __init__(self, checkpoint_or_model: Any, device: str = "auto", precision: str = "fp32",
                  batch_size: int = 32, image_size: int | None = None, channels_last: bool = True,
-                 fuse: bool = True, queue_size: int = 4) -> None:
+                 fuse: bool = True, queue_size: int = 4, keep_heatmaps: bool = False) -> None:
         import torch
 
         from hpe_core.devices import check_precision, resolve_device
@@ -82,6 +82,7 @@ class Predictor:
         if int(batch_size) < 1:
             raise InputError(f"--batch-size: must be at least 1, got {batch_size}")
         self.batch_size, self.queue_size = int(batch_size), max(1, int(queue_size))
+        self.keep_heatmaps = bool(keep_heatmaps)  # heatmap families: keep the (N, J, h, w) maps in the rows
         self.model, info, self.source = _load(checkpoint_or_model)
         self.family = family_of(self.model)
         if not predicts_pose(self.model):
@@ -123,7 +124,7 @@ class Predictor:
         x = x.to(self.device, non_blocking=True)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        return self.predict_inputs({"image": x})
+        return self.predict_inputs({"image": x, "heatmaps": self.keep_heatmaps})
 
     def _need_images(self, source) -> None:
         if "image" not in self.family.inputs:

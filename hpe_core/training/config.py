@@ -26,7 +26,7 @@ from typing import Any, Literal, Optional
 
 from hpe_core.errors import InputError
 
-TASKS = ("simclr", "simsiam", "regress3d", "vae_lift")
+TASKS = ("simclr", "simsiam", "regress3d", "vae_lift", "heatmap2d", "lift", "multitask")
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class DataConfig:
     augment: Optional[str] = None  # None: the task's default (simclr views / no augmentation)
     max_train_samples: Optional[int] = None  # a seeded subset, for quick runs
     max_eval_samples: Optional[int] = None
+    validation: Literal["default", "S1"] = "default"  # S1: Human3.6M's S1 validates, S5-S8 train (seed 001)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,20 @@ class VAEConfig:
 
 
 @dataclass(frozen=True)
+class PipelineConfig:
+    """Seed 001's tasks: ``heatmap2d``, ``lift`` and ``multitask`` (defaults: the report's values)."""
+
+    encoder: Optional[str] = None  # heatmap2d/multitask: a SimCLR/SimSiam checkpoint for block A
+    heatmap: Optional[str] = None  # lift: 2D from this heatmap2d checkpoint instead of the ground truth;
+    #                                multitask: start the heatmap net from it
+    lifter: Optional[str] = None  # multitask: start the lifter from this lifter checkpoint
+    noise_std: float = 0.0  # lift: Gaussian noise (px) added to the training 2D
+    loss_3d: Literal["l2", "l1"] = "l2"  # on the normalised 3D
+    lambda_2d: float = 0.01  # multitask: L = L3d + lambda_2d * L2d (the heatmap L2)
+    pck_fraction: float = 0.05  # PCK threshold, a fraction of the ground-truth box size
+
+
+@dataclass(frozen=True)
 class OptimConfig:
     name: Literal["sgd", "adam", "adamw"] = "adam"
     lr: float = 0.001  # for the heads (and the encoder unless encoder_lr is set)
@@ -106,10 +121,14 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class ScheduleConfig:
-    name: Literal["constant", "cosine"] = "constant"
+    name: Literal["constant", "cosine", "step", "exponential"] = "constant"
     t_max: Optional[float] = None  # cosine period in epochs (None: the run's epochs)
     eta_min: float = 0.0  # as a fraction of the starting learning rate
     warmup_epochs: float = 0.0
+    step_epoch: Optional[float] = None  # step: the rate is multiplied by gamma from this epoch on
+    gamma: float = 0.1  # step: 1e-3 -> 1e-4
+    decay_rate: float = 0.1  # exponential: the factor reached after decay_epochs (continuous decay)
+    decay_epochs: Optional[float] = None  # exponential: None = the run's epochs
 
 
 @dataclass(frozen=True)
@@ -128,12 +147,13 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class Config:
-    task: Literal["simclr", "simsiam", "regress3d", "vae_lift"]
+    task: Literal["simclr", "simsiam", "regress3d", "vae_lift", "heatmap2d", "lift", "multitask"]
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     contrastive: ContrastiveConfig = field(default_factory=ContrastiveConfig)
     regression: RegressionConfig = field(default_factory=RegressionConfig)
     vae: VAEConfig = field(default_factory=VAEConfig)
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -293,6 +313,14 @@ def validate(config: Config) -> Config:
                          "(--set regression.encoder=runs/simclr/best.pt) or 'random' for an untrained one")
     if config.task == "vae_lift":
         _check_vae(config.vae)
+    p = config.pipeline
+    if p.noise_std < 0 or p.lambda_2d < 0 or not 0 < p.pck_fraction <= 1:
+        raise InputError("pipeline: noise_std and lambda_2d must be 0 or more, pck_fraction in (0, 1]")
+    s = config.schedule
+    if s.name == "step" and s.step_epoch is None:
+        raise InputError("schedule.step_epoch: the step schedule needs the epoch at which the rate drops")
+    if s.gamma <= 0 or s.decay_rate <= 0 or (s.decay_epochs is not None and s.decay_epochs <= 0):
+        raise InputError("schedule: gamma, decay_rate and decay_epochs must be positive")
     if config.contrastive.temperature <= 0:
         raise InputError(f"contrastive.temperature: must be positive, got {config.contrastive.temperature}")
     if not d.path:
@@ -327,7 +355,9 @@ def check_paths(config: Config) -> Config:
              "regression.encoder": config.regression.encoder if config.task == "regress3d"
              and config.regression.encoder != "random" else None,
              "regression.bone_lengths": config.regression.bone_lengths if config.task == "regress3d"
-             and config.regression.pose_head == "fk" and config.regression.bone_lengths != "prior" else None}
+             and config.regression.pose_head == "fk" and config.regression.bone_lengths != "prior" else None,
+             "pipeline.encoder": config.pipeline.encoder, "pipeline.heatmap": config.pipeline.heatmap,
+             "pipeline.lifter": config.pipeline.lifter}
     for key, value in paths.items():
         if value and not Path(value).expanduser().exists():
             what = "dataset" if key == "data.path" else "file"

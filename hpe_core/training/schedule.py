@@ -20,6 +20,8 @@ class Schedule:
     - ``cosine``: ``eta_min + (1 - eta_min) (1 + cos(pi t / T_max)) / 2`` with ``t`` the step
       since the end of warm-up and ``T_max`` in steps (``torch``'s ``CosineAnnealingLR`` per step;
       past ``T_max`` it rises again, as torch's does);
+    - ``step``: 1, then ``gamma`` from epoch ``step_epoch`` on (seed 001: 1e-3 -> 1e-4);
+    - ``exponential``: ``decay_rate ** (t / decay_steps)`` (seed 001's continuous decay);
     - warm-up: a linear ramp from ``1 / warmup_steps`` to 1 over the first ``warmup_steps``.
     """
 
@@ -28,6 +30,10 @@ class Schedule:
     t_max_epochs: float = 1.0
     eta_min: float = 0.0
     warmup_epochs: float = 0.0
+    step_epoch: float | None = None
+    gamma: float = 0.1
+    decay_rate: float = 0.1
+    decay_epochs: float = 1.0
 
     @property
     def warmup_steps(self) -> int:
@@ -45,6 +51,10 @@ class Schedule:
         if self.name == "constant":
             return 1.0
         t = step - warm
+        if self.name == "step":  # seed 001: 1e-3, then 1e-4 once validation has flattened
+            return self.gamma if step >= self.step_epoch * self.steps_per_epoch else 1.0
+        if self.name == "exponential":  # seed 001: decay_rate ** (t / decay steps), continuous
+            return self.decay_rate ** (t / max(self.decay_epochs * self.steps_per_epoch, 1.0))
         return self.eta_min + (1.0 - self.eta_min) * (1.0 + math.cos(math.pi * t / self.t_max_steps)) / 2.0
 
 
@@ -52,8 +62,10 @@ def make_schedule(config, steps_per_epoch: int) -> Schedule:
     """The :class:`Schedule` of a :class:`~hpe_core.training.config.Config`."""
     s = config.schedule
     t_max = s.t_max if s.t_max is not None else max(config.train.epochs - s.warmup_epochs, 1e-9)
+    decay = s.decay_epochs if s.decay_epochs is not None else max(config.train.epochs - s.warmup_epochs, 1e-9)
     return Schedule(name=s.name, steps_per_epoch=steps_per_epoch, t_max_epochs=float(t_max),
-                    eta_min=s.eta_min, warmup_epochs=s.warmup_epochs)
+                    eta_min=s.eta_min, warmup_epochs=s.warmup_epochs, step_epoch=s.step_epoch,
+                    gamma=s.gamma, decay_rate=s.decay_rate, decay_epochs=float(decay))
 
 
 def apply_lr(optimizer, schedule: Schedule, step: int) -> float:

@@ -16,6 +16,9 @@ from hpe_core.errors import InputError
 from hpe_core.models.families.base import INPUTS, OUTPUTS, Family
 from hpe_core.models.families.contrastive import MoCoFamily, SimCLRFamily, SimSiamFamily
 from hpe_core.models.families.encoder import HPEModel
+from hpe_core.models.families.heatmap2d import Heatmap2DFamily
+from hpe_core.models.families.lifter import LifterFamily
+from hpe_core.models.families.multitask import MultitaskFamily
 from hpe_core.models.families.regressor import RegressorFamily, regressor_from
 from hpe_core.models.families.resnet import ResNetFamily
 from hpe_core.models.families.vae_lifter import VAELifterFamily
@@ -27,6 +30,9 @@ FAMILIES: dict[str, type[Family]] = {
     "moco": MoCoFamily,
     "regressor": RegressorFamily,
     "vae_lifter": VAELifterFamily,
+    "heatmap2d": Heatmap2DFamily,
+    "lifter": LifterFamily,
+    "multitask": MultitaskFamily,
 }
 
 __all__ = ["FAMILIES", "Family", "HPEModel", "INPUTS", "OUTPUTS", "build_model", "canonical_family",

@@ -1,5 +1,5 @@
-"""The training tasks, one table: ``simclr`` and ``simsiam`` pre-training, ``regress3d`` 3D regression,
-``vae_lift`` seed 003's VAE lifter.
+"""The training tasks, one table: ``simclr`` and ``simsiam`` pre-training, ``regress3d`` 3D regression;
+seed 001's ``heatmap2d``, ``lift`` and ``multitask``; seed 003's ``vae_lift`` VAE lifter.
 
 :data:`TASKS` maps a task name to its :class:`Task` class (a plain dict). Each task names the
 dataset columns it needs (:attr:`Task.columns`, of :data:`COLUMNS`); :func:`make_task` refuses
@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from hpe_core.training.tasks.base import COLUMNS, Task, check_columns, missing_columns
 from hpe_core.training.tasks.contrastive import SimCLRTask, SimSiamTask
+from hpe_core.training.tasks.heatmap2d import Heatmap2DTask
+from hpe_core.training.tasks.lift import LiftTask
+from hpe_core.training.tasks.multitask import MultitaskTask
 from hpe_core.training.tasks.regress3d import Regress3DTask
 from hpe_core.training.tasks.vae_lift import VAELiftTask
 
 TASKS: dict[str, type[Task]] = {"simclr": SimCLRTask, "simsiam": SimSiamTask, "regress3d": Regress3DTask,
-                                "vae_lift": VAELiftTask}
+                                "vae_lift": VAELiftTask, "heatmap2d": Heatmap2DTask, "lift": LiftTask,
+                                "multitask": MultitaskTask}
 TASK_CLASSES = TASKS  # the former name
 
 __all__ = ["COLUMNS", "TASKS", "TASK_CLASSES", "Task", "check_columns", "make_task", "missing_columns"]

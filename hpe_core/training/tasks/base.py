@@ -71,7 +71,7 @@ class Task:
         pose = np.asarray(dataset.pose_id)
 
         def pick(split: str, limit: int | None) -> np.ndarray:
-            indices = dataset.split_indices(split)
+            indices = split_indices(dataset, split, data.validation)
             return subset(indices, limit, seed, groups=pose[indices])  # whole poses, all their views
 
         self.train_indices = pick("train", data.max_train_samples)
@@ -129,6 +129,23 @@ class Task:
     def final_metrics(self, net: nn.Module, loader_for, reduce) -> dict[str, Any]:
         """Extra figures at the end of a finished run (e.g. the test split); {} by default."""
         return {}
+
+
+def split_indices(dataset, split: str, validation: str = "default") -> np.ndarray:
+    """The dataset's ``split``; with ``validation="S1"`` (seed 001's protocol) subject S1 is the
+    validation split and leaves the training split (S5, S6, S7, S8 train; S9, S11 test)."""
+    if validation != "S1":
+        return dataset.split_indices(split)
+    names = list(getattr(dataset, "subject_names", []) or [])
+    if "S1" not in names:
+        raise InputError(f"data.validation S1: the dataset {getattr(dataset, 'path', '')} has no subject S1 "
+                         f"(its subjects: {', '.join(names) or 'none'}); use data.validation=default")
+    is_s1 = np.asarray(dataset.subject) == names.index("S1")
+    if split == "val":
+        train = dataset.split_indices("train")
+        return train[is_s1[train]]
+    indices = dataset.split_indices(split)
+    return indices[~is_s1[indices]] if split == "train" else indices
 
 
 def to_device(batch: dict, device: torch.device) -> dict:
