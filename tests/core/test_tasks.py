@@ -20,7 +20,7 @@ NATIVE = ROOT / "tests" / "fixtures" / "datasets" / "native_v1"
 
 
 def test_the_table_names_every_configurable_task_and_declares_known_columns():
-    assert TASK_CLASSES is TASKS and set(TASKS) == {"simclr", "simsiam", "regress3d"}
+    assert TASK_CLASSES is TASKS and set(TASKS) == {"simclr", "simsiam", "regress3d", "unihpe"}
     assert set(TASKS) == set(typing.get_args(typing.get_type_hints(Config)["task"]))
     from hpe_core.models.families import FAMILIES
 

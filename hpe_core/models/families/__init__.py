@@ -18,6 +18,7 @@ from hpe_core.models.families.contrastive import MoCoFamily, SimCLRFamily, SimSi
 from hpe_core.models.families.encoder import HPEModel
 from hpe_core.models.families.regressor import RegressorFamily, regressor_from
 from hpe_core.models.families.resnet import ResNetFamily
+from hpe_core.models.families.unihpe import UniHPEFamily
 
 FAMILIES: dict[str, type[Family]] = {
     "resnet": ResNetFamily,
@@ -25,6 +26,7 @@ FAMILIES: dict[str, type[Family]] = {
     "simsiam": SimSiamFamily,
     "moco": MoCoFamily,
     "regressor": RegressorFamily,
+    "unihpe": UniHPEFamily,
 }
 
 __all__ = ["FAMILIES", "Family", "HPEModel", "INPUTS", "OUTPUTS", "build_model", "canonical_family",

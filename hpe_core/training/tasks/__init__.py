@@ -1,4 +1,5 @@
-"""The training tasks, one table: ``simclr`` and ``simsiam`` pre-training, ``regress3d`` 3D regression.
+"""The training tasks, one table: ``simclr`` and ``simsiam`` pre-training, ``regress3d`` 3D regression,
+``unihpe`` seed 002's three stages.
 
 :data:`TASKS` maps a task name to its :class:`Task` class (a plain dict). Each task names the
 dataset columns it needs (:attr:`Task.columns`, of :data:`COLUMNS`); :func:`make_task` refuses
@@ -10,8 +11,10 @@ from __future__ import annotations
 from hpe_core.training.tasks.base import COLUMNS, Task, check_columns, missing_columns
 from hpe_core.training.tasks.contrastive import SimCLRTask, SimSiamTask
 from hpe_core.training.tasks.regress3d import Regress3DTask
+from hpe_core.training.tasks.unihpe import UniHPETask
 
-TASKS: dict[str, type[Task]] = {"simclr": SimCLRTask, "simsiam": SimSiamTask, "regress3d": Regress3DTask}
+TASKS: dict[str, type[Task]] = {"simclr": SimCLRTask, "simsiam": SimSiamTask, "regress3d": Regress3DTask,
+                                "unihpe": UniHPETask}
 TASK_CLASSES = TASKS  # the former name
 
 __all__ = ["COLUMNS", "TASKS", "TASK_CLASSES", "Task", "check_columns", "make_task", "missing_columns"]
