@@ -25,8 +25,9 @@ def _x(n=3, seed=0):
 
 
 def test_the_table_holds_the_seed_000_families_with_valid_declarations():
-    assert list(FAMILIES) == ["resnet", "simclr", "simsiam", "moco", "regressor"]
-    for name, cls in FAMILIES.items():
+    seed000 = {name: cls for name, cls in FAMILIES.items() if cls.seed == "000"}
+    assert list(seed000) == ["resnet", "simclr", "simsiam", "moco", "regressor"]
+    for name, cls in seed000.items():
         assert issubclass(cls, Family) and cls.name == name and cls.seed == "000"
         assert cls.inputs == {"image"} and cls.inputs <= INPUTS and cls.outputs <= OUTPUTS
         assert "encoder" in cls.feature_names and "conv1" in cls.feature_names
@@ -76,7 +77,7 @@ def test_encoder_families_predict_their_image_embeddings(name):
 
 
 def test_the_five_families_share_one_recogniser_and_a_foreign_file_is_still_refused_by_it(tmp_path):
-    assert len({cls.recognise for cls in FAMILIES.values()}) == 1
+    assert len({cls.recognise for cls in FAMILIES.values() if cls.seed == "000"}) == 1
     path = tmp_path / "mlp.pt"
     torch.save({"linear.weight": torch.ones(2, 2)}, path)
     with pytest.raises(CheckpointError, match="holds no ResNet backbone"):
