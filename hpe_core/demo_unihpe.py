@@ -5,6 +5,8 @@ Trains the three stages on the demo synthetic set with the ``unihpe_stage1|2|3_c
 seeded 3000-sample training subset so the build stays within minutes), scores its three
 inference paths on the test split, and writes ``unihpe.pt`` (weights stored as float16 to keep
 the demo small; they load as float32), ``configs/unihpe.json`` and ``unihpe_metrics.json``.
+With ``--work DIR``, a stage whose finished run of the same config is already in
+``DIR/stage<k>`` is kept rather than retrained.
 """
 
 from __future__ import annotations
@@ -52,13 +54,17 @@ def build_unihpe_demo(spec: UniHPEDemoSpec, progress=None) -> dict:
         for k in (1, 2, 3):
             check_cancelled(progress)
             progress.set_status(f"unihpe stage {k}")
-            sets = [f"data.path={dataset}", f"train.output={work / f'stage{k}'}", *DEMO_OVERRIDES,
+            sets = [f"data.path={dataset if spec.quick else 'demo'}", f"train.output={work / f'stage{k}'}", *DEMO_OVERRIDES,
                     *(QUICK if spec.quick else ()), *spec.overrides]
             if k == 3:
                 sets.append("model.options.modality_token=true")
             if init:
                 sets.append(f"model.init={init}")
             config = load_config(resources_dir() / "presets" / f"unihpe_stage{k}_cpu.yaml", sets)
+            done = _finished_run(work / f"stage{k}" / "best.pt", config)
+            if done is not None:  # a finished run of this very config in --work: kept, not retrained
+                init, seconds[f"stage{k}"] = done, "reused"
+                continue
             t0 = time.monotonic()
             result = run_training(config, stage(progress, 0.05 + 0.25 * (k - 1), 0.05 + 0.25 * k))
             if result.reason != "finished":
@@ -86,6 +92,21 @@ def build_unihpe_demo(spec: UniHPEDemoSpec, progress=None) -> dict:
         if not spec.work:
             shutil.rmtree(work, ignore_errors=True)
     return doc
+
+
+def _finished_run(path: Path, config) -> Path | None:
+    """``path`` when it is the best checkpoint of a finished run of ``config`` (the same settings
+    but for where it was written and which file it started from), else None."""
+    from hpe_core.training.checkpoints import read_raw
+
+    if not path.is_file():
+        return None
+    training = read_raw(path).get("training") or {}
+    stored, wanted = training.get("config") or {}, config.to_dict()
+    for doc in (stored, wanted):
+        doc.get("train", {}).pop("output", None)
+        doc.get("model", {}).pop("init", None)
+    return path if training.get("complete") and stored == wanted else None
 
 
 def _write(path: Path, data: dict) -> None:
