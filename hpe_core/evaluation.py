@@ -5,7 +5,8 @@
 The rows of the prediction are matched to the dataset's samples by ``prediction.index`` when it
 has one (our own files), else row ``i`` is sample ``i`` and the counts must agree. 3D joints are
 scored with every 3D metric of :func:`hpe_core.metrics.evaluate` (root-centred on the skeleton's
-root, plus the bone length error); a prediction with only 2D joints gets the 2D metrics.
+root, plus the bone length error); a prediction with only 2D joints gets the 2D metrics. A sample
+without any predicted joint is left out of the metrics and counted (``unpredicted``).
 The same function scores a checkpoint's predictions (``hpe evaluate CKPT``) and a file
 (``hpe evaluate --pred FILE``), so both give the same numbers for the same poses.
 """
@@ -34,7 +35,8 @@ def match_rows(prediction: Prediction, dataset, source: str) -> np.ndarray:
     return index
 
 
-def check_joints(prediction: Prediction, dataset, source: str) -> None:
+def check_joint_count(prediction: Prediction, dataset, source: str) -> None:
+    """InputError naming ``source`` unless the prediction has joints, as many as the dataset's skeleton."""
     want, have = dataset.skeleton.num_joints, prediction.num_joints
     if have is None:
         raise InputError(f"{source}: holds no joints to evaluate (it has {', '.join(prediction.present) or 'nothing'})")
@@ -47,16 +49,23 @@ def score_prediction(prediction: Prediction, dataset, rows: np.ndarray | None = 
                      source: str = "prediction") -> dict:
     """Metrics of ``prediction`` on the samples ``rows`` of ``dataset`` (default: every row it has).
 
-    Returns :meth:`MetricReport.to_dict` plus ``"scored_rows"`` (how many samples were scored).
+    Samples whose prediction has no finite joint (a frame where another tool found nobody) are
+    left out and counted. Returns :meth:`MetricReport.to_dict` plus ``"unpredicted"`` (that count).
     """
     from hpe_core.metrics import evaluate
     from hpe_core.skeleton import SKELETONS, get_skeleton
 
-    check_joints(prediction, dataset, source)
+    check_joint_count(prediction, dataset, source)
     index = match_rows(prediction, dataset, source)
     keep = np.ones(len(index), bool) if rows is None else np.isin(index, np.asarray(rows, np.int64))
     if not keep.any():
         raise InputError(f"{source}: none of its samples is among the selected samples of {dataset.path}")
+    joints = prediction.joints_3d if prediction.joints_3d is not None else prediction.joints_2d
+    predicted = np.isfinite(joints).all(axis=-1).any(axis=-1)  # rows with at least one joint
+    unpredicted = int((keep & ~predicted).sum())
+    keep &= predicted
+    if not keep.any():
+        raise InputError(f"{source}: none of the selected samples has a predicted joint")
     picked, index = prediction.take(np.flatnonzero(keep)), index[keep]
     named = prediction.skeleton if prediction.skeleton in SKELETONS else None
     skeleton = get_skeleton(named) if named else dataset.skeleton
@@ -69,7 +78,7 @@ def score_prediction(prediction: Prediction, dataset, rows: np.ndarray | None = 
     else:
         gt = np.asarray(dataset.joints_2d)[index].astype(np.float64)
         report = evaluate(picked.joints_2d, gt, visible, skeleton=skeleton)
-    return report.to_dict()
+    return {**report.to_dict(), "unpredicted": unpredicted}
 
 
 def evaluate_predictions(predictor, dataset, rows: np.ndarray, progress=None) -> dict:

@@ -33,6 +33,7 @@ from hpe_core.progress import NullProgress, ProgressSink, check_cancelled
 __all__ = ["Prediction", "PredictionRun", "Predictions", "Predictor", "checkpoint_image_size", "fuse_batchnorm"]
 
 DEFAULT_IMAGE_SIZE = 128
+POSE_COLUMNS = {"pose2d": "joints_2d", "pose3d": "joints_3d"}  # family input -> dataset column
 
 
 def checkpoint_image_size(info, default: int = DEFAULT_IMAGE_SIZE) -> int:
@@ -101,19 +102,33 @@ class Predictor:
             self._net = self._net.to(memory_format=torch.channels_last)
 
     # ------------------------------------------------------------------ tensors and arrays
-    def predict_batch(self, x) -> Prediction:
-        """(N, 3, S, S) normalised float images -> their :class:`Prediction` (the family's ``predict``)."""
+    def predict_inputs(self, batch: dict) -> Prediction:
+        """A batch of model inputs (tensors, e.g. ``{"image": ...}`` or ``{"joints_2d": ...}``) on this
+        predictor's device and precision -> the family's :class:`Prediction`."""
         import torch
 
         from hpe_core.devices import autocast
 
+        batch = {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+        with torch.inference_mode(), autocast(self.device, self.precision):
+            return self.family.predict(self._net, batch)
+
+    def predict_batch(self, x) -> Prediction:
+        """(N, 3, S, S) normalised float images -> their :class:`Prediction` (the family's ``predict``)."""
+        import torch
+
+        self._need_images("images")
         if x.ndim != 4 or x.shape[1] != 3:
             raise InputError(f"images: expected (N, 3, H, W), got {tuple(x.shape)}")
         x = x.to(self.device, non_blocking=True)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode(), autocast(self.device, self.precision):
-            return self.family.predict(self._net, {"image": x})
+        return self.predict_inputs({"image": x})
+
+    def _need_images(self, source) -> None:
+        if "image" not in self.family.inputs:
+            raise InputError(f"{source}: this {self.family.name} model takes {', '.join(sorted(self.family.inputs))}, "
+                             "not images; predict it on a dataset that has them")
 
     def predict_tensor(self, x) -> np.ndarray:
         """(N, 3, S, S) normalised float images -> (N, J, 3) float32 mm, root-relative."""
@@ -139,14 +154,20 @@ class Predictor:
     def predict_images(self, paths: str | Path | Iterable[str | Path], progress: ProgressSink | None = None,
                        on_frame: Callable[[dict], None] | None = None) -> PredictionRun:
         """An image file, a folder of images (sorted by name) or a list of image paths."""
+        self._need_images(paths if isinstance(paths, (str, Path)) else "images")
         files = iter_image_files(paths)
         items = ((i, p.name, p) for i, p in enumerate(files))
         return self._run(items, len(files), self._read_file, progress, on_frame)
 
     def predict_dataset(self, dataset, indices=None, progress: ProgressSink | None = None,
                         on_frame: Callable[[dict], None] | None = None) -> PredictionRun:
-        """Samples ``indices`` (default all) of a :class:`PoseDataset`; ``frame`` is the sample index."""
+        """Samples ``indices`` (default all) of a :class:`PoseDataset`; ``frame`` is the sample index.
+
+        A family without an image input gets the dataset's columns instead (pose2d: ``joints_2d``
+        px, pose3d: ``joints_3d`` mm, with ``visible``), read in batches without any image."""
         idx = np.arange(len(dataset)) if indices is None else np.asarray(indices, dtype=np.int64)
+        if "image" not in self.family.inputs:
+            return self._run_columns(dataset, idx, progress, on_frame)
         items = ((int(i), dataset.sample_name(int(i)), int(i)) for i in idx)
         return self._run(items, len(idx), lambda i: dataset.load_image(i), progress, on_frame)
 
@@ -154,6 +175,7 @@ class Predictor:
                       on_frame: Callable[[dict], None] | None = None, stride: int = 1,
                       max_frames: int | None = None) -> PredictionRun:
         """Every ``stride``-th frame of a video file, decoded in a background thread."""
+        self._need_images(path)
         frames, total = iter_video_frames(path, stride=stride, max_frames=max_frames)
         return self._run(frames, total, None, progress, on_frame)
 
@@ -196,11 +218,38 @@ class Predictor:
             except (DatasetError, InputError, OSError) as exc:
                 yield frame, name, None, str(exc)
 
+    def _new_run(self) -> PredictionRun:
+        return PredictionRun(skeleton=self.skeleton, num_joints=self.num_joints, source=str(self.source),
+                             precision=self.precision, device=str(self.device),
+                             checkpoint=self.checkpoint_sha256, notes=list(self.notes))
+
+    def _run_columns(self, dataset, idx: np.ndarray, progress, on_frame) -> PredictionRun:
+        import torch
+
+        progress, result = progress or NullProgress(), self._new_run()
+        start = time.perf_counter()
+        for a in range(0, len(idx), self.batch_size):
+            check_cancelled(progress)
+            rows = idx[a:a + self.batch_size]
+            batch = {"visible": torch.from_numpy(np.asarray(dataset.visible[rows], bool))}
+            for name in sorted(self.family.inputs):
+                column = POSE_COLUMNS[name]
+                values = getattr(dataset, column, None)
+                if values is None:
+                    raise InputError(f"{dataset.path}: has no {column}, the {name} input of this "
+                                     f"{self.family.name} model")
+                batch[column] = torch.from_numpy(np.asarray(values[rows], np.float32))
+            t0 = time.perf_counter()
+            pred = self.predict_inputs(batch)
+            names = [dataset.sample_name(int(i)) for i in rows]
+            self._record(result, [int(i) for i in rows], names, pred, t0, on_frame, progress, len(idx))
+        result.wall_s = time.perf_counter() - start
+        progress.set_progress(1.0)
+        return result
+
     def _run(self, items, total: int, read, progress, on_frame) -> PredictionRun:
         progress = progress or NullProgress()
-        result = PredictionRun(skeleton=self.skeleton, num_joints=self.num_joints, source=str(self.source),
-                               precision=self.precision, device=str(self.device),
-                               checkpoint=self.checkpoint_sha256, notes=list(self.notes))
+        result = self._new_run()
         stream = prefetch(self._prepared(items, read), self.queue_size * self.batch_size)
         batch: list[tuple] = []
         start = time.perf_counter()
@@ -227,14 +276,19 @@ class Predictor:
             return
         t0 = time.perf_counter()
         rows = self.predict_batch(torch.stack([t for _, _, t in batch]))
-        per_frame_ms = (time.perf_counter() - t0) * 1000.0 / len(batch)
-        result.add_prediction([f for f, _, _ in batch], [n for _, n, _ in batch], rows, per_frame_ms)
+        self._record(result, [f for f, _, _ in batch], [n for _, n, _ in batch], rows, t0, on_frame, progress, total)
+        batch.clear()
+
+    def _record(self, result: PredictionRun, frames: list, names: list, rows: Prediction, t0: float,
+                on_frame, progress, total: int) -> None:
+        """Add a batch's rows to ``result``, call ``on_frame`` per frame, report progress."""
+        per_frame_ms = (time.perf_counter() - t0) * 1000.0 / len(frames)
+        result.add_prediction(frames, names, rows, per_frame_ms)
         if on_frame is not None:
-            for k, (frame, name, _) in enumerate(batch):
+            for k, (frame, name) in enumerate(zip(frames, names)):
                 on_frame({"frame": frame, "name": name, "prediction": rows.take([k]),
                           "joints_3d": None if rows.joints_3d is None else rows.joints_3d[k],
                           "time_ms": per_frame_ms})
-        batch.clear()
         done = len(result) + result.skipped
         progress.set_progress(min(done / total, 0.999) if total else 0.0)
         progress.set_status(f"{done} of {total or '?'} frames")

@@ -127,7 +127,7 @@ class _Batcher:
 
     def __call__(self, item: dict) -> None:
         self.frames.append(int(item["frame"]))
-        self.joints.append(item["joints_3d"])
+        self.joints.append(item["prediction"].joints_3d[0])  # the frame's Prediction row
         if len(self.frames) >= self.size:
             self.flush()
 

@@ -60,6 +60,8 @@ def _text(payload: dict) -> str:
     lines.append(f"AUC         {m['auc3d']:.3f}")
     if payload.get("skipped"):
         lines.append(f"skipped     {payload['skipped']} unreadable image(s)")
+    if payload.get("unpredicted"):
+        lines.append(f"left out    {payload['unpredicted']} sample(s) without any predicted joint")
     if "unihpe" in payload:
         lines += _unihpe_text(payload["unihpe"])
     return "\n".join(lines)

@@ -10,7 +10,8 @@ DESCRIPTION = """\
 Predict 3D poses (millimetres, root-relative) with a checkpoint that has a pose head. INPUT is an
 image, a folder of images, a dataset or a video; video frames are decoded in a background thread
 while the model runs, and unreadable frames are skipped and counted. --out writes every frame's
-joints and timing as .json, .csv or .npz."""
+joints and timing as .json, .csv or .npz (the Prediction file of hpe_core.predictions: arrays
+joints_3d and index plus a JSON meta; 'hpe evaluate --pred FILE DATASET' scores it)."""
 
 
 def register(subparsers) -> None:

@@ -1,6 +1,7 @@
-"""Models: torchvision-compatible ResNets, contrastive wrappers, pose heads, checkpoint I/O.
+"""Models: the model families (``families/``, table ``FAMILIES``), ResNets, heads, checkpoint I/O.
 
     model = build_model("simclr", "resnet50")                  # encoder + projection MLP
+    FAMILIES[model.family].outputs                             # what a family's models produce
     reg = regressor_from(model, head_layers=2)                 # frozen encoder + 3D pose head
     save_checkpoint("reg.pt", reg, training={"epoch": 3})
     model, info = load_checkpoint("any_supported_file.pth")   # native or a foreign layout

@@ -89,7 +89,7 @@ def test_inference_runs_in_a_worker_while_the_ui_stays_responsive(qtbot, window,
     with np.load(out, allow_pickle=False) as data:
         assert data["joints_3d"].shape == (FRAMES, 19, 3)
         np.testing.assert_allclose(data["joints_3d"], ws.video.joints, atol=1e-4)
-        assert data["frames"].tolist() == list(range(FRAMES))
+        assert data["index"].tolist() == list(range(FRAMES))
 
 
 def test_cancel_stops_video_inference_and_the_app_keeps_working(qtbot, window, files, tmp_path):

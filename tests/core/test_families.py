@@ -125,9 +125,9 @@ class ToyLifterFamily(Family):
 
     @classmethod
     def predict(cls, model, batch):
-        x = batch["joints_2d"]
+        x = torch.nan_to_num(batch["joints_2d"]) / 100.0
         out = model.mlp(x.flatten(1)).reshape(len(x), -1, 3)
-        return Prediction(joints_3d=out.detach().numpy(), frame="canonical")
+        return Prediction(joints_3d=out.detach().float().cpu().numpy(), frame="canonical")
 
 
 def test_a_new_family_is_its_class_plus_one_table_entry(tmp_path, monkeypatch):
@@ -141,3 +141,25 @@ def test_a_new_family_is_its_class_plus_one_table_entry(tmp_path, monkeypatch):
     x = torch.randn(2, 5, 2)
     pred = family_of(loaded).predict(loaded, {"joints_2d": x})
     assert pred.joints_3d.shape == (2, 5, 3) and pred.frame == "canonical"
+
+
+def test_the_predictor_runs_a_new_pose2d_family_on_dataset_columns(tmp_path, monkeypatch):
+    from hpe_core.datasets import open_dataset
+    from hpe_core.evaluation import score_prediction
+    from hpe_core.inference import Predictor
+
+    monkeypatch.setitem(FAMILIES, "toylift", ToyLifterFamily)
+    path = save_checkpoint(tmp_path / "toy.pt", randomise(build_model("toylift", None, num_joints=19), 4))
+    ds = open_dataset(Path(__file__).resolve().parents[1] / "fixtures" / "datasets" / "native_v1")
+    predictor = Predictor(path, "cpu", batch_size=3)
+    frames = []
+    run = predictor.predict_dataset(ds, progress=None, on_frame=lambda item: frames.append(item["frame"]))
+    model, _ = load_checkpoint(path)
+    with torch.no_grad():
+        want = ToyLifterFamily.predict(model, {"joints_2d": torch.tensor(ds.joints_2d)})
+    pred = run.prediction
+    assert frames == list(range(len(ds))) and np.array_equal(pred.index, np.arange(len(ds)))
+    assert pred.frame == "canonical" and np.allclose(pred.joints_3d, want.joints_3d, atol=1e-6)
+    assert score_prediction(pred, ds)["samples"] == len(ds)
+    with pytest.raises(InputError, match="takes pose2d, not images"):
+        predictor.predict_video(tmp_path / "clip.mp4")

@@ -135,6 +135,14 @@ def to_device(batch: dict, device: torch.device) -> dict:
     return {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) else v) for k, v in batch.items()}
 
 
+def encoder_families() -> tuple[str, ...]:
+    """The families whose models have a ResNet encoder to start from (read from the table)."""
+    from hpe_core.models.families import FAMILIES
+    from hpe_core.models.families.encoder import EncoderFamily
+
+    return tuple(name for name, cls in FAMILIES.items() if issubclass(cls, EncoderFamily))
+
+
 def load_encoder_checkpoint(path: str, families: tuple[str, ...], what: str):
     """Load a checkpoint whose family is one of ``families``; :class:`CheckpointError` otherwise."""
     from hpe_core.models.checkpoint import load_checkpoint

@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from hpe_core.training.losses import nt_xent, simsiam_loss
-from hpe_core.training.tasks.base import Task, copy_weights, load_encoder_checkpoint, to_device
+from hpe_core.training.tasks.base import (Task, copy_weights, encoder_families, load_encoder_checkpoint,
+                                          to_device)
 
 
 class PairNet(nn.Module):
@@ -44,8 +45,7 @@ class ContrastiveTask(Task):
         m = self.config.model
         model = build_model(self.family, m.backbone, width=m.width, **m.options)
         if m.init:
-            source, _ = load_encoder_checkpoint(m.init, (self.family, "simclr", "simsiam", "moco", "resnet",
-                                                         "regressor"), "model.init")
+            source, _ = load_encoder_checkpoint(m.init, encoder_families(), "model.init")
             if source.family == self.family:
                 copy_weights(model, source, f"model.init {m.init}")
             else:  # start the encoder from another family's encoder, new heads

@@ -18,9 +18,8 @@ from torch import nn
 
 from hpe_core.errors import InputError
 from hpe_core.training.losses import ERRORS, pose_error_sums, pose_loss
-from hpe_core.training.tasks.base import Task, copy_weights, load_encoder_checkpoint, to_device
-
-ENCODER_FAMILIES = ("simclr", "simsiam", "moco", "resnet", "regressor")
+from hpe_core.training.tasks.base import (Task, copy_weights, encoder_families, load_encoder_checkpoint,
+                                          to_device)
 
 
 class PoseNet(nn.Module):
@@ -79,7 +78,7 @@ class Regress3DTask(Task):
         from hpe_core.models import build_model
 
         r, m = self.config.regression, self.config.model
-        families = (r.encoder_family,) if r.encoder_family else ENCODER_FAMILIES
+        families = (r.encoder_family,) if r.encoder_family else encoder_families()
         source = None
         backbone, options = m.backbone, dict(m.options)
         options.setdefault("width", m.width)

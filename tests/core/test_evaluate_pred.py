@@ -1,0 +1,136 @@
+"""``hpe evaluate --pred FILE DATASET``: other tools' files score like our own .npz of the same
+poses; files that do not fit the dataset exit 2 with one line."""
+
+import json
+
+import numpy as np
+import pytest
+
+from hpe_core.cli import main
+from hpe_core.datasets import open_dataset
+from hpe_core.errors import InputError
+from hpe_core.evaluation import score_prediction
+from hpe_core.metrics import evaluate
+from hpe_core.prediction_files import read_prediction_file
+from hpe_core.predictions import Prediction
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """A synthetic set (panoptic19, 16 samples) and predictions in whole millimetres, so that
+    mm -> m (float64) -> mm (float32) returns every value exactly."""
+    from hpe_core.datasets.synthetic import SynthSpec, synthesize
+    from hpe_core.progress import NullProgress
+
+    root = tmp_path_factory.mktemp("evpred")
+    synthesize(SynthSpec(root / "ds", poses=8, cameras=2, size=32, subjects=2, seed=4), NullProgress())
+    ds = open_dataset(root / "ds")
+    rng = np.random.default_rng(5)
+    poses = np.round(ds.joints_3d + rng.normal(scale=40.0, size=ds.joints_3d.shape))
+    poses[3, 5] = np.nan  # a joint the predictor missed
+    return root, ds, poses
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def metrics_of(capsys, *argv):
+    code, out, err = run(capsys, "evaluate", *argv, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def write_mmpose(path, poses_m, order):
+    frames = []
+    for k in order:  # frame ids from 1, written out of order
+        pose = poses_m[k]
+        instances = [] if k == 7 else [{"keypoints": pose.tolist(), "keypoint_scores": [0.9] * len(pose)}]
+        if k == 2:  # a second person in a frame: the first instance is taken
+            instances.append({"keypoints": (pose + 1).tolist(), "keypoint_scores": [0.1] * len(pose)})
+        frames.append({"frame_id": int(k) + 1, "instances": instances})
+    path.write_text(json.dumps({"meta_info": {"dataset_name": "test"}, "instance_info": frames}).replace("NaN", "null"))
+
+
+@pytest.mark.parametrize("split", ["all", "test"])
+def test_other_tools_files_give_the_same_numbers_as_our_npz(data, capsys, split):
+    root, ds, poses = data
+    ours = Prediction(joints_3d=poses, frame="camera").save(root / f"ours_{split}.npz")
+    np.save(root / "vp_m.npy", poses / 1000.0)
+    np.savez(root / "vp_mm.npz", positions_3d=poses)
+    mm_poses = np.where(np.isfinite(poses), poses, np.nan)
+    mm_poses[7] = 0  # frame 7 has no person in the MMPose file: its row must come back as NaN
+    write_mmpose(root / "mmpose.json", mm_poses / 1000.0, np.random.default_rng(0).permutation(len(poses)))
+
+    reference = metrics_of(capsys, "--pred", ours, root / "ds", "--split", split)
+    rows = ds.split_indices(split) if split != "all" else np.arange(len(ds))
+    direct = evaluate(poses[rows], ds.joints_3d[rows], ds.visible[rows], skeleton="panoptic19")
+    assert reference["metrics"] == pytest.approx(direct.summary, rel=1e-12)
+    assert "bone_length_error" in reference["metrics"] and reference["samples"] == len(rows)
+    for file, units in (("vp_m.npy", "m"), ("vp_mm.npz", "mm")):
+        got = metrics_of(capsys, "--pred", root / file, root / "ds", "--units", units, "--split", split)
+        assert got["metrics"] == reference["metrics"] and got["per_joint"] == reference["per_joint"]
+    got = metrics_of(capsys, "--pred", root / "mmpose.json", root / "ds", "--units", "m", "--split", split)
+    keep = rows[rows != 7]
+    direct = evaluate(np.where(np.arange(len(poses))[:, None, None] == 7, np.nan, poses)[rows][np.isin(rows, keep)],
+                      ds.joints_3d[keep], ds.visible[keep], skeleton="panoptic19")
+    assert got["metrics"] == pytest.approx(direct.summary, rel=1e-12)
+
+
+def test_mmpose_file_is_read_in_frame_order_with_scores_and_nan_for_empty_frames(data):
+    root, ds, poses = data
+    write_mmpose(root / "m.json", np.nan_to_num(poses) / 1000.0, [4, 0, 7, 1, 2, 3, 5, 6, *range(8, len(poses))])
+    pred = read_prediction_file(root / "m.json", "m")
+    assert pred.joints_3d.shape == poses.shape and pred.frame == "camera"
+    np.testing.assert_array_equal(pred.joints_3d[:7], np.nan_to_num(poses[:7]))
+    assert np.isnan(pred.joints_3d[7]).all() and np.isnan(pred.scores[7]).all()
+    assert np.all(pred.scores[:7] == np.float32(0.9))
+    assert "first instance" in pred.meta["notes"][0]
+
+
+def test_the_checkpoint_and_file_paths_share_one_scorer(data):
+    _, ds, poses = data
+    indexed = Prediction(joints_3d=poses[::2], frame="camera", index=np.arange(0, len(ds), 2), skeleton="panoptic19")
+    report = score_prediction(indexed, ds, source="x")
+    direct = evaluate(poses[::2], ds.joints_3d[::2], ds.visible[::2], skeleton="panoptic19")
+    assert report["metrics"] == pytest.approx(direct.summary, rel=1e-12) and report["samples"] == len(ds) // 2
+
+
+@pytest.mark.parametrize("make, units, message", [
+    (lambda p: p[:-1], "mm", "{file}: holds 15 samples, but the dataset {ds} has 16"),
+    (lambda p: p[:, :17], "mm", "{file}: 17 joints per sample, but the dataset {ds} has 19 (panoptic19)"),
+    (lambda p: p, None, "{file}: the file does not say its units; pass --units m or --units mm"),
+    (lambda p: p[..., :2], "mm", "{file}: expected a numeric (N, J, 3) array"),
+])
+def test_a_file_that_does_not_fit_exits_2_with_one_line(data, capsys, make, units, message):
+    root, ds, poses = data
+    file = root / "bad.npy"
+    np.save(file, make(poses))
+    code, out, err = run(capsys, "evaluate", "--pred", file, root / "ds", "--split", "all",
+                         *(["--units", units] if units else []))
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.count("\n") == 1 and message.format(file=file, ds=root / "ds") in err
+
+
+def test_our_indexed_file_outside_the_dataset_and_units_on_our_file_are_refused(data, capsys):
+    root, ds, poses = data
+    file = Prediction(joints_3d=poses[:2], frame="camera", index=[3, 40]).save(root / "idx.npz")
+    code, _, err = run(capsys, "evaluate", "--pred", file, root / "ds")
+    assert code == 2 and f"{file}: refers to sample 40, but the dataset {root / 'ds'} has 16 samples" in err
+    code, _, err = run(capsys, "evaluate", "--pred", file, root / "ds", "--units", "m")
+    assert code == 2 and "states its units (mm); drop --units" in err
+    code, _, err = run(capsys, "evaluate", "--pred", file, root / "ds", "extra")
+    assert code == 2 and "expected --pred FILE DATASET, got 2 positional" in err
+
+
+def test_unreadable_or_foreign_json_is_refused_naming_the_file(data):
+    root, _, _ = data
+    (root / "odd.json").write_text(json.dumps({"annotations": []}))
+    with pytest.raises(InputError, match="odd.json: not an MMPose result file"):
+        read_prediction_file(root / "odd.json", "m")
+    (root / "two.json").write_text(json.dumps({"instance_info": [{"frame_id": 1, "instances": [
+        {"keypoints": [[0, 0]] * 19}]}]}))
+    with pytest.raises(InputError, match=r"two.json: frame 0: keypoints of shape \(19, 2\)"):
+        read_prediction_file(root / "two.json", "m")
