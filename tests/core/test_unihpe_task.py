@@ -186,4 +186,4 @@ def test_hpe_ablate_prints_and_saves_the_table(tiny, tmp_path):
     for r in doc["rows"]:
         assert r["image_mpjpe"] > 0 and r["gt2d_pa_mpjpe"] > 0 and -1 <= r["cos_mean"] <= 1
     assert doc["rows"][0]["pretrain_cos_mean"] is None and doc["rows"][2]["pretrain_cos_mean"] is not None
-    assert (out / "ablation.md").read_text().count("\n|") == 5
+    assert (out / "ablation.md").read_text().count("\n|") == 6  # header, rule, four rows
