@@ -71,7 +71,7 @@ class UniHPEConfig:
     from the previous stage's checkpoint (``model.init``). The temperature defaults are the
     paper's per stage: 1: tau0 1/14 in [1/100, 1e4]; 2: 1/5 in [1/10, 1e4]; 3: 1/5 in [1/5, 1e4]."""
 
-    stage: Literal[1, 2, 3] = 1  # 1: 2D-3D alignment; 2: image to the frozen pose encoders; 3: all + decoders
+    stage: int = 1  # 1, 2 or 3; 1: 2D-3D alignment; 2: image to the frozen pose encoders; 3: all + decoders
     triplet: bool = True  # add alpha x the singular-value triplet InfoNCE (stages 2 and 3)
     alpha: float = 1.0
     tau0: Optional[float] = None  # None: the stage's paper value
@@ -292,6 +292,8 @@ def validate(config: Config) -> Config:
 
 def _validate_unihpe(config: Config) -> None:
     u = config.unihpe
+    if u.stage not in (1, 2, 3):
+        raise InputError(f"unihpe.stage: expected 1, 2 or 3, got {u.stage}")
     if config.train.batch_size < 2:
         raise InputError(f"train.batch_size: contrastive training needs at least 2, got {config.train.batch_size}")
     if u.alpha < 0 or u.lambda_2d < 0 or u.lambda_3d < 0:
