@@ -28,6 +28,16 @@ def register(subparsers) -> None:
                    "(vae_lifter.pt and vae_metrics.json; about 15 minutes on 2 CPU cores)")
     add_json_flag(b)
     b.set_defaults(func=run_build)
+    u = sub.add_parser("build-unihpe", help="train the demo's UniHPE checkpoint (a separate step)",
+                       description="Train UniHPE's three stages on the demo set with the unihpe_stage*_cpu "
+                       "presets and write unihpe.pt, configs/unihpe.json and unihpe_metrics.json.")
+    u.add_argument("--out", type=Path, help="output folder (default: resources/demo)")
+    u.add_argument("--work", type=Path, help="keep the training runs here (default: a temporary folder)")
+    u.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a value of every stage's config")
+    u.add_argument("--quick", action="store_true", help="a tiny build in seconds (for tests)")
+    add_json_flag(u)
+    u.set_defaults(func=run_build_unihpe)
     d = sub.add_parser("path", help="print the demo dataset folder (making it if missing)")
     add_json_flag(d)
     d.set_defaults(func=run_path)
@@ -54,6 +64,28 @@ def run_build(args: argparse.Namespace) -> int:
         return emit(args, {"out": str(spec.out), "vae": vae["summary"], "build": vae["build"]}, _text_vae)
     return emit(args, {"out": str(spec.out), "summary": metrics["summary"], "build": metrics["build"],
                        "vae": metrics["vae"]["summary"]}, _text)
+
+
+def run_build_unihpe(args: argparse.Namespace) -> int:
+    from hpe_core.demo_unihpe import UniHPEDemoSpec, build_unihpe_demo
+    from hpe_core.progress import TerminalProgress
+
+    spec = UniHPEDemoSpec(quick=args.quick, work=args.work, overrides=tuple(args.overrides),
+                          **({"out": args.out} if args.out else {}))
+    bar = TerminalProgress("demo unihpe", stream=sys.stderr)
+    try:
+        doc = build_unihpe_demo(spec, bar)
+    finally:
+        bar.close()
+    return emit(args, {"out": str(spec.out), **doc}, _unihpe_text)
+
+
+def _unihpe_text(d: dict) -> str:
+    p = d["evaluation"]["paths"]
+    return (f"{d['file']} ({d['bytes'] / 1e6:.1f} MB) written to {d['out']} in {d['seconds']:.0f} s; test "
+            f"MPJPE image->3D {p['image_to_3d']['mpjpe']:.1f} mm, 2D->3D {p['pose2d_to_3d']['mpjpe']:.1f} mm; "
+            f"image->2D PCK@0.05 {p['image_to_2d']['pck2d']:.3f}; mean cross-modal cosine "
+            f"{d['evaluation']['crossmodal'].get('cos_mean', float('nan')):.3f}")
 
 
 def _text(d: dict) -> str:

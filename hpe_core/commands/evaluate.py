@@ -16,7 +16,11 @@ The poses come from a checkpoint (CKPT DATASET: its predictions on the samples o
 from a file (--pred FILE DATASET): our own .npz (from 'hpe predict ... --out x.npz'), a
 VideoPose3D-style (N, J, 3) .npy/.npz array, or an MMPose 3D result .json. Array and MMPose files
 hold one row per dataset sample, in dataset order, and do not say their units: give --units m or
-mm. A file whose joint or sample count does not fit the dataset is refused."""
+mm. A file whose joint or sample count does not fit the dataset is refused.
+
+A UniHPE checkpoint is also scored along each of its inference paths separately: image -> 3D and
+2D -> 3D (lifting from the ground-truth 2D joints): MPJPE and PA-MPJPE; image -> 2D: PCK at
+0.05 x the box size and EPE in px; plus the cross-modal cosine and retrieval top-1 / top-5."""
 
 
 def register(subparsers) -> None:
@@ -66,7 +70,23 @@ def _text(payload: dict) -> str:
         lines.append(f"skipped     {payload['skipped']} unreadable image(s)")
     if payload.get("unpredicted"):
         lines.append(f"left out    {payload['unpredicted']} sample(s) without any predicted joint")
+    if "unihpe" in payload:
+        lines += _unihpe_text(payload["unihpe"])
     return "\n".join(lines)
+
+
+def _unihpe_text(report: dict) -> list[str]:
+    p, c = report["paths"], report["crossmodal"]
+    lines = ["UniHPE paths (the report above is image -> 3D):"]
+    for path, label in (("image_to_3d", "image -> 3D"), ("pose2d_to_3d", "2D -> 3D   ")):
+        lines.append(f"  {label}  MPJPE {p[path]['mpjpe']:.2f} mm, PA-MPJPE {p[path]['pa_mpjpe']:.2f} mm")
+    lines.append(f"  image -> 2D  PCK@0.05 {p['image_to_2d']['pck2d']:.3f}, EPE {p['image_to_2d']['epe']:.2f} px")
+    pairs = ", ".join(f"{k[4:].replace('_', '-', 1)} {v:.3f}" for k, v in c.items() if k.startswith("cos_") and k != "cos_mean")
+    lines.append(f"  cosine      {pairs}; mean {c.get('cos_mean', float('nan')):.3f}")
+    tops = ", ".join(f"{k[5:].replace('_', '->', 1)} {c[k]:.3f}/{c['top5' + k[4:]]:.3f}"
+                     for k in c if k.startswith("top1_"))
+    lines.append(f"  top-1/top-5 {tops}")
+    return lines
 
 
 def _inputs(args: argparse.Namespace) -> tuple[str | None, str]:
@@ -140,4 +160,8 @@ def _run_lifter(args: argparse.Namespace, checkpoint: str, dataset_path: str) ->
         report = evaluate_lifter(model, dataset, rows, args.hypotheses, max(args.batch_size, 256), args.seed,
                                  progress, str(checkpoint))
     payload = {"checkpoint": str(checkpoint), "dataset": str(dataset_path), "split": args.split, **report}
+    if predictor.model.family == "unihpe":  # its three inference paths, each scored on its own
+        from hpe_core.unihpe_eval import evaluate_paths
+
+        payload["unihpe"] = evaluate_paths(predictor.model, dataset, rows, args.batch_size, predictor.device)
     return emit(args, payload, _text)

@@ -26,7 +26,7 @@ from typing import Any, Literal, Optional
 
 from hpe_core.errors import InputError
 
-TASKS = ("simclr", "simsiam", "regress3d", "vae_lift", "heatmap2d", "lift", "multitask")
+TASKS = ("simclr", "simsiam", "regress3d", "vae_lift", "heatmap2d", "lift", "multitask", "unihpe")
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,23 @@ class PipelineConfig:
 
 
 @dataclass(frozen=True)
+class UniHPEConfig:
+    """Seed 002's UniHPE training (task ``unihpe``), one stage of Fig. 2 per run; a stage starts
+    from the previous stage's checkpoint (``model.init``). The temperature defaults are the
+    paper's per stage: 1: tau0 1/14 in [1/100, 1e4]; 2: 1/5 in [1/10, 1e4]; 3: 1/5 in [1/5, 1e4]."""
+
+    stage: int = 1  # 1, 2 or 3; 1: 2D-3D alignment; 2: image to the frozen pose encoders; 3: all + decoders
+    triplet: bool = True  # add alpha x the singular-value triplet InfoNCE (stages 2 and 3)
+    alpha: float = 1.0
+    tau0: Optional[float] = None  # None: the stage's paper value
+    tau_min: Optional[float] = None
+    tau_max: Optional[float] = None
+    symmetric: bool = True  # each pairwise InfoNCE in both directions (as CLIP)
+    lambda_2d: float = 1.0  # stage 3: weight of the 2D decoder loss
+    lambda_3d: float = 1.0  # stage 3: weight of the 3D decoder losses (from 2D and from the image)
+
+
+@dataclass(frozen=True)
 class OptimConfig:
     name: Literal["sgd", "adam", "adamw"] = "adam"
     lr: float = 0.001  # for the heads (and the encoder unless encoder_lr is set)
@@ -147,13 +164,14 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class Config:
-    task: Literal["simclr", "simsiam", "regress3d", "vae_lift", "heatmap2d", "lift", "multitask"]
+    task: Literal["simclr", "simsiam", "regress3d", "vae_lift", "heatmap2d", "lift", "multitask", "unihpe"]
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     contrastive: ContrastiveConfig = field(default_factory=ContrastiveConfig)
     regression: RegressionConfig = field(default_factory=RegressionConfig)
     vae: VAEConfig = field(default_factory=VAEConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    unihpe: UniHPEConfig = field(default_factory=UniHPEConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -321,6 +339,8 @@ def validate(config: Config) -> Config:
         raise InputError("schedule.step_epoch: the step schedule needs the epoch at which the rate drops")
     if s.gamma <= 0 or s.decay_rate <= 0 or (s.decay_epochs is not None and s.decay_epochs <= 0):
         raise InputError("schedule: gamma, decay_rate and decay_epochs must be positive")
+    if config.task == "unihpe":
+        _validate_unihpe(config)
     if config.contrastive.temperature <= 0:
         raise InputError(f"contrastive.temperature: must be positive, got {config.contrastive.temperature}")
     if not d.path:
@@ -346,6 +366,19 @@ def _check_vae(v: VAEConfig) -> None:
     for ok, key, want, got in checks:
         if not ok:
             raise InputError(f"{key}: must be {want}, got {got}")
+
+
+def _validate_unihpe(config: Config) -> None:
+    u = config.unihpe
+    if u.stage not in (1, 2, 3):
+        raise InputError(f"unihpe.stage: expected 1, 2 or 3, got {u.stage}")
+    if config.train.batch_size < 2:
+        raise InputError(f"train.batch_size: contrastive training needs at least 2, got {config.train.batch_size}")
+    if u.alpha < 0 or u.lambda_2d < 0 or u.lambda_3d < 0:
+        raise InputError("unihpe.alpha, unihpe.lambda_2d, unihpe.lambda_3d: must be 0 or more")
+    if u.stage == 2 and not config.model.init:
+        raise InputError("model.init: stage 2 aligns the image encoder to the stage-1 pose encoders; "
+                         "set model.init to the stage-1 checkpoint (e.g. runs/unihpe_stage1/best.pt)")
 
 
 def check_paths(config: Config) -> Config:

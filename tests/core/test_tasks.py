@@ -21,7 +21,7 @@ NATIVE = ROOT / "tests" / "fixtures" / "datasets" / "native_v1"
 
 def test_the_table_names_every_configurable_task_and_declares_known_columns():
     assert TASK_CLASSES is TASKS and set(TASKS) == {"simclr", "simsiam", "regress3d", "vae_lift", "heatmap2d",
-                                                    "lift", "multitask"}
+                                                    "lift", "multitask", "unihpe"}
     assert set(TASKS) == set(typing.get_args(typing.get_type_hints(Config)["task"]))
     from hpe_core.models.families import FAMILIES
 
@@ -56,6 +56,7 @@ def test_joints_only_h36m_has_no_images_so_every_image_task_refuses(tmp_path):
         assert missing_columns(TASKS[name], ds) == ["images"]
     assert missing_columns(TASKS["vae_lift"], ds) == []  # a lifter needs no image (2D from the built-in cameras)
     assert missing_columns(TASKS["lift"], ds) == []  # a lifter needs 2D and 3D joints only
+    assert missing_columns(TASKS["unihpe"], ds) == []  # unihpe stage 1 reads joints only (stages 2-3 check images)
     config = config_from_dict({"task": "simsiam", "data": {"path": str(tmp_path)}})
     with pytest.raises(InputError, match="simsiam task needs the dataset column 'images'"):
         make_task(config, ds, "cpu")

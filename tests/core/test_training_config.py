@@ -147,5 +147,5 @@ def test_presets_exist():
 
 @pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
 def test_every_preset_loads(path):
-    c = load_config(path, ["data.path=demo", "regression.encoder=x.pt"])
+    c = load_config(path, ["data.path=demo", "regression.encoder=x.pt", "model.init=x.pt"])
     validate(c)

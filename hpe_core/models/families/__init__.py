@@ -22,6 +22,7 @@ from hpe_core.models.families.multitask import MultitaskFamily
 from hpe_core.models.families.regressor import RegressorFamily, regressor_from
 from hpe_core.models.families.resnet import ResNetFamily
 from hpe_core.models.families.vae_lifter import VAELifterFamily
+from hpe_core.models.families.unihpe import UniHPEFamily
 
 FAMILIES: dict[str, type[Family]] = {
     "resnet": ResNetFamily,
@@ -33,6 +34,7 @@ FAMILIES: dict[str, type[Family]] = {
     "heatmap2d": Heatmap2DFamily,
     "lifter": LifterFamily,
     "multitask": MultitaskFamily,
+    "unihpe": UniHPEFamily,
 }
 
 __all__ = ["FAMILIES", "Family", "HPEModel", "INPUTS", "OUTPUTS", "build_model", "canonical_family",

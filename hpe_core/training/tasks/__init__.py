@@ -1,5 +1,6 @@
 """The training tasks, one table: ``simclr`` and ``simsiam`` pre-training, ``regress3d`` 3D regression;
-seed 001's ``heatmap2d``, ``lift`` and ``multitask``; seed 003's ``vae_lift`` VAE lifter.
+seed 001's ``heatmap2d``, ``lift`` and ``multitask``; seed 002's ``unihpe`` (three stages); seed 003's
+``vae_lift`` VAE lifter.
 
 :data:`TASKS` maps a task name to its :class:`Task` class (a plain dict). Each task names the
 dataset columns it needs (:attr:`Task.columns`, of :data:`COLUMNS`); :func:`make_task` refuses
@@ -14,11 +15,12 @@ from hpe_core.training.tasks.heatmap2d import Heatmap2DTask
 from hpe_core.training.tasks.lift import LiftTask
 from hpe_core.training.tasks.multitask import MultitaskTask
 from hpe_core.training.tasks.regress3d import Regress3DTask
+from hpe_core.training.tasks.unihpe import UniHPETask
 from hpe_core.training.tasks.vae_lift import VAELiftTask
 
 TASKS: dict[str, type[Task]] = {"simclr": SimCLRTask, "simsiam": SimSiamTask, "regress3d": Regress3DTask,
                                 "vae_lift": VAELiftTask, "heatmap2d": Heatmap2DTask, "lift": LiftTask,
-                                "multitask": MultitaskTask}
+                                "multitask": MultitaskTask, "unihpe": UniHPETask}
 TASK_CLASSES = TASKS  # the former name
 
 __all__ = ["COLUMNS", "TASKS", "TASK_CLASSES", "Task", "check_columns", "make_task", "missing_columns"]

@@ -1,0 +1,136 @@
+"""UniHPE's Table 6 on this machine: ``hpe ablate unihpe DATASET``.
+
+Rows (all with the ``unihpe_stage*_cpu`` presets):
+
+- ``no alignment``: stage 3 only, from scratch (no pre-training), no modality token;
+- ``pair``: stage 1 -> stage 2 (L_pair) -> stage 3 (L_pair), no modality token;
+- ``pair + triplet``: stage 1 -> stage 2 (L_pair + L_triplet) -> stage 3 (L_cl), no token;
+- ``+ modality token``: as the row above, the decoders conditioned on the modality token.
+
+Stage 1 is shared by the three aligned rows and the triplet stage 2 by the last two (the token
+only acts in the decoders, which stage 3 trains). Each stage-3 model is scored on the test split
+with :func:`hpe_core.unihpe_eval.evaluate_paths`: MPJPE and PA-MPJPE of the GT-2D (lifting)
+and image paths and the final cross-modal cosine; the stage-2 cosine (the end of pre-training,
+the paper's Fig. 5) is reported too. The table is printed and saved as JSON and Markdown.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hpe_core import resources_dir
+from hpe_core.progress import NullProgress, check_cancelled, stage
+
+ROWS = (("no alignment", None, "none", False), ("pair", "pair", "pair", False),
+        ("pair + triplet", "triplet", "triplet", False), ("+ modality token", "triplet", "triplet_token", True))
+QUICK = ("data.image_size=32", "model.width=4", "train.epochs=1", "data.max_train_samples=64",
+         "data.max_eval_samples=32", "train.batch_size=16")
+
+
+@dataclass(frozen=True)
+class AblationSpec:
+    dataset: str
+    out: Path
+    overrides: tuple[str, ...] = ()  # applied to every run
+    quick: bool = False  # a tiny run, for tests
+    max_eval_samples: int | None = 1000
+    device: str = "cpu"
+    runs: dict = field(default_factory=dict)  # stage overrides per stage: {1: [...], 2: [...], 3: [...]}
+
+
+def _config(spec: AblationSpec, stage_no: int, out: Path, extra: list[str]):
+    from hpe_core.training.config import load_config
+
+    preset = resources_dir() / "presets" / f"unihpe_stage{stage_no}_cpu.yaml"
+    sets = [f"data.path={spec.dataset}", f"train.output={out}", f"train.device={spec.device}",
+            *(QUICK if spec.quick else ()), *spec.runs.get(stage_no, ()), *spec.overrides, *extra]
+    return load_config(preset, sets)
+
+
+def run_ablation(spec: AblationSpec, progress=None) -> dict:
+    """Train the rows' stages, score them, and write ``ablation.json`` and ``ablation.md``."""
+    from hpe_core.training.loop import run_training
+
+    progress = progress or NullProgress()
+    work = Path(spec.out)
+    work.mkdir(parents=True, exist_ok=True)
+    plan = [("stage1", 1, [], None)]
+    for name in ("pair", "triplet"):
+        plan.append((f"stage2_{name}", 2, [f"unihpe.triplet={name == 'triplet'}"], "stage1"))
+    for _, _, key, token in ROWS:
+        after = None if key == "none" else f"stage2_{key.replace('_token', '')}"
+        triplet = key.startswith("triplet")
+        plan.append((f"stage3_{key}", 3, [f"unihpe.triplet={triplet}", f"model.options.modality_token={token}"], after))
+    results, seconds, started = {}, {}, time.monotonic()
+    for i, (name, stage_no, extra, after) in enumerate(plan):
+        check_cancelled(progress)
+        progress.set_status(f"ablation: {name}")
+        init = [f"model.init={results[after].best_checkpoint}"] if after else []
+        config = _config(spec, stage_no, work / name, [*extra, *init])
+        t0 = time.monotonic()
+        results[name] = run_training(config, stage(progress, 0.9 * i / len(plan), 0.9 * (i + 1) / len(plan)))
+        seconds[name] = round(time.monotonic() - t0, 1)
+    table = _score(spec, results, stage(progress, 0.9, 1.0))
+    doc = {"format": "hpe-studio-unihpe-ablation", "format_version": 1, "dataset": str(spec.dataset),
+           "rows": table, "train_seconds": seconds, "seconds": round(time.monotonic() - started, 1),
+           "overrides": list(spec.overrides), "quick": spec.quick}
+    _write(work, doc)
+    return doc
+
+
+def _score(spec: AblationSpec, results: dict, progress) -> list[dict]:
+    from hpe_core.analysis.features import select_indices
+    from hpe_core.datasets import open_dataset
+    from hpe_core.models.checkpoint import load_checkpoint
+    from hpe_core.unihpe_eval import evaluate_paths
+
+    dataset = open_dataset(_dataset_path(spec.dataset))
+    rows = select_indices(dataset, "test", spec.max_eval_samples if not spec.quick else 32, 0)
+    table = []
+    for k, (label, pre, key, token) in enumerate(ROWS):
+        model, _ = load_checkpoint(results[f"stage3_{key}"].best_checkpoint)
+        report = evaluate_paths(model, dataset, rows, device=spec.device,
+                                progress=stage(progress, k / len(ROWS), (k + 1) / len(ROWS)))
+        p, c = report["paths"], report["crossmodal"]
+        pre_cos = None
+        if pre is not None:
+            final = results[f"stage2_{pre}"].final.get("test", {})
+            pre_cos = final.get("cos_mean")
+        table.append({"row": label, "pair": pre is not None, "triplet": pre == "triplet", "token": token,
+                      "gt2d_mpjpe": p["pose2d_to_3d"]["mpjpe"], "gt2d_pa_mpjpe": p["pose2d_to_3d"]["pa_mpjpe"],
+                      "image_mpjpe": p["image_to_3d"]["mpjpe"], "image_pa_mpjpe": p["image_to_3d"]["pa_mpjpe"],
+                      "image_pck2d": p["image_to_2d"]["pck2d"], "image_epe": p["image_to_2d"]["epe"],
+                      "cos_mean": c.get("cos_mean"), "cos_image_pose2d": c.get("cos_image_pose2d"),
+                      "cos_image_pose3d": c.get("cos_image_pose3d"), "cos_pose2d_pose3d": c.get("cos_pose2d_pose3d"),
+                      "pretrain_cos_mean": pre_cos, "samples": report["samples"]})
+    return table
+
+
+def _dataset_path(path: str) -> str:
+    if path == "demo":
+        from hpe_core.demo import demo_dataset_path
+
+        return str(demo_dataset_path())
+    return path
+
+
+def markdown(doc: dict) -> str:
+    head = ("| row | GT 2D MPJPE | GT 2D PA-MPJPE | image MPJPE | image PA-MPJPE | image 2D PCK@0.05 | "
+            "cos (final) | cos (after stage 2) |")
+    lines = [head, "|" + "---|" * 8]
+    for r in doc["rows"]:
+        pre = "-" if r["pretrain_cos_mean"] is None else f"{r['pretrain_cos_mean']:.3f}"
+        lines.append(f"| {r['row']} | {r['gt2d_mpjpe']:.1f} | {r['gt2d_pa_mpjpe']:.1f} | {r['image_mpjpe']:.1f} | "
+                     f"{r['image_pa_mpjpe']:.1f} | {r['image_pck2d']:.3f} | {r['cos_mean']:.3f} | {pre} |")
+    return "\n".join(lines) + "\n"
+
+
+def _write(out: Path, doc: dict) -> None:
+    from hpe_core.atomic import atomic_write
+
+    atomic_write(out / "ablation.json", json.dumps(doc, indent=2) + "\n")
+    atomic_write(out / "ablation.md", f"UniHPE ablation (Table 6 rows) on {doc['dataset']}; errors in mm\n\n"
+                 + markdown(doc))
