@@ -131,6 +131,10 @@ def run(args: argparse.Namespace) -> int:
     with terminal_progress("evaluate") as progress:
         report = evaluate_predictions(predictor, dataset, rows, progress)
     payload = {"checkpoint": str(checkpoint), "dataset": str(dataset_path), "split": args.split, **report}
+    if predictor.model.family == "unihpe":  # its three inference paths, each scored on its own
+        from hpe_core.unihpe_eval import evaluate_paths
+
+        payload["unihpe"] = evaluate_paths(predictor.model, dataset, rows, args.batch_size, predictor.device)
     return emit(args, payload, _text)
 
 
@@ -160,8 +164,4 @@ def _run_lifter(args: argparse.Namespace, checkpoint: str, dataset_path: str) ->
         report = evaluate_lifter(model, dataset, rows, args.hypotheses, max(args.batch_size, 256), args.seed,
                                  progress, str(checkpoint))
     payload = {"checkpoint": str(checkpoint), "dataset": str(dataset_path), "split": args.split, **report}
-    if predictor.model.family == "unihpe":  # its three inference paths, each scored on its own
-        from hpe_core.unihpe_eval import evaluate_paths
-
-        payload["unihpe"] = evaluate_paths(predictor.model, dataset, rows, args.batch_size, predictor.device)
     return emit(args, payload, _text)
