@@ -38,6 +38,7 @@ def _command_modules():
     from hpe_core.commands import compare; modules.append(compare)  # noqa: E702
     from hpe_core.commands import predict; modules.append(predict)  # noqa: E702
     from hpe_core.commands import evaluate; modules.append(evaluate)  # noqa: E702
+    from hpe_core.commands import report; modules.append(report)  # noqa: E702
     return modules
 
 
