@@ -48,6 +48,9 @@ def _panel(ax, column, dataset, arrays, k: int, label: str):
     image = _image(dataset, row)
     if image is not None:
         ax.imshow(image)
+        ax.set_xlim(-0.5, image.shape[1] - 0.5)
+        ax.set_ylim(image.shape[0] - 0.5, -0.5)
+        ax.set_autoscale_on(False)
     gt2d = np.asarray(dataset.joints_2d)[row]
     _draw_pose(ax, gt2d, dataset.skeleton.parents, GT)
     p2d = _pred_2d(column, dataset, k, pred[k], gt[k])

@@ -132,7 +132,8 @@ def load_columns(sources: list[str], dataset, rows: np.ndarray, units: str | Non
         else:
             from hpe_core.predictions import is_prediction_file
 
-            pred = read_prediction_file(source, None if is_prediction_file(source) else units)
+            ours = source.lower().endswith(".npz") and is_prediction_file(source)
+            pred = read_prediction_file(source, None if ours else units)
             check_joint_count(pred, dataset, source)
             match_rows(pred, dataset, source)
             columns.append(Column(name, source, "file", pred))
