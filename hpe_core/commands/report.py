@@ -15,7 +15,9 @@ Score every model (a checkpoint, or a prediction file: our .npz, a VideoPose3D-s
              (MPJPE, PA-MPJPE, N-MPJPE, PCK@150mm, AUC, mean distance, bone length error; 2D PCK
              and EPE for models with 2D joints; mean / best-of-K for models with hypotheses)
   figures/   1col/ and 2col/ PDF, SVG and PNG: per-joint error, PCK curve, error histogram, error
-             by camera, the 24 worst samples, best / median / worst samples
+             by camera, the 24 worst samples, best / median / worst samples; for checkpoints
+             (unless --no-analysis) the t-SNE of the encoder by action with the silhouette
+             per layer, the conv1 filters with their classes, the CKA of the first two
   report.html, report.pdf, metrics.json, provenance.json
 The numbers are those of 'hpe evaluate'. 'hpe report --rerun DIR/provenance.json [--out DIR2]'
 checks that the inputs are unchanged and makes the report again on the same samples."""
@@ -36,6 +38,7 @@ def register(subparsers) -> None:
     p.add_argument("--units", choices=["m", "mm"], help="units of array / MMPose prediction files")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--no-figures", action="store_true", help="tables, HTML and provenance only")
+    p.add_argument("--no-analysis", action="store_true", help="leave out the embedding, conv1 and CKA figures")
     add_device_args(p, precision=True)
     add_json_flag(p)
     p.set_defaults(func=run)
@@ -92,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         spec = ReportSpec(dataset=args.inputs[0], inputs=tuple(args.inputs[1:]), out=args.out, split=args.split,
                           max_samples=args.max_samples, seed=args.seed, protocol=args.protocol, units=args.units,
                           device=args.device, precision=args.precision, batch_size=args.batch_size,
-                          figures=not args.no_figures, command=tuple(command))
+                          figures=not args.no_figures, analysis=not args.no_analysis, command=tuple(command))
     progress = TqdmProgress("report")
     try:
         payload = build_report(spec, progress)

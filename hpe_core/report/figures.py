@@ -2,7 +2,8 @@
 (3.5 in) and of two columns (7.16 in) of a paper, TrueType fonts embedded (``pdf.fonttype 42``),
 Okabe-Ito colours (colour-blind safe). Plots: per-joint error, PCK curve 0-150 mm, per-sample
 error histogram, error by camera; galleries (two columns only): the 24 worst samples and the
-best / median / worst samples of each model, image with the ground-truth and predicted skeleton.
+best / median / worst samples of each model, image with the ground-truth and predicted skeleton;
+with ``analysis``, the representation figures of :mod:`.analysis_figures`.
 """
 
 from __future__ import annotations
@@ -122,7 +123,8 @@ def _plots(columns, dataset):
             ("error_by_camera", "MPJPE by camera", by_camera, 0.65)]
 
 
-def make_figures(columns, dataset, rows, folder: Path, progress) -> list[dict]:
+def make_figures(columns, dataset, rows, folder: Path, progress, analysis: bool = False, seed: int = 0,
+                 device: str = "cpu") -> list[dict]:
     """Draw and save every figure; returns ``[{"name", "title", "files", "figure"}]`` (the
     two-column figure stays open for report.pdf; :func:`close` it after)."""
     import matplotlib.pyplot as plt
@@ -135,6 +137,10 @@ def make_figures(columns, dataset, rows, folder: Path, progress) -> list[dict]:
         return []
     out = []
     plots = _plots(columns, dataset) + galleries(columns, dataset)
+    if analysis:
+        from hpe_core.report.analysis_figures import analysis_plots
+
+        plots += analysis_plots(columns, dataset, rows, seed, device, progress)
     for k, (name, title, draw, aspect) in enumerate(plots):
         check_cancelled(progress)
         progress.set_status(f"figure {name}")

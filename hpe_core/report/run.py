@@ -31,6 +31,7 @@ class ReportSpec:
     precision: str = "fp32"
     batch_size: int = 32
     figures: bool = True
+    analysis: bool = True  # embedding / silhouette, conv1 filters, CKA of the checkpoints
     samples: tuple[int, ...] | None = None  # exact dataset rows (a rerun); overrides split/max_samples
     command: tuple[str, ...] = field(default_factory=tuple)
 
@@ -80,7 +81,8 @@ def build_report(spec: ReportSpec, progress=None) -> dict:
     if spec.figures:
         from hpe_core.report.figures import make_figures
 
-        figures = make_figures(columns, dataset, rows, out / "figures", stage(progress, 0.6, 0.95))
+        figures = make_figures(columns, dataset, rows, out / "figures", stage(progress, 0.6, 0.95), spec.analysis,
+                               spec.seed, spec.device)
         written += [p for f in figures for p in f["files"]]
     check_cancelled(progress)
     progress.set_status("writing report.html / report.pdf")
@@ -113,5 +115,6 @@ def rerun_spec(path: str | Path, out: str | None) -> ReportSpec:
     return ReportSpec(dataset=doc["dataset"]["path"], inputs=tuple(i["path"] for i in doc["inputs"]),
                       out=out or str(path.parent), split=s["split"], max_samples=s["max_samples"], seed=s["seed"],
                       protocol=s["protocol"], units=s["units"], device=s["device"], precision=s["precision"],
-                      batch_size=s["batch_size"], figures=s["figures"], samples=tuple(doc["samples"]),
+                      batch_size=s["batch_size"], figures=s["figures"], analysis=s.get("analysis", True),
+                      samples=tuple(doc["samples"]),
                       command=tuple(doc["command"]))
