@@ -1,7 +1,8 @@
 """Image galleries of a report: the 24 worst samples (by the first model's per-sample MPJPE, its
 name and error under each image) and best / median / worst samples of every model. Each image
 shows the ground-truth skeleton (green) and the predicted one (root placed at the true root and
-projected through the sample's camera; a model's own 2D joints when it has them)."""
+projected through the sample's camera; a model's own 2D joints when it has them); the best /
+median / worst grid shows both poses in 3D too, root-centred."""
 
 from __future__ import annotations
 
@@ -86,7 +87,7 @@ def galleries(columns, dataset):
         fig.suptitle(f"24 worst samples of {first.name} (green: ground truth, orange: prediction)", fontsize=7)
 
     def best_median_worst(fig, width):
-        axes = fig.subplots(len(columns), 3, squeeze=False)
+        n = len(columns)
         for r, c in enumerate(columns):
             err = np.asarray(c.overall["per_sample"]["mpjpe"])
             ok = np.flatnonzero(np.isfinite(err))
@@ -94,9 +95,30 @@ def galleries(columns, dataset):
             for col, (what, k) in enumerate((("best", ranked[0]), ("median", ranked[len(ranked) // 2]),
                                              ("worst", ranked[-1]))):
                 name = dataset.sample_name(int(arrays[c.name][3][k]))
-                _panel(axes[r, col], c, dataset, arrays[c.name], int(k), f"{c.name} {what}: {name}\n{err[k]:.0f} mm")
+                ax = fig.add_subplot(n, 6, r * 6 + 2 * col + 1)
+                _panel(ax, c, dataset, arrays[c.name], int(k), f"{c.name} {what}: {name}\n{err[k]:.0f} mm")
+                _pose_3d(fig.add_subplot(n, 6, r * 6 + 2 * col + 2, projection="3d"), dataset,
+                         arrays[c.name][0][k], arrays[c.name][1][k])
 
     rows_needed = int(np.ceil(len(worst) / 6))
     return [("worst_gallery", "The 24 worst samples", worst_gallery, max(rows_needed / 6 * 1.25, 1.01)),
             ("best_median_worst", "Best, median and worst samples", best_median_worst,
-             max(len(columns) / 3 * 1.15, 1.01))]
+             max(len(columns) / 6 * 1.3, 1.01))]
+
+
+def _pose_3d(ax, dataset, pred, gt):
+    """Ground truth and prediction in 3D, both root-centred (camera axes, y down)."""
+    root = dataset.skeleton.root
+    for pose, colour in ((gt - gt[root], GT), (pred - pred[root], PRED)):
+        for child, parent in enumerate(dataset.skeleton.parents):
+            if parent >= 0 and np.isfinite(pose[[child, parent]]).all():
+                seg = pose[[parent, child]]
+                ax.plot(seg[:, 0], seg[:, 2], -seg[:, 1], color=colour, linewidth=0.7)
+    span = np.nanmax(np.abs(gt - gt[root])) * 1.2 or 1.0
+    ax.set_xlim(-span, span)
+    ax.set_ylim(-span, span)
+    ax.set_zlim(-span, span)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_zticks([])
+    ax.view_init(elev=10, azim=-70)
