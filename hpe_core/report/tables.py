@@ -1,7 +1,8 @@
 """Report tables: rows of numbers, one column per model, written as Markdown, LaTeX and CSV.
 
 The best value of each row (lowest error, highest PCK / AUC) is bold in Markdown and LaTeX
-(``booktabs`` rules, ``\\textbf``); the CSV holds the full-precision numbers (``repr``).
+(``booktabs`` rules, ``\\textbf``); the CSV holds the full-precision numbers (``repr``), PCK and
+AUC as fractions (Markdown and LaTeX show them in percent).
 """
 
 from __future__ import annotations
@@ -129,7 +130,8 @@ def csv_text(t: Table) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["row"] + t.columns)
     for r, row in enumerate(t.rows):
-        w.writerow([row] + ["" if v is None else repr(float(v)) for v in t.values[r]])
+        label = row.replace("(%)", "(fraction)") if t.percent[r] else row  # the exact values, not x100
+        w.writerow([label] + ["" if v is None else repr(float(v)) for v in t.values[r]])
     return buf.getvalue()
 
 

@@ -65,7 +65,7 @@ def test_tables_equal_hpe_evaluate(data, capsys):
         m = json.loads(out)["metrics"]
         for row, key in (("MPJPE (mm)", "mpjpe"), ("PA-MPJPE (mm)", "pa_mpjpe"), ("N-MPJPE (mm)", "n_mpjpe"),
                          ("Mean distance (mm)", "mean_distance"), ("Bone length error (mm)", "bone_length_error"),
-                         ("PCK@150mm (%)", "pck3d"), ("AUC (%)", "auc3d")):
+                         ("PCK@150mm (fraction)", "pck3d"), ("AUC (fraction)", "auc3d")):
             assert table[row][k] == m[key], (row, models[k])  # the same float, exactly
     # the array file in metres holds the npz's whole-millimetre poses: identical numbers
     for row, values in table.items():
@@ -124,7 +124,7 @@ def _pdf_pages(data: bytes) -> int:
 def test_figures_and_documents_are_valid_files(data):
     root, _, _ = data
     out = root / "out"
-    names = {"per_joint_error", "pck_curve", "error_histogram", "error_by_camera"}
+    names = {"per_joint_error", "pck_curve", "error_histogram", "error_by_camera", "embedding", "conv1_filters"}
     for size, expected in (("1col", names), ("2col", names | {"worst_gallery", "best_median_worst"})):
         assert {p.stem for p in (out / "figures" / size).iterdir()} == expected
         for name in expected:
@@ -137,15 +137,15 @@ def test_figures_and_documents_are_valid_files(data):
             assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF") and _pdf_pages(pdf) == 1
             assert b"/FontFile2" in pdf and b"/Type3" not in pdf  # TrueType fonts embedded
     report = (out / "report.pdf").read_bytes()
-    assert report.startswith(b"%PDF-") and _pdf_pages(report) == 1 + 6
+    assert report.startswith(b"%PDF-") and _pdf_pages(report) == 1 + 8
     html = (out / "report.html").read_text()
-    assert html.count("<table>") == 3 and html.count("<img src='figures/2col/") == 6
+    assert html.count("<table>") == 3 and html.count("<img src='figures/2col/") == 8
     for src in re.findall(r"<img src='([^']+)'", html):
         assert (out / src).is_file()
     if shutil.which("pdftoppm"):
         subprocess.run(["pdftoppm", "-r", "30", "-png", str(out / "report.pdf"), str(root / "page")], check=True)
         pages = sorted(root.glob("page-*.png"))
-        assert len(pages) == 7 and all(cv2.imread(str(p)) is not None for p in pages)
+        assert len(pages) == 9 and all(cv2.imread(str(p)) is not None for p in pages)
 
 
 def test_provenance_and_rerun_reproduce_the_tables(data, capsys):
@@ -208,9 +208,24 @@ def test_hypotheses_and_2d_rows_and_cancel(data, tmp_path):
     per = np.linalg.norm((h - h[:, :, r:r + 1]) - (g - g[:, r:r + 1])[:, None], axis=-1).mean(-1)  # (N, K)
     assert table["MPJPE mean of K (mm)"][0] == pytest.approx(per.mean(), rel=1e-12)
     assert table["MPJPE best of K (mm)"][0] == pytest.approx(per.min(1).mean(), rel=1e-12)
-    assert 0 < table["2D PCK@0.05 (%)"][0] <= 1 and table["EPE (px)"][0] > 0
+    assert 0 < table["2D PCK@0.05 (fraction)"][0] <= 1 and table["EPE (px)"][0] > 0
     assert result["samples"] == len(ds)
     with pytest.raises(Cancelled):
         build_report(ReportSpec(str(root / "ds"), (str(DEMO_CKPT),), str(tmp_path / "c"), split="all",
                                 device="cpu", batch_size=2), RecordingProgress(cancel_after=1))
     assert not (tmp_path / "c" / "report.html").exists() and not (tmp_path / "c" / "tables").exists()
+
+
+def test_two_checkpoints_get_a_cka_heatmap_and_figures_of_both(data, tmp_path):
+    from hpe_core.report.run import ReportSpec, build_report
+
+    root, ds, _ = data
+    other = DEMO_CKPT.with_name("simsiam_regress2.pt")
+    result = build_report(ReportSpec(str(root / "ds"), (str(DEMO_CKPT), str(other)), str(tmp_path / "o"),
+                                     split="all", max_samples=10, device="cpu"))
+    assert result["models"] == ["simclr_regress2", "simsiam_regress2"]
+    svg = ET.parse(tmp_path / "o" / "figures" / "2col" / "cka.svg").getroot()
+    assert svg.tag.endswith("svg")
+    png = cv2.imread(str(tmp_path / "o" / "figures" / "2col" / "embedding.png"))
+    assert png is not None and png.std() > 1.0
+    assert _pdf_pages((tmp_path / "o" / "report.pdf").read_bytes()) == 1 + 9
