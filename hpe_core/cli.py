@@ -40,6 +40,7 @@ def _command_modules():
     from hpe_core.commands import evaluate; modules.append(evaluate)  # noqa: E702
     from hpe_core.commands import parts; modules.append(parts)  # noqa: E702
     from hpe_core.commands import ablate; modules.append(ablate)  # noqa: E702
+    from hpe_core.commands import report; modules.append(report)  # noqa: E702
     return modules
 
 

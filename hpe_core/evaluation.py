@@ -46,11 +46,12 @@ def check_joint_count(prediction: Prediction, dataset, source: str) -> None:
 
 
 def score_prediction(prediction: Prediction, dataset, rows: np.ndarray | None = None,
-                     source: str = "prediction") -> dict:
+                     source: str = "prediction", per_sample: bool = False) -> dict:
     """Metrics of ``prediction`` on the samples ``rows`` of ``dataset`` (default: every row it has).
 
     Samples whose prediction has no finite joint (a frame where another tool found nobody) are
-    left out and counted. Returns :meth:`MetricReport.to_dict` plus ``"unpredicted"`` (that count).
+    left out and counted. Returns :meth:`MetricReport.to_dict` plus ``"unpredicted"`` (that count);
+    with ``per_sample`` also each scored sample's metrics and ``"rows"``, the dataset rows scored.
     """
     from hpe_core.metrics import evaluate
     from hpe_core.skeleton import SKELETONS, get_skeleton
@@ -78,7 +79,10 @@ def score_prediction(prediction: Prediction, dataset, rows: np.ndarray | None = 
     else:
         gt = np.asarray(dataset.joints_2d)[index].astype(np.float64)
         report = evaluate(picked.joints_2d, gt, visible, skeleton=skeleton)
-    return {**report.to_dict(), "unpredicted": unpredicted}
+    out = {**report.to_dict(per_sample), "unpredicted": unpredicted}
+    if per_sample:
+        out["rows"] = index.tolist()
+    return out
 
 
 def evaluate_predictions(predictor, dataset, rows: np.ndarray, progress=None) -> dict:

@@ -1,0 +1,71 @@
+"""``report.html`` (tables inline, figures as relative links to their SVG, provenance) and
+``report.pdf`` (matplotlib ``PdfPages``: a title page with the tables, then every figure)."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from hpe_core.atomic import atomic_path, atomic_write
+
+CSS = ("body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse;margin:1em 0}"
+       "td,th{border-bottom:1px solid #ccc;padding:2px 8px;text-align:right}caption{font-weight:bold}"
+       "img{max-width:100%}pre{background:#f4f4f4;padding:.5em;white-space:pre-wrap}")
+
+
+def write_html(path: Path, tables: list, figures: list[dict], doc: dict, columns) -> Path:
+    from hpe_core.report.tables import html as table_html
+
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>HPE Studio report</title>"
+             f"<style>{CSS}</style></head><body><h1>HPE Studio report</h1>",
+             f"<p>Dataset <code>{html.escape(doc['dataset']['path'])}</code>, {len(doc['samples'])} samples "
+             f"({html.escape(str(doc['settings']['split']))}, seed {doc['seed']}). Protocol "
+             f"<b>{html.escape(doc['protocol']['name'])}</b>: {html.escape(doc['protocol']['definition'])}.</p>"]
+    for c in columns:
+        notes = []
+        if c.overall.get("unpredicted"):
+            notes.append(f"{c.overall['unpredicted']} sample(s) without a predicted joint left out")
+        if c.skipped:
+            notes.append(f"{c.skipped} unreadable image(s) skipped")
+        parts.append(f"<p><b>{html.escape(c.name)}</b>: {html.escape(c.kind)} <code>{html.escape(c.source)}</code>"
+                     f" ({c.overall['samples']} samples scored{'; ' + '; '.join(notes) if notes else ''})</p>")
+    parts.append("<h2>Tables</h2>")
+    parts += [table_html(t) for t in tables]
+    parts.append("<p>Also as Markdown, LaTeX and CSV under <code>tables/</code>.</p><h2>Figures</h2>")
+    for f in figures:
+        svg = next(p for p in f["files"] if p.suffix == ".svg" and p.parent.name == "2col")
+        rel = svg.relative_to(path.parent).as_posix()
+        parts.append(f"<figure><img src='{html.escape(rel)}' alt='{html.escape(f['title'])}'>"
+                     f"<figcaption>{html.escape(f['title'])} (PDF, SVG, PNG in "
+                     f"<code>{html.escape(svg.parent.parent.relative_to(path.parent).as_posix())}/</code>)"
+                     f"</figcaption></figure>")
+    parts.append("<h2>Provenance</h2><pre>" + html.escape(json.dumps(
+        {k: v for k, v in doc.items() if k not in ("samples", "sample_names")}, indent=1)) + "</pre>")
+    parts.append("</body></html>\n")
+    return atomic_write(path, "\n".join(parts))
+
+
+def write_pdf(path: Path, tables: list, figures: list[dict], doc: dict) -> Path:
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    from hpe_core.report.figures import close
+    from hpe_core.report.tables import markdown
+
+    with atomic_path(path, suffix=".pdf") as tmp:
+        with PdfPages(tmp, metadata={"CreationDate": None, "Producer": None}) as pdf:
+            page = plt.figure(figsize=(8.27, 11.69))
+            text = [f"HPE Studio report: {doc['dataset']['path']}",
+                    f"{len(doc['samples'])} samples ({doc['settings']['split']}, seed {doc['seed']}), "
+                    f"protocol {doc['protocol']['name']}", ""]
+            for t in tables:
+                text += markdown(t).replace("**", "").splitlines() + [""]
+            page.text(0.05, 0.97, "\n".join(text), va="top", ha="left", family="monospace", fontsize=6)
+            pdf.savefig(page)
+            plt.close(page)
+            for f in figures:
+                if f.get("figure") is not None:
+                    pdf.savefig(f["figure"])
+    close(figures)
+    return path

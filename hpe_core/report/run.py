@@ -1,0 +1,120 @@
+"""``build_report(spec, progress)``: tables, figures, report.html / report.pdf and provenance.json.
+
+Every model column is scored on the same samples of the dataset (``split``, optionally a
+seeded subset of ``max_samples``, or exactly ``samples`` on a rerun). Files are written
+atomically; a cancelled run (``progress.cancelled()`` or Ctrl-C) leaves no half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from hpe_core.errors import InputError
+from hpe_core.progress import NullProgress, check_cancelled, stage
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    dataset: str
+    inputs: tuple[str, ...]
+    out: str
+    split: str = "test"
+    max_samples: int | None = None
+    seed: int = 0
+    protocol: str = "standard"
+    units: str | None = None
+    device: str = "cpu"
+    precision: str = "fp32"
+    batch_size: int = 32
+    figures: bool = True
+    analysis: bool = True  # embedding / silhouette, conv1 filters, CKA of the checkpoints
+    samples: tuple[int, ...] | None = None  # exact dataset rows (a rerun); overrides split/max_samples
+    command: tuple[str, ...] = field(default_factory=tuple)
+
+
+def build_report(spec: ReportSpec, progress=None) -> dict:
+    """Write the report into ``spec.out``; returns ``{"tables": {...}, "files": [...], "samples": n}``."""
+    from hpe_core.analysis.features import select_indices
+    from hpe_core.atomic import atomic_write
+    from hpe_core.commands._common import existing_path
+    from hpe_core.datasets import open_dataset
+    from hpe_core.report import provenance, tables
+    from hpe_core.report.scoring import PROTOCOLS, check_protocol, load_columns, score_column
+
+    progress = progress or NullProgress()
+    check_protocol(spec.protocol)
+    if not spec.inputs:
+        raise InputError("give at least one checkpoint or prediction file")
+    for source in spec.inputs:
+        existing_path(source, "checkpoint or prediction file")
+    dataset = open_dataset(existing_path(spec.dataset, "dataset"))
+    if dataset.joints_3d is None:
+        raise InputError(f"{spec.dataset}: has no 3D joints to evaluate against")
+    if spec.samples is not None:
+        rows = np.asarray(spec.samples, np.int64)
+    else:
+        rows = select_indices(dataset, spec.split, spec.max_samples, spec.seed)
+    out = Path(spec.out).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+
+    columns = load_columns(list(spec.inputs), dataset, rows, spec.units, spec.device, spec.precision,
+                           spec.batch_size, stage(progress, 0.0, 0.6))
+    progress.set_status("scoring")
+    for column in columns:
+        check_cancelled(progress)
+        score_column(column, dataset, rows)
+    written: list[Path] = []
+    made = tables.all_tables(columns)
+    for t in made:
+        for ext, text in (("md", tables.markdown(t)), ("tex", tables.latex(t)), ("csv", tables.csv_text(t))):
+            written.append(atomic_write(out / "tables" / f"{t.key}.{ext}", text))
+    scores = {c.name: {"source": c.source, "kind": c.kind, "overall": {k: v for k, v in c.overall.items()
+                                                                       if k not in ("per_sample", "rows")},
+                       "per_action": c.per_action, "two_d": c.two_d, "hypotheses": c.hypotheses,
+                       "skipped": c.skipped} for c in columns}
+    written.append(atomic_write(out / "metrics.json", json.dumps(scores, indent=1, allow_nan=True) + "\n"))
+    figures = []
+    if spec.figures:
+        from hpe_core.report.figures import make_figures
+
+        figures = make_figures(columns, dataset, rows, out / "figures", stage(progress, 0.6, 0.95), spec.analysis,
+                               spec.seed, spec.device)
+        written += [p for f in figures for p in f["files"]]
+    check_cancelled(progress)
+    progress.set_status("writing report.html / report.pdf")
+    from hpe_core.report.document import write_html, write_pdf
+
+    settings = {k: v for k, v in asdict(spec).items() if k not in ("samples", "command", "out")}
+    settings["inputs"] = list(spec.inputs)
+    doc = provenance.make(list(spec.command), settings, dataset, list(spec.inputs), rows,
+                          PROTOCOLS[spec.protocol])
+    written.append(atomic_write(out / "provenance.json", json.dumps(doc, indent=1) + "\n"))
+    written.append(write_html(out / "report.html", made, figures, doc, columns))
+    written.append(write_pdf(out / "report.pdf", made, figures, doc))
+    progress.set_progress(1.0)
+    return {"out": str(out), "samples": len(rows), "tables": {t.key: tables.markdown(t) for t in made},
+            "files": [str(p) for p in written], "models": [c.name for c in columns]}
+
+
+def rerun_spec(path: str | Path, out: str | None) -> ReportSpec:
+    """The :class:`ReportSpec` of a ``provenance.json``, its inputs checked unchanged."""
+    from hpe_core.datasets import open_dataset
+    from hpe_core.report import provenance
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise InputError(f"--rerun {path}: no such file")
+    doc = provenance.read(path)
+    s = doc["settings"]
+    dataset = open_dataset(doc["dataset"]["path"])
+    provenance.check_inputs(doc, dataset, path)
+    return ReportSpec(dataset=doc["dataset"]["path"], inputs=tuple(i["path"] for i in doc["inputs"]),
+                      out=out or str(path.parent), split=s["split"], max_samples=s["max_samples"], seed=s["seed"],
+                      protocol=s["protocol"], units=s["units"], device=s["device"], precision=s["precision"],
+                      batch_size=s["batch_size"], figures=s["figures"], analysis=s.get("analysis", True),
+                      samples=tuple(doc["samples"]),
+                      command=tuple(doc["command"]))
