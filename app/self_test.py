@@ -132,11 +132,11 @@ class SelfTest:
             raise SelfTestFailure(f"the demo checkpoints are missing (found {len(expected)} of 2)")
         self.window.open_demo()
         first_run = max(self.timeout, 600)  # the first start makes the demo set (a minute or more)
-        self.wait(lambda: ws.dataset is not None and len(ws.checkpoints) == len(expected), "the demo to open",
+        self.wait(lambda: ws.catalog.dataset is not None and len(ws.catalog.checkpoints) == len(expected), "the demo to open",
                   first_run)
-        self.wait(lambda: _settled(ws) and ws.sample is not None and ws.sample.pred_3d is not None,
+        self.wait(lambda: _settled(ws) and ws.feed.sample is not None and ws.feed.sample.pred_3d is not None,
                   "the first prediction")
-        return f"{len(ws.dataset)} samples, {len(ws.checkpoints)} checkpoints"
+        return f"{len(ws.catalog.dataset)} samples, {len(ws.catalog.checkpoints)} checkpoints"
 
     def scene(self) -> str:
         import numpy as np
@@ -170,7 +170,7 @@ class SelfTest:
     def compare(self) -> str:
         view = self._analysis("compare")
         ws = self.window.workspace
-        keys = list(ws.checkpoints)
+        keys = list(ws.catalog.checkpoints)
         view.checkpoint_a.select_key(keys[0])
         view.checkpoint_b.select_key(keys[1])
         view.method.setCurrentIndex(view.method.findData("pca"))

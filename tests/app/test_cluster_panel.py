@@ -150,7 +150,7 @@ def test_a_followed_cluster_job_is_remote_survives_its_requeue_and_its_checkpoin
     assert [p.name for p in pulled] == ["best.pt", "last.pt"]
     for path in pulled:
         assert path.read_bytes() == (remote_job / "checkpoints" / path.name).read_bytes()
-        qtbot.waitUntil(lambda p=path: path_key(p) in ws.checkpoints, timeout=60_000)
+        qtbot.waitUntil(lambda p=path: path_key(p) in ws.catalog.checkpoints, timeout=60_000)
     assert job.record.checkpoint == str(pulled[0]) and jobs_view.open_checkpoint.isEnabled()
     assert panel.messages[-1][0] == "info" and "Pulled 2 checkpoint(s)" in panel.messages[-1][1]
 
