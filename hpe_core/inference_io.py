@@ -1,8 +1,7 @@
-"""What inference reads and writes: image lists, video frames, a prefetch thread, predictions.
+"""What inference reads and writes: image lists, a prefetch thread, predictions (video frames are
+decoded by :mod:`hpe_core.video_decode`).
 
 - :func:`prefetch` runs a generator in a background thread feeding a bounded queue.
-- :func:`iter_video_frames` decodes a video with OpenCV; a frame that fails to decode while
-  later frames still do is reported (``None``) so it is skipped and counted, not fatal.
 - :class:`PredictionRun` collects a run's :class:`~hpe_core.predictions.Prediction` rows with
   frame numbers and timings and writes JSON, CSV or the Prediction ``.npz`` (atomically).
 """
@@ -88,65 +87,6 @@ def iter_image_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:
     if missing:
         raise InputError(f"{missing[0]}: no such image file" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
     return files
-
-
-def iter_video_frames(path: str | Path, stride: int = 1, max_frames: int | None = None):
-    """``(generator of (frame, name, RGB image or None), frame count estimate)`` of a video.
-
-    The generator opens and reads the video itself, so it decodes in whatever thread iterates it.
-    ``None`` marks a frame that failed to decode while a later frame decoded (skipped, counted);
-    failures at the very end are the end of the stream.
-    """
-    import cv2
-
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise InputError(f"{path}: no such video file")
-    if int(stride) < 1:
-        raise InputError(f"--stride: must be at least 1, got {stride}")
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        cap.release()
-        raise InputError(f"{path}: OpenCV cannot open this video")
-    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-    cap.release()
-    total = (count + stride - 1) // stride if count > 0 else 0
-    if max_frames is not None:
-        total = min(total, int(max_frames)) if total else int(max_frames)
-    return _frames(path, int(stride), max_frames), total
-
-
-def _frames(path: Path, stride: int, max_frames: int | None, patience: int = 50):
-    import cv2
-
-    cap = cv2.VideoCapture(str(path))
-    pending: list[int] = []  # wanted frames that failed; reported once a later frame decodes
-    emitted, index, fails = 0, -1, 0
-    try:
-        while max_frames is None or emitted < max_frames:
-            index += 1
-            ok = cap.grab()
-            wanted = index % stride == 0
-            if ok and wanted:
-                ok, bgr = cap.retrieve()
-                ok = ok and bgr is not None and bgr.size > 0
-            if not ok:
-                fails += 1
-                if fails > patience:
-                    return
-                if wanted:
-                    pending.append(index)
-                continue
-            fails = 0
-            for bad in pending:
-                yield bad, f"frame {bad}", None
-                emitted += 1
-            pending.clear()
-            if wanted:
-                yield index, f"frame {index}", cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                emitted += 1
-    finally:
-        cap.release()
 
 
 @dataclass
