@@ -17,12 +17,14 @@ from app.model import browsing, messages
 from app.model.browsing import Browse, BrowseState
 from app.model.catalog import Catalog, DatasetEntry, path_key
 from app.model.device import DeviceChoice
+from app.model.hypotheses import Hypotheses
 from app.model.predictions import PredictionCache, PredictionStore
 from app.model.sample_feed import SampleFeed
 from app.model.view_options import ViewOptions
 from app.model.workspace_file import WorkspaceState, load_workspace_file, save_workspace_file
 from app.playback import Playback
 from app.workers import jobs
+from app.workers.hypotheses import HypothesisRunner
 from app.workers.manager import TaskManager, when_all_finished
 from app.workers.predicting import PredictionRunner
 from app.workers.task import Task, TaskSlot
@@ -43,6 +45,8 @@ class Workspace(QObject):
         self.device, self.cache, self.feed = DeviceChoice(), PredictionCache(), SampleFeed()
         self.playback = Playback(self)
         self.predicting = PredictionRunner(self.catalog, self.cache, self.tasks, self.message.emit, self)
+        self.hypotheses = Hypotheses()  # the selected sample's K sampled poses (a vae_lifter)
+        self.sampling = HypothesisRunner(self.catalog, self.feed, self.options, self.hypotheses, self.tasks, self)
         self._sequence = np.zeros(0, dtype=np.int64)
         self._sample_slot = TaskSlot(self)
         self._resort_timer = QTimer(self, singleShot=True, interval=1000)
