@@ -72,6 +72,8 @@ def _predictor(model, info, device_spec: str, precision: str):
         return None
     predictor = Predictor(model, device=device_spec, precision=precision, batch_size=16,
                           image_size=checkpoint_image_size(info))
+    if "image" not in predictor.family.inputs:  # a lifter (pose2d): small MLPs, nothing to warm
+        return predictor
     # Warm up now, in the loading worker: the first forward passes (kernel set-up, lazy imports)
     # hold the GIL for tens of ms, which would otherwise stall the event loop during a job.
     blank = np.zeros((predictor.image_size, predictor.image_size, 3), np.uint8)
