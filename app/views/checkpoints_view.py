@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 def describe(loaded) -> str:
     """A few lines about a loaded checkpoint, from its ``CheckpointInfo`` when it has one."""
+    if getattr(loaded, "kind", "") == "predictions":
+        return loaded.describe()
     model = loaded.model
     info = loaded.info.to_dict() if hasattr(loaded.info, "to_dict") else {}
     lines = [f"<b>{loaded.path.name}</b>",

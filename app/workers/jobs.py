@@ -20,13 +20,16 @@ Job = Callable[[Any], Any]
 
 
 def classify(path: str | Path) -> str:
-    """``"workspace"``, ``"checkpoint"`` or ``"dataset"`` (the reader decides the rest: a video
-    is a dataset of its frames)."""
+    """``"workspace"``, ``"checkpoint"``, ``"predictions"`` (our predictions .npz, a .npy array)
+    or ``"dataset"`` (the reader decides the rest: a video is a dataset of its frames)."""
+    from app.model.stored_predictions import is_predictions_path
     from app.model.workspace_file import is_workspace_file
 
     path = Path(path)
     if is_workspace_file(path):
         return "workspace"
+    if is_predictions_path(path):
+        return "predictions"
     if path.suffix.lower() in CHECKPOINT_SUFFIXES:
         return "checkpoint"
     return "dataset"
@@ -148,6 +151,18 @@ def predict_dataset_job(loaded: LoadedCheckpoint, dataset, indices: np.ndarray) 
         finally:
             batcher.flush()
         return {"done": len(result), "skipped": result.skipped}
+
+    return run
+
+
+def load_predictions_job(path: str | Path, units: str | None = None) -> Job:
+    """A predictions file opened like a checkpoint: a ``PredictionsEntry``."""
+
+    def run(progress):
+        from app.model.stored_predictions import load_predictions
+
+        progress.set_status(f"Reading {Path(path).name}")
+        return load_predictions(path, units)
 
     return run
 
