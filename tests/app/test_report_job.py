@@ -101,3 +101,37 @@ def test_cancel_stops_the_report_and_writes_nothing(qtbot, ws, files):
     assert task.state == "cancelled"
     assert ws.seen[-1] == ("info", msg.REPORT_CANCELLED.format(path=spec.out))
     assert not (root / "cancelled" / "report.html").exists() and not (root / "cancelled" / "provenance.json").exists()
+
+
+def test_the_report_action_asks_runs_and_opens(qtbot, window, files, monkeypatch):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QDialogButtonBox
+
+    import app.export.menu as menu
+
+    root, ds_path, ours, _ = files
+    opened = []
+    monkeypatch.setattr(menu, "open_in_browser", opened.append)  # no desktop browser under test
+    act = window.actions_["export_report"]
+    assert act.text() == "&Report…" and act.shortcut().toString() == "Ctrl+Shift+R"
+    act.trigger()  # nothing open yet: said, no dialog
+    assert window.message_bar.history[-1] == ("info", msg.NEED_REPORT_INPUT)
+    ws = window.workspace
+    ws.open_paths([str(ds_path), str(ours)])
+    qtbot.waitUntil(lambda: bool(ws.catalog.checkpoints) and ws.catalog.dataset is not None and not ws.tasks.tasks,
+                    timeout=60_000)
+
+    def fill_and_accept():
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, ReportDialog), dialog
+        dialog.split.setCurrentIndex(dialog.split.findData("all"))
+        dialog.out.setText(str(root / "from_menu"))
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+
+    QTimer.singleShot(300, fill_and_accept)
+    act.trigger()
+    qtbot.waitUntil(lambda: window.jobs_view.bar.value() > 0 or bool(opened), timeout=120_000)
+    qtbot.waitUntil(lambda: bool(opened), timeout=300_000)
+    html = root / "from_menu" / "report.html"
+    assert opened == [html] and html.is_file()
+    assert window.message_bar.history[-1][0] == "info" and str(html) in window.message_bar.history[-1][1]
