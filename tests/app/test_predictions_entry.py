@@ -125,3 +125,29 @@ def test_a_wrong_count_is_one_clear_message_and_the_gui_keeps_working(qtbot, ws,
     qtbot.waitUntil(lambda: ws.predictions() is not None and ws.predictions().complete, timeout=30_000)
     assert np.isfinite(ws.predictions().error).all()
     assert msg.PREDICTIONS_FAILED  # the message of an unreadable file is declared
+
+
+def test_a_predictions_file_dropped_on_the_checkpoint_list_opens_there(qtbot, ws, files):
+    from PySide6.QtCore import QMimeData, QPoint, QPointF, QUrl, Qt
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    from app.views.checkpoints_view import CheckpointsView
+
+    ds_path, ours, _, _ = files
+    view = CheckpointsView(ws)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(ours))])
+    enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(view.list.viewport(), enter)
+    assert enter.isAccepted()  # the list takes file drops
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(view.list.viewport(), event)
+    qtbot.waitUntil(lambda: view.list.count() == 1, timeout=30_000)
+    assert view.list.item(0).data(Qt.ItemDataRole.UserRole) == path_key(ours)
+    assert "predictions file" in view.details.text() and f"{len(files[3]):,} samples" in view.details.text()
