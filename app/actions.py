@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QStyle, QToolBar
 
 from app.export import menu as export_menu
 from app.model.workspace_file import SUFFIX
+from app.views.open_predictions import open_predictions_dialog
 from app.views.video_view import VIDEO_FILTER
 from app.visuals.binding import bind
 from app.workers.jobs import CHECKPOINT_SUFFIXES
@@ -24,6 +25,8 @@ SHORTCUTS = [
     ("open", "&Open…", "Ctrl+O", "Open a dataset file, checkpoint, video or workspace"),
     ("open_folder", "Open &Dataset Folder…", "Ctrl+Shift+O", "Open a dataset folder"),
     ("open_video", "Open &Video…", "Ctrl+Shift+V", "Open a video to run a checkpoint on"),
+    ("open_predictions", "Open P&redictions…", "", "Open a predictions file (.npz, .npy, MMPose .json) like a "
+                                                   "checkpoint"),
     ("save", "&Save Workspace", "Ctrl+S", "Save what is open to a workspace file"),
     ("save_as", "Save Workspace &As…", "Ctrl+Shift+S", "Save the workspace under a new name"),
     ("export", "&Export Video Predictions…", "Ctrl+E", "Save the video's predictions (.npz, .json, .csv)"),
@@ -43,19 +46,22 @@ SHORTCUTS = [
     ("show_kernel", "&Kernel Inspector", "Ctrl+2", "conv1 filters, one filter's effect, feature maps"),
     ("show_compare", "&Compare Checkpoints", "Ctrl+3", "Two checkpoints side by side: metrics, CKA, predictions"),
     ("export_figure", "Export &Figure…", "Ctrl+Shift+E", "Export a figure of the analysis views (PNG, SVG, PDF)"),
-    ("export_report", "Export &Report…", "Ctrl+Shift+R", "One HTML file and a PDF with every figure, table and "
-                                                         "provenance"),
+    ("export_report", "&Report…", "Ctrl+Shift+R", "hpe report: tables and figures of checkpoints / prediction "
+                                                  "files side by side, as a background job"),
+    ("export_views_report", "Export &Views Report…", "", "One HTML file and a PDF with every figure, table and "
+                                                          "provenance of the open analysis views"),
 ]
 CHECKABLE = {"frustums": True}  # name -> checked at start
 
 # Menus in order: entries are action names, None (a separator) or "@<name>" (a submenu the
 # window fills: "@recent" its recent files, "@panels" its docks' toggles).
 MENUS = [
-    ("&File", ["open", "open_folder", "open_video", "@recent", "demo", None, "save", "save_as", "export", None,
-               "quit"]),
+    ("&File", ["open", "open_folder", "open_video", "open_predictions", "@recent", "demo", None, "save", "save_as",
+               "export", None, "quit"]),
     ("&View", ["next", "previous", "play", "step_forward", "step_back", None, "reset_view", "align", "frustums",
                None, "@panels"]),
-    ("&Analysis", ["show_embedding", "show_kernel", "show_compare", None, "export_figure", "export_report"]),
+    ("&Analysis", ["show_embedding", "show_kernel", "show_compare", None, "export_figure", "export_report",
+                   "export_views_report"]),
     ("&Jobs", ["cancel", "training"]),
 ]
 SUBMENUS = {"@recent": ("Open &Recent", "recent_menu"), "@panels": ("&Panels", "panels_menu")}
@@ -82,7 +88,9 @@ def slots(w) -> dict[str, Callable]:
         "show_embedding": lambda: export_menu.show_analysis(w, "embedding"),
         "show_kernel": lambda: export_menu.show_analysis(w, "kernel"),
         "show_compare": lambda: export_menu.show_analysis(w, "compare"),
-        "export_figure": lambda: export_menu.export_figure(w), "export_report": lambda: export_menu.export_report(w),
+        "export_figure": lambda: export_menu.export_figure(w), "export_report": lambda: export_menu.report(w),
+        "export_views_report": lambda: export_menu.export_report(w),
+        "open_predictions": lambda: open_predictions_dialog(w),
     }
 
 

@@ -66,7 +66,7 @@ class MainWindow(QMainWindow):
         self.image_view = ImageView(ws.feed, ws.options, ws.catalog)
         self.timeline_view = TimelineView(ws.playback)
         self.browser_view = BrowserView(ws)
-        self.scene_view = SceneView(ws.catalog, ws.feed, ws.options)
+        self.scene_view = SceneView(ws.catalog, ws.feed, ws.options, ws.hypotheses)
         self.checkpoints_view = CheckpointsView(ws)
         self.video_view = VideoView(ws)
         self.device_view = DeviceView(ws)

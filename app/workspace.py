@@ -17,12 +17,14 @@ from app.model import browsing, messages
 from app.model.browsing import Browse, BrowseState
 from app.model.catalog import Catalog, DatasetEntry, path_key
 from app.model.device import DeviceChoice
+from app.model.hypotheses import Hypotheses
 from app.model.predictions import PredictionCache, PredictionStore
 from app.model.sample_feed import SampleFeed
 from app.model.view_options import ViewOptions
 from app.model.workspace_file import WorkspaceState, load_workspace_file, save_workspace_file
 from app.playback import Playback
 from app.workers import jobs
+from app.workers.hypotheses import HypothesisRunner
 from app.workers.manager import TaskManager, when_all_finished
 from app.workers.predicting import PredictionRunner
 from app.workers.task import Task, TaskSlot
@@ -43,6 +45,8 @@ class Workspace(QObject):
         self.device, self.cache, self.feed = DeviceChoice(), PredictionCache(), SampleFeed()
         self.playback = Playback(self)
         self.predicting = PredictionRunner(self.catalog, self.cache, self.tasks, self.message.emit, self)
+        self.hypotheses = Hypotheses()  # the selected sample's K sampled poses (a vae_lifter)
+        self.sampling = HypothesisRunner(self.catalog, self.feed, self.options, self.hypotheses, self.tasks, self)
         self._sequence = np.zeros(0, dtype=np.int64)
         self._sample_slot = TaskSlot(self)
         self._resort_timer = QTimer(self, singleShot=True, interval=1000)
@@ -73,9 +77,10 @@ class Workspace(QObject):
         Checkpoints load in parallel; the first one listed becomes active if none was.
         """
         kinds = [(path, jobs.classify(path)) for path in paths]
-        openers = {"workspace": self.open_workspace, "checkpoint": self.open_checkpoint, "dataset": self.open_dataset}
+        openers = {"workspace": self.open_workspace, "checkpoint": self.open_checkpoint, "dataset": self.open_dataset,
+                   "predictions": self.open_predictions}
         started = [openers[kind](path) for path, kind in kinds]
-        first = next((path_key(p) for p, kind in kinds if kind == "checkpoint"), None)
+        first = next((path_key(p) for p, kind in kinds if kind in ("checkpoint", "predictions")), None)
         was_active = self.catalog.active_key
 
         def complete() -> None:
@@ -111,6 +116,8 @@ class Workspace(QObject):
         return entry
 
     def open_checkpoint(self, path) -> Task:
+        if jobs.classify(path) == "predictions":  # e.g. a workspace file listing one
+            return self.open_predictions(path)
         key = path_key(path)
 
         def done(loaded):
@@ -127,6 +134,24 @@ class Workspace(QObject):
 
         return self.run_task(jobs.load_checkpoint_job(path, self.device.spec, self.device.precision),
                              f"Load {Path(path).name}", done, failed)
+
+    def open_predictions(self, path, units: str | None = None) -> Task:
+        """Open a predictions file (ours, a (N, J, 3) array, an MMPose .json; ``units`` m | mm for
+        foreign ones) as an entry of the checkpoint list whose predictions are the stored rows."""
+        key = path_key(path)
+
+        def done(entry):
+            self.catalog.put_checkpoint(key, entry)
+            self.file_opened.emit(key)
+            active = self.catalog.checkpoint
+            if active is None or not active.has_pose_head:
+                self.set_active_checkpoint(key)
+
+        def failed(exc):
+            text = messages.PREDICTIONS_FAILED.format(path=path, why=messages.why(exc, path))
+            self.message.emit("error", messages.with_traceback(exc, text))
+
+        return self.run_task(jobs.load_predictions_job(path, units), f"Read {Path(path).name}", done, failed)
 
     def close_dataset(self, key: str) -> None:
         self.cache.drop(dataset_key=key)
@@ -257,6 +282,8 @@ class Workspace(QObject):
             self.message.emit("error", messages.DEVICE_FAILED.format(spec=spec, why=exc))
 
         for key, loaded in list(self.catalog.checkpoints.items()):
+            if loaded.model is None:  # a predictions file: nothing runs
+                continue
             self.run_task(jobs.move_checkpoint_job(loaded, spec, d.precision), f"Move {loaded.path.name} to {spec}",
                           lambda ld, k=key: self._on_checkpoint_moved(k, ld), failed)
         if not self.catalog.checkpoints:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from app.model import messages as msg
 
+
 def show_analysis(window, name: str):
     """Show and raise the dock of analysis view ``name``; returns the view."""
     dock = window.analysis_docks[name]
@@ -56,3 +57,45 @@ def export_report(window, path: str | Path | None = None) -> Path | None:
         return None
     window.workspace.message.emit("info", msg.REPORT_WRITTEN.format(path=html_path))
     return html_path
+
+
+def report(window, opener=None):
+    """Analysis ▸ Report…: the dialog, then ``hpe report`` as a background job; returns its task."""
+    from app.export.report_dialog import ReportDialog
+
+    ws = window.workspace
+    if ws.catalog.entry is None or not ws.catalog.checkpoints:
+        ws.message.emit("info", msg.NEED_REPORT_INPUT)
+        return None
+    dialog = ReportDialog(ws, parent=window)
+    if not dialog.exec() or dialog.spec() is None:
+        return None
+    return start_report(ws, dialog.spec(), opener)
+
+
+def open_in_browser(path: Path) -> None:
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QDesktopServices
+
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+
+def start_report(workspace, spec, opener=None):
+    """Run the report of ``spec`` in the jobs bar (progress, Esc / ✕ cancels); when it is written,
+    say where and open its report.html with ``opener`` (default: the desktop's browser)."""
+    from app.export.report_dialog import report_job
+
+    opener = opener or open_in_browser
+
+    def done(result: dict) -> None:
+        html = Path(result["out"]) / "report.html"
+        workspace.message.emit("info", msg.REPORT_DONE.format(models=", ".join(result["models"]),
+                                                              samples=result["samples"], path=html))
+        opener(html)
+
+    def failed(exc) -> None:
+        workspace.message.emit("error", msg.with_traceback(exc, msg.REPORT_FAILED.format(why=msg.why(exc))))
+
+    task = workspace.run_task(report_job(spec), f"Report → {Path(spec.out).name}", done, failed)
+    task.cancelled.connect(lambda: workspace.message.emit("info", msg.REPORT_CANCELLED.format(path=spec.out)))
+    return task

@@ -86,3 +86,29 @@ class Catalog:
     def set_active(self, key: str | None) -> None:
         self.active_key = key if key in self.checkpoints else None
         self.active_checkpoint_changed.emit(self.checkpoint)
+
+
+@dataclass(frozen=True)
+class PredictionsEntry:
+    """A predictions file opened like a checkpoint (the checkpoint list, the browser's error
+    column, the 3D view, Compare): ``predictor`` returns its stored rows aligned to the dataset
+    (:class:`app.model.stored_predictions.StoredPredictor`); there is no model to analyse."""
+
+    path: Path
+    predictor: Any
+    units: str | None = None  # what a foreign file's units were read as
+    model: Any = None
+    info: Any = None
+    device: str = "file"
+    kind: str = "predictions"
+    has_pose_head: bool = True
+    rotation_free: bool = False
+
+    def describe(self) -> str:
+        p = self.predictor.prediction
+        fmt = (p.meta or {}).get("format", "HPE Studio .npz")
+        lines = [f"<b>{self.path.name}</b>", f"predictions file ({fmt}) · {len(p):,} samples",
+                 f"{p.num_joints} joints" + (f" ({p.skeleton})" if p.skeleton else "") + f" · frame {p.frame}"]
+        if self.units:
+            lines.append(f"read as {self.units}")
+        return "<br>".join(lines)

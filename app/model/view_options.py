@@ -18,6 +18,7 @@ class ViewOptions:
     frustums: bool = True  # the dataset's camera frustums in the 3D view
     show_gt: bool = True
     show_pred: bool = True
+    hypotheses: int = 10  # K sampled hypotheses drawn around the mean (a vae_lifter checkpoint); 0: none
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
                                QVBoxLayout, QWidget)
 
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 def describe(loaded) -> str:
     """A few lines about a loaded checkpoint, from its ``CheckpointInfo`` when it has one."""
+    if getattr(loaded, "kind", "") == "predictions":
+        return loaded.describe()
     model = loaded.model
     info = loaded.info.to_dict() if hasattr(loaded.info, "to_dict") else {}
     lines = [f"<b>{loaded.path.name}</b>",
@@ -60,6 +62,26 @@ class CheckpointsView(QWidget):
         self.close_button.clicked.connect(self._on_close_clicked)
         bind(self.catalog.checkpoints_changed, self._refresh, self)
         bind(self.catalog.active_checkpoint_changed, self._on_catalog_active_changed, self)
+        self.list.viewport().setAcceptDrops(True)  # checkpoints and predictions files dropped here
+        self.list.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        kind = event.type()
+        if watched is self.list.viewport() and kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop):
+            if not event.mimeData().hasUrls():
+                return False
+            event.acceptProposedAction()
+            if kind == QEvent.Type.Drop:  # opened once the drop is over (a foreign file asks its units)
+                paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+                QTimer.singleShot(0, lambda: self._open_dropped(paths))
+            return True
+        return super().eventFilter(watched, event)
+
+    def _open_dropped(self, paths: list[str]) -> None:
+        from app.views.open_predictions import open_as_model
+
+        for path in paths:
+            open_as_model(self, self.workspace, path)
 
     def _on_catalog_active_changed(self, _loaded) -> None:
         self._refresh()

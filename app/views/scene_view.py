@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from app.model.catalog import Catalog
+from app.model.hypotheses import Hypotheses
 from app.model.sample_feed import SampleFeed
 from app.model.view_options import ALIGN_MODES, ViewOptions
 from app.visuals.binding import bind
-from app.visuals.layers import CameraLayer, SkeletonLayer
+from app.visuals.layers import CameraLayer, HypothesesLayer, SkeletonLayer
 
 ALIGN_LABELS = {"none": "Unaligned", "rigid": "Rigid (R, t)", "similarity": "Procrustes (s, R, t)"}
 
@@ -31,13 +32,18 @@ def make_canvas(size=(800, 600)):
 class SceneView(QWidget):
     """Hosts the canvas and its controls; the layers follow the catalog, the feed and the options."""
 
-    def __init__(self, catalog: Catalog, feed: SampleFeed, options: ViewOptions, parent: QWidget | None = None) -> None:
+    def __init__(self, catalog: Catalog, feed: SampleFeed, options: ViewOptions, hypotheses: Hypotheses | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.catalog, self.options = catalog, options
         self._warm = False
         self.canvas, self.view = make_canvas()
         self.cameras = CameraLayer(catalog, feed, options, self.view.scene, self)
         self.skeletons = SkeletonLayer(feed, options, self.view.scene, self)
+        self.hypotheses = (None if hypotheses is None
+                           else HypothesesLayer(feed, options, hypotheses, self.view.scene, self))
+        self.k = QSpinBox(minimum=0, maximum=50, value=int(options.hypotheses), prefix="K ", visible=False,
+                          toolTip="Sampled hypotheses drawn faintly around the mean (a VAE lifter); 0: none")
         self.align = QComboBox(toolTip="Align the prediction to the ground truth before drawing (A)")
         for mode in ALIGN_MODES:
             self.align.addItem(ALIGN_LABELS[mode], mode)
@@ -47,7 +53,7 @@ class SceneView(QWidget):
         self.reset = QPushButton("Reset", toolTip="Reset the 3D camera (R)")
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
-        for w in (self.align, self.frustums, self.show_gt, self.show_pred):
+        for w in (self.align, self.frustums, self.show_gt, self.show_pred, self.k):
             bar.addWidget(w)
         bar.addStretch(1)
         bar.addWidget(self.reset)
@@ -59,6 +65,8 @@ class SceneView(QWidget):
         for box, name in ((self.frustums, "frustums"), (self.show_gt, "show_gt"), (self.show_pred, "show_pred")):
             box.toggled.connect(lambda on, name=name: setattr(options, name, on))
         self.reset.clicked.connect(self.reset_camera)
+        self.k.valueChanged.connect(lambda k: setattr(options, "hypotheses", int(k)))
+        bind(catalog.active_checkpoint_changed, self._on_catalog_checkpoint_changed, self)
         bind(options.events, self._on_options_changed, self)
         bind(catalog.current_dataset_changed, self._on_catalog_dataset_changed, self)
         bind(feed.sample_changed, self._on_feed_sample_changed, self)
@@ -93,6 +101,8 @@ class SceneView(QWidget):
     def _on_catalog_dataset_changed(self, entry) -> None:
         self.cameras.set_dataset(None if entry is None else entry.dataset)  # one slot, in this order
         self.skeletons.set_frame(self.cameras.frame)
+        if self.hypotheses is not None:
+            self.hypotheses.set_frame(self.cameras.frame)
         self.reset_camera()
 
     def _on_feed_sample_changed(self, _sample) -> None:
@@ -105,7 +115,15 @@ class SceneView(QWidget):
             box.setChecked(bool(on))
             box.blockSignals(False)
         self.align.setCurrentIndex(max(self.align.findData(o.align), 0))
+        self.k.blockSignals(True)
+        self.k.setValue(int(o.hypotheses))
+        self.k.blockSignals(False)
         self.canvas.update()
+
+    def _on_catalog_checkpoint_changed(self, loaded) -> None:
+        from app.workers.hypotheses import samples_hypotheses
+
+        self.k.setVisible(self.hypotheses is not None and samples_hypotheses(loaded))
 
     def reset_camera(self) -> None:
         """Look at the action from a raised three-quarter view that fits the scene."""
@@ -128,5 +146,7 @@ class SceneView(QWidget):
 
     def closeEvent(self, event) -> None:
         self.skeletons.close()
+        if self.hypotheses is not None:
+            self.hypotheses.close()
         self.cameras.close()
         super().closeEvent(event)

@@ -6,6 +6,7 @@ import numpy as np
 from PySide6.QtCore import QObject
 
 from app.model.catalog import Catalog
+from app.model.hypotheses import Hypotheses, place_hypotheses
 from app.model.sample_data import SampleData
 from app.model.sample_feed import SampleFeed
 from app.model.view_options import ViewOptions
@@ -14,6 +15,8 @@ from app.visuals.frustum_visual import FrustumVisual, frustum_segments
 from app.visuals.scene_frame import SceneFrame, frame_for_dataset, grounded
 from app.visuals.skeleton_visual import SkeletonVisual
 
+HYPOTHESIS_ALPHA = 0.22  # the K sampled hypotheses: faint and thin around the opaque mean
+HYPOTHESIS_WIDTH = 1.0
 CAMERA_COLOUR = (0.62, 0.68, 0.80, 0.55)
 ACTIVE_CAMERA_COLOUR = (1.0, 0.80, 0.25, 1.0)
 
@@ -78,6 +81,57 @@ class SkeletonLayer(QObject):
             self.pred.set_data(pred, bones, light(sk.joint_colours), light(sk.bone_colours))
         else:
             self.pred.clear()
+
+
+class HypothesesLayer(QObject):
+    """The K sampled hypotheses of the current sample, faint, placed as the mean is (same root,
+    same alignment); drawn only with the prediction shown and the set of the sample shown."""
+
+    def __init__(self, feed: SampleFeed, options: ViewOptions, hypotheses: Hypotheses, scene_parent,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.feed, self.options, self.hypotheses = feed, options, hypotheses
+        self.scene_parent = scene_parent
+        self.frame = SceneFrame()
+        self.visuals: list[SkeletonVisual] = []
+        feed.sample_changed.connect(self._draw)
+        hypotheses.changed.connect(self._draw)
+        options.events.show_pred.connect(self._draw)
+
+    def set_frame(self, frame: SceneFrame) -> None:
+        self.frame = frame
+        self._draw()
+
+    def close(self) -> None:
+        self.feed.sample_changed.disconnect(self._draw)
+        self.hypotheses.changed.disconnect(self._draw)
+        self.options.events.show_pred.disconnect(self._draw)
+
+    @property
+    def drawn(self) -> list[SkeletonVisual]:
+        """The visuals drawing a hypothesis now."""
+        return [v for v in self.visuals if v.joints.size]
+
+    def _draw(self, *_args) -> None:
+        sample, hyps = self.feed.sample, self.hypotheses.current
+        placed = None
+        if sample is not None and hyps is not None and hyps.index == sample.index and self.options.show_pred:
+            placed = place_hypotheses(hyps, sample.gt_3d, sample.skeleton.root, self.options.align)
+        if placed is None:
+            for v in self.visuals:
+                v.clear()
+            return
+        while len(self.visuals) < len(placed):
+            self.visuals.append(SkeletonVisual(parent=self.scene_parent, width=HYPOTHESIS_WIDTH, marker_size=3.0,
+                                               alpha=HYPOTHESIS_ALPHA))
+        sk = sample.skeleton
+        bones = np.asarray(sk.bones, np.int64)
+        colours = light(sk.joint_colours), light(sk.bone_colours)
+        for k, v in enumerate(self.visuals):
+            if k < len(placed):
+                v.set_data(self.frame.to_display(_to_world(placed[k], sample.camera)), bones, *colours)
+            else:
+                v.clear()
 
 
 class CameraLayer(QObject):

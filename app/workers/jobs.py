@@ -20,13 +20,16 @@ Job = Callable[[Any], Any]
 
 
 def classify(path: str | Path) -> str:
-    """``"workspace"``, ``"checkpoint"`` or ``"dataset"`` (the reader decides the rest: a video
-    is a dataset of its frames)."""
+    """``"workspace"``, ``"checkpoint"``, ``"predictions"`` (our predictions .npz, a .npy array)
+    or ``"dataset"`` (the reader decides the rest: a video is a dataset of its frames)."""
+    from app.model.stored_predictions import is_predictions_path
     from app.model.workspace_file import is_workspace_file
 
     path = Path(path)
     if is_workspace_file(path):
         return "workspace"
+    if is_predictions_path(path):
+        return "predictions"
     if path.suffix.lower() in CHECKPOINT_SUFFIXES:
         return "checkpoint"
     return "dataset"
@@ -72,6 +75,8 @@ def _predictor(model, info, device_spec: str, precision: str):
         return None
     predictor = Predictor(model, device=device_spec, precision=precision, batch_size=16,
                           image_size=checkpoint_image_size(info))
+    if "image" not in predictor.family.inputs:  # a lifter (pose2d): small MLPs, nothing to warm
+        return predictor
     # Warm up now, in the loading worker: the first forward passes (kernel set-up, lazy imports)
     # hold the GIL for tens of ms, which would otherwise stall the event loop during a job.
     blank = np.zeros((predictor.image_size, predictor.image_size, 3), np.uint8)
@@ -146,6 +151,18 @@ def predict_dataset_job(loaded: LoadedCheckpoint, dataset, indices: np.ndarray) 
         finally:
             batcher.flush()
         return {"done": len(result), "skipped": result.skipped}
+
+    return run
+
+
+def load_predictions_job(path: str | Path, units: str | None = None) -> Job:
+    """A predictions file opened like a checkpoint: a ``PredictionsEntry``."""
+
+    def run(progress):
+        from app.model.stored_predictions import load_predictions
+
+        progress.set_status(f"Reading {Path(path).name}")
+        return load_predictions(path, units)
 
     return run
 

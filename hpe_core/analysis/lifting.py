@@ -55,13 +55,14 @@ def predict_lifter(model, dataset, rows, hypotheses: int = 10, batch_size: int =
     rows = np.asarray(rows, dtype=np.int64)
     parts = []
     model.eval()
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(int(seed))  # its own: no other thread's draws interleave
+    with torch.no_grad():
         for start in range(0, len(rows), batch_size):
             check_cancelled(progress)
             chunk = rows[start:start + batch_size]
             batch = {"joints_2d": np.asarray(dataset.joints_2d[chunk], np.float32),
-                     "visible": np.asarray(dataset.visible[chunk], bool), "hypotheses": int(hypotheses)}
+                     "visible": np.asarray(dataset.visible[chunk], bool), "hypotheses": int(hypotheses),
+                     "generator": generator}
             parts.append(family.predict(model, batch))
             progress.set_progress(min(1.0, (start + len(chunk)) / max(len(rows), 1)))
     cat = lambda name: np.concatenate([getattr(p, name) for p in parts]) if parts and getattr(parts[0], name) is not None else None  # noqa: E731

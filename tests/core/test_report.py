@@ -142,10 +142,24 @@ def test_figures_and_documents_are_valid_files(data):
     assert html.count("<table>") == 3 and html.count("<img src='figures/2col/") == 8
     for src in re.findall(r"<img src='([^']+)'", html):
         assert (out / src).is_file()
-    if shutil.which("pdftoppm"):
-        subprocess.run(["pdftoppm", "-r", "30", "-png", str(out / "report.pdf"), str(root / "page")], check=True)
-        pages = sorted(root.glob("page-*.png"))
-        assert len(pages) == 9 and all(cv2.imread(str(p)) is not None for p in pages)
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils, in .ci/run) not installed")
+def test_pdfs_rasterise(data, tmp_path):
+    """report.pdf and every figure PDF rasterised by poppler: each page an image with something drawn."""
+    root, _, _ = data
+    out = root / "out"
+    pdfs = [out / "report.pdf"] + sorted((out / "figures").glob("*/*.pdf"))
+    assert len(pdfs) == 1 + 6 + 8
+    for k, pdf in enumerate(pdfs):
+        prefix = tmp_path / f"doc{k}"
+        subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(prefix)], check=True, capture_output=True)
+        pages = sorted(tmp_path.glob(f"doc{k}-*.png"))
+        assert len(pages) == (9 if pdf.name == "report.pdf" else 1), pdf
+        for page in pages:
+            image = cv2.imread(str(page))
+            assert image is not None and min(image.shape[:2]) > 20, page
+            assert image.std() > 1.0 and (image < 128).any(), page  # not a blank page
 
 
 def test_provenance_and_rerun_reproduce_the_tables(data, capsys):

@@ -48,7 +48,8 @@ class VAELifterFamily(Family):
     @classmethod
     def predict(cls, model, batch: Mapping[str, Any]):
         """``{"joints_2d": (N, J, 2) px, "visible": (N, J) (optional), "hypotheses": K (optional,
-        default 10)}`` -> Prediction: ``joints_3d`` (the mean hypothesis, root-relative mm),
+        default 10), "generator": a CPU ``torch.Generator`` for the latent draws (optional; else
+        torch's global one)}`` -> Prediction: ``joints_3d`` (the mean hypothesis, root-relative mm),
         ``hypotheses`` (N, K, J, 3) mm sampled from the posterior in one batched pass,
         ``latent`` and ``embeddings["pose2d"]`` (mu)."""
         from hpe_core.predictions import Prediction
@@ -75,4 +76,7 @@ def _lift(model, batch: Mapping[str, Any], hypotheses: int) -> dict[str, torch.T
     visible = (torch.ones(j2.shape[:2], dtype=torch.bool, device=device) if visible is None
                else torch.as_tensor(visible, device=device).bool())
     x, _ = normalise_2d(j2, visible, model.root_index)
-    return model(x, hypotheses=hypotheses)
+    eps, generator = None, batch.get("generator")
+    if generator is not None and hypotheses > 0:  # drawn on the CPU: the same numbers on every device
+        eps = torch.randn(x.shape[0], hypotheses, int(model.config["latent_dim"]), generator=generator).to(device)
+    return model(x, hypotheses=hypotheses, eps=eps)

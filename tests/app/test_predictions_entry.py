@@ -1,0 +1,153 @@
+"""A predictions file opened like a checkpoint: it joins the checkpoint list, its poses fill the
+browser's error column with hpe_core's per-sample errors and the 3D view, Compare draws it; a file
+with the wrong sample count gives one clear message and the GUI keeps working."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.model import messages as msg
+from app.model.catalog import path_key
+from app.views.browser_view import BrowserView
+from app.views.sample_model import ErrorRole, IndexRole
+from app.workspace import Workspace
+from hpe_core.predictions import Prediction
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    from hpe_core.datasets import open_dataset
+    from hpe_core.datasets.synthetic import SynthSpec, synthesize
+    from hpe_core.progress import NullProgress
+
+    root = tmp_path_factory.mktemp("preds")
+    ds_path = Path(synthesize(SynthSpec(root / "ds", poses=6, cameras=2, size=32, seed=3), NullProgress()))
+    ds = open_dataset(ds_path)
+    rng = np.random.default_rng(7)
+    poses = (ds.joints_3d + rng.normal(scale=35.0, size=ds.joints_3d.shape)).astype(np.float32)
+    Prediction(joints_3d=poses, frame="camera", skeleton=ds.skeleton.name).save(root / "ours.npz")
+    np.save(root / "short.npy", poses[:-3] / 1000.0)  # three samples short, metres
+    return ds_path, root / "ours.npz", root / "short.npy", ds
+
+
+@pytest.fixture
+def ws(qtbot):
+    ws = Workspace()
+    seen = []
+    ws.message.connect(lambda level, text: seen.append((level, text)))
+    ws.seen = seen
+    yield ws
+    ws.close()
+
+
+def test_browser_errors_are_hpe_cores_and_the_3d_view_gets_the_pose(qtbot, ws, files):
+    from hpe_core.evaluation import score_prediction
+    from hpe_core.prediction_files import read_prediction_file
+
+    ds_path, ours, _, ds = files
+    view = BrowserView(ws)
+    qtbot.addWidget(view)
+    view.show()
+    ws.open_paths([str(ds_path), str(ours)])  # classified by content: a predictions file
+    key = path_key(ours)
+    qtbot.waitUntil(lambda: ws.catalog.active_key == key and ws.predictions() is not None
+                    and ws.predictions().complete, timeout=30_000)
+    entry = ws.catalog.checkpoint
+    assert entry.kind == "predictions" and entry.has_pose_head and entry.model is None
+    report = score_prediction(read_prediction_file(ours), ds, per_sample=True)
+    want = np.full(len(ds), np.nan)
+    want[report["rows"]] = report["per_sample"]["mpjpe"]
+    np.testing.assert_allclose(ws.predictions().error, want, rtol=1e-5)
+    model = view.model
+
+    def shown() -> dict:
+        return {model.data(model.index(r), IndexRole): model.data(model.index(r), ErrorRole)
+                for r in range(model.rowCount())}
+
+    qtbot.waitUntil(lambda: len(shown()) == len(ds) and None not in shown().values(), timeout=30_000)
+    shown = shown()
+    np.testing.assert_allclose([shown[i] for i in range(len(ds))], want, rtol=1e-5)
+    ws.select(4)
+    qtbot.waitUntil(lambda: ws.feed.sample is not None and ws.feed.sample.index == 4
+                    and ws.feed.sample.pred_3d is not None, timeout=30_000)
+    stored = read_prediction_file(ours).joints_3d[4].astype(np.float64)
+    gt = ds.joints_3d[4]
+    np.testing.assert_allclose(ws.feed.sample.pred_3d, stored - stored[0] + gt[0], atol=1e-3)
+    assert not [m for m in ws.seen if m[0] == "error"]
+    view.shutdown()
+
+
+def test_compare_draws_the_predictions_beside_a_checkpoint(qtbot, ws, files):
+    from app.views.compare_view import CompareView
+
+    ds_path, ours, _, ds = files
+    view = CompareView(ws)
+    qtbot.addWidget(view)
+    view.show()
+    ws.open_paths([str(ds_path), str(ours)])
+    qtbot.waitUntil(lambda: path_key(ours) in ws.catalog.checkpoints and not ws.tasks.tasks, timeout=30_000)
+    view.checkpoint_a.select_key(path_key(ours))
+    ws.select(2)
+    qtbot.waitUntil(lambda: view.pose_index == 2 and view.poses.skeletons["a"].joints.size > 0, timeout=30_000)
+    from app.visuals.scene_frame import SceneFrame
+    from hpe_core.predictions import load_prediction
+
+    stored = load_prediction(ours).joints_3d[2].astype(np.float64)
+
+    drawn = view.poses.skeletons["a"].joints.astype(np.float64)
+    expect = SceneFrame().to_display(stored)
+    # the compare view stands the poses on one floor: equal up to that vertical shift
+    shift = drawn - expect
+    np.testing.assert_allclose(shift, np.broadcast_to(shift[0], shift.shape), atol=1e-2)
+    assert np.allclose(shift[0, :2], 0, atol=1e-2)
+    view.shutdown()
+
+
+def test_a_wrong_count_is_one_clear_message_and_the_gui_keeps_working(qtbot, ws, files):
+    ds_path, ours, short, ds = files
+    ws.open_paths([str(ds_path)])
+    qtbot.waitUntil(lambda: ws.catalog.dataset is not None and not ws.tasks.tasks, timeout=30_000)
+    ws.open_predictions(short, "m")
+    qtbot.waitUntil(lambda: ws.catalog.active_key == path_key(short) and not ws.tasks.tasks, timeout=30_000)
+    ws.select(1)
+    qtbot.waitUntil(lambda: ws.feed.sample is not None and ws.feed.sample.index == 1 and not ws.tasks.tasks,
+                    timeout=30_000)
+    errors = [text for level, text in ws.seen if level == "error"]
+    assert len(errors) == 1, errors
+    assert str(short) in errors[0] and f"holds {len(ds) - 3} samples" in errors[0] and f"has {len(ds)}" in errors[0]
+    assert "\n" not in errors[0]  # a user error: no traceback
+    ws.open_paths([str(ours)])  # still working: the right file shows its poses
+    qtbot.waitUntil(lambda: path_key(ours) in ws.catalog.checkpoints, timeout=30_000)
+    ws.set_active_checkpoint(path_key(ours))
+    qtbot.waitUntil(lambda: ws.predictions() is not None and ws.predictions().complete, timeout=30_000)
+    assert np.isfinite(ws.predictions().error).all()
+    assert msg.PREDICTIONS_FAILED  # the message of an unreadable file is declared
+
+
+def test_a_predictions_file_dropped_on_the_checkpoint_list_opens_there(qtbot, ws, files):
+    from PySide6.QtCore import QMimeData, QPoint, QPointF, QUrl, Qt
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    from app.views.checkpoints_view import CheckpointsView
+
+    ds_path, ours, _, _ = files
+    view = CheckpointsView(ws)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(ours))])
+    enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(view.list.viewport(), enter)
+    assert enter.isAccepted()  # the list takes file drops
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(view.list.viewport(), event)
+    qtbot.waitUntil(lambda: view.list.count() == 1, timeout=30_000)
+    assert view.list.item(0).data(Qt.ItemDataRole.UserRole) == path_key(ours)
+    assert "predictions file" in view.details.text() and f"{len(files[3]):,} samples" in view.details.text()
