@@ -34,6 +34,7 @@ __all__ = ["Workspace", "DatasetEntry", "path_key"]
 class Workspace(QObject):
     file_opened = Signal(str)
     workspace_loaded = Signal(str)
+    compare_pair_changed = Signal(object)  # (key A, key B) restored from a workspace file
     message = Signal(str, str)  # level ("error" | "warning" | "info"), text
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -46,6 +47,7 @@ class Workspace(QObject):
         self._sequence = np.zeros(0, dtype=np.int64)
         self._sample_slot = TaskSlot(self)
         self._resort_timer = QTimer(self, singleShot=True, interval=1000)
+        self.compare_pair: tuple[str | None, str | None] = (None, None)  # Compare's A and B (keys)
         self.tasks.task_failed.connect(self._on_task_failed)
         self.playback.frame_changed.connect(self._on_playback_frame_changed)
         self.cache.changed.connect(self._on_cache_changed)
@@ -70,16 +72,21 @@ class Workspace(QObject):
     def open_paths(self, paths, on_complete: Callable[[], None] | None = None) -> list[Task]:
         """Open each path by its kind; ``on_complete`` runs once all of them finished.
 
-        Checkpoints load in parallel; the first one listed becomes active if none was.
+        Checkpoints load in parallel; the first one listed with a pose head (else the first one)
+        becomes active if none was.
         """
         kinds = [(path, jobs.classify(path)) for path in paths]
         openers = {"workspace": self.open_workspace, "checkpoint": self.open_checkpoint, "dataset": self.open_dataset}
         started = [openers[kind](path) for path, kind in kinds]
-        first = next((path_key(p) for p, kind in kinds if kind == "checkpoint"), None)
+        listed = [path_key(p) for p, kind in kinds if kind == "checkpoint"]
         was_active = self.catalog.active_key
 
         def complete() -> None:
-            if first in self.catalog.checkpoints and was_active is None and self.catalog.active_key != first:
+            c = self.catalog
+            opened = [k for k in listed if k in c.checkpoints]
+            heads = [k for k in opened if c.checkpoints[k].has_pose_head]
+            first = (heads or opened or [None])[0]
+            if first is not None and was_active is None and c.active_key != first:
                 self.set_active_checkpoint(first)
             if on_complete is not None:
                 on_complete()
@@ -110,7 +117,9 @@ class Workspace(QObject):
         self.set_current_dataset(key)
         return entry
 
-    def open_checkpoint(self, path) -> Task:
+    def open_checkpoint(self, path, activate: bool = True) -> Task:
+        """Load a checkpoint; it becomes active when none with a pose head is (``activate``;
+        a workspace being restored sets its own active checkpoint instead)."""
         key = path_key(path)
 
         def done(loaded):
@@ -118,7 +127,7 @@ class Workspace(QObject):
             self.device.in_use = loaded.device
             self.file_opened.emit(key)
             active = self.catalog.checkpoint
-            if active is None or not active.has_pose_head:
+            if activate and (active is None or (not active.has_pose_head and loaded.has_pose_head)):
                 self.set_active_checkpoint(key)
 
         def failed(exc):
@@ -156,9 +165,13 @@ class Workspace(QObject):
         else:
             self.feed.show(None)
 
-    def set_active_checkpoint(self, key: str | None) -> None:
+    def set_active_checkpoint(self, key: str | None, explain: bool = False) -> None:
+        """Make ``key`` the checkpoint whose predictions are shown; ``explain``: the user chose
+        it, so say when it has no pose head (never for one made active on its own)."""
         self.predicting.cancel()
         loaded = self.catalog.checkpoints.get(key) if key else None
+        if explain and loaded is not None and not loaded.has_pose_head:
+            self.message.emit("info", messages.NO_POSE_HEAD.format(path=loaded.path.name))
         if loaded is not None and loaded.rotation_free and self.options.align == "none":
             self.options.align = "rigid"  # its rotation is arbitrary: align it
         self.catalog.set_active(key)
@@ -275,7 +288,8 @@ class Workspace(QObject):
             datasets=[{"path": k, "skip_list": e.skip_list} for k, e in c.datasets.items() if Path(k).exists()],
             current_dataset=c.current_key, checkpoints=list(c.checkpoints), active_checkpoint=c.active_key,
             selection=int(self.feed.selection), filters=dict(self.browse.state.filters), sort=self.browse.state.sort,
-            options=self.options.as_dict(), device=self.device.spec, precision=self.device.precision)
+            options=self.options.as_dict(), device=self.device.spec, precision=self.device.precision,
+            compare=[k for k in self.compare_pair if k in c.checkpoints] if all(self.compare_pair) else [])
 
     def save_workspace(self, path: str | Path, quiet: bool = False) -> Path | None:
         try:
@@ -303,7 +317,7 @@ class Workspace(QObject):
         if state.video:  # files of the first version list a video apart: it is a dataset
             datasets.append((state.video, None))
         tasks = [self.open_dataset(p, skip) for p, skip in datasets if p not in c.datasets]
-        tasks += [self.open_checkpoint(k) for k in state.checkpoints if k not in c.checkpoints]
+        tasks += [self.open_checkpoint(k, activate=False) for k in state.checkpoints if k not in c.checkpoints]
         when_all_finished(tasks, lambda: self._apply_state(state, str(path)))
         return None
 
@@ -316,6 +330,12 @@ class Workspace(QObject):
             self.set_current_dataset(current)
         if state.active_checkpoint in c.checkpoints:
             self.set_active_checkpoint(state.active_checkpoint)
+        elif c.active_key is None and c.checkpoints:  # the saved one is gone: one with a pose head
+            heads = [k for k, ld in c.checkpoints.items() if ld.has_pose_head]
+            self.set_active_checkpoint((heads or list(c.checkpoints))[0])
+        if len(state.compare) == 2 and all(k in c.checkpoints for k in state.compare):
+            self.compare_pair = tuple(state.compare)
+            self.compare_pair_changed.emit(self.compare_pair)
         browse = self.browse.state.with_sort(state.sort)
         for name, value in state.filters.items():
             if value is not None and name in browsing.FILTERS:
@@ -335,8 +355,9 @@ class Workspace(QObject):
                                                                                      why=messages.why(exc))))
 
     def close(self) -> bool:
-        """Cancel every job and wait for the threads."""
+        """Cancel every job, save the predictions not saved yet and wait for the threads."""
         self.playback.pause()
+        self.predicting.cancel()
         return self.tasks.shutdown()
 
 

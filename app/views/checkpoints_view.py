@@ -81,7 +81,7 @@ class CheckpointsView(QWidget):
 
     def _on_list_current_changed(self, item, _previous) -> None:
         if item is not None:
-            self.workspace.set_active_checkpoint(item.data(Qt.ItemDataRole.UserRole))
+            self.workspace.set_active_checkpoint(item.data(Qt.ItemDataRole.UserRole), explain=True)
 
     def _on_close_clicked(self) -> None:
         if self.catalog.active_key:
