@@ -53,6 +53,7 @@ class Workspace(QObject):
         self.cache.changed.connect(self._on_cache_changed)
         self.options.events.connect(lambda *_: self._rebuild_sample())
         self._resort_timer.timeout.connect(self._refresh_rows)
+        self.browse.rows_changed.connect(self._on_browse_rows_changed)
 
     def predictions(self) -> PredictionStore | None:
         """Predictions of the active checkpoint on the current dataset (None if none)."""
@@ -76,7 +77,10 @@ class Workspace(QObject):
         becomes active if none was.
         """
         kinds = [(path, jobs.classify(path)) for path in paths]
-        openers = {"workspace": self.open_workspace, "checkpoint": self.open_checkpoint, "dataset": self.open_dataset}
+        errors: list[str] = []  # several failures make one message, listing each
+        openers = {"workspace": lambda p: self.open_workspace(p),
+                   "checkpoint": lambda p: self.open_checkpoint(p, on_error=errors.append),
+                   "dataset": lambda p: self.open_dataset(p, on_error=errors.append)}
         started = [openers[kind](path) for path, kind in kinds]
         listed = [path_key(p) for p, kind in kinds if kind == "checkpoint"]
         was_active = self.catalog.active_key
@@ -88,13 +92,19 @@ class Workspace(QObject):
             first = (heads or opened or [None])[0]
             if first is not None and was_active is None and c.active_key != first:
                 self.set_active_checkpoint(first)
+            if len(errors) == 1:
+                self.message.emit("error", errors[0])
+            elif errors:
+                lines = [messages.SEVERAL_FAILED.format(count=len(errors), total=len(kinds))]
+                self.message.emit("error", "\n".join(lines + ["• " + e.split("\n\n")[0] for e in errors]))
             if on_complete is not None:
                 on_complete()
 
         when_all_finished(started, complete)
         return started
 
-    def open_dataset(self, path, skip_list=None) -> Task:
+    def open_dataset(self, path, skip_list=None, on_error: Callable[[str], None] | None = None) -> Task:
+        """Open a dataset in a worker; a failure is a message (or goes to ``on_error``)."""
         key = path_key(path)
 
         def done(dataset):
@@ -105,7 +115,7 @@ class Workspace(QObject):
             reason = messages.why(exc, path)
             text = (messages.NOT_RECOGNISED if "format" in reason.lower() or "not a" in reason.lower()
                     else messages.OPEN_FAILED).format(path=path, why=reason)
-            self.message.emit("error", messages.with_traceback(exc, text))
+            (on_error or (lambda t: self.message.emit("error", t)))(messages.with_traceback(exc, text))
 
         return self.run_task(jobs.open_dataset_job(path, skip_list), f"Open {Path(path).name}", done, failed)
 
@@ -113,11 +123,15 @@ class Workspace(QObject):
         """Add an opened dataset and make it current (also for datasets built in memory)."""
         key = key or path_key(getattr(dataset, "path", f"dataset-{id(dataset)}"))
         entry = DatasetEntry(key, dataset, None if skip_list is None else str(skip_list))
+        unreadable = getattr(dataset, "unreadable", None)
+        if unreadable:  # the reader left them out: a note of this dataset, shown with it
+            entry.notes.append(messages.UNREADABLE_FILES.format(count=len(unreadable),
+                                                                files=messages.file_list(unreadable)))
         self.catalog.add_dataset(entry)
         self.set_current_dataset(key)
         return entry
 
-    def open_checkpoint(self, path, activate: bool = True) -> Task:
+    def open_checkpoint(self, path, activate: bool = True, on_error: Callable[[str], None] | None = None) -> Task:
         """Load a checkpoint; it becomes active when none with a pose head is (``activate``;
         a workspace being restored sets its own active checkpoint instead)."""
         key = path_key(path)
@@ -132,7 +146,7 @@ class Workspace(QObject):
 
         def failed(exc):
             text = messages.CHECKPOINT_FAILED.format(path=path, why=messages.why(exc, path))
-            self.message.emit("error", messages.with_traceback(exc, text))
+            (on_error or (lambda t: self.message.emit("error", t)))(messages.with_traceback(exc, text))
 
         return self.run_task(jobs.load_checkpoint_job(path, self.device.spec, self.device.precision),
                              f"Load {Path(path).name}", done, failed)
@@ -229,10 +243,16 @@ class Workspace(QObject):
     # ------------------------------------------------------------------ samples
     def _update_sequence(self, index: int) -> None:
         ds = self.catalog.dataset
-        self._sequence = browsing.sequence_rows(ds, index)
+        self._sequence = browsing.play_rows(ds, index, self.browse.rows)
         pos = np.flatnonzero(self._sequence == index)
         self.playback.frame = int(pos[0]) if len(pos) else 0
         self.playback.set_range(len(self._sequence), ds.extra.get("fps") or None)
+
+    def _on_browse_rows_changed(self) -> None:
+        """Play follows the list: another filter or pick changes what it steps through."""
+        ds, index = self.catalog.dataset, self.feed.selection
+        if ds is not None and 0 <= index < len(ds):
+            self._update_sequence(index)
 
     def _on_playback_frame_changed(self, frame: int) -> None:
         if 0 <= frame < len(self._sequence):

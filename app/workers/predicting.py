@@ -169,5 +169,6 @@ class PredictionRunner(QObject):
         if store is not None:
             store.complete = True
         self.save(pair)
-        if result.get("skipped"):
-            self._report("warning", messages.PREDICTION_SKIPPED.format(count=result["skipped"]))
+        if result.get("skipped"):  # a note of that dataset (shown with it), not a global banner
+            files = messages.file_list(result.get("skipped_files", []))
+            self.catalog.add_note(pair[0], messages.PREDICTION_SKIPPED.format(count=result["skipped"], files=files))
