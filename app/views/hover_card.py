@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPixmap
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QHBoxLayout, QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from app.model.sample_data import sample_title
 from app.views.overlay import GT_STYLE, draw_skeleton
@@ -79,6 +79,7 @@ class HoverCard(QFrame):
         self.dataset = None
         self.index = -1
         self._watched: list[QWidget] = []
+        self._followed: set[int] = set()  # ids of the docks and tab widgets above the view, followed
         if isinstance(parent, QWidget):
             self.watch(parent)
         app = QGuiApplication.instance()
@@ -91,6 +92,20 @@ class HoverCard(QFrame):
         already; a view adds the plot the card describes)."""
         widget.installEventFilter(self)
         self._watched.append(widget)
+
+    def _follow_ancestors(self) -> None:
+        """Hide when a dock or tab widget holding the view shows another tab (a tabbed dock's
+        view stays "visible" to Qt while another tab covers it)."""
+        w = self.parentWidget()
+        while w is not None:
+            if id(w) not in self._followed:
+                if isinstance(w, QDockWidget):
+                    w.visibilityChanged.connect(lambda visible: visible or self.hide())
+                    self._followed.add(id(w))
+                elif isinstance(w, (QTabWidget, QStackedWidget)):
+                    w.currentChanged.connect(lambda _i: self.hide())
+                    self._followed.add(id(w))
+            w = w.parentWidget()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
         if event.type() in HIDE_ON and self.isVisible():
@@ -124,6 +139,7 @@ class HoverCard(QFrame):
         if ds is None or not 0 <= index < len(ds) or (host is not None and not host.isVisible()):
             self.hide()
             return
+        self._follow_ancestors()
         self.index = int(index)
         joints = None if ds.joints_3d is None else np.asarray(ds.joints_3d[index])
         self.pose.setPixmap(pose_pixmap(joints, ds.skeleton))

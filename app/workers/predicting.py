@@ -95,7 +95,8 @@ class PredictionRunner(QObject):
         entry, loaded = self.catalog.datasets[pair[0]], self.catalog.checkpoints[pair[1]]
         store = self.cache.get(*pair)
         sha = getattr(loaded.info, "sha256", None)
-        settings = {"precision": str(getattr(loaded.predictor, "precision", "")), "skeleton": entry.dataset.skeleton.name}
+        settings = {"precision": str(getattr(loaded.predictor, "precision", "")),
+                    "skeleton": entry.dataset.skeleton.name}
         fingerprints, n, joints = self._fingerprints, len(store.joints), store.joints.shape[1]
 
         def run(progress):
