@@ -77,11 +77,12 @@ class Workspace(QObject):
         becomes active if none was.
         """
         kinds = [(path, jobs.classify(path)) for path in paths]
-        errors: list[str] = []  # several failures make one message, listing each
-        openers = {"workspace": lambda p: self.open_workspace(p),
-                   "checkpoint": lambda p: self.open_checkpoint(p, on_error=errors.append),
-                   "dataset": lambda p: self.open_dataset(p, on_error=errors.append)}
-        started = [openers[kind](path) for path, kind in kinds]
+        failures: dict[int, str] = {}  # several failures make one message, listing each in order
+        openers = {"workspace": lambda p, _report: self.open_workspace(p),
+                   "checkpoint": lambda p, report: self.open_checkpoint(p, on_error=report),
+                   "dataset": lambda p, report: self.open_dataset(p, on_error=report)}
+        started = [openers[kind](path, lambda text, i=i: failures.__setitem__(i, text))
+                   for i, (path, kind) in enumerate(kinds)]
         listed = [path_key(p) for p, kind in kinds if kind == "checkpoint"]
         was_active = self.catalog.active_key
 
@@ -92,6 +93,7 @@ class Workspace(QObject):
             first = (heads or opened or [None])[0]
             if first is not None and was_active is None and c.active_key != first:
                 self.set_active_checkpoint(first)
+            errors = [failures[i] for i in sorted(failures)]
             if len(errors) == 1:
                 self.message.emit("error", errors[0])
             elif errors:
