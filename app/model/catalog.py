@@ -18,6 +18,20 @@ def path_key(path: str | Path) -> str:
     return str(Path(path).expanduser().resolve())
 
 
+#: checkpoint names that say nothing without their folder (a training run's outputs)
+GENERIC_NAMES = {"best.pt", "last.pt", "final.pt", "checkpoint.pt", "model.pt", "latest.pt"}
+
+
+def checkpoint_label(path: str | Path, others=()) -> str:
+    """How a checkpoint is listed: its file name, or ``<run folder>/<name>`` when the name alone
+    says nothing (``best.pt`` of a training run) or another open checkpoint has the same name."""
+    path = Path(path)
+    same = sum(1 for o in others if Path(o).name == path.name and Path(o) != path)
+    if (path.name in GENERIC_NAMES or same) and path.parent.name:
+        return f"{path.parent.name}/{path.name}"
+    return path.name
+
+
 @dataclass(frozen=True)
 class DatasetEntry:
     key: str

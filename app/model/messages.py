@@ -58,6 +58,7 @@ JOB_FAILED = "Training job '{name}' failed: {why}"
 CONFIG_FAILED = "Could not read the config {path}: {why}"
 CANCEL_TRAINING = ("Also cancel {count} training job(s)? A running job stops at its next step and saves a "
                    "resumable checkpoint (Resume in the Training panel continues it).")
+BAD_RUN_NAME = "Name '{name}': a run's name is its folder's name; leave out / \\ : * ? \" < > |"
 STOPPING_JOBS = "Stopping {count} training job(s): each saves a resumable checkpoint…"
 RUNNING_JOBS = ("{count} training job(s) still running. Keep them running in the background (HPE Studio "
                 "follows them again at its next start) or stop them (each saves a resumable checkpoint)?")

@@ -4,7 +4,6 @@ progress strip with a message line, and the runner of a view's current job."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -13,6 +12,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFrame, QHBoxLayout, Q
 
 from app.model import messages
 from app.model import messages as msg
+from app.model.catalog import checkpoint_label
 from app.visuals.binding import bind
 from app.workers.task import Task, TaskSlot
 
@@ -39,7 +39,7 @@ class CheckpointCombo(QComboBox):
         self.blockSignals(True)
         self.clear()
         for key, loaded in self.workspace.catalog.checkpoints.items():
-            self.addItem(Path(loaded.path).name, key)
+            self.addItem(checkpoint_label(loaded.path, self.workspace.catalog.checkpoints), key)
             self.setItemData(self.count() - 1, key, Qt.ItemDataRole.ToolTipRole)
         pick = self.findData(current)
         if pick < 0 and self.prefer_active:

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
                                QVBoxLayout, QWidget)
 
+from app.model.catalog import checkpoint_label
 from app.visuals.binding import bind
 
 if TYPE_CHECKING:
@@ -68,7 +69,8 @@ class CheckpointsView(QWidget):
         self.list.blockSignals(True)
         self.list.clear()
         for key, loaded in self.catalog.checkpoints.items():
-            item = QListWidgetItem(("● " if key == self.catalog.active_key else "   ") + loaded.path.name)
+            label = checkpoint_label(loaded.path, self.catalog.checkpoints)  # a run's best.pt: <run>/best.pt
+            item = QListWidgetItem(("● " if key == self.catalog.active_key else "   ") + label)
             item.setData(Qt.ItemDataRole.UserRole, key)
             item.setToolTip(key)
             self.list.addItem(item)

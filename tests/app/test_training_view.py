@@ -13,6 +13,7 @@ from training_helpers import (EVENTS, FAST_ENV, STREAMS, make_manager, reference
                               complete_events, kill_group, tiny_config, tiny_dataset, wait_state)
 
 from app.views import training_view as tv
+from app.views.training_form import in_words
 from app.workers import training_jobs as tj
 from app.workspace import path_key
 from hpe_core.commands.train import presets_dir
@@ -100,7 +101,7 @@ def test_a_bad_value_shows_the_cli_message_as_you_type(qtbot, capsys, view, key,
     type_into(qtbot, view.form, key, text)
     expected = cli_error(capsys, "simclr_cpu", key, text)
     assert view.form.error and expected.endswith(view.form.error)  # the CLI names the file first
-    assert view.form.error_key == key and view.form.error_label.text() == view.form.error
+    assert view.form.error_key == key and view.form.error_label.text() == in_words(view.form.error)
     assert not view.start.isEnabled()
     type_into(qtbot, view.form, key, "2" if key != "model.options" else "{}")
     assert view.form.error is None and view.start.isEnabled()

@@ -67,6 +67,32 @@ class SceneMaker:
             img = cv2.convertScaleAbs(img, alpha=gain, beta=0)
         return img
 
+    def _arrays(self) -> dict:
+        spec = self.spec
+        C, P = spec.cameras, spec.poses
+        n = P * C
+        return {"joints_3d": np.zeros((n, 19, 3), np.float32), "joints_2d": np.zeros((n, 19, 2), np.float32),
+                "visible": np.zeros((n, 19), bool), "pose_id": np.repeat(np.arange(P), C),
+                "camera_id": np.tile(np.arange(C), P), "action": np.zeros(n, np.int32),
+                "subject": np.zeros(n, np.int32), "sequence": np.zeros(n, np.int32),
+                "frame": np.repeat(np.arange(P), C)}
+
+    def annotate_all(self, root: Path, progress) -> dict:
+        """The annotation arrays of every view, without rendering one (the image folders are
+        made, empty: see :mod:`hpe_core.datasets.synthetic.lazy`)."""
+        spec, arrays = self.spec, self._arrays()
+        for c in range(spec.cameras):
+            (root / "images" / f"{c:02d}").mkdir(parents=True, exist_ok=True)
+        for chunk, start in enumerate(range(0, spec.poses, CHUNK)):
+            check_cancelled(progress)
+            count = min(CHUNK, spec.poses - start)
+            pose = self.poses(chunk, count)
+            for k in range(count):
+                for c in range(spec.cameras):
+                    self._annotate(arrays, (start + k) * spec.cameras + c, pose, k, c)
+            progress.set_progress((start + count) / spec.poses)
+        return arrays
+
     def render_all(self, root: Path, faults: dict[int, str], progress) -> dict:
         """Render and write every image under ``root``; return the annotation arrays."""
         from hpe_core.datasets.synthetic.faults import encode
@@ -75,12 +101,7 @@ class SceneMaker:
         C, P = spec.cameras, spec.poses
         for c in range(C):
             (root / "images" / f"{c:02d}").mkdir(parents=True, exist_ok=True)
-        n = P * C
-        arrays = {"joints_3d": np.zeros((n, 19, 3), np.float32), "joints_2d": np.zeros((n, 19, 2), np.float32),
-                  "visible": np.zeros((n, 19), bool), "pose_id": np.repeat(np.arange(P), C),
-                  "camera_id": np.tile(np.arange(C), P), "action": np.zeros(n, np.int32),
-                  "subject": np.zeros(n, np.int32), "sequence": np.zeros(n, np.int32),
-                  "frame": np.repeat(np.arange(P), C)}
+        arrays = self._arrays()
         for chunk, start in enumerate(range(0, P, CHUNK)):
             count = min(CHUNK, P - start)
             pose = self.poses(chunk, count)
