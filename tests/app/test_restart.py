@@ -54,7 +54,8 @@ def _complete(ws) -> bool:
     return store is not None and store.count == len(ws.catalog.dataset) and not ws.tasks.tasks
 
 
-def test_restart_restores_predictions_without_recomputing(qtbot, tmp_path, files, encoder, counted, monkeypatch):
+def test_restart_restores_predictions_without_recomputing(qtbot, tmp_path, files, encoder, counted, monkeypatch,
+                                                           _own_prediction_cache):
     monkeypatch.setenv("HPE_STUDIO_CACHE", str(tmp_path / "cache"))
     second = make_checkpoint(tmp_path / "other.pt", width=4)
     win = _window(qtbot, tmp_path / "settings")
@@ -71,7 +72,7 @@ def test_restart_restores_predictions_without_recomputing(qtbot, tmp_path, files
     n = len(ws.catalog.dataset)
     assert sum(counted) >= 2 * n  # both checkpoints predicted every sample once
     win.close()
-    assert (tmp_path / "cache" / "predictions").is_dir()
+    assert len(list(_own_prediction_cache.glob("*.npz"))) == 2  # one entry per checkpoint
 
     counted.clear()
     win = _window(qtbot, tmp_path / "settings")
