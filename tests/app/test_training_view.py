@@ -112,8 +112,12 @@ def test_each_task_shows_its_sections_and_needs_its_inputs(qtbot, view):
     assert view.preset.currentText().startswith("regress")
     assert view.form.groups["regression"].isVisible() and not view.form.groups["contrastive"].isVisible()
     assert view.form.error_key == "regression.encoder" and not view.start.isEnabled()
+    assert view.preset.currentText().endswith("_cpu")  # the CPU preset first, on the demo set
     type_into(qtbot, view.form, "regression.encoder", "random")
-    assert view.form.error_key == "data.path" and not view.start.isEnabled()  # this preset names no dataset
+    assert view.form.error is None and view.start.isEnabled()
+    view.dataset.setCurrentText("")
+    qtbot.waitUntil(lambda: view.form.error_key == "data.path", timeout=2000)
+    assert not view.start.isEnabled()  # no dataset named
     view.dataset.setCurrentText("demo")
     qtbot.waitUntil(view.start.isEnabled, timeout=2000)
     view.task.setCurrentText("simclr")
