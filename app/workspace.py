@@ -154,12 +154,14 @@ class Workspace(QObject):
                              f"Load {Path(path).name}", done, failed)
 
     def close_dataset(self, key: str) -> None:
+        self.predicting.save()  # what was predicted is kept on disk before the store goes
         self.cache.drop(dataset_key=key)
         self.catalog.remove_dataset(key)
         if self.catalog.current_key is None:
             self.set_current_dataset(next(iter(self.catalog.datasets), None))
 
     def close_checkpoint(self, key: str) -> None:
+        self.predicting.save()
         self.cache.drop(checkpoint_key=key)
         was_active = key == self.catalog.active_key
         self.catalog.remove_checkpoint(key)

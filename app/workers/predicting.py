@@ -11,6 +11,7 @@ while it runs, when it is cancelled and when the workspace closes."""
 from __future__ import annotations
 
 import time
+import weakref
 from pathlib import Path
 from typing import Callable
 
@@ -31,8 +32,7 @@ class PredictionRunner(QObject):
         super().__init__(parent)
         self.catalog, self.cache, self.tasks, self._report = catalog, cache, tasks, report
         self._batch, self._one, self._lookup = TaskSlot(self), TaskSlot(self), TaskSlot(self)
-        self._looked_up: dict[tuple, str | None] = {}  # pair -> its disk key (None: no disk cache)
-        self._fingerprints: dict[str, str] = {}  # dataset key -> fingerprint
+        self._fingerprints: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # dataset -> fingerprint
         self._dirty: set[tuple] = set()  # pairs with predictions not saved yet
         self._last_save = 0.0
         self._waiting: tuple | None = None  # (pair, order, index) to predict once the lookup ends
@@ -62,7 +62,7 @@ class PredictionRunner(QObject):
         if store is None:
             return None
         pair = (c.current_key, c.active_key)
-        if pair not in self._looked_up:
+        if not store.looked_up:
             self._look_up(pair, order)
             return None
         missing = store.missing(order)
@@ -97,28 +97,32 @@ class PredictionRunner(QObject):
         sha = getattr(loaded.info, "sha256", None)
         settings = {"precision": str(getattr(loaded.predictor, "precision", "")),
                     "skeleton": entry.dataset.skeleton.name}
-        fingerprints, n, joints = self._fingerprints, len(store.joints), store.joints.shape[1]
+        known, n, joints = self._fingerprints.get(entry.dataset), len(store.joints), store.joints.shape[1]
 
         def run(progress):
             from hpe_core import prediction_cache
 
             if not sha:
                 return None, None
-            fp = fingerprints.get(pair[0]) or prediction_cache.dataset_fingerprint(entry.dataset)
-            fingerprints[pair[0]] = fp
+            fp = known or prediction_cache.dataset_fingerprint(entry.dataset)
             key = prediction_cache.cache_key(sha, fp, settings)
-            return key, prediction_cache.load(key, n, joints)
+            return (key, fp), prediction_cache.load(key, n, joints)
 
         self._waiting = (pair, None if order is None else np.asarray(order), None)
         task = Task(run, name="read cached predictions", parent=self, hidden=True, report_errors=False)
-        task.done.connect(lambda result, pair=pair: self._on_looked_up(pair, *result))
-        task.failed.connect(lambda _exc, pair=pair: self._on_looked_up(pair, None, None))
+        task.done.connect(lambda result, pair=pair, store=store: self._on_looked_up(pair, store, *result))
+        task.failed.connect(lambda _exc, pair=pair, store=store: self._on_looked_up(pair, store, None, None))
         self._lookup.start(task, self.tasks)
 
-    def _on_looked_up(self, pair: tuple, key: str | None, found) -> None:
-        self._looked_up[pair] = key
+    def _on_looked_up(self, pair: tuple, store, keys: tuple | None, found) -> None:
+        if self.cache.get(*pair) is not store:  # closed (or reopened) meanwhile
+            return
         entry = self.catalog.datasets.get(pair[0])
-        if found is not None and entry is not None and self.cache.get(*pair) is not None:
+        store.looked_up = True
+        store.disk_key = None if keys is None else keys[0]
+        if keys is not None and entry is not None:
+            self._fingerprints[entry.dataset] = keys[1]
+        if found is not None and entry is not None:
             joints, predicted = found
             rows = np.flatnonzero(predicted)
             ds = entry.dataset
@@ -135,10 +139,11 @@ class PredictionRunner(QObject):
         from hpe_core import prediction_cache
 
         for p in [pair] if pair is not None else list(self._dirty):
-            key, store = self._looked_up.get(p), self.cache.get(*p)
+            store = self.cache.get(*p)
             self._dirty.discard(p)
-            if key and store is not None and store.count:
-                prediction_cache.save(key, store.joints, store.predicted, {"dataset": p[0], "checkpoint": p[1]})
+            if store is not None and store.disk_key and store.count:
+                prediction_cache.save(store.disk_key, store.joints, store.predicted,
+                                      {"dataset": p[0], "checkpoint": p[1]})
         self._last_save = time.monotonic()
 
     def _task(self, rows: np.ndarray, name: str, hidden: bool) -> Task:
@@ -160,7 +165,8 @@ class PredictionRunner(QObject):
 
             joints = convert_joints(joints, model_sk, ds.skeleton).astype(np.float32)
         self.cache.add(pair, item["indices"], joints, ds.joints_3d, ds.skeleton.root, ds.visible)
-        if pair in self._looked_up:
+        store = self.cache.get(*pair)
+        if store is not None and store.disk_key:
             self._dirty.add(pair)
             if time.monotonic() - self._last_save > 10.0:
                 self.save(pair)
