@@ -128,8 +128,10 @@ class PredictionRunner(QObject):
             ds = entry.dataset
             if len(rows):
                 self.cache.add(pair, rows, joints[rows], ds.joints_3d, ds.skeleton.root, ds.visible)
+        if self._waiting is None or self._waiting[0] != pair:
+            return  # a lookup that ended as it was replaced: what waits is another pair's
         waiting, self._waiting = self._waiting, None
-        if waiting is not None and waiting[0] == pair == (self.catalog.current_key, self.catalog.active_key):
+        if pair == (self.catalog.current_key, self.catalog.active_key):
             self.start(waiting[1])
             if waiting[2] is not None:
                 self.request(waiting[2])
