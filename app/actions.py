@@ -39,7 +39,7 @@ SHORTCUTS = [
     ("reset_view", "&Reset 3D View", "R", "Reset the 3D camera"),
     ("align", "Cycle &Alignment", "A", "None → rigid → Procrustes alignment of the prediction"),
     ("frustums", "Show &Cameras", "F", "Show the dataset's camera frustums"),
-    ("cancel", "&Cancel Jobs", "Esc", "Cancel the running jobs"),
+    ("cancel", "&Cancel Jobs", "Esc", "Cancel the running jobs (training jobs too, after asking)"),
     ("demo", "Open the &Demo", "", "Open the built-in demo dataset and checkpoints"),
     ("training", "&Training…", "Ctrl+T", "Start, watch, cancel and resume training jobs"),
     ("show_embedding", "&Embedding Explorer", "Ctrl+1", "Embed, cluster and project a layer (PCA, LDA, UMAP, t-SNE)"),
@@ -84,7 +84,7 @@ def slots(w) -> dict[str, Callable]:
         "play": ws.playback.toggle, "step_forward": lambda: ws.playback.step(1),
         "step_back": lambda: ws.playback.step(-1), "reset_view": w.scene_view.reset_camera,
         "align": w.scene_view.cycle_align, "frustums": lambda on: setattr(ws.options, "frustums", on),
-        "cancel": ws.tasks.cancel_visible, "demo": w.open_demo, "training": w.show_training,
+        "cancel": lambda: cancel_jobs(w), "demo": w.open_demo, "training": w.show_training,
         "show_embedding": lambda: export_menu.show_analysis(w, "embedding"),
         "show_kernel": lambda: export_menu.show_analysis(w, "kernel"),
         "show_compare": lambda: export_menu.show_analysis(w, "compare"),
@@ -151,6 +151,27 @@ def _toolbar(w, acts: dict[str, QAction]) -> None:
         else:
             tb.addAction(acts[entry])
     w.addToolBar(tb)
+
+
+def cancel_jobs(w) -> None:
+    """Esc / Jobs ▸ Cancel Jobs: cancel the running background jobs and, once the user agrees,
+    the training jobs queued or running here (each running one saves a resumable checkpoint)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.model import messages
+
+    w.workspace.tasks.cancel_visible()
+    manager = w.training_jobs
+    training = [j for j in manager.jobs() if j.record.state == "queued"] + manager.running()
+    if not training:
+        return
+    answer = QMessageBox.question(w, "Cancel training jobs", messages.CANCEL_TRAINING.format(count=len(training)),
+                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                  QMessageBox.StandardButton.No)
+    if answer == QMessageBox.StandardButton.Yes:
+        for job in training:
+            if job.record.state in ("queued", "running"):
+                manager.cancel(job.id)
 
 
 def _open_files(w) -> None:

@@ -36,6 +36,7 @@ __all__ = ["Workspace", "DatasetEntry", "path_key"]
 class Workspace(QObject):
     file_opened = Signal(str)
     workspace_loaded = Signal(str)
+    compare_pair_changed = Signal(object)  # (key A, key B) restored from a workspace file
     message = Signal(str, str)  # level ("error" | "warning" | "info"), text
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -50,11 +51,13 @@ class Workspace(QObject):
         self._sequence = np.zeros(0, dtype=np.int64)
         self._sample_slot = TaskSlot(self)
         self._resort_timer = QTimer(self, singleShot=True, interval=1000)
+        self.compare_pair: tuple[str | None, str | None] = (None, None)  # Compare's A and B (keys)
         self.tasks.task_failed.connect(self._on_task_failed)
         self.playback.frame_changed.connect(self._on_playback_frame_changed)
         self.cache.changed.connect(self._on_cache_changed)
         self.options.events.connect(lambda *_: self._rebuild_sample())
         self._resort_timer.timeout.connect(self._refresh_rows)
+        self.browse.rows_changed.connect(self._on_browse_rows_changed)
 
     def predictions(self) -> PredictionStore | None:
         """Predictions of the active checkpoint on the current dataset (None if none)."""
@@ -74,25 +77,41 @@ class Workspace(QObject):
     def open_paths(self, paths, on_complete: Callable[[], None] | None = None) -> list[Task]:
         """Open each path by its kind; ``on_complete`` runs once all of them finished.
 
-        Checkpoints load in parallel; the first one listed becomes active if none was.
+        Checkpoints load in parallel; the first one listed with a pose head (else the first one)
+        becomes active if none was.
         """
         kinds = [(path, jobs.classify(path)) for path in paths]
-        openers = {"workspace": self.open_workspace, "checkpoint": self.open_checkpoint, "dataset": self.open_dataset,
-                   "predictions": self.open_predictions}
-        started = [openers[kind](path) for path, kind in kinds]
-        first = next((path_key(p) for p, kind in kinds if kind in ("checkpoint", "predictions")), None)
+        failures: dict[int, str] = {}  # several failures make one message, listing each in order
+        openers = {"workspace": lambda p, _report: self.open_workspace(p),
+                   "checkpoint": lambda p, report: self.open_checkpoint(p, on_error=report),
+                   "dataset": lambda p, report: self.open_dataset(p, on_error=report),
+                   "predictions": lambda p, report: self.open_predictions(p, on_error=report)}
+        started = [openers[kind](path, lambda text, i=i: failures.__setitem__(i, text))
+                   for i, (path, kind) in enumerate(kinds)]
+        listed = [path_key(p) for p, kind in kinds if kind in ("checkpoint", "predictions")]
         was_active = self.catalog.active_key
 
         def complete() -> None:
-            if first in self.catalog.checkpoints and was_active is None and self.catalog.active_key != first:
+            c = self.catalog
+            opened = [k for k in listed if k in c.checkpoints]
+            heads = [k for k in opened if c.checkpoints[k].has_pose_head]
+            first = (heads or opened or [None])[0]
+            if first is not None and was_active is None and c.active_key != first:
                 self.set_active_checkpoint(first)
+            errors = [failures[i] for i in sorted(failures)]
+            if len(errors) == 1:
+                self.message.emit("error", errors[0])
+            elif errors:
+                lines = [messages.SEVERAL_FAILED.format(count=len(errors), total=len(kinds))]
+                self.message.emit("error", "\n".join(lines + ["• " + e.split("\n\n")[0] for e in errors]))
             if on_complete is not None:
                 on_complete()
 
         when_all_finished(started, complete)
         return started
 
-    def open_dataset(self, path, skip_list=None) -> Task:
+    def open_dataset(self, path, skip_list=None, on_error: Callable[[str], None] | None = None) -> Task:
+        """Open a dataset in a worker; a failure is a message (or goes to ``on_error``)."""
         key = path_key(path)
 
         def done(dataset):
@@ -103,7 +122,7 @@ class Workspace(QObject):
             reason = messages.why(exc, path)
             text = (messages.NOT_RECOGNISED if "format" in reason.lower() or "not a" in reason.lower()
                     else messages.OPEN_FAILED).format(path=path, why=reason)
-            self.message.emit("error", messages.with_traceback(exc, text))
+            (on_error or (lambda t: self.message.emit("error", t)))(messages.with_traceback(exc, text))
 
         return self.run_task(jobs.open_dataset_job(path, skip_list), f"Open {Path(path).name}", done, failed)
 
@@ -111,13 +130,19 @@ class Workspace(QObject):
         """Add an opened dataset and make it current (also for datasets built in memory)."""
         key = key or path_key(getattr(dataset, "path", f"dataset-{id(dataset)}"))
         entry = DatasetEntry(key, dataset, None if skip_list is None else str(skip_list))
+        unreadable = getattr(dataset, "unreadable", None)
+        if unreadable:  # the reader left them out: a note of this dataset, shown with it
+            entry.notes.append(messages.UNREADABLE_FILES.format(count=len(unreadable),
+                                                                files=messages.file_list(unreadable)))
         self.catalog.add_dataset(entry)
         self.set_current_dataset(key)
         return entry
 
-    def open_checkpoint(self, path) -> Task:
+    def open_checkpoint(self, path, activate: bool = True, on_error: Callable[[str], None] | None = None) -> Task:
+        """Load a checkpoint; it becomes active when none with a pose head is (``activate``;
+        a workspace being restored sets its own active checkpoint instead)."""
         if jobs.classify(path) == "predictions":  # e.g. a workspace file listing one
-            return self.open_predictions(path)
+            return self.open_predictions(path, activate=activate, on_error=on_error)
         key = path_key(path)
 
         def done(loaded):
@@ -125,17 +150,18 @@ class Workspace(QObject):
             self.device.in_use = loaded.device
             self.file_opened.emit(key)
             active = self.catalog.checkpoint
-            if active is None or not active.has_pose_head:
+            if activate and (active is None or (not active.has_pose_head and loaded.has_pose_head)):
                 self.set_active_checkpoint(key)
 
         def failed(exc):
             text = messages.CHECKPOINT_FAILED.format(path=path, why=messages.why(exc, path))
-            self.message.emit("error", messages.with_traceback(exc, text))
+            (on_error or (lambda t: self.message.emit("error", t)))(messages.with_traceback(exc, text))
 
         return self.run_task(jobs.load_checkpoint_job(path, self.device.spec, self.device.precision),
                              f"Load {Path(path).name}", done, failed)
 
-    def open_predictions(self, path, units: str | None = None) -> Task:
+    def open_predictions(self, path, units: str | None = None, activate: bool = True,
+                         on_error: Callable[[str], None] | None = None) -> Task:
         """Open a predictions file (ours, a (N, J, 3) array, an MMPose .json; ``units`` m | mm for
         foreign ones) as an entry of the checkpoint list whose predictions are the stored rows."""
         key = path_key(path)
@@ -144,22 +170,24 @@ class Workspace(QObject):
             self.catalog.put_checkpoint(key, entry)
             self.file_opened.emit(key)
             active = self.catalog.checkpoint
-            if active is None or not active.has_pose_head:
+            if activate and (active is None or not active.has_pose_head):
                 self.set_active_checkpoint(key)
 
         def failed(exc):
             text = messages.PREDICTIONS_FAILED.format(path=path, why=messages.why(exc, path))
-            self.message.emit("error", messages.with_traceback(exc, text))
+            (on_error or (lambda t: self.message.emit("error", t)))(messages.with_traceback(exc, text))
 
         return self.run_task(jobs.load_predictions_job(path, units), f"Read {Path(path).name}", done, failed)
 
     def close_dataset(self, key: str) -> None:
+        self.predicting.save()  # what was predicted is kept on disk before the store goes
         self.cache.drop(dataset_key=key)
         self.catalog.remove_dataset(key)
         if self.catalog.current_key is None:
             self.set_current_dataset(next(iter(self.catalog.datasets), None))
 
     def close_checkpoint(self, key: str) -> None:
+        self.predicting.save()
         self.cache.drop(checkpoint_key=key)
         was_active = key == self.catalog.active_key
         self.catalog.remove_checkpoint(key)
@@ -181,9 +209,13 @@ class Workspace(QObject):
         else:
             self.feed.show(None)
 
-    def set_active_checkpoint(self, key: str | None) -> None:
+    def set_active_checkpoint(self, key: str | None, explain: bool = False) -> None:
+        """Make ``key`` the checkpoint whose predictions are shown; ``explain``: the user chose
+        it, so say when it has no pose head (never for one made active on its own)."""
         self.predicting.cancel()
         loaded = self.catalog.checkpoints.get(key) if key else None
+        if explain and loaded is not None and not loaded.has_pose_head:
+            self.message.emit("info", messages.NO_POSE_HEAD.format(path=loaded.path.name))
         if loaded is not None and loaded.rotation_free and self.options.align == "none":
             self.options.align = "rigid"  # its rotation is arbitrary: align it
         self.catalog.set_active(key)
@@ -241,10 +273,16 @@ class Workspace(QObject):
     # ------------------------------------------------------------------ samples
     def _update_sequence(self, index: int) -> None:
         ds = self.catalog.dataset
-        self._sequence = browsing.sequence_rows(ds, index)
+        self._sequence = browsing.play_rows(ds, index, self.browse.rows)
         pos = np.flatnonzero(self._sequence == index)
         self.playback.frame = int(pos[0]) if len(pos) else 0
         self.playback.set_range(len(self._sequence), ds.extra.get("fps") or None)
+
+    def _on_browse_rows_changed(self) -> None:
+        """Play follows the list: another filter or pick changes what it steps through."""
+        ds, index = self.catalog.dataset, self.feed.selection
+        if ds is not None and 0 <= index < len(ds):
+            self._update_sequence(index)
 
     def _on_playback_frame_changed(self, frame: int) -> None:
         if 0 <= frame < len(self._sequence):
@@ -302,7 +340,8 @@ class Workspace(QObject):
             datasets=[{"path": k, "skip_list": e.skip_list} for k, e in c.datasets.items() if Path(k).exists()],
             current_dataset=c.current_key, checkpoints=list(c.checkpoints), active_checkpoint=c.active_key,
             selection=int(self.feed.selection), filters=dict(self.browse.state.filters), sort=self.browse.state.sort,
-            options=self.options.as_dict(), device=self.device.spec, precision=self.device.precision)
+            options=self.options.as_dict(), device=self.device.spec, precision=self.device.precision,
+            compare=[k for k in self.compare_pair if k in c.checkpoints] if all(self.compare_pair) else [])
 
     def save_workspace(self, path: str | Path, quiet: bool = False) -> Path | None:
         try:
@@ -330,7 +369,7 @@ class Workspace(QObject):
         if state.video:  # files of the first version list a video apart: it is a dataset
             datasets.append((state.video, None))
         tasks = [self.open_dataset(p, skip) for p, skip in datasets if p not in c.datasets]
-        tasks += [self.open_checkpoint(k) for k in state.checkpoints if k not in c.checkpoints]
+        tasks += [self.open_checkpoint(k, activate=False) for k in state.checkpoints if k not in c.checkpoints]
         when_all_finished(tasks, lambda: self._apply_state(state, str(path)))
         return None
 
@@ -343,6 +382,12 @@ class Workspace(QObject):
             self.set_current_dataset(current)
         if state.active_checkpoint in c.checkpoints:
             self.set_active_checkpoint(state.active_checkpoint)
+        elif c.active_key is None and c.checkpoints:  # the saved one is gone: one with a pose head
+            heads = [k for k, ld in c.checkpoints.items() if ld.has_pose_head]
+            self.set_active_checkpoint((heads or list(c.checkpoints))[0])
+        if len(state.compare) == 2 and all(k in c.checkpoints for k in state.compare):
+            self.compare_pair = tuple(state.compare)
+            self.compare_pair_changed.emit(self.compare_pair)
         browse = self.browse.state.with_sort(state.sort)
         for name, value in state.filters.items():
             if value is not None and name in browsing.FILTERS:
@@ -362,8 +407,9 @@ class Workspace(QObject):
                                                                                      why=messages.why(exc))))
 
     def close(self) -> bool:
-        """Cancel every job and wait for the threads."""
+        """Cancel every job, save the predictions not saved yet and wait for the threads."""
         self.playback.pause()
+        self.predicting.cancel()
         return self.tasks.shutdown()
 
 

@@ -50,7 +50,9 @@ def _dataset_name(params: dict) -> str:
 
 
 def demo_dataset_path(params: dict | None = None, progress=None) -> Path:
-    """The demo dataset folder, generated into the cache when missing (atomically)."""
+    """The demo dataset folder, generated into the cache when missing (atomically): its
+    annotations only, in seconds; each image renders when first read
+    (:mod:`hpe_core.datasets.synthetic.lazy`), so the GUI shows the first samples at once."""
     from hpe_core.datasets.synthetic import SynthSpec, synthesize
 
     params = dict(DEMO_DATASET if params is None else params)
@@ -63,7 +65,7 @@ def demo_dataset_path(params: dict | None = None, progress=None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".demo-", dir=target.parent))
     try:
-        synthesize(SynthSpec(out=tmp / "d", **params), progress or NullProgress())
+        synthesize(SynthSpec(out=tmp / "d", **params), progress or NullProgress(), lazy=True)
         try:
             os.replace(tmp / "d", target)
         except OSError:  # another process finished first

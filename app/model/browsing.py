@@ -91,6 +91,18 @@ def sequence_rows(dataset, index: int) -> np.ndarray:
     return rows
 
 
+def play_rows(dataset, index: int, listed: np.ndarray) -> np.ndarray:
+    """What Play steps through from ``index``: its sequence (:func:`sequence_rows`) restricted to
+    the rows the browser lists (``listed``: filters and pick), in frame order; when that leaves
+    fewer than two rows (no sequences, or the list is another sequence), the listed rows in the
+    browser's order."""
+    listed = np.asarray(listed, dtype=np.int64)
+    seq = sequence_rows(dataset, index)
+    if len(listed) != len(dataset):
+        seq = seq[np.isin(seq, listed)]
+    return seq if len(seq) >= 2 or len(listed) < 2 else listed
+
+
 @dataclass(frozen=True)
 class BrowseState:
     """Filters, sort and pick; never changed in place: the ``with_*`` methods return a new one,

@@ -6,7 +6,7 @@ Entries are replaced, never mutated: a checkpoint moved to another device is a n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,26 @@ def path_key(path: str | Path) -> str:
     return str(Path(path).expanduser().resolve())
 
 
+#: checkpoint names that say nothing without their folder (a training run's outputs)
+GENERIC_NAMES = {"best.pt", "last.pt", "final.pt", "checkpoint.pt", "model.pt", "latest.pt"}
+
+
+def checkpoint_label(path: str | Path, others=()) -> str:
+    """How a checkpoint is listed: its file name, or ``<run folder>/<name>`` when the name alone
+    says nothing (``best.pt`` of a training run) or another open checkpoint has the same name."""
+    path = Path(path)
+    same = sum(1 for o in others if Path(o).name == path.name and Path(o) != path)
+    if (path.name in GENERIC_NAMES or same) and path.parent.name:
+        return f"{path.parent.name}/{path.name}"
+    return path.name
+
+
 @dataclass(frozen=True)
 class DatasetEntry:
     key: str
     dataset: Any  # hpe_core.datasets.PoseDataset (or a video read as one)
     skip_list: str | None = None
+    notes: list[str] = field(default_factory=list, compare=False)  # problems of this dataset (files unread)
 
 
 class Catalog:
@@ -32,6 +47,7 @@ class Catalog:
     current_dataset_changed = Signal(object)  # DatasetEntry | None
     checkpoints_changed = Signal()
     active_checkpoint_changed = Signal(object)  # LoadedCheckpoint | None
+    notes_changed = Signal(object)  # dataset key whose notes changed
 
     def __init__(self) -> None:
         self.datasets: dict[str, DatasetEntry] = {}
@@ -63,6 +79,13 @@ class Catalog:
             self.datasets_changed.emit()
         if self.current_key == key:
             self.set_current(next(iter(self.datasets), None))
+
+    def add_note(self, key: str, text: str) -> None:
+        """A problem of dataset ``key`` (shown with it, gone with it); a repeat is not added."""
+        entry = self.datasets.get(key)
+        if entry is not None and text not in entry.notes:
+            entry.notes.append(text)
+            self.notes_changed.emit(key)
 
     def set_current(self, key: str | None) -> None:
         """Make ``key`` current (None, or a key not open: no dataset); always announced."""

@@ -18,7 +18,9 @@ WORKSPACE_SAVED = "Workspace saved to {path}"
 TASK_FAILED = "{name} failed: {why}"
 BUG = "Internal error in {name} (a bug; please report it): {why}"
 NO_POSE_HEAD = "{path} has no pose head: open a regression checkpoint to see predictions"
-PREDICTION_SKIPPED = "{count} samples could not be read and were skipped"
+PREDICTION_SKIPPED = "{count} samples could not be read and have no prediction: {files}"
+UNREADABLE_FILES = "{count} files could not be read and are not listed as samples: {files}"
+SEVERAL_FAILED = "{count} of the {total} paths could not be opened:"
 NOTHING_TO_EXPORT = "No predictions to export yet: open a video (or a dataset) and a checkpoint with a pose head"
 EXPORTED = "Predictions exported to {path}"
 NEED_CHECKPOINT = "Open a checkpoint with a pose head first"
@@ -59,9 +61,19 @@ KILLED_AFTER = "did not stop {timeout:.0f} s after SIGINT and was killed"
 JOB_DONE = "Training job '{name}' finished; {path} joins the workspace"
 JOB_FAILED = "Training job '{name}' failed: {why}"
 CONFIG_FAILED = "Could not read the config {path}: {why}"
+CANCEL_TRAINING = ("Also cancel {count} training job(s)? A running job stops at its next step and saves a "
+                   "resumable checkpoint (Resume in the Training panel continues it).")
+BAD_RUN_NAME = "Name '{name}': a run's name is its folder's name; leave out / \\ : * ? \" < > |"
 STOPPING_JOBS = "Stopping {count} training job(s): each saves a resumable checkpoint…"
 RUNNING_JOBS = ("{count} training job(s) still running. Keep them running in the background (HPE Studio "
                 "follows them again at its next start) or stop them (each saves a resumable checkpoint)?")
+
+def file_list(items, limit: int = 12) -> str:
+    """``(name, why)`` pairs as "a.jpg (truncated), b.png (empty) and 3 more"."""
+    items = list(items)
+    text = ", ".join(f"{name} ({why})" if why else str(name) for name, why in items[:limit])
+    return text + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
 
 def is_user_error(exc: BaseException) -> bool:
     """Bad input (a file, a value, a missing device) rather than a bug: shown without a traceback."""

@@ -24,6 +24,8 @@ class PredictionStore:
         self.pa_error = np.full(n, np.nan, dtype=np.float32)
         self.predicted = np.zeros(n, dtype=bool)
         self.complete = False
+        self.looked_up = False  # its entry of the disk cache was read (see app.workers.predicting)
+        self.disk_key: str | None = None  # that entry's key (None: not kept on disk)
 
     @property
     def count(self) -> int:

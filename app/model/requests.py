@@ -28,10 +28,16 @@ class EmbedRequest:
     precision: str = "fp32"
     skip_list: str | None = None
     per_layer: bool = True  # also the silhouette of every other layer
-    perplexity: float = 30.0
+    perplexity: float = 30.0  # t-SNE
+    n_neighbors: int = 15  # UMAP
+    min_dist: float = 0.1  # UMAP
 
     def options(self) -> dict:
-        return {"perplexity": self.perplexity} if self.method == "tsne" else {}
+        if self.method == "tsne":
+            return {"perplexity": self.perplexity}
+        if self.method == "umap":
+            return {"n_neighbors": self.n_neighbors, "min_dist": self.min_dist}
+        return {}
 
     def embed_spec(self, layers: tuple[str, ...]):
         from hpe_core.analysis import EmbedSpec
@@ -59,6 +65,8 @@ class EmbedRequest:
             parts.append(f"--color-by {self.color_by}")
         if self.method == "tsne":
             parts.append(f"--perplexity {self.perplexity:g}")
+        if self.method == "umap":
+            parts.append(f"--neighbors {self.n_neighbors} --min-dist {self.min_dist:g}")
         if self.precision != "fp32":
             parts.append(f"--precision {self.precision}")
         return " ".join(parts)

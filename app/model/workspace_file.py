@@ -7,7 +7,7 @@ Format 1::
      "checkpoints": ["..."], "active_checkpoint": "<path>|null", "selection": 12,
      "filters": {"action": 2, "split": "val"}, "sort": "error_desc",
      "options": {"align": "similarity", "frustums": true}, "device": "auto", "precision": "fp32",
-     "video": "<path>|null", "video_frame": 0}
+     "video": "<path>|null", "video_frame": 0, "compare": ["<checkpoint A>", "<checkpoint B>"]}
 
 Paths inside the workspace's folder are stored relative to it, so a project folder can move.
 """
@@ -44,6 +44,7 @@ class WorkspaceState:
     precision: str = "fp32"
     video: str | None = None
     video_frame: int = 0
+    compare: list[str] = field(default_factory=list)  # Compare's checkpoints A and B
 
 
 def _rel(path: str | None, base: Path) -> str | None:
@@ -73,6 +74,7 @@ def save_workspace_file(path: str | Path, state: WorkspaceState) -> Path:
     for key in ("current_dataset", "active_checkpoint", "video"):
         data[key] = _rel(data[key], base)
     data["checkpoints"] = [_rel(c, base) for c in state.checkpoints]
+    data["compare"] = [_rel(c, base) for c in state.compare]
     doc = {"format": FORMAT, "format_version": VERSION,
            "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **data}
     atomic_write(path, json.dumps(doc, indent=2))
@@ -127,6 +129,7 @@ def _from_v1(doc: dict, base: Path, path: Path) -> WorkspaceState:
             precision=str(doc.get("precision", "fp32")),
             video=_abs(doc.get("video"), base),
             video_frame=int(doc.get("video_frame", 0)),
+            compare=[_abs(c, base) for c in doc.get("compare", [])],
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"{path}: workspace file is malformed ({exc!r})") from None

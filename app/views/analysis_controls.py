@@ -1,17 +1,18 @@
-"""Shared pieces of the analysis views: a checkpoint picker that follows the workspace, a
-run / cancel / progress strip with a message line, and the runner of a view's current job."""
+"""Shared pieces of the analysis views: a checkpoint picker that follows the workspace, the
+projection's settings (split, t-SNE perplexity, UMAP neighbours and min-dist), a run / cancel /
+progress strip with a message line, and the runner of a view's current job."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
-                               QSizePolicy, QToolButton, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QScrollArea, QSizePolicy, QSpinBox, QToolButton, QWidget)
 
 from app.model import messages
 from app.model import messages as msg
+from app.model.catalog import checkpoint_label
 from app.visuals.binding import bind
 from app.workers.task import Task, TaskSlot
 
@@ -38,7 +39,7 @@ class CheckpointCombo(QComboBox):
         self.blockSignals(True)
         self.clear()
         for key, loaded in self.workspace.catalog.checkpoints.items():
-            self.addItem(Path(loaded.path).name, key)
+            self.addItem(checkpoint_label(loaded.path, self.workspace.catalog.checkpoints), key)
             self.setItemData(self.count() - 1, key, Qt.ItemDataRole.ToolTipRole)
         pick = self.findData(current)
         if pick < 0 and self.prefer_active:
@@ -57,6 +58,48 @@ class CheckpointCombo(QComboBox):
         i = self.findData(key)
         if i >= 0:
             self.setCurrentIndex(i)
+
+
+class ProjectionOptions(QWidget):
+    """The samples' split and the projection's own settings, passed to
+    ``hpe_core.analysis.projections`` (:meth:`values` are ``EmbedRequest`` fields): t-SNE's
+    perplexity, UMAP's neighbours and min-dist; each shows only with its method
+    (:meth:`set_method`). ``changed`` when one is edited."""
+
+    changed = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.split = QComboBox(objectName="split", toolTip="Which samples: a split of the dataset, or all")
+        for s in ("all", "train", "val", "test"):
+            self.split.addItem(s, s)
+        self.perplexity = QDoubleSpinBox(objectName="perplexity", minimum=2.0, maximum=500.0, value=30.0,
+                                         decimals=0, singleStep=5.0, prefix="perplexity ",
+                                         toolTip="t-SNE perplexity: about how many neighbours each point keeps")
+        self.neighbours = QSpinBox(objectName="neighbours", minimum=2, maximum=500, value=15, prefix="neighbours ",
+                                   toolTip="UMAP n_neighbors: local (small) against global (large) structure")
+        self.min_dist = QDoubleSpinBox(objectName="minDist", minimum=0.0, maximum=1.0, value=0.1, decimals=2,
+                                       singleStep=0.05, prefix="min-dist ",
+                                       toolTip="UMAP min_dist: how tightly points may pack")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("split"))
+        for w in (self.split, self.perplexity, self.neighbours, self.min_dist):
+            layout.addWidget(w)
+        self.split.currentIndexChanged.connect(self.changed)
+        for spin in (self.perplexity, self.neighbours, self.min_dist):
+            spin.setKeyboardTracking(False)  # recompute once the value is typed, not per digit
+            spin.valueChanged.connect(self.changed)
+        self.set_method("pca")
+
+    def set_method(self, method: str) -> None:
+        self.perplexity.setVisible(method == "tsne")
+        self.neighbours.setVisible(method == "umap")
+        self.min_dist.setVisible(method == "umap")
+
+    def values(self) -> dict:
+        return {"split": self.split.currentData(), "perplexity": float(self.perplexity.value()),
+                "n_neighbors": int(self.neighbours.value()), "min_dist": float(self.min_dist.value())}
 
 
 def controls_row(widgets: list[QWidget]) -> QScrollArea:

@@ -1,4 +1,9 @@
-"""The dataset browser: a virtualised grid of samples with filters and sorting."""
+"""The dataset browser: a virtualised grid of samples with filters and sorting.
+
+A pick made in an analysis view (a lasso or rectangle) shows as a chip above the grid, never as
+a hidden filter: it says how many samples it keeps and its ✕ button lists every sample again.
+Problems of the current dataset (files that could not be read) show in a notice of their own,
+which goes with the dataset: another dataset shows its own, or none."""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QSize, Qt, QTimer
-from PySide6.QtWidgets import (QComboBox, QGridLayout, QLabel, QListView, QSizePolicy, QToolButton,
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QListView, QSizePolicy, QStyle, QToolButton,
                                QVBoxLayout, QWidget)
 
 from typing import TYPE_CHECKING
@@ -34,7 +39,8 @@ class BrowserView(QWidget):
         for combo in (self.datasets,):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(10)
-        self.close_button = QToolButton(text="✕", toolTip="Close this dataset")
+        self.close_button = QToolButton(toolTip="Close this dataset")
+        self.close_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarCloseButton))
         self.filters = {name: QComboBox(toolTip=f"Show one {name} only") for name in browsing.FILTERS}
         for combo in self.filters.values():
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -42,6 +48,12 @@ class BrowserView(QWidget):
         self.sort = QComboBox(toolTip="Sort by prediction error")
         for key, label in browsing.SORTS.items():
             self.sort.addItem(label, key)
+        self.pick_chip, self.pick_label, self.pick_clear = self._make_chip()
+        self.notice = QLabel("", objectName="datasetNotice", wordWrap=True)
+        self.notice.setStyleSheet("color: #ffd27a;")
+        self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notice.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.notice.hide()
         self.model = SampleListModel(self)
         self.list = self._make_list()
         self.footer = QLabel("")
@@ -55,6 +67,8 @@ class BrowserView(QWidget):
         for name, combo in self.filters.items():
             combo.activated.connect(lambda _i, n=name: self._on_filter_activated(n))
         self.list.selectionModel().currentChanged.connect(self._on_list_current_changed)
+        self.pick_clear.clicked.connect(lambda: workspace.select_samples([]))
+        bind(self.catalog.notes_changed, self._on_catalog_notes_changed, self)
         bind(self.catalog.datasets_changed, self._on_catalog_datasets_changed, self)
         bind(self.catalog.current_dataset_changed, self._on_catalog_current_dataset_changed, self)
         bind(self.browse.rows_changed, self._on_browse_rows_changed, self)
@@ -79,6 +93,24 @@ class BrowserView(QWidget):
         view.verticalScrollBar().setSingleStep(24)
         return view
 
+    def _make_chip(self) -> tuple[QWidget, QLabel, QToolButton]:
+        chip = QWidget(objectName="pickChip")
+        chip.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        chip.setStyleSheet("#pickChip { background: #3a4a63; border: 1px solid #5d7bab; border-radius: 9px; }"
+                           " QLabel { color: #e6eefc; }")
+        label = QLabel("")
+        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        clear = QToolButton(toolTip="Remove this selection: list every sample again")
+        clear.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarCloseButton))
+        clear.setAutoRaise(True)
+        clear.setAccessibleName("Remove selection")
+        row = QHBoxLayout(chip)
+        row.setContentsMargins(8, 1, 2, 1)
+        row.addWidget(label, 1)
+        row.addWidget(clear)
+        chip.hide()
+        return chip, label, clear
+
     def _build_layout(self) -> None:
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
@@ -92,6 +124,8 @@ class BrowserView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(grid)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.pick_chip)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.footer)
 
@@ -143,6 +177,7 @@ class BrowserView(QWidget):
             for value, label in choices.get(name, []):
                 combo.addItem(label, value)
             combo.setEnabled(combo.count() > 1)
+        self._on_catalog_notes_changed(self.catalog.current_key)
         self._on_browse_rows_changed()
 
     def _on_browse_rows_changed(self) -> None:
@@ -154,6 +189,11 @@ class BrowserView(QWidget):
         for name, combo in self.filters.items():
             combo.setCurrentIndex(max(combo.findData(state.filters.get(name)), 0))
         self.sort.setCurrentIndex(max(self.sort.findData(state.sort), 0))
+        picked = state.picked
+        self.pick_chip.setVisible(picked is not None)
+        if picked is not None:
+            self.pick_label.setText(f"Selection: {len(self.browse.rows):,} of {len(picked):,} picked samples shown"
+                                    if len(self.browse.rows) != len(picked) else f"Selection: {len(picked):,} samples")
         self._on_feed_selection_changed(self.feed.selection)
         self._update_footer()
 
@@ -166,9 +206,21 @@ class BrowserView(QWidget):
         self.model.errors_updated(None if store is None else store.ranking)
         self._update_footer()
 
+    def _on_catalog_notes_changed(self, key) -> None:
+        if key != self.catalog.current_key:
+            return
+        entry = self.catalog.entry
+        notes = [] if entry is None else list(entry.notes)
+        self.notice.setText("\n".join(notes))
+        self.notice.setToolTip("\n".join(notes))
+        self.notice.setVisible(bool(notes))
+
     def _on_feed_selection_changed(self, index: int) -> None:
         row = self.model.row_of(index)
-        if row < 0:
+        if row < 0:  # the shown sample is not listed: no other one may look selected
+            self._updating = True
+            self.list.selectionModel().clear()
+            self._updating = False
             return
         self._updating = True
         mi = self.model.index(row)

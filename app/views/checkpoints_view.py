@@ -8,6 +8,7 @@ from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
                                QVBoxLayout, QWidget)
 
+from app.model.catalog import checkpoint_label
 from app.visuals.binding import bind
 
 if TYPE_CHECKING:
@@ -90,7 +91,8 @@ class CheckpointsView(QWidget):
         self.list.blockSignals(True)
         self.list.clear()
         for key, loaded in self.catalog.checkpoints.items():
-            item = QListWidgetItem(("● " if key == self.catalog.active_key else "   ") + loaded.path.name)
+            label = checkpoint_label(loaded.path, self.catalog.checkpoints)  # a run's best.pt: <run>/best.pt
+            item = QListWidgetItem(("● " if key == self.catalog.active_key else "   ") + label)
             item.setData(Qt.ItemDataRole.UserRole, key)
             item.setToolTip(key)
             self.list.addItem(item)
@@ -103,7 +105,7 @@ class CheckpointsView(QWidget):
 
     def _on_list_current_changed(self, item, _previous) -> None:
         if item is not None:
-            self.workspace.set_active_checkpoint(item.data(Qt.ItemDataRole.UserRole))
+            self.workspace.set_active_checkpoint(item.data(Qt.ItemDataRole.UserRole), explain=True)
 
     def _on_close_clicked(self) -> None:
         if self.catalog.active_key:

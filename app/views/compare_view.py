@@ -96,6 +96,19 @@ class CompareView(QWidget):
             plot.selection_made.connect(self._on_plot_selection_made)
         bind(ws.feed.selection_changed, self._on_workspace_selection_changed, self)
         bind(ws.catalog.current_dataset_changed, self._on_workspace_dataset_changed, self)
+        self._on_workspace_compare_pair_changed(ws.compare_pair)  # the last session's pair
+        ws.compare_pair_changed.connect(self._on_workspace_compare_pair_changed)
+        for combo in (self.checkpoint_a, self.checkpoint_b):
+            combo.currentIndexChanged.connect(self._on_pair_changed)
+        self._on_pair_changed()
+
+    def _on_workspace_compare_pair_changed(self, pair) -> None:
+        for combo, key in zip((self.checkpoint_a, self.checkpoint_b), pair):
+            if key:
+                combo.select_key(key)
+
+    def _on_pair_changed(self, *_args) -> None:
+        self.workspace.compare_pair = (self.checkpoint_a.currentData(), self.checkpoint_b.currentData())
 
     def _on_workspace_dataset_changed(self, entry) -> None:
         self.card.set_dataset(None if entry is None else entry.dataset)

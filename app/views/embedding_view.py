@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QLabel, QSpinBox, QSplit
                                QStackedWidget, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
 from app.model import messages as msg
-from app.views.analysis_controls import AnalysisRunner, CheckpointCombo, RunStrip, controls_row
+from app.views.analysis_controls import AnalysisRunner, CheckpointCombo, ProjectionOptions, RunStrip, controls_row
 from app.views.embedding_colours import COLOUR_MODES, colour_codes
 from app.views.hover_card import HoverCard
 from app.views.scatter_plot import ScatterPlot
@@ -79,6 +79,7 @@ class EmbeddingView(QWidget):
         self.clusters = QSpinBox(minimum=2, maximum=64, value=8, prefix="k = ", toolTip="k-means clusters")
         self.samples = QSpinBox(minimum=0, maximum=1_000_000, value=2000, singleStep=500, specialValueText="all",
                                 toolTip="A seeded random subset of this many samples (0: all)")
+        self.projection = ProjectionOptions()  # split, perplexity, neighbours, min-dist
         self.colour = QComboBox(toolTip="Colour the points by")
         for mode in COLOUR_MODES:
             self.colour.addItem(mode, mode)
@@ -94,7 +95,7 @@ class EmbeddingView(QWidget):
 
     def _layout(self) -> None:
         bar = controls_row([self.checkpoint, self.layer, self.method, self.dims, self.clusters, QLabel("samples"),
-                            self.samples, QLabel("colour"), self.colour])
+                            self.samples, self.projection, QLabel("colour"), self.colour])
         tools = controls_row([*self.tool_buttons.values(), self.clear_selection])
         left = QWidget()
         lv = QVBoxLayout(left)
@@ -123,6 +124,8 @@ class EmbeddingView(QWidget):
         for spin in (self.clusters, self.samples):
             spin.valueChanged.connect(self._on_setting_changed)
         self.colour.currentIndexChanged.connect(self._on_colour_changed)
+        self.projection.changed.connect(self._on_setting_changed)
+        self.method.currentIndexChanged.connect(lambda _i: self.projection.set_method(self.method.currentData()))
         self.tools.idClicked.connect(self._on_tool_clicked)
         self.clear_selection.clicked.connect(lambda: self._select(np.zeros(0, np.int64)))
         self.strip.run_clicked.connect(self.run)
@@ -149,7 +152,8 @@ class EmbeddingView(QWidget):
                             int(self.dims.currentData()), int(self.clusters.value()),
                             colour if colour in ("action", "subject", "camera") else None,
                             max_samples=int(self.samples.value()) or None, device=self.workspace.device.spec,
-                            precision=self.workspace.device.precision, skip_list=entry.skip_list)
+                            precision=self.workspace.device.precision, skip_list=entry.skip_list,
+                            **self.projection.values())
 
     def run(self) -> None:
         """Start (or restart) the computation for the current settings."""

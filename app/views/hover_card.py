@@ -1,5 +1,9 @@
 """``HoverCard``: a small floating card with a sample's thumbnail, its pose and a few numbers.
 
+It hides as soon as it no longer describes what the user points at: the mouse leaves the view
+it was shown for, that view is hidden (another tab raised, its dock closed), the window loses
+focus or the application goes to the background.
+
 Thumbnails come from the shell's :class:`~app.workers.thumbnails.ThumbnailLoader` (cached,
 loaded in a worker); the card redraws when the image arrives. The pose is the sample's 3D
 ground truth seen from its camera (orthographic x, y), drawn with the shared skeleton painter.
@@ -8,9 +12,9 @@ ground truth seen from its camera (orthographic x, y), drawn with the shared ske
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import QDockWidget, QFrame, QHBoxLayout, QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from app.model.sample_data import sample_title
 from app.views.overlay import GT_STYLE, draw_skeleton
@@ -43,8 +47,14 @@ def pose_pixmap(joints_3d: np.ndarray | None, skeleton, box=POSE_BOX) -> QPixmap
     return pix
 
 
+#: events of the watched view (or its window) after which the card no longer applies
+HIDE_ON = (QEvent.Type.Leave, QEvent.Type.Hide, QEvent.Type.WindowDeactivate, QEvent.Type.FocusOut,
+           QEvent.Type.Close, QEvent.Type.WindowStateChange)
+
+
 class HoverCard(QFrame):
-    """``show_sample(dataset, index, lines, global_pos)``; hides with ``hide()``."""
+    """``show_sample(index, lines, global_pos)``; hides with ``hide()``, and by itself when the
+    mouse leaves the parent view, the view is hidden or the window loses focus."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent, Qt.WindowType.ToolTip)
@@ -68,6 +78,48 @@ class HoverCard(QFrame):
         self.loader = None
         self.dataset = None
         self.index = -1
+        self._watched: list[QWidget] = []
+        self._followed: set[int] = set()  # ids of the docks and tab widgets above the view, followed
+        if isinstance(parent, QWidget):
+            self.watch(parent)
+        app = QGuiApplication.instance()
+        if app is not None:
+            app.applicationStateChanged.connect(self._on_application_state_changed)
+            app.focusWindowChanged.connect(self._on_focus_window_changed)
+
+    def watch(self, widget: QWidget) -> None:
+        """Hide when the mouse leaves ``widget`` or it is hidden (the parent view is watched
+        already; a view adds the plot the card describes)."""
+        widget.installEventFilter(self)
+        self._watched.append(widget)
+
+    def _follow_ancestors(self) -> None:
+        """Hide when a dock or tab widget holding the view shows another tab (a tabbed dock's
+        view stays "visible" to Qt while another tab covers it)."""
+        w = self.parentWidget()
+        while w is not None:
+            if id(w) not in self._followed:
+                if isinstance(w, QDockWidget):
+                    w.visibilityChanged.connect(lambda visible: visible or self.hide())
+                    self._followed.add(id(w))
+                elif isinstance(w, (QTabWidget, QStackedWidget)):
+                    w.currentChanged.connect(lambda _i: self.hide())
+                    self._followed.add(id(w))
+            w = w.parentWidget()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() in HIDE_ON and self.isVisible():
+            self.hide()
+        return False
+
+    def _on_application_state_changed(self, state) -> None:
+        if state != Qt.ApplicationState.ApplicationActive:
+            self.hide()
+
+    def _on_focus_window_changed(self, window) -> None:
+        owner = self.parentWidget().window().windowHandle() if self.parentWidget() is not None else None
+        if window is None or (owner is not None and window is not owner and window is not self.windowHandle()):
+            self.hide()
 
     def set_dataset(self, dataset) -> None:
         """Use ``dataset``'s images (a new thumbnail loader; the old one is closed)."""
@@ -83,9 +135,11 @@ class HoverCard(QFrame):
 
     def show_sample(self, index: int, lines: list[str], global_pos: QPoint | None = None) -> None:
         ds = self.dataset
-        if ds is None or not 0 <= index < len(ds):
+        host = self.parentWidget()
+        if ds is None or not 0 <= index < len(ds) or (host is not None and not host.isVisible()):
             self.hide()
             return
+        self._follow_ancestors()
         self.index = int(index)
         joints = None if ds.joints_3d is None else np.asarray(ds.joints_3d[index])
         self.pose.setPixmap(pose_pixmap(joints, ds.skeleton))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QStyle, QToolButton, QWidget
 
 
 class JobsView(QWidget):
@@ -16,7 +16,8 @@ class JobsView(QWidget):
         self.bar.setRange(0, 1000)
         self.bar.setMaximumWidth(160)
         self.bar.setTextVisible(False)
-        self.cancel = QToolButton(text="✕", toolTip="Cancel running jobs (Esc)")
+        self.cancel = QToolButton(toolTip="Cancel running jobs (Esc)")
+        self.cancel.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarCloseButton))
         self.cancel.setAutoRaise(True)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -65,6 +65,7 @@ class KernelView(QWidget):
         self.strip.export_clicked.connect(self._on_export_clicked)
         self.grid.filter_clicked.connect(self.show_filter)
         bind(workspace.feed.sample_changed, self._on_workspace_sample_changed, self)
+        self._on_workspace_sample_changed(workspace.feed.sample)  # built after a sample was shown
 
     def _layout(self) -> None:
         bar = controls_row([QLabel("checkpoint"), self.checkpoint, self.mode, self.layer])

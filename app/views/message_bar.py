@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QStyle, QToolButton, QWidget
 
 STYLES = {
     "error": "background:#5a1f24; color:#ffd9d9; border:1px solid #a33a44;",
@@ -21,7 +21,8 @@ class MessageBar(QWidget):
         self.label = QLabel("")
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(self.label.textInteractionFlags().TextSelectableByMouse)
-        self.close_button = QToolButton(text="✕", toolTip="Dismiss")
+        self.close_button = QToolButton(toolTip="Dismiss")
+        self.close_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarCloseButton))
         self.close_button.setAutoRaise(True)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 4, 4)

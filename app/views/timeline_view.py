@@ -4,7 +4,7 @@ dataset, or a video's frames)."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
 
 from app.playback import Playback
 
@@ -13,8 +13,10 @@ class TimelineView(QWidget):
     def __init__(self, playback: Playback, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.playback = playback
-        self.play = QToolButton(text="▶", toolTip="Play / pause (Space)")
+        self.play = QToolButton(toolTip="Play / pause (Space)")  # an icon: no glyph the font may lack
         self.play.setAutoRaise(True)
+        self.play.setAccessibleName("Play")
+        self._on_playback_playing_changed(False)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Frame of the sequence or video (, and . step)")
         self.label = QLabel("0 / 0")
@@ -51,4 +53,6 @@ class TimelineView(QWidget):
         self.label.setText(f"{frame + 1} / {self.playback.count}")
 
     def _on_playback_playing_changed(self, playing: bool) -> None:
-        self.play.setText("⏸" if playing else "▶")
+        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        self.play.setIcon(self.style().standardIcon(icon))
+        self.play.setAccessibleName("Pause" if playing else "Play")

@@ -5,7 +5,8 @@ a check box for ``bool``, a line edit for the rest (empty means null for ``Optio
 The form's values become ``section.key=text`` overrides applied with the CLI's own
 ``apply_overrides``, then ``config_from_dict`` and ``validate``: the same checks and the same
 messages as ``hpe train --set ...``. Validation runs as you type; the field a message names is
-marked.
+marked, and the message is shown in words (:func:`in_words`: the field's label, not the CLI's
+``--set key=value`` syntax).
 """
 
 from __future__ import annotations
@@ -32,6 +33,34 @@ PATH_FIELDS = {"data.skip_list": "Skip lists (*.txt);;All files (*)",
 SECTION_TASKS = {"contrastive": ("simclr",), "regression": ("regress3d",)}
 _KEY_IN_MESSAGE = re.compile(r"^(?:unknown key ')?([a-z_]+\.[a-z_]+)")
 INVALID_STYLE = "border: 1px solid #d9534f;"
+#: the form's labels of fields placed outside their section (the training panel's top rows)
+FIELD_LABELS = {"data.path": "Dataset", "train.device": "Device", "train.output": "Output folder"}
+_SET_HINT = re.compile(r";? ?set it in the config or with --set [a-z_]+\.[a-z_]+=\S+")
+_SET_EXAMPLE = re.compile(r"\(--set [a-z_]+\.[a-z_]+=([^)\s]+)\)")
+_KEY_EQ = re.compile(r"\b[a-z_]+\.[a-z_]+=(\S+)")
+_KEY = re.compile(r"\b([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\b")
+_WORDS = {"expected an integer": "must be a whole number", "expected a number": "must be a number",
+          "expected a string": "must be text", "expected true or false": "must be ticked or not",
+          "expected a mapping": "must be a set of name: value pairs such as {a: 1}"}
+
+
+def field_label(key: str) -> str:
+    """How the form names the field ``section.name``: "Dataset", or "train › epochs"."""
+    section, _, name = key.partition(".")
+    return FIELD_LABELS.get(key) or f"{section} › {name.replace('_', ' ')}"
+
+
+def in_words(message: str) -> str:
+    """A config message (the CLI's, written for ``--set``) as the form says it: fields by their
+    labels, examples without the ``--set key=`` syntax."""
+    text = _SET_HINT.sub("; choose one in the Dataset field", message)
+    text = _SET_EXAMPLE.sub(r"(e.g. \1)", text)
+    text = _KEY_EQ.sub(r"\1", text)
+    for cli, words in _WORDS.items():
+        text = text.replace(cli, words)
+    text = re.sub(r"\bgot (?:str|int|float|bool|list|dict) ", "got ", text)
+    sections = {f.name for f in dataclasses.fields(Config)}
+    return _KEY.sub(lambda m: field_label(m.group(0)) if m.group(1) in sections else m.group(0), text)
 
 
 @dataclasses.dataclass
@@ -202,4 +231,4 @@ class TrainingForm(QWidget):
                     field.widget.setStyleSheet(INVALID_STYLE if k == key else "")
                     field.widget.setToolTip(self.error if k == key else field.tip)
         self.error_key = key
-        self.error_label.setText(self.error or "")
+        self.error_label.setText(in_words(self.error) if self.error else "")

@@ -73,6 +73,7 @@ class TrainingView(QWidget):
     def __init__(self, manager, workspace: Workspace | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.manager, self.workspace = manager, workspace
+        self._auto_dataset: str | None = None  # the dataset path the panel filled in itself
         self.jobs_view = TrainingJobsView(manager, workspace)
         self._build()
         self._connect()
@@ -90,7 +91,8 @@ class TrainingView(QWidget):
         self.browse_dataset = QToolButton(text="…", toolTip="Choose a dataset folder")
         self.device = QComboBox(objectName="device", editable=True)
         self.device.addItems(DEVICES)
-        self.name = QLineEdit(objectName="jobName", placeholderText="the output folder's name")
+        self.name = QLineEdit(objectName="jobName",
+                              placeholderText="the run's folder under runs/ (default: the preset's)")
         self.form = TrainingForm()
         self.form.register("data.path", self.dataset, lambda: scalar_text(self.dataset.currentText().strip() or None),
                            lambda v: self.dataset.setCurrentText("" if v is None else str(v)))
@@ -137,6 +139,7 @@ class TrainingView(QWidget):
         self.follow.clicked.connect(self._on_follow_clicked)
         if self.workspace is not None:
             bind(self.workspace.catalog.datasets_changed, self._refresh_datasets, self)
+            bind(self.workspace.catalog.current_dataset_changed, lambda _e: self._use_open_dataset(), self)
             self._refresh_datasets()
 
     # ------------------------------------------------------------------ the new-job side
@@ -144,9 +147,34 @@ class TrainingView(QWidget):
         task = self.task.currentText()
         self._fill_presets(task)
         if self.preset.count():
-            self.load_config_file(self.preset.itemData(0))
+            self.load_config_file(self.preset.itemData(self._default_preset()))
         else:
             self.form.set_task(task)
+
+    def _default_preset(self) -> int:
+        """The task's ``*_cpu`` preset (minutes on a laptop) unless a checkpoint here runs on CUDA."""
+        on_gpu = self.workspace is not None and "cuda" in (self.workspace.device.in_use or "")
+        names = [self.preset.itemText(i) for i in range(self.preset.count())]
+        for i, name in enumerate(names):
+            if name.endswith("_cpu") != on_gpu:
+                return i
+        return 0
+
+    def _open_dataset_path(self) -> str | None:
+        """The workspace's current dataset when it can be trained on (not a video)."""
+        entry = None if self.workspace is None else self.workspace.catalog.entry
+        if entry is None or getattr(entry.dataset, "format", "") == "video":
+            return None
+        return entry.key
+
+    def _use_open_dataset(self) -> None:
+        """Point the form at the open dataset unless the user chose another one."""
+        path = self._open_dataset_path()
+        current = self.dataset.currentText().strip()
+        if path and current in ("", "demo", self._auto_dataset or ""):
+            self.dataset.setCurrentText(path)
+            self._auto_dataset = path
+            self.form._on_edited()
 
     def _fill_presets(self, task: str) -> None:
         with QSignalBlocker(self.preset):
@@ -175,6 +203,7 @@ class TrainingView(QWidget):
         with QSignalBlocker(self.preset):
             self.preset.setCurrentIndex(self.preset.findData(str(path)))
         self.form.set_config(config)
+        self._use_open_dataset()
         return True
 
     def _on_open_config_clicked(self) -> None:
@@ -211,8 +240,14 @@ class TrainingView(QWidget):
         """Queue a job for the form (None if the form is invalid: the message says why)."""
         if self.form.revalidate() is None:
             return None
+        raw, name = self.form.raw(), self.name.text().strip()
+        if name:  # the run's folder: runs/<name> (made unique with -2, -3... if taken)
+            if name in (".", "..") or any(c in name for c in '/\\:*?"<>|'):
+                self.form.error_label.setText(messages.BAD_RUN_NAME.format(name=name))
+                return None
+            raw["train"] = dict(raw.get("train") or {}, output=name)
         try:
-            job = self.manager.submit(self.form.raw(), name=self.name.text().strip() or None)
+            job = self.manager.submit(raw, name=name or None)
         except InputError as exc:
             self.form.error_label.setText(str(exc))
             return None

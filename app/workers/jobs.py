@@ -150,7 +150,8 @@ def predict_dataset_job(loaded: LoadedCheckpoint, dataset, indices: np.ndarray) 
             result = loaded.predictor.predict_dataset(dataset, indices, progress, on_frame=batcher)
         finally:
             batcher.flush()
-        return {"done": len(result), "skipped": result.skipped}
+        return {"done": len(result), "skipped": result.skipped,
+                "skipped_files": list(zip(result.skipped_names, result.skipped_reasons))}
 
     return run
 

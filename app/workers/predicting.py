@@ -1,9 +1,17 @@
 """Predicting the current dataset with the active checkpoint: a batch task in the browser's
 order plus a one-row request for the selected sample when the batch has not reached it. Results
-go into the :class:`~app.model.predictions.PredictionCache`; nothing here is drawn."""
+go into the :class:`~app.model.predictions.PredictionCache`; nothing here is drawn.
+
+Predictions also go to disk (:mod:`hpe_core.prediction_cache`, keyed by the checkpoint's sha256,
+the dataset's fingerprint and the precision): the first time a (dataset, checkpoint) pair is
+predicted, a hidden task looks its entry up and fills the store before anything is predicted,
+so a restart shows them at once; what is predicted is saved when a batch ends, every few seconds
+while it runs, when it is cancelled and when the workspace closes."""
 
 from __future__ import annotations
 
+import time
+import weakref
 from pathlib import Path
 from typing import Callable
 
@@ -23,7 +31,12 @@ class PredictionRunner(QObject):
                  report: Callable[[str, str], None], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.catalog, self.cache, self.tasks, self._report = catalog, cache, tasks, report
-        self._batch, self._one = TaskSlot(self), TaskSlot(self)
+        self._batch, self._one, self._lookup = TaskSlot(self), TaskSlot(self), TaskSlot(self)
+        self._fingerprints: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # dataset -> fingerprint
+        self._dirty: set[tuple] = set()  # pairs with predictions not saved yet
+        self._last_save = 0.0
+        self._waiting: tuple | None = None  # (pair, order, index) to predict once the lookup ends
+        self.predict_calls = 0  # prediction tasks started (for tests: a restart starts none)
 
     @property
     def task(self) -> Task | None:
@@ -47,7 +60,10 @@ class PredictionRunner(QObject):
             return None
         store = self.store()
         if store is None:
-            self._report("info", messages.NO_POSE_HEAD.format(path=c.checkpoint.path.name))
+            return None
+        pair = (c.current_key, c.active_key)
+        if not store.looked_up:
+            self._look_up(pair, order)
             return None
         missing = store.missing(order)
         if len(missing) == 0:
@@ -58,17 +74,84 @@ class PredictionRunner(QObject):
 
     def request(self, index: int) -> None:
         """Predict row ``index`` now unless known; a newer request cancels the older one."""
-        store = self.cache.get(self.catalog.current_key, self.catalog.active_key)
+        pair = (self.catalog.current_key, self.catalog.active_key)
+        if self._lookup.task is not None and self._waiting is not None and self._waiting[0] == pair:
+            self._waiting = (pair, self._waiting[1], index)  # after the disk lookup
+            return
+        store = self.cache.get(*pair)
         if store is not None and not store.predicted[index]:
             self._one.start(self._task(np.array([index]), "predict one sample", hidden=True), self.tasks)
 
     def cancel(self) -> None:
         self._batch.cancel()
         self._one.cancel()
+        self._lookup.cancel()
+        self._waiting = None
+        self.save()
+
+    # ------------------------------------------------------------------ the disk cache
+    def _look_up(self, pair: tuple, order) -> None:
+        """Fill the store of ``pair`` from disk in a worker, then predict what is missing."""
+        entry, loaded = self.catalog.datasets[pair[0]], self.catalog.checkpoints[pair[1]]
+        store = self.cache.get(*pair)
+        sha = getattr(loaded.info, "sha256", None)
+        settings = {"precision": str(getattr(loaded.predictor, "precision", "")),
+                    "skeleton": entry.dataset.skeleton.name}
+        known, n, joints = self._fingerprints.get(entry.dataset), len(store.joints), store.joints.shape[1]
+
+        def run(progress):
+            from hpe_core import prediction_cache
+
+            if not sha:
+                return None, None
+            fp = known or prediction_cache.dataset_fingerprint(entry.dataset)
+            key = prediction_cache.cache_key(sha, fp, settings)
+            return (key, fp), prediction_cache.load(key, n, joints)
+
+        self._waiting = (pair, None if order is None else np.asarray(order), None)
+        task = Task(run, name="read cached predictions", parent=self, hidden=True, report_errors=False)
+        task.done.connect(lambda result, pair=pair, store=store: self._on_looked_up(pair, store, *result))
+        task.failed.connect(lambda _exc, pair=pair, store=store: self._on_looked_up(pair, store, None, None))
+        self._lookup.start(task, self.tasks)
+
+    def _on_looked_up(self, pair: tuple, store, keys: tuple | None, found) -> None:
+        if self.cache.get(*pair) is not store:  # closed (or reopened) meanwhile
+            return
+        entry = self.catalog.datasets.get(pair[0])
+        store.looked_up = True
+        store.disk_key = None if keys is None else keys[0]
+        if keys is not None and entry is not None:
+            self._fingerprints[entry.dataset] = keys[1]
+        if found is not None and entry is not None:
+            joints, predicted = found
+            rows = np.flatnonzero(predicted)
+            ds = entry.dataset
+            if len(rows):
+                self.cache.add(pair, rows, joints[rows], ds.joints_3d, ds.skeleton.root, ds.visible)
+        if self._waiting is None or self._waiting[0] != pair:
+            return  # a lookup that ended as it was replaced: what waits is another pair's
+        waiting, self._waiting = self._waiting, None
+        if pair == (self.catalog.current_key, self.catalog.active_key):
+            self.start(waiting[1])
+            if waiting[2] is not None:
+                self.request(waiting[2])
+
+    def save(self, pair: tuple | None = None) -> None:
+        """Write the unsaved predictions (of ``pair``, or of every pair) to the disk cache."""
+        from hpe_core import prediction_cache
+
+        for p in [pair] if pair is not None else list(self._dirty):
+            store = self.cache.get(*p)
+            self._dirty.discard(p)
+            if store is not None and store.disk_key and store.count:
+                prediction_cache.save(store.disk_key, store.joints, store.predicted,
+                                      {"dataset": p[0], "checkpoint": p[1]})
+        self._last_save = time.monotonic()
 
     def _task(self, rows: np.ndarray, name: str, hidden: bool) -> Task:
         c = self.catalog
         pair = (c.current_key, c.active_key)
+        self.predict_calls += 1
         task = Task(jobs.predict_dataset_job(c.checkpoint, c.dataset, rows), name=name, parent=self, hidden=hidden)
         task.partial.connect(lambda item, pair=pair: self._on_partial(pair, item))
         return task
@@ -84,10 +167,17 @@ class PredictionRunner(QObject):
 
             joints = convert_joints(joints, model_sk, ds.skeleton).astype(np.float32)
         self.cache.add(pair, item["indices"], joints, ds.joints_3d, ds.skeleton.root, ds.visible)
+        store = self.cache.get(*pair)
+        if store is not None and store.disk_key:
+            self._dirty.add(pair)
+            if time.monotonic() - self._last_save > 10.0:
+                self.save(pair)
 
     def _on_done(self, pair, result: dict) -> None:
         store = self.cache.get(*pair)
         if store is not None:
             store.complete = True
-        if result.get("skipped"):
-            self._report("warning", messages.PREDICTION_SKIPPED.format(count=result["skipped"]))
+        self.save(pair)
+        if result.get("skipped"):  # a note of that dataset (shown with it), not a global banner
+            files = messages.file_list(result.get("skipped_files", []))
+            self.catalog.add_note(pair[0], messages.PREDICTION_SKIPPED.format(count=result["skipped"], files=files))

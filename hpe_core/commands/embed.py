@@ -35,6 +35,8 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--image-size", type=int, help="default: the checkpoint's training size, else 128")
     p.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity (default: 30)")
+    p.add_argument("--neighbors", type=int, default=15, metavar="N", help="UMAP n_neighbors (default: 15)")
+    p.add_argument("--min-dist", type=float, default=0.1, metavar="D", help="UMAP min_dist (default: 0.1)")
     p.add_argument("--no-cache", action="store_true", help="recompute the features even if cached")
     p.add_argument("--out", metavar="FILE", help="coordinates file, .npz or .csv "
                    "(default: embed_<layer>_<method><dims>d.npz here)")
@@ -61,7 +63,10 @@ def build_spec(args: argparse.Namespace):
         raise InputError("--color-by names a dataset label; with --features give --labels L.npy")
     if args.clusters < 0:
         raise InputError(f"--clusters: must be 0 or more, got {args.clusters}")
-    options = {"perplexity": args.perplexity} if args.method == "tsne" else {}
+    if args.perplexity <= 0 or args.neighbors < 2 or not 0 <= args.min_dist <= 1:
+        raise InputError("--perplexity must be > 0, --neighbors at least 2, --min-dist in [0, 1]")
+    options = ({"perplexity": args.perplexity} if args.method == "tsne" else
+               {"n_neighbors": args.neighbors, "min_dist": args.min_dist} if args.method == "umap" else {})
     out = args.out or f"embed_{'features' if args.features else args.layer}_{args.method}{args.dims}d.npz"
     embed_spec = None
     if not args.features:

@@ -140,6 +140,7 @@ class PoseDataset:
         self.subject_split = subject_split
         self.extra = dict(extra or {})
         self.skipped: list[str] = []  # names of rows removed by a skip list
+        self.unreadable: list[tuple[str, str]] = []  # (name, why) of files the reader left out
         self._size = int(size)
         self._sources = dict(columns)
         self._provided = {k for k, v in columns.items() if v is not None}
@@ -258,6 +259,7 @@ class PoseDataset:
         out.__dict__.update(self.__dict__)
         out._cache = {}
         out.skipped = list(self.skipped)
+        out.unreadable = list(self.unreadable)
         out._rows = positions if self._rows is None else self._rows[positions]
         return out
 
@@ -324,5 +326,5 @@ class PoseDataset:
             "actions": list(self.action_names) if self.has("action") else [],
             "poses": int(len(np.unique(self.pose_id))) if len(self) else 0,
             "has_3d": self.has("joints_3d"), "has_images": not isinstance(self.images, NoImages),
-            "skipped": len(self.skipped), **self.extra,
+            "skipped": len(self.skipped), "unreadable": len(self.unreadable), **self.extra,
         }

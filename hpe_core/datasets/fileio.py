@@ -31,6 +31,31 @@ def image_problem(data: bytes) -> str | None:
     return None
 
 
+#: the first bytes of the image formats in IMAGE_SUFFIXES
+_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"II*\x00", b"MM\x00*")
+
+
+def image_file_problem(path: str | Path) -> str | None:
+    """What makes the image file ``path`` unreadable, from its first and last bytes only (cheap
+    enough for a whole folder): "cannot be read (...)", "empty", "not an image (...)",
+    "truncated"; None if it looks whole (decoding may still fail later)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(size - 64, len(head)))
+            data = head + fh.read()  # the whole file when small, else its start and its end
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if size == 0:
+        return "empty"
+    is_webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    if not is_webp and not any(head.startswith(m) for m in _MAGIC):
+        return "not an image (unknown content)"
+    return image_problem(data)
+
+
 def decode_image(data: bytes, name: str | Path) -> np.ndarray:
     """(H, W, 3) uint8 RGB from encoded bytes; :class:`DatasetError` naming ``name`` if bad."""
     import cv2

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from hpe_core.datasets.base import PoseDataset
-from hpe_core.datasets.fileio import IMAGE_SUFFIXES, read_image
+from hpe_core.datasets.fileio import IMAGE_SUFFIXES, image_file_problem, read_image
 from hpe_core.errors import DatasetError
 from hpe_core.skeleton import PANOPTIC19
 
@@ -42,9 +42,21 @@ class FileImages:
 
 
 def read_folder(root: str | Path) -> PoseDataset:
+    """The images under ``root``; a file that is plainly not a whole image (empty, truncated,
+    another content: :func:`image_file_problem`, its first and last bytes) is no sample: it is
+    listed in ``dataset.unreadable`` as ``(name, why)``."""
     root = Path(root)
-    names = np.array(list(_walk(root)))
-    if len(names) == 0:
+    found = list(_walk(root))
+    if len(found) == 0:
         raise DatasetError(f"{root}: no image files ({', '.join(IMAGE_SUFFIXES)}) in this folder")
-    return PoseDataset(path=root, format="folder", skeleton=PANOPTIC19, size=len(names), columns={},
-                       images=FileImages(root, names))
+    problems = [(name, image_file_problem(root / name)) for name in found]
+    unreadable = [(name, why) for name, why in problems if why]
+    names = np.array([name for name, why in problems if not why])
+    if len(names) == 0:
+        listed = "; ".join(f"{name}: {why}" for name, why in unreadable[:10])
+        more = f" and {len(unreadable) - 10} more" if len(unreadable) > 10 else ""
+        raise DatasetError(f"{root}: none of its {len(found)} image files can be read ({listed}{more})")
+    dataset = PoseDataset(path=root, format="folder", skeleton=PANOPTIC19, size=len(names), columns={},
+                          images=FileImages(root, names))
+    dataset.unreadable = unreadable
+    return dataset

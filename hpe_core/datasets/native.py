@@ -135,6 +135,11 @@ def read_native(root: str | Path) -> PoseDataset:
     if names is None and not _valid_pattern(pattern):
         raise DatasetError(f"{manifest}: 'images' pattern {pattern!r} may only use the fields {sorted(_PATTERN_FIELDS)}")
     images = PatternImages(root, pattern, load, names)
+    generator = doc.get("generator")
+    if isinstance(generator, dict) and generator.get("render_on_demand") and names is None:
+        from hpe_core.datasets.synthetic.lazy import RenderedOnDemand
+
+        images = RenderedOnDemand(images, generator)  # a synthetic set whose images render when read
     return PoseDataset(
         path=root, format="native", skeleton=skeleton, size=size, columns=load, images=images,
         cameras=cameras, subject_split=doc.get("subject_split"),

@@ -40,6 +40,17 @@ def _patient_waits(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _own_prediction_cache(tmp_path, monkeypatch):
+    """Each test its own on-disk prediction cache: predictions one test made are never another
+    test's (a test of the cache restarts within itself)."""
+    from hpe_core import prediction_cache
+
+    folder = tmp_path / "prediction-cache"
+    monkeypatch.setattr(prediction_cache, "cache_folder", lambda: folder)
+    return folder
+
+
+@pytest.fixture(autouse=True)
 def _dangling_qthreads(monkeypatch, qtbot):
     """Fail the test if a QThread it started is still running at its end."""
     from PySide6.QtCore import QThread

@@ -119,3 +119,19 @@ def test_without_a_checkpoint_it_asks_for_one(qtbot):
     assert view.strip.message.text() == msg.NEED_CHECKPOINT_TO_ANALYSE and not view.runner.running()
     view.shutdown()
     ws.close()
+
+
+def test_built_after_a_sample_was_shown_it_has_its_image(qtbot, afiles):  # noqa: F811
+    """The inspector is built when first shown: the sample already on screen is its image (it
+    never says "Select a sample" with one selected)."""
+    ws = Workspace()
+    open_files(qtbot, ws, afiles.dataset, afiles.simclr)
+    qtbot.waitUntil(lambda: ws.feed.sample is not None and ws.feed.sample.image is not None, timeout=10_000)
+    view = KernelView(ws)
+    view.resize(1100, 650)
+    shown(view, qtbot)
+    assert view.image is ws.feed.sample.image
+    analyse(qtbot, view)
+    assert view.maps is not None and view.strip.level != "info"
+    view.shutdown()
+    ws.close()

@@ -13,6 +13,7 @@ from training_helpers import (EVENTS, FAST_ENV, STREAMS, make_manager, reference
                               complete_events, kill_group, tiny_config, tiny_dataset, wait_state)
 
 from app.views import training_view as tv
+from app.views.training_form import in_words
 from app.workers import training_jobs as tj
 from app.workspace import path_key
 from hpe_core.commands.train import presets_dir
@@ -100,7 +101,7 @@ def test_a_bad_value_shows_the_cli_message_as_you_type(qtbot, capsys, view, key,
     type_into(qtbot, view.form, key, text)
     expected = cli_error(capsys, "simclr_cpu", key, text)
     assert view.form.error and expected.endswith(view.form.error)  # the CLI names the file first
-    assert view.form.error_key == key and view.form.error_label.text() == view.form.error
+    assert view.form.error_key == key and view.form.error_label.text() == in_words(view.form.error)
     assert not view.start.isEnabled()
     type_into(qtbot, view.form, key, "2" if key != "model.options" else "{}")
     assert view.form.error is None and view.start.isEnabled()
@@ -111,8 +112,12 @@ def test_each_task_shows_its_sections_and_needs_its_inputs(qtbot, view):
     assert view.preset.currentText().startswith("regress")
     assert view.form.groups["regression"].isVisible() and not view.form.groups["contrastive"].isVisible()
     assert view.form.error_key == "regression.encoder" and not view.start.isEnabled()
+    assert view.preset.currentText().endswith("_cpu")  # the CPU preset first, on the demo set
     type_into(qtbot, view.form, "regression.encoder", "random")
-    assert view.form.error_key == "data.path" and not view.start.isEnabled()  # this preset names no dataset
+    assert view.form.error is None and view.start.isEnabled()
+    view.dataset.setCurrentText("")
+    qtbot.waitUntil(lambda: view.form.error_key == "data.path", timeout=2000)
+    assert not view.start.isEnabled()  # no dataset named
     view.dataset.setCurrentText("demo")
     qtbot.waitUntil(view.start.isEnabled, timeout=2000)
     view.task.setCurrentText("simclr")

@@ -126,6 +126,8 @@ def test_predict_dataset_and_evaluate_agree(assets, capsys, tmp_path):
      "LDA needs at least 2 classes"),
     (["embed", "{simclr}", "{dataset}", "--features", "{tmp}/f.npy"], "not both"),
     (["embed", "--features", "{tmp}/f.npy", "--color-by", "action"], "give --labels"),
+    (["embed", "--features", "{tmp}/f.npy", "--method", "umap", "--neighbors", "1"], "--neighbors at least 2"),
+    (["embed", "--features", "{tmp}/f.npy", "--method", "umap", "--min-dist", "3"], "--min-dist in [0, 1]"),
     (["predict", "{regressor}", "{video}", "--out", "{tmp}/p.txt"], "unknown output format"),
     (["kernels", "{tmp}/missing.pt"], "no such checkpoint file"),
     (["evaluate", "{simclr}", "{dataset}"], "has no pose head"),

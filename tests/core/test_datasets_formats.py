@@ -72,6 +72,26 @@ def test_image_folder_is_read_recursively_in_order(tmp_path):
     assert ds.available_labels() == ["pose_id"]
 
 
+def test_an_image_folder_names_its_unreadable_files_and_leaves_them_out(tmp_path):
+    good = cv2.imencode(".jpg", np.full((8, 9, 3), 90, np.uint8))[1].tobytes()
+    (tmp_path / "a.jpg").write_bytes(good)
+    (tmp_path / "b.jpg").write_bytes(good[: len(good) // 2])  # truncated
+    (tmp_path / "c.png").write_bytes(b"")  # empty
+    (tmp_path / "d.jpg").write_bytes(b"this is no image at all" * 10)
+    (tmp_path / "e.jpg").write_bytes(good)
+    ds = open_dataset(tmp_path)
+    assert [ds.sample_name(i) for i in range(len(ds))] == ["a.jpg", "e.jpg"]
+    assert ds.unreadable == [("b.jpg", "truncated"), ("c.png", "empty"), ("d.jpg", "not an image (unknown content)")]
+    assert ds.info()["unreadable"] == 3 and ds.select([1]).unreadable == ds.unreadable
+
+
+def test_a_folder_of_unreadable_images_names_them(tmp_path):
+    for name in ("x.jpg", "y.png"):
+        (tmp_path / name).write_bytes(b"garbage")
+    with pytest.raises(DatasetError, match=r"none of its 2 image files can be read \(x.jpg: not an image .*y.png"):
+        open_dataset(tmp_path)
+
+
 def _video(path, frames=12, size=(48, 32)):
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, size)
     for k in range(frames):

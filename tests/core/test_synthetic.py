@@ -168,3 +168,30 @@ def test_bad_specs_are_input_errors(tmp_path, field, value):
     with pytest.raises(InputError, match=field if field != "size" else "size"):
         synthesize(SynthSpec(tmp_path / "x", **{field: value}))
     assert not (tmp_path / "x").exists()
+
+
+def test_a_lazy_set_renders_each_image_when_first_read_byte_for_byte(tmp_path):
+    """``lazy=True`` writes the annotations only; an image is rendered (the same bytes the eager
+    build writes, planted faults included) the first time it is read, in the order asked."""
+    import pickle
+
+    spec = {"poses": 30, "cameras": 3, "size": 48, "seed": 2, "subjects": 3, "corrupt": 0.1}
+    eager = open_dataset(synthesize(SynthSpec(out=tmp_path / "eager", **spec)))
+    lazy = open_dataset(synthesize(SynthSpec(out=tmp_path / "lazy", **spec), lazy=True))
+    assert not list((tmp_path / "lazy" / "images").rglob("*.jpg"))  # nothing rendered yet
+    for col in ("joints_3d", "joints_2d", "visible", "action", "subject", "pose_id", "camera_id"):
+        np.testing.assert_array_equal(getattr(lazy, col), getattr(eager, col))
+    faulty = sorted(planted_faults(SynthSpec(out=tmp_path / "x", **spec)))
+    asked = [7, 0, 55, faulty[0], 89, 7]
+    for i in asked:
+        try:
+            lazy.load_image(i)
+        except InputError:  # a planted fault (a truncated file) reads as such
+            pass
+    assert lazy.images.order == [7, 0, 55, faulty[0], 89] and lazy.images.rendered == 5  # once each
+    for i in asked:
+        name = lazy.sample_name(i)
+        assert (tmp_path / "lazy" / name).read_bytes() == (tmp_path / "eager" / name).read_bytes()
+    copy = pickle.loads(pickle.dumps(lazy))  # as a data-loader worker receives it
+    np.testing.assert_array_equal(copy.load_image(3), eager.load_image(3))
+    assert copy.images.order == [3] and (tmp_path / "lazy" / lazy.sample_name(3)).is_file()

@@ -91,20 +91,27 @@ def _finish(out: Path, tmp: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def synthesize(spec: SynthSpec, progress: ProgressSink | None = None) -> Path:
+def synthesize(spec: SynthSpec, progress: ProgressSink | None = None, lazy: bool = False) -> Path:
     """Render the dataset of ``spec`` into ``spec.out`` (written in a temporary folder, then
-    moved into place); return its path. Cancelling leaves nothing behind."""
+    moved into place); return its path. Cancelling leaves nothing behind. ``lazy``: write the
+    annotations only; each image is rendered when first read (:mod:`.lazy`)."""
     from hpe_core.datasets.synthetic.scene import SceneMaker
 
     progress = progress or NullProgress()
     spec.validate()
     out, tmp = _prepare_out(spec)
     try:
-        progress.set_status(f"Rendering {spec.poses} poses x {spec.cameras} cameras")
         maker = SceneMaker(spec)
         faults = planted_faults(spec)
-        arrays = maker.render_all(tmp, faults, progress)
-        _write(tmp, spec, maker, arrays, faults)
+        if lazy and spec.part_masks:
+            raise InputError("synthetic dataset: part masks are written with the images; not with lazy rendering")
+        if lazy:
+            progress.set_status(f"Posing {spec.poses} poses x {spec.cameras} cameras (images render when shown)")
+            arrays = maker.annotate_all(tmp, progress)
+        else:
+            progress.set_status(f"Rendering {spec.poses} poses x {spec.cameras} cameras")
+            arrays = maker.render_all(tmp, faults, progress)
+        _write(tmp, spec, maker, arrays, faults, lazy)
         _finish(out, tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -113,13 +120,14 @@ def synthesize(spec: SynthSpec, progress: ProgressSink | None = None) -> Path:
     return out
 
 
-def _write(tmp: Path, spec: SynthSpec, maker, arrays: dict, faults: dict) -> None:
+def _write(tmp: Path, spec: SynthSpec, maker, arrays: dict, faults: dict, lazy: bool = False) -> None:
     from hpe_core.datasets.native import DEFAULT_PATTERN, write_native
     from hpe_core.datasets.synthetic.actions import ACTION_NAMES
 
     extra = {"generator": {"name": "hpe-studio synthetic", "poses": spec.poses, "cameras": spec.cameras,
                            "size": spec.size, "seed": spec.seed, "corrupt": spec.corrupt,
                            "subjects": spec.subjects, "quality": spec.quality, **_masks_meta(spec),
+                           **({"render_on_demand": True} if lazy else {}),
                            "created": time.strftime("%Y-%m-%dT%H:%M:%S")}}
     write_native(tmp, arrays=arrays, cameras=maker.cameras, skeleton="panoptic19",
                  image_size=(spec.size, spec.size), pattern=DEFAULT_PATTERN,

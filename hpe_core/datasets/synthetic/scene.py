@@ -67,6 +67,29 @@ class SceneMaker:
             img = cv2.convertScaleAbs(img, alpha=gain, beta=0)
         return img
 
+    def _arrays(self) -> dict:
+        spec = self.spec
+        C, P = spec.cameras, spec.poses
+        n = P * C
+        return {"joints_3d": np.zeros((n, 19, 3), np.float32), "joints_2d": np.zeros((n, 19, 2), np.float32),
+                "visible": np.zeros((n, 19), bool), "pose_id": np.repeat(np.arange(P), C),
+                "camera_id": np.tile(np.arange(C), P), "action": np.zeros(n, np.int32),
+                "subject": np.zeros(n, np.int32), "sequence": np.zeros(n, np.int32),
+                "frame": np.repeat(np.arange(P), C)}
+
+    def annotate_all(self, root: Path, progress) -> dict:
+        """The annotation arrays of every view, without rendering one (the image folders are
+        made, empty: see :mod:`hpe_core.datasets.synthetic.lazy`)."""
+        spec, arrays = self.spec, self._arrays()
+        for c in range(spec.cameras):
+            (root / "images" / f"{c:02d}").mkdir(parents=True, exist_ok=True)
+        for chunk, start in enumerate(range(0, spec.poses, CHUNK)):
+            check_cancelled(progress)
+            count = min(CHUNK, spec.poses - start)
+            self._annotate(arrays, start, self.poses(chunk, count))
+            progress.set_progress((start + count) / spec.poses)
+        return arrays
+
     def render_all(self, root: Path, faults: dict[int, str], progress) -> dict:
         """Render and write every image under ``root``; return the annotation arrays."""
         from hpe_core.datasets.synthetic.faults import encode
@@ -75,21 +98,16 @@ class SceneMaker:
         C, P = spec.cameras, spec.poses
         for c in range(C):
             (root / "images" / f"{c:02d}").mkdir(parents=True, exist_ok=True)
-        n = P * C
-        arrays = {"joints_3d": np.zeros((n, 19, 3), np.float32), "joints_2d": np.zeros((n, 19, 2), np.float32),
-                  "visible": np.zeros((n, 19), bool), "pose_id": np.repeat(np.arange(P), C),
-                  "camera_id": np.tile(np.arange(C), P), "action": np.zeros(n, np.int32),
-                  "subject": np.zeros(n, np.int32), "sequence": np.zeros(n, np.int32),
-                  "frame": np.repeat(np.arange(P), C)}
+        arrays = self._arrays()
         for chunk, start in enumerate(range(0, P, CHUNK)):
             count = min(CHUNK, P - start)
             pose = self.poses(chunk, count)
+            self._annotate(arrays, start, pose)
             for k in range(count):
                 check_cancelled(progress)
                 p = start + k
                 for c in range(C):
                     i = p * C + c
-                    self._annotate(arrays, i, pose, k, c)
                     image = self.render(pose, k, c, i)
                     data = encode(image, spec.quality, faults.get(i), np.random.default_rng([spec.seed, 4, i]))
                     (root / "images" / f"{c:02d}" / f"{p:06d}.jpg").write_bytes(data)
@@ -110,14 +128,17 @@ class SceneMaker:
         masks = draw_part_masks(view, pose["joints"][k], frames, self.bodies[pose["subject"][k]].radii)
         write_part_masks(root / PATTERN.format(camera_id=c, pose_id=p), masks)
 
-    def _annotate(self, arrays: dict, i: int, pose: dict, k: int, c: int) -> None:
-        cam = self.cameras[c]
-        joints_c = world_to_camera(pose["joints"][k], cam.R, cam.t)
-        uv = project(joints_c, cam.K, cam.dist)
-        size = self.spec.size
-        arrays["joints_3d"][i] = joints_c
-        arrays["joints_2d"][i] = uv
-        arrays["visible"][i] = np.isfinite(uv).all(-1) & (uv >= -0.5).all(-1) & (uv <= size - 0.5).all(-1)
-        arrays["action"][i] = pose["action"][k]
-        arrays["subject"][i] = pose["subject"][k]
+    def _annotate(self, arrays: dict, start: int, pose: dict) -> None:
+        """Fill the rows of the chunk's poses ``start ...`` (every camera), all at once."""
+        count, cams, size = len(pose["action"]), self.spec.cameras, self.spec.size
+        for c in range(cams):
+            cam = self.cameras[c]
+            rows = (start + np.arange(count)) * cams + c
+            joints_c = world_to_camera(pose["joints"], cam.R, cam.t)
+            uv = project(joints_c, cam.K, cam.dist)
+            arrays["joints_3d"][rows] = joints_c
+            arrays["joints_2d"][rows] = uv
+            arrays["visible"][rows] = np.isfinite(uv).all(-1) & (uv >= -0.5).all(-1) & (uv <= size - 0.5).all(-1)
+            arrays["action"][rows] = pose["action"]
+            arrays["subject"][rows] = pose["subject"]
 
