@@ -33,6 +33,9 @@ class SampleData:
     metrics: dict[str, float] = field(default_factory=dict)
     title: str = ""
     approximate_overlay: bool = False  # the 2D prediction is a weak-perspective guess
+    detected_2d: np.ndarray | None = None  # (J, 2) px: the 2D a model predicted itself (heatmap decoding)
+    heatmaps: object = None  # hpe_core.pose_pipeline.SampleHeatmaps of this image, when the model makes them
+    source: str = ""  # what made the prediction, in words ("lifter.pt, lifting the ground-truth 2D")
 
 
 def pose_errors(pred_rel: np.ndarray, gt: np.ndarray, root: int, visible=None) -> dict[str, float]:
@@ -72,15 +75,18 @@ def weak_perspective(pred_rel: np.ndarray, width: int, height: int, fill: float 
     return (xy - (lo + hi) / 2) * scale + np.array([width / 2, height / 2])
 
 
-def build_sample(dataset, index: int, image, pred_rel: np.ndarray | None, align: str = "none") -> SampleData:
-    """Everything the image and 3D views draw for dataset row ``index``."""
+def build_sample(dataset, index: int, image, pred_rel: np.ndarray | None, align: str = "none",
+                 detected_2d: np.ndarray | None = None, heatmaps=None, source: str = "") -> SampleData:
+    """Everything the image and 3D views draw for dataset row ``index``; ``detected_2d`` and
+    ``heatmaps`` are a 2D model's own output for it, ``source`` says what predicted it."""
     sk = dataset.skeleton
     gt3 = None if dataset.joints_3d is None else np.asarray(dataset.joints_3d[index], np.float64)
     cam = dataset.cameras.get(int(dataset.camera_id[index])) if dataset.cameras else None
     visible = np.asarray(dataset.visible[index], bool)
     data = SampleData(index=index, skeleton=sk, image=image, visible=visible, camera=cam,
                       gt_2d=np.asarray(dataset.joints_2d[index], np.float64), gt_3d=gt3,
-                      title=sample_title(dataset, index))
+                      title=sample_title(dataset, index), heatmaps=heatmaps, source=source,
+                      detected_2d=None if detected_2d is None else np.asarray(detected_2d, np.float64))
     if pred_rel is None or not np.isfinite(pred_rel).any():
         return data
     pred_rel = np.asarray(pred_rel, np.float64)
