@@ -160,21 +160,26 @@ class ImageCanvas(QWidget):
             self.parts_drawn = True
 
     def _paint_legend(self, painter: QPainter) -> None:
-        """A small key in the bottom-right corner of the canvas."""
+        """A small key in the bottom-right corner of the canvas (in two rows when one is too wide)."""
         metrics = painter.fontMetrics()
         gap = 12
         legend = LEGEND + ((DETECTED_LEGEND,) if self.detected_points else ())
-        width = sum(metrics.horizontalAdvance(text) for text, _ in legend) + gap * (len(legend) + 1)
-        height = metrics.height() + 8
+        rows = [legend]
+        if sum(metrics.horizontalAdvance(t) + gap for t, _ in legend) + gap > self.width() - 8:
+            rows = [legend[:2], legend[2:]]
+        line = metrics.height() + 4
+        width = max(sum(metrics.horizontalAdvance(t) + gap for t, _ in row) + gap for row in rows)
+        height = line * len(rows) + 4
         box = QRectF(self.width() - width - 4, self.height() - height - 4, width, height)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(20, 22, 27, 190))
         painter.drawRoundedRect(box, 4, 4)
-        x = box.left() + gap
-        for text, colour in legend:
-            painter.setPen(colour)
-            painter.drawText(QPointF(x, box.bottom() - 4 - metrics.descent()), text)
-            x += metrics.horizontalAdvance(text) + gap
+        for k, row in enumerate(rows):
+            x, y = box.left() + gap, box.top() + 2 + line * (k + 1) - 2 - metrics.descent()
+            for text, colour in row:
+                painter.setPen(colour)
+                painter.drawText(QPointF(x, y), text)
+                x += metrics.horizontalAdvance(text) + gap
 
 
 class ImageView(QWidget):
@@ -205,7 +210,10 @@ class ImageView(QWidget):
         self.heatmap_box.addItem(HEATMAP_OFF, "off")
         self.heatmap_box.addItem(HEATMAP_ALL, ALL_JOINTS)
         self.heatmap_box.setCurrentIndex(1)
+        self.heatmap_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.heatmap_box.setMinimumContentsLength(14)
         self.heatmap_box.setEnabled(False)
+        self.heatmap_box.setVisible(False)  # shown with a model's heatmaps
         self.heatmap_box.currentIndexChanged.connect(self._on_heatmap_box_changed)
         row = QHBoxLayout()
         row.addWidget(self.title, 1)
@@ -244,6 +252,7 @@ class ImageView(QWidget):
         """One entry per joint of the heatmaps shown; enabled only when there are heatmaps."""
         hm = None if sample is None else sample.heatmaps
         self.heatmap_box.setEnabled(hm is not None)
+        self.heatmap_box.setVisible(hm is not None)
         if hm is None:
             return
         n = len(hm.heatmaps)
