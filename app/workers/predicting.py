@@ -96,11 +96,11 @@ class PredictionRunner(QObject):
         self._one.cancel()
         self._maps.cancel()
 
-    def _current_source(self, pair) -> bool:
+    def _is_current(self, pair) -> bool:
         return pair == (self.catalog.current_key, self.catalog.active_key)
 
     def _on_heatmaps(self, pair, lift_key, result) -> None:
-        if self._current_source(pair) and lift_key == self.lift.key:
+        if self._is_current(pair) and lift_key == self.lift.key:
             self.cache.add_heatmaps(pair, *result)
 
     def _task(self, rows: np.ndarray, name: str, hidden: bool) -> Task:
