@@ -284,6 +284,9 @@ class ImageView(QWidget):
             info = " · ".join(f"<b>{k}</b> {v:.1f} mm" for k, v in s.metrics.items())
         else:
             info = "prediction (no ground truth)"
+        if s.metrics_2d:
+            info += " · predicted 2D: " + " · ".join(
+                f"<b>{k}</b> {v:.1f} px" if k == "EPE" else f"<b>{k}</b> {v:.2f}" for k, v in s.metrics_2d.items())
         if s.approximate_overlay:
             info += " · overlay: weak-perspective estimate"
         return info

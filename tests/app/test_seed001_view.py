@@ -137,7 +137,13 @@ def test_predicted_2d_is_drawn_at_the_decoded_joints_beside_the_ground_truth(qtb
 
     tip = canvas.joint_at(QPointF(*drawn[0]))
     assert tip.startswith("predicted 2D: ") or tip.startswith("ground truth: ")
-    assert "metrics" not in view.metrics.text() and "2D only" in view.metrics.text()
+    from hpe_core import metrics
+
+    assert "2D only" in view.metrics.text()
+    gt2 = open_dataset(synth).joints_2d[3][None].astype(np.float64)
+    epe = metrics.epe(decoded[None], gt2)
+    assert ws.feed.sample.metrics_2d["EPE"] == pytest.approx(epe, abs=1e-3)
+    assert f"<b>EPE</b> {epe:.1f} px" in view.metrics.text()
 
 
 def test_the_lifted_pose_is_the_3d_views_prediction_from_gt_or_heatmap_2d(qtbot, window, synth, models):
