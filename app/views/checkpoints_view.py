@@ -65,6 +65,8 @@ class CheckpointsView(QWidget):
         self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.lift_label = QLabel("Lift 2D from")
         self.lift_from = QComboBox(toolTip=LIFT_TIP)
+        self.lift_from.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.lift_from.setMinimumContentsLength(8)  # long file names never widen the panel
         self.close_button = QPushButton("Close")
         buttons = QHBoxLayout()
         buttons.addWidget(self.lift_label)

@@ -211,7 +211,7 @@ class ImageView(QWidget):
         self.heatmap_box.addItem(HEATMAP_ALL, ALL_JOINTS)
         self.heatmap_box.setCurrentIndex(1)
         self.heatmap_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.heatmap_box.setMinimumContentsLength(14)
+        self.heatmap_box.setMinimumContentsLength(8)  # never widens the window
         self.heatmap_box.setEnabled(False)
         self.heatmap_box.setVisible(False)  # shown with a model's heatmaps
         self.heatmap_box.currentIndexChanged.connect(self._on_heatmap_box_changed)
