@@ -42,7 +42,7 @@ def _settled(ws) -> bool:
     if sample is None:
         return ws.catalog.dataset is None
     ck = ws.catalog.checkpoint
-    return sample.pred_3d is not None or ck is None or not ck.has_pose_head
+    return sample.pred_3d is not None or sample.detected_2d is not None or ck is None or not ck.has_pose_head
 
 
 def _wait_until_settled(app, window, timeout: float) -> None:

@@ -8,7 +8,8 @@ from app.model import messages
 from hpe_core.errors import InputError
 
 # Checkpoints with a pose head first: the first one found becomes the active checkpoint.
-DEMO_CHECKPOINTS = ("simclr_regress2.pt", "simsiam_regress2.pt")
+DEMO_CHECKPOINTS = ("simclr_regress2.pt", "simsiam_regress2.pt",
+                    "heatmap2d.pt", "lifter.pt")  # seed 001: image -> 2D heatmaps, 2D -> 3D lifting
 
 
 class DemoUnavailable(InputError):

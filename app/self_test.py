@@ -1,8 +1,8 @@
 """``hpe-studio --self-test [--screenshot FILE]``: does this installation work?
 
 Opens the built-in demo, then renders every view once: the 3D view, the embeddings (PCA of a
-few hundred samples), the conv1 kernels, the comparison of the two demo checkpoints and the
-training panel. Each step must finish without an error message and produce a non-blank image;
+few hundred samples), the conv1 kernels, the comparison of the two demo regression checkpoints,
+the training panel, and seed 001's heatmaps over the image with the lifter's 3D pose. Each step must finish without an error message and produce a non-blank image;
 the window is saved to FILE (``hpe-studio-self-test.png`` in the current folder by default) and
 each view next to it (``FILE-<view>.png``). Prints one line per step and exits 0, or prints
 ``self-test: FAILED at <step>: <why>`` on standard error and exits 1.
@@ -98,7 +98,8 @@ class SelfTest:
         started = time.monotonic()
         steps = [("window", self.first_frame), ("demo", self.open_demo), ("3D view", self.scene),
                  ("embeddings", self.embeddings), ("kernels", self.kernels), ("compare", self.compare),
-                 ("training panel", self.training), ("screenshot", self.save)]
+                 ("training panel", self.training), ("heatmaps and lifting", self.seed001),
+                 ("screenshot", self.save)]
         try:
             for self.step, fn in steps:
                 t0 = time.monotonic()
@@ -169,8 +170,10 @@ class SelfTest:
 
     def compare(self) -> str:
         view = self._analysis("compare")
-        ws = self.window.workspace
-        keys = list(ws.catalog.checkpoints)
+        from app.demo import demo_checkpoints
+        from app.workspace import path_key
+
+        keys = [path_key(p) for p in demo_checkpoints()[:2]]  # the two regression checkpoints
         view.checkpoint_a.select_key(keys[0])
         view.checkpoint_b.select_key(keys[1])
         view.method.setCurrentIndex(view.method.findData("pca"))
@@ -194,6 +197,38 @@ class SelfTest:
             raise SelfTestFailure(f"the preset {view.preset.currentText()} does not validate: {view.form.error}")
         self.grab("training", view)
         return f"preset {view.preset.currentText()}"
+
+    def seed001(self) -> str:
+        """The demo lifter lifting the demo heatmap net's 2D: heatmaps over the image, the
+        predicted 2D and the lifted pose in the 3D view; then the first checkpoint again."""
+        from app.demo import demo_checkpoints
+        from app.workspace import path_key
+
+        ws = self.window.workspace
+        keys = {p.name: path_key(p) for p in demo_checkpoints()}
+        if "heatmap2d.pt" not in keys or "lifter.pt" not in keys:
+            raise SelfTestFailure("the demo's heatmap2d.pt and lifter.pt are missing")
+        first = ws.catalog.active_key
+        ws.set_active_checkpoint(keys["lifter.pt"])
+        ws.set_lift_source(keys["heatmap2d.pt"])
+
+        def shown() -> bool:
+            s = ws.feed.sample
+            return s is not None and s.index == ws.feed.selection and s.pred_3d is not None \
+                and s.heatmaps is not None and s.detected_2d is not None
+
+        self.wait(shown, "the heatmaps and the lifted pose")
+        view = self.window.image_view
+        view.select_heatmap("all")
+        self.grab("heatmaps", view)
+        if not view.canvas.heatmap_drawn or not view.canvas.detected_points:
+            raise SelfTestFailure("the heatmaps or the predicted 2D joints were not drawn")
+        if not len(self.window.scene_view.skeletons.pred.joints):
+            raise SelfTestFailure("the lifted pose is not in the 3D view")
+        joints = len(ws.feed.sample.heatmaps.heatmaps)
+        ws.set_lift_source(None)
+        ws.set_active_checkpoint(first)
+        return f"{joints} heatmaps, the lifted pose in the 3D view"
 
     def save(self) -> str:
         self.grab("window", self.window)

@@ -18,7 +18,7 @@ from app.model.browsing import Browse, BrowseState
 from app.model.catalog import Catalog, DatasetEntry, path_key
 from app.model.device import DeviceChoice
 from app.model.hypotheses import Hypotheses
-from app.model.predictions import PredictionCache, PredictionStore
+from app.model.predictions import LiftSource, PredictionCache, PredictionStore
 from app.model.sample_feed import SampleFeed
 from app.model.view_options import ViewOptions
 from app.model.workspace_file import WorkspaceState, load_workspace_file, save_workspace_file
@@ -45,7 +45,8 @@ class Workspace(QObject):
         self.catalog, self.browse, self.options = Catalog(), Browse(), ViewOptions()
         self.device, self.cache, self.feed = DeviceChoice(), PredictionCache(), SampleFeed()
         self.playback = Playback(self)
-        self.predicting = PredictionRunner(self.catalog, self.cache, self.tasks, self.message.emit, self)
+        self.lift = LiftSource()  # the 2D a lifter lifts: ground truth, or a heatmap checkpoint's
+        self.predicting = PredictionRunner(self.catalog, self.cache, self.tasks, self.message.emit, self, self.lift)
         self.hypotheses = Hypotheses()  # the selected sample's K sampled poses (a vae_lifter)
         self.sampling = HypothesisRunner(self.catalog, self.feed, self.options, self.hypotheses, self.tasks, self)
         self._sequence = np.zeros(0, dtype=np.int64)
@@ -188,6 +189,8 @@ class Workspace(QObject):
 
     def close_checkpoint(self, key: str) -> None:
         self.predicting.save()
+        if key == self.lift.key:
+            self.set_lift_source(None)
         self.cache.drop(checkpoint_key=key)
         was_active = key == self.catalog.active_key
         self.catalog.remove_checkpoint(key)
@@ -221,7 +224,28 @@ class Workspace(QObject):
         self.catalog.set_active(key)
         self._refresh_rows()
         self.predicting.start(self.browse.rows)
+        self._request_selected()
         self._rebuild_sample()
+
+    def set_lift_source(self, key: str | None) -> None:
+        """Lifters lift the 2D of heatmap checkpoint ``key`` (None: the ground-truth 2D); the
+        lifters' predictions made from the previous source are dropped."""
+        if key == self.lift.key:
+            return
+        self.predicting.cancel()
+        for lifter, loaded in self.catalog.checkpoints.items():
+            if loaded.lifts:
+                self.cache.drop(checkpoint_key=lifter)
+        self.lift.key = key if key in self.catalog.checkpoints else None
+        self._refresh_rows()
+        self.predicting.start(self.browse.rows)
+        self._request_selected()
+        self._rebuild_sample()
+
+    def _request_selected(self) -> None:
+        index = self.feed.selection
+        if self.catalog.dataset is not None and 0 <= index < len(self.catalog.dataset):
+            self.predicting.request(index)
 
     # ------------------------------------------------------------------ browsing
     def set_filter(self, name: str, value) -> None:
@@ -293,9 +317,22 @@ class Workspace(QObject):
             self._rebuild_sample()
 
     def _rebuild_sample(self) -> None:
-        store = self.predictions()
-        pred = None if store is None else store.get(self.feed.selection)
-        self.feed.rebuild(self.catalog.dataset, pred, self.options.align)
+        store, index = self.predictions(), self.feed.selection
+        if store is None:
+            self.feed.rebuild(self.catalog.dataset, None, self.options.align)
+            return
+        self.feed.rebuild(self.catalog.dataset, store.get(index), self.options.align, detected_2d=store.get_2d(index),
+                          heatmaps=store.get_heatmaps(index), source=self._prediction_source())
+
+    def _prediction_source(self) -> str:
+        """What made the shown prediction, in words (the 3D view's caption)."""
+        loaded, source = self.catalog.checkpoint, self.predicting.source()
+        if loaded is None:
+            return ""
+        if not loaded.lifts:
+            return loaded.path.name
+        return f"{loaded.path.name}, lifting the 2D of {source.path.name}" if source is not None else \
+            f"{loaded.path.name}, lifting the ground-truth 2D"
 
     def _on_cache_changed(self, pair, indices: np.ndarray) -> None:
         if pair != (self.catalog.current_key, self.catalog.active_key):

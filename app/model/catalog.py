@@ -126,6 +126,9 @@ class PredictionsEntry:
     kind: str = "predictions"
     has_pose_head: bool = True
     rotation_free: bool = False
+    lifts: bool = False  # answers what the GUI asks of a loaded checkpoint (app.workers.jobs)
+    makes_heatmaps: bool = False
+    capabilities: tuple = ("stored 3D",)
 
     def describe(self) -> str:
         p = self.predictor.prediction

@@ -1,10 +1,12 @@
-"""Predictions of one checkpoint on one dataset (or video), filled in as batches arrive, and the
-cache of them per (dataset, checkpoint)."""
+"""Predictions of one checkpoint on one dataset (or video), filled in as batches arrive, the
+cache of them per (dataset, checkpoint), and where a lifter's 2D comes from."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
-from psygnal import Signal
+from psygnal import Signal, evented
 
 from hpe_core import metrics
 
@@ -12,14 +14,19 @@ METRICS = ("MPJPE", "PA-MPJPE")
 
 
 class PredictionStore:
-    """``joints`` ``(N, J, 3)`` root-relative mm, NaN until predicted; per-sample ``error`` (MPJPE)
-    and ``pa_error`` (PA-MPJPE) in mm. ``metric`` names the one the browser ranks by."""
+    """``joints`` ``(N, J, 3)`` root-relative mm, NaN until predicted (and for a 2D-only model);
+    ``joints_2d`` ``(N, J, 2)`` the model's own 2D in image px (heatmap decoding), NaN where none;
+    per-sample ``error`` (MPJPE) and ``pa_error`` (PA-MPJPE) in mm of whatever 3D the model has
+    (a lifter's lifted pose). ``metric`` names the one the browser ranks by. ``heatmaps``: the
+    last requested sample's ``(index, SampleHeatmaps)`` (one only: they are large)."""
 
     def __init__(self, n: int, num_joints: int, metric: str = "MPJPE") -> None:
         if metric not in METRICS:
             raise ValueError(f"metric: expected one of {METRICS}, got {metric!r}")
         self.metric = metric
         self.joints = np.full((n, num_joints, 3), np.nan, dtype=np.float32)
+        self.joints_2d = np.full((n, num_joints, 2), np.nan, dtype=np.float32)
+        self.heatmaps: tuple[int, object] | None = None
         self.error = np.full(n, np.nan, dtype=np.float32)
         self.pa_error = np.full(n, np.nan, dtype=np.float32)
         self.predicted = np.zeros(n, dtype=bool)
@@ -31,14 +38,20 @@ class PredictionStore:
     def count(self) -> int:
         return int(self.predicted.sum())
 
-    def add(self, indices: np.ndarray, joints: np.ndarray, gt: np.ndarray | None = None,
-            root: int = 0, visible: np.ndarray | None = None) -> None:
-        """Store ``(B, J, 3)`` predictions of rows ``indices`` and their MPJPE against ``gt`` rows."""
+    def add(self, indices: np.ndarray, joints: np.ndarray | None, gt: np.ndarray | None = None,
+            root: int = 0, visible: np.ndarray | None = None, joints_2d: np.ndarray | None = None) -> None:
+        """Store ``(B, J, 3)`` predictions of rows ``indices`` (None: a 2D-only model) and their
+        MPJPE against ``gt`` rows, and the model's own ``(B, J, 2)`` 2D when it has some."""
         indices = np.asarray(indices, dtype=np.int64)
-        if joints.shape[1] != self.joints.shape[1]:
-            raise ValueError(f"predictions have {joints.shape[1]} joints, expected {self.joints.shape[1]}")
-        self.joints[indices] = joints
+        for name, arr in (("joints", joints), ("joints_2d", joints_2d)):
+            if arr is not None and arr.shape[1] != self.joints.shape[1]:
+                raise ValueError(f"predictions have {arr.shape[1]} joints, expected {self.joints.shape[1]}")
+        if joints_2d is not None:
+            self.joints_2d[indices] = joints_2d
         self.predicted[indices] = True
+        if joints is None:
+            return
+        self.joints[indices] = joints
         if gt is not None:
             vis = None if visible is None else visible[indices]
             pred, target = joints.astype(np.float64), gt[indices].astype(np.float64)
@@ -52,6 +65,15 @@ class PredictionStore:
 
     def get(self, index: int) -> np.ndarray | None:
         return self.joints[index] if 0 <= index < len(self.joints) and self.predicted[index] else None
+
+    def get_2d(self, index: int) -> np.ndarray | None:
+        """The model's own 2D of row ``index`` (None when it has none)."""
+        if not 0 <= index < len(self.joints_2d) or not np.isfinite(self.joints_2d[index]).any():
+            return None
+        return self.joints_2d[index]
+
+    def get_heatmaps(self, index: int):
+        return self.heatmaps[1] if self.heatmaps is not None and self.heatmaps[0] == index else None
 
     def missing(self, order: np.ndarray | None = None) -> np.ndarray:
         """Rows not predicted yet, in ``order`` when given (e.g. the browser's order)."""
@@ -79,11 +101,19 @@ class PredictionCache:
             self._stores[pair] = PredictionStore(n, num_joints, metric)
         return self._stores[pair]
 
-    def add(self, pair: tuple[str, str], indices, joints, gt=None, root: int = 0, visible=None) -> None:
+    def add(self, pair: tuple[str, str], indices, joints, gt=None, root: int = 0, visible=None,
+            joints_2d=None) -> None:
         store = self._stores.get(pair)
         if store is not None:
-            store.add(indices, joints, gt, root, visible)
+            store.add(indices, joints, gt, root, visible, joints_2d)
             self.changed.emit(pair, np.asarray(indices, dtype=np.int64))
+
+    def add_heatmaps(self, pair: tuple[str, str], index: int, heatmaps) -> None:
+        """Keep ``heatmaps`` (a ``SampleHeatmaps``) of row ``index`` in the store of ``pair``."""
+        store = self._stores.get(pair)
+        if store is not None and heatmaps is not None:
+            store.heatmaps = (int(index), heatmaps)
+            self.changed.emit(pair, np.array([index], dtype=np.int64))
 
     def drop(self, dataset_key: str | None = None, checkpoint_key: str | None = None) -> None:
         """Forget the stores of a closed dataset or checkpoint."""
@@ -92,3 +122,12 @@ class PredictionCache:
 
     def __len__(self) -> int:
         return len(self._stores)
+
+
+@evented
+@dataclass
+class LiftSource:
+    """Where the 2D that a lifter lifts comes from: ``key`` None for the dataset's ground-truth
+    2D, else the catalog key of a heatmap checkpoint (``lift.events.key`` fires on a change)."""
+
+    key: str | None = None

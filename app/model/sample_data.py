@@ -33,6 +33,10 @@ class SampleData:
     metrics: dict[str, float] = field(default_factory=dict)
     title: str = ""
     approximate_overlay: bool = False  # the 2D prediction is a weak-perspective guess
+    detected_2d: np.ndarray | None = None  # (J, 2) px: the 2D a model predicted itself (heatmap decoding)
+    heatmaps: object = None  # hpe_core.pose_pipeline.SampleHeatmaps of this image, when the model makes them
+    source: str = ""  # what made the prediction, in words ("lifter.pt, lifting the ground-truth 2D")
+    metrics_2d: dict[str, float] = field(default_factory=dict)  # EPE (px) and PCK@0.05 of ``detected_2d``
 
 
 def pose_errors(pred_rel: np.ndarray, gt: np.ndarray, root: int, visible=None) -> dict[str, float]:
@@ -45,6 +49,20 @@ def pose_errors(pred_rel: np.ndarray, gt: np.ndarray, root: int, visible=None) -
     err = metrics.mpjpe(p, g, vis, root=root, per_sample=True, empty="nan")[0]
     pa = metrics.pa_mpjpe(p, g, vis, per_sample=True, empty="nan")[0]
     return {name: float(v) for name, v in (("MPJPE", err), ("PA-MPJPE", pa)) if np.isfinite(v)}
+
+
+def errors_2d(pred: np.ndarray, gt: np.ndarray, visible=None) -> dict[str, float]:
+    """EPE (px) and PCK@0.05 of one ``(J, 2)`` predicted 2D pose against ``(J, 2)`` GT, by
+    :mod:`hpe_core.metrics` (what cannot be scored is left out)."""
+    from hpe_core import metrics
+    from hpe_core.errors import InputError
+
+    p, g = np.asarray(pred, np.float64)[None], np.asarray(gt, np.float64)[None]
+    vis = None if visible is None else np.asarray(visible, bool)[None]
+    try:
+        return {"EPE": float(metrics.epe(p, g, vis)), "PCK@0.05": float(metrics.pck2d(p, g, vis))}
+    except InputError:  # no joint to score, or a degenerate box
+        return {}
 
 
 def place_prediction(pred_rel: np.ndarray, gt: np.ndarray | None, root: int, align: str) -> np.ndarray:
@@ -72,15 +90,20 @@ def weak_perspective(pred_rel: np.ndarray, width: int, height: int, fill: float 
     return (xy - (lo + hi) / 2) * scale + np.array([width / 2, height / 2])
 
 
-def build_sample(dataset, index: int, image, pred_rel: np.ndarray | None, align: str = "none") -> SampleData:
-    """Everything the image and 3D views draw for dataset row ``index``."""
+def build_sample(dataset, index: int, image, pred_rel: np.ndarray | None, align: str = "none",
+                 detected_2d: np.ndarray | None = None, heatmaps=None, source: str = "") -> SampleData:
+    """Everything the image and 3D views draw for dataset row ``index``; ``detected_2d`` and
+    ``heatmaps`` are a 2D model's own output for it, ``source`` says what predicted it."""
     sk = dataset.skeleton
     gt3 = None if dataset.joints_3d is None else np.asarray(dataset.joints_3d[index], np.float64)
     cam = dataset.cameras.get(int(dataset.camera_id[index])) if dataset.cameras else None
     visible = np.asarray(dataset.visible[index], bool)
     data = SampleData(index=index, skeleton=sk, image=image, visible=visible, camera=cam,
                       gt_2d=np.asarray(dataset.joints_2d[index], np.float64), gt_3d=gt3,
-                      title=sample_title(dataset, index))
+                      title=sample_title(dataset, index), heatmaps=heatmaps, source=source,
+                      detected_2d=None if detected_2d is None else np.asarray(detected_2d, np.float64))
+    if data.detected_2d is not None:
+        data.metrics_2d = errors_2d(data.detected_2d, data.gt_2d, visible)
     if pred_rel is None or not np.isfinite(pred_rel).any():
         return data
     pred_rel = np.asarray(pred_rel, np.float64)

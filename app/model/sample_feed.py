@@ -43,11 +43,12 @@ class SampleFeed:
         self.selection, self._image = -1, None
         self.show(None)
 
-    def rebuild(self, dataset, prediction: np.ndarray | None, align: str) -> None:
-        """Build and announce the selected row's sample, once its image is loaded."""
+    def rebuild(self, dataset, prediction: np.ndarray | None, align: str, **extra) -> None:
+        """Build and announce the selected row's sample, once its image is loaded (``extra``:
+        :func:`build_sample`'s keywords: ``detected_2d``, ``heatmaps``, ``source``)."""
         if dataset is None or self.selection < 0 or not self.has_image(self.selection):
             return
-        self.show(build_sample(dataset, self.selection, self._image[1], prediction, align))
+        self.show(build_sample(dataset, self.selection, self._image[1], prediction, align, **extra))
 
     def show(self, sample: SampleData | None) -> None:
         self.sample = sample

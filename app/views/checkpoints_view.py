@@ -1,18 +1,29 @@
-"""Open checkpoints: pick the active one (its predictions are shown), see what is inside."""
+"""Open checkpoints: pick the active one (its predictions are shown), see what is inside and what
+each can do (image → 2D, 2D → 3D, image → 3D), and choose the 2D a lifter lifts."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, Qt, QTimer
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from app.model.catalog import checkpoint_label
 from app.visuals.binding import bind
 
 if TYPE_CHECKING:
     from app.workspace import Workspace
+
+NO_CAPABILITY = "—"  # the "Can do" column of an encoder (no pose output)
+GROUND_TRUTH_2D = "ground-truth 2D"
+LIFT_TIP = ("The 2D joints the active lifter lifts to 3D: the dataset's ground truth, or those an open "
+            "heatmap checkpoint predicts from the image (image → 2D → 3D)")
+
+
+def can_do(loaded) -> str:
+    """``"image → 2D · image → 3D"``: what the checkpoint can do, from its family (hpe_core)."""
+    return " · ".join(loaded.capabilities) or NO_CAPABILITY
 
 
 def describe(loaded) -> str:
@@ -23,7 +34,8 @@ def describe(loaded) -> str:
     info = loaded.info.to_dict() if hasattr(loaded.info, "to_dict") else {}
     lines = [f"<b>{loaded.path.name}</b>",
              f"{getattr(model, 'family', info.get('family', '?'))} · "
-             f"{getattr(model, 'backbone_name', info.get('backbone', '?'))}"]
+             f"{getattr(model, 'backbone_name', info.get('backbone', '?'))}",
+             f"can do: {can_do(loaded)}"]
     if loaded.has_pose_head:
         lines.append(f"pose head: {model.num_joints} joints ({model.skeleton})")
         if loaded.rotation_free:
@@ -45,14 +57,24 @@ class CheckpointsView(QWidget):
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace, self.catalog = workspace, workspace.catalog
-        self.list = QListWidget()
+        self.list = QTreeWidget()
+        self.list.setHeaderLabels(["Checkpoint", "Can do"])
+        self.list.setRootIsDecorated(False)
+        self.list.header().setStretchLastSection(True)
+        self.list.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.details = QLabel("No checkpoint open")
         self.details.setTextFormat(Qt.TextFormat.RichText)
         self.details.setWordWrap(True)
         self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.lift_label = QLabel("Lift 2D from")
+        self.lift_from = QComboBox(toolTip=LIFT_TIP)
+        self.lift_from.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.lift_from.setMinimumContentsLength(8)  # long file names never widen the panel
         self.close_button = QPushButton("Close")
         buttons = QHBoxLayout()
-        buttons.addStretch(1)
+        buttons.addWidget(self.lift_label)
+        buttons.addWidget(self.lift_from, 1)
+        buttons.addStretch(0)
         buttons.addWidget(self.close_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -60,11 +82,14 @@ class CheckpointsView(QWidget):
         layout.addWidget(self.details)
         layout.addLayout(buttons)
         self.list.currentItemChanged.connect(self._on_list_current_changed)
+        self.lift_from.activated.connect(self._on_lift_from_activated)
         self.close_button.clicked.connect(self._on_close_clicked)
         bind(self.catalog.checkpoints_changed, self._refresh, self)
         bind(self.catalog.active_checkpoint_changed, self._on_catalog_active_changed, self)
+        bind(workspace.lift.events.key, self._on_lift_key_changed, self)
         self.list.viewport().setAcceptDrops(True)  # checkpoints and predictions files dropped here
         self.list.viewport().installEventFilter(self)
+        self._refresh()
 
     def eventFilter(self, watched, event) -> bool:
         kind = event.type()
@@ -87,25 +112,47 @@ class CheckpointsView(QWidget):
     def _on_catalog_active_changed(self, _loaded) -> None:
         self._refresh()
 
+    def _on_lift_key_changed(self, _key) -> None:
+        self._refresh()
+
     def _refresh(self) -> None:
         self.list.blockSignals(True)
         self.list.clear()
         for key, loaded in self.catalog.checkpoints.items():
             label = checkpoint_label(loaded.path, self.catalog.checkpoints)  # a run's best.pt: <run>/best.pt
-            item = QListWidgetItem(("● " if key == self.catalog.active_key else "   ") + label)
-            item.setData(Qt.ItemDataRole.UserRole, key)
-            item.setToolTip(key)
-            self.list.addItem(item)
+            item = QTreeWidgetItem([("● " if key == self.catalog.active_key else "   ") + label, can_do(loaded)])
+            item.setData(0, Qt.ItemDataRole.UserRole, key)
+            item.setToolTip(0, key)
+            item.setToolTip(1, f"{label} can do: {can_do(loaded)}")
+            self.list.addTopLevelItem(item)
             if key == self.catalog.active_key:
                 self.list.setCurrentItem(item)
         self.list.blockSignals(False)
         active = self.catalog.checkpoint
         self.details.setText(describe(active) if active is not None else "No checkpoint open")
         self.close_button.setEnabled(active is not None)
+        self._refresh_lift_from(active)
+
+    def _refresh_lift_from(self, active) -> None:
+        """Ground truth plus every open checkpoint that predicts 2D from images; shown for a lifter."""
+        self.lift_from.blockSignals(True)
+        self.lift_from.clear()
+        self.lift_from.addItem(GROUND_TRUTH_2D, "")
+        for key, loaded in self.catalog.checkpoints.items():
+            if loaded.makes_heatmaps and key != self.catalog.active_key:
+                self.lift_from.addItem(f"{loaded.path.name} (image → 2D)", key)
+        self.lift_from.setCurrentIndex(max(self.lift_from.findData(self.workspace.lift.key or ""), 0))
+        self.lift_from.blockSignals(False)
+        lifts = active is not None and active.lifts
+        self.lift_from.setVisible(lifts)
+        self.lift_label.setVisible(lifts)
 
     def _on_list_current_changed(self, item, _previous) -> None:
         if item is not None:
-            self.workspace.set_active_checkpoint(item.data(Qt.ItemDataRole.UserRole), explain=True)
+            self.workspace.set_active_checkpoint(item.data(0, Qt.ItemDataRole.UserRole), explain=True)
+
+    def _on_lift_from_activated(self, _index: int) -> None:
+        self.workspace.set_lift_source(self.lift_from.currentData() or None)
 
     def _on_close_clicked(self) -> None:
         if self.catalog.active_key:

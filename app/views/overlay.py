@@ -8,6 +8,7 @@ from PySide6.QtGui import QColor, QPainter, QPen
 
 GT_STYLE = {"width": 3.0, "dash": False, "lighten": 0.0, "radius": 3.5}
 PRED_STYLE = {"width": 2.5, "dash": True, "lighten": 0.55, "radius": 3.0}
+DETECTED_COLOUR = QColor(64, 224, 208)  # a 2D model's own joints (heatmap decoding): turquoise crosses
 
 
 def qcolour(rgb, lighten: float = 0.0, alpha: float = 1.0) -> QColor:
@@ -41,3 +42,19 @@ def draw_skeleton(painter: QPainter, points: np.ndarray, skeleton, to_widget, st
             painter.setBrush(qcolour(colour, style["lighten"]))
             painter.drawEllipse(QPointF(p), r, r)
     return drawn
+
+
+def draw_crosses(painter: QPainter, points: np.ndarray, to_widget, colour: QColor = DETECTED_COLOUR,
+                 size: float = 4.5) -> list:
+    """An ``×`` at each finite ``(J, 2)`` image point (dark outline, ``colour`` inside); returns the
+    widget points drawn, None for a joint left out."""
+    pts = np.asarray(points, np.float64)
+    mapped = [to_widget(x, y) if np.isfinite([x, y]).all() else None for x, y in pts]
+    for pen in (QPen(QColor(10, 10, 10, 220), 4.0), QPen(colour, 2.0)):
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        for p in mapped:
+            if p is not None:
+                painter.drawLine(QPointF(p.x() - size, p.y() - size), QPointF(p.x() + size, p.y() + size))
+                painter.drawLine(QPointF(p.x() - size, p.y() + size), QPointF(p.x() + size, p.y() - size))
+    return mapped

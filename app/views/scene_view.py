@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSpinBox,
+                               QVBoxLayout, QWidget)
 
 from app.model.catalog import Catalog
 from app.model.hypotheses import Hypotheses
@@ -60,6 +61,10 @@ class SceneView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
+        self.source = QLabel("")  # what made the predicted pose (e.g. a lifter, lifting which 2D)
+        self.source.setObjectName("sceneSource")
+        self.source.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        layout.addWidget(self.source)
         layout.addWidget(self.canvas.native, 1)
         self.align.activated.connect(lambda _i: setattr(options, "align", self.align.currentData()))
         for box, name in ((self.frustums, "frustums"), (self.show_gt, "show_gt"), (self.show_pred, "show_pred")):
@@ -105,7 +110,9 @@ class SceneView(QWidget):
             self.hypotheses.set_frame(self.cameras.frame)
         self.reset_camera()
 
-    def _on_feed_sample_changed(self, _sample) -> None:
+    def _on_feed_sample_changed(self, sample) -> None:
+        made_by = "" if sample is None or sample.pred_3d is None else sample.source
+        self.source.setText(f"Prediction: {made_by}" if made_by else "")
         self.canvas.update()
 
     def _on_options_changed(self, *_info) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 from app.model import messages
 from hpe_core.errors import InputError
 
+SEED001_TASKS = ("heatmap2d", "lift", "multitask")
 CHECKPOINT_SUFFIXES = {".pt", ".pth", ".ckpt", ".safetensors", ".bin", ".tar"}
 Job = Callable[[Any], Any]
 
@@ -60,18 +61,42 @@ class LoadedCheckpoint:
         return self.predictor is not None
 
     @property
+    def capabilities(self) -> tuple[str, ...]:
+        """What it can do: ``"image → 2D"``, ``"2D → 3D"``, ``"image → 3D"`` (from its family)."""
+        from hpe_core.models.families.capabilities import capabilities
+
+        return capabilities(self.model)
+
+    @property
+    def lifts(self) -> bool:
+        """Takes 2D joints (a lifter): the ground truth's, or a heatmap checkpoint's."""
+        from hpe_core.pose_pipeline import lifts_2d
+
+        return self.predictor is not None and lifts_2d(self.predictor)
+
+    @property
+    def makes_heatmaps(self) -> bool:
+        from hpe_core.pose_pipeline import has_heatmaps
+
+        return has_heatmaps(self.predictor)
+
+    @property
     def rotation_free(self) -> bool:
         """Trained with a rotation-aligned loss: its poses are defined only up to a rotation, so
         they are shown rigidly aligned and ranked by PA-MPJPE."""
         training = getattr(self.info, "training", None) or {}
+        if training.get("task") in SEED001_TASKS:  # L2 on root-relative poses; the config's regression
+            return False                           # section (a default) played no part
         regression = ((training.get("config") or {}).get("regression") or {})
         return str(regression.get("loss", "")).startswith("rotation")
 
 
 def _predictor(model, info, device_spec: str, precision: str):
     from hpe_core.inference import Predictor, checkpoint_image_size
+    from hpe_core.models.families import predicts_pose
+    from hpe_core.pose_pipeline import warm_up
 
-    if not getattr(model, "has_pose_head", False):
+    if not predicts_pose(model):
         return None
     predictor = Predictor(model, device=device_spec, precision=precision, batch_size=16,
                           image_size=checkpoint_image_size(info))
@@ -79,9 +104,7 @@ def _predictor(model, info, device_spec: str, precision: str):
         return predictor
     # Warm up now, in the loading worker: the first forward passes (kernel set-up, lazy imports)
     # hold the GIL for tens of ms, which would otherwise stall the event loop during a job.
-    blank = np.zeros((predictor.image_size, predictor.image_size, 3), np.uint8)
-    predictor.predict_arrays([blank])
-    predictor.predict_arrays([blank] * predictor.batch_size)
+    warm_up(predictor)
     return predictor
 
 
@@ -120,37 +143,43 @@ def move_checkpoint_job(loaded: LoadedCheckpoint, device_spec: str, precision: s
     return run
 
 
-class _Batcher:
-    """Collects the predictor's per-frame callbacks into partials of ``size`` frames."""
+def predict_dataset_job(loaded: LoadedCheckpoint, dataset, indices: np.ndarray,
+                        source: LoadedCheckpoint | None = None) -> Job:
+    """Predict rows ``indices``; partials ``{"indices", "joints" (B, J, 3) root-relative mm or None,
+    "joints_2d" (B, J, 2) image px or None}`` per batch. ``source``: the heatmap checkpoint whose
+    2D a lifter lifts (None: the dataset's ground-truth 2D)."""
 
-    def __init__(self, progress, size: int) -> None:
-        self.progress, self.size = progress, size
-        self.frames: list[int] = []
-        self.joints: list[np.ndarray] = []
-
-    def __call__(self, item: dict) -> None:
-        self.frames.append(int(item["frame"]))
-        self.joints.append(item["prediction"].joints_3d[0])  # the frame's Prediction row
-        if len(self.frames) >= self.size:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.frames:
-            self.progress.partial({"indices": np.asarray(self.frames, np.int64), "joints": np.stack(self.joints)})
-            self.frames, self.joints = [], []
-
-
-def predict_dataset_job(loaded: LoadedCheckpoint, dataset, indices: np.ndarray) -> Job:
-    """Predict rows ``indices``; partials ``{"indices", "joints"}`` per batch."""
+    if getattr(loaded, "kind", None) == "predictions":
+        return _stored_rows_job(loaded, dataset, indices)
 
     def run(progress):
+        from hpe_core.pose_pipeline import predict_rows
+
         progress.set_status(f"Predicting {len(indices)} samples")
-        batcher = _Batcher(progress, loaded.predictor.batch_size)
-        try:
-            result = loaded.predictor.predict_dataset(dataset, indices, progress, on_frame=batcher)
-        finally:
-            batcher.flush()
-        return {"done": len(result), "skipped": result.skipped,
+        done, skipped_files = 0, []
+        for batch in predict_rows(loaded.predictor, dataset, indices, progress,
+                                  source=None if source is None else source.predictor):
+            done += len(batch["indices"])
+            skipped_files += [(dataset.sample_name(int(i)), "image unreadable") for i in batch["skipped"]]
+            if len(batch["indices"]):
+                progress.partial({"indices": batch["indices"], "joints": batch["joints_3d"],
+                                  "joints_2d": batch["joints_2d"]})
+        return {"done": done, "skipped": len(skipped_files), "skipped_files": skipped_files}
+
+    return run
+
+
+def _stored_rows_job(loaded, dataset, indices: np.ndarray) -> Job:
+    """A predictions file's stored rows of ``indices``, as partials of 256 rows."""
+
+    def run(progress):
+        progress.set_status(f"Reading {len(indices)} stored predictions")
+        result = loaded.predictor.predict_dataset(dataset, indices, progress)
+        rows = np.asarray(result.frames, np.int64)
+        joints = result.prediction.joints_3d
+        for a in range(0, len(rows), 256):
+            progress.partial({"indices": rows[a:a + 256], "joints": joints[a:a + 256], "joints_2d": None})
+        return {"done": len(rows), "skipped": result.skipped,
                 "skipped_files": list(zip(result.skipped_names, result.skipped_reasons))}
 
     return run
@@ -164,6 +193,22 @@ def load_predictions_job(path: str | Path, units: str | None = None) -> Job:
 
         progress.set_status(f"Reading {Path(path).name}")
         return load_predictions(path, units)
+
+    return run
+
+
+def heatmaps_job(predictor, dataset, index: int) -> Job:
+    """``(index, SampleHeatmaps)`` of dataset row ``index`` (None when its image is unreadable)."""
+
+    def run(progress):
+        from hpe_core.errors import DatasetError
+        from hpe_core.pose_pipeline import sample_heatmaps
+
+        try:
+            image = dataset.load_image(index)
+        except (DatasetError, InputError, OSError):
+            return index, None
+        return index, sample_heatmaps(predictor, image)
 
     return run
 

@@ -1,12 +1,15 @@
 """Predicting the current dataset with the active checkpoint: a batch task in the browser's
-order plus a one-row request for the selected sample when the batch has not reached it. Results
-go into the :class:`~app.model.predictions.PredictionCache`; nothing here is drawn.
+order plus a one-row request for the selected sample when the batch has not reached it, and the
+selected sample's heatmaps when the checkpoint (or the heatmap checkpoint a lifter lifts from)
+makes them. Results go into the :class:`~app.model.predictions.PredictionCache`; nothing here is
+drawn.
 
 Predictions also go to disk (:mod:`hpe_core.prediction_cache`, keyed by the checkpoint's sha256,
-the dataset's fingerprint and the precision): the first time a (dataset, checkpoint) pair is
-predicted, a hidden task looks its entry up and fills the store before anything is predicted,
-so a restart shows them at once; what is predicted is saved when a batch ends, every few seconds
-while it runs, when it is cancelled and when the workspace closes."""
+the dataset's fingerprint, the precision and a lifter's 2D source): the first time a (dataset,
+checkpoint) pair is predicted, a hidden task looks its entry up and fills the store before
+anything is predicted, so a restart shows them at once; what is predicted is saved when a batch
+ends, every few seconds while it runs, when it is cancelled and when the workspace closes. Only
+the 3D joints are stored: checkpoints that predict 2D (heatmap networks) are predicted again."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from PySide6.QtCore import QObject
 
 from app.model import messages
 from app.model.catalog import Catalog
-from app.model.predictions import PredictionCache, PredictionStore
+from app.model.predictions import LiftSource, PredictionCache, PredictionStore
 from app.workers import jobs
 from app.workers.manager import TaskManager
 from app.workers.task import Task, TaskSlot
@@ -28,15 +31,34 @@ from app.workers.task import Task, TaskSlot
 
 class PredictionRunner(QObject):
     def __init__(self, catalog: Catalog, cache: PredictionCache, tasks: TaskManager,
-                 report: Callable[[str, str], None], parent: QObject | None = None) -> None:
+                 report: Callable[[str, str], None], parent: QObject | None = None,
+                 lift: LiftSource | None = None) -> None:
         super().__init__(parent)
         self.catalog, self.cache, self.tasks, self._report = catalog, cache, tasks, report
-        self._batch, self._one, self._lookup = TaskSlot(self), TaskSlot(self), TaskSlot(self)
+        self.lift = lift or LiftSource()
+        self._batch, self._one, self._maps = TaskSlot(self), TaskSlot(self), TaskSlot(self)
+        self._lookup = TaskSlot(self)
         self._fingerprints: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # dataset -> fingerprint
         self._dirty: set[tuple] = set()  # pairs with predictions not saved yet
         self._last_save = 0.0
         self._waiting: tuple | None = None  # (pair, order, index) to predict once the lookup ends
         self.predict_calls = 0  # prediction tasks started (for tests: a restart starts none)
+
+    def source(self):
+        """The heatmap checkpoint whose 2D the active lifter lifts (None: the ground truth, or
+        the active checkpoint is no lifter)."""
+        c = self.catalog
+        if c.checkpoint is None or not getattr(c.checkpoint, "lifts", False) or self.lift.key is None:
+            return None
+        return c.checkpoints.get(self.lift.key)
+
+    def heatmap_predictor(self):
+        """The predictor whose heatmaps the selected sample shows: the active checkpoint's, or its
+        2D source's; None when neither makes heatmaps."""
+        for loaded in (self.catalog.checkpoint, self.source()):
+            if loaded is not None and getattr(loaded, "makes_heatmaps", False):
+                return loaded.predictor
+        return None
 
     @property
     def task(self) -> Task | None:
@@ -73,18 +95,28 @@ class PredictionRunner(QObject):
         return self._batch.start(task, self.tasks)
 
     def request(self, index: int) -> None:
-        """Predict row ``index`` now unless known; a newer request cancels the older one."""
-        pair = (self.catalog.current_key, self.catalog.active_key)
+        """Predict row ``index`` now unless known (and its heatmaps); a newer request cancels the older one."""
+        c = self.catalog
+        pair = (c.current_key, c.active_key)
         if self._lookup.task is not None and self._waiting is not None and self._waiting[0] == pair:
             self._waiting = (pair, self._waiting[1], index)  # after the disk lookup
             return
         store = self.cache.get(*pair)
-        if store is not None and not store.predicted[index]:
+        if store is None:
+            return
+        if not store.predicted[index]:
             self._one.start(self._task(np.array([index]), "predict one sample", hidden=True), self.tasks)
+        predictor = self.heatmap_predictor()
+        if predictor is not None and store.get_heatmaps(index) is None:
+            task = Task(jobs.heatmaps_job(predictor, c.dataset, index), name="heatmaps", parent=self, hidden=True)
+            task.done.connect(lambda result, pair=(c.current_key, c.active_key), key=self.lift.key:
+                              self._on_heatmaps(pair, key, result))
+            self._maps.start(task, self.tasks)
 
     def cancel(self) -> None:
         self._batch.cancel()
         self._one.cancel()
+        self._maps.cancel()
         self._lookup.cancel()
         self._waiting = None
         self.save()
@@ -95,8 +127,13 @@ class PredictionRunner(QObject):
         entry, loaded = self.catalog.datasets[pair[0]], self.catalog.checkpoints[pair[1]]
         store = self.cache.get(*pair)
         sha = getattr(loaded.info, "sha256", None)
+        if "image → 2D" in getattr(loaded, "capabilities", ()):
+            sha = None  # its 2D (and heatmaps) are not stored on disk: predict it again
         settings = {"precision": str(getattr(loaded.predictor, "precision", "")),
                     "skeleton": entry.dataset.skeleton.name}
+        source = self.source()
+        if source is not None:  # a lifter's rows depend on the 2D it lifts
+            settings["lift_source"] = str(getattr(source.info, "sha256", None) or self.lift.key)
         known, n, joints = self._fingerprints.get(entry.dataset), len(store.joints), store.joints.shape[1]
 
         def run(progress):
@@ -148,25 +185,36 @@ class PredictionRunner(QObject):
                                       {"dataset": p[0], "checkpoint": p[1]})
         self._last_save = time.monotonic()
 
+    def _is_current(self, pair) -> bool:
+        return pair == (self.catalog.current_key, self.catalog.active_key)
+
+    def _on_heatmaps(self, pair, lift_key, result) -> None:
+        if self._is_current(pair) and lift_key == self.lift.key:
+            self.cache.add_heatmaps(pair, *result)
+
     def _task(self, rows: np.ndarray, name: str, hidden: bool) -> Task:
         c = self.catalog
         pair = (c.current_key, c.active_key)
         self.predict_calls += 1
-        task = Task(jobs.predict_dataset_job(c.checkpoint, c.dataset, rows), name=name, parent=self, hidden=hidden)
-        task.partial.connect(lambda item, pair=pair: self._on_partial(pair, item))
+        source = self.source()
+        job = jobs.predict_dataset_job(c.checkpoint, c.dataset, rows, source)
+        task = Task(job, name=name, parent=self, hidden=hidden)
+        key = None if source is None else self.lift.key
+        task.partial.connect(lambda item, pair=pair, key=key: self._on_partial(pair, key, item))
         return task
 
-    def _on_partial(self, pair, item: dict) -> None:
+    def _on_partial(self, pair, lift_key, item: dict) -> None:
         entry, loaded = self.catalog.datasets.get(pair[0]), self.catalog.checkpoints.get(pair[1])
-        if entry is None or loaded is None:
-            return
-        ds, joints = entry.dataset, item["joints"]
+        if entry is None or loaded is None or (loaded.lifts and lift_key != self.lift.key):
+            return  # a lifter's rows from a 2D source no longer chosen
+        ds, joints, joints_2d = entry.dataset, item["joints"], item.get("joints_2d")
         model_sk = loaded.predictor.skeleton
         if model_sk and model_sk != ds.skeleton.name:
             from hpe_core.skeleton import convert_joints
 
-            joints = convert_joints(joints, model_sk, ds.skeleton).astype(np.float32)
-        self.cache.add(pair, item["indices"], joints, ds.joints_3d, ds.skeleton.root, ds.visible)
+            joints, joints_2d = (None if a is None else convert_joints(a, model_sk, ds.skeleton).astype(np.float32)
+                                 for a in (joints, joints_2d))
+        self.cache.add(pair, item["indices"], joints, ds.joints_3d, ds.skeleton.root, ds.visible, joints_2d)
         store = self.cache.get(*pair)
         if store is not None and store.disk_key:
             self._dirty.add(pair)

@@ -148,6 +148,6 @@ def test_a_predictions_file_dropped_on_the_checkpoint_list_opens_there(qtbot, ws
     event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
                        Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(view.list.viewport(), event)
-    qtbot.waitUntil(lambda: view.list.count() == 1, timeout=30_000)
-    assert view.list.item(0).data(Qt.ItemDataRole.UserRole) == path_key(ours)
+    qtbot.waitUntil(lambda: view.list.topLevelItemCount() == 1, timeout=30_000)
+    assert view.list.topLevelItem(0).data(0, Qt.ItemDataRole.UserRole) == path_key(ours)
     assert "predictions file" in view.details.text() and f"{len(files[3]):,} samples" in view.details.text()

@@ -13,17 +13,18 @@ from helpers import make_checkpoint
 
 @pytest.fixture
 def counted(monkeypatch):
-    """Counts the rows each call of ``Predictor.predict_dataset`` is asked for."""
-    from hpe_core.inference import Predictor
+    """Counts the rows each call of ``hpe_core.pose_pipeline.predict_rows`` (what the GUI's
+    prediction jobs run a model through) is asked for."""
+    from hpe_core import pose_pipeline
 
     calls: list[int] = []
-    original = Predictor.predict_dataset
+    original = pose_pipeline.predict_rows
 
-    def counting(self, dataset, indices=None, *args, **kwargs):
-        calls.append(len(dataset) if indices is None else len(indices))
-        return original(self, dataset, indices, *args, **kwargs)
+    def counting(predictor, dataset, rows, *args, **kwargs):
+        calls.append(len(rows))
+        return original(predictor, dataset, rows, *args, **kwargs)
 
-    monkeypatch.setattr(Predictor, "predict_dataset", counting)
+    monkeypatch.setattr(pose_pipeline, "predict_rows", counting)
     return calls
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from PySide6.QtGui import QImage
 
 ROOT = Path(__file__).resolve().parents[2]
-STEPS = ("window", "demo", "3D view", "embeddings", "kernels", "compare", "training panel", "screenshot")
+STEPS = ("window", "demo", "3D view", "embeddings", "kernels", "compare", "training panel", "heatmaps and lifting",
+         "screenshot")
 
 
 def self_test(tmp_path: Path, cache: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
@@ -37,7 +38,7 @@ def test_self_test_renders_every_view_and_exits_0(tmp_path, demo_cache):
     assert lines[-1].startswith("self-test: passed")
     image = QImage(str(shot))
     assert image.width() == 1200 and image.height() >= 800  # the training dock may make the window taller
-    for view in ("3d", "embeddings", "kernels", "compare", "training"):
+    for view in ("3d", "embeddings", "kernels", "compare", "training", "heatmaps"):
         part = QImage(str(tmp_path / "out" / f"shot-{view}.png"))
         assert not part.isNull() and part.width() > 100, view
         colours = {part.pixel(x, y) for x in range(0, part.width(), 13) for y in range(0, part.height(), 11)}

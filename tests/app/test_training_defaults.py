@@ -77,8 +77,8 @@ def test_name_names_the_run_folder_and_its_checkpoint_is_listed_under_it(qtbot, 
     key = path_key(job.record.checkpoint)
     assert Path(key).parent == Path(job.record.output).resolve()
     qtbot.waitUntil(lambda: key in window.workspace.catalog.checkpoints, timeout=30_000)
-    listed = [window.checkpoints_view.list.item(i).text().strip(" ●")
-              for i in range(window.checkpoints_view.list.count())]
+    listed = [window.checkpoints_view.list.topLevelItem(i).text(0).strip(" ●")
+              for i in range(window.checkpoints_view.list.topLevelItemCount())]
     assert f"pose-v1/{Path(key).name}" in listed
     second = panel.start_job()  # the same name again: its own folder, never mixed with the first
     assert second is not None and Path(second.record.output).name == "pose-v1-2"

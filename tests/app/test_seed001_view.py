@@ -1,0 +1,222 @@
+"""Seed 001 in the GUI, in real windows with the demo's heatmap2d.pt and lifter.pt on a small
+synthetic set: heatmaps over the image (every joint, or one), the predicted 2D beside the ground
+truth, the lifted 3D pose in the 3D view, what each checkpoint can do, and the browser's error
+of the lifted pose."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+HEATMAP, LIFTER = ROOT / "resources" / "demo" / "heatmap2d.pt", ROOT / "resources" / "demo" / "lifter.pt"
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    from hpe_core.datasets.synthetic import SynthSpec, synthesize
+    from hpe_core.progress import NullProgress
+
+    root = tmp_path_factory.mktemp("seed001") / "data"
+    synthesize(SynthSpec(root, poses=8, cameras=2, size=96, subjects=2, seed=5), NullProgress())
+    return root
+
+
+@pytest.fixture(scope="module")
+def models():
+    from hpe_core.models.checkpoint import load_checkpoint
+
+    return load_checkpoint(HEATMAP, device="cpu")[0].eval(), load_checkpoint(LIFTER, device="cpu")[0].eval()
+
+
+def _open(qtbot, window, synth, *checkpoints):
+    ws = window.workspace
+    ws.open_paths([str(synth), *map(str, checkpoints)])
+    qtbot.waitUntil(lambda: ws.catalog.dataset is not None and len(ws.catalog.checkpoints) == len(checkpoints),
+                    timeout=60_000)
+    return ws
+
+
+def _key(ws, path):
+    from app.model.catalog import path_key
+
+    return path_key(path)
+
+
+def _pixels(canvas) -> np.ndarray:
+    canvas.repaint()
+    image = canvas.grab().toImage().convertToFormat(canvas.grab().toImage().Format.Format_RGB888)
+    w, h = image.width(), image.height()
+    return np.frombuffer(image.constBits(), np.uint8, count=image.bytesPerLine() * h).reshape(
+        h, image.bytesPerLine())[:, :3 * w].reshape(h, w, 3).astype(int)
+
+
+def _to_widget(canvas, joints):
+    rect, s = canvas.image_rect(), canvas.sample
+    sx, sy = rect.width() / s.image.shape[1], rect.height() / s.image.shape[0]
+    return np.stack([rect.left() + joints[:, 0] * sx, rect.top() + joints[:, 1] * sy], 1)
+
+
+def _decoded_2d(model, ds, index):
+    """The heatmap net's 2D of one sample in image px, by the training pipeline (not the GUI's path)."""
+    from hpe_core.training.tasks.pipeline import predicted_2d
+
+    return predicted_2d(model, ds, np.array([index]), 96, "cpu")[0]
+
+
+def _wait_heatmaps(qtbot, ws):
+    qtbot.waitUntil(lambda: ws.feed.sample is not None and ws.feed.sample.index == ws.feed.selection
+                    and ws.feed.sample.heatmaps is not None and ws.feed.sample.detected_2d is not None,
+                    timeout=60_000)
+
+
+def test_heatmaps_over_the_image_every_joint_or_one(qtbot, window, synth, models):
+    import cv2
+
+    ws = _open(qtbot, window, synth, HEATMAP)
+    ws.select(5)
+    _wait_heatmaps(qtbot, ws)
+    view, canvas = window.image_view, window.image_view.canvas
+    assert view.heatmap_box.isEnabled() and view.heatmap_box.count() == 2 + 19
+    ws.options.show_gt = ws.options.show_pred = False  # the heatmap alone changes the picture
+    view.select_heatmap("off")
+    plain = _pixels(canvas)
+    assert not canvas.heatmap_drawn
+    view.select_heatmap("all")
+    every = _pixels(canvas)
+    assert canvas.heatmap_drawn
+    hm = ws.feed.sample.heatmaps
+    changed = np.abs(every - plain).sum(-1)
+    peaks = _to_widget(canvas, hm.joints_2d).round().astype(int)
+    near = [changed[y - 2:y + 3, x - 2:x + 3].max() for x, y in peaks]
+    assert np.median(near) > 60  # the colour map lights up where the joints are
+    rect = canvas.image_rect()
+    corners = [(int(rect.left()) + 3, int(rect.top()) + 3), (int(rect.right()) - 3, int(rect.top()) + 3)]
+    far = [(x, y) for x, y in corners if np.hypot(*(peaks - [x, y]).T).min() > rect.width() * 0.3]
+    assert far and all(changed[y, x] < 15 for x, y in far)  # and leaves the far background alone
+
+    wrist = int(np.argmax(hm.scores))  # the joint the net is surest of (the demo net's weaker maps have 2 modes)
+    view.select_heatmap(wrist)
+    assert canvas.heatmap_mode == wrist
+    one = _pixels(canvas)
+    alpha = np.frombuffer(canvas._heatmap[1].constBits(), np.uint8).reshape(-1, canvas._heatmap[1].width(), 4)[..., 3]
+    hot = (alpha >= round(0.75 * 255 * np.sqrt(0.5))).astype(np.uint8)  # the overlay where the map is >= half its peak
+    assert cv2.connectedComponents(hot)[0] - 1 == 1  # one joint: one blob
+    ys, xs = np.nonzero(hot)
+    scale = canvas._heatmap[1].width() / ws.feed.sample.image.shape[1]
+    centre = np.array([xs.mean(), ys.mean()]) / scale
+    assert np.hypot(*(centre - hm.joints_2d[wrist])) < 4.0  # the blob sits on the decoded wrist
+    changed_one = np.abs(one - plain).sum(-1) > 60
+    changed_all = np.abs(every - plain).sum(-1) > 60
+    assert 0 < changed_one.sum() < changed_all.sum()
+
+
+def test_predicted_2d_is_drawn_at_the_decoded_joints_beside_the_ground_truth(qtbot, window, synth, models):
+    from hpe_core.datasets import open_dataset
+    from app.views.overlay import DETECTED_COLOUR
+
+    ws = _open(qtbot, window, synth, HEATMAP)
+    ws.select(3)
+    _wait_heatmaps(qtbot, ws)
+    view, canvas = window.image_view, window.image_view.canvas
+    view.select_heatmap("off")
+    _pixels(canvas)
+    decoded = _decoded_2d(models[0], open_dataset(synth), 3)
+    np.testing.assert_allclose(ws.feed.sample.detected_2d, decoded, atol=1e-3)
+    drawn = np.array([[p.x(), p.y()] for p in canvas.detected_points])
+    np.testing.assert_allclose(drawn, _to_widget(canvas, decoded), atol=0.01)  # float32 px, scaled
+    assert canvas.bones_drawn > 0  # the ground truth is still drawn
+    pixels = _pixels(canvas)
+    target = np.array([DETECTED_COLOUR.red(), DETECTED_COLOUR.green(), DETECTED_COLOUR.blue()])
+    hits = [np.abs(pixels[int(round(y)), int(round(x))] - target).sum() < 60 for x, y in drawn]
+    assert np.mean(hits) > 0.6  # the crosses have their own colour (some hide under a later cross)
+    from PySide6.QtCore import QPointF
+
+    tip = canvas.joint_at(QPointF(*drawn[0]))
+    assert tip.startswith("predicted 2D: ") or tip.startswith("ground truth: ")
+    from hpe_core import metrics
+
+    assert "2D only" in view.metrics.text()
+    gt2 = open_dataset(synth).joints_2d[3][None].astype(np.float64)
+    epe = metrics.epe(decoded[None], gt2)
+    assert ws.feed.sample.metrics_2d["EPE"] == pytest.approx(epe, abs=1e-3)
+    assert f"<b>EPE</b> {epe:.1f} px" in view.metrics.text()
+
+
+def test_the_lifted_pose_is_the_3d_views_prediction_from_gt_or_heatmap_2d(qtbot, window, synth, models):
+    from app.model.sample_data import place_prediction
+    from app.visuals.layers import _to_world
+    from hpe_core.datasets import open_dataset
+    from hpe_core.models.families import FAMILIES
+
+    ws = _open(qtbot, window, synth, LIFTER, HEATMAP)
+    ds = open_dataset(synth)
+    lifter_key, heatmap_key = _key(ws, LIFTER), _key(ws, HEATMAP)
+    assert ws.catalog.active_key == lifter_key
+    ws.select(6)
+    qtbot.waitUntil(lambda: ws.feed.sample is not None and ws.feed.sample.index == 6
+                    and ws.feed.sample.pred_3d is not None, timeout=60_000)
+    scene = window.scene_view
+    assert ws.options.align == "none"  # a lifter's pose is not rotation-free: drawn as predicted
+
+    def expected(joints_2d):
+        with torch.no_grad():
+            rel = FAMILIES["lifter"].predict(models[1], {"joints_2d": joints_2d[None]}).joints_3d[0]
+        sample = ws.feed.sample
+        placed = place_prediction(rel.astype(np.float64), sample.gt_3d, ds.skeleton.root, ws.options.align)
+        return scene.skeletons.frame.to_display(_to_world(placed, sample.camera))
+
+    np.testing.assert_allclose(scene.skeletons.pred.joints, expected(ds.joints_2d[6]), rtol=1e-4, atol=0.05)
+    assert "lifting the ground-truth 2D" in scene.source.text()
+    assert ws.feed.sample.detected_2d is None and ws.feed.sample.heatmaps is None
+
+    ckv = window.checkpoints_view
+    assert ckv.lift_from.isVisibleTo(ckv) and ckv.lift_from.findData(heatmap_key) > 0
+    ckv.lift_from.setCurrentIndex(ckv.lift_from.findData(heatmap_key))
+    ckv.lift_from.activated.emit(ckv.lift_from.currentIndex())
+    assert ws.lift.key == heatmap_key
+    _wait_heatmaps(qtbot, ws)
+    qtbot.waitUntil(lambda: ws.feed.sample.pred_3d is not None, timeout=60_000)
+    decoded = _decoded_2d(models[0], ds, 6)
+    np.testing.assert_allclose(scene.skeletons.pred.joints, expected(decoded.astype(np.float32)), rtol=1e-4, atol=0.5)
+    assert "lifting the 2D of heatmap2d.pt" in scene.source.text()
+    _pixels(window.image_view.canvas)
+    assert window.image_view.canvas.heatmap_drawn  # the heatmap checkpoint's maps, over the image
+
+
+def test_checkpoints_panel_says_what_each_checkpoint_can_do(qtbot, window, synth, files):
+    ws = _open(qtbot, window, synth, HEATMAP, LIFTER, files.checkpoint)
+    tree = window.checkpoints_view.list
+    rows = {tree.topLevelItem(i).text(0).strip("● ").strip(): tree.topLevelItem(i).text(1)
+            for i in range(tree.topLevelItemCount())}
+    assert rows == {"heatmap2d.pt": "image → 2D", "lifter.pt": "2D → 3D", files.checkpoint.name: "image → 3D"}
+    ws.set_active_checkpoint(_key(ws, HEATMAP))
+    assert "can do: image → 2D" in window.checkpoints_view.details.text()
+    assert not window.checkpoints_view.lift_from.isVisibleTo(window.checkpoints_view)  # not a lifter
+    ws.set_active_checkpoint(_key(ws, LIFTER))
+    assert window.checkpoints_view.lift_from.isVisibleTo(window.checkpoints_view)
+
+
+def test_browser_error_column_is_the_lifted_poses_mpjpe(qtbot, window, synth, models):
+    from app.views.sample_model import ErrorRole
+    from hpe_core import metrics
+    from hpe_core.datasets import open_dataset
+    from hpe_core.models.families import FAMILIES
+
+    ws = _open(qtbot, window, synth, LIFTER)
+    qtbot.waitUntil(lambda: ws.predictions() is not None and ws.predictions().complete, timeout=60_000)
+    ds = open_dataset(synth)
+    with torch.no_grad():
+        lifted = FAMILIES["lifter"].predict(models[1], {"joints_2d": ds.joints_2d}).joints_3d
+    ref = metrics.mpjpe(lifted.astype(np.float64), ds.joints_3d.astype(np.float64), ds.visible,
+                        root=ds.skeleton.root, per_sample=True)
+    model = window.browser_view.model
+    qtbot.waitUntil(lambda: model.index(0).data(ErrorRole) is not None, timeout=30_000)
+    shown = np.array([model.index(r).data(ErrorRole) for r in range(model.rowCount())])
+    rows = np.array([int(model.rows[r]) for r in range(model.rowCount())])
+    assert len(rows) == len(ds)
+    np.testing.assert_allclose(shown, ref[rows], rtol=1e-4, atol=0.01)  # float32 mm of ~100
+    assert np.isfinite(shown).all() and shown.mean() > 1.0
