@@ -169,10 +169,12 @@ def bench_tsne(quick: bool, n: int | None = None) -> dict:
     def sklearn():
         maps["sklearn"] = TSNE(2, perplexity=30, max_iter=1000, init="pca", random_state=0).fit_transform(x)
 
-    t = interleaved({"ours": ours, "sklearn": sklearn}, 1)
+    cpu = {}
+    t = interleaved({"ours": cpu_timed(ours, "ours", cpu), "sklearn": cpu_timed(sklearn, "sklearn", cpu)}, 1)
     agree = {k: _knn_agreement(v, y) for k, v in maps.items()}
     return report("tsne" if n <= 10000 else f"tsne{n // 1000}k", n=n, ours_s=t["ours"], sklearn_s=t["sklearn"],
-                  speedup=t["sklearn"] / t["ours"], knn_agreement_ours=agree["ours"],
+                  speedup=t["sklearn"] / t["ours"], ours_cpu_s=cpu["ours"], sklearn_cpu_s=cpu["sklearn"],
+                  load=os.getloadavg()[0], knn_agreement_ours=agree["ours"],
                   knn_agreement_sklearn=agree["sklearn"],
                   agreement_points=100 * (agree["ours"] - agree["sklearn"]))
 

@@ -234,4 +234,13 @@ def _tsne(x, dims, labels, seed, progress, perplexity: float = 30.0, pca_dims: i
     embedding = tsne.fit(data, affinities=_tsne_affinities(data, perplexity, int(n_jobs), int(seed)))
     return np.asarray(embedding), {"perplexity": perplexity, "pca_dims": int(data.shape[1]),
                                    "gradient": "fft" if fft else "barnes-hut",
-                                   "kl_divergence": float(getattr(embedding, "kl_divergence", np.nan))}
+                                   "kl_divergence": _finite_or_none(getattr(embedding, "kl_divergence", None))}
+
+
+def _finite_or_none(value):
+    """A float for JSON, or None (no NaN in the run's info)."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if np.isfinite(value) else None
