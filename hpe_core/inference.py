@@ -270,7 +270,9 @@ class Predictor:
     def _run(self, items, total: int, read, progress, on_frame) -> PredictionRun:
         progress = progress or NullProgress()
         result = self._new_run()
-        stream = prefetch(self._prepared(items, read), self.queue_size * self.batch_size)
+        stream = self._prepared(items, read)  # a video: its decode thread already runs ahead, no second one
+        if read is not None:
+            stream = prefetch(stream, self.queue_size * self.batch_size)
         batch: list[tuple] = []
         start = time.perf_counter()
         try:
