@@ -11,8 +11,10 @@ Every batch goes through its family's ``predict(model, batch) -> Prediction``
 The model runs on an inference copy of the checkpoint's network: BatchNorm folded into the
 convolutions (exact algebra, float rounding aside), channels-last memory, ``torch.inference_mode``;
 ``precision`` bf16/fp16 adds autocast (fp32 is the exact reference). Images are read and
-preprocessed (the same ``to_tensor`` as training) in a background thread feeding a bounded queue,
-so decoding overlaps the model. Unreadable images and video frames are skipped and counted.
+letterboxed in a background thread feeding a bounded queue (a video's own decode thread does both),
+so decoding overlaps the model; a batch of letterboxed uint8 images is then normalised in one pass
+(the same floats as training's ``to_tensor`` on each) straight into the channels-last layout.
+Unreadable images and video frames are skipped and counted.
 Predictions are (N, J, 3) millimetres, root-relative (the root row is zero).
 """
 
@@ -141,15 +143,27 @@ class Predictor:
 
         return to_tensor(image, self.image_size)
 
-    def predict_arrays(self, images: Iterable[np.ndarray]) -> np.ndarray:
-        """A list of (H, W, 3) uint8 RGB images -> (N, J, 3) mm."""
+    def batch_tensor(self, images: list[np.ndarray]):
+        """Letterboxed (S, S, 3) uint8 RGB images -> (N, 3, S, S) normalised float32, channels-last:
+        the values of stacking :meth:`preprocess` of each (the same float operations, element by
+        element), in one pass per step over the whole batch instead of a dozen small tensors per
+        image, and already in the model's memory layout (an (N, S, S, 3) stack seen as NCHW)."""
         import torch
 
-        tensors = [self.preprocess(_check_image(im, f"image {i}")) for i, im in enumerate(images)]
-        if not tensors:
+        from hpe_core.datasets.transforms import normalize
+
+        x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div_(255.0)
+        return normalize(x)
+
+    def predict_arrays(self, images: Iterable[np.ndarray]) -> np.ndarray:
+        """A list of (H, W, 3) uint8 RGB images -> (N, J, 3) mm."""
+        from hpe_core.datasets.transforms import letterbox
+
+        boxed = [letterbox(_check_image(im, f"image {i}"), self.image_size) for i, im in enumerate(images)]
+        if not boxed:
             return np.zeros((0, self.num_joints, 3), np.float32)
-        return np.concatenate([self.predict_tensor(torch.stack(tensors[a:a + self.batch_size]))
-                               for a in range(0, len(tensors), self.batch_size)])
+        return np.concatenate([self.predict_tensor(self.batch_tensor(boxed[a:a + self.batch_size]))
+                               for a in range(0, len(boxed), self.batch_size)])
 
     # ------------------------------------------------------------------ sources
     def predict_images(self, paths: str | Path | Iterable[str | Path], progress: ProgressSink | None = None,
@@ -210,14 +224,17 @@ class Predictor:
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
     def _prepared(self, items: Iterator, read: Callable | None) -> Iterator[tuple]:
-        """(frame, name, tensor or None, reason) for each item; runs in the loader thread."""
+        """(frame, name, letterboxed uint8 image or None, reason) for each item; runs in the loader
+        thread (a video's decode thread has letterboxed its frames already)."""
+        from hpe_core.datasets.transforms import letterbox
+
         for frame, name, item in items:
             try:
                 image = item if read is None else read(item)
                 if image is None:  # the video decoder could not decode this frame
                     yield frame, name, None, "frame could not be decoded"
                     continue
-                yield frame, name, self.preprocess(_check_image(image, name)), None
+                yield frame, name, letterbox(_check_image(image, name), self.image_size), None
             except (DatasetError, InputError, OSError) as exc:
                 yield frame, name, None, str(exc)
 
@@ -253,16 +270,18 @@ class Predictor:
     def _run(self, items, total: int, read, progress, on_frame) -> PredictionRun:
         progress = progress or NullProgress()
         result = self._new_run()
-        stream = prefetch(self._prepared(items, read), self.queue_size * self.batch_size)
+        stream = self._prepared(items, read)  # a video: its decode thread already runs ahead, no second one
+        if read is not None:
+            stream = prefetch(stream, self.queue_size * self.batch_size)
         batch: list[tuple] = []
         start = time.perf_counter()
         try:
-            for frame, name, tensor, reason in stream:
+            for frame, name, image, reason in stream:
                 check_cancelled(progress)
-                if tensor is None:
+                if image is None:
                     result.add_skipped(name, reason)
                     continue
-                batch.append((frame, name, tensor))
+                batch.append((frame, name, image))
                 if len(batch) == self.batch_size:
                     self._flush(batch, result, on_frame, progress, total)
             self._flush(batch, result, on_frame, progress, total)
@@ -273,12 +292,10 @@ class Predictor:
         return result
 
     def _flush(self, batch: list, result: PredictionRun, on_frame, progress, total: int) -> None:
-        import torch
-
         if not batch:
             return
         t0 = time.perf_counter()
-        rows = self.predict_batch(torch.stack([t for _, _, t in batch]))
+        rows = self.predict_batch(self.batch_tensor([t for _, _, t in batch]))
         self._record(result, [f for f, _, _ in batch], [n for _, n, _ in batch], rows, t0, on_frame, progress, total)
         batch.clear()
 

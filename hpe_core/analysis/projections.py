@@ -9,7 +9,10 @@
 - ``umap``: umap-learn, seeded; its numba functions are cached on disk (``numba_cache``), so
   only the first use on a machine pays their compilation.
 - ``tsne``: openTSNE (FFT-accelerated gradients in 2D from 10,000 samples, Barnes-Hut below and
-  in 3D; several times faster than scikit-learn's) on exact nearest neighbours up to
+  in 3D; several times faster than scikit-learn's; the FFT grid has one interval per
+  :data:`FFT_UNITS_PER_INTERVAL` units of the map, 50 at least: openTSNE's default of one per
+  unit makes the grid, and the FFTs, grow with the map, to 2-3x the whole run's time at 10,000,
+  for a KL divergence within 1%) on exact nearest neighbours up to
   :data:`EXACT_KNN_LIMIT` samples (blocked matrix products: faster than its approximate index
   there, and the same neighbours scikit-learn uses), after a PCA to ``pca_dims`` (50) dimensions
   as is customary.
@@ -30,6 +33,8 @@ METHODS = ("pca", "lda", "umap", "tsne")
 _BLOCK = 8192
 _KNN_BLOCK_FLOATS = 2 ** 24  # distances held at once by nearest_neighbours (64 MB)
 EXACT_KNN_LIMIT = 20_000  # t-SNE neighbours: exact (blocked products) up to here, openTSNE's index above
+FFT_FROM = 10_000  # 2D t-SNE: FFT-interpolated repulsion from here (openTSNE's own switch), Barnes-Hut below
+FFT_UNITS_PER_INTERVAL = 2.0  # openTSNE's ``ints_in_interval``: its default 1 grows the grid with the map
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,23 @@ def _threads() -> int:
     return max(1, torch.get_num_threads() if torch is not None else (os.cpu_count() or 1))
 
 
+def _tsne_threads(n: int) -> int:
+    """Threads for openTSNE: as many as torch may use (the GUI limits it) on large maps (10,000
+    samples and more) while the machine has that many cores idle (the 1-minute load average);
+    else one: its threads busy-wait for each other, and a core taken by other work stalls them
+    all (three times slower than one thread on a loaded 2-core machine)."""
+    import os
+
+    threads = _threads()
+    if n < 10000 or threads <= 1:
+        return 1
+    try:
+        idle = (os.cpu_count() or 1) - os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average (Windows): trust the thread setting
+        return threads
+    return threads if idle >= threads - 0.5 else 1
+
+
 def _tsne_affinities(data: np.ndarray, perplexity: float, n_jobs: int, seed: int):
     """openTSNE's perplexity affinities on exact nearest neighbours (blocked products, a fraction
     of the time of its approximate index up to :data:`EXACT_KNN_LIMIT` samples); None above it,
@@ -203,10 +225,22 @@ def _tsne(x, dims, labels, seed, progress, perplexity: float = 30.0, pca_dims: i
         check_cancelled(progress)  # raising here stops openTSNE's optimiser
         return False
 
-    if n_jobs is None:  # threads pay off on large maps only (on a busy machine they spin and stall);
-        n_jobs = _threads() if x.shape[0] >= 10000 else 1  # as many as torch may use (the GUI limits it)
+    if n_jobs is None:
+        n_jobs = _tsne_threads(x.shape[0])
+    fft = dims == 2 and x.shape[0] >= FFT_FROM
     tsne = TSNE(n_components=dims, perplexity=perplexity, random_state=int(seed), n_iter=int(n_iter),
-                negative_gradient_method="auto" if dims <= 2 else "bh", n_jobs=int(n_jobs),
-                callbacks=callback, callbacks_every_iters=every, verbose=False)
+                negative_gradient_method="fft" if fft else "bh", ints_in_interval=FFT_UNITS_PER_INTERVAL,
+                n_jobs=int(n_jobs), callbacks=callback, callbacks_every_iters=every, verbose=False)
     embedding = tsne.fit(data, affinities=_tsne_affinities(data, perplexity, int(n_jobs), int(seed)))
-    return np.asarray(embedding), {"perplexity": perplexity, "pca_dims": int(data.shape[1])}
+    return np.asarray(embedding), {"perplexity": perplexity, "pca_dims": int(data.shape[1]),
+                                   "gradient": "fft" if fft else "barnes-hut",
+                                   "kl_divergence": _finite_or_none(getattr(embedding, "kl_divergence", None))}
+
+
+def _finite_or_none(value):
+    """A float for JSON, or None (no NaN in the run's info)."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if np.isfinite(value) else None

@@ -14,6 +14,10 @@ each of the (N, K) table of per-cluster sums, and pairs inside one cluster are d
 within-cluster sums, on data centred on that cluster's mean, so ``a(i)`` does not lose digits to
 cancellation. Squared distances come straight out of the product: the rows are augmented to
 ``[-2x, 1, |x|^2]`` and ``[y, |y|^2, 1]``, so no (B, B) pass is needed before the square root.
+On the CPU a block pair is computed a strip of rows at a time (about 1 MB of distances), so the
+square root and the sums read the strip from cache rather than a block's matrix from memory, and
+a piece paired with itself is a triangle of strips (each strip against the columns from its own
+first row on), so it costs half its square.
 With very many labels (N x K above ``DENSE_LIMIT``) rows are done block by block instead, keeping
 a (rows, K) table.
 """
@@ -26,6 +30,7 @@ from hpe_core.errors import InputError
 from hpe_core.progress import NullProgress, ProgressSink, check_cancelled
 
 DEFAULT_BLOCK = 2048
+STRIP_FLOATS = 1 << 18  # distances computed at once (1 MB): a strip of a block pair, kept in cache
 DENSE_LIMIT = 25_000_000  # N x K above this: row blocks (2x the work, memory B x K) instead of (N, K) sums
 
 
@@ -139,6 +144,28 @@ def _distances(left, right, diagonal: bool = False):
     return dist
 
 
+def _strips(left, right, triangle: bool = False):
+    """``(offset, dist)`` for strips of rows of the (A, B) distances between a left factor and
+    augmented rows: each strip's square root and sums run while it is still in cache (a whole
+    block's matrix is several MB: it would make every pass after the product a trip to memory).
+    ``triangle`` (``left`` and ``right`` the same rows): strip ``[s, e)`` holds only the columns
+    from ``s`` on, zero on its diagonal, so the block costs half. ``dist`` is reused: use it
+    before asking for the next strip."""
+    import torch
+
+    a, b = left.shape[0], right.shape[0]
+    rows = int(min(max(STRIP_FLOATS // max(b, 1), 32), a)) if left.device.type == "cpu" else a  # a GPU: one go
+    buf = torch.empty(rows * b, dtype=left.dtype, device=left.device)
+    for s in range(0, a, rows):
+        e = min(s + rows, a)
+        cols = right[s:] if triangle else right
+        dist = torch.mm(left[s:e], cols.T, out=buf[:(e - s) * cols.shape[0]].view(e - s, cols.shape[0]))
+        dist.clamp_min_(0.0).sqrt_()
+        if triangle:
+            dist.diagonal().zero_()
+        yield s, dist
+
+
 class _Plan:
     """Blocks that follow the cluster boundaries, and progress over all the block pairs."""
 
@@ -173,7 +200,7 @@ class _Plan:
 
 def _within_sums(rows, d: int, starts: np.ndarray, plan: _Plan):
     """(N,) float64 sums of distances inside each cluster, on data centred on that cluster's mean;
-    each pair of the cluster's blocks once (the upper triangle)."""
+    each pair of the cluster's pieces once and each piece with itself as a triangle of strips."""
     import torch
 
     out = torch.zeros(rows.shape[0], dtype=torch.float64, device=rows.device)
@@ -185,10 +212,15 @@ def _within_sums(rows, d: int, starts: np.ndarray, plan: _Plan):
         for p, (a0, a1) in enumerate(pieces):
             left = _left(right[a0 - lo:a1 - lo], d)
             for b0, b1 in pieces[p:]:
-                dist = _distances(left, right[b0 - lo:b1 - lo], diagonal=a0 == b0)
-                out[a0:a1] += torch.mv(dist, ones[:b1 - b0])
-                if b0 != a0:
-                    out[b0:b1] += torch.mv(dist.T, ones[:a1 - a0])
+                if b0 == a0:  # the piece with itself: rows [s, e) against columns s.., once
+                    for s, dist in _strips(left, right[a0 - lo:a1 - lo], triangle=True):
+                        e = a0 + s + dist.shape[0]
+                        out[a0 + s:e] += torch.mv(dist, ones[:dist.shape[1]])
+                        out[e:a1] += torch.mv(dist[:, e - a0 - s:].T, ones[:dist.shape[0]])
+                else:
+                    for s, dist in _strips(left, right[b0 - lo:b1 - lo]):
+                        out[a0 + s:a0 + s + dist.shape[0]] += torch.mv(dist, ones[:b1 - b0])
+                        out[b0:b1] += torch.mv(dist.T, ones[:dist.shape[0]])
                 plan.step()
     return out
 
@@ -209,18 +241,19 @@ def _cluster_sums(rows, d: int, cs, k: int, plan: _Plan):
             if fa == la == fb == lb:  # inside one cluster
                 plan.step()
                 continue
-            dist = _distances(left, rows[b0:b1])
-            if fb == lb:
-                sums[a0:a1, fb] += torch.mv(dist, ones[:b1 - b0])
-            else:
-                onehot = _onehot(cs, k) if onehot is None else onehot
-                sums[a0:a1] += torch.mm(onehot[:, b0:b1], dist.T).T
-            if b0 != a0:
-                if fa == la:
-                    sums[b0:b1, fa] += torch.mv(dist.T, ones[:a1 - a0])
+            if (fb != lb or (fa != la and b0 != a0)) and onehot is None:
+                onehot = _onehot(cs, k)
+            for s, dist in _strips(left, rows[b0:b1]):
+                r0, r1 = a0 + s, a0 + s + dist.shape[0]
+                if fb == lb:
+                    sums[r0:r1, fb] += torch.mv(dist, ones[:b1 - b0])
                 else:
-                    onehot = _onehot(cs, k) if onehot is None else onehot
-                    sums[b0:b1] += torch.mm(onehot[:, a0:a1], dist).T
+                    sums[r0:r1] += torch.mm(onehot[:, b0:b1], dist.T).T
+                if b0 != a0:
+                    if fa == la:
+                        sums[b0:b1, fa] += torch.mv(dist.T, ones[:r1 - r0])
+                    else:
+                        sums[b0:b1] += torch.mm(onehot[:, r0:r1], dist).T
             plan.step()
     return sums
 

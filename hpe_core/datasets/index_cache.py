@@ -28,7 +28,7 @@ import numpy as np
 from hpe_core.cache_dirs import cache_root
 from hpe_core.errors import DatasetError
 
-VERSION = 1
+VERSION = 2  # 2: readers store which listed files are samples
 
 
 @dataclass(frozen=True)
@@ -43,29 +43,42 @@ class Listing:
 
 
 def scan(folder: Path, suffix: str) -> Listing:
-    """Names, sizes and modification times of the regular files ``*suffix`` in ``folder`` (one
-    ``stat`` per file relative to the open folder, which saves resolving its path each time)."""
-    entries, start = [], time.time_ns()
+    """Names, sizes and modification times of the regular files ``*suffix`` in ``folder``: one
+    listing, then one ``stat`` per file relative to the open folder (which saves resolving its
+    path each time), in one tight pass: at 200,000 files this is most of a cached open."""
+    start = time.time_ns()
     try:
         fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError as exc:
         raise DatasetError(f"{folder}: cannot list the folder ({exc.strerror or exc})") from None
     try:
-        for name in os.listdir(fd):
-            if name.endswith(suffix):
-                try:
-                    st = os.stat(name, dir_fd=fd)
-                except FileNotFoundError:  # removed while listing
-                    continue
-                if stat.S_ISREG(st.st_mode):
-                    entries.append((name, st.st_size, st.st_mtime_ns))
+        names = sorted(name for name in os.listdir(fd) if name.endswith(suffix))
+        try:
+            stats = [os.stat(name, dir_fd=fd) for name in names]
+        except FileNotFoundError:  # removed while listing: leave it out
+            names, stats = _stat_present(names, fd)
     except OSError as exc:
         raise DatasetError(f"{folder}: cannot list the folder ({exc.strerror or exc})") from None
     finally:
         os.close(fd)
-    entries.sort()
-    return Listing(Path(folder), [e[0] for e in entries], np.array([e[1] for e in entries], np.int64),
-                   np.array([e[2] for e in entries], np.int64), start)
+    fields = np.array([(st.st_mode, st.st_size, st.st_mtime_ns) for st in stats], np.int64).reshape(-1, 3)
+    regular = (fields[:, 0] & 0o170000) == stat.S_IFREG
+    if not regular.all():
+        names = [name for name, keep in zip(names, regular.tolist()) if keep]
+        fields = fields[regular]
+    return Listing(Path(folder), names, np.ascontiguousarray(fields[:, 1]), np.ascontiguousarray(fields[:, 2]),
+                   start)
+
+
+def _stat_present(names: list[str], fd: int) -> tuple[list[str], list]:
+    kept, stats = [], []
+    for name in names:
+        try:
+            stats.append(os.stat(name, dir_fd=fd))
+        except FileNotFoundError:
+            continue
+        kept.append(name)
+    return kept, stats
 
 
 def settled(listings: list[Listing], margin_s: float = 1.0) -> bool:

@@ -14,6 +14,7 @@ frame) from different cameras share a ``pose_id``; ``green_images.txt`` lists fr
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import os
 import re
@@ -128,35 +129,59 @@ def read_panoptic(path: str | Path, progress: ProgressSink | None = None) -> Pos
     base, seqs = _sequences(path)
     if not seqs:
         raise DatasetError(f"{path}: no Panoptic sequences (folders with hdJoints/ and hdImages/)")
-    listings, rows = [], []
-    for s, seq in enumerate(seqs):
+    listings = []
+    for seq in seqs:
         joints_dir = seq / "hdJoints"
         if not joints_dir.is_dir():
             raise DatasetError(f"{joints_dir}: missing (every Panoptic sequence needs hdJoints/ next to hdImages/)")
-        listing = index_cache.scan(joints_dir, ".json")
-        listings.append(listing)
-        for name in listing.names:
-            match = _NAME.match(name[:-5]) if not name.startswith(".") else None
-            if match:
-                rows.append((s, match))
-    if not rows:
-        raise DatasetError(f"{path}: no annotation files named '<seq>;hd_PP_CC;person_P;FFFFFFFF.json' in hdJoints/")
+        listings.append(index_cache.scan(joints_dir, ".json"))
     key = index_cache.fingerprint(listings, extra="panoptic")
     cached = index_cache.load("panoptic", path, key)
-    if cached is not None:
+    if _fits(cached, listings):  # no file read, no name parsed
         columns, cameras = _from_index(*cached)
+        matched = np.asarray(cached[0]["matched"], dtype=bool)
     else:
+        rows, matched = _sample_files(listings)
+        if not rows:
+            raise DatasetError(f"{path}: no annotation files named '<seq>;hd_PP_CC;person_P;FFFFFFFF.json' in hdJoints/")
         columns, cameras = _parse(seqs, rows, progress)
         if index_cache.settled(listings):
-            index_cache.save("panoptic", path, key, {**columns, **_camera_arrays(cameras)},
+            index_cache.save("panoptic", path, key, {**columns, **_camera_arrays(cameras), "matched": matched},
                              {"cameras": [cameras[c].name for c in sorted(cameras)]})
-    names = np.array([f"{seqs[s].name}/hdImages/{m.string}.jpg" for s, m in rows], dtype=object)
-    dataset = PoseDataset(path=path, format="panoptic", skeleton=PANOPTIC19, size=len(rows), cameras=cameras,
+    names, offset = [], 0
+    for seq, listing in zip(seqs, listings):
+        prefix, keep = f"{seq.name}/hdImages/", matched[offset:offset + len(listing.names)].tolist()
+        names += [prefix + name[:-5] + ".jpg" for name in itertools.compress(listing.names, keep)]
+        offset += len(listing.names)
+    names = np.array(names, dtype=object)
+    dataset = PoseDataset(path=path, format="panoptic", skeleton=PANOPTIC19, size=len(names), cameras=cameras,
                           columns=columns, images=FileImages(base, names),
                           names={"sequence": [s.name for s in seqs]})
     for green in _green_lists(path, base, seqs):
         dataset = apply_skip_list(dataset, read_skip_list(green))
     return dataset
+
+
+def _fits(cached, listings: list) -> bool:
+    """Whether a cached index has one ``matched`` flag per listed file and one row per flag set."""
+    if cached is None or "matched" not in cached[0] or "joints_3d" not in cached[0]:
+        return False
+    matched = cached[0]["matched"]
+    return (matched.shape == (sum(len(x.names) for x in listings),)
+            and int(np.count_nonzero(matched)) == len(cached[0]["joints_3d"]))
+
+
+def _sample_files(listings: list) -> tuple[list, np.ndarray]:
+    """``(rows, matched)``: (sequence, name match) of each joints file named as a sample, and
+    which of all the listed files (the listings one after the other) those are."""
+    rows, matched = [], []
+    for s, listing in enumerate(listings):
+        for name in listing.names:
+            match = _NAME.match(name[:-5]) if not name.startswith(".") else None
+            matched.append(match is not None)
+            if match:
+                rows.append((s, match))
+    return rows, np.array(matched, dtype=bool)
 
 
 def _parse(seqs: list[Path], rows: list, progress: ProgressSink | None) -> tuple[dict, dict[int, Camera]]:

@@ -143,3 +143,34 @@ def test_an_unreadable_file_is_still_named_after_a_cached_open(tmp_path):
     _age(folder, 20)
     with pytest.raises(DatasetError, match=f"{bad.name}: corrupt"):
         open_dataset(tmp_path)
+
+
+def test_files_that_are_not_samples_stay_out_of_a_cached_open(tmp_path, monkeypatch):
+    folder = _write(tmp_path, n_frames=4)
+    (folder / "notes.json").write_text("{}")  # listed, not named as a sample
+    (folder / "odd.json").mkdir()  # not a regular file
+    _age(folder)
+    first = open_dataset(tmp_path)
+    assert len(first) == 8
+    _no_file_reads(monkeypatch)
+    again = open_dataset(tmp_path)
+    _same(first, again)
+    listing = index_cache.scan(folder, ".json")
+    assert "odd.json" not in listing.names and "notes.json" in listing.names
+    assert listing.sizes.dtype == listing.mtimes.dtype == np.int64 and len(listing.sizes) == len(listing.names)
+    assert listing.sizes[listing.names.index("notes.json")] == 2
+
+
+def test_an_index_of_another_shape_is_not_used(tmp_path, monkeypatch):
+    """An entry under the right key whose sample flags do not fit the listing is parsed afresh."""
+    folder = _write(tmp_path, n_frames=3)
+    first = open_dataset(tmp_path)
+    key = index_cache.fingerprint([index_cache.scan(folder, ".json")], extra="panoptic")
+    arrays, meta = index_cache.load("panoptic", tmp_path, key)
+    arrays = {k: np.array(v) for k, v in arrays.items()}
+    arrays["matched"] = arrays["matched"][:-1]
+    index_cache.save("panoptic", tmp_path, key, arrays, meta)
+    reads = []
+    monkeypatch.setattr(panoptic, "_read_doc", lambda file: reads.append(file) or json.loads(open(file).read()))
+    _same(first, open_dataset(tmp_path))
+    assert len(reads) == 6

@@ -70,6 +70,22 @@ def test_matches_sklearn(case, block, dense, monkeypatch):
     np.testing.assert_allclose(per_sample, ref, atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("case", ["random-7", "tight-far-blobs", "one-big-many-small"])
+@pytest.mark.parametrize("block", [100, 4096])
+def test_matches_sklearn_in_strips(case, block, monkeypatch):
+    """Block pairs computed a few rows at a time (32-row strips; a piece with itself as a triangle
+    of strips): the same values."""
+    import importlib
+
+    module = importlib.import_module("hpe_core.analysis.silhouette")
+    monkeypatch.setattr(module, "STRIP_FLOATS", 1)  # the smallest strips: 32 rows
+    x, y = CASES[case]()
+    ref = sk_samples(x.astype(np.float64), y)
+    score, per_sample = silhouette(x, y, block=block)
+    assert abs(score - ref.mean()) <= 1e-6
+    np.testing.assert_allclose(per_sample, ref, atol=1e-5, rtol=0)
+
+
 def test_matches_slow_reference_with_singletons_and_string_labels():
     rng = np.random.default_rng(5)
     x = rng.normal(size=(40, 3))

@@ -39,3 +39,30 @@ def test_tsne_on_exact_neighbours_separates_blobs():
     coords = project(x.astype(np.float32), "tsne", 2, seed=0, n_iter=250).coords
     idx = NearestNeighbors(n_neighbors=11).fit(coords).kneighbors(coords, return_distance=False)[:, 1:]
     assert (y[idx] == y[:, None]).mean() > 0.98
+
+
+def test_the_fft_grid_of_two_units_per_interval_keeps_the_map(monkeypatch):
+    """The FFT path with its coarser grid: the same KL divergence within 2% as openTSNE's default
+    grid (one interval per unit) and the same separation."""
+    x, y = make_blobs(1200, 20, centers=6, cluster_std=2.0, random_state=2)
+    x = x.astype(np.float32)
+    monkeypatch.setattr(projections, "FFT_FROM", 1000)
+    coarse = project(x, "tsne", 2, seed=0, n_iter=150)
+    monkeypatch.setattr(projections, "FFT_UNITS_PER_INTERVAL", 1.0)
+    fine = project(x, "tsne", 2, seed=0, n_iter=150)
+    assert coarse.info["gradient"] == fine.info["gradient"] == "fft"
+    assert abs(coarse.info["kl_divergence"] / fine.info["kl_divergence"] - 1) < 0.02
+    for got in (coarse, fine):
+        idx = NearestNeighbors(n_neighbors=11).fit(got.coords).kneighbors(got.coords, return_distance=False)[:, 1:]
+        assert (y[idx] == y[:, None]).mean() > 0.98
+
+
+def test_threads_only_while_cores_are_idle(monkeypatch):
+    import os
+
+    monkeypatch.setattr(projections, "_threads", lambda: 2)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.3, 0.3, 0.3))
+    assert projections._tsne_threads(50000) == 2 and projections._tsne_threads(5000) == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (3.0, 3.0, 3.0))
+    assert projections._tsne_threads(50000) == 1

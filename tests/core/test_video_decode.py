@@ -6,6 +6,7 @@ import threading
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from analysis_assets import IMAGE_SIZE, corrupt_video_frame, make_assets
 from hpe_core.datasets.transforms import letterbox
@@ -63,9 +64,27 @@ def test_predictions_equal_decoding_first(clip, tmp_path_factory):
     model = load_checkpoint(make_assets(tmp_path_factory.mktemp("assets")).regressor)[0]
     predictor = Predictor(model, "cpu", batch_size=4, image_size=IMAGE_SIZE)
     video = predictor.predict_video(clip)
-    first = predictor.predict_arrays(_decoded_first(clip, None))
+    images = [predictor.preprocess(im) for im in _decoded_first(clip, None)]  # training's to_tensor, per image
+    first = np.concatenate([predictor.predict_tensor(torch.stack(images[a:a + 4])) for a in range(0, 10, 4)])
     assert video.frames == list(range(10)) and video.skipped == 0
     np.testing.assert_array_equal(video.joints_3d, first)  # the same tensors in the same batches
+    np.testing.assert_array_equal(predictor.predict_arrays(_decoded_first(clip, None)), first)
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_a_batch_is_normalised_as_each_image_is_in_training(channels_last):
+    """One pass over the (N, S, S, 3) stack: the same floats as stacking to_tensor of each image,
+    already in the channels-last layout the model runs in."""
+    from hpe_core.models import build_model
+
+    model = build_model("regressor", "resnet18", width=8, head_layers=1).eval()
+    predictor = Predictor(model, "cpu", image_size=40, channels_last=channels_last)
+    rng = np.random.default_rng(3)
+    images = [letterbox(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), 40) for h, w in ((30, 50), (40, 40), (90, 20))]
+    batch = predictor.batch_tensor(images)
+    assert batch.shape == (3, 3, 40, 40) and batch.dtype == torch.float32
+    assert batch.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(batch, torch.stack([predictor.preprocess(im) for im in images]))
 
 
 def test_an_undecodable_frame_is_reported_not_fatal(clip, tmp_path):
