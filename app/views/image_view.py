@@ -176,7 +176,10 @@ class ImageView(QWidget):
         if s.pred_3d is None:
             info = "no prediction yet" if self.catalog.checkpoint is not None else "no checkpoint open"
         elif s.metrics:
-            info = " · ".join(f"<b>{k}</b> {v:.1f} mm" for k, v in s.metrics.items())
+            loaded = self.catalog.checkpoint  # its one error measure first and in bold, the other after
+            measure = loaded.error_measure.name if loaded is not None else "MPJPE"
+            order = sorted(s.metrics.items(), key=lambda kv: kv[0] != measure)
+            info = " · ".join(f"<b>{k}</b> {v:.1f} mm" if k == measure else f"{k} {v:.1f} mm" for k, v in order)
         else:
             info = "prediction (no ground truth)"
         if s.approximate_overlay:

@@ -57,12 +57,18 @@ class LoadedCheckpoint:
         return self.predictor is not None
 
     @property
+    def error_measure(self):
+        """The one error this checkpoint is read by (``hpe_core.error_measure``): PA-MPJPE for a
+        head trained with a rotation-aligned loss, MPJPE otherwise."""
+        from hpe_core.error_measure import checkpoint_error_measure
+
+        return checkpoint_error_measure(self.info)
+
+    @property
     def rotation_free(self) -> bool:
         """Trained with a rotation-aligned loss: its poses are defined only up to a rotation, so
         they are shown rigidly aligned and ranked by PA-MPJPE."""
-        training = getattr(self.info, "training", None) or {}
-        regression = ((training.get("config") or {}).get("regression") or {})
-        return str(regression.get("loss", "")).startswith("rotation")
+        return self.error_measure.rotation_aligned
 
 
 def _predictor(model, info, device_spec: str, precision: str):
