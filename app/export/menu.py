@@ -14,6 +14,8 @@ def show_analysis(window, name: str):
     dock = window.analysis_docks[name]
     dock.show()
     dock.raise_()
+    if getattr(window, "dock_layout", None) is not None:
+        window.dock_layout.last_shown = dock  # what View ▸ Maximise Panel maximises
     return window.analysis_view(name)
 
 
