@@ -44,7 +44,7 @@ SHORTCUTS = [
     ("show_embedding", "&Embedding Explorer", "Ctrl+1", "Embed, cluster and project a layer (PCA, LDA, UMAP, t-SNE)"),
     ("show_kernel", "&Kernel Inspector", "Ctrl+2", "conv1 filters, one filter's effect, feature maps"),
     ("show_compare", "&Compare Checkpoints", "Ctrl+3", "Two checkpoints side by side: metrics, CKA, predictions"),
-    ("export_figure", "Export &Figure…", "Ctrl+Shift+E", "Export a figure of the analysis views (PNG, SVG, PDF)"),
+    ("export_figure", "Export &Figure…", "Ctrl+Shift+E", "Export a figure of any view (PNG, SVG, PDF)"),
     ("export_report", "Export &Report…", "Ctrl+Shift+R", "One HTML file and a PDF with every figure, table and "
                                                          "provenance"),
 ]

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QLabel, QTableWidget, QTableWidgetItem, QVBoxLayou
 from app.views.palettes import sequential_lut
 
 MODEL_COLOURS = {"gt": (0.92, 0.92, 0.92), "a": (0.30, 0.55, 0.96), "b": (0.96, 0.60, 0.15)}
+PAPER_COLOURS = {**MODEL_COLOURS, "gt": (0.25, 0.25, 0.25)}  # ground truth on a white page
 LAYER_ORDER = ("conv1", "layer1", "layer2", "layer3", "layer4", "encoder", "projection", "prediction")
 SHORT = {"conv1": "c1", "layer1": "L1", "layer2": "L2", "layer3": "L3", "layer4": "L4", "encoder": "enc",
          "projection": "proj", "prediction": "pred"}
@@ -128,14 +129,19 @@ class PosePairView(QWidget):
         self.skeletons = {key: SkeletonVisual(parent=self.view.scene, width=4.0 if key == "gt" else 3.0,
                                               marker_size=9.0 if key == "gt" else 7.0) for key in MODEL_COLOURS}
         self.legend = QLabel("")
+        self._last = None  # (skeleton, poses, names) last drawn
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas.native, 1)
         layout.addWidget(self.legend)
 
-    def set_poses(self, skeleton, poses: dict[str, np.ndarray | None], names: dict[str, str]) -> None:
+    def set_poses(self, skeleton, poses: dict[str, np.ndarray | None], names: dict[str, str],
+                  colours: dict | None = None) -> None:
         """``poses``: {"gt", "a", "b"} -> (J, 3) root-relative camera-frame mm (None: hidden)."""
         from app.visuals.scene_frame import SceneFrame
+
+        self._last = (skeleton, poses, names)
+        colours = colours or MODEL_COLOURS
 
         frame = SceneFrame()
         shown = {k: frame.to_display(v) for k, v in poses.items() if v is not None}
@@ -144,7 +150,7 @@ class PosePairView(QWidget):
         for key, visual in self.skeletons.items():
             if key in shown:
                 pts = shown[key] - np.array([0.0, 0.0, floor])
-                colour = np.asarray(MODEL_COLOURS[key], np.float32)
+                colour = np.asarray(colours[key], np.float32)
                 visual.set_data(pts, bones, np.tile(colour, (len(pts), 1)), np.tile(colour, (len(bones), 1)))
             else:
                 visual.clear()
@@ -158,6 +164,29 @@ class PosePairView(QWidget):
 
     def render(self, size=None) -> np.ndarray:
         return self.canvas.render(size=size)
+
+    def legend_entries(self, paper: bool = True) -> list:
+        from app.export.scene3d import rgb255
+
+        if self._last is None:
+            return []
+        _, poses, names = self._last
+        colours = PAPER_COLOURS if paper else MODEL_COLOURS
+        return [(names.get(k, k), rgb255(colours[k])) for k in ("gt", "a", "b") if poses.get(k) is not None]
+
+    def paint_figure(self, painter, width: int, height: int, paper: bool = True) -> None:
+        """Both predictions and the ground truth as a figure: offscreen, framed, with a legend."""
+        from app.export.scene3d import paint_3d
+
+        if self._last is not None and paper:
+            self.set_poses(*self._last, colours=PAPER_COLOURS)  # a light-grey ground truth vanishes on white
+        try:
+            shown = [v.joints for v in self.skeletons.values() if v.joints.size]
+            paint_3d(painter, self.canvas, self.view, width, height, paper,
+                     np.concatenate(shown) if shown else None, self.legend_entries(paper))
+        finally:
+            if self._last is not None and paper:
+                self.set_poses(*self._last)
 
 
 class Conv1Pair(pg.GraphicsLayoutWidget):

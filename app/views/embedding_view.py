@@ -225,7 +225,7 @@ class EmbeddingView(QWidget):
         elif self.strip.level == "warning":
             self.strip.clear_message()
         if self.stack.currentWidget() is self.plot3d and self.plot3d is not None:
-            self.plot3d.set_colours(codes, palette)
+            self.plot3d.set_colours(codes, palette, legend)
         else:
             self.plot.set_colours(codes, palette, legend)
 

@@ -31,6 +31,8 @@ class ImageCanvas(QWidget):
         self.show_gt = True
         self.show_pred = True
         self.bones_drawn = 0  # for tests
+        self.show_legend = True  # the key in the corner (off in an exported figure: its legend is below)
+        self.background = BACKGROUND
         self.part_source: str | None = None  # "gt" | "pred": draw seed 004's part maps of those joints
         self.parts_drawn = False  # for tests
         self._parts: tuple | None = None  # (key, QImage) of the last part maps
@@ -55,7 +57,7 @@ class ImageCanvas(QWidget):
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), BACKGROUND)
+        painter.fillRect(self.rect(), self.background)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         s = self.sample
@@ -83,7 +85,8 @@ class ImageCanvas(QWidget):
             self.bones_drawn += draw_skeleton(painter, s.gt_2d, s.skeleton, to_widget, GT_STYLE, s.visible)
         if self.show_pred and s.pred_2d is not None:
             self.bones_drawn += draw_skeleton(painter, s.pred_2d, s.skeleton, to_widget, PRED_STYLE)
-        self._paint_legend(painter)
+        if self.show_legend:
+            self._paint_legend(painter)
         painter.end()
 
     def _paint_parts(self, painter: QPainter, rect: QRectF) -> None:
