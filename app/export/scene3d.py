@@ -65,13 +65,43 @@ def render_view(canvas, view, width: int, height: int, paper: bool = True,
             # root widget's (0, 0)-(width, height) lands exactly on the framebuffer
             scale = canvas.pixel_scale
             top = canvas.physical_size[1] - height * scale
-            image = canvas.render(region=(0, top, width * scale, height * scale), size=(width, height),
-                                  bgcolor=canvas.bgcolor)
+            image = _render(canvas, view, (0, top, width * scale, height * scale), (width, height))
     finally:
         root.size = saved_size
         canvas.bgcolor = saved_bg
+        _update_clippers(view)
         canvas.update()
     return np.ascontiguousarray(image[..., :4], dtype=np.uint8)
+
+
+def _update_clippers(view) -> None:
+    """A ViewBox clips its scene with bounds mapped to the framebuffer when its size or the
+    canvas's transforms last changed; refresh them for the framebuffer drawn into now."""
+    for name in ("_update_scene_clipper", "_update_clipper"):
+        update = getattr(view, name, None)
+        if update is not None:
+            update()
+
+
+def _render(canvas, view, region, size) -> np.ndarray:
+    """``canvas.render(region, size)`` with the view's clipping bounds refreshed inside the FBO."""
+    from vispy import gloo
+
+    canvas.set_current()
+    w, h = size
+    fbo = gloo.FrameBuffer(color=gloo.RenderBuffer((h, w)), depth=gloo.RenderBuffer((h, w)))
+    # vispy caches the last FBO mapping but resets the transform without the cache when the FBO
+    # is popped, so a second render of the same region would skip the mapping: forget it first
+    mappings = getattr(canvas.transforms, "_mappings", None)
+    if isinstance(mappings, dict) and "ct0" in mappings:
+        mappings["ct0"] = None
+    canvas.push_fbo(fbo, region[:2], region[2:])
+    try:
+        _update_clippers(view)
+        canvas._draw_scene(bgcolor=canvas.bgcolor)
+        return fbo.read()
+    finally:
+        canvas.pop_fbo()
 
 
 def legend_height(entries: Legend, width: int, height: int) -> int:
@@ -157,8 +187,15 @@ def figure_3d(canvas, view, width: int, height: int, paper: bool, points, entrie
 
 
 def paint_3d(painter: QPainter, canvas, view, width: int, height: int, paper: bool, points, entries: Legend) -> None:
-    """``paint_figure`` of a 3D view: :func:`figure_3d` drawn at the painter's origin."""
-    painter.drawImage(0, 0, figure_3d(canvas, view, width, height, paper, points, entries))
+    """``paint_figure`` of a 3D view: the framed scene (a raster) above its legend, painted as text
+    and shapes (so an SVG or PDF keeps the legend as vector text)."""
+    band = legend_height(entries, width, height)
+    scene = render_view(canvas, view, width, max(height - band, 16), paper, points)
+    h, w = scene.shape[:2]
+    background = PAPER if paper else SCREEN
+    painter.fillRect(QRectF(0, 0, width, height), QColor.fromRgbF(*background))  # the band matches the scene
+    painter.drawImage(0, 0, QImage(scene.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy())
+    paint_legend(painter, entries, h, width, height, paper)
 
 
 def rgb255(colour) -> tuple[int, int, int]:
