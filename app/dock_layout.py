@@ -126,8 +126,13 @@ class DockLayout:
         dock.title_bar = bar
         bar.maximise_clicked.connect(lambda d=dock: self.toggle_maximised(d))
         dock.visibilityChanged.connect(lambda visible, d=dock: self._on_visibility_changed(d, visible))
-        dock.topLevelChanged.connect(lambda _f, d=dock: QTimer.singleShot(0, lambda: d.isFloating() and fit_to_screen(d)))
+        dock.topLevelChanged.connect(lambda _f, d=dock: QTimer.singleShot(0, lambda: self._fit_floating(d)))
         self.docks.append(dock)
+
+    @staticmethod
+    def _fit_floating(dock: QDockWidget) -> None:
+        if dock.isFloating():
+            fit_to_screen(dock)
 
     def _on_visibility_changed(self, dock: QDockWidget, visible: bool) -> None:
         if visible:

@@ -43,7 +43,8 @@ class OverlayFigure:
         off = ImageCanvas()
         off.show_legend = False
         off.background = QColor(255, 255, 255) if paper else self.canvas.background
-        off.show_gt, off.show_pred, off.part_source = self.canvas.show_gt, self.canvas.show_pred, self.canvas.part_source
+        c = self.canvas
+        off.show_gt, off.show_pred, off.part_source = c.show_gt, c.show_pred, c.part_source
         off.set_sample(self.canvas.sample)
         off.resize(width, max(height - band, 16))
         image = QImage(off.size(), QImage.Format.Format_ARGB32)
