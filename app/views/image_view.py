@@ -31,6 +31,7 @@ class ImageCanvas(QWidget):
         self.show_gt = True
         self.show_pred = True
         self.bones_drawn = 0  # for tests
+        self.legend_rect = QRectF()  # where the key was drawn last (for tests)
         self.show_legend = True  # the key in the corner (off in an exported figure: its legend is below)
         self.background = BACKGROUND
         self.part_source: str | None = None  # "gt" | "pred": draw seed 004's part maps of those joints
@@ -104,12 +105,14 @@ class ImageCanvas(QWidget):
             self.parts_drawn = True
 
     def _paint_legend(self, painter: QPainter) -> None:
-        """A small key in the bottom-right corner of the canvas."""
+        """A small key in the canvas corner that covers the least: outside the image if the
+        letterbox has room, else the corner with the fewest joints under it."""
         metrics = painter.fontMetrics()
         gap = 12
         width = sum(metrics.horizontalAdvance(text) for text, _ in LEGEND) + gap * (len(LEGEND) + 1)
         height = metrics.height() + 8
-        box = QRectF(self.width() - width - 4, self.height() - height - 4, width, height)
+        box = self.legend_box(width, height)
+        self.legend_rect = box
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(20, 22, 27, 190))
         painter.drawRoundedRect(box, 4, 4)
@@ -118,6 +121,30 @@ class ImageCanvas(QWidget):
             painter.setPen(colour)
             painter.drawText(QPointF(x, box.bottom() - 4 - metrics.descent()), text)
             x += metrics.horizontalAdvance(text) + gap
+
+    def legend_box(self, width: float, height: float) -> QRectF:
+        """The corner box (``width`` x ``height``) that covers the fewest joints, then the least image."""
+        import numpy as np
+
+        m, w, h = 4.0, float(self.width()), float(self.height())
+        corners = [QRectF(w - width - m, h - height - m, width, height), QRectF(m, h - height - m, width, height),
+                   QRectF(w - width - m, m, width, height), QRectF(m, m, width, height)]
+        s, image = self.sample, self.image_rect()
+        points = []
+        if s is not None and self._image is not None:
+            sx, sy = image.width() / self._image.width(), image.height() / self._image.height()
+            for pts in (s.gt_2d, s.pred_2d):
+                if pts is not None:
+                    p = np.asarray(pts, np.float64)
+                    p = p[np.isfinite(p).all(axis=1)]
+                    points += [QPointF(image.left() + x * sx, image.top() + y * sy) for x, y in p]
+
+        def cost(box: QRectF) -> tuple:
+            covered = box.intersected(image)
+            return (sum(box.adjusted(-6, -6, 6, 6).contains(q) for q in points),
+                    covered.width() * covered.height() if not covered.isEmpty() else 0.0)
+
+        return min(corners, key=cost)
 
 
 class ImageView(QWidget):

@@ -185,3 +185,28 @@ def test_the_main_image_and_3d_view_export_as_paper_figures(qtbot, window, files
     blue = np.abs(scene.astype(int) - (46, 120, 217)).max(axis=2) <= 40
     ys = np.nonzero(blue.any(axis=1))[0]
     assert ys.max() - ys.min() > 0.6 * scene.shape[0]
+
+
+def test_the_image_views_key_covers_no_joint_and_leaves_the_image_when_it_can(qtbot, window, files):
+    from app.views.image_view import ImageCanvas
+
+    ws = window.workspace
+    ws.open_paths([str(files.dataset), str(files.checkpoint)])
+    wait_for_prediction(qtbot, ws)
+    qtbot.waitUntil(lambda: ws.feed.sample is not None and ws.feed.sample.pred_2d is not None
+                    and ws.feed.sample.image is not None)
+    canvas = ImageCanvas()
+    shown(canvas, qtbot)
+    canvas.set_sample(ws.feed.sample)
+    s = ws.feed.sample
+    for size in ((520, 300), (300, 620)):
+        canvas.resize(*size)
+        canvas.grab()  # paints it now
+        box, image = canvas.legend_rect, canvas.image_rect()
+        assert not box.isEmpty() and QRectF(canvas.rect()).contains(box)
+        sx, sy = image.width() / s.image.shape[1], image.height() / s.image.shape[0]
+        for pts in (s.gt_2d, s.pred_2d):
+            for x, y in np.asarray(pts)[np.isfinite(pts).all(axis=1)]:
+                assert not box.contains(image.left() + x * sx, image.top() + y * sy)
+        if image.height() + box.height() + 8 <= size[1]:  # the letterbox has room: outside the image
+            assert not box.intersects(image)
