@@ -118,11 +118,18 @@ GROUP_TITLES = {"clusters": "k-means clusters", "action": "action", "camera": "c
 
 
 def _side_legend(plot_item) -> pg.LegendItem:
-    """A legend in the plot item's layout, right of the axes (never over the data)."""
-    legend = pg.LegendItem(labelTextSize="8pt", brush=pg.mkBrush(28, 31, 38, 200), pen=pg.mkPen(70, 75, 88))
-    plot_item.layout.addItem(legend, 2, 3)
-    plot_item.layout.setAlignment(legend, Qt.AlignmentFlag.AlignTop)
+    """A legend in the plot item's layout, below the bottom axis (never over the data), one
+    entry per row; hidden while it has no entry."""
+    legend = pg.LegendItem(labelTextSize="8pt", pen=pg.mkPen(150, 150, 150, 120))
+    plot_item.layout.addItem(legend, 4, 1)
+    plot_item.layout.setAlignment(legend, Qt.AlignmentFlag.AlignLeft)
+    legend.setVisible(False)
     return legend
+
+
+def _plain_axes(plot_item) -> None:
+    for name in ("bottom", "left"):
+        plot_item.getAxis(name).enableAutoSIPrefix(False)  # silhouettes are read as they are
 
 
 class LabelSilhouetteChart(pg.PlotWidget):
@@ -138,6 +145,7 @@ class LabelSilhouetteChart(pg.PlotWidget):
         self.plot_item.hideButtons()
         self.plot_item.setLabel("bottom", "silhouette")
         self.plot_item.invertY(True)
+        _plain_axes(self.plot_item)
         self.legend = _side_legend(self.plot_item)
         self.values: dict[str, dict[str, float | None]] = {}
         self._items: list = []
@@ -170,10 +178,11 @@ class LabelSilhouetteChart(pg.PlotWidget):
             if len(series) > 1 or names:
                 self.legend.addItem(pg.BarGraphItem(x=[0], height=[1], width=1, brush=pg.mkBrush(*colour)),
                                     (names or {}).get(key, key.upper()))
+        self.legend.setVisible(bool(self.legend.items))
         self.plot_item.getAxis("left").setTicks([[(i, GROUP_TITLES[g]) for i, g in enumerate(groups)]])
         values = [v for vals in series.values() for v in vals.values() if v is not None]
         lo, hi = min([0.0, *values]), max([0.0, *values])
-        pad = 0.25 * max(hi - lo, 0.1)
+        pad = 0.35 * max(hi - lo, 0.1)  # room for the values written at the bars' ends
         self.plot_item.setXRange(lo - (pad if lo < 0 else 0.02), hi + pad, padding=0.0)
         self.plot_item.setYRange(-0.6, len(groups) - 0.4, padding=0.0)
         self.plot_item.setTitle(title, size="9pt")
@@ -190,6 +199,7 @@ class SilhouetteScanPlot(pg.PlotWidget):
         self.plot_item.setLabel("bottom", "k (k-means clusters)")
         self.plot_item.setLabel("left", "silhouette")
         self.plot_item.showGrid(x=True, y=True, alpha=0.2)
+        _plain_axes(self.plot_item)
         self.legend = _side_legend(self.plot_item)
         self.scans: dict = {}
         self._items: list = []
@@ -217,7 +227,11 @@ class SilhouetteScanPlot(pg.PlotWidget):
                 self.plot_item.addItem(mark)
                 self._items.append(mark)
                 label += f" (best k = {best}: {score:.3f})"
-            self.legend.addItem(curve, label)
+            if len(scans) > 1 or names:
+                self.legend.addItem(curve, label)
+            else:
+                title = f"{title} · best k = {best}" if best is not None else title
+        self.legend.setVisible(bool(self.legend.items))
         self.plot_item.setTitle(title, size="9pt")
         self.plot_item.enableAutoRange()
 
@@ -249,14 +263,22 @@ class StructurePanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.strip)
         layout.addWidget(split, 1)
-        layout.addWidget(self.collapse)
+        from PySide6.QtWidgets import QFrame, QScrollArea
+
+        notes = QScrollArea()  # a long list of collapsed layers scrolls; it never makes the view taller
+        notes.setWidget(self.collapse)
+        notes.setWidgetResizable(True)
+        notes.setFrameShape(QFrame.Shape.NoFrame)
+        notes.setMaximumHeight(self.collapse.fontMetrics().height() * 5)
+        layout.addWidget(notes)
 
     def set_structure(self, results: dict, names: dict[str, str] | None = None, layer: str = "") -> None:
         """``results``: {key: StructureResult} (see :mod:`app.workers.structure_jobs`)."""
         names = names or {}
         self.chart.set_data({k: {"clusters": r.clusters, **r.labels} for k, r in results.items()},
                             names if len(results) > 1 else None, f"silhouette of {layer}: clusters and labels")
-        self.scan.set_scans({k: r.scan for k, r in results.items()}, names, f"silhouette over k ({layer})")
+        self.scan.set_scans({k: r.scan for k, r in results.items()}, names if len(results) > 1 else None,
+                            f"silhouette over k ({layer})")
         lines = []
         for k, r in results.items():
             who = names.get(k, k.upper())

@@ -54,7 +54,7 @@ def test_the_explorer_shows_label_silhouettes_beside_the_clusters_and_a_scan(qtb
     assert list(chart.values["main"]) == ["clusters", "action", "camera", "subject", "pose_id"]
     ticks = [t for _, t in chart.plot_item.getAxis("left")._tickLevels[0]]
     assert ticks == ["k-means clusters", "action", "camera", "subject", "pose"]
-    assert f"best k = {s.scan.best_k}" in view.structure.scan.legend.items[0][1].text
+    assert f"best k = {s.scan.best_k}" in view.structure.scan.plot_item.titleLabel.text
     assert "effective rank" in view.structure.collapse.text()
     figures = {f.name: f for f in view.figures()}
     for name in ("label_silhouettes", "silhouette_scan"):
@@ -113,5 +113,8 @@ def test_compare_shows_a_minus_b_label_silhouettes_and_flags_a_collapsed_embeddi
     text = view.structure.collapse.text()
     assert "COLLAPSED" in text and "collapsed.pt · projection looks collapsed" in text
     assert set(view.structure.chart.values) == {"a", "b"} and set(view.structure.scan.scans) == {"a", "b"}
+    legend = [label.text for _, label in view.structure.scan.legend.items]
+    assert len(legend) == 2 and all("best k = " in t for t in legend)
+    assert "collapsed.pt" in legend[1]
     names = [f.name for f in view.figures()]
     assert "compare_label_silhouettes" in names and "compare_silhouette_scan" in names
