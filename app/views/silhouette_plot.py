@@ -227,6 +227,8 @@ class SilhouetteScanPlot(pg.PlotWidget):
                 self.plot_item.addItem(mark)
                 self._items.append(mark)
                 label += f" (best k = {best}: {score:.3f})"
+            else:
+                label += " (k-means finds fewer than 2 clusters at every k)"
             if len(scans) > 1 or names:
                 self.legend.addItem(curve, label)
             else:
