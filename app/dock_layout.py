@@ -21,13 +21,43 @@ MAXIMISE_TIP = "Maximise this panel (the rest of the window hides; click again t
 RESTORE_TIP = "Restore the layout"
 
 
+class _Holder(QWidget):
+    """Holds a view in a scroll area at the viewport's size, never below the view's minimum.
+
+    A view whose layout has a word-wrapped label has a height-for-width, which QScrollArea
+    honours by making the view as tall as its preferred height for the width (2000 px and more:
+    the panel scrolls instead of fitting); this holder, without a layout, reports none."""
+
+    def __init__(self, view: QWidget) -> None:
+        super().__init__()
+        self.view = view
+        view.setParent(self)
+        view.installEventFilter(self)
+
+    def minimumSizeHint(self):  # noqa: N802 (Qt's name)
+        return self.view.minimumSizeHint().expandedTo(self.view.minimumSize())
+
+    def sizeHint(self):  # noqa: N802 (Qt's name)
+        return self.minimumSizeHint()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.view.setGeometry(self.rect())
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        from PySide6.QtCore import QEvent
+
+        if watched is self.view and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()  # its minimum may have changed: the scroll area asks again
+        return False
+
+
 def scrolled(view: QWidget) -> QScrollArea:
     """``view`` in a frameless, resizable scroll area (``area.view`` is the view)."""
     area = QScrollArea()
     area.setObjectName("dockScroll")
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setWidget(view)
+    area.setWidget(_Holder(view))
     area.view = view
     return area
 
