@@ -85,7 +85,7 @@ class CompareView(QWidget):
         bottom.setChildrenCollapsible(False)
         for w in (self.metrics, self.tabs, self.poses):
             bottom.addWidget(w)
-        bottom.setSizes([380, 520, 300])
+        bottom.setSizes([560, 560, 320])  # the table's A, B and A − B columns side by side
         split = QSplitter(Qt.Orientation.Vertical)
         split.setChildrenCollapsible(False)
         split.addWidget(columns)
