@@ -63,7 +63,7 @@ class CompareView(QWidget):
         self.cka = CkaHeatmap()
         self.poses = PosePairView()
         self.conv1 = Conv1Pair()
-        self.structure = StructurePanel()  # label silhouettes of A and B, the scan over k, collapse
+        self.structure = StructurePanel(orientation=Qt.Orientation.Horizontal)  # labels, scan over k, collapse
         self.structure_runner = AnalysisRunner(workspace, self.structure.strip, self)
         self.structures: dict = {}
         self.card = HoverCard(self)

@@ -243,7 +243,7 @@ class SilhouetteScanPlot(pg.PlotWidget):
 class StructurePanel(QWidget):
     """The label silhouettes beside the clusters', the scan over k and the collapse check."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, orientation=Qt.Orientation.Vertical) -> None:
         from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout
 
         super().__init__(parent)
@@ -253,7 +253,7 @@ class StructurePanel(QWidget):
         self.collapse.setObjectName("collapseLabel")
         self.collapse.setWordWrap(True)
         self.collapse.setTextFormat(Qt.TextFormat.RichText)
-        split = QSplitter(Qt.Orientation.Vertical)
+        split = QSplitter(orientation)  # side by side where the panel is wide and short (Compare)
         split.setChildrenCollapsible(False)
         split.addWidget(self.chart)
         split.addWidget(self.scan)
