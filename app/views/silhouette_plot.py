@@ -178,7 +178,6 @@ class LabelSilhouetteChart(pg.PlotWidget):
             if len(series) > 1 or names:
                 self.legend.addItem(pg.BarGraphItem(x=[0], height=[1], width=1, brush=pg.mkBrush(*colour)),
                                     (names or {}).get(key, key.upper()))
-        self.legend.setColumnCount(max(len(self.legend.items), 1))  # one row: the bars keep the height
         self.legend.setVisible(bool(self.legend.items))
         self.plot_item.getAxis("left").setTicks([[(i, GROUP_TITLES[g]) for i, g in enumerate(groups)]])
         values = [v for vals in series.values() for v in vals.values() if v is not None]
@@ -234,7 +233,6 @@ class SilhouetteScanPlot(pg.PlotWidget):
                 self.legend.addItem(curve, label)
             else:
                 title = f"{title} · best k = {best}" if best is not None else title
-        self.legend.setColumnCount(max(len(self.legend.items), 1))
         self.legend.setVisible(bool(self.legend.items))
         self.plot_item.setTitle(title, size="9pt")
         self.plot_item.enableAutoRange()
