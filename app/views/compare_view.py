@@ -183,7 +183,7 @@ class CompareView(QWidget):
     def _on_structure_done(self, results: dict) -> None:
         self.structures = results
         names = self.names()
-        self.structure.set_structure(results, {k: f"{k.upper()}: {names[k]}" for k in results},
+        self.structure.set_structure(results, {k: k.upper() for k in results},  # short: the plots stay narrow
                                      self.bundle.request.layer)
         warnings = collapse_warnings(self.bundle.compare, names)
         if warnings:  # every layer's check, beside the shown layer's
