@@ -278,7 +278,7 @@ class StructurePanel(QWidget):
         """``results``: {key: StructureResult} (see :mod:`app.workers.structure_jobs`)."""
         names = names or {}
         self.chart.set_data({k: {"clusters": r.clusters, **r.labels} for k, r in results.items()},
-                            names if len(results) > 1 else None, f"silhouette of {layer}: clusters and labels")
+                            names if len(results) > 1 else None, "clusters and labels")
         self.scan.set_scans({k: r.scan for k, r in results.items()}, names if len(results) > 1 else None,
                             f"silhouette over k ({layer})")
         lines = []
