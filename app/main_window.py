@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QV
 
 from app.actions import build_actions
 from app.demo import demo_paths_job
+from app.dock_layout import DockLayout, fit_to_screen, scrolled
 from app.model import messages
 from app.model.workspace_file import SUFFIX
 from app.settings import Settings
@@ -48,10 +49,12 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings()
         self.workspace_path: Path | None = None
         self.workspace.device.spec, self.workspace.device.precision = self.settings.device()
+        self.dock_layout = DockLayout(self)
         self._build_views()
         self.actions_ = build_actions(self)
         self._build_docks()
         self._build_training()
+        self.dock_layout.remember_default()
         self._build_status_bar()
         self.workspace.message.connect(self._on_workspace_message)
         self.workspace.file_opened.connect(self._on_workspace_file_opened)
@@ -88,6 +91,7 @@ class MainWindow(QMainWindow):
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(area, dock)
         self.panels_menu.addAction(dock.toggleViewAction())
+        self.dock_layout.add(dock)
         return dock
 
     def _build_docks(self) -> None:
@@ -102,6 +106,9 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(self.scene_dock, dock)
         self.scene_dock.raise_()
         self.checkpoints_dock.raise_()
+        self._default_dock_sizes()
+
+    def _default_dock_sizes(self) -> None:
         self.resizeDocks([self.browser_dock, self.scene_dock], [380, 560], Qt.Orientation.Horizontal)
         self.resizeDocks([self.scene_dock, self.checkpoints_dock], [560, 220], Qt.Orientation.Vertical)
 
@@ -119,7 +126,7 @@ class MainWindow(QMainWindow):
 
             _, module, cls = ANALYSIS_VIEWS[name]
             dock.view = getattr(importlib.import_module(module), cls)(self.workspace)
-            dock.setWidget(dock.view)
+            dock.setWidget(scrolled(dock.view))  # below its minimum size it scrolls, never grows the window
         return dock.view
 
     def _build_training(self) -> None:
@@ -136,6 +143,7 @@ class MainWindow(QMainWindow):
         """Show and raise the training panel (Jobs ▸ Training…)."""
         self.training_dock.show()
         self.training_dock.raise_()
+        self.dock_layout.last_shown = self.training_dock
 
     @property
     def training_view(self):
@@ -144,7 +152,7 @@ class MainWindow(QMainWindow):
             from app.views.training_view import TrainingView
 
             self._training_view = TrainingView(self.training_jobs, self.workspace)
-            self.training_dock.setWidget(self._training_view)
+            self.training_dock.setWidget(scrolled(self._training_view))
         return self._training_view
 
     def _confirm_close_training(self) -> bool:
@@ -272,12 +280,33 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
+        fit_to_screen(self)
+
+    def reset_layout(self) -> None:
+        """View ▸ Reset Layout: every panel where it starts, the training panel hidden, and the
+        saved layout forgotten."""
+        self.dock_layout.reset()
+        self._default_dock_sizes()
+        self.settings.clear_layout()
+
+    def toggle_maximised(self) -> None:
+        """View ▸ Maximise Panel: the panel opened last (else the 3D view) fills the window, or the
+        layout comes back."""
+        if self.dock_layout.maximised is not None:
+            self.dock_layout.restore()
+            return
+        last = self.dock_layout.last_shown
+        self.dock_layout.maximise(last if last is not None and last.isVisible() else self.scene_dock)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self.dock_layout._fit_later.start()
 
     def closeEvent(self, event) -> None:
         if not self._confirm_close_training():  # running jobs: keep them, stop them, or stay open
             event.ignore()
             return
-        self.settings.save_layout(self.saveGeometry(), self.saveState())
+        self.settings.save_layout(self.saveGeometry(), self.dock_layout.state_to_save())
         if self.workspace.catalog.datasets or self.workspace.catalog.checkpoints:
             self.workspace.save_workspace(self.settings.last_workspace_path, quiet=True)
         self.settings.sync()

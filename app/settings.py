@@ -70,6 +70,11 @@ class Settings:
     def layout(self) -> tuple[QByteArray | None, QByteArray | None]:
         return self.qsettings.value("window/geometry"), self.qsettings.value("window/state")
 
+    def clear_layout(self) -> None:
+        """Forget the saved window layout (View ▸ Reset Layout)."""
+        self.qsettings.remove("window/geometry")
+        self.qsettings.remove("window/state")
+
     # ---------------------------------------------------------------- device
     def device(self) -> tuple[str, str]:
         return (str(self.qsettings.value("device/spec", "auto")),

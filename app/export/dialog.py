@@ -70,8 +70,8 @@ class ExportDialog(QDialog):
     def _on_format_changed(self, _index: int = 0) -> None:
         suffix = self.format.currentData() or ".png"
         fig = self.current()
-        self.width.setEnabled(suffix == ".png")
-        self.height.setEnabled(suffix == ".png" and not fig.vector)  # a plot keeps its aspect ratio
+        self.width.setEnabled(suffix == ".png" or fig.painted)
+        self.height.setEnabled((suffix == ".png" or fig.painted) and not fig.vector)  # a plot keeps its aspect
         self.path.setText(str(self.folder / f"{fig.name}{suffix}"))
 
     def _on_browse_clicked(self) -> None:

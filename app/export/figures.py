@@ -1,8 +1,11 @@
 """Figure export: PNG at a chosen resolution, SVG and PDF of pyqtgraph content, PNG of vispy canvases.
 
-A :class:`Figure` names something a view draws. Its ``target`` is either a pyqtgraph
-``GraphicsView`` (``PlotWidget``, ``GraphicsLayoutWidget``: vector content) or anything with
-``render(size=(w, h)) -> (H, W, 4) uint8`` (a vispy canvas: raster only).
+A :class:`Figure` names something a view draws. Its ``target`` is a pyqtgraph ``GraphicsView``
+(``PlotWidget``, ``GraphicsLayoutWidget``: vector content), or a *painted figure*: anything with
+``paint_figure(painter, width, height, paper)`` (the 2D overlay, every 3D view: drawn at exactly
+the asked size, on the asked background, with its legend in a band of its own; the 3D scene
+inside is rendered offscreen by :mod:`.scene3d`, so an SVG / PDF of it embeds that raster), or,
+last, anything with ``render(size=(w, h)) -> (H, W, 4) uint8`` (raster only).
 
 - PNG of a plot: the scene is rendered into an image whose device-pixel ratio is
   ``width / on-screen width``, so text, lines and points are drawn sharp at that resolution
@@ -42,12 +45,24 @@ class Figure:
 
     @property
     def vector(self) -> bool:
+        """A plot: vector content whose height follows its on-screen aspect ratio."""
         return isinstance(self.target, pg.GraphicsView)
 
+    @property
+    def painted(self) -> bool:
+        return hasattr(self.target, "paint_figure")
+
     def formats(self) -> tuple[str, ...]:
-        return FORMATS if self.vector else (".png",)
+        return FORMATS if self.vector or self.painted else (".png",)
+
+    def legend(self) -> list[tuple[str, tuple]]:
+        """The legend entries the figure draws ((name, colour)); [] when it has none."""
+        entries = getattr(self.target, "legend_entries", None)
+        return list(entries()) if callable(entries) else []
 
     def screen_size(self) -> tuple[int, int]:
+        if self.painted:
+            return max(self.target.width(), 1), max(self.target.height(), 1)
         if self.vector:
             r = source_rect(self.target)
             return max(int(round(r.width())), 1), max(int(round(r.height())), 1)
@@ -147,8 +162,32 @@ def canvas_image(target, width: int, height: int) -> QImage:
     return image
 
 
+def painted_image(target, width: int, height: int, paper: bool = True) -> QImage:
+    """A ``width`` x ``height`` QImage of a painted figure."""
+    width, height = int(width), int(height)
+    if not (16 <= width <= MAX_PIXELS and 16 <= height <= MAX_PIXELS):
+        raise InputError(f"size: {width} x {height} px is outside 16..{MAX_PIXELS}")
+    image = QImage(width, height, QImage.Format.Format_ARGB32)
+    image.fill(PAPER_BACKGROUND if paper else SCREEN_BACKGROUND)
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+    target.paint_figure(painter, width, height, paper)
+    painter.end()
+    return image
+
+
+def _painted_size(figure: Figure, width: int | None, height: int | None) -> tuple[int, int]:
+    sw, sh = figure.screen_size()
+    if width and not height:
+        height = int(round(width * sh / sw))
+    return int(width or 2 * sw), int(height or 2 * sh)
+
+
 def figure_image(figure: Figure, width: int | None = None, height: int | None = None, paper: bool = True) -> QImage:
     sw, sh = figure.screen_size()
+    if figure.painted:
+        return painted_image(figure.target, *_painted_size(figure, width, height), paper)
     if figure.vector:
         return plot_image(figure.target, width or 2 * sw, paper)
     if width and not height:
@@ -163,6 +202,43 @@ def png_bytes(image: QImage) -> bytes:
     image.save(buf, "PNG")
     buf.close()
     return bytes(data.data())
+
+
+def painted_svg(target, width: int, height: int, paper: bool = True, title: str = "") -> bytes:
+    from PySide6.QtSvg import QSvgGenerator
+
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    gen = QSvgGenerator()
+    gen.setOutputDevice(buf)
+    gen.setSize(QSizeF(width, height).toSize())
+    gen.setViewBox(QRectF(0, 0, width, height))
+    gen.setTitle(title or "HPE Studio figure")
+    gen.setDescription("Made with HPE Studio")
+    painter = QPainter(gen)
+    painter.fillRect(QRectF(0, 0, width, height), PAPER_BACKGROUND if paper else SCREEN_BACKGROUND)
+    target.paint_figure(painter, width, height, paper)
+    painter.end()
+    buf.close()
+    return bytes(data.data())
+
+
+def painted_pdf(target, path: Path, width: int, height: int, paper: bool = True, title: str = "") -> None:
+    """A one-page PDF the size of the figure (1 px = 0.75 pt)."""
+    writer = QPdfWriter(str(path))
+    writer.setTitle(title or "HPE Studio figure")
+    writer.setCreator("HPE Studio")
+    writer.setPageLayout(QPageLayout(QPageSize(QSizeF(width * 0.75, height * 0.75), QPageSize.Unit.Point, "figure",
+                                               QPageSize.SizeMatchPolicy.ExactMatch),
+                                     QPageLayout.Orientation.Portrait, QMarginsF(0, 0, 0, 0)))
+    writer.setResolution(96)
+    painter = QPainter(writer)
+    vp = painter.viewport()
+    painter.scale(vp.width() / width, vp.height() / height)
+    painter.fillRect(QRectF(0, 0, width, height), PAPER_BACKGROUND if paper else SCREEN_BACKGROUND)
+    target.paint_figure(painter, width, height, paper)
+    painter.end()
 
 
 def svg_bytes(view: pg.GraphicsView, paper: bool = True, title: str = "") -> bytes:
@@ -215,7 +291,13 @@ def export_figure(figure: Figure, path: str | Path, width: int | None = None, he
     if not path.parent.is_dir():
         raise InputError(f"{path}: folder {path.parent} does not exist")
     with atomic_path(path, suffix=suffix) as tmp:
-        if suffix == ".png":
+        if figure.painted and suffix != ".png":
+            w, h = _painted_size(figure, width, height)
+            if suffix == ".svg":
+                tmp.write_bytes(painted_svg(figure.target, w, h, paper, figure.title))
+            else:
+                painted_pdf(figure.target, tmp, w, h, paper, figure.title)
+        elif suffix == ".png":
             tmp.write_bytes(png_bytes(figure_image(figure, width, height, paper)))
         elif suffix == ".svg":
             tmp.write_bytes(svg_bytes(figure.target, paper, figure.title))

@@ -15,6 +15,8 @@ def show_analysis(window, name: str):
     dock = window.analysis_docks[name]
     dock.show()
     dock.raise_()
+    if getattr(window, "dock_layout", None) is not None:
+        window.dock_layout.last_shown = dock  # what View ▸ Maximise Panel maximises
     return window.analysis_view(name)
 
 
@@ -24,10 +26,26 @@ def built_views(window) -> list:
     return [d.view for d in sorted(docks, key=lambda d: not d.isVisible())]
 
 
+def main_figures(window) -> list:
+    """Figures of the main window's own views: the image with its 2D skeletons and the 3D view."""
+    from app.export.figures import Figure
+    from app.export.overlay import OverlayFigure
+
+    ws = window.workspace
+    sample = ws.feed.sample
+    if sample is None:
+        return []
+    prov = {"dataset": str(ws.catalog.current_key or ""), "checkpoint": str(ws.catalog.active_key or ""),
+            "sample": int(sample.index), "alignment": str(ws.options.align)}
+    return [Figure("overlay_2d", f"Sample #{sample.index}: image with ground truth and prediction",
+                   OverlayFigure(window.image_view.canvas), prov),
+            Figure("skeleton_3d", f"Sample #{sample.index}: 3D ground truth and prediction", window.scene_view, prov)]
+
+
 def export_figure(window) -> Path | None:
     from app.export.dialog import ExportDialog
 
-    figures = [f for v in built_views(window) for f in v.figures()]
+    figures = [f for v in built_views(window) for f in v.figures()] + main_figures(window)
     if not figures:
         window.workspace.message.emit("info", msg.NO_FIGURES)
         return None

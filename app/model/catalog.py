@@ -130,6 +130,12 @@ class PredictionsEntry:
     makes_heatmaps: bool = False
     capabilities: tuple = ("stored 3D",)
 
+    @property
+    def error_measure(self):
+        from hpe_core.error_measure import MPJPE
+
+        return MPJPE  # stored poses in the camera frame: read by MPJPE
+
     def describe(self) -> str:
         p = self.predictor.prediction
         fmt = (p.meta or {}).get("format", "HPE Studio .npz")

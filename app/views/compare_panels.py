@@ -5,36 +5,89 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from app.views.palettes import sequential_lut
 
 MODEL_COLOURS = {"gt": (0.92, 0.92, 0.92), "a": (0.30, 0.55, 0.96), "b": (0.96, 0.60, 0.15)}
+PAPER_COLOURS = {**MODEL_COLOURS, "gt": (0.25, 0.25, 0.25)}  # ground truth on a white page
 LAYER_ORDER = ("conv1", "layer1", "layer2", "layer3", "layer4", "encoder", "projection", "prediction")
 SHORT = {"conv1": "c1", "layer1": "L1", "layer2": "L2", "layer3": "L3", "layer4": "L4", "encoder": "enc",
          "projection": "proj", "prediction": "pred"}
 
 
-def metric_rows(result) -> list[list]:
-    """``[[metric, A, B], ...]`` of a CompareResult: silhouettes, pose metrics, retrieval."""
+LABEL_TITLES = {"action": "action", "camera": "camera", "subject": "subject", "pose_id": "pose"}
+POSE_METRICS = (("mpjpe", "MPJPE (mm)"), ("pa_mpjpe", "PA-MPJPE (mm)"), ("mean_distance", "mean distance (mm)"))
+
+
+def _difference(a, b):
+    """A − B of two numbers, else None."""
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b))
+    return a - b if numbers else None
+
+
+def metric_rows(result, layer: str | None = None) -> list[list]:
+    """``[[metric, A, B, A − B], ...]`` of a CompareResult: the error measure and pose metrics (the
+    measure first), silhouettes of the clusters per layer, of the dataset's labels (``layer``, else
+    every layer), the collapse check per layer, retrieval."""
     rows: list[list] = [["samples", result.samples, result.samples]]
-    sil_a, sil_b = result.silhouette.get("a", {}), result.silhouette.get("b", {})
-    for layer in [n for n in LAYER_ORDER if n in sil_a or n in sil_b]:
-        rows.append([f"silhouette · {layer}", sil_a.get(layer), sil_b.get(layer)])
+    measures = getattr(result, "error_measure", {}) or {}
     if result.metrics:
-        for key, label in (("mpjpe", "MPJPE (mm)"), ("pa_mpjpe", "PA-MPJPE (mm)"),
-                           ("mean_distance", "mean distance (mm)")):
+        if measures:
+            rows.append(["error measure (per checkpoint)", measures.get("a"), measures.get("b")])
+        first = {"PA-MPJPE": "pa_mpjpe", "MPJPE": "mpjpe"}.get(measures.get("a"), "mpjpe")
+        for key, label in sorted(POSE_METRICS, key=lambda kv: kv[0] != first):
             rows.append([label, result.metrics["a"].get(key), result.metrics["b"].get(key)])
+    sil_a, sil_b = result.silhouette.get("a", {}), result.silhouette.get("b", {})
+    for name in [n for n in LAYER_ORDER if n in sil_a or n in sil_b]:
+        rows.append([f"silhouette · {name}", sil_a.get(name), sil_b.get(name)])
+    labels = getattr(result, "label_silhouette", {}) or {}
+    la, lb = labels.get("a", {}), labels.get("b", {})
+    for name in [n for n in LAYER_ORDER if (n in la or n in lb) and (layer is None or n == layer)]:
+        for label, title in LABEL_TITLES.items():
+            a, b = (la.get(name) or {}).get(label), (lb.get(name) or {}).get(label)
+            if a is not None or b is not None:
+                rows.append([f"silhouette of {title} labels · {name}", a, b])
+    collapse = getattr(result, "collapse", {}) or {}
+    ca, cb = collapse.get("a", {}), collapse.get("b", {})
+    names = [n for n in LAYER_ORDER if n in ca or n in cb]
+    for name in names:
+        rows.append([f"feature spread (of isotropic) · {name}", (ca.get(name) or {}).get("spread_ratio"),
+                     (cb.get(name) or {}).get("spread_ratio")])
+        rows.append([f"effective rank · {name}", (ca.get(name) or {}).get("effective_rank"),
+                     (cb.get(name) or {}).get("effective_rank")])
+    if names:
+        rows.append(["collapsed layers"] + [", ".join(n for n, c in side.items() if c.get("collapsed")) or "none"
+                                            for side in (ca, cb)])
     if result.retrieval:
         ra, rb = result.retrieval["a"], result.retrieval["b"]
-        for layer in [n for n in LAYER_ORDER if n in ra or n in rb]:
+        for name in [n for n in LAYER_ORDER if n in ra or n in rb]:
             for k in ("top1", "top5"):
-                rows.append([f"retrieval {k[:3]}-{k[3:]} · {layer}", (ra.get(layer) or {}).get(k),
-                             (rb.get(layer) or {}).get(k)])
+                rows.append([f"retrieval {k[:3]}-{k[3:]} · {name}", (ra.get(name) or {}).get(k),
+                             (rb.get(name) or {}).get(k)])
         first = next(iter(ra.values()))
         rows.append(["retrieval chance top-1 / top-5", f"{first['chance_top1']:.3f} / {first['chance_top5']:.3f}",
                      ""])
-    return rows
+    return [row + [_difference(row[1], row[2])] for row in rows]
+
+
+def collapse_warnings(result, names: dict[str, str]) -> list[str]:
+    """One line per collapsed layer of A or B (feature spread near zero or effective rank ~1)."""
+    lines = []
+    for key, layers in (getattr(result, "collapse", {}) or {}).items():
+        for layer, c in layers.items():
+            if c.get("collapsed"):
+                lines.append(f"{key.upper()}: {names.get(key, key)} · {layer} looks collapsed: feature spread "
+                             f"{c['spread_ratio']:.3f} of isotropic, effective rank {c['effective_rank']:.1f} "
+                             f"of {c['dims']}")
+    return lines
+
+
+def _signed(value) -> str:
+    if value is None:
+        return ""
+    return f"{value:+.1f}" if abs(value) >= 10 else f"{value:+.4f}"
 
 
 def _text(value) -> str:
@@ -47,20 +100,24 @@ def _text(value) -> str:
 
 class MetricsTable(QTableWidget):
     def __init__(self, parent=None) -> None:
-        super().__init__(0, 3, parent)
-        self.setHorizontalHeaderLabels(["metric", "A", "B"])
+        super().__init__(0, 4, parent)
+        self.setHorizontalHeaderLabels(["metric", "A", "B", "A − B"])
         self.verticalHeader().setVisible(False)
-        self.horizontalHeader().setStretchLastSection(True)
+        self.horizontalHeader().setStretchLastSection(False)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.rows: list[list] = []
 
-    def set_result(self, result, name_a: str, name_b: str) -> None:
-        self.setHorizontalHeaderLabels(["metric", f"A: {name_a}", f"B: {name_b}"])
-        self.rows = metric_rows(result)
+    def set_result(self, result, name_a: str, name_b: str, layer: str | None = None) -> None:
+        self.setHorizontalHeaderLabels(["metric", f"A: {name_a}", f"B: {name_b}", "A − B"])
+        self.rows = metric_rows(result, layer)
         self.setRowCount(len(self.rows))
         for r, row in enumerate(self.rows):
             for c, value in enumerate(row):
-                self.setItem(r, c, QTableWidgetItem(_text(value) if c else str(value)))
+                item = QTableWidgetItem(_signed(value) if c == 3 else _text(value) if c else str(value))
+                if c:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.setItem(r, c, item)
         self.resizeColumnsToContents()
 
     def clear_result(self) -> None:
@@ -128,14 +185,19 @@ class PosePairView(QWidget):
         self.skeletons = {key: SkeletonVisual(parent=self.view.scene, width=4.0 if key == "gt" else 3.0,
                                               marker_size=9.0 if key == "gt" else 7.0) for key in MODEL_COLOURS}
         self.legend = QLabel("")
+        self._last = None  # (skeleton, poses, names) last drawn
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas.native, 1)
         layout.addWidget(self.legend)
 
-    def set_poses(self, skeleton, poses: dict[str, np.ndarray | None], names: dict[str, str]) -> None:
+    def set_poses(self, skeleton, poses: dict[str, np.ndarray | None], names: dict[str, str],
+                  colours: dict | None = None) -> None:
         """``poses``: {"gt", "a", "b"} -> (J, 3) root-relative camera-frame mm (None: hidden)."""
         from app.visuals.scene_frame import SceneFrame
+
+        self._last = (skeleton, poses, names)
+        colours = colours or MODEL_COLOURS
 
         frame = SceneFrame()
         shown = {k: frame.to_display(v) for k, v in poses.items() if v is not None}
@@ -144,7 +206,7 @@ class PosePairView(QWidget):
         for key, visual in self.skeletons.items():
             if key in shown:
                 pts = shown[key] - np.array([0.0, 0.0, floor])
-                colour = np.asarray(MODEL_COLOURS[key], np.float32)
+                colour = np.asarray(colours[key], np.float32)
                 visual.set_data(pts, bones, np.tile(colour, (len(pts), 1)), np.tile(colour, (len(bones), 1)))
             else:
                 visual.clear()
@@ -158,6 +220,29 @@ class PosePairView(QWidget):
 
     def render(self, size=None) -> np.ndarray:
         return self.canvas.render(size=size)
+
+    def legend_entries(self, paper: bool = True) -> list:
+        from app.export.scene3d import rgb255
+
+        if self._last is None:
+            return []
+        _, poses, names = self._last
+        colours = PAPER_COLOURS if paper else MODEL_COLOURS
+        return [(names.get(k, k), rgb255(colours[k])) for k in ("gt", "a", "b") if poses.get(k) is not None]
+
+    def paint_figure(self, painter, width: int, height: int, paper: bool = True) -> None:
+        """Both predictions and the ground truth as a figure: offscreen, framed, with a legend."""
+        from app.export.scene3d import paint_3d
+
+        if self._last is not None and paper:
+            self.set_poses(*self._last, colours=PAPER_COLOURS)  # a light-grey ground truth vanishes on white
+        try:
+            shown = [v.joints for v in self.skeletons.values() if v.joints.size]
+            paint_3d(painter, self.canvas, self.view, width, height, paper,
+                     np.concatenate(shown) if shown else None, self.legend_entries(paper))
+        finally:
+            if self._last is not None and paper:
+                self.set_poses(*self._last)
 
 
 class Conv1Pair(pg.GraphicsLayoutWidget):

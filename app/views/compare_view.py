@@ -15,15 +15,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCursor
-from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from app.model import messages as msg
 from app.views.analysis_controls import AnalysisRunner, CheckpointCombo, RunStrip, controls_row
-from app.views.compare_panels import CkaHeatmap, Conv1Pair, MetricsTable, PosePairView
+from app.views.compare_panels import CkaHeatmap, Conv1Pair, MetricsTable, PosePairView, collapse_warnings
 from app.views.embedding_colours import colour_codes, describe_sample
 from app.views.embedding_view import METHOD_LABELS
 from app.views.hover_card import HoverCard
 from app.views.scatter_plot import ScatterPlot
+from app.views.silhouette_plot import StructurePanel
 from app.visuals.binding import bind
 from app.workers.analysis_jobs import LAYER_ORDER, CompareRequest, compare_job, predict_samples_job
 
@@ -62,6 +63,9 @@ class CompareView(QWidget):
         self.cka = CkaHeatmap()
         self.poses = PosePairView()
         self.conv1 = Conv1Pair()
+        self.structure = StructurePanel(orientation=Qt.Orientation.Horizontal)  # labels, scan over k, collapse
+        self.structure_runner = AnalysisRunner(workspace, self.structure.strip, self)
+        self.structures: dict = {}
         self.card = HoverCard(self)
         self.card.set_dataset(workspace.catalog.dataset)
         self._layout()
@@ -71,16 +75,24 @@ class CompareView(QWidget):
         bar = controls_row([QLabel("A"), self.checkpoint_a, QLabel("B"), self.checkpoint_b, self.layer, self.method,
                             self.clusters, QLabel("samples"), self.samples, self.split])
         columns = QSplitter(Qt.Orientation.Horizontal)
+        columns.setChildrenCollapsible(False)
         columns.addWidget(self.plots["a"])
         columns.addWidget(self.plots["b"])
+        self.tabs = QTabWidget()  # one analysis at a time, at a readable size
+        for w, title in ((self.structure, "Silhouettes"), (self.cka, "CKA"), (self.conv1, "conv1")):
+            self.tabs.addTab(w, title)
         bottom = QSplitter(Qt.Orientation.Horizontal)
-        for w in (self.metrics, self.cka, self.poses, self.conv1):
+        bottom.setChildrenCollapsible(False)
+        for w in (self.metrics, self.tabs, self.poses):
             bottom.addWidget(w)
-        bottom.setSizes([300, 300, 260, 360])
+        bottom.setSizes([560, 560, 320])  # the table's A, B and A − B columns side by side
         split = QSplitter(Qt.Orientation.Vertical)
+        split.setChildrenCollapsible(False)
         split.addWidget(columns)
         split.addWidget(bottom)
-        split.setSizes([420, 320])
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        split.setSizes([420, 360])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(bar)
@@ -91,6 +103,7 @@ class CompareView(QWidget):
         ws = self.workspace
         self.strip.run_clicked.connect(self.run)
         self.strip.export_clicked.connect(self._on_export_clicked)
+        self.structure.strip.run_clicked.connect(self.run_structure)
         for key, plot in self.plots.items():
             plot.hovered.connect(lambda index, key=key: self._on_plot_hovered(key, index))
             plot.selection_made.connect(self._on_plot_selection_made)
@@ -133,6 +146,9 @@ class CompareView(QWidget):
         if req is None:
             return
         self.embeds = {}
+        self.structure_runner.cancel()
+        self.structures = {}
+        self.structure.clear()
         self.runner.start(compare_job(req), f"Compare {Path(req.checkpoint_a).name} and {Path(req.checkpoint_b).name}",
                           self._on_task_partial, self._on_task_done)
 
@@ -145,7 +161,7 @@ class CompareView(QWidget):
     def _on_task_partial(self, item) -> None:
         if item[0] == "compare":
             names = self.names()
-            self.metrics.set_result(item[1], names["a"], names["b"])
+            self.metrics.set_result(item[1], names["a"], names["b"], self.layer.currentData())
             self.cka.set_data(item[1].layers_a, item[1].layers_b, item[1].cka, f"A: {names['a']}", f"B: {names['b']}")
         elif item[0] == "embed":
             self._show_column(item[1], item[2])
@@ -153,7 +169,7 @@ class CompareView(QWidget):
     def _on_task_done(self, bundle) -> None:
         self.bundle = bundle
         names = self.names()
-        self.metrics.set_result(bundle.compare, names["a"], names["b"])
+        self.metrics.set_result(bundle.compare, names["a"], names["b"], bundle.request.layer)
         self.cka.set_data(bundle.compare.layers_a, bundle.compare.layers_b, bundle.compare.cka,
                           f"A: {names['a']}", f"B: {names['b']}")
         for key, result in bundle.embeds.items():
@@ -162,6 +178,30 @@ class CompareView(QWidget):
         self.conv1.set_kernels(bundle.kernels, names)
         self.strip.show_message("info", f"{bundle.compare.samples:,} samples ({bundle.request.split})")
         self._on_workspace_selection_changed(self.workspace.feed.selection)
+        self.run_structure()
+
+    def run_structure(self) -> None:
+        """Label silhouettes, the scan over k and the collapse check of both models' layer."""
+        from app.workers.structure_jobs import structure_job
+
+        if self.bundle is None:
+            return
+        req, c = self.bundle.request, self.bundle.compare
+        requests = {"a": req.embed_request(req.checkpoint_a), "b": req.embed_request(req.checkpoint_b)}
+        clusters = {k: c.silhouette.get(k, {}).get(req.layer) for k in requests}
+        self.structures = {}
+        self.structure_runner.start(structure_job(requests, clusters), f"Silhouettes of {req.layer}: labels, k = 2…20",
+                                    on_done=self._on_structure_done)
+
+    def _on_structure_done(self, results: dict) -> None:
+        self.structures = results
+        names = self.names()
+        self.structure.set_structure(results, {k: k.upper() for k in results},  # short: the plots stay narrow
+                                     self.bundle.request.layer)
+        warnings = collapse_warnings(self.bundle.compare, names)
+        if warnings:  # every layer's check, beside the shown layer's
+            self.structure.collapse.setText(self.structure.collapse.text() + "<br>"
+                                            + "<br>".join(f'<span style="color: #ff8a8a">{w}</span>' for w in warnings))
 
     def _show_column(self, key: str, result) -> None:
         self.embeds[key] = result
@@ -236,6 +276,12 @@ class CompareView(QWidget):
                        self.plots[key], prov) for key in ("a", "b")]
         figs += [Figure("cka", "Linear CKA, layers of A × layers of B", self.cka, prov),
                  Figure("conv1_pair", "conv1 filters of A and B", self.conv1, prov)]
+        if self.structures:
+            layer = self.bundle.request.layer
+            figs += [Figure("compare_label_silhouettes",
+                            f"Silhouette of the clusters and of the labels, A and B ({layer})", self.structure.chart, prov),
+                     Figure("compare_silhouette_scan", f"Silhouette over k = 2…20, A and B ({layer})",
+                            self.structure.scan, prov)]
         index = self.pose_index
         if index >= 0:
             figs.append(Figure("predictions_3d", f"Sample #{index}: ground truth and both predictions", self.poses,
@@ -248,8 +294,8 @@ class CompareView(QWidget):
         if self.bundle is None:
             return None
         names = self.names()
-        metrics = Table("Metrics of A and B on the same samples", ["metric", f"A: {names['a']}", f"B: {names['b']}"],
-                        self.metrics.rows)
+        metrics = Table("Metrics of A and B on the same samples",
+                        ["metric", f"A: {names['a']}", f"B: {names['b']}", "A − B"], self.metrics.rows)
         c = self.bundle.compare
         cka = Table("Linear CKA (rows: A, columns: B)", ["A \\ B", *c.layers_b],
                     [[name, *[float(v) for v in row]] for name, row in zip(c.layers_a, c.cka)])
@@ -262,6 +308,7 @@ class CompareView(QWidget):
 
     def shutdown(self) -> None:
         self.runner.cancel()
+        self.structure_runner.cancel()
         self.pose_runner.cancel()
         self.card.close_loader()
         self.card.hide()

@@ -2,7 +2,8 @@
 
 Colour modes: k-means ``cluster`` (from the result), a dataset label (``action``, ``subject``,
 ``camera``: ``dataset.labels``), or the prediction ``error`` of the active checkpoint (the
-workspace's prediction store, binned on a sequential scale; not yet predicted: grey).
+workspace's prediction store's ranking: the checkpoint's one error measure, PA-MPJPE or MPJPE,
+binned on a sequential scale; not yet predicted: grey).
 """
 
 from __future__ import annotations
@@ -43,12 +44,11 @@ def colour_codes(mode: str, workspace: Workspace, indices: np.ndarray, result) -
         if store is None:
             codes, palette, legend, _ = _clusters(result, n)
             return codes, palette, legend, msg.NO_ERRORS
-        err = np.asarray(store.error, np.float64)
+        err = np.asarray(store.ranking, np.float64)  # the checkpoint's one error measure
         values = err[indices] if n and int(indices.max()) < len(err) else np.full(n, np.nan)
         codes, palette, edges = binned(values)
-        step = max(1, len(palette) // 4)
-        legend = [(f"{edges[i]:.0f}–{edges[i + 1]:.0f} mm", tuple(int(c) for c in palette[i]))
-                  for i in range(0, len(palette), step)]
+        legend = [(f"{store.metric} {edges[i]:.0f}–{edges[i + 1]:.0f} mm", tuple(int(c) for c in palette[i]))
+                  for i in range(len(palette))]  # every bin: a legend never drops an entry
         legend.append(("not predicted", (150, 150, 150, 140)))
         return codes, palette, legend, ""
     return _clusters(result, n)
@@ -74,6 +74,6 @@ def describe_sample(index: int, indices: np.ndarray, result, workspace: Workspac
         if result.silhouette_samples is not None:
             lines.append(f"silhouette {float(result.silhouette_samples[row]):+.3f}")
     store = workspace.predictions()
-    if store is not None and 0 <= index < len(store.error) and np.isfinite(store.error[index]):
-        lines.append(f"MPJPE {float(store.error[index]):.1f} mm")
+    if store is not None and 0 <= index < len(store.ranking) and np.isfinite(store.ranking[index]):
+        lines.append(f"{store.metric} {float(store.ranking[index]):.1f} mm")
     return lines

@@ -22,7 +22,7 @@ from app.views.analysis_controls import AnalysisRunner, CheckpointCombo, Project
 from app.views.embedding_colours import COLOUR_MODES, colour_codes
 from app.views.hover_card import HoverCard
 from app.views.scatter_plot import ScatterPlot
-from app.views.silhouette_plot import SilhouettePlot
+from app.views.silhouette_plot import SilhouettePlot, StructurePanel
 from app.visuals.binding import bind
 from app.workers.analysis_jobs import LAYER_ORDER, EmbedRequest, embed_job
 
@@ -49,6 +49,9 @@ class EmbeddingView(QWidget):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.plot)
         self.silhouette = SilhouettePlot()
+        self.structure = StructurePanel()  # label silhouettes beside the clusters', the scan over k
+        self.structure_runner = AnalysisRunner(workspace, self.structure.strip, self)
+        self.structures: dict = {}
         self.layers_table = QTableWidget(0, 2)
         self.layers_table.setHorizontalHeaderLabels(["layer", "silhouette"])
         self.layers_table.verticalHeader().setVisible(False)
@@ -105,7 +108,8 @@ class EmbeddingView(QWidget):
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.layers_table)
         right.addWidget(self.silhouette)
-        right.setSizes([160, 300])
+        right.addWidget(self.structure)
+        right.setSizes([120, 220, 360])
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(right)
@@ -130,6 +134,7 @@ class EmbeddingView(QWidget):
         self.clear_selection.clicked.connect(lambda: self._select(np.zeros(0, np.int64)))
         self.strip.run_clicked.connect(self.run)
         self.strip.export_clicked.connect(self._on_export_clicked)
+        self.structure.strip.run_clicked.connect(self.run_structure)
         self.plot.hovered.connect(self._on_plot_hovered)
         self.plot.selection_made.connect(self._select)
         self.layers_table.cellClicked.connect(self._on_layers_table_clicked)
@@ -192,6 +197,27 @@ class EmbeddingView(QWidget):
         r, req = bundle.result, bundle.request
         self.strip.show_message("info", msg.DONE_EMBED.format(samples=len(r.indices), method=METHOD_LABELS[req.method],
                                                               dims=req.dims, layer=req.layer, k=req.clusters))
+        self.run_structure()
+
+    def run_structure(self) -> None:
+        """The label silhouettes, the scan over k and the collapse check of the shown result."""
+        from app.workers.structure_jobs import structure_job
+
+        if self.bundle is None:
+            return
+        req = self.bundle.request
+        self.structures = {}
+        self.structure.clear()
+        job = structure_job({"main": req}, {"main": self.bundle.result.silhouette.get("clusters")})
+        self.structure_runner.start(job, f"Silhouettes of {req.layer}: labels and k = 2…20",
+                                    on_done=self._on_structure_done)
+
+    def _on_structure_done(self, results: dict) -> None:
+        from pathlib import Path
+
+        self.structures = results
+        self.structure.set_structure(results, {"main": Path(self.bundle.request.checkpoint).name},
+                                     self.bundle.request.layer)
 
     # ------------------------------------------------------------------ drawing
     def _show_points(self, coords: np.ndarray, indices: np.ndarray, result, auto_range: bool = True) -> None:
@@ -229,7 +255,7 @@ class EmbeddingView(QWidget):
         elif self.strip.level == "warning":
             self.strip.clear_message()
         if self.stack.currentWidget() is self.plot3d and self.plot3d is not None:
-            self.plot3d.set_colours(codes, palette)
+            self.plot3d.set_colours(codes, palette, legend)
         else:
             self.plot.set_colours(codes, palette, legend)
 
@@ -296,6 +322,9 @@ class EmbeddingView(QWidget):
         if self.bundle is not None and (entry is None or entry.key != self.bundle.request.dataset):
             self.runner.cancel()
             self.bundle, self.result = None, None
+            self.structure_runner.cancel()
+            self.structures = {}
+            self.structure.clear()
             self.plot.clear_data()
             self.silhouette.clear_data()
             self.strip.show_message("info", msg.NOT_ON_DATASET)
@@ -313,9 +342,15 @@ class EmbeddingView(QWidget):
         req, prov = self.bundle.request, self.bundle.provenance
         main = self.plot3d if req.dims == 3 and self.plot3d is not None else self.plot
         title = f"{METHOD_LABELS[req.method]} {req.dims}D of {req.layer}, coloured by {self.colour.currentData()}"
-        return [Figure("embedding", title, main, prov),
+        figs = [Figure("embedding", title, main, prov),
                 Figure("silhouette", f"Silhouette of the k = {req.clusters} clusters ({req.layer})", self.silhouette,
                        prov)]
+        if self.structures:
+            figs += [Figure("label_silhouettes", f"Silhouette of the clusters and of the dataset's labels "
+                            f"({req.layer})", self.structure.chart, prov),
+                     Figure("silhouette_scan", f"Silhouette of k-means over k = 2…20 ({req.layer})",
+                            self.structure.scan, prov)]
+        return figs
 
     def report_section(self):
         from app.export import ReportSection, Table
@@ -327,7 +362,17 @@ class EmbeddingView(QWidget):
                        [[n, self.layer_scores.get(n)] for n in LAYER_ORDER if n in self.layer_scores])
         own = Table("Silhouette of this projection's features", ["grouping", "silhouette"],
                     [[k, v] for k, v in r.silhouette.items()])
-        return ReportSection("Embedding explorer", self.figures(), [scores, own], self.bundle.provenance)
+        tables = [scores, own]
+        if self.structures:
+            s = self.structures["main"]
+            tables += [Table("Silhouette of the clusters and of the dataset's labels", ["grouping", "silhouette"],
+                             [["k-means clusters", s.clusters], *[[k, v] for k, v in s.labels.items()]]),
+                       Table("Silhouette over k", ["k", "silhouette"],
+                             [[int(k), None if not np.isfinite(v) else float(v)]
+                              for k, v in zip(s.scan.ks, s.scan.scores)]),
+                       Table("Collapse check", ["measure", "value"],
+                             [[k, v] for k, v in s.collapse.to_dict().items()])]
+        return ReportSection("Embedding explorer", self.figures(), tables, self.bundle.provenance)
 
     def _on_export_clicked(self) -> None:
         from app.export.dialog import export_view_figures
@@ -337,5 +382,6 @@ class EmbeddingView(QWidget):
     def shutdown(self) -> None:
         """Cancel the job and stop the hover card's thumbnail loader."""
         self.runner.cancel()
+        self.structure_runner.cancel()
         self.card.close_loader()
         self.card.hide()

@@ -38,6 +38,9 @@ class ImageCanvas(QWidget):
         self.show_gt = True
         self.show_pred = True
         self.bones_drawn = 0  # for tests
+        self.legend_rect = QRectF()  # where the key was drawn last (for tests)
+        self.show_legend = True  # the key in the corner (off in an exported figure: its legend is below)
+        self.background = BACKGROUND
         self.part_source: str | None = None  # "gt" | "pred": draw seed 004's part maps of those joints
         self.parts_drawn = False  # for tests
         self._parts: tuple | None = None  # (key, QImage) of the last part maps
@@ -71,7 +74,7 @@ class ImageCanvas(QWidget):
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), BACKGROUND)
+        painter.fillRect(self.rect(), self.background)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         s = self.sample
@@ -103,7 +106,8 @@ class ImageCanvas(QWidget):
         self.detected_points = []
         if self.show_pred and s.detected_2d is not None:
             self.detected_points = draw_crosses(painter, s.detected_2d, to_widget)
-        self._paint_legend(painter)
+        if self.show_legend:
+            self._paint_legend(painter)
         painter.end()
 
     def _paint_heatmap(self, painter: QPainter, rect: QRectF) -> None:
@@ -160,7 +164,8 @@ class ImageCanvas(QWidget):
             self.parts_drawn = True
 
     def _paint_legend(self, painter: QPainter) -> None:
-        """A small key in the bottom-right corner of the canvas (in two rows when one is too wide)."""
+        """A small key in the canvas corner that covers the least (:meth:`legend_box`), in two rows
+        when one is too wide."""
         metrics = painter.fontMetrics()
         gap = 12
         legend = LEGEND + ((DETECTED_LEGEND,) if self.detected_points else ())
@@ -170,7 +175,8 @@ class ImageCanvas(QWidget):
         line = metrics.height() + 4
         width = max(sum(metrics.horizontalAdvance(t) + gap for t, _ in row) + gap for row in rows)
         height = line * len(rows) + 4
-        box = QRectF(self.width() - width - 4, self.height() - height - 4, width, height)
+        box = self.legend_box(width, height)
+        self.legend_rect = box
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(20, 22, 27, 190))
         painter.drawRoundedRect(box, 4, 4)
@@ -180,6 +186,30 @@ class ImageCanvas(QWidget):
                 painter.setPen(colour)
                 painter.drawText(QPointF(x, y), text)
                 x += metrics.horizontalAdvance(text) + gap
+
+    def legend_box(self, width: float, height: float) -> QRectF:
+        """The corner box (``width`` x ``height``) that covers the fewest joints, then the least image."""
+        import numpy as np
+
+        m, w, h = 4.0, float(self.width()), float(self.height())
+        corners = [QRectF(w - width - m, h - height - m, width, height), QRectF(m, h - height - m, width, height),
+                   QRectF(w - width - m, m, width, height), QRectF(m, m, width, height)]
+        s, image = self.sample, self.image_rect()
+        points = []
+        if s is not None and self._image is not None:
+            sx, sy = image.width() / self._image.width(), image.height() / self._image.height()
+            for pts in (s.gt_2d, s.pred_2d):
+                if pts is not None:
+                    p = np.asarray(pts, np.float64)
+                    p = p[np.isfinite(p).all(axis=1)]
+                    points += [QPointF(image.left() + x * sx, image.top() + y * sy) for x, y in p]
+
+        def cost(box: QRectF) -> tuple:
+            covered = box.intersected(image)
+            return (sum(box.adjusted(-6, -6, 6, 6).contains(q) for q in points),
+                    covered.width() * covered.height() if not covered.isEmpty() else 0.0)
+
+        return min(corners, key=cost)
 
 
 class ImageView(QWidget):
@@ -281,7 +311,10 @@ class ImageView(QWidget):
         elif s.pred_3d is None:
             info = "no prediction yet" if self.catalog.checkpoint is not None else "no checkpoint open"
         elif s.metrics:
-            info = " · ".join(f"<b>{k}</b> {v:.1f} mm" for k, v in s.metrics.items())
+            loaded = self.catalog.checkpoint  # its one error measure first and in bold, the other after
+            measure = loaded.error_measure.name if loaded is not None else "MPJPE"
+            order = sorted(s.metrics.items(), key=lambda kv: kv[0] != measure)
+            info = " · ".join(f"<b>{k}</b> {v:.1f} mm" if k == measure else f"{k} {v:.1f} mm" for k, v in order)
         else:
             info = "prediction (no ground truth)"
         if s.metrics_2d:

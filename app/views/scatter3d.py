@@ -33,6 +33,7 @@ class Scatter3D(QWidget):
         self.hover_marker.set_gl_state("translucent", depth_test=False)
         self.axes = scene.visuals.XYZAxis(parent=self.view.scene, width=2)
         self.point_size = point_size
+        self.legend: list = []
         self.xyz = np.zeros((0, 3), np.float32)
         self.indices = np.zeros(0, np.int64)
         self.colours = np.zeros((0, 4), np.float32)
@@ -62,7 +63,8 @@ class Scatter3D(QWidget):
         self.view.camera.set_range(x=(-1, 1), y=(-1, 1), z=(-1, 1))
         self.show_hover(-1)
 
-    def set_colours(self, codes: np.ndarray, palette: np.ndarray) -> None:
+    def set_colours(self, codes: np.ndarray, palette: np.ndarray, legend: list | None = None) -> None:
+        self.legend = list(legend or [])  # (name, rgba) entries, drawn beside an exported figure
         codes = np.asarray(codes, np.int64).reshape(-1)
         table = np.vstack([np.asarray(palette, np.float32).reshape(-1, 4), np.asarray(UNKNOWN, np.float32)]) / 255
         self.colours = table[np.where((codes >= 0) & (codes < len(table) - 1), codes, len(table) - 1)]
@@ -106,6 +108,20 @@ class Scatter3D(QWidget):
     def render(self, size=None) -> np.ndarray:
         """(H, W, 4) uint8 image of the cloud (``size`` = (width, height) for export)."""
         return self.canvas.render(size=size)
+
+    def legend_entries(self) -> list:
+        return list(self.legend)
+
+    def paint_figure(self, painter, width: int, height: int, paper: bool = True) -> None:
+        """The cloud as a figure: offscreen at ``width`` x ``height``, framed, its legend below."""
+        from app.export.scene3d import paint_3d
+
+        self.axes.visible = False  # the axes' unit ticks mean nothing in a projection
+        try:
+            paint_3d(painter, self.canvas, self.view, width, height, paper, self.xyz if len(self.xyz) else None,
+                     self.legend_entries())
+        finally:
+            self.axes.visible = True
 
     def _on_canvas_mouse_move(self, event) -> None:
         if event.button is None and not event.is_dragging:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtWidgets import QSizePolicy
 
 from app.views.point_cloud_item import PointCloudItem
 from app.views.selection_tools import SelectViewBox, points_in_polygon, points_in_rect
 
 HOVER_RADIUS_PX = 8.0
-LEGEND_LIMIT = 16
+LEGEND_ROWS = 20  # legend entries per column (more entries: more columns; none is dropped)
 
 
 class ScatterPlot(pg.PlotWidget):
@@ -39,8 +40,13 @@ class ScatterPlot(pg.PlotWidget):
         self.hover_item.setZValue(10)
         for item in (self.cloud, self.selected_item, self.hover_item):
             self.addItem(item)
-        self.legend = self.plot_item.addLegend(offset=(-8, 8), labelTextSize="8pt",
-                                               brush=pg.mkBrush(28, 31, 38, 200), pen=pg.mkPen(70, 75, 88))
+        # The legend sits right of the plot in the plot item's own layout (never over the points, and
+        # inside what a figure export draws), with every entry, in columns of LEGEND_ROWS.
+        self.legend = pg.LegendItem(labelTextSize="8pt", brush=pg.mkBrush(28, 31, 38, 200), pen=pg.mkPen(70, 75, 88))
+        self.legend.setVisible(False)
+        self.legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)  # its own size, not the row's
+        self._legend_placed = False
+        self._legend_colours: list[tuple] = []
         self.xy = np.zeros((0, 2), np.float64)
         self.indices = np.zeros(0, np.int64)
         self.selected = np.zeros(0, np.int64)
@@ -73,12 +79,30 @@ class ScatterPlot(pg.PlotWidget):
         """Colour code per row (N,) (-1: unknown, grey) into ``palette`` (K, 4) uint8."""
         self.cloud.set_colours(codes, palette)
         self.legend.clear()
-        for name, rgba in (legend or [])[:LEGEND_LIMIT]:
+        entries = list(legend or [])
+        self._legend_colours = [tuple(rgba) for _name, rgba in entries]
+        self.legend.setColumnCount(max(1, -(-len(entries) // LEGEND_ROWS)))
+        for name, rgba in entries:
             sample = pg.ScatterPlotItem(size=9, pen=None, brush=pg.mkBrush(*rgba))
             self.legend.addItem(sample, name)
-        if legend and len(legend) > LEGEND_LIMIT:
-            self.legend.addItem(pg.ScatterPlotItem(size=0, pen=None), f"… {len(legend) - LEGEND_LIMIT} more")
-        self.legend.setVisible(bool(legend))
+        self._place_legend(bool(entries))
+
+    def _place_legend(self, shown: bool) -> None:
+        """The legend in the layout's column right of the axes while it has entries; out of the
+        layout (no empty column) while it has none."""
+        layout = self.plot_item.layout
+        if shown and not self._legend_placed:
+            layout.addItem(self.legend, 2, 3)
+            layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignTop)
+            self._legend_placed = True
+        elif not shown and self._legend_placed:
+            layout.removeItem(self.legend)
+            self._legend_placed = False
+        self.legend.setVisible(shown)
+
+    def legend_entries(self) -> list[tuple[str, tuple]]:
+        """``(name, rgba)`` of every entry the legend shows."""
+        return [(label.text, rgba) for (_sample, label), rgba in zip(self.legend.items, self._legend_colours)]
 
     def clear_data(self) -> None:
         self.set_data(np.zeros((0, 2)), np.zeros(0, np.int64), auto_range=False)

@@ -151,6 +151,21 @@ class SceneView(QWidget):
         """``(H, W, 4)`` uint8 of the current scene (for tests and screenshots)."""
         return self.canvas.render(size=size)
 
+    # ------------------------------------------------------------------ figure export
+    def legend_entries(self) -> list:
+        from app.export.scene3d import skeleton_legend
+        from app.visuals.layers import light
+
+        return skeleton_legend(bool(self.skeletons.gt.joints.size), bool(self.skeletons.pred.joints.size), light)
+
+    def paint_figure(self, painter, width: int, height: int, paper: bool = True) -> None:
+        """The 3D view as a figure (offscreen, ``width`` x ``height``, framed to the skeletons)."""
+        from app.export.scene3d import paint_3d
+
+        shown = [v.joints for v in (self.skeletons.gt, self.skeletons.pred) if v.joints.size]
+        points = np.concatenate(shown) if shown else None
+        paint_3d(painter, self.canvas, self.view, width, height, paper, points, self.legend_entries())
+
     def closeEvent(self, event) -> None:
         self.skeletons.close()
         if self.hypotheses is not None:

@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsPathItem
+from PySide6.QtWidgets import QGraphicsPathItem, QWidget
 
 MAX_ROWS = 600  # per cluster
 GAP = 0.04      # space between clusters, as a share of all rows
@@ -109,3 +109,186 @@ class SilhouettePlot(pg.PlotWidget):
 
     def band_count(self) -> int:
         return len(self._bands)
+
+
+# ---------------------------------------------------------------------- label silhouettes and the scan
+SERIES_COLOURS = {"a": (77, 140, 245), "b": (245, 153, 38), "main": (77, 140, 245)}
+GROUP_TITLES = {"clusters": "k-means clusters", "action": "action", "camera": "camera", "subject": "subject",
+                "pose_id": "pose"}
+
+
+def _side_legend(plot_item) -> pg.LegendItem:
+    """A legend in the plot item's layout, below the bottom axis (never over the data), one
+    entry per row; hidden while it has no entry."""
+    legend = pg.LegendItem(labelTextSize="8pt", pen=pg.mkPen(150, 150, 150, 120))
+    plot_item.layout.addItem(legend, 4, 1)
+    plot_item.layout.setAlignment(legend, Qt.AlignmentFlag.AlignLeft)
+    legend.setVisible(False)
+    return legend
+
+
+def _plain_axes(plot_item) -> None:
+    for name in ("bottom", "left"):
+        plot_item.getAxis(name).enableAutoSIPrefix(False)  # silhouettes are read as they are
+
+
+class LabelSilhouetteChart(pg.PlotWidget):
+    """Horizontal bars: the silhouette of the k-means clusters beside that of each dataset label
+    (action, camera, subject, pose), one bar per series ("main", or "a" and "b"), values written."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent=parent)
+        self.setBackground(None)
+        self.plot_item = self.getPlotItem()
+        self.plot_item.setMouseEnabled(x=False, y=False)
+        self.plot_item.setMenuEnabled(False)
+        self.plot_item.hideButtons()
+        self.plot_item.setLabel("bottom", "silhouette")
+        self.plot_item.invertY(True)
+        _plain_axes(self.plot_item)
+        self.legend = _side_legend(self.plot_item)
+        self.values: dict[str, dict[str, float | None]] = {}
+        self._items: list = []
+        self.setMinimumHeight(150)
+
+    def set_data(self, series: dict[str, dict[str, float | None]], names: dict[str, str] | None = None,
+                 title: str = "") -> None:
+        """``series``: {"a": {"clusters": s, "action": s, ...}, ...}; None values are left empty."""
+        for item in self._items:
+            self.plot_item.removeItem(item)
+        self._items = []
+        self.legend.clear()
+        self.values = {k: dict(v) for k, v in series.items()}
+        groups = [g for g in GROUP_TITLES if any(g in v for v in series.values())]
+        n = max(len(series), 1)
+        height = 0.8 / n
+        for s, (key, values) in enumerate(series.items()):
+            colour = SERIES_COLOURS.get(key, (150, 150, 150))
+            ys = [i - 0.4 + height * (s + 0.5) for i, g in enumerate(groups) if values.get(g) is not None]
+            xs = [float(values[g]) for g in groups if values.get(g) is not None]
+            bars = pg.BarGraphItem(x0=np.zeros(len(xs)), y=ys, width=xs, height=height * 0.9, brush=pg.mkBrush(*colour),
+                                   pen=pg.mkPen(None))
+            self.plot_item.addItem(bars)
+            self._items.append(bars)
+            for x, y in zip(xs, ys):
+                text = pg.TextItem(f"{x:+.3f}", anchor=(0.0, 0.5) if x >= 0 else (1.0, 0.5), color=(150, 150, 150))
+                text.setPos(x, y)
+                self.plot_item.addItem(text)
+                self._items.append(text)
+            if len(series) > 1 or names:
+                self.legend.addItem(pg.BarGraphItem(x=[0], height=[1], width=1, brush=pg.mkBrush(*colour)),
+                                    (names or {}).get(key, key.upper()))
+        self.legend.setVisible(bool(self.legend.items))
+        self.plot_item.getAxis("left").setTicks([[(i, GROUP_TITLES[g]) for i, g in enumerate(groups)]])
+        values = [v for vals in series.values() for v in vals.values() if v is not None]
+        lo, hi = min([0.0, *values]), max([0.0, *values])
+        pad = 0.35 * max(hi - lo, 0.1)  # room for the values written at the bars' ends
+        self.plot_item.setXRange(lo - (pad if lo < 0 else 0.02), hi + pad, padding=0.0)
+        self.plot_item.setYRange(-0.6, len(groups) - 0.4, padding=0.0)
+        self.plot_item.setTitle(title, size="9pt")
+
+
+class SilhouetteScanPlot(pg.PlotWidget):
+    """The silhouette of k-means clusters for k = 2..20, one line per series, the best k marked."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent=parent)
+        self.setBackground(None)
+        self.plot_item = self.getPlotItem()
+        self.plot_item.setMenuEnabled(False)
+        self.plot_item.setLabel("bottom", "k (k-means clusters)")
+        self.plot_item.setLabel("left", "silhouette")
+        self.plot_item.showGrid(x=True, y=True, alpha=0.2)
+        _plain_axes(self.plot_item)
+        self.legend = _side_legend(self.plot_item)
+        self.scans: dict = {}
+        self._items: list = []
+        self.setMinimumHeight(150)
+
+    def set_scans(self, scans: dict, names: dict[str, str] | None = None, title: str = "") -> None:
+        """``scans``: {"a": SilhouetteScan, ...}."""
+        for item in self._items:
+            self.plot_item.removeItem(item)
+        self._items = []
+        self.legend.clear()
+        self.scans = dict(scans)
+        for key, scan in scans.items():
+            colour = SERIES_COLOURS.get(key, (150, 150, 150))
+            ok = np.isfinite(scan.scores)
+            curve = pg.PlotDataItem(scan.ks[ok], scan.scores[ok], pen=pg.mkPen(colour, width=2), symbol="o",
+                                    symbolSize=5, symbolBrush=pg.mkBrush(*colour), symbolPen=None)
+            self.plot_item.addItem(curve)
+            self._items.append(curve)
+            best = scan.best_k
+            label = (names or {}).get(key, key.upper())
+            if best is not None:
+                score = float(scan.scores[list(scan.ks).index(best)])
+                mark = pg.ScatterPlotItem([best], [score], size=13, symbol="star", brush=pg.mkBrush(*colour), pen=None)
+                self.plot_item.addItem(mark)
+                self._items.append(mark)
+                label += f" (best k = {best}: {score:.3f})"
+            else:
+                label += " (k-means finds fewer than 2 clusters at every k)"
+            if len(scans) > 1 or names:
+                self.legend.addItem(curve, label)
+            else:
+                title = f"{title} · best k = {best}" if best is not None else title
+        self.legend.setVisible(bool(self.legend.items))
+        self.plot_item.setTitle(title, size="9pt")
+        self.plot_item.enableAutoRange()
+
+
+class StructurePanel(QWidget):
+    """The label silhouettes beside the clusters', the scan over k and the collapse check."""
+
+    def __init__(self, parent=None, orientation=Qt.Orientation.Vertical) -> None:
+        from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout
+
+        super().__init__(parent)
+        self.chart = LabelSilhouetteChart()
+        self.scan = SilhouetteScanPlot()
+        self.collapse = QLabel("")
+        self.collapse.setObjectName("collapseLabel")
+        self.collapse.setWordWrap(True)
+        self.collapse.setTextFormat(Qt.TextFormat.RichText)
+        split = QSplitter(orientation)  # side by side where the panel is wide and short (Compare)
+        split.setChildrenCollapsible(False)
+        split.addWidget(self.chart)
+        split.addWidget(self.scan)
+        from app.views.analysis_controls import RunStrip
+
+        self.strip = RunStrip()  # its own progress: the scan runs in the background after each result
+        self.strip.run.setText("Scan k")
+        self.strip.run.setToolTip("Silhouette of the dataset's labels and of k-means for k = 2…20")
+        self.strip.export.hide()  # the view's Export… button exports these figures too
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.strip)
+        layout.addWidget(split, 1)
+        from PySide6.QtWidgets import QFrame, QScrollArea
+
+        notes = QScrollArea()  # a long list of collapsed layers scrolls; it never makes the view taller
+        notes.setWidget(self.collapse)
+        notes.setWidgetResizable(True)
+        notes.setFrameShape(QFrame.Shape.NoFrame)
+        notes.setMaximumHeight(self.collapse.fontMetrics().height() * 5)
+        layout.addWidget(notes)
+
+    def set_structure(self, results: dict, names: dict[str, str] | None = None, layer: str = "") -> None:
+        """``results``: {key: StructureResult} (see :mod:`app.workers.structure_jobs`)."""
+        names = names or {}
+        self.chart.set_data({k: {"clusters": r.clusters, **r.labels} for k, r in results.items()},
+                            names if len(results) > 1 else None, "clusters and labels")
+        self.scan.set_scans({k: r.scan for k, r in results.items()}, names if len(results) > 1 else None,
+                            f"silhouette over k ({layer})")
+        lines = []
+        for k, r in results.items():
+            who = names.get(k, k.upper())
+            text = f"{who} · {layer}: {r.collapse.describe()}"
+            lines.append(f'<span style="color: #ff8a8a"><b>{text}</b></span>' if r.collapse.collapsed else text)
+        self.collapse.setText("<br>".join(lines))
+
+    def clear(self) -> None:
+        self.chart.set_data({})
+        self.scan.set_scans({})
+        self.collapse.setText("")

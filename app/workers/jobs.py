@@ -15,7 +15,6 @@ import numpy as np
 from app.model import messages
 from hpe_core.errors import InputError
 
-SEED001_TASKS = ("heatmap2d", "lift", "multitask")
 CHECKPOINT_SUFFIXES = {".pt", ".pth", ".ckpt", ".safetensors", ".bin", ".tar"}
 Job = Callable[[Any], Any]
 
@@ -81,14 +80,18 @@ class LoadedCheckpoint:
         return has_heatmaps(self.predictor)
 
     @property
+    def error_measure(self):
+        """The one error this checkpoint is read by (``hpe_core.error_measure``): PA-MPJPE for a
+        head trained with a rotation-aligned loss, MPJPE otherwise."""
+        from hpe_core.error_measure import checkpoint_error_measure
+
+        return checkpoint_error_measure(self.info)
+
+    @property
     def rotation_free(self) -> bool:
         """Trained with a rotation-aligned loss: its poses are defined only up to a rotation, so
         they are shown rigidly aligned and ranked by PA-MPJPE."""
-        training = getattr(self.info, "training", None) or {}
-        if training.get("task") in SEED001_TASKS:  # L2 on root-relative poses; the config's regression
-            return False                           # section (a default) played no part
-        regression = ((training.get("config") or {}).get("regression") or {})
-        return str(regression.get("loss", "")).startswith("rotation")
+        return self.error_measure.rotation_aligned
 
 
 def _predictor(model, info, device_spec: str, precision: str):

@@ -71,7 +71,7 @@ class PredictionRunner(QObject):
         loaded, entry = c.checkpoint, c.entry
         if loaded is None or entry is None or not loaded.has_pose_head:
             return None
-        metric = "PA-MPJPE" if loaded.rotation_free else "MPJPE"
+        metric = loaded.error_measure.name
         return self.cache.store(entry.key, c.active_key, len(entry.dataset), entry.dataset.skeleton.num_joints, metric)
 
     def start(self, order: np.ndarray | None = None) -> Task | None:

@@ -22,6 +22,9 @@ Long functions take a progress sink (:mod:`hpe_core.progress`) and raise ``Cance
   ``feature_map_grid(maps)`` image.
 - ``linear_cka(x, y)``, ``cka_matrix(feats_a, feats_b)``, ``cross_view_retrieval(features,
   pose_id, camera_id)``; ``compare_checkpoints(spec: CompareSpec, progress) -> CompareResult``.
+- ``label_silhouettes``, ``dataset_label_silhouettes`` (action / camera / subject / pose),
+  ``silhouette_scan(features, ks=2..20) -> SilhouetteScan``, ``collapse_stats(features) ->
+  CollapseStats`` (feature spread, effective rank): :mod:`.structure`.
 - Inference lives in :mod:`hpe_core.inference` (``Predictor``).
 """
 
@@ -40,8 +43,11 @@ from hpe_core.analysis.kernels import (KernelReport, classify_filter, classify_k
 from hpe_core.analysis.projections import METHODS, Projection, project
 from hpe_core.analysis.silhouette import silhouette, silhouette_samples, silhouette_score
 from hpe_core.analysis.similarity import cka_matrix, cross_view_retrieval, linear_cka
+from hpe_core.analysis.structure import (CollapseStats, SilhouetteScan, collapse_stats, dataset_label_silhouettes,
+                                         label_silhouettes, silhouette_scan)
 
-__all__ = ["CompareResult", "CompareSpec", "EmbedResult", "EmbedRunSpec", "EmbedSpec", "Embeddings",
+__all__ = ["CollapseStats", "SilhouetteScan", "collapse_stats", "dataset_label_silhouettes",
+           "label_silhouettes", "silhouette_scan", "CompareResult", "CompareSpec", "EmbedResult", "EmbedRunSpec", "EmbedSpec", "Embeddings",
            "KMeansResult", "KernelReport", "METHODS", "Projection", "cka_matrix", "classify_filter",
            "classify_kernel", "compare_checkpoints", "compute_embeddings", "conv1_kernels",
            "cross_view_retrieval", "embed", "feature_map_grid", "feature_maps", "filter_responses",

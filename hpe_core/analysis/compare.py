@@ -6,7 +6,10 @@ models' layers on the same samples (cached, see :mod:`.features`), then computes
 - the linear CKA of every layer of A against every layer of B (a matrix for a heatmap);
 - per layer and model, the silhouette of k-means clusters of the layer's features;
 - per layer and model, cross-view retrieval (top-1 / top-5 with exact chance) on multi-view data;
-- the regression metrics of :func:`hpe_core.metrics.evaluate` when both have pose heads.
+- per layer and model, the silhouette of the dataset's labels (action, camera, subject, pose) and
+  the collapse check (feature spread, effective rank: :mod:`.structure`);
+- the regression metrics of :func:`hpe_core.metrics.evaluate` when both have pose heads, and each
+  model's one error measure (:mod:`hpe_core.error_measure`).
 """
 
 from __future__ import annotations
@@ -52,11 +55,15 @@ class CompareResult:
     metrics: dict[str, dict] | None           # {"a": summary, "b": summary} when both have heads
     samples: int
     info: dict[str, Any] = field(default_factory=dict)
+    label_silhouette: dict[str, dict[str, dict]] = field(default_factory=dict)  # {"a": {layer: {label: s}}}
+    collapse: dict[str, dict[str, dict]] = field(default_factory=dict)  # {"a": {layer: CollapseStats dict}}
+    error_measure: dict[str, str] = field(default_factory=dict)  # {"a": "PA-MPJPE", "b": "MPJPE"}
 
     def to_dict(self) -> dict:
         return {**self.info, "samples": self.samples, "layers_a": self.layers_a, "layers_b": self.layers_b,
                 "cka": self.cka.round(6).tolist(), "silhouette": self.silhouette,
-                "retrieval": self.retrieval, "metrics": self.metrics}
+                "label_silhouette": self.label_silhouette, "collapse": self.collapse,
+                "retrieval": self.retrieval, "metrics": self.metrics, "error_measure": self.error_measure}
 
 
 def _layers_of(path, wanted) -> tuple[str, ...]:
@@ -92,12 +99,37 @@ def compare_checkpoints(spec: CompareSpec, progress: ProgressSink | None = None)
     dataset = embs["a"].dataset
     sil = {key: _silhouettes(f, spec, stage(progress, 0.7 + 0.1 * i, 0.8 + 0.1 * i))
            for i, (key, f) in enumerate(feats.items())}
+    labels, collapse = _structure(feats, dataset, common, progress)
     retrieval = _retrieval(feats, dataset, common, spec.device, progress)
     metrics = _metrics(spec, dataset, common, progress)
     info = {"checkpoint_a": str(spec.checkpoint_a), "checkpoint_b": str(spec.checkpoint_b),
             "dataset": str(spec.dataset), "split": spec.split, "clusters": spec.clusters}
     progress.set_progress(1.0)
-    return CompareResult(names_a, names_b, cka, sil, retrieval, metrics, len(common), info)
+    return CompareResult(names_a, names_b, cka, sil, retrieval, metrics, len(common), info, labels, collapse,
+                         _error_measures(spec))
+
+
+def _structure(feats: dict, dataset, rows: np.ndarray, progress: ProgressSink):
+    """Label silhouettes and collapse statistics of every layer of both models."""
+    from hpe_core.analysis.structure import collapse_stats, dataset_label_silhouettes
+
+    labels, collapse = {}, {}
+    for key, f in feats.items():
+        labels[key], collapse[key] = {}, {}
+        for name, x in f.items():
+            check_cancelled(progress)
+            progress.set_status(f"label silhouettes of {name} ({key.upper()})")
+            labels[key][name] = dataset_label_silhouettes(x, dataset, rows)
+            collapse[key][name] = collapse_stats(x).to_dict()
+    return labels, collapse
+
+
+def _error_measures(spec: CompareSpec) -> dict[str, str]:
+    from hpe_core.error_measure import checkpoint_error_measure
+    from hpe_core.models import inspect_checkpoint
+
+    return {k: checkpoint_error_measure(inspect_checkpoint(p)).name
+            for k, p in (("a", spec.checkpoint_a), ("b", spec.checkpoint_b))}
 
 
 def _silhouettes(features: dict, spec: CompareSpec, progress: ProgressSink) -> dict[str, float | None]:

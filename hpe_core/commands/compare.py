@@ -9,9 +9,11 @@ from hpe_core.commands._common import add_device_args, add_json_flag, emit
 DESCRIPTION = """\
 Compare two checkpoints on the same samples of a dataset: the linear CKA between every layer of A
 and every layer of B (a matrix, e.g. for a heatmap), the silhouette of k-means clusters of each
-layer, cross-view retrieval on multi-view data (the share of samples whose nearest neighbour,
-by cosine, among the other cameras' samples shows the same pose; top-1 and top-5, with chance),
-and the pose metrics when both checkpoints have pose heads."""
+layer and of the dataset's labels (action, camera, subject, pose), the collapse check of each
+layer (feature spread, effective rank), cross-view retrieval on multi-view data (the share of
+samples whose nearest neighbour, by cosine, among the other cameras' samples shows the same pose;
+top-1 and top-5, with chance), and the pose metrics when both checkpoints have pose heads, each
+read by its error measure (PA-MPJPE for a rotation-aligned head, else MPJPE)."""
 
 
 def register(subparsers) -> None:
@@ -42,6 +44,18 @@ def _text(payload: dict) -> str:
     for key in ("a", "b"):
         sil = ", ".join(f"{k} {v:.3f}" for k, v in payload["silhouette"][key].items() if v is not None)
         lines.append(f"silhouette {key.upper()}  {sil}")
+    titles = {"action": "action", "camera": "camera", "subject": "subject", "pose_id": "pose"}
+    for key in ("a", "b"):
+        for layer, scores in (payload.get("label_silhouette") or {}).get(key, {}).items():
+            parts = [f"{titles.get(k, k)} {v:.3f}" for k, v in scores.items() if v is not None]
+            if parts:
+                lines.append(f"labels {key.upper()}     {layer}: {', '.join(parts)}")
+    for key in ("a", "b"):
+        collapse = (payload.get("collapse") or {}).get(key, {})
+        flagged = [n for n, c in collapse.items() if c.get("collapsed")]
+        ranks = ", ".join(f"{n} {c['effective_rank']:.1f}" for n, c in collapse.items())
+        if collapse:
+            lines.append(f"collapse {key.upper()}   collapsed: {', '.join(flagged) or 'none'}; effective rank: {ranks}")
     if payload["retrieval"]:
         for key in ("a", "b"):
             r = payload["retrieval"][key]
@@ -54,7 +68,9 @@ def _text(payload: dict) -> str:
     if payload["metrics"]:
         for key in ("a", "b"):
             m = payload["metrics"][key]
-            lines.append(f"metrics {key.upper()}   MPJPE {m['mpjpe']:.1f} mm, PA-MPJPE {m['pa_mpjpe']:.1f} mm")
+            measure = (payload.get("error_measure") or {}).get(key, "MPJPE")
+            lines.append(f"metrics {key.upper()}   MPJPE {m['mpjpe']:.1f} mm, PA-MPJPE {m['pa_mpjpe']:.1f} mm "
+                         f"(read by {measure})")
     return "\n".join(lines)
 
 

@@ -86,7 +86,8 @@ def test_sorting_by_error_lists_the_worst_predictions_first(qtbot, opened):
 def test_a_checkpoint_trained_up_to_rotation_is_shown_aligned_and_ranked_by_pa_mpjpe(qtbot, window, files, tmp_path):
     from helpers import make_checkpoint
 
-    ckpt = make_checkpoint(tmp_path / "rot.pt", training={"config": {"regression": {"loss": "rotation_mse"}}})
+    ckpt = make_checkpoint(tmp_path / "rot.pt", training={"task": "regress3d", "config": {
+        "task": "regress3d", "regression": {"loss": "rotation_mse"}}})
     ws = window.workspace
     ws.open_paths([str(files.dataset), str(ckpt)])
     wait_for_prediction(qtbot, ws)
