@@ -85,3 +85,4 @@ RETRIEVAL_PICK = "Click an image point (●) to list its nearest 2D and 3D poses
 RETRIEVAL_TITLE = "Nearest poses to the image of {name} (cosine in the shared space, {samples:,} samples)"
 RETRIEVAL_NOT_IN_SPACE = "Sample {name} is not among the samples of the shared space"
 RETRIEVAL_OWN = "  ← its own"
+RETRIEVAL_SAME_POSE = "  ← same pose, another camera"

@@ -35,6 +35,10 @@ class ModalityOverlay(QObject):
         self.links.setZValue(-1)
         for z, name in enumerate(reversed(MODALITIES)):  # image points on top: they are the ones to click
             self.items[name].setZValue(1 + z)
+        self.marks = pg.ScatterPlotItem(size=16, symbol="o", pen=pg.mkPen(255, 220, 80, 255, width=2.5), brush=None)
+        self.marks.setZValue(10)
+        self.mark_link = pg.PlotCurveItem(pen=pg.mkPen(255, 220, 80, 220, width=2.0), connect="finite")
+        self.mark_link.setZValue(9)
         self.items["image"].sigClicked.connect(self._on_image_item_clicked)
         self.shown = False
         self.links_on = True
@@ -54,10 +58,24 @@ class ModalityOverlay(QObject):
             pts = coords[modality == code]
             self.items[name].setData(pos=pts, data=indices[:len(pts)])
         self._draw_links()
+        self.mark(-1)
 
     def points_of(self, name: str) -> np.ndarray:
         """The (N, 2) positions of one modality, in sample order."""
         return self.coords[self.modality == MODALITIES.index(name)]
+
+    def mark(self, index: int, matches=()) -> None:
+        """Ring the three embeddings of dataset sample ``index`` (joined by a bold line) and the
+        points ``matches`` = [(modality, dataset index)] (-1 / empty: no marks)."""
+        rows = np.flatnonzero(self.indices == int(index)) if index >= 0 else np.zeros(0, np.int64)
+        if not len(rows):
+            self.marks.setData(pos=np.zeros((0, 2)))
+            self.mark_link.setData(np.zeros(0), np.zeros(0))
+            return
+        own = np.stack([self.points_of(m)[rows[0]] for m in MODALITIES])
+        found = [self.points_of(m)[r[0]] for m, i in matches if len(r := np.flatnonzero(self.indices == int(i)))]
+        self.marks.setData(pos=np.concatenate([own, np.reshape(found, (-1, 2))]))
+        self.mark_link.setData(own[:, 0], own[:, 1])
 
     def set_links(self, on: bool) -> None:
         self.links_on = bool(on)
@@ -88,8 +106,7 @@ class ModalityOverlay(QObject):
         """Add the items and the legend entries; hide the plot's own cloud."""
         if self.shown:
             return
-        self.plot.addItem(self.links)
-        for item in self.items.values():
+        for item in (self.links, *self.items.values(), self.mark_link, self.marks):
             self.plot.addItem(item)
         self.plot.cloud.setVisible(False)
         self.plot.legend.clear()
@@ -101,8 +118,7 @@ class ModalityOverlay(QObject):
     def hide(self) -> None:
         if not self.shown:
             return
-        self.plot.removeItem(self.links)
-        for item in self.items.values():
+        for item in (self.links, *self.items.values(), self.mark_link, self.marks):
             self.plot.removeItem(item)
         self.plot.legend.clear()
         self.plot.cloud.setVisible(True)

@@ -44,19 +44,21 @@ class RetrievalView(QWidget):
         if self.poses is not None:
             self.poses.set_poses_none()
 
-    def show_hits(self, title: str, hits: dict[str, list[tuple[str, int, float]]], own: int) -> None:
-        """Rows per target modality, best first; the sample's own pose is marked."""
+    def show_hits(self, title: str, hits: dict[str, list[tuple[str, int, float]]], own: int,
+                  same_pose: frozenset[int] = frozenset()) -> None:
+        """Rows per target modality, best first; the sample's own pose is marked, and so are the
+        samples of the same physical pose seen by another camera (``same_pose``)."""
         self.title.setText(title)
         self.hits = {k: list(v) for k, v in hits.items()}
         rows = [(kind, rank, *hit) for kind in KINDS if kind in hits for rank, hit in enumerate(hits[kind], 1)]
         self.table.setRowCount(len(rows))
         for r, (kind, rank, name, index, cosine) in enumerate(rows):
-            cells = [QTableWidgetItem(KINDS[kind]), QTableWidgetItem(str(rank)),
-                     QTableWidgetItem(name + (msg.RETRIEVAL_OWN if index == own else "")),
+            note = msg.RETRIEVAL_OWN if index == own else msg.RETRIEVAL_SAME_POSE if index in same_pose else ""
+            cells = [QTableWidgetItem(KINDS[kind]), QTableWidgetItem(str(rank)), QTableWidgetItem(name + note),
                      QTableWidgetItem(f"{cosine:.3f}")]
             for c, cell in enumerate(cells):
-                if index == own:
-                    cell.setForeground(QColor(120, 220, 140))
+                if note:
+                    cell.setForeground(QColor(120, 220, 140) if index == own else QColor(150, 200, 240))
                 self.table.setItem(r, c, cell)
         self.table.resizeColumnsToContents()
 
@@ -69,6 +71,7 @@ class RetrievalView(QWidget):
         if self.poses is None:
             self.poses = _Poses()
             self.poses.setMinimumHeight(220)
+            self.poses.legend.setStyleSheet("background: #1c1f26; padding: 2px;")
             self._layout.addWidget(self.poses, 2)
         return self.poses
 

@@ -90,9 +90,16 @@ class SharedSpaceMode(QObject):
 
     def enter(self) -> None:
         self.active = True
+        for widget in self._one_layer_controls():
+            widget.setEnabled(False)
         self.panel.setVisible(True)
         self._show_cluster_parts(False)
         self.view.stack.setCurrentWidget(self.view.plot)
+
+    def _one_layer_controls(self):
+        """Controls of the ordinary explorer that the shared space has no use for."""
+        v = self.view
+        return (v.layer, v.clusters, v.colour)
 
     def _show_cluster_parts(self, on: bool) -> None:
         """The per-layer table and the silhouette plot speak of k-means clusters of one layer,
@@ -108,6 +115,8 @@ class SharedSpaceMode(QObject):
         self.overlay.hide()
         self.panel.setVisible(False)
         self._show_cluster_parts(True)
+        for widget in self._one_layer_controls():
+            widget.setEnabled(True)
         self.retrieval.clear()
 
     def _on_task_done(self, space) -> None:
@@ -137,14 +146,17 @@ class SharedSpaceMode(QObject):
         space, ds = self.space, self.workspace.catalog.dataset
         if space is None or ds is None or index < 0:
             self.retrieval.clear()
+            self.overlay.mark(-1)
             return
         if space.row_of(index) < 0:
+            self.overlay.mark(-1)
             self.retrieval.clear(msg.RETRIEVAL_NOT_IN_SPACE.format(name=ds.sample_name(index)))
             return
         hits = self.neighbours(index)
         named = {k: [(ds.sample_name(i), i, c) for i, c in v] for k, v in hits.items()}
         self.retrieval.show_hits(msg.RETRIEVAL_TITLE.format(name=ds.sample_name(index), samples=len(space.indices)),
-                                 named, index)
+                                 named, index, _same_pose(ds, index, space.indices))
+        self.overlay.mark(index, [(k, i) for k, v in hits.items() for i, _c in v[:1]])
         best, cosine = hits["pose3d"][0]
         own = space.joints_3d[space.row_of(index)]
         match = space.joints_3d[space.row_of(best)]
@@ -164,3 +176,13 @@ class SharedSpaceMode(QObject):
             self.overlay.hide()
             self.view.plot.clear_data()
             self.retrieval.clear()
+
+
+def _same_pose(dataset, index: int, indices: np.ndarray) -> frozenset[int]:
+    """Samples of ``indices`` showing the same physical pose as ``index`` (its ``pose_id``)."""
+    pose_id = getattr(dataset, "pose_id", None)
+    if pose_id is None:
+        return frozenset()
+    ids = np.asarray(pose_id)
+    same = indices[ids[indices] == ids[int(index)]]
+    return frozenset(int(i) for i in same if int(i) != int(index))

@@ -128,6 +128,10 @@ def test_clicking_an_image_lists_hpe_cores_nearest_poses_and_draws_the_best_3d_m
         got = shared.retrieval.hits[target]
         assert [(name, i) for name, i, _c in got] == want
         np.testing.assert_allclose([c for _n, _i, c in got], sims, atol=1e-5)
+    ringed = np.asarray(overlay.marks.getData()).T  # its three embeddings and the two best matches
+    assert len(ringed) == 5
+    for name in ("image", "pose2d", "pose3d"):
+        assert np.isclose(ringed, overlay.points_of(name)[row]).all(1).any()
     table = shared.retrieval.table
     assert table.rowCount() == 10
     first3d = [r for r in range(10) if table.item(r, 0).text() == "3D"][0]
