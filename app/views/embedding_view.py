@@ -311,6 +311,8 @@ class EmbeddingView(QWidget):
     def figures(self) -> list:
         from app.export import Figure
 
+        if self.shared.active:
+            return self.shared.figures()
         if self.bundle is None:
             return []
         req, prov = self.bundle.request, self.bundle.provenance

@@ -137,6 +137,21 @@ class SharedSpaceMode(QObject):
                                                                  top1=space.info["top1_image_pose3d"]))
         self.show_retrieval(self.workspace.feed.selection)
 
+    def figures(self) -> list:
+        """The shared-space plot (and the retrieval poses when shown) for export."""
+        from app.export import Figure
+        from app.workers.analysis_jobs import provenance
+
+        space = self.space
+        if space is None:
+            return []
+        prov = provenance(dataset=str(getattr(self.workspace.catalog.dataset, "path", "")), **space.info)
+        out = [Figure("shared_space", f"{self.view.method.currentText()} of the UniHPE shared space "
+                      f"({len(space.indices)} samples; image, 2D and 3D embeddings)", self.view.plot, prov)]
+        if self.retrieval.poses is not None and self.retrieval.hits:
+            out.append(Figure("best_3d_match", self.retrieval.title.text(), self.retrieval.poses, prov))
+        return out
+
     # ------------------------------------------------------------------ retrieval
     def neighbours(self, index: int) -> dict[str, list[tuple[int, float]]]:
         """hpe_core's top-k 2D and 3D poses nearest to the image embedding of sample ``index``."""

@@ -101,6 +101,27 @@ class FKDecoder(nn.Module):
         return ((pred - canon).pow(2) * w).sum() / w.sum().clamp_min(1.0)
 
 
+def init_from_poses(decoder: FKDecoder, joints, scale: float = 0.8) -> None:
+    """Start an MLP fk decoder at the mean FK parameters of the poses ``joints`` (N, J, 3) mm, as
+    :func:`hpe_core.models.fk_head.init_from_poses` does for the regressor's head: the last
+    layer's bias is their mean angle and limb vectors (normalised, times ``scale``), its weights
+    shrunk tenfold. A diffusion decoder is left as it is (it denoises from noise)."""
+    import torch.nn.functional as F
+
+    out = getattr(decoder.net, "out", None)
+    last = out[-1] if isinstance(out, nn.Sequential) else None
+    x = np.asarray(joints, dtype=np.float64)
+    x = x[np.isfinite(x).all(axis=(1, 2))]
+    if hasattr(decoder.net, "denoise") or not isinstance(last, nn.Linear) or len(x) == 0:
+        return
+    t = decoder.tree
+    p = kinematics.inverse_kinematics(torch.from_numpy(x), t.skeleton, t.hips, decoder.frames)
+    target = torch.cat([F.normalize(p.angle.mean(0), dim=-1), F.normalize(p.vectors.mean(0), dim=-1).reshape(-1)])
+    with torch.no_grad():
+        last.bias.copy_((target * scale).to(last.bias.dtype))
+        last.weight.mul_(0.1)
+
+
 def to_fk_frame(joints_3d, skeleton: str):
     """Ground-truth poses ``(N, J, 3)`` mm (numpy or torch; NaN = missing) in the frame of the fk
     decoder's output: canonical, root-relative; rows whose pelvis, neck or hips are missing NaN."""

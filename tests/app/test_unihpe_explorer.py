@@ -147,3 +147,10 @@ def test_clicking_an_image_lists_hpe_cores_nearest_poses_and_draws_the_best_3d_m
     best = shared.retrieval.hits["pose3d"][0][1]
     assert best == int(indices[retrieve(emb["image"][int(np.flatnonzero(indices == other)[0])], emb["pose3d"], 1)[0][0]])
     assert not np.allclose(poses.skeletons["a"].joints, poses.skeletons["gt"].joints)
+    from app.export.figures import figure_image
+
+    figures = view.figures()  # the export offers the shared space and the best match
+    assert [f.name for f in figures] == ["shared_space", "best_3d_match"]
+    assert figures[0].provenance["samples"] == n and "top1_image_pose3d" in figures[0].provenance
+    image = figure_image(figures[0], width=600)
+    assert image.width() == 600 and not image.isNull()
