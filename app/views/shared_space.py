@@ -90,6 +90,9 @@ class SharedSpaceMode(QObject):
 
     def enter(self) -> None:
         self.active = True
+        v = self.view
+        v.bundle = v.result = None  # the one-layer result (its clusters) says nothing of these points
+        v.indices = np.zeros(0, np.int64)
         for widget in self._one_layer_controls():
             widget.setEnabled(False)
         self.panel.setVisible(True)
