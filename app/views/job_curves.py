@@ -71,6 +71,7 @@ class JobCurvesView(QWidget):
                                                      title="cross-modal cosine similarity (validation)")
         self.plots["cosine"].setLabel("bottom", "epoch")
         self.plots["cosine"].setLabel("left", "mean cosine")
+        self.plots["cosine"].getAxis("left").enableAutoSIPrefix(False)  # a cosine, never "x0.001"
         self.plots["cosine"].showGrid(x=True, y=True, alpha=0.2)
         self.plots["cosine"].addLegend(offset=(-5, 5))
         self.cosine_curves = {name: self.plots["cosine"].plot(
