@@ -5,6 +5,7 @@ each sample, projected together (the paper's Fig. 6), and cross-modal retrieval 
     space.coords[space.modality == 0]          # (N, dims) the image embeddings' positions
     hits = space.neighbours(index, "pose3d")    # [(dataset index, cosine), ...] nearest first
     ranks = retrieval_ranks(space.embeddings["image"], space.embeddings["pose3d"])
+    write_shared_space(space, "space.npz")      # what ``hpe shared-space --out`` writes
 
 Embeddings are L2-normalised, so the cosine similarity is a dot product; the projection (t-SNE
 by default) sees the ``3N`` unit rows of all modalities together, so distances across modalities
@@ -169,3 +170,21 @@ def shared_space(spec: SharedSpaceSpec, progress: ProgressSink | None = None) ->
                **{f"top1_{k}": float(np.mean(r == 0)) for k, r in ranks.items()},
                **{f"top5_{k}": float(np.mean(r < 5)) for k, r in ranks.items()}}
     return SharedSpace(indices, emb, coords, modality, spec.method, j3, summary)
+
+
+def write_shared_space(space: SharedSpace, path: str | Path) -> Path:
+    """``.npz`` of the space, atomically: ``coords`` (3N, dims), ``modality`` (3N,), ``indices``
+    (N,), ``modalities`` (names), and the embeddings ``image``, ``pose2d``, ``pose3d`` (N, D)."""
+    import io
+
+    from hpe_core.atomic import atomic_write
+
+    path = Path(path).expanduser()
+    if path.suffix.lower() != ".npz":
+        raise InputError(f"--out {path}: the shared space is written as .npz")
+    if not path.parent.is_dir():
+        raise InputError(f"--out {path}: folder {path.parent} does not exist")
+    buf = io.BytesIO()
+    np.savez(buf, coords=space.coords, modality=space.modality, indices=space.indices,
+             modalities=np.asarray(MODALITIES, dtype=str), **space.embeddings)
+    return atomic_write(path, buf.getvalue())

@@ -72,3 +72,35 @@ def test_the_shared_space_of_a_real_checkpoint(tmp_path):
     regressor = save_checkpoint(tmp_path / "r.pt", build_model("regressor", "resnet18", width=4))
     with pytest.raises(Exception, match="unihpe"):
         shared_space(SharedSpaceSpec(regressor, tmp_path / "d", max_samples=20, method="pca"))
+
+
+def test_hpe_shared_space_reports_retrieval_and_writes_the_space(tmp_path, capsys):
+    import json
+
+    from hpe_core.cli import main
+    from hpe_core.datasets.synthetic import SynthSpec, synthesize
+    from hpe_core.models import build_model
+    from hpe_core.models.checkpoint import save_checkpoint
+    from hpe_core.progress import NullProgress
+
+    synthesize(SynthSpec(tmp_path / "d", poses=6, cameras=3, size=32, subjects=2, seed=1), NullProgress())
+    torch.manual_seed(1)
+    ckpt = save_checkpoint(tmp_path / "u.pt", build_model("unihpe", "resnet18", width=4, image_size=32, dim=16,
+                                                          pose_width=16, pose_depth=1, pose_heads=2,
+                                                          decoder_hidden=32))
+    out = tmp_path / "space.npz"
+    args = ["shared-space", str(ckpt), str(tmp_path / "d"), "--max-samples", "0", "--method", "pca",
+            "--pick", "4", "--top-k", "3", "--out", str(out), "--device", "cpu"]
+    capsys.readouterr()
+    assert main([*args, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    space = shared_space(SharedSpaceSpec(ckpt, tmp_path / "d", max_samples=None, method="pca"))
+    assert doc["samples"] == 18 and doc["top1_image_pose3d"] == pytest.approx(space.info["top1_image_pose3d"])
+    assert [(h["index"], h["cosine"]) for h in doc["picks"][0]["pose3d"]] == pytest.approx(
+        space.neighbours(4, "pose3d", k=3))
+    saved = np.load(out)
+    assert saved["coords"].shape == (54, 2) and saved["modality"].tolist() == space.modality.tolist()
+    np.testing.assert_allclose(saved["pose2d"], space.embeddings["pose2d"])
+    assert main(args[:3] + ["--pick", "99"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--pick 99" in err[0]
