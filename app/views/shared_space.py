@@ -132,7 +132,10 @@ class SharedSpaceMode(QObject):
         self.overlay.set_data(space.coords, space.modality, space.indices)
         self.overlay.set_links(self.links.isChecked())
         self.overlay.show()
-        v.plot.set_data(space.coords, np.tile(space.indices, 3))  # hover and the selection tools
+        # hover and the selection tools; a sample's image rows last, so the plot's hover ring
+        # (at the last row of a dataset index) marks the image point whichever point is hovered
+        order = np.argsort(-space.modality.astype(np.int64), kind="stable")
+        v.plot.set_data(space.coords[order], np.tile(space.indices, 3)[order])
         v.plot.set_axis_labels(f"{v.method.currentText()} 1", f"{v.method.currentText()} 2")
         v.plot.plot_item.setTitle(f"{v.method.currentText()} of the shared space", size="10pt")
         if not (n > LINK_LIMIT):

@@ -76,6 +76,9 @@ def test_the_shared_space_has_three_marked_modalities_joined_per_sample(qtbot, e
     for name in ("image", "pose2d", "pose3d"):  # the numbers are hpe_core's
         np.testing.assert_allclose(space.embeddings[name], emb[name], atol=1e-6, rtol=0)
     assert len(view.plot.xy) == 3 * n and space.coords.shape == (3 * n, 2)
+    i = int(indices[7])
+    view.plot.show_hover(i)  # the hover ring marks the sample's image point
+    np.testing.assert_allclose(view.plot.hover_item.getData()[0], overlay.points_of("image")[7:8, 0])
     counts = {name: len(item.data) for name, item in overlay.items.items()}
     assert counts == {"image": n, "pose2d": n, "pose3d": n}
     symbols = {item.opts["symbol"] for item in overlay.items.values()}
