@@ -146,9 +146,10 @@ def test_clicking_an_image_lists_hpe_cores_nearest_poses_and_draws_the_best_3d_m
     # a sample whose best match is another pose: the drawn match is that pose, not its own
     other = next(int(i) for i, r in zip(indices, ranks) if r > 0)
     ws.select(other)
-    qtbot.waitUntil(lambda: shared.retrieval.hits["pose3d"][0][1] != other, timeout=5000)
+    qtbot.waitUntil(lambda: ds.sample_name(other) in shared.retrieval.title.text(), timeout=5000)
     best = shared.retrieval.hits["pose3d"][0][1]
-    assert best == int(indices[retrieve(emb["image"][int(np.flatnonzero(indices == other)[0])], emb["pose3d"], 1)[0][0]])
+    other_row = int(np.flatnonzero(indices == other)[0])
+    assert best != other and best == int(indices[retrieve(emb["image"][other_row], emb["pose3d"], 1)[0][0]])
     assert not np.allclose(poses.skeletons["a"].joints, poses.skeletons["gt"].joints)
     from app.export.figures import figure_image
 

@@ -13,7 +13,8 @@ from hpe_core.unihpe_space import MODALITIES, SharedSpaceSpec, retrieval_ranks, 
 def _slow_cosine_order(q, gallery):
     sims = []
     for row in gallery:
-        sims.append(sum(a * b for a, b in zip(q, row)) / (np.sqrt(sum(a * a for a in q)) * np.sqrt(sum(b * b for b in row))))
+        dot = sum(a * b for a, b in zip(q, row))
+        sims.append(dot / (np.sqrt(sum(a * a for a in q)) * np.sqrt(sum(b * b for b in row))))
     return sorted(range(len(gallery)), key=lambda i: (-sims[i], i)), sims
 
 
