@@ -51,7 +51,9 @@ class SharedSpaceMode(QObject):
         layout.addWidget(self.links)
         layout.addWidget(self.retrieval, 1)
         self.panel.setVisible(False)
+        self._links_chosen = False  # the user set the toggle: a large space no longer turns it off
         self.links.toggled.connect(self.overlay.set_links)
+        self.links.clicked.connect(lambda: setattr(self, "_links_chosen", True))
         self.overlay.image_clicked.connect(self.workspace.select)
         bind(self.workspace.feed.selection_changed, self._on_feed_selection_changed, self)
         bind(self.workspace.catalog.current_dataset_changed, self._on_catalog_dataset_changed, self)
@@ -126,7 +128,7 @@ class SharedSpaceMode(QObject):
         v = self.view
         self.space = space
         n = len(space.indices)
-        if n > LINK_LIMIT and self.links.isChecked():
+        if n > LINK_LIMIT and self.links.isChecked() and not self._links_chosen:
             self.links.setChecked(False)
             v.strip.show_message("info", msg.SHARED_LINKS_OFF.format(samples=n))
         self.overlay.set_data(space.coords, space.modality, space.indices)
