@@ -65,7 +65,7 @@ def _click_data_point(qtbot, plot, xy) -> None:
     qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=pos)
 
 
-def test_the_shared_space_has_three_marked_modalities_joined_per_sample(qtbot, explorer, truth):
+def test_the_shared_space_has_three_marked_modalities_joined_per_sample(qtbot, explorer, truth, monkeypatch):
     ws, view = explorer
     _path, ds, indices, emb = truth
     shared, overlay = view.shared, view.shared.overlay
@@ -96,7 +96,20 @@ def test_the_shared_space_has_three_marked_modalities_joined_per_sample(qtbot, e
     shared.links.setChecked(False)
     assert overlay.link_segments() == 0
     assert (grab_array(view.plot) != with_links).any()
-    assert msg.SHARED_SPACE.split("{")[0] in view.strip.message.text() or view.strip.message.text()
+    assert view.strip.message.text() == msg.SHARED_SPACE.format(
+        samples=n, method="t-SNE", top1=space.info["top1_image_pose3d"])
+    # a space above the limit arrives with its lines off, until the user turns them on
+    from app.views import shared_space as mode
+
+    monkeypatch.setattr(mode, "LINK_LIMIT", n - 1)
+    shared.links.setChecked(True)
+    shared._on_task_done(space)
+    assert not shared.links.isChecked() and overlay.link_segments() == 0
+    assert view.strip.message.text() == msg.SHARED_LINKS_OFF.format(samples=n)
+    qtbot.mouseClick(shared.links, Qt.MouseButton.LeftButton, pos=shared.links.rect().center())
+    assert shared.links.isChecked() and overlay.link_segments() == n
+    shared._on_task_done(space)
+    assert shared.links.isChecked() and overlay.link_segments() == n
 
 
 def test_clicking_an_image_lists_hpe_cores_nearest_poses_and_draws_the_best_3d_match(qtbot, explorer, truth):
