@@ -41,6 +41,7 @@ def _command_modules():
     from hpe_core.commands import parts; modules.append(parts)  # noqa: E702
     from hpe_core.commands import ablate; modules.append(ablate)  # noqa: E702
     from hpe_core.commands import report; modules.append(report)  # noqa: E702
+    from hpe_core.commands import shared_space; modules.append(shared_space)  # noqa: E702
     return modules
 
 

@@ -65,10 +65,11 @@ def evaluate_paths(model, dataset, rows: np.ndarray, batch_size: int = 64, devic
     cat = {key: torch.cat(value).numpy() for key, value in parts.items()}
     index = cat["index"].astype(np.int64)
     visible = np.asarray(dataset.visible)[index].astype(bool)
-    gt3 = np.asarray(dataset.joints_3d)[index].astype(np.float64)
+    gt3 = model.pose3d_target(np.asarray(dataset.joints_3d)[index].astype(np.float64))  # canonical for fk
+    visible3 = visible & np.isfinite(gt3).all(-1)
     paths = {}
     for path in ("image_to_3d", "pose2d_to_3d"):
-        paths[path] = _summary(evaluate(cat[path], gt3, visible, skeleton=dataset.skeleton))
+        paths[path] = _summary(evaluate(cat[path], gt3, visible3, skeleton=dataset.skeleton))
     gt2 = np.asarray(dataset.joints_2d)[index].astype(np.float64)
     pred2 = np.stack([unletterbox_joints(p, *_image_hw(dataset, int(i)), size)
                       for p, i in zip(cat["image_to_2d"], index)])

@@ -92,3 +92,14 @@ def why(exc: BaseException, path=None) -> str:
 def with_traceback(exc: BaseException, text: str) -> str:
     """``text``, followed by the worker's traceback when ``exc`` is a bug."""
     return text if is_user_error(exc) else text + "\n\n" + getattr(exc, "__traceback_text__", "")
+
+# --- UniHPE shared space in the embedding explorer (app/views/shared_space.py, retrieval_view.py)
+SHARED_SPACE = ("{samples:,} samples · {method} of the shared space: image, 2D and 3D embeddings · "
+                "top-1 image→3D {top1:.0%}")
+SHARED_SPACE_2D = "The shared space is drawn in 2D (the 3D choice applies to other checkpoints)"
+SHARED_LINKS_OFF = "{samples:,} samples: the lines joining each sample's embeddings are off (turn them on above)"
+RETRIEVAL_PICK = "Click an image point (●) to list its nearest 2D and 3D poses across the dataset"
+RETRIEVAL_TITLE = "Nearest poses to the image of {name} (cosine in the shared space, {samples:,} samples)"
+RETRIEVAL_NOT_IN_SPACE = "Sample {name} is not among the samples of the shared space"
+RETRIEVAL_OWN = "  ← its own"
+RETRIEVAL_SAME_POSE = "  ← same pose, another camera"

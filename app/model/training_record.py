@@ -112,6 +112,12 @@ class Series:
         return len(self.x)
 
 
+#: UniHPE's validation cosine between the embeddings of one sample, per modality pair (the
+#: paper's Fig. 5; logged by the unihpe task): metric name -> curve label
+COSINE_METRICS = {"cos_image_pose2d": "image – 2D", "cos_image_pose3d": "image – 3D",
+                  "cos_pose2d_pose3d": "2D – 3D"}
+
+
 class RunState:
     """Everything the curves and the job list show, rebuilt event by event.
 
@@ -141,6 +147,10 @@ class RunState:
         self.requeues = 0  # done events of runs stopped by a scheduler's SIGUSR1 (the job goes on)
         self.waiting_requeue = False  # the last run was requeued and the next has not started
         self.bad_lines = 0
+
+    def cosine_series(self) -> dict[str, Series]:
+        """The cross-modal cosine curves present (:data:`COSINE_METRICS`), over epochs."""
+        return {name: self.metrics[name] for name in COSINE_METRICS if name in self.metrics}
 
     @property
     def ended(self) -> bool:

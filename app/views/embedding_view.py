@@ -22,6 +22,7 @@ from app.views.analysis_controls import AnalysisRunner, CheckpointCombo, Project
 from app.views.embedding_colours import COLOUR_MODES, colour_codes
 from app.views.hover_card import HoverCard
 from app.views.scatter_plot import ScatterPlot
+from app.views.shared_space import SharedSpaceMode
 from app.views.silhouette_plot import SilhouettePlot, StructurePanel
 from app.visuals.binding import bind
 from app.workers.analysis_jobs import LAYER_ORDER, EmbedRequest, embed_job
@@ -59,6 +60,7 @@ class EmbeddingView(QWidget):
         self.layers_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.layers_table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.card = HoverCard(self)
+        self.shared = SharedSpaceMode(self)  # a UniHPE checkpoint: its shared space and retrieval
         self._layout()
         self._recompute = QTimer(self, singleShot=True, interval=250)
         self._recompute.timeout.connect(self.run)
@@ -109,7 +111,8 @@ class EmbeddingView(QWidget):
         right.addWidget(self.layers_table)
         right.addWidget(self.silhouette)
         right.addWidget(self.structure)
-        right.setSizes([120, 220, 360])
+        right.addWidget(self.shared.panel)
+        right.setSizes([120, 220, 360, 300])
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(right)
@@ -163,6 +166,8 @@ class EmbeddingView(QWidget):
     def run(self) -> None:
         """Start (or restart) the computation for the current settings."""
         self._recompute.stop()
+        if self.shared.maybe_run():
+            return
         req = self.request()
         if req is None:
             return
@@ -172,7 +177,7 @@ class EmbeddingView(QWidget):
         self.runner.start(embed_job(req), what, self._on_task_partial, self._on_task_done)
 
     def _on_setting_changed(self, *_args) -> None:
-        if self.bundle is not None or self.runner.running():
+        if self.bundle is not None or self.runner.running() or self.shared.active:
             self._recompute.start()
 
     def _on_task_partial(self, item) -> None:
@@ -248,6 +253,8 @@ class EmbeddingView(QWidget):
 
     def recolour(self) -> None:
         """Colour the points by the chosen mode, in place."""
+        if self.shared.active:  # the shared space is coloured by modality
+            return
         codes, palette, legend, problem = colour_codes(self.colour.currentData(), self.workspace, self.indices,
                                                        self.result)
         if problem:
@@ -337,6 +344,8 @@ class EmbeddingView(QWidget):
     def figures(self) -> list:
         from app.export import Figure
 
+        if self.shared.active:
+            return self.shared.figures()
         if self.bundle is None:
             return []
         req, prov = self.bundle.request, self.bundle.provenance

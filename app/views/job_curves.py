@@ -1,7 +1,9 @@
 """Live curves of one training job (pyqtgraph): loss, learning rate and throughput over steps,
 the validation metrics over epochs, and a line with the position, the speed and the ETA. A task
 that logs a per-joint error histogram at each validation (vae_lift) gets a heat strip: one column
-per epoch, the share of joints in each error bin (the thesis' Fig. 2.3.2, right).
+per epoch, the share of joints in each error bin (the thesis' Fig. 2.3.2, right). A unihpe run
+gets its own plot of the three cross-modal cosine curves (image–2D, image–3D, 2D–3D; the
+paper's Fig. 5), which then leave the validation-metrics plot.
 
 The view draws a :class:`~app.model.training_record.RunState`; it computes nothing. Items are
 updated in place with ``setData``, at most a few times a second (:meth:`schedule_refresh`).
@@ -16,10 +18,11 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from app.model.training_record import RunState, Series, format_duration
+from app.model.training_record import COSINE_METRICS, RunState, Series, format_duration
 
 PLOTS = (("loss", "loss", "step"), ("lr", "learning rate", "step"),
          ("metrics", "validation metrics", "epoch"), ("throughput", "samples / s", "step"))
+COSINE_COLOURS = {"cos_image_pose2d": "#f28e2b", "cos_image_pose3d": "#e15759", "cos_pose2d_pose3d": "#4e79a7"}
 COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7")
 
 
@@ -64,6 +67,17 @@ class JobCurvesView(QWidget):
         self.heat.setColorMap(pg.colormap.get("viridis"))
         self.plots["pjpe"].addItem(self.heat)
         self.plots["pjpe"].hide()
+        self.plots["cosine"] = self.graphics.addPlot(row=3, col=0, colspan=2,
+                                                     title="cross-modal cosine similarity (validation)")
+        self.plots["cosine"].setLabel("bottom", "epoch")
+        self.plots["cosine"].setLabel("left", "mean cosine")
+        self.plots["cosine"].getAxis("left").enableAutoSIPrefix(False)  # a cosine, never "x0.001"
+        self.plots["cosine"].showGrid(x=True, y=True, alpha=0.2)
+        self.plots["cosine"].addLegend(offset=(-5, 5))
+        self.cosine_curves = {name: self.plots["cosine"].plot(
+            pen=pg.mkPen(COSINE_COLOURS[name], width=2), symbol="o", symbolSize=5,
+            symbolBrush=COSINE_COLOURS[name], name=label, connect="finite") for name, label in COSINE_METRICS.items()}
+        self.plots["cosine"].hide()
         self.curves = {name: self.plots[name].plot(pen=pg.mkPen(COLOURS[0]), connect="finite")  # cosmetic: fast
                        for name in ("loss", "lr", "throughput")}
         self.metric_curves: dict[str, pg.PlotDataItem] = {}
@@ -95,7 +109,7 @@ class JobCurvesView(QWidget):
         empty = Series()
         for name, curve in self.curves.items():
             _set(curve, getattr(state, name) if state is not None else empty)
-        metrics = state.metrics if state is not None else {}
+        metrics = {k: v for k, v in (state.metrics if state is not None else {}).items() if k not in COSINE_METRICS}
         for name in [n for n in self.metric_curves if n not in metrics]:
             self.plots["metrics"].removeItem(self.metric_curves.pop(name))
         for i, (name, series) in enumerate(metrics.items()):
@@ -107,6 +121,13 @@ class JobCurvesView(QWidget):
                 self.metric_curves[name] = curve
             _set(curve, series)
         self._refresh_heat(state)
+        self._refresh_cosine(state)
+
+    def _refresh_cosine(self, state: RunState | None) -> None:
+        present = state.cosine_series() if state is not None else {}
+        for name, curve in self.cosine_curves.items():
+            _set(curve, present.get(name, Series()))
+        self.plots["cosine"].setVisible(bool(present))
 
     def _refresh_heat(self, state: RunState | None) -> None:
         data = self.histogram_data()
@@ -129,7 +150,10 @@ class JobCurvesView(QWidget):
 
     def curve_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """What a curve shows, as arrays: "loss", "lr", "throughput" or "metric:<name>"."""
-        curve = self.metric_curves[name[7:]] if name.startswith("metric:") else self.curves[name]
+        if name.startswith("metric:"):
+            curve = self.cosine_curves.get(name[7:]) or self.metric_curves[name[7:]]
+        else:
+            curve = self.curves[name]
         x, y = curve.xData, curve.yData  # all of it (getData gives the downsampled, clipped part)
         return (np.zeros(0) if x is None else np.asarray(x)), (np.zeros(0) if y is None else np.asarray(y))
 

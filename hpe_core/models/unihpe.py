@@ -218,7 +218,7 @@ class UniHPEModel(nn.Module):
         self.tokens = nn.Embedding(len(MODALITIES), d)
         nn.init.normal_(self.tokens.weight, std=0.5)
         self.decoder2d = self._decoder(d, j * 2)
-        self.decoder3d = self._decoder(d, j * 3)
+        self.decoder3d = self._decoder3d(d)
         self.temperature = LearnableTemperature(c["tau0"], c["tau_min"], c["tau_max"])
         self.train(False)
 
@@ -227,6 +227,24 @@ class UniHPEModel(nn.Module):
         if c["decoder"] == "diffusion":
             return ScoreDecoder(d, int(c["decoder_hidden"]), out, int(c["diffusion_steps"]))
         return MLPDecoder(d, int(c["decoder_hidden"]), out, int(c["decoder_blocks"]))
+
+    def _decoder3d(self, d: int) -> nn.Module:
+        c = self.config
+        if c.get("pose_head", "free") != "fk":
+            return self._decoder(d, self.num_joints * 3)
+        from hpe_core.models.unihpe_fk import FKDecoder, fk_outputs
+
+        return FKDecoder(self._decoder(d, fk_outputs(c)), c["skeleton"], c["bone_lengths"], c["unit_mm"],
+                         c["fk_hips"], c["fk_frames"])
+
+    def pose3d_target(self, joints_3d):
+        """Ground-truth ``(N, J, 3)`` mm in the frame of :meth:`decode3d`'s output: root-relative
+        camera frame for the free head, canonical for the fk head (NaN where unknown)."""
+        if self.config.get("pose_head", "free") != "fk":
+            return joints_3d
+        from hpe_core.models.unihpe_fk import to_fk_frame
+
+        return to_fk_frame(joints_3d, self.skeleton)
 
     has_pose_head = True
 

@@ -52,9 +52,10 @@ class PathSums:
         from hpe_core.training.losses import pose_error_sums
 
         out = predict_paths(model, batch["image"], batch["joints_2d"])
-        vis = torch.isfinite(batch["joints_3d"]).all(-1)
+        target = model.pose3d_target(batch["joints_3d"])  # the frame of the 3D decoder (canonical for fk)
+        vis = torch.isfinite(target).all(-1)
         for path in PATHS_3D:
-            errs = pose_error_sums(out[path], batch["joints_3d"], vis)
+            errs = pose_error_sums(out[path], target, vis)
             self._add(f"{path}_joints", errs["joints"])
             self._add(f"{path}_mpjpe", errs["mpjpe"])
             self._add(f"{path}_pa_mpjpe", errs["pa_mpjpe"])

@@ -8,7 +8,9 @@ Options (defaults): ``skeleton`` ("panoptic19"), ``image_size`` (128, px of the 
 ``dim`` (256; the paper uses 1024), ``pose_width`` (128), ``pose_depth`` (3), ``pose_heads`` (4),
 ``decoder`` ("mlp" | "diffusion"), ``decoder_hidden`` (512), ``decoder_blocks`` (3, MLP),
 ``diffusion_steps`` (100; the paper 1000), ``modality_token`` (True), ``unit_mm`` (1000),
-``tau0`` / ``tau_min`` / ``tau_max`` (1/14, 1/100, 1e4: stage 1's temperature).
+``tau0`` / ``tau_min`` / ``tau_max`` (1/14, 1/100, 1e4: stage 1's temperature), ``pose_head``
+("free" | "fk": seed 004's forward-kinematics head for the 3D decoder, with ``bone_lengths``,
+``fk_hips``, ``fk_frames``; :mod:`hpe_core.models.unihpe_fk`; its poses are in the canonical frame).
 
 Inference paths of one model (:func:`predict_paths`): image -> 2D, image -> 3D, 2D -> 3D.
 """
@@ -29,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "image_size": 128, "dim": 256, "pose_width": 128, "pose_depth": 3, "pose_heads": 4,
     "decoder": "mlp", "decoder_hidden": 512, "decoder_blocks": 3, "diffusion_steps": 100,
     "modality_token": True, "unit_mm": 1000.0, "tau0": 1 / 14, "tau_min": 0.01, "tau_max": 1e4,
+    "pose_head": "free", "bone_lengths": None, "fk_hips": "frame", "fk_frames": "face",
 }
 PATHS = ("image_to_2d", "image_to_3d", "pose2d_to_3d")
 
@@ -70,6 +73,9 @@ class UniHPEFamily(Family):
             raise InputError(f"unihpe temperature: need 0 < tau_min <= tau0 <= tau_max, got "
                              f"{cfg['tau_min']}, {cfg['tau0']}, {cfg['tau_max']}")
         cfg["modality_token"] = bool(cfg["modality_token"])
+        from hpe_core.models.unihpe_fk import resolve_fk
+
+        resolve_fk(cfg)
         return {"family": cls.name, "backbone": backbone, **cfg}
 
     @classmethod
@@ -93,7 +99,8 @@ class UniHPEFamily(Family):
             j2 = model.decode2d(emb["image"], "image", gen).detach().cpu().numpy()
         if source is not None:
             j3 = model.decode3d(emb[source], source, gen).detach().cpu().numpy()
-        return Prediction(joints_3d=j3, frame="root_relative" if j3 is not None else None, joints_2d=j2,
+        frame = None if j3 is None else "canonical" if model.config.get("pose_head") == "fk" else "root_relative"
+        return Prediction(joints_3d=j3, frame=frame, joints_2d=j2,
                           embeddings={k: v.detach().float().cpu().numpy() for k, v in emb.items()},
                           skeleton=model.skeleton, meta={"source": source} if source else {})
 

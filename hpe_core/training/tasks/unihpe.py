@@ -140,8 +140,13 @@ class UniHPETask(Task):
         options.update(tau0=tau0, tau_min=lo, tau_max=hi)
         model = build_model("unihpe", backbone, **options)
         if source is not None:
-            copy_weights(model, source, f"model.init {m.init}")
+            _copy_stage_weights(model, source, f"model.init {m.init}")
             model.reset_temperature(tau0, lo, hi)
+        fk = model.config.get("pose_head") == "fk"
+        if fk and (source is None or source.config.get("pose_head", "free") != "fk"):  # a fresh fk decoder
+            from hpe_core.models.unihpe_fk import init_from_poses
+
+            init_from_poses(model.decoder3d, self.dataset.joints_3d[self.train_indices])
         for name in FROZEN[self.stage]:
             getattr(model, name).requires_grad_(False)
         self.model = model
@@ -212,3 +217,18 @@ class UniHPETask(Task):
         if not len(self.test_indices):
             return {}
         return {"test": self.evaluate(net, loader_for("test"), reduce)}
+
+
+def _copy_stage_weights(model: nn.Module, source: nn.Module, what: str) -> None:
+    """The previous stage's weights; when ``model.options`` switches the 3D decoder's head
+    (``pose_head``, e.g. to ``fk`` for stage 3) the new decoder starts fresh (stages 1 and 2
+    never train the decoders), everything else must fit."""
+    if model.config.get("pose_head", "free") == source.config.get("pose_head", "free"):
+        copy_weights(model, source, what)
+        return
+    keep = model.decoder3d
+    model.decoder3d = source.decoder3d
+    try:
+        copy_weights(model, source, what)
+    finally:
+        model.decoder3d = keep
