@@ -32,7 +32,8 @@ from hpe_core.errors import InputError
 from hpe_core.progress import NullProgress, check_cancelled, stage
 
 #: the demo dataset (a change here regenerates it under a new cache name)
-DEMO_DATASET = {"poses": 2500, "cameras": 4, "size": 96, "seed": 0, "subjects": 12}
+#: held-out subjects: the test split shows people no model saw in training (docs/demo_recipe.md)
+DEMO_DATASET = {"poses": 2500, "cameras": 4, "size": 96, "seed": 0, "subjects": 12, "held_out_subjects": 2}
 #: a tiny stand-in, for tests of the build itself
 QUICK_DATASET = {"poses": 48, "cameras": 4, "size": 64, "seed": 0, "subjects": 4}
 DEMO_FILES = ("simclr.pt", "simsiam.pt", "simclr_regress2.pt", "simsiam_regress2.pt")
@@ -88,6 +89,8 @@ class DemoSpec:
 
 #: the pre-training runs of seed 000's step, in order (the retrained SimCLR starts from the first)
 PRETRAIN = ("simclr", "simsiam", "simclr_retrained")
+#: the retraining continues the first SimCLR for 2 epochs, cosine with T_max a little past them (section 6)
+RETRAIN = ("train.epochs=2", "schedule.t_max=3")
 #: the heads: run name -> (encoder run, or "random" for the untrained control; head layers)
 HEADS = {"simclr_regress1": ("simclr", 1), "simclr_regress2": ("simclr", 2), "simclr_regress3": ("simclr", 3),
          "simsiam_regress2": ("simsiam", 2), "simclr_retrained_regress2": ("simclr_retrained", 2),
@@ -106,7 +109,7 @@ def demo_configs(spec: DemoSpec, work: Path, dataset: Path) -> dict:
     runs = {name: load_config(presets / f"{name}_cpu.yaml", [*common, f"train.output={work / name}"])
             for name in PRETRAIN[:2]}
     runs["simclr_retrained"] = load_config(presets / "simclr_retrained_cpu.yaml", [
-        *common, f"model.init={work / 'simclr' / 'best.pt'}", f"train.output={work / 'simclr_retrained'}"])
+        *RETRAIN, *common, f"model.init={work / 'simclr' / 'best.pt'}", f"train.output={work / 'simclr_retrained'}"])
     width = runs["simclr"].model.width
     for name, (encoder, layers) in HEADS.items():
         if encoder == "random":  # the control: the same head on an untrained encoder of the same shape

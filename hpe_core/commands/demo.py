@@ -16,8 +16,10 @@ def register(subparsers) -> None:
     sub = p.add_subparsers(dest="demo_command", metavar="ACTION")
     b = sub.add_parser("build", help="train the demo models and write them to resources/demo",
                        description="Make the demo dataset, train SimCLR and SimSiam encoders (ResNet18, "
-                       "width 16) and a 2-layer 3D regression head on each with the *_cpu presets, and "
-                       "write checkpoints, configs and metrics.json (about 10-15 minutes on 2 CPU cores).")
+                       "width 16), the section-6 retrained SimCLR, 1/2/3-layer 3D regression heads on SimCLR "
+                       "and on an untrained encoder (the control) and 2-layer heads on the others with the "
+                       "*_cpu presets, and write checkpoints, configs and metrics.json (with seed 000's "
+                       "orderings); then the VAE lifter and seed 001's heatmap net and lifter.")
     b.add_argument("--out", type=Path, help="output folder (default: resources/demo)")
     b.add_argument("--work", type=Path, help="keep the training runs here (default: a temporary folder)")
     b.add_argument("--events", metavar="FILE|-", help="JSON-lines events of the four runs")
