@@ -146,6 +146,9 @@ def markdown(metrics: dict) -> str:
         found += ["", f"SimCLR conv1: {counts}; mean |w − w₀| from its initialisation {init['mean_abs_diff']:.4f} "
                       f"({init['relative']:.2f} × the initial mean |w₀|); the untrained filters: "
                   + ", ".join(f"{v} {c}" for c, v in init["init_counts"].items() if v) + "."]
+    if not heads:
+        found.append("\n(this metrics.json records no heads: it predates the seed-000 step of issue 19; "
+                     "rerun `hpe demo build --only contrastive`)")
     return "\n".join(rows + found) + "\n"
 
 
