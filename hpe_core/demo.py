@@ -49,8 +49,12 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("hpe-studio"))
 
 
+_SHORT = {"held_out_subjects": "heldout"}  # the name shows in the GUI's dataset lists: keep it short
+
+
 def _dataset_name(params: dict) -> str:
-    return "demo-dataset-" + "-".join(f"{k}{v}" for k, v in sorted(params.items()))
+    prefix = "demo-" if "held_out_subjects" in params else "demo-dataset-"
+    return prefix + "-".join(f"{_SHORT.get(k, k)}{v}" for k, v in sorted(params.items()))
 
 
 def demo_dataset_path(params: dict | None = None, progress=None) -> Path:
