@@ -70,3 +70,17 @@ def test_bad_variety_options_are_input_errors(tmp_path, field, value):
     with pytest.raises(InputError, match=field.split("_")[0]):
         synthesize(SynthSpec(tmp_path / "x", poses=2, cameras=2, size=48, subjects=12,
                              **{field: value}))
+
+
+def test_cli_synth_opts_in_and_rejects_bad_values(tmp_path, capsys):
+    from hpe_core.cli import main
+
+    out = tmp_path / "cli"
+    assert main(["data", "synth", "--out", str(out), "--poses", "8", "--cameras", "2", "--size", "48",
+                 "--subjects", "5", "--views", "varied", "--held-out-subjects", "1", "--json"]) == 0
+    doc = json.loads((out / "dataset.json").read_text())
+    assert doc["generator"]["views"] == "varied" and doc["subject_split"]["test"] == ["P04"]
+    capsys.readouterr()
+    assert main(["data", "synth", "--out", str(tmp_path / "bad"), "--poses", "8", "--subjects", "4",
+                 "--held-out-subjects", "2"]) == 2
+    assert "held_out_subjects" in capsys.readouterr().err and not (tmp_path / "bad").exists()
