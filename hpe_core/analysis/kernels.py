@@ -166,3 +166,40 @@ def tile_images(tiles: list[np.ndarray], columns: int, scale: int = 1, pad: int 
         y, x = pad + r * (h + pad), pad + c * (w + pad)
         out[y:y + h, x:x + w] = np.round(big * 255).astype(np.uint8)
     return out
+
+
+def initial_conv1(model, seed: int = 0) -> np.ndarray:
+    """(O, C, kh, kw) conv1 of a fresh model of ``model``'s family and config built after
+    ``torch.manual_seed(seed)``: the start of a training run with ``train.seed = seed`` (the loop
+    seeds, then builds). The global torch generator is left as it was."""
+    import torch
+
+    from hpe_core.models import build_model
+
+    config = {k: v for k, v in dict(getattr(model, "config", {}) or {}).items() if k not in ("family", "backbone")}
+    family, backbone = getattr(model, "family", None), getattr(model, "backbone_name", None)
+    if family is None or backbone is None:
+        raise InputError(f"{type(model).__name__}: no family/backbone to rebuild its initialisation from")
+    state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(seed)
+        fresh = build_model(family, backbone, **config)
+    finally:
+        torch.random.set_rng_state(state)
+    return conv1_weight(fresh)
+
+
+def init_difference(report: KernelReport, initial: np.ndarray) -> dict:
+    """How far the filters of ``report`` moved from ``initial`` (same shape): the mean absolute
+    difference over all weights and per class, the mean absolute initial weight (its scale), their
+    ratio, and the classes the initial filters themselves get (what an untrained layer shows)."""
+    w, w0 = np.asarray(report.weights, np.float64), np.asarray(initial, np.float64)
+    if w.shape != w0.shape:
+        raise InputError(f"conv1 {tuple(w.shape)} vs initialisation {tuple(w0.shape)}: shapes differ")
+    diff = np.abs(w - w0).mean(axis=(1, 2, 3))
+    scale = float(np.abs(w0).mean())
+    per_class = {c: round(float(diff[[k == c for k in report.classes]].mean()), 6)
+                 for c in CLASSES if c in report.classes}
+    return {"mean_abs_diff": round(float(diff.mean()), 6), "mean_abs_init": round(scale, 6),
+            "relative": round(float(diff.mean()) / scale, 4) if scale > 0 else None,
+            "per_class": per_class, "init_counts": conv1_kernels(w0.astype(np.float32)).counts()}

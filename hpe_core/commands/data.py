@@ -32,6 +32,12 @@ def register(subparsers) -> None:
     synth.add_argument("--overwrite", action="store_true", help="replace --out if it already holds files")
     synth.add_argument("--part-masks", action="store_true",
                        help="also write the renderer's per-part masks (parts/CC/PPPPPP.png, one bit per part)")
+    synth.add_argument("--views", default="plain", choices=["plain", "varied"],
+                       help="varied: each camera's view gets its own light, wall texture, occluders, colour "
+                       "cast and noise (the demo's setting; default: plain)")
+    synth.add_argument("--held-out-subjects", type=int, default=0, metavar="K",
+                       help="split by subject: the last K subjects are the test split, the K before them "
+                       "validate (default 0: a seeded 60/20/20 split of the poses)")
     add_json_flag(synth)
     synth.set_defaults(func=_synth)
 
@@ -63,7 +69,7 @@ def _synth(args: argparse.Namespace) -> int:
 
     spec = SynthSpec(out=Path(args.out), poses=args.poses, cameras=args.cameras, size=args.size, seed=args.seed,
                      corrupt=args.corrupt, subjects=args.subjects, quality=args.quality, overwrite=args.overwrite,
-                     part_masks=args.part_masks)
+                     part_masks=args.part_masks, views=args.views, held_out_subjects=args.held_out_subjects)
     spec.validate()
     start = time.perf_counter()
     with terminal_progress("synth") as bar:

@@ -16,16 +16,19 @@ def register(subparsers) -> None:
     sub = p.add_subparsers(dest="demo_command", metavar="ACTION")
     b = sub.add_parser("build", help="train the demo models and write them to resources/demo",
                        description="Make the demo dataset, train SimCLR and SimSiam encoders (ResNet18, "
-                       "width 16) and a 2-layer 3D regression head on each with the *_cpu presets, and "
-                       "write checkpoints, configs and metrics.json (about 10-15 minutes on 2 CPU cores).")
+                       "width 16), the section-6 retrained SimCLR, 1/2/3-layer 3D regression heads on SimCLR "
+                       "and on an untrained encoder (the control) and 2-layer heads on the others with the "
+                       "*_cpu presets, and write checkpoints, configs and metrics.json (with seed 000's "
+                       "orderings); then the VAE lifter and seed 001's heatmap net and lifter.")
     b.add_argument("--out", type=Path, help="output folder (default: resources/demo)")
     b.add_argument("--work", type=Path, help="keep the training runs here (default: a temporary folder)")
     b.add_argument("--events", metavar="FILE|-", help="JSON-lines events of the four runs")
     b.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a value of every config, e.g. --set train.device=cuda")
     b.add_argument("--quick", action="store_true", help="a tiny build in seconds (for tests)")
-    b.add_argument("--only", choices=["vae"], help="build one part alone: vae = the VAE lifter "
-                   "(vae_lifter.pt and vae_metrics.json; about 15 minutes on 2 CPU cores)")
+    b.add_argument("--only", choices=["vae", "contrastive"], help="build one part alone: vae = the VAE lifter "
+                   "(vae_lifter.pt and vae_metrics.json; about 15 minutes on 2 CPU cores); contrastive = seed "
+                   "000's step (the encoders, every head and control, metrics.json)")
     add_json_flag(b)
     b.set_defaults(func=run_build)
     u = sub.add_parser("build-unihpe", help="train the demo's UniHPE checkpoint (a separate step)",
@@ -38,6 +41,12 @@ def register(subparsers) -> None:
     u.add_argument("--quick", action="store_true", help="a tiny build in seconds (for tests)")
     add_json_flag(u)
     u.set_defaults(func=run_build_unihpe)
+    t = sub.add_parser("table", help="print the README's demo tables from metrics.json",
+                       description="Every head of seed 000's step (test split, mm) and the seed's orderings, "
+                       "each marked as holding or not, as Markdown, from resources/demo/metrics.json.")
+    t.add_argument("metrics", nargs="?", type=Path, help="a metrics.json (default: resources/demo/metrics.json)")
+    add_json_flag(t)
+    t.set_defaults(func=run_table)
     d = sub.add_parser("path", help="print the demo dataset folder (making it if missing)")
     add_json_flag(d)
     d.set_defaults(func=run_path)
@@ -50,6 +59,25 @@ def run_path(args: argparse.Namespace) -> int:
     return emit(args, {"path": str(demo_dataset_path())}, lambda d: d["path"])
 
 
+def run_table(args: argparse.Namespace) -> int:
+    import json
+
+    from hpe_core import resources_dir
+    from hpe_core.commands._common import existing_path
+    from hpe_core.demo_findings import markdown
+    from hpe_core.errors import InputError
+
+    path = existing_path(args.metrics or resources_dir() / "demo" / "metrics.json", "metrics file")
+    try:
+        metrics = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not a readable metrics.json ({exc})") from None
+    if not isinstance(metrics, dict) or metrics.get("format") != "hpe-studio-demo-metrics":
+        raise InputError(f"{path}: not a demo metrics.json (format 'hpe-studio-demo-metrics')")
+    return emit(args, {"markdown": markdown(metrics), "orderings": metrics.get("orderings", [])},
+                lambda d: d["markdown"].rstrip("\n"))
+
+
 def run_build(args: argparse.Namespace) -> int:
     from hpe_core.demo import DemoSpec, build_demo
     from hpe_core.progress import terminal_progress
@@ -59,6 +87,9 @@ def run_build(args: argparse.Namespace) -> int:
                     **({"out": args.out} if args.out else {}))
     with EventWriter(args.events) as writer, terminal_progress("demo", stream=sys.stderr) as bar:
         metrics = build_demo(spec, bar, writer)
+    if args.only == "contrastive":
+        return emit(args, {"out": str(spec.out), "summary": metrics["summary"], "build": metrics["build"],
+                           "orderings": metrics["orderings"]}, _text)
     if args.only == "vae":
         vae = metrics["vae"]
         return emit(args, {"out": str(spec.out), "vae": vae["summary"], "build": vae["build"]}, _text_vae)
@@ -94,6 +125,9 @@ def _text(d: dict) -> str:
         lines.append(f"{name}: 2-layer head test MPJPE {_mm(s['mpjpe'])}, PA-MPJPE {_mm(s['pa_mpjpe'])}, "
                      f"mean distance {_mm(s['mean_distance'])}; mean-pose baseline PA-MPJPE "
                      f"{_mm(s['baseline_pa_mpjpe'])}")
+    for o in d.get("orderings", []):
+        lines.append(f"  {'holds' if o['holds'] else 'does not hold' if o['holds'] is False else 'n/a'}: "
+                     f"{o['name']} ({o['numbers']})")
     if d.get("vae"):
         lines.extend(_vae_lines(d["vae"]))
     return "\n".join(lines)

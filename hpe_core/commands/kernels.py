@@ -11,7 +11,9 @@ Analyse a checkpoint's first convolution. Each filter gets its per-channel sums 
 scale-invariant rule on its frequency response (|sum| / max |FFT|): low-pass (smoothing),
 high-pass (edges, detail), inverting (photographic negative), mixed, or dead (under 5% of the
 largest filter's energy). --out writes the filters as an image grid (each filter normalised on
-its own); --image also writes conv1's raw filter responses and the chosen layer's feature maps."""
+its own); --image also writes conv1's raw filter responses and the chosen layer's feature maps.
+Also reported: the mean absolute difference of the filters from their random initialisation (rebuilt
+from the checkpoint's family and training seed), per class, and the classes the untrained filters get."""
 
 
 def register(subparsers) -> None:
@@ -37,6 +39,13 @@ def _text(payload: dict) -> str:
         s = f["sums"]
         sums = " ".join(f"{k}={v:+.4f}" for k, v in s.items() if k != "total")
         lines.append(f"  {f['index']:3d}  {f['class']:<9}  sum {s['total']:+.4f}  ({sums})  r={f['dc_ratio']:.3f}")
+    init = payload.get("init")
+    if init:
+        per = ", ".join(f"{k} {v:.4f}" for k, v in init["per_class"].items())
+        lines.append(f"vs init     mean |w - w0| {init['mean_abs_diff']:.4f} ({init['relative']:.2f} x mean |w0| "
+                     f"{init['mean_abs_init']:.4f}; seed {init['seed']}); per class: {per}")
+        lines.append("init        " + ", ".join(f"{v} {k}" for k, v in init["init_counts"].items() if v)
+                     + " (the same rule on the untrained filters)")
     for key in ("grid", "responses", "maps"):
         if payload.get(key):
             lines.append(f"{key:<11} {payload[key]}")
@@ -67,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from hpe_core.analysis.feature_maps import feature_map_grid, feature_maps, filter_responses, read_image
-    from hpe_core.analysis.kernels import conv1_kernels, kernel_grid
+    from hpe_core.analysis.kernels import conv1_kernels, init_difference, initial_conv1, kernel_grid
+    from hpe_core.errors import InputError
     from hpe_core.commands._common import existing_path
     from hpe_core.inference import checkpoint_image_size
     from hpe_core.models import load_checkpoint
@@ -75,6 +85,11 @@ def run(args: argparse.Namespace) -> int:
     model, info = load_checkpoint(existing_path(args.checkpoint, "checkpoint file"), device="cpu")
     report = conv1_kernels(model)
     payload = {"checkpoint": str(args.checkpoint), **report.to_dict()}
+    seed = int(((info.training or {}).get("config") or {}).get("train", {}).get("seed", 0) or 0)
+    try:
+        payload["init"] = {"seed": seed, **init_difference(report, initial_conv1(model, seed))}
+    except InputError:  # a model that cannot be rebuilt here: no comparison
+        payload["init"] = None
     if args.out:
         payload["grid"] = write_png(args.out, kernel_grid(report.weights, mode=args.mode))
     if args.image:

@@ -80,7 +80,7 @@ def test_demo_dataset_is_made_once_deterministically_into_the_cache(tmp_path, mo
     assert [p.name for p in tmp_path.joinpath("b").iterdir()] == [second.name]  # no leftovers
 
 
-def test_quick_build_writes_loadable_results(tmp_path, monkeypatch):
+def test_quick_build_writes_loadable_results(tmp_path, monkeypatch, capsys):
     from hpe_core.models.checkpoint import load_checkpoint
 
     monkeypatch.setenv("HPE_STUDIO_CACHE", str(tmp_path / "cache"))
@@ -92,3 +92,28 @@ def test_quick_build_writes_loadable_results(tmp_path, monkeypatch):
         assert "resume" not in info.training and info.training["config"]["data"]["path"] == "demo"
     assert set(written["summary"]) == {"simclr", "simsiam"}
     assert written["summary"]["simsiam"]["baseline_pa_mpjpe"] > 0
+    # seed 000's step: every head and control, silhouettes, the conv1 report, the orderings
+    heads = written["heads"]
+    assert {k: sorted(v) for k, v in heads.items()} == {"simclr": ["1", "2", "3"], "random": ["1", "2", "3"],
+                                                        "simsiam": ["2"], "simclr_retrained": ["2"]}
+    assert heads["simclr"]["2"]["pa_mpjpe"] == written["summary"]["simclr"]["pa_mpjpe"]
+    assert heads["random"]["2"] == written["control"]["random_encoder"]
+    assert all(0 < e["pa_mpjpe"] < 2000 for v in heads.values() for e in v.values())
+    assert set(written["silhouette"]) == {"simclr", "simsiam", "simclr_retrained"}
+    assert all(-1 <= s <= 1 for v in written["silhouette"].values() for s in v.values() if s is not None)
+    kernels = written["kernels"]
+    assert sum(kernels["counts"].values()) == 8 and kernels["init"]["mean_abs_diff"] > 0  # width 8: 8 filters
+    names = [o["name"] for o in written["orderings"]]
+    assert names == ["pretraining_matters", "simclr_beats_simsiam", "both_beat_mean_pose", "two_layers_not_worse",
+                     "three_layers_no_better", "projection_silhouette_higher", "retrained_better"]
+    c1, c2, c3 = (heads["simclr"][k]["pa_mpjpe"] for k in "123")
+    assert dict(zip(names, (o["holds"] for o in written["orderings"])))["three_layers_no_better"] == (c3 >= c2)
+    assert dict(zip(names, (o["holds"] for o in written["orderings"])))["two_layers_not_worse"] == (c2 <= c1)
+    from hpe_core.cli import main
+
+    assert main(["demo", "table", str(tmp_path / "out" / "metrics.json")]) == 0
+    table = capsys.readouterr().out
+    assert table.count("| SimCLR | ") == 3 and "| Untrained encoder (control) | 3 |" in table
+    assert "3 layers not better than 2" in table and "section-6 retraining better" in table
+    assert main(["demo", "table", str(tmp_path / "out" / "configs" / "simclr.json")]) == 2  # not a metrics.json
+    assert "not a demo metrics.json" in capsys.readouterr().err

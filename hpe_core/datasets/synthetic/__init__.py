@@ -4,7 +4,9 @@
 people (``subjects`` distinct bodies and outfits) in 17 actions, seen by a ring of ``cameras``
 cameras that all see every pose (views of one ``pose_id`` are the positive pairs of contrastive
 learning), and writes the native format. Deterministic for a seed: every pose and view draws
-from its own seeded stream. ``corrupt`` plants all-green, black and truncated frames; which
+from its own seeded stream. ``views="varied"`` (opt-in, :mod:`.variety`) gives each view its
+own light, wall texture, occluders and camera effects; ``held_out_subjects=k`` writes a subject
+split (the last k subjects test, the k before them validate). ``corrupt`` plants all-green, black and truncated frames; which
 ones is :func:`planted_faults` (also written to ``planted_faults.json``).
 """
 
@@ -22,7 +24,7 @@ import numpy as np
 from hpe_core.errors import InputError
 from hpe_core.progress import NullProgress, ProgressSink
 
-__all__ = ["SynthSpec", "synthesize", "planted_faults", "FAULT_KINDS"]
+__all__ = ["SynthSpec", "synthesize", "planted_faults", "subject_split", "FAULT_KINDS"]
 
 FAULT_KINDS = ("green", "black", "truncated")
 
@@ -41,6 +43,8 @@ class SynthSpec:
     quality: int = 90  # JPEG quality
     overwrite: bool = False
     part_masks: bool = False  # also write the renderer's per-part masks (parts/CC/PPPPPP.png, 16-bit)
+    views: str = "plain"  # "varied": each view its own light, wall texture, occluders, colour cast, noise
+    held_out_subjects: int = 0  # >0: the last k subjects are the test split, the k before them val
 
     def validate(self) -> None:
         checks = [(self.poses >= 1, "poses must be at least 1"),
@@ -49,7 +53,11 @@ class SynthSpec:
                   (0.0 <= self.corrupt < 1.0, "corrupt must be a fraction in [0, 1)"),
                   (self.subjects >= 1, "subjects must be at least 1"),
                   (20 <= self.quality <= 100, "quality must be 20 to 100"),
-                  (self.seed >= 0, "seed must be non-negative")]
+                  (self.seed >= 0, "seed must be non-negative"),
+                  (self.views in ("plain", "varied"), f"views must be 'plain' or 'varied', got {self.views!r}"),
+                  (0 <= self.held_out_subjects and (self.held_out_subjects == 0 or 2 * self.held_out_subjects
+                                                    < self.subjects),
+                   "held_out_subjects must be 0, or k with 2k below the number of subjects")]
         for ok, message in checks:
             if not ok:
                 raise InputError(f"synthetic dataset: {message}")
@@ -128,7 +136,9 @@ def _write(tmp: Path, spec: SynthSpec, maker, arrays: dict, faults: dict, lazy: 
                            "size": spec.size, "seed": spec.seed, "corrupt": spec.corrupt,
                            "subjects": spec.subjects, "quality": spec.quality, **_masks_meta(spec),
                            **({"render_on_demand": True} if lazy else {}),
-                           "created": time.strftime("%Y-%m-%dT%H:%M:%S")}}
+                           **_variety_meta(spec), "created": time.strftime("%Y-%m-%dT%H:%M:%S")}}
+    if spec.held_out_subjects:
+        extra["subject_split"] = subject_split(spec.subjects, spec.held_out_subjects)
     write_native(tmp, arrays=arrays, cameras=maker.cameras, skeleton="panoptic19",
                  image_size=(spec.size, spec.size), pattern=DEFAULT_PATTERN,
                  names={"action": list(ACTION_NAMES), "subject": [f"P{k:02d}" for k in range(spec.subjects)],
@@ -144,3 +154,21 @@ def _masks_meta(spec: SynthSpec) -> dict:
     from hpe_core.datasets.synthetic.masks import PART_NAMES, PATTERN
 
     return {"part_masks": {"pattern": PATTERN, "parts": list(PART_NAMES), "amodal": True}}
+
+
+def subject_split(subjects: int, held_out: int) -> dict[str, list[str]]:
+    """Subject names per split when ``held_out`` subjects are kept out for each of val and test:
+    the last ``held_out`` are the test subjects, the ``held_out`` before them validate."""
+    names = [f"P{k:02d}" for k in range(subjects)]
+    cut = subjects - 2 * held_out
+    return {"train": names[:cut], "val": names[cut:subjects - held_out], "test": names[subjects - held_out:]}
+
+
+def _variety_meta(spec: SynthSpec) -> dict:
+    """The opt-in options, recorded only when set (a default dataset's manifest is unchanged)."""
+    out = {}
+    if spec.views != "plain":
+        out["views"] = spec.views
+    if spec.held_out_subjects:
+        out["held_out_subjects"] = spec.held_out_subjects
+    return out

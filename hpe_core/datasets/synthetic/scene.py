@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from hpe_core.datasets.synthetic import body as body_mod
+from hpe_core.datasets.synthetic import variety
 from hpe_core.datasets.synthetic.actions import ACTION_NAMES, SEATED, sample_actions
 from hpe_core.datasets.synthetic.appearance import background, make_look
 from hpe_core.datasets.synthetic.cameras import camera_ring
@@ -54,8 +55,12 @@ class SceneMaker:
         spec, cam = self.spec, self.cameras[cam_id]
         rng = np.random.default_rng([spec.seed, 2, index])
         img, floor = background(rng, spec.size)
+        light, vary = pose["light"][k], None
+        if getattr(spec, "views", "plain") == "varied":  # its own stream: the plain views stay as they were
+            vary = variety.rng_for(spec.seed, index)
+            img, light = variety.texture(img, vary), variety.light(light, vary)
         points = np.concatenate([pose["joints"][k], pose["aux"][k]])
-        view = View(img, cam.K, cam.R, cam.t, points, pose["light"][k])
+        view = View(img, cam.K, cam.R, cam.t, points, light)
         body = self.bodies[pose["subject"][k]]
         draw_floor(view, cam.K, floor, rng, spec.size, 0.22 * body.height)
         frames = {key: (v[k] if not isinstance(v, dict) else {h: w[k] for h, w in v.items()})
@@ -63,6 +68,9 @@ class SceneMaker:
         draw_person(view, pose["joints"][k], frames, body.radii, self.looks[pose["subject"][k]],
                     seated=int(pose["action"][k]) in self.seated)
         gain = rng.uniform(0.8, 1.15)
+        if vary is not None:
+            variety.occlude(view.img, view.uv[:19], vary)
+            img = variety.camera_effects(view.img, vary)
         if abs(gain - 1) > 0.02:
             img = cv2.convertScaleAbs(img, alpha=gain, beta=0)
         return img
