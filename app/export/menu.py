@@ -29,7 +29,6 @@ def built_views(window) -> list:
 def main_figures(window) -> list:
     """Figures of the main window's own views: the image with its 2D skeletons and the 3D view."""
     from app.export.figures import Figure
-    from app.export.overlay import OverlayFigure
 
     ws = window.workspace
     sample = ws.feed.sample
@@ -38,7 +37,7 @@ def main_figures(window) -> list:
     prov = {"dataset": str(ws.catalog.current_key or ""), "checkpoint": str(ws.catalog.active_key or ""),
             "sample": int(sample.index), "alignment": str(ws.options.align)}
     return [Figure("overlay_2d", f"Sample #{sample.index}: image with ground truth and prediction",
-                   OverlayFigure(window.image_view.canvas), prov),
+                   window.image_view.overlay_figure(), prov),
             Figure("skeleton_3d", f"Sample #{sample.index}: 3D ground truth and prediction", window.scene_view, prov)]
 
 

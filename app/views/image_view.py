@@ -303,6 +303,12 @@ class ImageView(QWidget):
         self.title.setText("" if sample is None else sample.title)
         self.metrics.setText(self._metrics_text(sample))
 
+    def overlay_figure(self):
+        """The image with its 2D skeletons as a paper figure (for Export Figure…)."""
+        from app.views.overlay_figure import OverlayFigure
+
+        return OverlayFigure(self.canvas)
+
     def _metrics_text(self, s: SampleData | None) -> str:
         if s is None:
             return ""
