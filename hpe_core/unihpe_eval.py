@@ -28,6 +28,17 @@ def unletterbox_joints(joints: np.ndarray, height: int, width: int, size: int) -
     return (np.asarray(joints, np.float64) - np.array([ox, oy]) + 0.5) / scale - 0.5
 
 
+def check_dataset(model, dataset, need: str) -> None:
+    """One InputError unless ``dataset`` has the 2D and 3D joints of ``model``'s skeleton;
+    ``need`` says what for."""
+    if dataset.joints_3d is None or not dataset.has("joints_2d"):
+        raise InputError(f"{dataset.path}: {need}; this {dataset.format} dataset lacks "
+                         f"{'3D' if dataset.joints_3d is None else '2D'} joints")
+    if model.num_joints != dataset.skeleton.num_joints:
+        raise InputError(f"the model has {model.num_joints} joints ({model.skeleton}), the dataset "
+                         f"{dataset.skeleton.num_joints} ({dataset.skeleton.name})")
+
+
 @torch.no_grad()
 def evaluate_paths(model, dataset, rows: np.ndarray, batch_size: int = 64, device="cpu",
                    progress=None) -> dict:
@@ -39,12 +50,7 @@ def evaluate_paths(model, dataset, rows: np.ndarray, batch_size: int = 64, devic
     from hpe_core.training.tasks.unihpe import _image_hw
 
     progress = progress or NullProgress()
-    if dataset.joints_3d is None or not dataset.has("joints_2d"):
-        raise InputError(f"{dataset.path}: UniHPE's paths are scored against 2D and 3D joints; this "
-                         f"{dataset.format} dataset lacks {'3D' if dataset.joints_3d is None else '2D'} joints")
-    if model.num_joints != dataset.skeleton.num_joints:
-        raise InputError(f"the model has {model.num_joints} joints ({model.skeleton}), the dataset "
-                         f"{dataset.skeleton.num_joints} ({dataset.skeleton.name})")
+    check_dataset(model, dataset, "UniHPE's paths are scored against 2D and 3D joints")
     size = model.image_size
     items = PoseImageDataset(dataset, rows, image_size=size)
     loader = make_loader(items, batch_size=batch_size, shuffle=False)

@@ -104,13 +104,10 @@ def embed_modalities(model, dataset, rows: np.ndarray, batch_size: int = 64, dev
 
     from hpe_core.datasets.torch_data import PoseImageDataset, make_loader
 
+    from hpe_core.unihpe_eval import check_dataset
+
     progress = progress or NullProgress()
-    if dataset.joints_3d is None or not dataset.has("joints_2d"):
-        raise InputError(f"{dataset.path}: the shared space needs 2D and 3D joints; this {dataset.format} "
-                         f"dataset lacks {'3D' if dataset.joints_3d is None else '2D'} joints")
-    if model.num_joints != dataset.skeleton.num_joints:
-        raise InputError(f"the model has {model.num_joints} joints ({model.skeleton}), the dataset "
-                         f"{dataset.skeleton.num_joints} ({dataset.skeleton.name})")
+    check_dataset(model, dataset, "the shared space needs 2D and 3D joints")
     items = PoseImageDataset(dataset, np.asarray(rows, np.int64), image_size=model.image_size)
     loader = make_loader(items, batch_size=batch_size, shuffle=False)
     model = model.to(device).eval()
