@@ -82,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("HPE Studio")
     app.setOrganizationName("HPE Studio")
+    from app.workers.collector import MainThreadCollector
+
+    MainThreadCollector(parent=app).start()  # cyclic garbage (Qt objects in it) is freed on this thread only
     from app.main_window import MainWindow
     from app.style import apply_style
 

@@ -51,6 +51,19 @@ def _own_prediction_cache(tmp_path, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _collect_on_the_gui_thread(qapp):
+    """As in the app: cyclic garbage is collected on the GUI thread only, never by a worker
+    (which would destroy a previous test's widgets off their thread). Set up before, so torn down
+    after, the check that no QThread is left."""
+    from app.workers.collector import MainThreadCollector
+
+    collector = MainThreadCollector(parent=qapp).start()
+    yield collector
+    collector.stop()
+    collector.deleteLater()
+
+
+@pytest.fixture(autouse=True)
 def _dangling_qthreads(monkeypatch, qtbot):
     """Fail the test if a QThread it started is still running at its end."""
     from PySide6.QtCore import QThread
