@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRect, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QDockWidget, QFrame, QHBoxLayout, QLabel, QMainWindow, QScrollArea, QSizePolicy,
-                               QStyle, QToolButton, QWidget)
+                               QStyle, QTabBar, QToolButton, QWidget)
 
 MAXIMISE_TIP = "Maximise this panel (the rest of the window hides; click again to restore)"
 RESTORE_TIP = "Restore the layout"
@@ -137,6 +137,23 @@ class DockTitleBar(QWidget):
         event.accept()
 
 
+def hide_stale_tab_bars(window: QMainWindow) -> int:
+    """Hide the tab bars Qt left behind; how many were hidden.
+
+    Qt 6.11 keeps a tab bar it made while docks were tabified before the
+    window was first shown: a group of four tabified docks also leaves the bar of its first two,
+    shown at a place no layout updates again, over another panel. The live bar of a group lists
+    all of its docks; a visible bar whose titles are a strict subset of another visible bar's is
+    that leftover."""
+    bars = [b for b in window.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly)
+            if b.isVisible()]
+    titles = {b: {b.tabText(i) for i in range(b.count())} for b in bars}
+    stale = [b for b in bars if any(titles[b] < titles[other] for other in bars if other is not b)]
+    for bar in stale:
+        bar.hide()
+    return len(stale)
+
+
 class DockLayout:
     """The main window's docks: maximise / restore, reset to the default layout, stay on screen."""
 
@@ -235,6 +252,7 @@ class DockLayout:
         self.fit()
 
     def fit(self) -> None:
+        hide_stale_tab_bars(self.window)
         fit_to_screen(self.window)
         for dock in self.docks:
             if dock.isFloating() and dock.isVisible():

@@ -52,3 +52,12 @@ def outside_screen(window: QWidget) -> str:
         return ""
     return (f"frame {frame.width()}x{frame.height()}+{frame.x()}+{frame.y()} outside the available "
             f"{available.width()}x{available.height()}+{available.x()}+{available.y()}")
+
+
+def visible_tab_bars(window: QWidget) -> list[list[str]]:
+    """The tab titles of each tab bar shown in the main window (one per group of tabbed docks)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QTabBar
+
+    return [[b.tabText(i) for i in range(b.count())]
+            for b in window.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly) if b.isVisible()]

@@ -27,7 +27,7 @@ def main(dataset: str, checkpoint: str, settings_dir: str) -> int:
 
     from app.main_window import MainWindow
     from app.settings import Settings
-    from layout_check import clipped, outside_screen
+    from layout_check import clipped, outside_screen, visible_tab_bars
 
     app = QApplication([])
     window = MainWindow(settings=Settings(settings_dir))
@@ -40,7 +40,8 @@ def main(dataset: str, checkpoint: str, settings_dir: str) -> int:
     screen = window.screen().availableGeometry()
     print(json.dumps({"view": "start", "screen": [screen.width(), screen.height()],
                       "window": [window.frameGeometry().width(), window.frameGeometry().height()],
-                      "outside": outside_screen(window), "clipped": clipped(window)}), flush=True)
+                      "outside": outside_screen(window), "clipped": clipped(window),
+                      "tab_bars": visible_tab_bars(window)}), flush=True)
     for name in ("embedding", "kernel", "compare", "training"):
         if name == "training":
             window.show_training()
@@ -48,7 +49,7 @@ def main(dataset: str, checkpoint: str, settings_dir: str) -> int:
             window.actions_[f"show_{name}"].trigger()
         settle(app, 1.5)
         row = {"view": name, "window": [window.frameGeometry().width(), window.frameGeometry().height()],
-               "outside": outside_screen(window), "clipped": clipped(window)}
+               "outside": outside_screen(window), "clipped": clipped(window), "tab_bars": visible_tab_bars(window)}
         window.actions_["maximise"].trigger()
         settle(app, 0.5)
         row["maximised"] = window.dock_layout.maximised is not None and window.dock_layout.maximised.objectName()

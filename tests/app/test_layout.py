@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from layout_check import clipped, outside_screen
+from layout_check import clipped, outside_screen, visible_tab_bars
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,8 +36,10 @@ def test_at_1280x720_each_analysis_view_fits_the_screen_unclipped(files, tmp_pat
         if name != "start":
             assert row["maximised"] == f"{name}Dock" and row["maximised_outside"] == ""
             assert row["maximised_clipped"] == [], (name, row["maximised_clipped"])
-        if name not in ("start", "training"):  # the docked training form: see the README's known issues
-            assert row["clipped"] == [], (name, row["clipped"])
+        assert row["clipped"] == [], (name, row["clipped"])
+        bars = [set(b) for b in row["tab_bars"]]  # no leftover bar of a tab group drawn over a panel
+        assert all(a.isdisjoint(b) for i, a in enumerate(bars) for b in bars[i + 1:]), (name, row["tab_bars"])
+        assert {"3D view", "Embeddings", "Kernels", "Compare"} in bars, (name, row["tab_bars"])
 
 
 def show_all_views(qtbot, window):
@@ -112,3 +114,25 @@ def test_the_layout_is_saved_per_user_and_restored(qtbot, tmp_path):
     assert second.analysis_docks["kernel"].isVisible() and second.dock_layout.maximised is None
     assert outside_screen(second) == ""
     second.close()
+
+
+def test_no_leftover_tab_bar_lies_over_a_panel(qtbot, window):
+    """Only each group's live tab bar is shown, at start, after maximise / restore and after
+    Reset Layout (the leftover bar Qt may keep is hidden, never a live one; at 1280x720 the
+    leftover is there, see the test above)."""
+    analysis = {"3D view", "Embeddings", "Kernels", "Compare"}
+
+    def one_bar_per_group() -> bool:
+        bars = [set(b) for b in visible_tab_bars(window)]
+        return (sorted(map(sorted, bars)) == sorted([sorted(analysis), ["Checkpoints", "Video"]])
+                and all(a.isdisjoint(b) for i, a in enumerate(bars) for b in bars[i + 1:]))
+
+    qtbot.waitUntil(one_bar_per_group)
+    window.actions_["show_kernel"].trigger()
+    window.analysis_docks["kernel"].title_bar.maximise.click()
+    qtbot.waitUntil(lambda: not window.centralWidget().isVisible())
+    window.analysis_docks["kernel"].title_bar.maximise.click()
+    qtbot.waitUntil(lambda: window.centralWidget().isVisible())
+    qtbot.waitUntil(one_bar_per_group)
+    window.actions_["reset_layout"].trigger()
+    qtbot.waitUntil(one_bar_per_group)
