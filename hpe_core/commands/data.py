@@ -34,7 +34,7 @@ def register(subparsers) -> None:
                        help="also write the renderer's per-part masks (parts/CC/PPPPPP.png, one bit per part)")
     synth.add_argument("--views", default="plain", choices=["plain", "varied"],
                        help="varied: each camera's view gets its own light, wall texture, occluders, colour "
-                       "cast and noise (the demo's setting; default: plain)")
+                       "cast and noise (default: plain, as the shipped demo set was rendered)")
     synth.add_argument("--held-out-subjects", type=int, default=0, metavar="K",
                        help="split by subject: the last K subjects are the test split, the K before them "
                        "validate (default 0: a seeded 60/20/20 split of the poses)")
