@@ -33,6 +33,8 @@ DEVICE_UNKNOWN = "Device: {spec} (not loaded yet)"
 NEED_DATASET = "Open a dataset to embed its samples"
 NEED_CHECKPOINT_TO_ANALYSE = "Open a checkpoint (File ▸ Open) to analyse it"
 NEED_TWO = "Open two checkpoints to compare them"
+NOT_A_MODEL = ("{name} is a predictions file: it holds poses, not a model, so {what} needs a checkpoint "
+               "with weights (choose one above)")
 NEED_IMAGE = "Select a sample to see the filters' effect on its image"
 NO_LABEL = "This dataset has no {label} labels: {why}. Colouring by cluster instead."
 NO_ERRORS = ("Colour by error needs predictions: make a checkpoint with a pose head active "

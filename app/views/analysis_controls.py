@@ -54,6 +54,16 @@ class CheckpointCombo(QComboBox):
         key = self.currentData()
         return self.workspace.catalog.checkpoints.get(key) if key else None
 
+    def model_or_message(self, what: str) -> tuple[object | None, str | None]:
+        """(the chosen entry, None) when it has a model to analyse; else (None, the message: none
+        chosen, or a predictions file chosen, which has poses but no weights)."""
+        loaded = self.loaded()
+        if loaded is None:
+            return None, msg.NEED_CHECKPOINT_TO_ANALYSE
+        if getattr(loaded, "model", None) is None:
+            return None, msg.NOT_A_MODEL.format(name=loaded.path.name, what=what)
+        return loaded, None
+
     def select_key(self, key: str) -> None:
         i = self.findData(key)
         if i >= 0:

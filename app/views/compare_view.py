@@ -136,6 +136,11 @@ class CompareView(QWidget):
         if a is None or b is None:
             self.strip.show_message("info", msg.NEED_TWO)
             return None
+        for combo in (self.checkpoint_a, self.checkpoint_b):  # the poses of a predictions file are still drawn
+            problem = combo.model_or_message("comparing metrics, features and filters")[1]
+            if problem:
+                self.strip.show_message("info", problem)
+                return None
         return CompareRequest(str(a.path), str(b.path), str(entry.key), self.layer.currentData(),
                               self.method.currentData(), int(self.clusters.value()), self.split.currentData(),
                               int(self.samples.value()) or None, device=self.workspace.device.spec,

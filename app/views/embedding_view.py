@@ -152,8 +152,9 @@ class EmbeddingView(QWidget):
         if entry is None:
             self.strip.show_message("info", msg.NEED_DATASET)
             return None
+        loaded, problem = self.checkpoint.model_or_message("embedding its features")
         if loaded is None:
-            self.strip.show_message("info", msg.NEED_CHECKPOINT_TO_ANALYSE)
+            self.strip.show_message("info", problem)
             return None
         colour = self.colour.currentData()
         return EmbedRequest(str(loaded.path), str(entry.key), self.layer.currentData(), self.method.currentData(),

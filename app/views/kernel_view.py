@@ -85,16 +85,16 @@ class KernelView(QWidget):
     # ------------------------------------------------------------------ computing
     def refresh(self) -> None:
         """Analyse the chosen checkpoint's conv1, then the current image's maps."""
-        loaded = self.checkpoint.loaded()
+        loaded, problem = self.checkpoint.model_or_message("the filter inspector")
         if loaded is None:
-            self.strip.show_message("info", msg.NEED_CHECKPOINT_TO_ANALYSE)
+            self.strip.show_message("info", problem)
             return
         sha = getattr(loaded.info, "sha256", "")
         self.runner.start(kernels_job(loaded.model, loaded.path, sha), f"conv1 of {loaded.path.name}",
                           on_done=self._on_kernels_done)
 
     def refresh_maps(self) -> None:
-        loaded = self.checkpoint.loaded()
+        loaded = self.checkpoint.model_or_message("the filter inspector")[0]
         if loaded is None or self.image is None:
             if loaded is not None:
                 self.strip.show_message("info", msg.NEED_IMAGE)

@@ -151,3 +151,32 @@ def test_a_predictions_file_dropped_on_the_checkpoint_list_opens_there(qtbot, ws
     qtbot.waitUntil(lambda: view.list.topLevelItemCount() == 1, timeout=30_000)
     assert view.list.topLevelItem(0).data(0, Qt.ItemDataRole.UserRole) == path_key(ours)
     assert "predictions file" in view.details.text() and f"{len(files[3]):,} samples" in view.details.text()
+
+
+@pytest.mark.parametrize("name", ["kernel", "embedding", "compare"])
+def test_the_analysis_views_say_a_predictions_file_has_no_model(qtbot, ws, files, name):
+    """Chosen in the filter inspector, the explorer or Compare (as A), a predictions file gives one
+    message naming it, starts no job and raises nothing; Compare still draws its poses."""
+    from app.views.compare_view import CompareView
+    from app.views.embedding_view import EmbeddingView
+    from app.views.kernel_view import KernelView
+
+    ds_path, ours, _, _ = files
+    view = {"kernel": KernelView, "embedding": EmbeddingView, "compare": CompareView}[name](ws)
+    qtbot.addWidget(view)
+    view.show()
+    ws.open_paths([str(ds_path), str(ours)])
+    qtbot.waitUntil(lambda: path_key(ours) in ws.catalog.checkpoints and not ws.tasks.tasks, timeout=30_000)
+    combo = view.checkpoint_a if name == "compare" else view.checkpoint
+    combo.select_key(path_key(ours))
+    if name == "compare":
+        view.checkpoint_b.select_key(path_key(ours))
+        view.run()
+    elif name == "embedding":
+        view.run()
+    else:
+        view.refresh()
+    assert view.strip.message.text().startswith(f"{ours.name} is a predictions file: it holds poses, not a model")
+    assert not view.runner.running()
+    assert not [m for m in ws.seen if m[0] == "error"]
+    view.shutdown()
