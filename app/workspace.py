@@ -378,7 +378,9 @@ class Workspace(QObject):
             current_dataset=c.current_key, checkpoints=list(c.checkpoints), active_checkpoint=c.active_key,
             selection=int(self.feed.selection), filters=dict(self.browse.state.filters), sort=self.browse.state.sort,
             options=self.options.as_dict(), device=self.device.spec, precision=self.device.precision,
-            compare=[k for k in self.compare_pair if k in c.checkpoints] if all(self.compare_pair) else [])
+            compare=[k for k in self.compare_pair if k in c.checkpoints] if all(self.compare_pair) else [],
+            units={k: e.units for k, e in c.checkpoints.items() if getattr(e, "kind", "") == "predictions" and e.units},
+            lift_source=self.lift.key)
 
     def save_workspace(self, path: str | Path, quiet: bool = False) -> Path | None:
         try:
@@ -406,7 +408,8 @@ class Workspace(QObject):
         if state.video:  # files of the first version list a video apart: it is a dataset
             datasets.append((state.video, None))
         tasks = [self.open_dataset(p, skip) for p, skip in datasets if p not in c.datasets]
-        tasks += [self.open_checkpoint(k, activate=False) for k in state.checkpoints if k not in c.checkpoints]
+        tasks += [self.open_predictions(k, state.units[k], activate=False) if k in state.units
+                  else self.open_checkpoint(k, activate=False) for k in state.checkpoints if k not in c.checkpoints]
         when_all_finished(tasks, lambda: self._apply_state(state, str(path)))
         return None
 
@@ -422,6 +425,8 @@ class Workspace(QObject):
         elif c.active_key is None and c.checkpoints:  # the saved one is gone: one with a pose head
             heads = [k for k, ld in c.checkpoints.items() if ld.has_pose_head]
             self.set_active_checkpoint((heads or list(c.checkpoints))[0])
+        if state.lift_source in c.checkpoints:
+            self.set_lift_source(state.lift_source)
         if len(state.compare) == 2 and all(k in c.checkpoints for k in state.compare):
             self.compare_pair = tuple(state.compare)
             self.compare_pair_changed.emit(self.compare_pair)

@@ -7,7 +7,11 @@ Format 1::
      "checkpoints": ["..."], "active_checkpoint": "<path>|null", "selection": 12,
      "filters": {"action": 2, "split": "val"}, "sort": "error_desc",
      "options": {"align": "similarity", "frustums": true}, "device": "auto", "precision": "fp32",
-     "video": "<path>|null", "video_frame": 0, "compare": ["<checkpoint A>", "<checkpoint B>"]}
+     "video": "<path>|null", "video_frame": 0, "compare": ["<checkpoint A>", "<checkpoint B>"],
+     "units": {"<foreign predictions file>": "m"}, "lift_source": "<heatmap checkpoint>|null"}
+
+``units`` (how each foreign predictions file was read) and ``lift_source`` (the 2D the lifters
+lift; null: the ground truth) are optional: files without them read as before.
 
 Paths inside the workspace's folder are stored relative to it, so a project folder can move.
 """
@@ -45,6 +49,8 @@ class WorkspaceState:
     video: str | None = None
     video_frame: int = 0
     compare: list[str] = field(default_factory=list)  # Compare's checkpoints A and B
+    units: dict = field(default_factory=dict)  # foreign predictions file -> "m" | "mm", as read
+    lift_source: str | None = None  # the heatmap checkpoint whose 2D the lifters lift (None: ground truth)
 
 
 def _rel(path: str | None, base: Path) -> str | None:
@@ -71,8 +77,9 @@ def save_workspace_file(path: str | Path, state: WorkspaceState) -> Path:
     data = asdict(state)
     data["datasets"] = [{"path": _rel(d["path"], base), "skip_list": _rel(d.get("skip_list"), base)}
                         for d in state.datasets]
-    for key in ("current_dataset", "active_checkpoint", "video"):
+    for key in ("current_dataset", "active_checkpoint", "video", "lift_source"):
         data[key] = _rel(data[key], base)
+    data["units"] = {_rel(k, base): v for k, v in state.units.items()}
     data["checkpoints"] = [_rel(c, base) for c in state.checkpoints]
     data["compare"] = [_rel(c, base) for c in state.compare]
     doc = {"format": FORMAT, "format_version": VERSION,
@@ -130,6 +137,8 @@ def _from_v1(doc: dict, base: Path, path: Path) -> WorkspaceState:
             video=_abs(doc.get("video"), base),
             video_frame=int(doc.get("video_frame", 0)),
             compare=[_abs(c, base) for c in doc.get("compare", [])],
+            units={_abs(k, base): str(v) for k, v in dict(doc.get("units", {})).items()},
+            lift_source=_abs(doc.get("lift_source"), base),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"{path}: workspace file is malformed ({exc!r})") from None

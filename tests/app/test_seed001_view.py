@@ -220,3 +220,36 @@ def test_browser_error_column_is_the_lifted_poses_mpjpe(qtbot, window, synth, mo
     assert len(rows) == len(ds)
     np.testing.assert_allclose(shown, ref[rows], rtol=1e-4, atol=0.01)  # float32 mm of ~100
     assert np.isfinite(shown).all() and shown.mean() > 1.0
+
+
+def test_a_saved_workspace_reopens_the_lift_source_and_a_foreign_files_units(qtbot, synth, tmp_path):
+    """The 2D the lifters lift (a heatmap checkpoint's) and the units a foreign predictions file was
+    read in are saved in the workspace file; reopening it restores both, with no message."""
+    from app.model.catalog import path_key
+    from app.workspace import Workspace
+    from hpe_core.datasets import open_dataset
+
+    ds = open_dataset(synth)
+    metres = tmp_path / "metres.npy"
+    np.save(metres, (ds.joints_3d / 1000.0).astype(np.float32))  # a (N, J, 3) array: no units inside
+    first = Workspace()
+    first.open_paths([str(synth), str(HEATMAP), str(LIFTER)])
+    qtbot.waitUntil(lambda: first.catalog.dataset is not None and len(first.catalog.checkpoints) == 2, timeout=60_000)
+    first.open_predictions(metres, "m", activate=False)
+    qtbot.waitUntil(lambda: len(first.catalog.checkpoints) == 3, timeout=60_000)
+    first.set_lift_source(path_key(HEATMAP))
+    path = first.save_workspace(tmp_path / "s.hpews", quiet=True)
+    first.close()
+
+    second = Workspace()
+    seen, loaded = [], []
+    second.message.connect(lambda level, text: seen.append((level, text)))
+    second.workspace_loaded.connect(loaded.append)
+    second.open_workspace(path)
+    qtbot.waitUntil(lambda: bool(loaded), timeout=60_000)
+    assert second.lift.key == path_key(HEATMAP)
+    entry = second.catalog.checkpoints[path_key(metres)]
+    assert entry.units == "m"
+    np.testing.assert_allclose(entry.predictor.prediction.joints_3d, ds.joints_3d, atol=1e-3)  # read as metres: mm
+    assert not [m for m in seen if m[0] == "error"], seen
+    second.close()

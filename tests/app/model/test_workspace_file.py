@@ -32,13 +32,15 @@ def test_round_trip_keeps_everything_and_stores_inner_paths_relative(tmp_path):
     state = WorkspaceState(datasets=[{"path": str(inner), "skip_list": None}], current_dataset=str(inner),
                            checkpoints=[str(outer)], active_checkpoint=str(outer), selection=3,
                            filters={"camera": 2}, sort="error_asc", options={"align": "rigid"},
-                           device="cuda:1", precision="fp16", video=None, video_frame=0)
+                           device="cuda:1", precision="fp16", video=None, video_frame=0,
+                           units={str(tmp_path / "proj" / "theirs.npy"): "m"}, lift_source=str(outer))
     (tmp_path / "proj").mkdir()
     path = save_workspace_file(tmp_path / "proj" / "s.hpews", state)
     doc = json.loads(path.read_text())
     assert doc["format"] == FORMAT and doc["format_version"] == VERSION
     assert doc["datasets"][0]["path"] == "data"  # inside the project: relative
     assert doc["checkpoints"][0] == str(outer)  # outside: absolute
+    assert doc["units"] == {"theirs.npy": "m"} and doc["lift_source"] == str(outer)
     assert load_workspace_file(path) == state
     assert list(path.parent.glob(".tmp-*")) == []  # written atomically, no leftovers
 
