@@ -33,6 +33,7 @@ DEVICE_UNKNOWN = "Device: {spec} (not loaded yet)"
 NEED_DATASET = "Open a dataset to embed its samples"
 NEED_CHECKPOINT_TO_ANALYSE = "Open a checkpoint (File ▸ Open) to analyse it"
 NEED_TWO = "Open two checkpoints to compare them"
+ONLY_2D = "{names}: predicts 2D joints only, so it has no 3D pose to draw here"
 NOT_A_MODEL = ("{name} is a predictions file: it holds poses, not a model, so {what} needs a checkpoint "
                "with weights (choose one above)")
 NEED_IMAGE = "Select a sample to see the filters' effect on its image"

@@ -27,9 +27,16 @@ from app.views.scatter_plot import ScatterPlot
 from app.views.silhouette_plot import StructurePanel
 from app.visuals.binding import bind
 from app.workers.analysis_jobs import LAYER_ORDER, CompareRequest, compare_job, predict_samples_job
+from hpe_core.models.families.capabilities import IMAGE_TO_2D
 
 if TYPE_CHECKING:
     from app.workspace import Workspace
+
+
+def predicts_3d(loaded) -> bool:
+    """A 3D pose to draw: a regressor, a lifter, a multitask model or a predictions file (not a
+    heatmap network, whose only output is 2D)."""
+    return bool(set(loaded.capabilities) - {IMAGE_TO_2D})
 
 
 class CompareView(QWidget):
@@ -242,14 +249,21 @@ class CompareView(QWidget):
         ds = self.workspace.catalog.dataset
         if ds is None or index < 0:
             return
-        predictors = {}
+        predictors, only_2d = {}, []
         for key, combo in (("a", self.checkpoint_a), ("b", self.checkpoint_b)):
             loaded = combo.loaded()
-            if loaded is not None and loaded.has_pose_head:
-                predictors[key] = loaded.predictor
+            if loaded is None or not loaded.has_pose_head:
+                continue
+            if not predicts_3d(loaded):  # a heatmap network: its 2D has no place in the 3D view
+                only_2d.append(f"{key.upper()}: {loaded.path.name}")
+                continue
+            predictors[key] = loaded.predictor
+        if only_2d:
+            self.strip.show_message("info", msg.ONLY_2D.format(names=", ".join(only_2d)))
         if not predictors:
             self._draw_poses(index, {})
-            self.strip.show_message("info", msg.NO_POSE_HEADS)
+            if not only_2d:
+                self.strip.show_message("info", msg.NO_POSE_HEADS)
             return
         precisions = {key: p.precision for key, p in predictors.items()}
         job = predict_samples_job(predictors, ds, index)

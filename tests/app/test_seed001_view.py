@@ -253,3 +253,30 @@ def test_a_saved_workspace_reopens_the_lift_source_and_a_foreign_files_units(qtb
     np.testing.assert_allclose(entry.predictor.prediction.joints_3d, ds.joints_3d, atol=1e-3)  # read as metres: mm
     assert not [m for m in seen if m[0] == "error"], seen
     second.close()
+
+
+def test_compare_draws_no_3d_pose_for_a_heatmap_network_and_says_why(qtbot, synth):
+    """A heatmap network chosen in Compare has only 2D: its 3D slot stays empty with a message
+    naming it (it was drawn as a pose of zeros), while the lifter beside it is drawn."""
+    from app.model import messages as msg
+    from app.model.catalog import path_key
+    from app.views.compare_view import CompareView
+    from app.workspace import Workspace
+
+    ws = Workspace()
+    view = CompareView(ws)
+    qtbot.addWidget(view)
+    view.show()
+    ws.open_paths([str(synth), str(HEATMAP), str(LIFTER)])
+    qtbot.waitUntil(lambda: ws.catalog.dataset is not None and len(ws.catalog.checkpoints) == 2
+                    and not ws.tasks.tasks, timeout=60_000)
+    view.checkpoint_a.select_key(path_key(HEATMAP))
+    view.checkpoint_b.select_key(path_key(LIFTER))
+    ws.select(3)
+    qtbot.waitUntil(lambda: view.pose_index == 3 and not view.pose_runner.running()
+                    and view.poses.skeletons["b"].joints.size > 0, timeout=60_000)
+    assert view.poses.skeletons["a"].joints.size == 0
+    assert view.strip.message.text() == msg.ONLY_2D.format(names=f"A: {HEATMAP.name}")
+    assert np.isfinite(view.poses.skeletons["b"].joints).all() and np.ptp(view.poses.skeletons["b"].joints) > 100
+    view.shutdown()
+    ws.close()
