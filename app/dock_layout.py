@@ -140,11 +140,10 @@ class DockTitleBar(QWidget):
 def hide_stale_tab_bars(window: QMainWindow) -> int:
     """Hide the tab bars Qt left behind; how many were hidden.
 
-    Qt 6.11 keeps a tab bar it made while docks were tabified before the
-    window was first shown: a group of four tabified docks also leaves the bar of its first two,
-    shown at a place no layout updates again, over another panel. The live bar of a group lists
-    all of its docks; a visible bar whose titles are a strict subset of another visible bar's is
-    that leftover."""
+    Qt 6.11 keeps a tab bar it made while docks were tabified before the window was first shown:
+    a group of four tabified docks also leaves the bar of its first two, shown at a place no
+    layout updates again, over another panel. The live bar of a group lists all of its docks; a
+    visible bar whose titles are a strict subset of another visible bar's is that leftover."""
     bars = [b for b in window.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly)
             if b.isVisible()]
     titles = {b: {b.tabText(i) for i in range(b.count())} for b in bars}
