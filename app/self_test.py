@@ -212,12 +212,18 @@ class SelfTest:
         ws.set_active_checkpoint(keys["lifter.pt"])
         ws.set_lift_source(keys["heatmap2d.pt"])
 
-        def shown() -> bool:
+        def missing() -> list[str]:
             s = ws.feed.sample
-            return s is not None and s.index == ws.feed.selection and s.pred_3d is not None \
-                and s.heatmaps is not None and s.detected_2d is not None
+            if s is None or s.index != ws.feed.selection:
+                return ["the selected sample"]
+            return [name for name, value in (("the lifted pose", s.pred_3d), ("the heatmaps", s.heatmaps),
+                                             ("the predicted 2D", s.detected_2d)) if value is None]
 
-        self.wait(shown, "the heatmaps and the lifted pose")
+        try:
+            self.wait(lambda: not missing(), "the heatmaps and the lifted pose")
+        except SelfTestFailure:
+            raise SelfTestFailure(f"timed out waiting for {', '.join(missing()) or 'the sample'} "
+                                  f"(sample {ws.feed.selection}; jobs: {[t.name for t in ws.tasks.tasks]})") from None
         view = self.window.image_view
         view.select_heatmap("all")
         self.grab("heatmaps", view)
