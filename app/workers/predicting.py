@@ -5,11 +5,12 @@ makes them. Results go into the :class:`~app.model.predictions.PredictionCache`;
 drawn.
 
 Predictions also go to disk (:mod:`hpe_core.prediction_cache`, keyed by the checkpoint's sha256,
-the dataset's fingerprint, the precision and a lifter's 2D source): the first time a (dataset,
+the dataset's fingerprint and the precision): the first time a (dataset,
 checkpoint) pair is predicted, a hidden task looks its entry up and fills the store before
 anything is predicted, so a restart shows them at once; what is predicted is saved when a batch
 ends, every few seconds while it runs, when it is cancelled and when the workspace closes. Only
-the 3D joints are stored: checkpoints that predict 2D (heatmap networks) are predicted again."""
+the 3D joints are stored: checkpoints that predict 2D (heatmap networks), and lifters lifting
+such a network's 2D (which is shown beside their 3D), are predicted again."""
 
 from __future__ import annotations
 
@@ -129,11 +130,10 @@ class PredictionRunner(QObject):
         sha = getattr(loaded.info, "sha256", None)
         if "image → 2D" in getattr(loaded, "capabilities", ()):
             sha = None  # its 2D (and heatmaps) are not stored on disk: predict it again
+        if self.source() is not None:
+            sha = None  # a lifter lifting a network's 2D: that 2D is shown too, and not stored either
         settings = {"precision": str(getattr(loaded.predictor, "precision", "")),
                     "skeleton": entry.dataset.skeleton.name}
-        source = self.source()
-        if source is not None:  # a lifter's rows depend on the 2D it lifts
-            settings["lift_source"] = str(getattr(source.info, "sha256", None) or self.lift.key)
         known, n, joints = self._fingerprints.get(entry.dataset), len(store.joints), store.joints.shape[1]
 
         def run(progress):

@@ -280,3 +280,30 @@ def test_compare_draws_no_3d_pose_for_a_heatmap_network_and_says_why(qtbot, synt
     assert np.isfinite(view.poses.skeletons["b"].joints).all() and np.ptp(view.poses.skeletons["b"].joints) > 100
     view.shutdown()
     ws.close()
+
+
+def test_after_a_restart_a_lifter_lifting_heatmap_2d_shows_that_2d_again(qtbot, synth):
+    """The disk prediction cache stores 3D only: a lifter lifting a heatmap network's 2D is
+    predicted again after a restart, so the sample shows the predicted 2D beside the lifted pose
+    (it came back from disk without it, and the predicted 2D never appeared)."""
+    from app.model.catalog import path_key
+    from app.workspace import Workspace
+
+    def run_once() -> Workspace:
+        ws = Workspace()
+        ws.open_paths([str(synth), str(HEATMAP), str(LIFTER)])
+        qtbot.waitUntil(lambda: ws.catalog.dataset is not None and len(ws.catalog.checkpoints) == 2, timeout=60_000)
+        ws.set_active_checkpoint(path_key(LIFTER))
+        ws.set_lift_source(path_key(HEATMAP))
+        ws.select(2)
+        qtbot.waitUntil(lambda: (s := ws.feed.sample) is not None and s.index == 2 and s.pred_3d is not None
+                        and s.detected_2d is not None and s.heatmaps is not None, timeout=60_000)
+        qtbot.waitUntil(lambda: not ws.tasks.tasks, timeout=60_000)  # the batch ends: saved to disk
+        return ws
+
+    first = run_once()
+    lifted = first.feed.sample.pred_3d.copy()
+    first.close()
+    second = run_once()
+    np.testing.assert_allclose(second.feed.sample.pred_3d, lifted, atol=1e-3)
+    second.close()
