@@ -148,7 +148,7 @@ class EmbeddingView(QWidget):
     # ------------------------------------------------------------------ running
     def request(self) -> EmbedRequest | None:
         """The request the controls describe, or None (with a message) when something is missing."""
-        loaded, entry = self.checkpoint.loaded(), self.workspace.catalog.datasets.get(self.workspace.catalog.current_key)
+        entry = self.workspace.catalog.datasets.get(self.workspace.catalog.current_key)
         if entry is None:
             self.strip.show_message("info", msg.NEED_DATASET)
             return None

@@ -128,10 +128,8 @@ class PredictionRunner(QObject):
         entry, loaded = self.catalog.datasets[pair[0]], self.catalog.checkpoints[pair[1]]
         store = self.cache.get(*pair)
         sha = getattr(loaded.info, "sha256", None)
-        if "image → 2D" in getattr(loaded, "capabilities", ()):
-            sha = None  # its 2D (and heatmaps) are not stored on disk: predict it again
-        if self.source() is not None:
-            sha = None  # a lifter lifting a network's 2D: that 2D is shown too, and not stored either
+        if "image → 2D" in getattr(loaded, "capabilities", ()) or self.source() is not None:
+            sha = None  # its 2D (a lifter: its source's), shown too, is not stored on disk: predict it again
         settings = {"precision": str(getattr(loaded.predictor, "precision", "")),
                     "skeleton": entry.dataset.skeleton.name}
         known, n, joints = self._fingerprints.get(entry.dataset), len(store.joints), store.joints.shape[1]
