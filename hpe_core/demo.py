@@ -37,6 +37,8 @@ DEMO_DATASET = {"poses": 2500, "cameras": 4, "size": 96, "seed": 0, "subjects": 
 #: seed 000's step: the same images split by subject (P00-P07 train, P08-P09 validate, P10-P11
 #: test), so its test split shows people no encoder or head saw (docs/demo_recipe.md)
 SEED000_DATASET = {**DEMO_DATASET, "held_out_subjects": 2}
+#: the names a config's ``data.path`` may give these sets by (the shipped configs use them)
+DEMO_NAMES = {"demo": DEMO_DATASET, "demo-heldout": SEED000_DATASET}
 #: a tiny stand-in, for tests of the build itself
 QUICK_DATASET = {"poses": 48, "cameras": 4, "size": 64, "seed": 0, "subjects": 4}
 DEMO_FILES = ("simclr.pt", "simsiam.pt", "simclr_regress2.pt", "simsiam_regress2.pt")
@@ -58,6 +60,11 @@ _SHORT = {"held_out_subjects": "heldout"}  # the name shows in the GUI's dataset
 def _dataset_name(params: dict) -> str:
     prefix = "demo-" if "held_out_subjects" in params else "demo-dataset-"
     return prefix + "-".join(f"{_SHORT.get(k, k)}{v}" for k, v in sorted(params.items()))
+
+
+def demo_alias(path) -> dict | None:
+    """The parameters of the demo set that ``data.path`` names ("demo", "demo-heldout"), else None."""
+    return DEMO_NAMES.get(path) if isinstance(path, str) else None
 
 
 def demo_dataset_path(params: dict | None = None, progress=None) -> Path:
@@ -209,7 +216,7 @@ def _write_results(out: Path, configs: dict, results: dict, seconds: dict, param
         config["train"]["output"] = f"runs/demo/{name}"
         if "regress" in name:
             config["regression"]["encoder"] = f"resources/demo/{name.split('_')[0]}.pt"
-        config["data"]["path"] = "demo"
+        config["data"]["path"] = "demo-heldout" if params == SEED000_DATASET else "demo"
         path = save_checkpoint(out / f"{name}.pt", model, training=training)
         _write_json(out / "configs" / f"{name}.json", config)
         files[name] = {"file": path.name, "sha256": file_hash(path), "bytes": path.stat().st_size,

@@ -31,7 +31,7 @@ TASKS = ("simclr", "simsiam", "regress3d", "vae_lift", "heatmap2d", "lift", "mul
 
 @dataclass(frozen=True)
 class DataConfig:
-    path: Optional[str] = None  # a dataset path, or "demo" for the demo synthetic set
+    path: Optional[str] = None  # a dataset path, or "demo" / "demo-heldout": the demo set split by pose / subject
     skip_list: Optional[str] = None
     image_size: int = 128
     num_workers: int = 0
@@ -383,7 +383,9 @@ def _validate_unihpe(config: Config) -> None:
 
 def check_paths(config: Config) -> Config:
     """Raise naming the key of the first file or folder the config names that does not exist."""
-    paths = {"data.path": config.data.path if config.data.path != "demo" else None,
+    from hpe_core.demo import demo_alias
+
+    paths = {"data.path": config.data.path if demo_alias(config.data.path) is None else None,
              "data.skip_list": config.data.skip_list, "model.init": config.model.init,
              "regression.encoder": config.regression.encoder if config.task == "regress3d"
              and config.regression.encoder != "random" else None,

@@ -75,17 +75,18 @@ def run_training(config: Config, progress=None, events: EventWriter | None = Non
 
 
 def open_training_dataset(config: Config, info) -> Any:
-    """The dataset of ``data.path`` ("demo": the demo set, made by rank 0 if missing)."""
+    """The dataset of ``data.path`` ("demo", "demo-heldout": the demo set split by pose or by
+    subject, made by rank 0 if missing)."""
     from hpe_core.datasets import open_dataset
+    from hpe_core.demo import demo_alias, demo_dataset_path
 
     path = config.data.path
-    if path == "demo":
-        from hpe_core.demo import demo_dataset_path
-
+    params = demo_alias(path)
+    if params is not None:
         if info.is_main:
-            demo_dataset_path()
+            demo_dataset_path(params)
         distributed.barrier(info)
-        path = str(demo_dataset_path())
+        path = str(demo_dataset_path(params))
     if not Path(path).expanduser().exists():
         raise InputError(f"data.path {path}: no such dataset")
     return open_dataset(Path(path).expanduser(), skip_list=config.data.skip_list)

@@ -75,6 +75,23 @@ def test_the_shipped_seed000_step_is_on_held_out_subjects_and_pretraining_matter
     assert ordering["holds"], f"SimCLR {simclr:.1f} mm against the control's {control:.1f} mm"
 
 
+@pytest.mark.parametrize("name", [f[:-3] for f in DEMO_FILES])
+def test_a_shipped_config_names_the_split_it_was_trained_on(shipped, name, tmp_path, monkeypatch):
+    """``data.path: demo-heldout`` in the shipped configs opens the demo images split by subject,
+    so training from a shipped config trains on what the shipped checkpoint was trained on."""
+    from hpe_core.training.config import check_paths, load_config
+    from hpe_core.training.distributed import DistInfo
+    from hpe_core.training.loop import open_training_dataset
+
+    monkeypatch.setenv("HPE_STUDIO_CACHE", str(tmp_path))
+    config = check_paths(load_config(DEMO / shipped["files"][name]["config"]))
+    assert config.data.path == "demo-heldout"
+    dataset = open_training_dataset(config, DistInfo())
+    assert dataset.path.parent == tmp_path and dataset.subject_split is not None
+    assert len(dataset) == shipped["dataset"]["poses"] * shipped["dataset"]["cameras"]
+    assert check_paths(load_config(DEMO / shipped["files"][name]["config"], ["data.path=demo"]))
+
+
 def test_the_recipe_applies_to_both_simclr_runs_and_quick_overrides_it(tmp_path):
     from hpe_core.demo import SIMCLR_RECIPE, demo_configs
 
