@@ -129,7 +129,8 @@ def demo_configs(spec: DemoSpec, work: Path, dataset: Path) -> dict:
     runs = {name: load_config(presets / f"{name}_cpu.yaml", [*recipe[name], *common, f"train.output={work / name}"])
             for name in PRETRAIN[:2]}
     runs["simclr_retrained"] = load_config(presets / "simclr_retrained_cpu.yaml", [
-        *SIMCLR_RECIPE, *RETRAIN, *common, f"model.init={work / 'simclr' / 'best.pt'}", f"train.output={work / 'simclr_retrained'}"])
+        *SIMCLR_RECIPE, *RETRAIN, *common, f"model.init={work / 'simclr' / 'best.pt'}",
+        f"train.output={work / 'simclr_retrained'}"])
     width = runs["simclr"].model.width
     for name, (encoder, layers) in HEADS.items():
         if encoder == "random":  # the control: the same head on an untrained encoder of the same shape
