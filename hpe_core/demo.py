@@ -217,7 +217,7 @@ def _write_results(out: Path, configs: dict, results: dict, seconds: dict, param
         config["train"]["output"] = f"runs/demo/{name}"
         if "regress" in name:
             config["regression"]["encoder"] = f"resources/demo/{name.split('_')[0]}.pt"
-        config["data"]["path"] = "demo-heldout" if params == SEED000_DATASET else "demo"
+        config["data"]["path"] = next((n for n, p in DEMO_NAMES.items() if p == params), "demo")
         path = save_checkpoint(out / f"{name}.pt", model, training=training)
         _write_json(out / "configs" / f"{name}.json", config)
         files[name] = {"file": path.name, "sha256": file_hash(path), "bytes": path.stat().st_size,
