@@ -29,7 +29,7 @@ def demo_paths_job():
     def run(progress):
         progress.set_status("Preparing the demo dataset")
         try:
-            from hpe_core.demo import demo_dataset_path
+            from hpe_core.datasets.demo import demo_dataset_path
         except ImportError:
             raise DemoUnavailable(messages.NO_DEMO) from None
         path = demo_dataset_path(progress=progress)

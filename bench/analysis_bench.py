@@ -439,7 +439,7 @@ def bench_demo(quick: bool) -> dict:
     from hpe_core import resources_dir
     from hpe_core.analysis import EmbedSpec, compute_embeddings, cross_view_retrieval
     from hpe_core.datasets import open_dataset
-    from hpe_core.demo import demo_dataset_path
+    from hpe_core.datasets.demo import demo_dataset_path
     from hpe_core.inference import Predictor
     from hpe_core.models import build_model, load_checkpoint, save_checkpoint
 

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hpe_core import resources_dir  # noqa: E402
 from hpe_core.models import load_checkpoint  # noqa: E402
-from hpe_core.pipeline_eval import evaluate_pipeline  # noqa: E402
+from hpe_core.studies.pipeline_eval import evaluate_pipeline  # noqa: E402
 
 
 def main() -> int:
@@ -30,7 +30,7 @@ def main() -> int:
     ap.add_argument("--json", metavar="FILE", help="also write the figures here")
     args = ap.parse_args()
     if args.dataset == "demo":
-        from hpe_core.demo import demo_dataset_path
+        from hpe_core.datasets.demo import demo_dataset_path
 
         args.dataset = demo_dataset_path()
     models = {name: load_checkpoint(getattr(args, name))[0] if getattr(args, name) else None

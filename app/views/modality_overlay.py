@@ -13,7 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Signal
 
-from hpe_core.unihpe_space import LABELS, MODALITIES
+from hpe_core.studies.unihpe_space import LABELS, MODALITIES
 
 SYMBOLS = {"image": "o", "pose2d": "t", "pose3d": "s"}
 COLOURS = {"image": (78, 121, 167), "pose2d": (242, 142, 43), "pose3d": (225, 87, 89)}

@@ -2,7 +2,7 @@
 2D and 3D poses nearest (cosine) to its image embedding across the dataset, with names and
 similarities, and the best 3D match drawn beside the sample's own 3D pose.
 
-Model-free: it shows the lists and poses it is given (computed by :mod:`hpe_core.unihpe_space`).
+Model-free: it shows the lists and poses it is given (computed by :mod:`hpe_core.studies.unihpe_space`).
 """
 
 from __future__ import annotations

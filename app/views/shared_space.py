@@ -3,7 +3,7 @@ image, 2D and 3D embeddings of the samples projected together (t-SNE by default)
 shaped by modality, joined per sample (:class:`ModalityOverlay`) — and picking a sample's image
 lists its nearest 2D and 3D poses across the dataset (:class:`RetrievalView`).
 
-Everything shown is computed by :mod:`hpe_core.unihpe_space` (``shared_space`` in a worker, the
+Everything shown is computed by :mod:`hpe_core.studies.unihpe_space` (``shared_space`` in a worker, the
 retrieval on a pick); the pick itself is the workspace's selection (``workspace.select``), so
 the image and 3D views follow it too.
 """
@@ -38,7 +38,7 @@ class SharedSpaceMode(QObject):
     def __init__(self, view: EmbeddingView) -> None:
         super().__init__(view)
         self.view, self.workspace = view, view.workspace
-        self.space = None  # hpe_core.unihpe_space.SharedSpace shown
+        self.space = None  # hpe_core.studies.unihpe_space.SharedSpace shown
         self.active = False
         self._checkpoint = None  # the path whose space is shown (for the t-SNE default)
         self.overlay = ModalityOverlay(view.plot, parent=self)
@@ -72,7 +72,7 @@ class SharedSpaceMode(QObject):
 
     def run(self, loaded, entry) -> None:
         """Compute the shared space of ``loaded`` over the dataset ``entry`` in the view's runner."""
-        from hpe_core.unihpe_space import SharedSpaceSpec, shared_space
+        from hpe_core.studies.unihpe_space import SharedSpaceSpec, shared_space
 
         v = self.view
         if self._checkpoint != str(loaded.path):  # a new UniHPE checkpoint: t-SNE, 2D

@@ -34,7 +34,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from hpe_core.commands._common import existing_path
     from hpe_core.progress import TerminalProgress
-    from hpe_core.unihpe_ablation import AblationSpec, run_ablation
+    from hpe_core.studies.unihpe_ablation import AblationSpec, run_ablation
 
     dataset = args.dataset if args.dataset == "demo" else str(existing_path(args.dataset, "dataset"))
     spec = AblationSpec(dataset=dataset, out=args.out, overrides=tuple(args.overrides), quick=args.quick,
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _text(doc: dict) -> str:
-    from hpe_core.unihpe_ablation import markdown
+    from hpe_core.studies.unihpe_ablation import markdown
 
     return (f"UniHPE ablation on {doc['dataset']} ({doc['seconds']:.0f} s); errors in mm\n\n"
             + markdown(doc).rstrip())

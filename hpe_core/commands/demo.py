@@ -54,7 +54,7 @@ def register(subparsers) -> None:
 
 
 def run_path(args: argparse.Namespace) -> int:
-    from hpe_core.demo import demo_dataset_path
+    from hpe_core.datasets.demo import demo_dataset_path
 
     return emit(args, {"path": str(demo_dataset_path())}, lambda d: d["path"])
 
@@ -64,7 +64,7 @@ def run_table(args: argparse.Namespace) -> int:
 
     from hpe_core import resources_dir
     from hpe_core.commands._common import existing_path
-    from hpe_core.demo_findings import markdown
+    from hpe_core.studies.demo_findings import markdown
     from hpe_core.errors import InputError
 
     path = existing_path(args.metrics or resources_dir() / "demo" / "metrics.json", "metrics file")
@@ -79,7 +79,7 @@ def run_table(args: argparse.Namespace) -> int:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from hpe_core.demo import DemoSpec, build_demo
+    from hpe_core.studies.demo import DemoSpec, build_demo
     from hpe_core.progress import terminal_progress
     from hpe_core.training.events import EventWriter
 
@@ -98,7 +98,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_build_unihpe(args: argparse.Namespace) -> int:
-    from hpe_core.demo_unihpe import UniHPEDemoSpec, build_unihpe_demo
+    from hpe_core.studies.demo_unihpe import UniHPEDemoSpec, build_unihpe_demo
     from hpe_core.progress import TerminalProgress
 
     spec = UniHPEDemoSpec(quick=args.quick, work=args.work, overrides=tuple(args.overrides),

@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         report = evaluate_predictions(predictor, dataset, rows, progress)
     payload = {"checkpoint": str(checkpoint), "dataset": str(dataset_path), "split": args.split, **report}
     if predictor.model.family == "unihpe":  # its three inference paths, each scored on its own
-        from hpe_core.unihpe_eval import evaluate_paths
+        from hpe_core.studies.unihpe_eval import evaluate_paths
 
         payload["unihpe"] = evaluate_paths(predictor.model, dataset, rows, args.batch_size, predictor.device)
     return emit(args, payload, _text)

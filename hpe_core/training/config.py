@@ -383,7 +383,7 @@ def _validate_unihpe(config: Config) -> None:
 
 def check_paths(config: Config) -> Config:
     """Raise naming the key of the first file or folder the config names that does not exist."""
-    from hpe_core.demo import demo_alias
+    from hpe_core.datasets.demo import demo_alias
 
     paths = {"data.path": config.data.path if demo_alias(config.data.path) is None else None,
              "data.skip_list": config.data.skip_list, "model.init": config.model.init,

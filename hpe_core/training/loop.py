@@ -78,7 +78,7 @@ def open_training_dataset(config: Config, info) -> Any:
     """The dataset of ``data.path`` ("demo", "demo-heldout": the demo set split by pose or by
     subject, made by rank 0 if missing)."""
     from hpe_core.datasets import open_dataset
-    from hpe_core.demo import demo_alias, demo_dataset_path
+    from hpe_core.datasets.demo import demo_alias, demo_dataset_path
 
     path = config.data.path
     params = demo_alias(path)

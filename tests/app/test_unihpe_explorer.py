@@ -23,9 +23,9 @@ def truth(tmp_path_factory):
     import os
 
     from hpe_core.datasets import open_dataset
-    from hpe_core.demo import QUICK_DATASET, demo_dataset_path
+    from hpe_core.datasets.demo import QUICK_DATASET, demo_dataset_path
     from hpe_core.models.checkpoint import load_checkpoint
-    from hpe_core.unihpe_space import embed_modalities
+    from hpe_core.studies.unihpe_space import embed_modalities
 
     cache = tmp_path_factory.mktemp("unihpe-cache")
     old = os.environ.get("HPE_STUDIO_CACHE")
@@ -113,7 +113,7 @@ def test_the_shared_space_has_three_marked_modalities_joined_per_sample(qtbot, e
 
 
 def test_clicking_an_image_lists_hpe_cores_nearest_poses_and_draws_the_best_3d_match(qtbot, explorer, truth):
-    from hpe_core.unihpe_space import retrieval_ranks, retrieve
+    from hpe_core.studies.unihpe_space import retrieval_ranks, retrieve
 
     ws, view = explorer
     _path, ds, indices, emb = truth

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from hpe_core import resources_dir
-from hpe_core.demo import DEMO_FILES, QUICK_DATASET, DemoSpec, build_demo, demo_dataset_path
+from hpe_core.datasets.demo import QUICK_DATASET, demo_dataset_path
+from hpe_core.studies.demo import DEMO_FILES, DemoSpec, build_demo
 
 DEMO = resources_dir() / "demo"
 
@@ -66,7 +67,7 @@ def test_recorded_figures_are_complete_and_simclr_beats_the_mean_pose(shipped, e
 def test_the_shipped_seed000_step_is_on_held_out_subjects_and_pretraining_matters(shipped):
     """Issue 19: the shipped heads are tested on people no model saw, and SimCLR's 2-layer head is at
     least 10 % better than the same head on an untrained encoder, as its recorded ordering says."""
-    from hpe_core.demo import SEED000_DATASET
+    from hpe_core.datasets.demo import SEED000_DATASET
 
     assert shipped["dataset"] == {"generator": "synthetic", **SEED000_DATASET}
     simclr, control = shipped["heads"]["simclr"]["2"]["pa_mpjpe"], shipped["heads"]["random"]["2"]["pa_mpjpe"]
@@ -93,7 +94,7 @@ def test_a_shipped_config_names_the_split_it_was_trained_on(shipped, name, tmp_p
 
 
 def test_the_recipe_applies_to_both_simclr_runs_and_quick_overrides_it(tmp_path):
-    from hpe_core.demo import SIMCLR_RECIPE, demo_configs
+    from hpe_core.studies.demo import SIMCLR_RECIPE, demo_configs
 
     runs = demo_configs(DemoSpec(out=tmp_path / "out"), tmp_path / "work", tmp_path / "data")
     first, retrained, simsiam = runs["simclr"], runs["simclr_retrained"], runs["simsiam"]

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from hpe_core import resources_dir
-from hpe_core.demo import DemoSpec
-from hpe_core.demo_pipeline import FILES, METRICS_FILE, build_pipeline_demo
+from hpe_core.studies.demo import DemoSpec
+from hpe_core.studies.demo_pipeline import FILES, METRICS_FILE, build_pipeline_demo
 from hpe_core.models import load_checkpoint
 
 

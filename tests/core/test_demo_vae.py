@@ -6,8 +6,8 @@ import json
 import pytest
 
 from hpe_core import resources_dir
-from hpe_core.demo import DemoSpec, build_demo
-from hpe_core.demo_vae import METRICS_FILE, VAE_FILE
+from hpe_core.studies.demo import DemoSpec, build_demo
+from hpe_core.studies.demo_vae import METRICS_FILE, VAE_FILE
 
 DEMO = resources_dir() / "demo"
 

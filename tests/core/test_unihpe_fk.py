@@ -152,7 +152,7 @@ def test_a_real_stage3_run_switches_to_the_fk_decoder_and_scores_it_canonically(
     from hpe_core.progress import NullProgress
     from hpe_core.training.config import config_from_dict
     from hpe_core.training.loop import run_training
-    from hpe_core.unihpe_eval import evaluate_paths
+    from hpe_core.studies.unihpe_eval import evaluate_paths
 
     data = tmp_path / "tiny"
     synthesize(SynthSpec(data, poses=12, cameras=4, size=32, subjects=2, seed=4), NullProgress())

@@ -1,4 +1,4 @@
-"""UniHPE's shared space (hpe_core.unihpe_space): cosine retrieval against a slow reference, the
+"""UniHPE's shared space (hpe_core.studies.unihpe_space): cosine retrieval against a slow reference, the
 partner ranks against the validation's top-k counts, and the space of a real checkpoint."""
 
 import numpy as np
@@ -7,7 +7,7 @@ import torch
 
 from hpe_core.errors import InputError
 from hpe_core.training.crossmodal import cross_modal_sums
-from hpe_core.unihpe_space import MODALITIES, SharedSpaceSpec, retrieval_ranks, retrieve, shared_space
+from hpe_core.studies.unihpe_space import MODALITIES, SharedSpaceSpec, retrieval_ranks, retrieve, shared_space
 
 
 def _slow_cosine_order(q, gallery):

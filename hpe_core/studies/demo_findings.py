@@ -1,6 +1,6 @@
 """Seed 000's findings on the demo: heads, controls, silhouettes, conv1 filters, orderings.
 
-``hpe demo build`` trains (:mod:`hpe_core.demo`) SimCLR, SimSiam and the section-6 retrained
+``hpe demo build`` trains (:mod:`hpe_core.studies.demo`) SimCLR, SimSiam and the section-6 retrained
 SimCLR, then 1-, 2- and 3-layer heads on SimCLR and on an untrained encoder of the same shape (the
 control), and 2-layer heads on SimSiam and on the retrained SimCLR. This module turns those runs
 into the ``heads``, ``silhouette``, ``kernels`` and ``orderings`` entries of ``metrics.json``,

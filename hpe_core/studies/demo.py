@@ -1,8 +1,6 @@
 """The demo: a synthetic multi-view dataset and small SimCLR / SimSiam models trained on it.
 
-``demo_dataset_path()`` returns the demo dataset, generating it (deterministically, in
-seconds) into the user's cache the first time: ``$HPE_STUDIO_CACHE`` or the platform cache
-folder (``platformdirs.user_cache_dir("hpe-studio")``).
+The demo dataset itself is :func:`hpe_core.datasets.demo.demo_dataset_path`.
 
 ``build_demo(DemoSpec(...), progress)`` (``hpe demo build``) trains, with the ``*_cpu`` presets,
 a SimCLR and a SimSiam encoder (a narrow ResNet18), the section-6 retrained SimCLR (from the
@@ -10,9 +8,9 @@ first, cosine schedule), 3D regression heads (``HEADS``: 1-, 2- and 3-layer on S
 control, on an untrained encoder; 2-layer on SimSiam and the retrained SimCLR), then writes
 ``simclr.pt``, ``simsiam.pt``, ``simclr_regress2.pt``, ``simsiam_regress2.pt``, their configs
 under ``configs/`` and ``metrics.json`` (every head, silhouettes, the conv1 report and seed 000's
-orderings: :mod:`hpe_core.demo_findings`) into ``resources/demo/``; then the VAE
-lifter of seed 003 (:mod:`hpe_core.demo_vae`: ``vae_lifter.pt``, ``vae_metrics.json``) and seed
-001's heatmap network and lifter (:mod:`hpe_core.demo_pipeline`: ``heatmap2d.pt``, ``lifter.pt``,
+orderings: :mod:`hpe_core.studies.demo_findings`) into ``resources/demo/``; then the VAE
+lifter of seed 003 (:mod:`hpe_core.studies.demo_vae`: ``vae_lifter.pt``, ``vae_metrics.json``) and seed
+001's heatmap network and lifter (:mod:`hpe_core.studies.demo_pipeline`: ``heatmap2d.pt``, ``lifter.pt``,
 ``pipeline_metrics.json``).
 """
 
@@ -28,70 +26,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from hpe_core import __version__, resources_dir
+from hpe_core.datasets.demo import DEMO_NAMES, QUICK_DATASET, SEED000_DATASET, demo_dataset_path
 from hpe_core.errors import InputError
 from hpe_core.progress import NullProgress, check_cancelled, stage
 
-#: the demo dataset (a change here regenerates it under a new cache name); the GUI opens it, and the
-#: VAE lifter and seed 001's step train on it (a seeded 60/20/20 split of the poses)
-DEMO_DATASET = {"poses": 2500, "cameras": 4, "size": 96, "seed": 0, "subjects": 12}
-#: seed 000's step: the same images split by subject (P00-P07 train, P08-P09 validate, P10-P11
-#: test), so its test split shows people no encoder or head saw (docs/demo_recipe.md)
-SEED000_DATASET = {**DEMO_DATASET, "held_out_subjects": 2}
-#: the names a config's ``data.path`` may give these sets by (the shipped configs use them)
-DEMO_NAMES = {"demo": DEMO_DATASET, "demo-heldout": SEED000_DATASET}
-#: a tiny stand-in, for tests of the build itself
-QUICK_DATASET = {"poses": 48, "cameras": 4, "size": 64, "seed": 0, "subjects": 4}
 DEMO_FILES = ("simclr.pt", "simsiam.pt", "simclr_regress2.pt", "simsiam_regress2.pt")
 CHECKPOINTS = tuple(f[:-3] for f in DEMO_FILES)
-
-
-def cache_dir() -> Path:
-    override = os.environ.get("HPE_STUDIO_CACHE")
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("hpe-studio"))
-
-
-_SHORT = {"held_out_subjects": "heldout"}  # the name shows in the GUI's dataset lists: keep it short
-
-
-def _dataset_name(params: dict) -> str:
-    prefix = "demo-" if "held_out_subjects" in params else "demo-dataset-"
-    return prefix + "-".join(f"{_SHORT.get(k, k)}{v}" for k, v in sorted(params.items()))
-
-
-def demo_alias(path) -> dict | None:
-    """The parameters of the demo set that ``data.path`` names ("demo", "demo-heldout"), else None."""
-    return DEMO_NAMES.get(path) if isinstance(path, str) else None
-
-
-def demo_dataset_path(params: dict | None = None, progress=None) -> Path:
-    """The demo dataset folder, generated into the cache when missing (atomically): its
-    annotations only, in seconds; each image renders when first read
-    (:mod:`hpe_core.datasets.synthetic.lazy`), so the GUI shows the first samples at once."""
-    from hpe_core.datasets.synthetic import SynthSpec, synthesize
-
-    params = dict(DEMO_DATASET if params is None else params)
-    shipped = resources_dir() / "demo" / _dataset_name(params)
-    if (shipped / "dataset.json").is_file():
-        return shipped
-    target = cache_dir() / _dataset_name(params)
-    if (target / "dataset.json").is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".demo-", dir=target.parent))
-    try:
-        synthesize(SynthSpec(out=tmp / "d", **params), progress or NullProgress(), lazy=True)
-        try:
-            os.replace(tmp / "d", target)
-        except OSError:  # another process finished first
-            if not (target / "dataset.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
 
 
 @dataclass(frozen=True)
@@ -100,7 +40,7 @@ class DemoSpec:
     work: Path | None = None  # where the runs go (default: a temporary folder, removed after)
     quick: bool = False  # a tiny build, for tests
     overrides: tuple[str, ...] = ()  # applied to every config (e.g. "train.device=cuda")
-    only: str | None = None  # "vae": only the VAE lifter (hpe_core.demo_vae); "contrastive": only seed 000's step
+    only: str | None = None  # "vae": only the VAE lifter (hpe_core.studies.demo_vae); "contrastive": only seed 000's step
 
 
 #: the pre-training runs of seed 000's step, in order (the retrained SimCLR starts from the first)
@@ -145,7 +85,7 @@ def demo_configs(spec: DemoSpec, work: Path, dataset: Path) -> dict:
 
 def build_demo(spec: DemoSpec, progress=None, events=None) -> dict:
     """Train the demo models and write them with their configs and metrics into ``spec.out``."""
-    from hpe_core.demo_vae import build_vae_demo
+    from hpe_core.studies.demo_vae import build_vae_demo
     from hpe_core.training.loop import run_training
 
     progress = progress or NullProgress()
@@ -180,7 +120,7 @@ def build_demo(spec: DemoSpec, progress=None, events=None) -> dict:
         progress.set_status("training the VAE lifter")
         metrics["vae"] = build_vae_demo(spec, progress, events)
         check_cancelled(progress)
-        from hpe_core.demo_pipeline import build_pipeline_demo  # seed 001: heatmap2d.pt, lifter.pt
+        from hpe_core.studies.demo_pipeline import build_pipeline_demo  # seed 001: heatmap2d.pt, lifter.pt
 
         progress.set_status("training the heatmap network and the lifter")
         metrics["pipeline"] = build_pipeline_demo(spec, NullProgress(), events)["summary"]
@@ -192,7 +132,7 @@ def build_demo(spec: DemoSpec, progress=None, events=None) -> dict:
 
 def _findings(spec: DemoSpec, work: Path, dataset: Path) -> dict:
     """Silhouettes of the encoders' test features and the SimCLR conv1 report (seed 000, sections 2, 5, 6)."""
-    from hpe_core.demo_findings import kernels_summary, silhouettes
+    from hpe_core.studies.demo_findings import kernels_summary, silhouettes
 
     checkpoints = {name: work / name / "best.pt" for name in PRETRAIN}
     return {"silhouette": silhouettes(checkpoints, dataset, work / "features", 40 if spec.quick else 1000),
@@ -201,7 +141,7 @@ def _findings(spec: DemoSpec, work: Path, dataset: Path) -> dict:
 
 def _write_results(out: Path, configs: dict, results: dict, seconds: dict, params: dict, total: float,
                    findings: dict | None = None) -> dict:
-    from hpe_core.demo_findings import heads_table, orderings
+    from hpe_core.studies.demo_findings import heads_table, orderings
     from hpe_core.models.checkpoint import file_hash, load_checkpoint, save_checkpoint
     from hpe_core.training.events import _clean
 

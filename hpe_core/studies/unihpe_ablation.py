@@ -9,7 +9,7 @@ Rows (all with the ``unihpe_stage*_cpu`` presets):
 
 Stage 1 is shared by the three aligned rows and the triplet stage 2 by the last two (the token
 only acts in the decoders, which stage 3 trains). Each stage-3 model is scored on the test split
-with :func:`hpe_core.unihpe_eval.evaluate_paths`: MPJPE and PA-MPJPE of the GT-2D (lifting)
+with :func:`hpe_core.studies.unihpe_eval.evaluate_paths`: MPJPE and PA-MPJPE of the GT-2D (lifting)
 and image paths and the final cross-modal cosine; the stage-2 cosine (the end of pre-training,
 the paper's Fig. 5) is reported too. The table is printed and saved as JSON and Markdown.
 """
@@ -85,7 +85,7 @@ def _score(spec: AblationSpec, results: dict, progress) -> list[dict]:
     from hpe_core.analysis.features import select_indices
     from hpe_core.datasets import open_dataset
     from hpe_core.models.checkpoint import load_checkpoint
-    from hpe_core.unihpe_eval import evaluate_paths
+    from hpe_core.studies.unihpe_eval import evaluate_paths
 
     dataset = open_dataset(_dataset_path(spec.dataset))
     rows = select_indices(dataset, "test", spec.max_eval_samples if not spec.quick else 32, 0)
@@ -111,7 +111,7 @@ def _score(spec: AblationSpec, results: dict, progress) -> list[dict]:
 
 def _dataset_path(path: str) -> str:
     if path == "demo":
-        from hpe_core.demo import demo_dataset_path
+        from hpe_core.datasets.demo import demo_dataset_path
 
         return str(demo_dataset_path())
     return path

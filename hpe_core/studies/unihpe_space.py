@@ -104,7 +104,7 @@ def embed_modalities(model, dataset, rows: np.ndarray, batch_size: int = 64, dev
 
     from hpe_core.datasets.torch_data import PoseImageDataset, make_loader
 
-    from hpe_core.unihpe_eval import check_dataset
+    from hpe_core.studies.unihpe_eval import check_dataset
 
     progress = progress or NullProgress()
     check_dataset(model, dataset, "the shared space needs 2D and 3D joints")

@@ -41,7 +41,7 @@ def vae_configs(spec, work: Path, dataset: Path) -> dict:
 def build_vae_demo(spec, progress=None, events=None) -> dict:
     """Train the two runs and write ``vae_lifter.pt``, ``configs/vae_lifter.json`` and
     ``vae_metrics.json`` into ``spec.out``; returns the metrics."""
-    from hpe_core.demo import DEMO_DATASET, QUICK_DATASET, demo_dataset_path
+    from hpe_core.datasets.demo import DEMO_DATASET, QUICK_DATASET, demo_dataset_path
     from hpe_core.training.loop import run_training
 
     progress = progress or NullProgress()
@@ -68,7 +68,7 @@ def build_vae_demo(spec, progress=None, events=None) -> dict:
 
 
 def _write(out: Path, results: dict, seconds: dict, params: dict, total: float) -> dict:
-    from hpe_core.demo import _write_json
+    from hpe_core.studies.demo import _write_json
     from hpe_core.models.checkpoint import file_hash, load_checkpoint, save_checkpoint
     from hpe_core.training.events import _clean
 

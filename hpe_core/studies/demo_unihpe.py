@@ -38,12 +38,12 @@ class UniHPEDemoSpec:
 def build_unihpe_demo(spec: UniHPEDemoSpec, progress=None) -> dict:
     from hpe_core.analysis.features import select_indices
     from hpe_core.datasets import open_dataset
-    from hpe_core.demo import QUICK_DATASET, demo_dataset_path
+    from hpe_core.datasets.demo import QUICK_DATASET, demo_dataset_path
     from hpe_core.models.checkpoint import file_hash, load_checkpoint, save_checkpoint
     from hpe_core.training.config import load_config
     from hpe_core.training.loop import run_training
-    from hpe_core.unihpe_ablation import QUICK
-    from hpe_core.unihpe_eval import evaluate_paths
+    from hpe_core.studies.unihpe_ablation import QUICK
+    from hpe_core.studies.unihpe_eval import evaluate_paths
 
     progress = progress or NullProgress()
     started = time.monotonic()

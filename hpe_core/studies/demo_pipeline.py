@@ -40,7 +40,7 @@ def pipeline_configs(spec, work: Path, dataset: Path) -> dict:
 
 def build_pipeline_demo(spec, progress=None, events=None) -> dict:
     """Train both runs and write them into ``spec.out``; returns the metrics."""
-    from hpe_core.demo import DEMO_DATASET, QUICK_DATASET, demo_dataset_path
+    from hpe_core.datasets.demo import DEMO_DATASET, QUICK_DATASET, demo_dataset_path
     from hpe_core.training.loop import run_training
 
     progress = progress or NullProgress()
@@ -69,7 +69,7 @@ def build_pipeline_demo(spec, progress=None, events=None) -> dict:
 def write_pipeline_demo(out: Path, checkpoints: dict, dataset: Path, seconds: dict, params: dict,
                         total: float) -> dict:
     """Write the two finished runs' best checkpoints (``checkpoints``: name -> path) into ``out``."""
-    from hpe_core.demo import _write_json
+    from hpe_core.studies.demo import _write_json
     from hpe_core.models.checkpoint import file_hash, load_checkpoint, save_checkpoint
     from hpe_core.training.events import _clean
 
@@ -87,7 +87,7 @@ def write_pipeline_demo(out: Path, checkpoints: dict, dataset: Path, seconds: di
                        "config": f"configs/{name}.json"}
         runs[name] = {"best": training.get("best"), "final": training.get("final"), "history": training.get("history")}
         models[name] = model
-    from hpe_core.pipeline_eval import evaluate_pipeline
+    from hpe_core.studies.pipeline_eval import evaluate_pipeline
 
     figures = evaluate_pipeline(dataset, heatmap=models["heatmap2d"], lifter=models["lifter"],
                                 image_size=sizes["heatmap2d"])
