@@ -48,7 +48,8 @@ class Workspace(QObject):
         self.lift = LiftSource()  # the 2D a lifter lifts: ground truth, or a heatmap checkpoint's
         self.predicting = PredictionRunner(self.catalog, self.cache, self.tasks, self.message.emit, self, self.lift)
         self.hypotheses = Hypotheses()  # the selected sample's K sampled poses (a vae_lifter)
-        self.sampling = HypothesisRunner(self.catalog, self.feed, self.options, self.hypotheses, self.tasks, self)
+        self.sampling = HypothesisRunner(self.catalog, self.feed, self.options, self.hypotheses, self.tasks, self,
+                                         self.lift)
         self._sequence = np.zeros(0, dtype=np.int64)
         self._sample_slot = TaskSlot(self)
         self._resort_timer = QTimer(self, singleShot=True, interval=1000)

@@ -324,7 +324,7 @@ def bench_video(quick: bool, size: int = 128) -> dict:
     import torch
 
     from hpe_core.inference import Predictor
-    from hpe_core.video_decode import decode_video
+    from hpe_core.inference.video import decode_video
 
     frames = 96 if quick else 256
     model = _regressor()

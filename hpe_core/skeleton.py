@@ -219,3 +219,57 @@ def check_joints(array, skeleton: str | Skeleton | None, argument: str, dims: tu
             raise InputError(
                 f"{argument}: {shape[1]} joints, but skeleton {sk.name} has {sk.num_joints}"
             )
+
+
+# coco17 indices
+_NOSE, _LEYE, _REYE, _LEAR, _REAR, _LSH, _RSH, _LEL, _REL, _LWR, _RWR, _LHIP, _RHIP, _LKN, _RKN, _LAN, _RAN = range(17)
+
+
+def map_joints(joints: np.ndarray, source: str | None, target: str, path: str = "keypoints") -> tuple[np.ndarray, list[str]]:
+    """(N, J_src, 2) in ``source``'s joint set -> (N, J_target, 2), with the notes of what was derived.
+
+    ``source`` None: as is when the counts agree, else 17 joints are COCO's. coco17 -> h36m17 as
+    usual (Pelvis = mid-hip, Thorax = mid-shoulder, Spine midway between them, Head = the nose moved
+    away from the thorax by a quarter of the thorax-nose distance) and coco17 -> panoptic19
+    (BodyCenter = mid-hip, Neck = mid-shoulder); other sets by their shared joint names."""
+    sk = get_skeleton(target)
+    j = joints.shape[1]
+    if source is None:
+        if j == sk.num_joints:
+            return joints, []
+        if j == 17:
+            source = "coco17"
+        else:
+            raise InputError(f"{path}: {j} joints per pose, but the lifter takes {sk.num_joints} ({sk.name}) "
+                             "or 17 COCO keypoints")
+    src = get_skeleton(source)
+    if j != src.num_joints:
+        raise InputError(f"{path}: {j} joints per pose, but {src.name} has {src.num_joints}")
+    if src.name == sk.name:
+        return joints, []
+    if src.name == "coco17" and sk.name in ("h36m17", "panoptic19"):
+        return _from_coco(joints, sk.name)
+    out = convert_joints(joints, src, sk)
+    missing = [sk.joint_names[k] for k in range(sk.num_joints) if np.isnan(out[:, k]).all()]
+    return out, [f"{src.name} -> {sk.name}: no counterpart for {', '.join(missing)}"] if missing else []
+
+
+def _mid(a, b):
+    return (a + b) / 2.0
+
+
+def _from_coco(c: np.ndarray, target: str) -> tuple[np.ndarray, list[str]]:
+    pelvis, thorax = _mid(c[:, _LHIP], c[:, _RHIP]), _mid(c[:, _LSH], c[:, _RSH])
+    if target == "panoptic19":
+        order = [thorax, c[:, _NOSE], pelvis, c[:, _LSH], c[:, _LEL], c[:, _LWR], c[:, _LHIP], c[:, _LKN], c[:, _LAN],
+                 c[:, _RSH], c[:, _REL], c[:, _RWR], c[:, _RHIP], c[:, _RKN], c[:, _RAN],
+                 c[:, _LEYE], c[:, _LEAR], c[:, _REYE], c[:, _REAR]]
+        return np.stack(order, 1), ["coco17 -> panoptic19: Neck derived as the mid-shoulder point, "
+                                    "BodyCenter as the mid-hip point"]
+    nose = c[:, _NOSE]
+    spine = _mid(pelvis, thorax)
+    head = nose + 0.25 * (nose - thorax)
+    order = [pelvis, c[:, _RHIP], c[:, _RKN], c[:, _RAN], c[:, _LHIP], c[:, _LKN], c[:, _LAN], spine, thorax, nose,
+             head, c[:, _LSH], c[:, _LEL], c[:, _LWR], c[:, _RSH], c[:, _REL], c[:, _RWR]]
+    return np.stack(order, 1), ["coco17 -> h36m17: Pelvis derived as the mid-hip point, Thorax as the "
+                                "mid-shoulder point, Spine midway between them, Head from the nose and thorax"]

@@ -1,7 +1,7 @@
 """The K sampled 3D hypotheses of the selected sample (a ``vae_lifter`` checkpoint, seed 003).
 
 Qt-free and evented: :class:`Hypotheses` holds the last :class:`HypothesisSet` (what
-:func:`hpe_core.analysis.lifting.predict_lifter` sampled for one dataset row, root-relative mm)
+:func:`hpe_core.inference.predict` sampled for one dataset row, root-relative mm)
 and announces it; :func:`place_hypotheses` puts the set where the 3D view draws the mean
 hypothesis, moved by the same transform (root on the ground-truth root, then the alignment the
 view options ask for, fitted on the mean), so the spread around the mean is kept.
@@ -21,7 +21,8 @@ DEFAULT_SEED = 0  # the seed of ``hpe evaluate --hypotheses`` (its ``--seed`` de
 
 @dataclass(frozen=True)
 class HypothesisSet:
-    """``joints`` ``(K, J, 3)`` and ``mean`` ``(J, 3)``: root-relative mm of dataset row ``index``."""
+    """``joints`` ``(K, J, 3)`` and ``mean`` ``(J, 3)``: root-relative mm of dataset row ``index``,
+    lifted from the 2D of ``lift_key``'s checkpoint (None: the ground truth's)."""
 
     dataset_key: str
     checkpoint_key: str
@@ -29,6 +30,7 @@ class HypothesisSet:
     seed: int
     joints: np.ndarray
     mean: np.ndarray
+    lift_key: str | None = None  # the checkpoint whose 2D was lifted (None: the ground truth's)
 
     @property
     def k(self) -> int:

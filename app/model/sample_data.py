@@ -34,7 +34,7 @@ class SampleData:
     title: str = ""
     approximate_overlay: bool = False  # the 2D prediction is a weak-perspective guess
     detected_2d: np.ndarray | None = None  # (J, 2) px: the 2D a model predicted itself (heatmap decoding)
-    heatmaps: object = None  # hpe_core.pose_pipeline.SampleHeatmaps of this image, when the model makes them
+    heatmaps: object = None  # hpe_core.inference.heatmaps.SampleHeatmaps of this image, when the model makes them
     source: str = ""  # what made the prediction, in words ("lifter.pt, lifting the ground-truth 2D")
     metrics_2d: dict[str, float] = field(default_factory=dict)  # EPE (px) and PCK@0.05 of ``detected_2d``
 

@@ -1,8 +1,8 @@
 """A predictions file in the place of a model: :class:`StoredPredictor` answers the calls the
 GUI makes of an :class:`hpe_core.inference.Predictor` (``predict_dataset``, ``batch_size``,
 ``skeleton``, ``precision``, ``device``) with the stored rows of a
-:class:`~hpe_core.predictions.Prediction` (read by :func:`hpe_core.prediction_files.read_prediction_file`),
-matched to the dataset's samples by :func:`hpe_core.evaluation.match_rows` (the rule of
+:class:`~hpe_core.predictions.Prediction` (read by :func:`hpe_core.inference.files.read_prediction_file`),
+matched to the dataset's samples by :func:`hpe_core.inference.evaluate.match_rows` (the rule of
 ``hpe evaluate --pred``). A file that does not fit the dataset (sample or joint count) raises one
 :class:`~hpe_core.errors.InputError`; later calls on the same dataset return nothing, so the
 user reads the reason once and the GUI keeps working."""
@@ -35,7 +35,7 @@ class StoredPredictor:
 
     def rows_of(self, dataset) -> np.ndarray:
         """``(len(dataset),)`` the prediction row of each dataset sample, -1 where it has none."""
-        from hpe_core.evaluation import check_joint_count, match_rows
+        from hpe_core.inference.evaluate import check_joint_count, match_rows
 
         check_joint_count(self.prediction, dataset, self.source)
         index = match_rows(self.prediction, dataset, self.source)
@@ -45,7 +45,7 @@ class StoredPredictor:
 
     def predict_dataset(self, dataset, indices=None, progress=None, on_frame=None):
         """The stored rows of samples ``indices`` (default all) as a :class:`PredictionRun`."""
-        from hpe_core.inference_io import PredictionRun
+        from hpe_core.inference.run import PredictionRun
 
         progress = progress or NullProgress()
         run = PredictionRun(skeleton=self.skeleton, num_joints=self.num_joints, source=self.source,
@@ -88,7 +88,7 @@ def is_predictions_path(path: str | Path) -> bool:
 def load_predictions(path: str | Path, units: str | None = None):
     """A :class:`~app.model.catalog.PredictionsEntry` of the file (``units`` for foreign files)."""
     from app.model.catalog import PredictionsEntry
-    from hpe_core.prediction_files import read_prediction_file
+    from hpe_core.inference.files import read_prediction_file
     from hpe_core.predictions import is_prediction_file
 
     path = Path(path).expanduser()

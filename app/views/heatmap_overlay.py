@@ -1,5 +1,5 @@
 """A 2D model's heatmaps as a picture over the image view: the maximum over joints or one joint,
-coloured and mapped onto the image by :mod:`hpe_core.pose_pipeline` (at most
+coloured and mapped onto the image by :mod:`hpe_core.inference.heatmaps` (at most
 :data:`MAX_SIDE` px on the long side, stretched over the image like the part maps)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ ALL_JOINTS = "all"  # the mode that shows every joint's heatmap at once (their m
 def heatmap_overlay(heatmaps, joint: int | None = None) -> QImage | None:
     """An RGBA ``QImage`` of ``heatmaps`` (a ``SampleHeatmaps``) over its image: joint ``joint``'s
     map, or the maximum over joints when None; None when there is nothing to draw."""
-    from hpe_core.pose_pipeline import colourise, heatmap_picture
+    from hpe_core.inference.heatmaps import colourise, heatmap_picture
 
     if heatmaps is None or (joint is not None and not 0 <= joint < len(heatmaps.heatmaps)):
         return None

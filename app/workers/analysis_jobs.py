@@ -251,11 +251,12 @@ def predict_samples_job(predictors: dict, dataset, index: int) -> Job:
     in the dataset's joint order: ``{key: joints}``."""
 
     def run(progress):
+        from hpe_core.inference import collect, predict
         from hpe_core.skeleton import convert_joints
 
         out = {}
         for key, predictor in predictors.items():
-            pred = predictor.predict_dataset(dataset, np.array([index]), progress)
+            pred = collect(predict(predictor, dataset, np.array([index]), progress=progress), predictor)
             if not len(pred):
                 raise InputError(f"sample #{index}: its image could not be read")
             joints = np.asarray(pred.joints_3d)[0]

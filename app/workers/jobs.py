@@ -69,13 +69,13 @@ class LoadedCheckpoint:
     @property
     def lifts(self) -> bool:
         """Takes 2D joints (a lifter): the ground truth's, or a heatmap checkpoint's."""
-        from hpe_core.pose_pipeline import lifts_2d
+        from hpe_core.inference.heatmaps import lifts_2d
 
         return self.predictor is not None and lifts_2d(self.predictor)
 
     @property
     def makes_heatmaps(self) -> bool:
-        from hpe_core.pose_pipeline import has_heatmaps
+        from hpe_core.inference.heatmaps import has_heatmaps
 
         return has_heatmaps(self.predictor)
 
@@ -96,8 +96,8 @@ class LoadedCheckpoint:
 
 def _predictor(model, info, device_spec: str, precision: str):
     from hpe_core.inference import Predictor, checkpoint_image_size
+    from hpe_core.inference.heatmaps import warm_up
     from hpe_core.models.families import predicts_pose
-    from hpe_core.pose_pipeline import warm_up
 
     if not predicts_pose(model):
         return None
@@ -156,17 +156,19 @@ def predict_dataset_job(loaded: LoadedCheckpoint, dataset, indices: np.ndarray,
         return _stored_rows_job(loaded, dataset, indices)
 
     def run(progress):
-        from hpe_core.pose_pipeline import predict_rows
+        from hpe_core.inference import predict
 
         progress.set_status(f"Predicting {len(indices)} samples")
+        lift_from = source.predictor if source is not None and loaded.lifts else None
         done, skipped_files = 0, []
-        for batch in predict_rows(loaded.predictor, dataset, indices, progress,
-                                  source=None if source is None else source.predictor):
-            done += len(batch["indices"])
-            skipped_files += [(dataset.sample_name(int(i)), "image unreadable") for i in batch["skipped"]]
-            if len(batch["indices"]):
-                progress.partial({"indices": batch["indices"], "joints": batch["joints_3d"],
-                                  "joints_2d": batch["joints_2d"]})
+        for batch in predict(loaded.predictor, dataset, indices, lift_from=lift_from, progress=progress):
+            done += len(batch)
+            skipped_files += [(name, reason) for _, name, reason in batch.skipped]
+            if len(batch):
+                pred = batch.prediction
+                progress.partial({"indices": batch.indices, "joints": pred.joints_3d,
+                                  "joints_2d": None if "image" not in loaded.predictor.family.inputs and lift_from is None
+                                  else pred.joints_2d})
         return {"done": done, "skipped": len(skipped_files), "skipped_files": skipped_files}
 
     return run
@@ -205,7 +207,7 @@ def heatmaps_job(predictor, dataset, index: int) -> Job:
 
     def run(progress):
         from hpe_core.errors import DatasetError
-        from hpe_core.pose_pipeline import sample_heatmaps
+        from hpe_core.inference.heatmaps import sample_heatmaps
 
         try:
             image = dataset.load_image(index)
@@ -220,7 +222,7 @@ def heatmaps_job(predictor, dataset, index: int) -> Job:
 def save_predictions(store, dataset, loaded: LoadedCheckpoint, path: str | Path) -> Path:
     """Save the predictions made so far of ``dataset`` (a video's frames, or any dataset's rows)
     by ``loaded`` as ``hpe predict`` does (.npz, .json or .csv, by suffix)."""
-    from hpe_core.inference_io import Predictions
+    from hpe_core.inference.run import Predictions
 
     rows = np.flatnonzero(store.predicted)
     if len(rows) == 0:

@@ -4,7 +4,7 @@ selected sample's heatmaps when the checkpoint (or the heatmap checkpoint a lift
 makes them. Results go into the :class:`~app.model.predictions.PredictionCache`; nothing here is
 drawn.
 
-Predictions also go to disk (:mod:`hpe_core.prediction_cache`, keyed by the checkpoint's sha256,
+Predictions also go to disk (:mod:`hpe_core.inference.cache`, keyed by the checkpoint's sha256,
 the dataset's fingerprint and the precision): the first time a (dataset,
 checkpoint) pair is predicted, a hidden task looks its entry up and fills the store before
 anything is predicted, so a restart shows them at once; what is predicted is saved when a batch
@@ -135,7 +135,7 @@ class PredictionRunner(QObject):
         known, n, joints = self._fingerprints.get(entry.dataset), len(store.joints), store.joints.shape[1]
 
         def run(progress):
-            from hpe_core import prediction_cache
+            from hpe_core.inference import cache as prediction_cache
 
             if not sha:
                 return None, None
@@ -173,7 +173,7 @@ class PredictionRunner(QObject):
 
     def save(self, pair: tuple | None = None) -> None:
         """Write the unsaved predictions (of ``pair``, or of every pair) to the disk cache."""
-        from hpe_core import prediction_cache
+        from hpe_core.inference import cache as prediction_cache
 
         for p in [pair] if pair is not None else list(self._dirty):
             store = self.cache.get(*p)

@@ -163,7 +163,7 @@ def _retrieval(feats: dict, dataset, rows: np.ndarray, device: str, progress: Pr
 
 
 def _metrics(spec: CompareSpec, dataset, rows: np.ndarray, progress: ProgressSink):
-    from hpe_core.inference import Predictor
+    from hpe_core.inference import Predictor, evaluate
     from hpe_core.models import inspect_checkpoint
 
     if dataset.joints_3d is None:
@@ -175,12 +175,5 @@ def _metrics(spec: CompareSpec, dataset, rows: np.ndarray, progress: ProgressSin
     for key, path in (("a", spec.checkpoint_a), ("b", spec.checkpoint_b)):
         progress.set_status(f"predicting poses with {Path(path).name}")
         pred = Predictor(path, spec.device, spec.precision, spec.batch_size, spec.image_size)
-        out[key] = evaluate_predictions(pred, dataset, rows, progress)["metrics"]
+        out[key] = evaluate(pred, dataset, rows, progress=progress)["metrics"]
     return out
-
-
-def evaluate_predictions(predictor, dataset, rows: np.ndarray, progress: ProgressSink | None = None) -> dict:
-    """Predict ``rows`` of ``dataset`` and evaluate against its 3D joints (root-relative)."""
-    from hpe_core.evaluation import evaluate_predictions as run
-
-    return run(predictor, dataset, rows, progress)

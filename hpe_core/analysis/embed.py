@@ -142,7 +142,7 @@ def load_npy(path, flag: str) -> np.ndarray:
 
 def write_coordinates(result: EmbedResult, path: str | Path) -> Path:
     """Write coordinates (+ indices, clusters, labels, silhouette) as .npz or .csv, atomically."""
-    from hpe_core.inference_io import atomic_write
+    from hpe_core.inference.run import atomic_write
 
     path = Path(path).expanduser()
     suffix = path.suffix.lower()

@@ -118,10 +118,10 @@ def compute_embeddings(spec: EmbedSpec, progress: ProgressSink | None = None) ->
     found = {layer: cache.read(keys[layer]) for layer in layers} if spec.use_cache else {}
     missing = [layer for layer in layers if found.get(layer) is None]
     if missing:
-        from hpe_core.analysis.lifting import is_lifter, pose_batches
+        from hpe_core.models.families import family_of
 
-        stream = (pose_batches(dataset, idx, spec.batch_size) if is_lifter(model.family)  # a lifter reads 2D joints
-                  else image_batches(dataset, idx, size, spec.batch_size))
+        stream = (image_batches(dataset, idx, size, spec.batch_size) if "image" in family_of(model).inputs
+                  else pose_batches(dataset, idx, spec.batch_size))  # a lifter reads 2D joints
         kept, skipped = extract_to_cache(model, stream, missing, cache, {k: keys[k] for k in missing},
                                          spec.device, spec.precision, len(idx), progress)
         for layer in missing:
@@ -146,12 +146,24 @@ def check_layers(model, layers: Iterable[str]) -> tuple[str, ...]:
     return layers
 
 
+def pose_batches(dataset, idx: np.ndarray, batch_size: int) -> Iterator[tuple]:
+    """Yield ``(positions (B,), 2D joints (B, J, 2) px with NaN where not visible, [])``, the
+    counterpart of :func:`image_batches` for a model that reads 2D joints."""
+    import torch
+
+    for start in range(0, len(idx), batch_size):
+        pos = np.asarray(idx[start:start + batch_size], dtype=np.int64)
+        j2 = np.asarray(dataset.joints_2d[pos], dtype=np.float32).copy()
+        j2[~np.asarray(dataset.visible[pos], bool)] = np.nan
+        yield pos, torch.from_numpy(j2), []
+
+
 def image_batches(dataset, idx: np.ndarray, size: int, batch_size: int) -> Iterator[tuple]:
     """Yield ``(positions (B,), images (B, 3, S, S) or None, skipped names)`` read in a thread."""
     import torch
 
     from hpe_core.datasets.transforms import to_tensor
-    from hpe_core.inference_io import prefetch
+    from hpe_core.inference.run import prefetch
 
     def read():
         for i in idx:
@@ -269,7 +281,7 @@ class _Writer:
         self.rows += rows.shape[0]
 
     def commit(self, positions: np.ndarray, skipped: list[str]) -> None:
-        from hpe_core.inference_io import atomic_write
+        from hpe_core.inference.run import atomic_write
 
         self.fh.flush()
         os.fsync(self.fh.fileno())

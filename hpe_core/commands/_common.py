@@ -61,3 +61,28 @@ def existing_path(value: str, what: str = "file") -> Path:
     if not path.exists():
         raise InputError(f"{value}: no such {what}")
     return path
+
+
+def load_predictor(path: str, args: argparse.Namespace, what: str = "checkpoint file", stats: str | None = None):
+    """A :class:`~hpe_core.inference.Predictor` of the checkpoint ``path`` on ``--device`` and
+    ``--precision`` (``--batch-size``, ``--image-size`` where the command has them); ``stats``: a
+    2D-to-3D lifter's normalisation statistics file (``--stats``)."""
+    from hpe_core.inference import Predictor
+    from hpe_core.models.checkpoint import load_checkpoint
+
+    model, info = load_checkpoint(existing_path(path, what), device="cpu")
+    if stats:
+        _apply_stats(model, info, stats)
+    return Predictor(model, args.device, getattr(args, "precision", "fp32"), getattr(args, "batch_size", 32),
+                     getattr(args, "image_size", None), info=info)
+
+
+def _apply_stats(model, info, stats: str) -> None:
+    from hpe_core.models.families import family_of
+    from hpe_core.models.families.lifter import NORMALISED_NOTE, apply_stats
+
+    family = family_of(model)
+    if "image" in family.inputs or not hasattr(model, "normalised_output"):
+        raise InputError(f"--stats {stats}: only for a 2D-to-3D lifter checkpoint, not this {family.name} one")
+    apply_stats(model, stats)
+    info.notes = [n for n in info.notes if n != NORMALISED_NOTE] + [f"normalisation statistics from {stats}"]

@@ -38,6 +38,8 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--image-size", type=int, help="default: the checkpoint's training size, else 128")
     p.add_argument("--skip-list", metavar="FILE", help="samples to leave out (e.g. green frames)")
+    p.add_argument("--lift-from", metavar="CKPT", help="a 2D-to-3D model: lift this image model's predicted 2D "
+                   "instead of the dataset's ground-truth 2D")
     p.add_argument("--hypotheses", type=int, default=10, metavar="K",
                    help="a lifter (vae_lifter) checkpoint: also score the best of K sampled hypotheses "
                         "(an oracle pick per sample; default 10, 0: the mean hypothesis only)")
@@ -105,11 +107,12 @@ def run(args: argparse.Namespace) -> int:
     from hpe_core.analysis.features import select_indices
     from hpe_core.commands._common import existing_path
     from hpe_core.datasets import open_dataset
+    from hpe_core.errors import InputError
 
     checkpoint, dataset_path = _inputs(args)
     if args.pred:
-        from hpe_core.evaluation import score_prediction
-        from hpe_core.prediction_files import read_prediction_file
+        from hpe_core.inference.evaluate import score_prediction
+        from hpe_core.inference.files import read_prediction_file
 
         prediction = read_prediction_file(existing_path(args.pred, "prediction file"), args.units)
         dataset = open_dataset(existing_path(dataset_path, "dataset"), skip_list=args.skip_list)
@@ -117,51 +120,28 @@ def run(args: argparse.Namespace) -> int:
         report = score_prediction(prediction, dataset, rows, args.pred)
         payload = {"pred": str(args.pred), "dataset": str(dataset_path), "split": args.split, **report}
         return emit(args, payload, _text)
-    from hpe_core.evaluation import evaluate_predictions
-    from hpe_core.inference import Predictor
+    from hpe_core.commands._common import load_predictor
+    from hpe_core.inference import evaluate
     from hpe_core.progress import terminal_progress
 
-    if _lifter(existing_path(checkpoint, "checkpoint file")):
-        return _run_lifter(args, checkpoint, dataset_path)
-
-    predictor = Predictor(existing_path(checkpoint, "checkpoint file"), args.device, args.precision,
-                          args.batch_size, args.image_size)
+    if args.hypotheses < 0:
+        raise InputError(f"--hypotheses: must be 0 or more, got {args.hypotheses}")
+    predictor = load_predictor(checkpoint, args)
+    lift_from = load_predictor(args.lift_from, args, "heatmap checkpoint") if args.lift_from else None
     dataset = open_dataset(existing_path(dataset_path, "dataset"), skip_list=args.skip_list)
     rows = select_indices(dataset, args.split, args.max_samples, args.seed)
+    hypotheses = args.hypotheses if "hypotheses" in predictor.family.outputs else 0
     with terminal_progress("evaluate") as progress:
-        report = evaluate_predictions(predictor, dataset, rows, progress)
+        report = evaluate(predictor, dataset, rows, lift_from=lift_from, hypotheses=hypotheses, seed=args.seed,
+                          progress=progress)
     payload = {"checkpoint": str(checkpoint), "dataset": str(dataset_path), "split": args.split, **report}
-    if predictor.model.family == "unihpe":  # its three inference paths, each scored on its own
+    if _has_paths(predictor.family):  # a model of several modalities: each inference path on its own
         from hpe_core.studies.unihpe_eval import evaluate_paths
 
         payload["unihpe"] = evaluate_paths(predictor.model, dataset, rows, args.batch_size, predictor.device)
     return emit(args, payload, _text)
 
 
-def _lifter(path) -> bool:
-    from hpe_core.analysis.lifting import is_lifter
-    from hpe_core.models.checkpoint import inspect_checkpoint
-
-    return is_lifter(inspect_checkpoint(path).family)
-
-
-def _run_lifter(args: argparse.Namespace, checkpoint: str, dataset_path: str) -> int:
-    """A 2D-to-3D lifter: it reads the dataset's 2D joints, not its images."""
-    from hpe_core.analysis.features import select_indices
-    from hpe_core.analysis.lifting import evaluate_lifter
-    from hpe_core.commands._common import existing_path
-    from hpe_core.datasets import open_dataset
-    from hpe_core.errors import InputError
-    from hpe_core.models.checkpoint import load_checkpoint
-    from hpe_core.progress import terminal_progress
-
-    if args.hypotheses < 0:
-        raise InputError(f"--hypotheses: must be 0 or more, got {args.hypotheses}")
-    model, _ = load_checkpoint(checkpoint, device=args.device)
-    dataset = open_dataset(existing_path(dataset_path, "dataset"), skip_list=args.skip_list)
-    rows = select_indices(dataset, args.split, args.max_samples, args.seed)
-    with terminal_progress("evaluate") as progress:
-        report = evaluate_lifter(model, dataset, rows, args.hypotheses, max(args.batch_size, 256), args.seed,
-                                 progress, str(checkpoint))
-    payload = {"checkpoint": str(checkpoint), "dataset": str(dataset_path), "split": args.split, **report}
-    return emit(args, payload, _text)
+def _has_paths(family) -> bool:
+    """Whether the family embeds images and 2D poses in one space and lifts from either."""
+    return {"image", "pose2d"} <= family.inputs and "embeddings" in family.outputs

@@ -58,7 +58,7 @@ def write_png(path, image) -> str:
     import cv2
 
     from hpe_core.errors import InputError
-    from hpe_core.inference_io import atomic_write
+    from hpe_core.inference.run import atomic_write
 
     path = Path(path).expanduser()
     if path.suffix.lower() != ".png":

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from hpe_core.commands._common import add_device_args, add_json_flag, emit
 
@@ -54,114 +55,55 @@ def _text(payload: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from hpe_core.commands._common import existing_path
-    from hpe_core.datasets import VIDEO_SUFFIXES
+    from hpe_core.commands._common import load_predictor
     from hpe_core.errors import InputError
-    from hpe_core.inference import Predictor
-    from hpe_core.inference_io import OUTPUT_SUFFIXES
+    from hpe_core.inference import collect, predict
+    from hpe_core.inference.run import OUTPUT_SUFFIXES
+    from hpe_core.inference.sources import open_source
     from hpe_core.progress import terminal_progress
 
     out = Path(args.out).expanduser()
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise InputError(f"--out {out}: unknown output format; valid: {', '.join(OUTPUT_SUFFIXES)}")
-    lifted = _lift(args, out)
-    if lifted is not None:
-        return lifted
-    source = existing_path(args.input, "input")
-    from hpe_core.commands.evaluate import _lifter
-
-    if _lifter(existing_path(args.checkpoint, "checkpoint file")):
-        return _run_lifter(args, source, out)
-    predictor = Predictor(existing_path(args.checkpoint, "checkpoint file"), args.device, args.precision,
-                          args.batch_size, args.image_size)
+    image_ckpt, model_ckpt = _checkpoints(args)
+    predictor = load_predictor(model_ckpt, args, stats=args.stats)
+    lift_from = None if image_ckpt is None else load_predictor(image_ckpt, args, "heatmap checkpoint")
+    hypotheses = 10 if "hypotheses" in predictor.family.outputs else 0
+    if hypotheses and out.suffix.lower() != ".npz":
+        raise InputError(f"--out {out}: a lifter's predictions (with hypotheses and latent) are saved as .npz")
+    source = open_source(args.input, predictor.family, args.joints)
+    rows = _rows(source, args)
     with terminal_progress("predict") as progress:
-        if source.is_file() and source.suffix.lower() in VIDEO_SUFFIXES:
-            result = predictor.predict_video(source, progress, stride=args.stride, max_frames=args.max_frames)
-        else:
-            result = predictor.predict(source, progress)
-    if len(result) == 0:
-        raise InputError(f"{source}: no image or frame could be read ({result.skipped} skipped)")
-    payload = {**result.summary(), "out": str(result.save(out))}
+        batches = predict(predictor, source, rows, lift_from=lift_from, hypotheses=hypotheses, progress=progress)
+        run = collect(batches, predictor, source=str(args.input))
+    if lift_from is not None:
+        run.notes.insert(0, "2D from the heatmap checkpoint (argmax), lifted to 3D")
+    if len(run) == 0:
+        raise InputError(f"{args.input}: nothing could be predicted ({run.skipped} skipped"
+                         + (f"; first: {run.skipped_reasons[0]})" if run.skipped else ")"))
+    payload = {**run.summary(), "out": str(run.save(out))}
     return emit(args, payload, _text)
 
 
-def _run_lifter(args: argparse.Namespace, source, out) -> int:
-    """A 2D-to-3D lifter: the samples' 2D joints of a dataset in, a Prediction .npz out (the mean
-    hypothesis, 10 sampled hypotheses, the latent)."""
-    from hpe_core.analysis.lifting import predict_lifter
-    from hpe_core.datasets import open_dataset
+def _checkpoints(args: argparse.Namespace) -> tuple[str | None, str]:
+    """(the checkpoint whose 2D is lifted or None, the checkpoint that predicts)."""
     from hpe_core.errors import InputError
-    from hpe_core.models.checkpoint import load_checkpoint
-    from hpe_core.progress import terminal_progress
-
-    if out.suffix.lower() != ".npz":
-        raise InputError(f"--out {out}: a lifter's predictions (with hypotheses and latent) are saved as .npz")
-    model, info = load_checkpoint(args.checkpoint, device=args.device)
-    dataset = open_dataset(source)
-    with terminal_progress("predict") as progress:
-        pred = predict_lifter(model, dataset, range(len(dataset)), progress=progress)
-    from dataclasses import replace
-
-    path = replace(pred, checkpoint=info.sha256).save(out)
-    payload = {"samples": len(dataset), "skipped": 0, "out": str(path)}
-    return emit(args, payload, lambda d: f"{d['samples']} samples lifted -> {d['out']}")
-
-
-def _lift(args: argparse.Namespace, out) -> int | None:
-    """The lifting forms of ``hpe predict``; None when CKPT is neither a lifter nor a chain."""
-    from pathlib import Path
-
-    from hpe_core.commands._common import existing_path
-    from hpe_core.errors import InputError
-    from hpe_core.models.checkpoint import file_hash, inspect_checkpoint, load_checkpoint
 
     parts = args.checkpoint.split("+") if "+" in args.checkpoint and not Path(args.checkpoint).exists() else [args.checkpoint]
     if len(parts) > 2 or (len(parts) == 2 and args.lifter):
         raise InputError(f"{args.checkpoint}: give HEATMAP_CKPT+LIFTER_CKPT or --lifter, once")
     if len(parts) == 2:
-        heatmap_path, lifter_path = parts
-    elif args.lifter:
-        heatmap_path, lifter_path = args.checkpoint, args.lifter
-    else:
-        from hpe_core.lifting import is_keypoints_file
-
-        path = existing_path(args.checkpoint, "checkpoint file")
-        if inspect_checkpoint(path).family != "lifter" or not is_keypoints_file(args.input):  # a dataset: the Predictor
-            if args.stats:
-                raise InputError("--stats: only for a lifter checkpoint")
-            return None
-        heatmap_path, lifter_path = None, str(path)
-    lifter, info = load_checkpoint(existing_path(lifter_path, "lifter checkpoint"), expect_family="lifter")
-    notes = list(info.notes)
-    if args.stats:
-        from hpe_core.models.families.lifter import NORMALISED_NOTE, apply_stats
-
-        apply_stats(lifter, args.stats)
-        notes = [n for n in notes if n != NORMALISED_NOTE] + [f"normalisation statistics from {args.stats}"]
-    if heatmap_path is None:
-        run = _lift_file(args, lifter, notes, file_hash(lifter_path))
-    else:
-        from hpe_core.inference import checkpoint_image_size
-        from hpe_core.lifting import chain_images
-
-        heatmap, hm_info = load_checkpoint(existing_path(heatmap_path, "heatmap checkpoint"), expect_family="heatmap2d")
-        run = chain_images(heatmap, lifter, existing_path(args.input, "input"), args.image_size or
-                           checkpoint_image_size(hm_info), args.batch_size, checkpoint=file_hash(lifter_path))
-        run.notes[:0] = notes
-    if len(run) == 0:
-        raise InputError(f"{args.input}: nothing to lift ({run.skipped} unreadable)")
-    payload = {**run.summary(), "out": str(run.save(out))}
-    return emit(args, payload, _text)
+        return parts[0], parts[1]
+    return (args.checkpoint, args.lifter) if args.lifter else (None, args.checkpoint)
 
 
-def _lift_file(args, lifter, notes, sha):
-    from hpe_core.commands._common import existing_path
-    from hpe_core.lifting import check_complete, lift_keypoints, map_joints, read_keypoints
+def _rows(source, args: argparse.Namespace):
+    """Every row, or a video's every ``--stride``-th frame up to ``--max-frames``."""
+    import numpy as np
 
-    path = existing_path(args.input, "keypoints file")
-    joints, names, joint_set, read_notes = read_keypoints(path, args.joints)
-    joints, map_notes = map_joints(joints, joint_set, lifter.skeleton, str(path))
-    check_complete(joints, lifter.input_joints, str(path), names)
-    return lift_keypoints(lifter, joints, names, str(path), checkpoint=sha, notes=notes + read_notes + map_notes)
+    from hpe_core.errors import InputError
+
+    if int(args.stride) < 1:
+        raise InputError(f"--stride: must be at least 1, got {args.stride}")
+    rows = np.arange(0, len(source), int(args.stride) if source.format == "video" else 1, dtype=np.int64)
+    return rows[:args.max_frames] if args.max_frames is not None and source.format == "video" else rows

@@ -60,3 +60,13 @@ def read_folder(root: str | Path) -> PoseDataset:
                           images=FileImages(root, names))
     dataset.unreadable = unreadable
     return dataset
+
+
+def read_image_file(path: str | Path) -> PoseDataset:
+    """One image file as a dataset of one sample (named by the file's name)."""
+    path = Path(path)
+    why = image_file_problem(path)
+    if why:
+        raise DatasetError(f"{path}: {why}")
+    return PoseDataset(path=path, format="folder", skeleton=PANOPTIC19, size=1, columns={},
+                       images=FileImages(path.parent, np.array([path.name])))

@@ -76,6 +76,14 @@ def letterbox_joints(joints_2d: np.ndarray, height: int, width: int, size: int) 
     return (np.asarray(joints_2d, dtype=np.float64) + 0.5) * scale - 0.5 + np.array([ox, oy])
 
 
+def unletterbox_joints(joints: np.ndarray, height: int, width: int, size: int) -> np.ndarray:
+    """(..., 2) px of the letterboxed S x S image -> px of the (height, width) image (the inverse of
+    :func:`letterbox_joints`)."""
+    new_w, new_h, ox, oy = letterbox_params(height, width, size)
+    scale = np.array([new_w / width, new_h / height])
+    return (np.asarray(joints, dtype=np.float64) - np.array([ox, oy]) + 0.5) / scale - 0.5
+
+
 def to_float(image: np.ndarray) -> torch.Tensor:
     """(3, H, W) float32 in [0, 1] from (H, W, 3) uint8."""
     return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)

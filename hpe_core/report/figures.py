@@ -46,7 +46,7 @@ def _save(fig, folder: Path, name: str) -> list[Path]:
 
 def scored_arrays(column, dataset):
     """``(pred (n,J,3), gt, visible, rows)`` of the samples ``column`` was scored on."""
-    from hpe_core.evaluation import match_rows
+    from hpe_core.inference.evaluate import match_rows
 
     rows = np.asarray(column.overall["rows"], np.int64)
     index = match_rows(column.prediction, dataset, column.source)

@@ -1,7 +1,7 @@
 """Scoring report columns: each model (a checkpoint or a prediction file) on the same samples.
 
 A column is a :class:`~hpe_core.predictions.Prediction` plus a name; every number comes from
-:func:`hpe_core.evaluation.score_prediction` (the scorer of ``hpe evaluate``), overall and once
+:func:`hpe_core.inference.evaluate.score_prediction` (the scorer of ``hpe evaluate``), overall and once
 per action on that action's samples. A prediction with 2D joints next to 3D ones is scored in 2D
 too (the same scorer, on the 2D field alone); one with ``hypotheses`` gets the mean and the
 best-of-K MPJPE over its K poses (:func:`hpe_core.metrics.mpjpe`, per sample).
@@ -71,7 +71,7 @@ def action_groups(dataset, rows: np.ndarray) -> list[tuple[str, np.ndarray]]:
 
 def score_column(column: Column, dataset, rows: np.ndarray) -> Column:
     """Fill ``column``'s scores on ``rows`` of ``dataset`` (see the module docstring)."""
-    from hpe_core.evaluation import score_prediction
+    from hpe_core.inference.evaluate import score_prediction
 
     pred, src = column.prediction, column.source
     column.overall = score_prediction(pred, dataset, rows, src, per_sample=True)
@@ -91,7 +91,7 @@ def score_column(column: Column, dataset, rows: np.ndarray) -> Column:
 
 def score_hypotheses(pred: Prediction, dataset, rows: np.ndarray, source: str) -> dict:
     """Mean over K and best-of-K MPJPE (root-centred, pooled per sample then averaged)."""
-    from hpe_core.evaluation import match_rows
+    from hpe_core.inference.evaluate import match_rows
     from hpe_core.metrics import mpjpe
 
     index = match_rows(pred, dataset, source)
@@ -110,8 +110,8 @@ def load_columns(sources: list[str], dataset, rows: np.ndarray, units: str | Non
                  precision: str, batch_size: int, progress) -> list[Column]:
     """A :class:`Column` per source (checkpoints predicted on ``rows`` through the Predictor,
     prediction files read and checked against the dataset), in order, not yet scored."""
-    from hpe_core.evaluation import check_joint_count, match_rows
-    from hpe_core.prediction_files import read_prediction_file
+    from hpe_core.inference.evaluate import check_joint_count, match_rows
+    from hpe_core.inference.files import read_prediction_file
     from hpe_core.progress import check_cancelled, stage
 
     columns, names = [], column_names(sources)
@@ -120,14 +120,15 @@ def load_columns(sources: list[str], dataset, rows: np.ndarray, units: str | Non
         progress.set_status(f"{name}: predicting" if _is_checkpoint(source) else f"{name}: reading")
         sub = stage(progress, k / len(sources), (k + 1) / len(sources))
         if _is_checkpoint(source):
-            from hpe_core.inference import Predictor
+            from hpe_core.inference import Predictor, collect, predict
 
             predictor = Predictor(source, device, precision, batch_size)
             if predictor.num_joints != dataset.skeleton.num_joints:
                 raise InputError(f"{source}: the model predicts {predictor.num_joints} joints "
                                  f"({predictor.skeleton}), the dataset has {dataset.skeleton.num_joints} "
                                  f"({dataset.skeleton.name})")
-            run = predictor.predict_dataset(dataset, rows, sub)
+            hypotheses = 10 if "hypotheses" in predictor.family.outputs else 0
+            run = collect(predict(predictor, dataset, rows, hypotheses=hypotheses, progress=sub), predictor)
             columns.append(Column(name, source, "checkpoint", run.prediction, skipped=run.skipped))
         else:
             from hpe_core.predictions import is_prediction_file

@@ -43,7 +43,7 @@ def _patient_waits(monkeypatch):
 def _own_prediction_cache(tmp_path, monkeypatch):
     """Each test its own on-disk prediction cache: predictions one test made are never another
     test's (a test of the cache restarts within itself)."""
-    from hpe_core import prediction_cache
+    from hpe_core.inference import cache as prediction_cache
 
     folder = tmp_path / "prediction-cache"
     monkeypatch.setattr(prediction_cache, "cache_folder", lambda: folder)

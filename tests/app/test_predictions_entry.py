@@ -44,8 +44,8 @@ def ws(qtbot):
 
 
 def test_browser_errors_are_hpe_cores_and_the_3d_view_gets_the_pose(qtbot, ws, files):
-    from hpe_core.evaluation import score_prediction
-    from hpe_core.prediction_files import read_prediction_file
+    from hpe_core.inference.evaluate import score_prediction
+    from hpe_core.inference.files import read_prediction_file
 
     ds_path, ours, _, ds = files
     view = BrowserView(ws)

@@ -145,7 +145,7 @@ def test_a_new_family_is_its_class_plus_one_table_entry(tmp_path, monkeypatch):
 
 def test_the_predictor_runs_a_new_pose2d_family_on_dataset_columns(tmp_path, monkeypatch):
     from hpe_core.datasets import open_dataset
-    from hpe_core.evaluation import score_prediction
+    from hpe_core.inference.evaluate import score_prediction
     from hpe_core.inference import Predictor
 
     monkeypatch.setitem(FAMILIES, "toylift", ToyLifterFamily)

@@ -21,7 +21,7 @@ def _modules_after(statement: str) -> set[str]:
     "import hpe_core",
     "import hpe_core.skeleton, hpe_core.geometry, hpe_core.metrics, hpe_core.progress",
     "import hpe_core.cli; hpe_core.cli.build_parser()",
-    "import hpe_core.predictions, hpe_core.prediction_files, hpe_core.evaluation",
+    "import hpe_core.predictions, hpe_core.inference.files, hpe_core.inference.evaluate",
 ])
 def test_import_does_not_load_heavy_libraries(statement):
     loaded = _modules_after(statement)

@@ -5,6 +5,7 @@ import threading
 
 import numpy as np
 import pytest
+from predict_helpers import run_predict
 import torch
 
 from analysis_assets import BROKEN, IMAGE_SIZE, frame_image, make_assets
@@ -67,11 +68,11 @@ def test_reduced_precision_stays_close_to_fp32(model, precision):
 def test_dataset_predictions_skip_unreadable_images_and_match_the_model(assets, model):
     dataset = open_dataset(assets.dataset)
     calls = []
-    result = Predictor(assets.regressor, "cpu", batch_size=4, image_size=IMAGE_SIZE).predict_dataset(
-        dataset, np.arange(8), on_frame=calls.append)
+    predictor = Predictor(assets.regressor, "cpu", batch_size=4, image_size=IMAGE_SIZE)
+    result = run_predict(predictor, dataset, np.arange(8), on_batch=lambda b: calls.extend(b.indices.tolist()))
     assert result.frames == [0, 1, 2, 3, 5, 6, 7] and result.skipped == 1
     assert result.skipped_reasons[0].endswith("not a readable image")
-    assert [c["frame"] for c in calls] == result.frames
+    assert calls == result.frames
     images = [dataset.load_image(i) for i in result.frames]
     np.testing.assert_allclose(result.joints_3d, _reference(model, images), atol=1e-3)
     assert BROKEN not in result.frames
@@ -83,7 +84,7 @@ def test_folder_of_images_sorted_with_a_broken_file(assets, tmp_path, model):
     for i in (2, 0, 1):
         cv2.imwrite(str(tmp_path / f"img{i}.png"), cv2.cvtColor(frame_image(i), cv2.COLOR_RGB2BGR))
     (tmp_path / "img3.jpg").write_bytes(b"\xff\xd8 truncated")
-    result = Predictor(model, "cpu", image_size=IMAGE_SIZE).predict_images(tmp_path)
+    result = run_predict(Predictor(model, "cpu", image_size=IMAGE_SIZE), tmp_path)
     assert result.names == ["img0.png", "img1.png", "img2.png"]
     assert result.skipped_names == ["img3.jpg"]
     np.testing.assert_allclose(result.joints_3d, _reference(model, [frame_image(i) for i in range(3)]), atol=1e-3)
@@ -93,8 +94,8 @@ def test_video_with_an_undecodable_frame(assets, model):
     import cv2
 
     predictor = Predictor(model, "cpu", batch_size=3, image_size=IMAGE_SIZE)
-    good = predictor.predict_video(assets.video)
-    bad = predictor.predict_video(assets.bad_video)
+    good = run_predict(predictor, assets.video)
+    bad = run_predict(predictor, assets.bad_video)
     assert good.frames == list(range(8)) and good.skipped == 0
     assert bad.frames == [0, 1, 2, 4, 5, 6, 7] and bad.skipped_names == ["frame 3"]
     np.testing.assert_allclose(bad.joints_3d, good.joints_3d[[0, 1, 2, 4, 5, 6, 7]], atol=1e-4)
@@ -106,8 +107,8 @@ def test_video_with_an_undecodable_frame(assets, model):
 
 @pytest.mark.parametrize("stride, max_frames, expected", [(2, None, [0, 2, 4, 6]), (1, 3, [0, 1, 2]), (3, 2, [0, 3])])
 def test_video_stride_and_limit(assets, model, stride, max_frames, expected):
-    result = Predictor(model, "cpu", image_size=IMAGE_SIZE).predict_video(assets.video, stride=stride,
-                                                                          max_frames=max_frames)
+    result = run_predict(Predictor(model, "cpu", image_size=IMAGE_SIZE), assets.video, stride=stride,
+                         max_frames=max_frames)
     assert result.frames == expected
 
 
@@ -115,7 +116,7 @@ def test_cancel_stops_and_leaves_no_thread(assets, model):
     before = threading.active_count()
     predictor = Predictor(model, "cpu", batch_size=1, image_size=IMAGE_SIZE)
     with pytest.raises(Cancelled):
-        predictor.predict_video(assets.video, progress=RecordingProgress(cancel_after=2))
+        run_predict(predictor, assets.video, progress=RecordingProgress(cancel_after=2))
     assert threading.active_count() == before
 
 
@@ -135,13 +136,13 @@ def test_bad_arguments(model, kwargs, message):
 def test_unreadable_video_file(tmp_path, model):
     path = tmp_path / "x.mp4"
     path.write_bytes(b"nothing")
-    with pytest.raises(InputError, match="cannot open"):
-        Predictor(model, "cpu").predict_video(path)
+    with pytest.raises(InputError, match="not a video that can be decoded"):
+        run_predict(Predictor(model, "cpu"), path)
 
 
 @pytest.mark.parametrize("suffix", [".json", ".csv", ".npz"])
 def test_saved_predictions_round_trip(assets, model, tmp_path, suffix):
-    result = Predictor(model, "cpu", image_size=IMAGE_SIZE).predict_video(assets.bad_video)
+    result = run_predict(Predictor(model, "cpu", image_size=IMAGE_SIZE), assets.bad_video)
     path = result.save(tmp_path / f"out{suffix}")
     if suffix == ".json":
         data = json.loads(path.read_text())
@@ -164,7 +165,7 @@ def test_saved_predictions_round_trip(assets, model, tmp_path, suffix):
 
 
 def test_unknown_output_format(model, assets, tmp_path):
-    result = Predictor(model, "cpu", image_size=IMAGE_SIZE).predict_video(assets.video, max_frames=1)
+    result = run_predict(Predictor(model, "cpu", image_size=IMAGE_SIZE), assets.video, max_frames=1)
     with pytest.raises(InputError, match="unknown output format .txt"):
         result.save(tmp_path / "out.txt")
 
@@ -175,7 +176,7 @@ def test_predict_dispatches_on_the_input(assets, model, what):
 
     source = {"folder": assets.dataset, "manifest": assets.dataset / "dataset.json", "video": assets.video,
               "image": open_dataset(assets.dataset).image_path(0)}[what]
-    result = Predictor(model, "cpu", image_size=IMAGE_SIZE).predict(source)
+    result = run_predict(Predictor(model, "cpu", image_size=IMAGE_SIZE), source)
     assert len(result) == {"folder": 29, "manifest": 29, "video": 8, "image": 1}[what]
 
 
@@ -185,7 +186,7 @@ def test_demo_bf16_predictions_stay_within_2mm_of_fp32(tmp_path, name):
 
     views = open_dataset(demo_like_views(tmp_path))
     rows = np.arange(0, len(views), 2)
-    fp32 = Predictor(demo_checkpoint(name), "cpu", "fp32").predict_dataset(views, rows)
-    bf16 = Predictor(demo_checkpoint(name), "cpu", "bf16").predict_dataset(views, rows)
+    fp32 = run_predict(Predictor(demo_checkpoint(name), "cpu", "fp32"), views, rows)
+    bf16 = run_predict(Predictor(demo_checkpoint(name), "cpu", "bf16"), views, rows)
     assert fp32.frames == bf16.frames == rows.tolist()
     assert np.linalg.norm(bf16.joints_3d - fp32.joints_3d, axis=-1).mean() < 2.0  # mm

@@ -4,7 +4,7 @@ an entry that does not fit (another shape, a corrupt file) is ignored, never tru
 import cv2
 import numpy as np
 
-from hpe_core import prediction_cache as pc
+from hpe_core.inference import cache as pc
 from hpe_core.datasets import open_dataset
 
 

@@ -13,7 +13,7 @@ from hpe_core.datasets.transforms import letterbox
 from hpe_core.errors import InputError
 from hpe_core.inference import Predictor
 from hpe_core.models import load_checkpoint
-from hpe_core.video_decode import decode_video
+from hpe_core.inference.video import decode_video
 
 
 @pytest.fixture(scope="module")

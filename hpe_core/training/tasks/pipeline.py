@@ -1,7 +1,7 @@
 """What seed 001's three tasks share: 2D from a heatmap checkpoint, lifter statistics, errors.
 
 2D joints travel in the pixels of the dataset's own images (``dataset.joints_2d``); a heatmap
-network sees letterboxed S x S inputs, so its 2D is mapped back (:func:`unletterbox_joints`).
+network sees letterboxed S x S inputs; :func:`hpe_core.inference.predict` maps its 2D back.
 """
 
 from __future__ import annotations
@@ -10,16 +10,6 @@ import numpy as np
 import torch
 
 from hpe_core.errors import CheckpointError, InputError
-
-
-def unletterbox_joints(joints: np.ndarray, height: int, width: int, size: int) -> np.ndarray:
-    """(..., 2) px of the letterboxed S x S image -> px of the (height, width) image
-    (the inverse of :func:`hpe_core.datasets.transforms.letterbox_joints`)."""
-    from hpe_core.datasets.transforms import letterbox_params
-
-    new_w, new_h, ox, oy = letterbox_params(height, width, size)
-    scale = np.array([new_w / width, new_h / height])
-    return (np.asarray(joints, dtype=np.float64) - np.array([ox, oy]) + 0.5) / scale - 0.5
 
 
 def load_heatmap_checkpoint(path: str, skeleton, what: str = "pipeline.heatmap"):
@@ -35,33 +25,20 @@ def load_heatmap_checkpoint(path: str, skeleton, what: str = "pipeline.heatmap")
     return model, info
 
 
-@torch.no_grad()
 def predicted_2d(model, dataset, indices: np.ndarray, image_size: int, device, batch_size: int = 64,
                  progress=None) -> np.ndarray:
-    """(len(indices), J, 2) px of the dataset's images: argmax (+ refinement) of ``model``'s heatmaps.
-    An unreadable image gives NaN joints."""
-    from hpe_core.datasets.transforms import letterbox, normalize, to_float
-    from hpe_core.errors import DatasetError
-    from hpe_core.models.families import FAMILIES
+    """(len(indices), J, 2) px of the dataset's images: ``model``'s 2D through the one
+    :func:`~hpe_core.inference.predict`. An unreadable image gives NaN joints."""
+    from hpe_core.inference import Predictor, predict
 
-    model = model.to(device).eval()
-    out = np.full((len(indices), model.num_joints, 2), np.nan)
-    for start in range(0, len(indices), batch_size):
-        chunk, images, shapes, rows = indices[start:start + batch_size], [], [], []
-        for k, i in enumerate(chunk):
-            try:
-                image = dataset.load_image(int(i))
-            except (DatasetError, OSError):
-                continue
-            shapes.append(image.shape[:2])
-            images.append(normalize(to_float(letterbox(image, image_size))))
-            rows.append(start + k)
-        if not images:
-            continue
-        pred = FAMILIES["heatmap2d"].predict(model, {"image": torch.stack(images).to(device), "heatmaps": False})
-        for row, (h, w), joints in zip(rows, shapes, pred.joints_2d):
-            out[row] = unletterbox_joints(joints, h, w, image_size)
-    return out
+    indices = np.asarray(indices, np.int64)
+    rows = np.unique(indices)
+    table = np.full((len(rows), model.num_joints, 2), np.nan)
+    predictor = Predictor(model, device, image_size=image_size, batch_size=batch_size)
+    for batch in predict(predictor, dataset, rows, progress=progress):
+        if batch.prediction is not None:
+            table[np.searchsorted(rows, batch.indices)] = batch.prediction.joints_2d
+    return table[np.searchsorted(rows, indices)]
 
 
 def lifter_stats(joints_2d: np.ndarray, joints_3d_rel: np.ndarray, input_joints, output_joints):

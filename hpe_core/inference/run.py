@@ -1,9 +1,10 @@
 """What inference reads and writes: image lists, a prefetch thread, predictions (video frames are
-decoded by :mod:`hpe_core.video_decode`).
+decoded by :mod:`hpe_core.inference.video`).
 
 - :func:`prefetch` runs a generator in a background thread feeding a bounded queue.
 - :class:`PredictionRun` collects a run's :class:`~hpe_core.predictions.Prediction` rows with
-  frame numbers and timings and writes JSON, CSV or the Prediction ``.npz`` (atomically).
+  frame numbers and timings and writes JSON, CSV or the Prediction ``.npz`` (atomically);
+  :func:`collect` fills one from the batches of :func:`hpe_core.inference.predict`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import io
 import json
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -202,3 +204,22 @@ class PredictionRun:
 
 
 Predictions = PredictionRun  # the former name
+
+
+def collect(batches: Iterable, predictor, source: str = "", on_batch=None) -> PredictionRun:
+    """A :class:`PredictionRun` of every row the :class:`~hpe_core.inference.predict.Batch` es
+    hold (``on_batch(batch)`` sees each as it comes), timed from the first to the last."""
+    run = PredictionRun(skeleton=predictor.skeleton, num_joints=predictor.num_joints, source=str(source),
+                        precision=predictor.precision, device=str(predictor.device),
+                        checkpoint=predictor.checkpoint_sha256, notes=list(predictor.notes))
+    start = time.perf_counter()
+    for batch in batches:
+        if batch.prediction is not None:
+            run.add_prediction(batch.indices, batch.names, batch.prediction, batch.time_ms)
+            run.notes += [n for n in batch.prediction.meta.get("notes", []) if n not in run.notes]
+        for _, name, reason in batch.skipped:
+            run.add_skipped(name, reason)
+        if on_batch is not None:
+            on_batch(batch)
+    run.wall_s = time.perf_counter() - start
+    return run

@@ -85,14 +85,47 @@ def score_prediction(prediction: Prediction, dataset, rows: np.ndarray | None = 
     return out
 
 
-def evaluate_predictions(predictor, dataset, rows: np.ndarray, progress=None) -> dict:
-    """Predict ``rows`` of ``dataset`` with ``predictor`` and score them (see :func:`score_prediction`)."""
+BH_ALIGNS = {"mpjpe": "none", "n_mpjpe": "scale", "pa_mpjpe": "similarity"}
+
+
+def evaluate(predictor, dataset, rows=None, *, lift_from=None, hypotheses: int = 0, seed: int = 0,
+             progress=None) -> dict:
+    """Predict ``rows`` of ``dataset`` with :func:`~hpe_core.inference.predict` and score them (see
+    :func:`score_prediction`); with ``hypotheses`` K from a family that outputs them, also
+    ``best_of_k`` = ``{"hypotheses": K, "mpjpe", "n_mpjpe", "pa_mpjpe"}`` of the oracle pick per
+    sample (root-centred on the skeleton's root like the mean's MPJPE, as seed 003 reports it)."""
+    from hpe_core.inference.predict import predict
+
     if dataset.joints_3d is None:
         raise InputError(f"{dataset.path}: has no 3D joints to evaluate against")
     if predictor.num_joints != dataset.skeleton.num_joints:
         raise InputError(f"the model predicts {predictor.num_joints} joints ({predictor.skeleton}), the dataset "
                          f"has {dataset.skeleton.num_joints} ({dataset.skeleton.name})")
-    result = predictor.predict_dataset(dataset, rows, progress)
-    out = score_prediction(result.prediction, dataset, None, str(predictor.source))
-    out.update({"skipped": result.skipped, "precision": predictor.precision, "device": str(predictor.device)})
+    parts, skipped = [], 0
+    for batch in predict(predictor, dataset, rows, lift_from=lift_from, hypotheses=hypotheses, seed=seed,
+                         progress=progress):
+        skipped += len(batch.skipped)
+        if batch.prediction is not None:
+            parts.append(batch.prediction)
+    if not parts:
+        raise InputError(f"{dataset.path}: none of the {skipped} selected samples could be predicted")
+    prediction = Prediction.concat(parts)
+    out = score_prediction(prediction, dataset, None, str(predictor.source))
+    if prediction.hypotheses is not None:
+        out["best_of_k"] = _best_of_k(prediction, dataset, int(hypotheses))
+    out.update({"skipped": skipped, "precision": predictor.precision, "device": str(predictor.device)})
     return out
+
+
+def _best_of_k(prediction: Prediction, dataset, k: int) -> dict:
+    from hpe_core.metrics import best_hypothesis
+
+    rows = prediction.index
+    gt = np.asarray(dataset.joints_3d[rows], dtype=np.float64)
+    visible = np.asarray(dataset.visible[rows], bool)
+    best = {"hypotheses": k}
+    for name, align in BH_ALIGNS.items():
+        err, _ = best_hypothesis(prediction.hypotheses, gt, visible, align=align, root=dataset.skeleton.root,
+                                 skeleton=dataset.skeleton)
+        best[name] = float(np.nanmean(err))
+    return best

@@ -1,0 +1,191 @@
+"""The one way to predict: any model over any dataset, in batches.
+
+    for batch in predict(predictor, dataset, rows, lift_from=heatmaps, hypotheses=10, progress=bar):
+        batch.indices        (B,) dataset rows predicted
+        batch.prediction     their Prediction rows (``index`` = the rows); 2D in the stored image's px
+        batch.skipped        ((row, name, reason), ...) rows that could not be predicted (row -1: a
+                             file the dataset left out when opened, said in the first batch)
+
+The family's declared inputs decide what is read. An image family gets each row's image, read and
+letterboxed to the model's size in a prefetch thread (a video's frames in its decode thread), and
+its 2D comes back in the pixels of the image as stored. A family that takes 2D joints (and no
+image) gets the dataset's 2D -- or ``lift_from``'s predicted 2D of the same rows -- mapped onto its
+joint set; ``hypotheses=K`` asks a family that outputs hypotheses for K seeded samples (one
+generator per call, seeded ``seed``). ``Family.predict`` is the only code that knows a network.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from hpe_core.errors import DatasetError, InputError
+from hpe_core.predictions import Prediction
+from hpe_core.progress import NullProgress, ProgressSink, check_cancelled
+
+__all__ = ["Batch", "POSE_BATCH", "predict"]
+
+POSE_BATCH = 1024  # rows per batch for models that read no image
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch of :func:`predict`: the rows predicted and the rows skipped, with the reason."""
+
+    indices: np.ndarray  # (B,) int64 dataset rows
+    prediction: Prediction | None  # B rows, ``index`` = ``indices``; None when every row was skipped
+    names: tuple[str, ...] = ()  # the rows' sample names
+    skipped: tuple[tuple[int, str, str], ...] = ()  # (row, name, reason)
+    time_ms: float = 0.0  # model time per predicted row
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+def predict(predictor, source, rows=None, *, lift_from=None, hypotheses: int = 0, seed: int = 0,
+            progress: ProgressSink | None = None) -> Iterator[Batch]:
+    """Batches of ``predictor``'s predictions of ``rows`` (default all) of the dataset ``source``
+    (see the module docstring). ``lift_from``: a predictor whose 2D a pose2d model lifts."""
+    progress = progress or NullProgress()
+    unreadable = tuple((-1, str(name), str(why)) for name, why in getattr(source, "unreadable", None) or ()
+                       if rows is None)  # files a folder left out when it was opened: no rows, said once
+    rows = np.arange(len(source), dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
+    inputs = predictor.family.inputs
+    if int(hypotheses) < 0:
+        raise InputError(f"--hypotheses: must be 0 or more, got {hypotheses}")
+    if "image" in inputs:
+        batches = _image_batches(predictor, source, rows, progress)
+    elif "pose2d" in inputs:
+        batches = _pose_batches(predictor, source, rows, lift_from, int(hypotheses), int(seed), progress)
+    else:
+        raise InputError(f"this {predictor.family.name} model takes {', '.join(sorted(inputs))}: "
+                         "neither images nor 2D joints")
+    return _counted(batches, len(rows), progress, unreadable)
+
+
+def _counted(batches: Iterator[Batch], total: int, progress, unreadable: tuple = ()) -> Iterator[Batch]:
+    if unreadable:
+        yield Batch(np.zeros(0, np.int64), None, (), unreadable)
+    done = 0
+    for batch in batches:
+        done += len(batch) + len(batch.skipped)
+        progress.set_progress(min(done / total, 0.999) if total else 0.0)
+        progress.set_status(f"{done} of {total} samples")
+        yield batch
+    progress.set_progress(1.0)
+
+
+# ---------------------------------------------------------------------- images
+def _image_batches(predictor, dataset, rows: np.ndarray, progress) -> Iterator[Batch]:
+    from hpe_core.inference.images import letterboxed
+
+    batch: list[tuple] = []
+    skipped: list[tuple[int, str, str]] = []
+    with letterboxed(dataset, rows, predictor.image_size, predictor.queue_size * predictor.batch_size) as stream:
+        for row, name, image, hw, reason in stream:
+            check_cancelled(progress)
+            if image is None:
+                skipped.append((row, name, reason or "unreadable"))
+            else:
+                batch.append((row, name, image, hw))
+            if len(batch) == predictor.batch_size:
+                yield _run_images(predictor, batch, skipped)
+                batch, skipped = [], []
+    if batch or skipped:
+        yield _run_images(predictor, batch, skipped)
+
+
+def _run_images(predictor, batch: list, skipped: list) -> Batch:
+    from hpe_core.datasets.transforms import unletterbox_joints
+
+    if not batch:
+        return Batch(np.zeros(0, np.int64), None, (), tuple(skipped))
+    t0 = time.perf_counter()
+    pred = predictor.predict_batch(predictor.batch_tensor([image for _, _, image, _ in batch]))
+    ms = (time.perf_counter() - t0) * 1000.0 / len(batch)
+    indices = np.array([row for row, _, _, _ in batch], np.int64)
+    if pred.joints_2d is not None:  # the model's input px -> the stored image's px
+        size = predictor.image_size
+        j2 = [unletterbox_joints(j, h, w, size) for j, (_, _, _, (h, w)) in zip(pred.joints_2d, batch)]
+        pred = pred.replace(joints_2d=np.stack(j2).astype(np.float32))
+    return Batch(indices, pred.replace(index=indices), tuple(n for _, n, _, _ in batch), tuple(skipped), ms)
+
+
+# ---------------------------------------------------------------------- 2D joints
+def _pose_batches(predictor, dataset, rows: np.ndarray, lift_from, hypotheses: int, seed: int,
+                  progress) -> Iterator[Batch]:
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)  # its own: no other thread's draws interleave
+    for batch in _source_2d(predictor, dataset, rows, lift_from, progress):
+        check_cancelled(progress)
+        yield _lift(predictor, dataset, batch, hypotheses, generator)
+
+
+def _source_2d(predictor, dataset, rows: np.ndarray, lift_from, progress) -> Iterator[Batch]:
+    """Batches whose ``prediction.joints_2d`` holds the 2D to lift: ``lift_from``'s, else the dataset's."""
+    if lift_from is not None:
+        if lift_from.num_joints != predictor.num_joints:
+            raise InputError(f"the 2D source predicts {lift_from.num_joints} joints ({lift_from.skeleton}), the "
+                             f"lifter takes {predictor.num_joints} ({predictor.skeleton})")
+        yield from _image_batches(lift_from, dataset, rows, progress)
+        return
+    if getattr(dataset, "joints_2d", None) is None:
+        raise InputError(f"{dataset.path}: has no 2D joints for this {predictor.family.name} model to lift")
+    joints, notes = _mapped_2d(predictor, dataset)
+    for a in range(0, len(rows), POSE_BATCH):
+        chunk = rows[a:a + POSE_BATCH]
+        names = tuple(dataset.sample_name(int(i)) for i in chunk)
+        yield Batch(chunk, Prediction(joints_2d=np.asarray(joints[chunk], np.float32), index=chunk,
+                                      meta={"notes": notes}), names)
+
+
+def _mapped_2d(predictor, dataset):
+    """The dataset's (N, J, 2) joints on the model's joint set, and the notes of what was derived."""
+    from hpe_core.skeleton import map_joints
+
+    joint_set = dataset.extra.get("joint_set", dataset.skeleton.name)
+    if joint_set == predictor.skeleton:
+        return dataset.joints_2d, []
+    return map_joints(np.asarray(dataset.joints_2d, np.float64), joint_set, predictor.skeleton, str(dataset.path))
+
+
+def _lift(predictor, dataset, source: Batch, hypotheses: int, generator) -> Batch:
+    """Lift ``source``'s 2D rows; a row with a missing joint the model needs is skipped."""
+    import torch
+
+    if source.prediction is None:
+        return source
+    j2 = source.prediction.joints_2d
+    visible = _visible(dataset, source.indices)
+    needed = getattr(predictor.model, "input_joints", None)
+    needed = list(range(j2.shape[1])) if needed is None else list(needed)
+    ok = np.isfinite(j2[:, needed]).all(axis=(1, 2)) if visible is None else \
+        (np.isfinite(j2).all(-1) | ~visible)[:, needed].all(1)
+    skipped = source.skipped + tuple((int(r), n, "a 2D joint the model needs is missing")
+                                     for r, n in zip(source.indices[~ok], np.array(source.names, object)[~ok]))
+    if not ok.any():
+        return Batch(np.zeros(0, np.int64), None, (), skipped)
+    inputs = {"joints_2d": torch.from_numpy(np.ascontiguousarray(j2[ok], np.float32)),
+              "hypotheses": hypotheses, "generator": generator}
+    if visible is not None:
+        inputs["visible"] = torch.from_numpy(visible[ok])
+    t0 = time.perf_counter()
+    pred = predictor.predict_inputs(inputs)
+    ms = (time.perf_counter() - t0) * 1000.0 / int(ok.sum())
+    indices = source.indices[ok]
+    meta = {**pred.meta, **({"notes": source.prediction.meta["notes"]} if source.prediction.meta.get("notes") else {})}
+    pred = pred.replace(index=indices, joints_2d=j2[ok].astype(np.float32), meta=meta)
+    names = tuple(n for n, keep in zip(source.names, ok) if keep)
+    return Batch(indices, pred, names, skipped, ms)
+
+
+def _visible(dataset, rows: np.ndarray) -> np.ndarray | None:
+    try:
+        visible = dataset.visible
+    except (DatasetError, KeyError, AttributeError):
+        return None
+    return None if visible is None else np.asarray(visible[rows], bool)
