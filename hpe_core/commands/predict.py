@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     hypotheses = 10 if "hypotheses" in predictor.family.outputs else 0
     if hypotheses and out.suffix.lower() != ".npz":
         raise InputError(f"--out {out}: a lifter's predictions (with hypotheses and latent) are saved as .npz")
-    source = open_source(args.input, predictor.family, args.joints)
+    source = open_source(args.input, predictor, args.joints)
     rows = _rows(source, args)
     with terminal_progress("predict") as progress:
         batches = predict(predictor, source, rows, lift_from=lift_from, hypotheses=hypotheses, progress=progress)
@@ -98,12 +98,13 @@ def _checkpoints(args: argparse.Namespace) -> tuple[str | None, str]:
 
 
 def _rows(source, args: argparse.Namespace):
-    """Every row, or a video's every ``--stride``-th frame up to ``--max-frames``."""
+    """None (every row), or a video's every ``--stride``-th frame up to ``--max-frames``."""
     import numpy as np
 
     from hpe_core.errors import InputError
 
     if int(args.stride) < 1:
         raise InputError(f"--stride: must be at least 1, got {args.stride}")
-    rows = np.arange(0, len(source), int(args.stride) if source.format == "video" else 1, dtype=np.int64)
-    return rows[:args.max_frames] if args.max_frames is not None and source.format == "video" else rows
+    if source.format != "video" or (int(args.stride) == 1 and args.max_frames is None):
+        return None
+    return np.arange(0, len(source), int(args.stride), dtype=np.int64)[:args.max_frames]

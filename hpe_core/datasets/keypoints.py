@@ -91,15 +91,18 @@ def _coco_json(path: Path) -> tuple[np.ndarray, list[str]]:
     return np.stack(rows), names
 
 
-def read_keypoints_file(path: str | Path, joints: str | None = None):
+def read_keypoints_file(path: str | Path, joints: str | None = None, target: str | None = None):
     """The keypoints file ``path`` as a :class:`PoseDataset` of 2D joints (NaN: missing; ``visible``
-    where finite), no images; ``joints`` names the file's joint set (see the module docstring)."""
+    where finite), no images; ``joints`` names the file's joint set (see the module docstring),
+    ``target`` the joint set of the model that will read it (named when the file fits no set)."""
     from hpe_core.datasets.base import NoImages, PoseDataset
-    from hpe_core.skeleton import COCO17, SKELETONS, get_skeleton
+    from hpe_core.skeleton import COCO17, SKELETONS, get_skeleton, map_joints
 
     arr, names, joint_set, notes = read_keypoints(path, joints)
     by_count = {sk.num_joints: sk for sk in SKELETONS.values()}
     skeleton = get_skeleton(joint_set) if joint_set else COCO17 if arr.shape[1] == 17 else by_count.get(arr.shape[1])
+    if skeleton is None and target:
+        map_joints(arr, None, target, str(path))  # says what the model takes
     if skeleton is None:
         raise InputError(f"{path}: {arr.shape[1]} joints per pose match no known joint set; give --joints")
     visible = np.isfinite(arr).all(-1)

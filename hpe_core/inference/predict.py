@@ -133,7 +133,7 @@ def _source_2d(predictor, dataset, rows: np.ndarray, lift_from, progress) -> Ite
                              f"lifter takes {predictor.num_joints} ({predictor.skeleton})")
         yield from _image_batches(lift_from, dataset, rows, progress)
         return
-    if getattr(dataset, "joints_2d", None) is None:
+    if not dataset.has("joints_2d"):
         raise InputError(f"{dataset.path}: has no 2D joints for this {predictor.family.name} model to lift")
     joints, notes = _mapped_2d(predictor, dataset)
     for a in range(0, len(rows), POSE_BATCH):
@@ -148,7 +148,7 @@ def _mapped_2d(predictor, dataset):
     from hpe_core.skeleton import map_joints
 
     joint_set = dataset.extra.get("joint_set", dataset.skeleton.name)
-    if joint_set == predictor.skeleton:
+    if predictor.skeleton is None or joint_set == predictor.skeleton:  # no joint set declared: as they are
         return dataset.joints_2d, []
     return map_joints(np.asarray(dataset.joints_2d, np.float64), joint_set, predictor.skeleton, str(dataset.path))
 
@@ -161,10 +161,11 @@ def _lift(predictor, dataset, source: Batch, hypotheses: int, generator) -> Batc
         return source
     j2 = source.prediction.joints_2d
     visible = _visible(dataset, source.indices)
+    if visible is not None and visible.shape[1] != j2.shape[1]:  # the dataset's joint set, not the model's
+        visible = None
     needed = getattr(predictor.model, "input_joints", None)
     needed = list(range(j2.shape[1])) if needed is None else list(needed)
-    ok = np.isfinite(j2[:, needed]).all(axis=(1, 2)) if visible is None else \
-        (np.isfinite(j2).all(-1) | ~visible)[:, needed].all(1)
+    ok = np.isfinite(j2[:, needed]).all(axis=(1, 2))
     skipped = source.skipped + tuple((int(r), n, "a 2D joint the model needs is missing")
                                      for r, n in zip(source.indices[~ok], np.array(source.names, object)[~ok]))
     if not ok.any():

@@ -9,8 +9,8 @@ from pathlib import Path
 from hpe_core.errors import InputError
 
 
-def open_source(path: str | Path, family=None, joints: str | None = None, skip_list=None):
-    """The :class:`~hpe_core.datasets.base.PoseDataset` of ``path`` for a model of ``family``."""
+def open_source(path: str | Path, predictor=None, joints: str | None = None, skip_list=None):
+    """The :class:`~hpe_core.datasets.base.PoseDataset` of ``path`` for ``predictor``'s model."""
     from hpe_core.datasets import open_dataset
     from hpe_core.datasets.fileio import IMAGE_SUFFIXES
     from hpe_core.datasets.folder import read_image_file
@@ -19,9 +19,10 @@ def open_source(path: str | Path, family=None, joints: str | None = None, skip_l
     path = Path(path).expanduser()
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
+    family = None if predictor is None else predictor.family
     lifts = family is not None and "image" not in family.inputs and "pose2d" in family.inputs
     if path.is_file() and lifts and is_keypoints_file(path):
-        return read_keypoints_file(path, joints)
+        return read_keypoints_file(path, joints, predictor.skeleton)
     if joints:
         raise InputError("--joints: only for a keypoints file lifted by a 2D-to-3D model")
     if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from predict_helpers import run_predict
 import torch
 from torch import nn
 
@@ -153,7 +154,7 @@ def test_the_predictor_runs_a_new_pose2d_family_on_dataset_columns(tmp_path, mon
     ds = open_dataset(Path(__file__).resolve().parents[1] / "fixtures" / "datasets" / "native_v1")
     predictor = Predictor(path, "cpu", batch_size=3)
     frames = []
-    run = predictor.predict_dataset(ds, progress=None, on_frame=lambda item: frames.append(item["frame"]))
+    run = run_predict(predictor, ds, on_batch=lambda batch: frames.extend(batch.indices.tolist()))
     model, _ = load_checkpoint(path)
     with torch.no_grad():
         want = ToyLifterFamily.predict(model, {"joints_2d": torch.tensor(ds.joints_2d)})
@@ -161,5 +162,13 @@ def test_the_predictor_runs_a_new_pose2d_family_on_dataset_columns(tmp_path, mon
     assert frames == list(range(len(ds))) and np.array_equal(pred.index, np.arange(len(ds)))
     assert pred.frame == "canonical" and np.allclose(pred.joints_3d, want.joints_3d, atol=1e-6)
     assert score_prediction(pred, ds)["samples"] == len(ds)
-    with pytest.raises(InputError, match="takes pose2d, not images"):
-        predictor.predict_video(tmp_path / "clip.mp4")
+    with pytest.raises(InputError, match="has no 2D joints"):
+        run_predict(predictor, _no_2d(ds))
+
+
+def _no_2d(ds):
+    """A video-like dataset of ``ds``'s size without 2D joints."""
+    from hpe_core.datasets.base import NoImages, PoseDataset
+
+    return PoseDataset(path=ds.path, format="folder", skeleton=ds.skeleton, size=len(ds), columns={},
+                       images=NoImages("no images"))

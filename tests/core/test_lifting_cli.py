@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from hpe_core.lifting import map_joints, read_keypoints
+from hpe_core.datasets.keypoints import read_keypoints
+from hpe_core.skeleton import map_joints
 from hpe_core.models import build_model, save_checkpoint
 from hpe_core.predictions import Prediction, load_prediction
 
 ROOT = Path(__file__).resolve().parents[2]
+MISSING = "a 2D joint the model needs is missing"
 
 
 def hpe(*args):
@@ -87,18 +89,24 @@ def test_a_keypoints_file_with_the_wrong_joint_count_exits_2_in_one_line(lifter,
                     "k.npy", "14 joints per pose", "h36m17")
 
 
-def test_nan_joints_exit_2_in_one_line_naming_the_sample(lifter, tmp_path):
+def test_a_pose_with_a_missing_joint_is_skipped_and_named(lifter, tmp_path):
     x = np.random.default_rng(0).uniform(0, 100, (5, 17, 2))
     x[3, 7] = np.nan
     np.save(tmp_path / "k.npy", x)
-    one_line_exit_2(hpe("predict", lifter[0], tmp_path / "k.npy", "--out", tmp_path / "o.npz"),
-                    "k.npy", "sample 3", "NaN")
+    done = hpe("predict", lifter[0], tmp_path / "k.npy", "--out", tmp_path / "o.json", "--json")
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert payload["frames"] == 4 and payload["skipped_frames"] == [{"name": "3", "reason": MISSING}]
     coco = tmp_path / "k.json"
     _coco_file(coco)
     raw = json.loads(coco.read_text())
     raw["annotations"][1]["keypoints"][3 * 11 + 2] = 0  # left hip not labelled: no pelvis either
     coco.write_text(json.dumps(raw))
-    one_line_exit_2(hpe("predict", lifter[0], coco, "--out", tmp_path / "o.npz"), "sample 11/1", "missing")
+    done = hpe("predict", lifter[0], coco, "--out", tmp_path / "o.json", "--json")
+    assert json.loads(done.stdout)["skipped_frames"] == [{"name": "11/1", "reason": MISSING}]
+    np.save(tmp_path / "nan.npy", np.full((2, 17, 2), np.nan))  # nothing to lift: one line, exit 2
+    one_line_exit_2(hpe("predict", lifter[0], tmp_path / "nan.npy", "--out", tmp_path / "o.npz"),
+                    "nan.npy", "nothing could be predicted", MISSING)
 
 
 def test_heatmap_plus_lifter_chains_images_to_3d(lifter, tmp_path):
@@ -121,7 +129,7 @@ def test_heatmap_plus_lifter_chains_images_to_3d(lifter, tmp_path):
     # 2D in each image's own pixels: the heatmap 2D of the letterboxed 32 px input, letterbox undone
     from hpe_core.datasets.transforms import to_tensor
     from hpe_core.models.families import FAMILIES
-    from hpe_core.training.tasks.pipeline import unletterbox_joints
+    from hpe_core.datasets.transforms import unletterbox_joints
 
     image = cv2.cvtColor(cv2.imread(str(folder / "0.png")), cv2.COLOR_BGR2RGB)
     with torch.no_grad():

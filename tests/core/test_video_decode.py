@@ -6,6 +6,7 @@ import threading
 import cv2
 import numpy as np
 import pytest
+from predict_helpers import run_predict
 import torch
 
 from analysis_assets import IMAGE_SIZE, corrupt_video_frame, make_assets
@@ -63,7 +64,7 @@ def test_stride_and_limit(clip, stride, max_frames, expected):
 def test_predictions_equal_decoding_first(clip, tmp_path_factory):
     model = load_checkpoint(make_assets(tmp_path_factory.mktemp("assets")).regressor)[0]
     predictor = Predictor(model, "cpu", batch_size=4, image_size=IMAGE_SIZE)
-    video = predictor.predict_video(clip)
+    video = run_predict(predictor, clip)
     images = [predictor.preprocess(im) for im in _decoded_first(clip, None)]  # training's to_tensor, per image
     first = np.concatenate([predictor.predict_tensor(torch.stack(images[a:a + 4])) for a in range(0, 10, 4)])
     assert video.frames == list(range(10)) and video.skipped == 0
