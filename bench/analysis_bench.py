@@ -14,7 +14,7 @@
 - predictor: ``Predictor.predict_tensor`` fp32 / bf16 vs a bare fp32 ``model.predict_pose(x)`` loop
   on the same batches, and the share of this machine's measured matmul peak that it reaches (the
   best of torch matmuls and of a GEMM-shaped 1x1 convolution, the faster path on some CPUs);
-- video: frames/s of ``Predictor.predict_video`` (decode thread + model) vs the model alone on
+- video: frames/s of ``predict`` over a video (decode thread + model) vs the model alone on
   the same frames already decoded, the decode thread's CPU time per frame alone, and the ratios
   that CPU time allows on cores the model fills (spread evenly over the model's threads, or as if
   serial);
@@ -323,7 +323,8 @@ def bench_video(quick: bool, size: int = 128) -> dict:
     import cv2
     import torch
 
-    from hpe_core.inference import Predictor
+    from hpe_core.datasets.video import read_video
+    from hpe_core.inference import Predictor, collect, predict
     from hpe_core.inference.video import decode_video
 
     frames = 96 if quick else 256
@@ -349,14 +350,15 @@ def bench_video(quick: bool, size: int = 128) -> dict:
             for x in batches:
                 predictor.predict_tensor(x)
 
-        def decode_only():  # the decode thread's work alone: the frames as predict_video gets them
+        def decode_only():  # the decode thread's work alone: the frames as predict gets them
             for _ in decode_video(path, size)[0]:
                 pass
 
         model_only()
         cpu = {}
         t = interleaved({"model": cpu_timed(model_only, "model", cpu),
-                         "video": cpu_timed(lambda: predictor.predict_video(path), "video", cpu),
+                         "video": cpu_timed(lambda: collect(predict(predictor, read_video(path)), predictor), "video",
+                                            cpu),
                          "decode": cpu_timed(decode_only, "decode", cpu)}, 2 if quick else 4)
         t_model, t_video = t["model"], t["video"]
     # On a loaded machine the wall-clock ratio flatters the pipeline (its extra thread takes CPU from the other
@@ -440,7 +442,7 @@ def bench_demo(quick: bool) -> dict:
     from hpe_core.analysis import EmbedSpec, compute_embeddings, cross_view_retrieval
     from hpe_core.datasets import open_dataset
     from hpe_core.datasets.demo import demo_dataset_path
-    from hpe_core.inference import Predictor
+    from hpe_core.inference import Predictor, collect, predict
     from hpe_core.models import build_model, load_checkpoint, save_checkpoint
 
     demo = resources_dir() / "demo"
@@ -472,7 +474,8 @@ def bench_demo(quick: bool) -> dict:
             continue
         dataset = open_dataset(data)
         rows = dataset.split_indices("test")[: limit or None]
-        preds = {p: Predictor(demo / head, "cpu", p).predict_dataset(dataset, rows) for p in ("fp32", "bf16")}
+        predictors = {p: Predictor(demo / head, "cpu", p) for p in ("fp32", "bf16")}
+        preds = {p: collect(predict(pr, dataset, rows), pr) for p, pr in predictors.items()}
         diff = np.linalg.norm(preds["bf16"].joints_3d - preds["fp32"].joints_3d, axis=-1).mean()
         out[f"{head[:-3]}_bf16_vs_fp32_mpjpe_mm"] = float(diff)
     return report("demo", **out)
@@ -505,7 +508,7 @@ def record_figures(results: list[dict]) -> None:
             rows.append(("UMAP first use in a fresh process, plain / cached", f"{r['speedup']:.2f}x "
                          f"({r['plain_s']:.1f} s -> {r['ours_cached_s']:.1f} s)", "no warm-up"))
         elif name == "video":
-            rows.append(("predict_video / model alone", f"{r['ratio']:.3f} (decode {r['decode_cpu_ms_per_frame']:.2f} "
+            rows.append(("predict (video) / model alone", f"{r['ratio']:.3f} (decode {r['decode_cpu_ms_per_frame']:.2f} "
                          f"ms CPU a frame, model {r['model_ms_per_frame']:.2f} ms: at most "
                          f"{r['bound_even_share']:.3f} with the decode's CPU spread evenly over the model's "
                          "cores)", ">= 0.95"))

@@ -1,12 +1,12 @@
 """Seed 001 speed: batched heatmap decoding against a per-joint Python loop, and lifter inference
-on many poses (the product's lift_keypoints) against a bare ``model(x)`` loop, in the same run.
+on many poses (the product's one predict) against a bare ``model(x)`` loop, in the same run.
 
     python bench/heatmap_bench.py [--maps 2000] [--joints 17] [--size 64] [--poses 100000]
 
 Decoding: argmax + Gaussian sub-pixel refinement of (N, J, H, W) heatmaps, batched
 (:func:`hpe_core.models.heatmap.argmax_decode`) and one joint at a time in Python / numpy as
 evaluation scripts often do; both must agree to 1e-4 px. Lifting: 100,000 poses through
-:func:`hpe_core.lifting.lift_keypoints` (large batches, inference mode) against a loop calling
+:func:`hpe_core.inference.predict` over a keypoints file (large batches, inference mode) against a loop calling
 ``model(x)`` on batches of 64 (a training-sized batch) under ``no_grad``. Ratios are printed.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,7 +24,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hpe_core.lifting import lift_keypoints  # noqa: E402
+from hpe_core.inference import Predictor, collect, predict  # noqa: E402
+from hpe_core.inference.sources import open_source  # noqa: E402
 from hpe_core.models import build_model  # noqa: E402
 from hpe_core.models.heatmap import argmax_decode, gaussian_targets  # noqa: E402
 
@@ -78,8 +80,11 @@ def main() -> int:
 
     model = build_model("lifter", skeleton="h36m17").eval()
     poses = np.random.default_rng(0).uniform(0, 1000, (args.poses, 17, 2)).astype(np.float32)
-    names = [str(k) for k in range(args.poses)]
-    t_lift, run = timed(lambda: lift_keypoints(model, poses, names), args.repeat)
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(Path(tmp) / "poses.npy", poses)
+        predictor = Predictor(model, "cpu")
+        keypoints = open_source(Path(tmp) / "poses.npy", predictor)
+        t_lift, run = timed(lambda: collect(predict(predictor, keypoints), predictor), args.repeat)
 
     def bare():
         x = torch.from_numpy(poses)
@@ -88,7 +93,7 @@ def main() -> int:
 
     t_bare, want = timed(bare, 1)
     diff = float(np.abs(run.joints_3d - want.numpy()).max())
-    print(f"lift     {args.poses} poses: lift_keypoints {t_lift:.2f} s ({args.poses / t_lift:,.0f} poses/s), "
+    print(f"lift     {args.poses} poses: predict {t_lift:.2f} s ({args.poses / t_lift:,.0f} poses/s), "
           f"bare model(x) loop of 64 {t_bare:.2f} s, ratio {t_bare / t_lift:.1f}x (max difference {diff:.2e} mm)")
     return 0 if diff < 1e-2 else 1
 

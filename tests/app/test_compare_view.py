@@ -97,7 +97,7 @@ def test_hover_is_linked_and_selection_is_shared(qtbot, compared):
 
 
 def test_selected_sample_shows_both_predictions_in_one_3d_view(qtbot, compared, afiles):  # noqa: F811
-    from hpe_core.inference import Predictor
+    from hpe_core.inference import Predictor, collect, predict
 
     ws, view = compared
     ws.select(10)
@@ -106,7 +106,8 @@ def test_selected_sample_shows_both_predictions_in_one_3d_view(qtbot, compared, 
     assert all(len(sk[k].joints) == ws.catalog.dataset.skeleton.num_joints for k in ("gt", "a", "b"))
     gt = np.asarray(ws.catalog.dataset.joints_3d[10], np.float64)
     gt = gt - gt[ws.catalog.dataset.skeleton.root]
-    expected_a = Predictor(afiles.simclr_regress, "cpu").predict_dataset(ws.catalog.dataset, [10]).joints_3d[0]
+    predictor = Predictor(afiles.simclr_regress, "cpu")
+    expected_a = collect(predict(predictor, ws.catalog.dataset, [10]), predictor).joints_3d[0]
     # drawn in the display frame, all three shifted by the same amount: differences are preserved
     np.testing.assert_allclose(np.linalg.norm(sk["a"].joints - sk["gt"].joints, axis=1),
                                np.linalg.norm(expected_a - gt, axis=1), rtol=1e-4, atol=1e-2)

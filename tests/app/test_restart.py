@@ -13,18 +13,18 @@ from helpers import make_checkpoint
 
 @pytest.fixture
 def counted(monkeypatch):
-    """Counts the rows each call of ``hpe_core.pose_pipeline.predict_rows`` (what the GUI's
-    prediction jobs run a model through) is asked for."""
-    from hpe_core import pose_pipeline
+    """Counts the rows each call of ``hpe_core.inference.predict`` (what the GUI's prediction jobs
+    run a model through) is asked for."""
+    from hpe_core import inference
 
     calls: list[int] = []
-    original = pose_pipeline.predict_rows
+    original = inference.predict
 
     def counting(predictor, dataset, rows, *args, **kwargs):
         calls.append(len(rows))
         return original(predictor, dataset, rows, *args, **kwargs)
 
-    monkeypatch.setattr(pose_pipeline, "predict_rows", counting)
+    monkeypatch.setattr(inference, "predict", counting)
     return calls
 
 

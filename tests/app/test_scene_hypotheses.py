@@ -1,5 +1,5 @@
 """The 3D view draws a VAE lifter's K sampled hypotheses (seed 003) faintly around the opaque mean:
-K thin translucent skeletons whose coordinates are hpe_core's ``predict_lifter`` hypotheses for
+K thin translucent skeletons whose coordinates are hpe_core's ``predict`` hypotheses for
 the same seed, placed as the mean is; K follows its control; another sample gets its own."""
 
 from __future__ import annotations
@@ -43,10 +43,11 @@ def scene(qtbot, synth):
 
 def expected(ws, view, index: int, k: int) -> tuple[np.ndarray, HypothesisSet]:
     """hpe_core's hypotheses of row ``index`` for the view's seed, in the view's display frame."""
-    from hpe_core.analysis.lifting import predict_lifter
+    from hpe_core.inference import Predictor, collect, predict
 
     ds = ws.catalog.dataset
-    pred = predict_lifter(ws.catalog.checkpoint.model, ds, np.array([index]), k, seed=DEFAULT_SEED)
+    predictor = Predictor(ws.catalog.checkpoint.model, "cpu")
+    pred = collect(predict(predictor, ds, np.array([index]), hypotheses=k, seed=DEFAULT_SEED), predictor).prediction
     hyps = HypothesisSet("", "", index, DEFAULT_SEED, pred.hypotheses[0], pred.joints_3d[0])
     cam = ds.cameras[int(ds.camera_id[index])]
     placed = place_hypotheses(hyps, np.asarray(ds.joints_3d[index], np.float64), ds.skeleton.root, ws.options.align)

@@ -28,8 +28,7 @@ def synth(tmp_path_factory):
 
 
 def test_the_demo_lifter_opens_predicts_and_its_latent_embeds_by_action(qtbot, synth, capsys, monkeypatch):
-    from hpe_core.analysis.lifting import predict_lifter
-    from hpe_core.models import load_checkpoint
+    from hpe_core.inference import Predictor, collect, predict
 
     ds_path, root = synth
     monkeypatch.setenv("HPE_STUDIO_CACHE", str(root / "cache"))
@@ -42,9 +41,8 @@ def test_the_demo_lifter_opens_predicts_and_its_latent_embeds_by_action(qtbot, s
         qtbot.waitUntil(lambda: ws.catalog.checkpoint is not None and ws.predictions() is not None
                         and ws.predictions().complete, timeout=60_000)
         assert not [m for m in ws.tasks.tasks if not m.hidden]
-        model, _ = load_checkpoint(DEMO_VAE, device="cpu")
-        ds = ws.catalog.dataset
-        mean = predict_lifter(model, ds, np.arange(len(ds)), 0).joints_3d  # the mean hypothesis
+        predictor, ds = Predictor(DEMO_VAE, "cpu"), ws.catalog.dataset
+        mean = collect(predict(predictor, ds), predictor).joints_3d  # the mean hypothesis
         np.testing.assert_allclose(ws.predictions().joints, mean, atol=1e-2)
         assert np.isfinite(ws.predictions().ranking).all()
         for name, value in (("layer", "latent"), ("method", "pca"), ("colour", "action")):

@@ -1,4 +1,4 @@
-"""What the GUI shows of seed 001, computed in hpe_core: checkpoint capabilities, the rows a
+"""The one prediction door and what the GUI shows of seed 001: checkpoint capabilities, the rows a
 heatmap net / lifter / heatmap+lifter chain predicts on a dataset (2D in the dataset's pixels),
 and heatmaps mapped onto the image with a colour map."""
 
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from hpe_core import pose_pipeline as pp
+from hpe_core.inference import heatmaps as pp
+from hpe_core.inference import predict
 from hpe_core.models.families import FAMILIES
 from hpe_core.models.families.capabilities import IMAGE_TO_2D, IMAGE_TO_3D, LIFT_2D_TO_3D, capabilities
 
@@ -107,32 +108,41 @@ def predictors():
 def _collect(batches):
     out = {"indices": [], "joints_3d": [], "joints_2d": []}
     for b in batches:
-        for k in out:
-            if b[k] is not None:
-                out[k].append(np.asarray(b[k]))
+        if b.prediction is None:
+            continue
+        out["indices"].append(b.indices)
+        for k in ("joints_3d", "joints_2d"):
+            if getattr(b.prediction, k) is not None:
+                out[k].append(np.asarray(getattr(b.prediction, k)))
     return {k: np.concatenate(v) if v else None for k, v in out.items()}
 
 
 def test_lifter_rows_lift_the_ground_truth_2d(synth, predictors):
     _, lifter = predictors
     rows = np.arange(len(synth))[::-1]
-    got = _collect(pp.predict_rows(lifter, synth, rows))
-    assert np.array_equal(got["indices"], rows) and got["joints_2d"] is None
+    got = _collect(predict(lifter, synth, rows))
+    assert np.array_equal(got["indices"], rows)
+    np.testing.assert_array_equal(got["joints_2d"], synth.joints_2d[rows])  # the 2D it lifted
     with torch.no_grad():
         ref = FAMILIES["lifter"].predict(lifter.model.eval(), {"joints_2d": synth.joints_2d[rows]}).joints_3d
     np.testing.assert_allclose(got["joints_3d"], ref, rtol=1e-5, atol=1e-3)  # float32 mm of ~1000
 
 
 def test_heatmap_rows_are_in_image_pixels_and_chain_into_the_lifter(synth, predictors):
-    from hpe_core.training.tasks.pipeline import predicted_2d
+    from hpe_core.datasets.transforms import to_tensor, unletterbox_joints
 
     heatmap, lifter = predictors
     rows = np.arange(len(synth))
-    hm = _collect(pp.predict_rows(heatmap, synth, rows))
+    hm = _collect(predict(heatmap, synth, rows))
     assert hm["joints_3d"] is None
-    ref_2d = predicted_2d(heatmap.model, synth, rows, heatmap.image_size, "cpu")  # the training pipeline's 2D
+    images = [synth.load_image(int(i)) for i in rows]  # the unfused network on training's tensors
+    size = heatmap.image_size
+    with torch.no_grad():
+        own = FAMILIES["heatmap2d"].predict(heatmap.model.eval(), {"image": torch.stack([to_tensor(im, size) for im in images]),
+                                                                   "heatmaps": False}).joints_2d
+    ref_2d = np.stack([unletterbox_joints(j, *im.shape[:2], size) for j, im in zip(own, images)])
     np.testing.assert_allclose(hm["joints_2d"], ref_2d, atol=1e-3)
-    chain = _collect(pp.predict_rows(lifter, synth, rows, source=heatmap))
+    chain = _collect(predict(lifter, synth, rows, lift_from=heatmap))
     np.testing.assert_allclose(chain["joints_2d"], ref_2d, atol=1e-3)
     with torch.no_grad():
         ref_3d = FAMILIES["lifter"].predict(lifter.model.eval(), {"joints_2d": ref_2d}).joints_3d
@@ -144,7 +154,7 @@ def test_sample_heatmaps_decode_where_the_rows_say(synth, predictors):
     image = synth.load_image(4)
     hm = pp.sample_heatmaps(heatmap, image)
     assert hm.heatmaps.shape[0] == 19 and hm.image_hw == image.shape[:2] and hm.input_size == heatmap.image_size
-    row = _collect(pp.predict_rows(heatmap, synth, [4]))["joints_2d"][0]
+    row = _collect(predict(heatmap, synth, [4]))["joints_2d"][0]
     np.testing.assert_allclose(hm.joints_2d, row, atol=1e-3)
     with pytest.raises(Exception, match="no heatmaps"):
         pp.sample_heatmaps(lifter, image)
@@ -156,5 +166,11 @@ def test_a_lifter_without_2d_in_the_dataset_says_so(synth, predictors):
     class No2D:
         path, joints_2d, visible = Path("/data/x"), None, None
 
+        def __len__(self):
+            return 1
+
+        def has(self, name):
+            return False
+
     with pytest.raises(InputError, match="no 2D joints"):
-        list(pp.predict_rows(predictors[1], No2D(), [0]))
+        list(predict(predictors[1], No2D(), [0]))
