@@ -34,7 +34,7 @@ def dataset_fingerprint(dataset) -> str:
     """sha256 of the dataset's sample names and annotation columns (the report's provenance
     fingerprint) plus, for a dataset without 3D annotations (an image folder, a video), the size
     and modification time of its image files, so a changed image is predicted again."""
-    from hpe_core.report.provenance import dataset_fingerprint as annotations_fingerprint
+    from hpe_core.datasets.fingerprint import annotations_fingerprint
 
     h = hashlib.sha256(annotations_fingerprint(dataset).encode())
     h.update(str(getattr(dataset, "format", "")).encode())

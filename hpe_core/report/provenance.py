@@ -8,7 +8,6 @@ rerun whose inputs changed since.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import sys
@@ -16,22 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from hpe_core.datasets.fingerprint import annotations_fingerprint
 from hpe_core.errors import InputError
 
 FORMAT = "hpe-studio-report-provenance"
-
-
-def dataset_fingerprint(dataset) -> str:
-    """sha256 of every sample's name and the 3D joints, visibility, action and camera columns."""
-    h = hashlib.sha256()
-    h.update(str(len(dataset)).encode())
-    for i in range(len(dataset)):
-        h.update(dataset.sample_name(i).encode("utf-8") + b"\0")
-    for name in ("joints_3d", "joints_2d", "visible", "action", "camera_id"):
-        value = dataset.column(name)
-        if value is not None:
-            h.update(name.encode() + np.ascontiguousarray(value).tobytes())
-    return h.hexdigest()
 
 
 def file_sha256(path: str | Path) -> str:
@@ -54,7 +41,7 @@ def make(command: list[str], settings: dict, dataset, sources: list[str], rows: 
     return {"format": FORMAT, "format_version": 1, "command": command, "versions": versions(),
             "settings": settings, "protocol": {"name": settings["protocol"], "definition": protocol_text},
             "dataset": {"path": str(Path(settings["dataset"]).resolve()), "samples": len(dataset),
-                        "fingerprint": dataset_fingerprint(dataset)},
+                        "fingerprint": annotations_fingerprint(dataset)},
             "inputs": [{"path": str(Path(s).resolve()), "sha256": file_sha256(s)} for s in sources],
             "seed": settings["seed"], "samples": [int(r) for r in rows],
             "sample_names": [dataset.sample_name(int(r)) for r in rows]}
@@ -81,5 +68,5 @@ def check_inputs(doc: dict, dataset, path: Path) -> None:
             raise InputError(f"{path}: input {item['path']} no longer exists")
         if file_sha256(item["path"]) != item["sha256"]:
             raise InputError(f"{path}: input {item['path']} changed since the report (sha256 differs)")
-    if dataset_fingerprint(dataset) != doc["dataset"]["fingerprint"]:
+    if annotations_fingerprint(dataset) != doc["dataset"]["fingerprint"]:
         raise InputError(f"{path}: the dataset {doc['dataset']['path']} changed since the report")

@@ -72,10 +72,9 @@ class Heatmap2DFamily(Family):
 def init_block_a(model: HeatmapNet, path: str) -> list[str]:
     """Copy the ResNet encoder of a SimCLR/SimSiam/MoCo/ResNet checkpoint into block A; returns the
     keys copied. InputError when the backbone or width differ."""
-    from hpe_core.training.tasks.base import load_encoder_checkpoint
+    from hpe_core.models.checkpoint import load_checkpoint
 
-    source, _ = load_encoder_checkpoint(path, ("simclr", "simsiam", "moco", "resnet", "regressor"),
-                                        "heatmap.encoder")
+    source, _ = load_checkpoint(path, expect_family=("simclr", "simsiam", "moco", "resnet", "regressor"))
     want = model.encoder.state_dict()
     have = source.encoder.state_dict()
     bad = [k for k in want if k not in have or have[k].shape != want[k].shape]
