@@ -14,10 +14,12 @@ batch 1 / 5 / 7 vs 32, channels-last or not, the chain's heatmap through the Pre
 3.7e-4 mm and 3e-5 px, i.e. 2-3 rounding steps, 15x inside. Indices, counts, names and strings are
 compared exactly. JSON numbers (metrics are float64 means over a few hundred joints of such
 predictions): |a - b| <= ATOL_SCALE x |b| + JSON_ATOL, with JSON_ATOL = ATOL_SCALE x 1e3 (a joint
-of 1 m moved by the bound, 4e-3 mm) - for a PCK / AUC fraction that is about one of the 456 scored
+of 1 m moved by the bound, 4e-3 mm) - for a PCK / AUC fraction that is one or two of the 456 scored
 joints crossing a threshold. Numbers printed rounded in the Markdown / LaTeX tables may also differ
 by one unit of their last digit. The argmax of a heatmap is exact unless two peaks tie within
-rounding; such a jump is a real change of output and is reported. A key, array or table file added
+rounding; such a jump is a real change of output and is reported. The VAE's hypotheses are draws
+of one generator seeded once, over the rows in order, in batches of 1024 (``hpe predict``'s): another
+batch layout draws others (measured: 550-730 mm apart at batch 1 or 7), which is reported too. A key, array or table file added
 since is not a change of what was recorded; one missing is.
 """
 
