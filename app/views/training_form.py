@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
                                QLabel, QLineEdit, QToolButton, QVBoxLayout, QWidget)
 
 from hpe_core.errors import InputError
-from hpe_core.training.config import Config, apply_overrides, config_from_dict, validate
+from hpe_core.training.config import Config, config_from_dict, validate
+from hpe_core.training.config_data import apply_overrides
 
 #: fields that hold a file path: they get a browse button
 PATH_FIELDS = {"data.skip_list": "Skip lists (*.txt);;All files (*)",

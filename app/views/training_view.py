@@ -25,7 +25,7 @@ from app.views.training_jobs_view import TrainingJobsView
 from hpe_core.atomic import atomic_write as write_atomic
 from app.visuals.binding import bind
 from hpe_core.errors import InputError
-from hpe_core.training.config import TASKS
+from hpe_core.training.tasks import TASKS
 
 if TYPE_CHECKING:
     from app.workspace import Workspace

@@ -78,7 +78,8 @@ def resolve_config_path(name: str) -> Path:
 
 
 def load_run_config(args: argparse.Namespace):
-    from hpe_core.training.config import apply_overrides, config_from_dict, load_config
+    from hpe_core.training.config import config_from_dict, load_config
+    from hpe_core.training.config_data import apply_overrides
 
     overrides = list(args.overrides)
     if args.output:
