@@ -1,12 +1,13 @@
 """A form generated from the training config dataclasses (:mod:`hpe_core.training.config`).
 
 One group per section, one widget per field chosen by its type: a combo box for ``Literal``,
-a check box for ``bool``, a line edit for the rest (empty means null for ``Optional`` fields).
-The form's values become ``section.key=text`` overrides applied with the CLI's own
-``apply_overrides``, then ``config_from_dict`` and ``validate``: the same checks and the same
-messages as ``hpe train --set ...``. Validation runs as you type; the field a message names is
-marked, and the message is shown in words (:func:`in_words`: the field's label, not the CLI's
-``--set key=value`` syntax).
+a check box for ``bool``, a line edit for the rest (empty means null). The common sections are
+always shown; of the task sections (each task's declared options, :data:`~hpe_core.training.tasks.TASKS`)
+only the chosen task's. Each widget gives its value typed (a number field's text is read as the
+CLI reads a ``--set`` value), the form's values become the config's plain data, then
+``config_from_dict`` and ``validate``: the same checks and the same messages as ``hpe train``.
+Validation runs as you type; the field a message names is marked, and the message is shown in
+words (:func:`in_words`: the field's label, not the CLI's ``--set key=value`` syntax).
 """
 
 from __future__ import annotations
@@ -23,14 +24,14 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
                                QLabel, QLineEdit, QToolButton, QVBoxLayout, QWidget)
 
 from hpe_core.errors import InputError
-from hpe_core.training.config import Config, apply_overrides, config_from_dict, validate
+from hpe_core.training.config import Config, config_from_dict, validate
+from hpe_core.training.config_data import parse_scalar
+from hpe_core.training.tasks import TASKS, task_sections
 
 #: fields that hold a file path: they get a browse button
 PATH_FIELDS = {"data.skip_list": "Skip lists (*.txt);;All files (*)",
                "model.init": "Checkpoints (*.pt *.pth *.safetensors);;All files (*)",
                "regression.encoder": "Checkpoints (*.pt *.pth *.safetensors);;All files (*)"}
-#: sections shown only for some tasks
-SECTION_TASKS = {"contrastive": ("simclr",), "regression": ("regress3d",)}
 _KEY_IN_MESSAGE = re.compile(r"^(?:unknown key ')?([a-z_]+\.[a-z_]+)")
 INVALID_STYLE = "border: 1px solid #d9534f;"
 #: the form's labels of fields placed outside their section (the training panel's top rows)
@@ -67,7 +68,7 @@ def in_words(message: str) -> str:
 class Field:
     key: str  # "section.name"
     widget: QWidget
-    get: Callable[[], str]  # the value as the text of a --set override
+    get: Callable[[], object]  # the value, typed (text the field's type cannot read stays text)
     set: Callable[[object], None]
     tip: str = ""
 
@@ -83,9 +84,11 @@ def field_comments(cls) -> dict[str, str]:
 
 
 def scalar_text(value) -> str:
-    """A value as the text of a ``--set`` override (empty for null)."""
+    """A value as a line edit shows it (empty for null): a string as it is, the rest as YAML."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        return value
     if isinstance(value, (dict, list)):
         return yaml.safe_dump(value, default_flow_style=True).strip()
     return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
@@ -99,7 +102,7 @@ class TrainingForm(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.task = "simclr"
+        self.task = next(iter(TASKS))  # set_task chooses
         self.fields: dict[str, Field] = {}
         self.groups: dict[str, QGroupBox] = {}
         self.error_label = QLabel(wordWrap=True, objectName="formError")
@@ -115,6 +118,8 @@ class TrainingForm(QWidget):
         for section in dataclasses.fields(Config):
             if section.name != "task":
                 layout.addWidget(self._section(section.name, hints[section.name]))
+        self.task_sections = tuple(task_sections())  # shown one at a time: the chosen task's
+        self._show_task_section()
         layout.addStretch(1)  # ``error_label`` is placed by the owner, where it stays in sight
 
     # ------------------------------------------------------------------ building
@@ -136,22 +141,25 @@ class TrainingForm(QWidget):
     def _widget(self, key: str, hint) -> Field:
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         if typing.get_origin(hint) is Literal:
+            choices = typing.get_args(hint)
             combo = QComboBox(objectName=key)
-            combo.addItems([str(a) for a in typing.get_args(hint)])
+            combo.addItems([str(a) for a in choices])
             combo.currentIndexChanged.connect(self._on_edited)
-            return Field(key, combo, combo.currentText, lambda v, c=combo: c.setCurrentText(str(v)))
+            return Field(key, combo, lambda c=combo: choices[c.currentIndex()],
+                         lambda v, c=combo: c.setCurrentText(str(v)))
         if hint is bool:
             box = QCheckBox(objectName=key)
             box.toggled.connect(self._on_edited)
-            return Field(key, box, lambda b=box: "true" if b.isChecked() else "false",
-                         lambda v, b=box: b.setChecked(bool(v)))
+            return Field(key, box, box.isChecked, lambda v, b=box: b.setChecked(bool(v)))
         edit = QLineEdit(objectName=key)
         if type(None) in typing.get_args(hint):
             edit.setPlaceholderText("none")
         if args and args[0] is dict or hint is dict:
             edit.setPlaceholderText("{}")
         edit.textEdited.connect(self._on_edited)
-        return Field(key, edit, edit.text, lambda v, e=edit: e.setText(scalar_text(v)))
+        text_field = hint is str or args == [str]
+        return Field(key, edit, lambda e=edit: (e.text() or None) if text_field else parse_scalar(e.text()),
+                     lambda v, e=edit: e.setText(scalar_text(v)))
 
     def _with_browse(self, field: Field) -> QWidget:
         row = QWidget()
@@ -169,7 +177,7 @@ class TrainingForm(QWidget):
             field.set(path)
             self._on_edited()
 
-    def register(self, key: str, widget: QWidget, get: Callable[[], str], set_: Callable[[object], None]) -> None:
+    def register(self, key: str, widget: QWidget, get: Callable[[], object], set_: Callable[[object], None]) -> None:
         """Let a widget outside the form (the dataset or device picker) edit ``key``."""
         old = self.fields.get(key)
         if old is not None:
@@ -181,10 +189,14 @@ class TrainingForm(QWidget):
 
     # ------------------------------------------------------------------ values
     def set_task(self, task: str) -> None:
+        """Choose the task: its own section (if it has one) is the only task section shown."""
         self.task = task
-        for section, tasks in SECTION_TASKS.items():
-            self.groups[section].setVisible(task in tasks)
+        self._show_task_section()
         self._on_edited()
+
+    def _show_task_section(self) -> None:
+        for section in self.task_sections:
+            self.groups[section].setVisible(section == TASKS[self.task].section)
 
     def set_config(self, config: Config) -> None:
         """Show every value of ``config`` (its task too)."""
@@ -195,13 +207,13 @@ class TrainingForm(QWidget):
         self.set_task(config.task)
         self.revalidate()
 
-    def overrides(self) -> list[str]:
-        """The form as ``--set`` overrides, the CLI's syntax."""
-        return [f"{key}={field.get()}" for key, field in self.fields.items()]
-
     def raw(self) -> dict:
-        """The form as plain config data (what a config file holds)."""
-        return apply_overrides({"task": self.task}, self.overrides())
+        """The form as plain config data (what a config file holds), each value typed."""
+        raw: dict = {"task": self.task}
+        for key, field in self.fields.items():
+            section, name = key.split(".")
+            raw.setdefault(section, {})[name] = field.get()
+        return raw
 
     # ------------------------------------------------------------------ validation
     def _on_edited(self, *_args) -> None:

@@ -20,12 +20,12 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QWidget)
 
 from app.model import messages
-from app.views.training_form import TrainingForm, scalar_text
+from app.views.training_form import TrainingForm
 from app.views.training_jobs_view import TrainingJobsView
 from hpe_core.atomic import atomic_write as write_atomic
 from app.visuals.binding import bind
 from hpe_core.errors import InputError
-from hpe_core.training.config import TASKS
+from hpe_core.training.tasks import TASKS
 
 if TYPE_CHECKING:
     from app.workspace import Workspace
@@ -82,6 +82,26 @@ class TrainingView(QWidget):
 
     # ------------------------------------------------------------------ building
     def _build(self) -> None:
+        self._build_pickers()
+        self.form = TrainingForm()
+        self.form.register("data.path", self.dataset, lambda: self.dataset.currentText().strip() or None,
+                           lambda v: self.dataset.setCurrentText("" if v is None else str(v)))
+        self.form.register("train.device", self.device, lambda: self.device.currentText().strip() or None,
+                           lambda v: self.device.setCurrentText(str(v)))
+        self.start = QPushButton("Start training", objectName="start", enabled=False)
+        self.follow = QPushButton("Follow events file…", toolTip="Watch a job running elsewhere (torchrun) "
+                                  "through the events file it writes with --events")
+        self.export_cluster = QPushButton("Export for cluster…", objectName="exportCluster", enabled=False,
+                                          toolTip="Write a job folder for Slurm (sbatch) or torchrun: config, "
+                                          "script and README, as 'hpe train --export-script' does")
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self._new_job_side())
+        split.addWidget(self.jobs_view)
+        split.setStretchFactor(1, 2)
+        QVBoxLayout(self).addWidget(split)
+
+    def _build_pickers(self) -> None:
+        """The rows above the form: task, preset (open, save), dataset, device, the run's name."""
         self.task = QComboBox(objectName="task")
         self.task.addItems(TASKS)
         self.preset = QComboBox(objectName="preset")
@@ -93,17 +113,9 @@ class TrainingView(QWidget):
         self.device.addItems(DEVICES)
         self.name = QLineEdit(objectName="jobName",
                               placeholderText="the run's folder under runs/ (default: the preset's)")
-        self.form = TrainingForm()
-        self.form.register("data.path", self.dataset, lambda: scalar_text(self.dataset.currentText().strip() or None),
-                           lambda v: self.dataset.setCurrentText("" if v is None else str(v)))
-        self.form.register("train.device", self.device, lambda: scalar_text(self.device.currentText().strip()),
-                           lambda v: self.device.setCurrentText(str(v)))
-        self.start = QPushButton("Start training", objectName="start", enabled=False)
-        self.follow = QPushButton("Follow events file…", toolTip="Watch a job running elsewhere (torchrun) "
-                                  "through the events file it writes with --events")
-        self.export_cluster = QPushButton("Export for cluster…", objectName="exportCluster", enabled=False,
-                                          toolTip="Write a job folder for Slurm (sbatch) or torchrun: config, "
-                                          "script and README, as 'hpe train --export-script' does")
+
+    def _new_job_side(self) -> QWidget:
+        """The left side: the pickers, the form (scrolled), its message and the buttons."""
         top = QFormLayout()
         top.addRow("Task", self.task)
         top.addRow("Preset", _row(self.preset, self.open_config, self.save_config))
@@ -118,11 +130,7 @@ class TrainingView(QWidget):
         left_layout.addWidget(scroll, 1)
         left_layout.addWidget(self.form.error_label)
         left_layout.addWidget(_row(self.start, self.export_cluster, self.follow))
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(left)
-        split.addWidget(self.jobs_view)
-        split.setStretchFactor(1, 2)
-        QVBoxLayout(self).addWidget(split)
+        return left
 
     def _connect(self) -> None:
         self.task.currentTextChanged.connect(self._on_task_changed)

@@ -78,7 +78,8 @@ def resolve_config_path(name: str) -> Path:
 
 
 def load_run_config(args: argparse.Namespace):
-    from hpe_core.training.config import apply_overrides, config_from_dict, load_config
+    from hpe_core.training.config import config_from_dict, load_config
+    from hpe_core.training.config_data import apply_overrides
 
     overrides = list(args.overrides)
     if args.output:
@@ -103,11 +104,25 @@ def run(args: argparse.Namespace) -> int:
         return export(args)
     if args.json and args.events == "-":
         raise InputError("--json and --events - both write to stdout; use one of them")
+    main_rank = os.environ.get("RANK", "0") == "0"
+    result = _train(args, main_rank)
+    if not main_rank:
+        return 0
+    payload = {"reason": result.reason, "epoch": result.epoch, "step": result.step,
+               "total_steps": result.total_steps, "best": result.best, "final": result.final,
+               "last_checkpoint": result.last_checkpoint, "best_checkpoint": result.best_checkpoint}
+    if args.events == "-":
+        sys.stderr.write(_text(payload) + "\n")
+        return 0
+    return emit(args, payload, _text)
+
+
+def _train(args: argparse.Namespace, main_rank: bool):
+    """Check the config, then train; every failure becomes an ``error`` event (then re-raised)."""
     from hpe_core.progress import terminal_progress
     from hpe_core.training.config import check_paths, validate
     from hpe_core.training.events import EventWriter
 
-    main_rank = os.environ.get("RANK", "0") == "0"
     writer = EventWriter(args.events, enabled=main_rank)
     with terminal_progress("train", stream=sys.stderr, enabled=main_rank) as bar:
         try:
@@ -116,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
             from hpe_core.training.state import StopFlag, stop_on_signals
 
             with stop_on_signals(StopFlag()) as flag:
-                result = run_training(config, bar, writer, args.resume, flag)
+                return run_training(config, bar, writer, args.resume, flag)
         except InputError as exc:
             writer.emit("error", message=str(exc), exit_status=2)
             raise
@@ -128,15 +143,6 @@ def run(args: argparse.Namespace) -> int:
             raise
         finally:
             writer.close()
-    if not main_rank:
-        return 0
-    payload = {"reason": result.reason, "epoch": result.epoch, "step": result.step,
-               "total_steps": result.total_steps, "best": result.best, "final": result.final,
-               "last_checkpoint": result.last_checkpoint, "best_checkpoint": result.best_checkpoint}
-    if args.events == "-":
-        sys.stderr.write(_text(payload) + "\n")
-        return 0
-    return emit(args, payload, _text)
 
 
 def export(args: argparse.Namespace) -> int:

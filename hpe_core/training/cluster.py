@@ -191,24 +191,24 @@ def _common_lines(o: ClusterOptions, shared: str) -> list[str]:
     return lines
 
 
+def _sbatch_lines(o: ClusterOptions, shared: str, name: str) -> list[str]:
+    """The ``#SBATCH`` header: resources, the output file, requeue on SIGUSR1 before the time limit."""
+    optional = {"gpus-per-node": o.gpus_per_node, "cpus-per-task": o.cpus_per_task}
+    sb = [f"#SBATCH --job-name={name}", f"#SBATCH --nodes={o.nodes}", "#SBATCH --ntasks-per-node=1"]
+    sb += [f"#SBATCH --{key}={value}" for key, value in optional.items() if value]
+    sb.append(f"#SBATCH --time={o.time}")
+    sb += [f"#SBATCH --{key}={value}" for key, value in (("partition", o.partition), ("account", o.account))
+           if value]
+    sb += [f"#SBATCH --output={shared}/slurm-%j.out", "#SBATCH --open-mode=append", "#SBATCH --requeue",
+           f"#SBATCH --signal=B:USR1@{o.requeue_grace_s}"]
+    return sb + [f"#SBATCH {item}" for item in o.extra_sbatch]
+
+
 def slurm_script(o: ClusterOptions, shared: str, name: str) -> str:
     procs = processes_per_node(o)
     grace = o.requeue_grace_s
     shutdown = max(10, grace * 2 // 3)
-    sb = [f"#SBATCH --job-name={name}", f"#SBATCH --nodes={o.nodes}", "#SBATCH --ntasks-per-node=1"]
-    if o.gpus_per_node:
-        sb.append(f"#SBATCH --gpus-per-node={o.gpus_per_node}")
-    if o.cpus_per_task:
-        sb.append(f"#SBATCH --cpus-per-task={o.cpus_per_task}")
-    sb.append(f"#SBATCH --time={o.time}")
-    if o.partition:
-        sb.append(f"#SBATCH --partition={o.partition}")
-    if o.account:
-        sb.append(f"#SBATCH --account={o.account}")
-    sb += [f"#SBATCH --output={shared}/slurm-%j.out", "#SBATCH --open-mode=append", "#SBATCH --requeue",
-           f"#SBATCH --signal=B:USR1@{grace}"]
-    sb += [f"#SBATCH {item}" for item in o.extra_sbatch]
-    lines = ["#!/bin/bash", *sb, "",
+    lines = ["#!/bin/bash", *_sbatch_lines(o, shared, name), "",
              "# torchrun on every node (one srun task per node); rank 0 writes the events and the checkpoints.",
              f"# {grace} s before the time limit Slurm sends SIGUSR1 to this shell: the training stops at the",
              "# next step, saves a resumable last.pt, and the job is requeued; the next start resumes it.",
@@ -232,19 +232,24 @@ def slurm_script(o: ClusterOptions, shared: str, name: str) -> str:
              f'    --signals-to-handle={FORWARDED_SIGNALS} --shutdown-timeout={shutdown} \\',
              '    "${TRAIN[@]}" &',
              "SRUN_PID=$!",
-             "# wait returns early when a trapped signal arrives: wait again until srun has ended (torchrun",
-             "# reports the forwarded SIGUSR1 with a SignalException traceback; that is expected)",
-             'while :; do wait "$SRUN_PID"; STATUS=$?; kill -0 "$SRUN_PID" 2>/dev/null || break; done',
-             "",
-             "# (not when the run finished just as the signal came: its last event says so)",
-             'if [ "$REQUEUE" = 1 ] && ! tail -n 1 "$EVENTS" 2>/dev/null | grep -q \'"reason": "finished"\'; then',
-             '    echo "requeueing job $SLURM_JOB_ID"',
-             '    scontrol requeue "$SLURM_JOB_ID"',
-             "    exit 0",
-             "fi",
-             'exit "$STATUS"',
-             ""]
+             *_requeue_lines()]
     return "\n".join(lines)
+
+
+def _requeue_lines() -> list[str]:
+    """After srun started: wait for it, then requeue the job if the time limit stopped it."""
+    return ["# wait returns early when a trapped signal arrives: wait again until srun has ended (torchrun",
+            "# reports the forwarded SIGUSR1 with a SignalException traceback; that is expected)",
+            'while :; do wait "$SRUN_PID"; STATUS=$?; kill -0 "$SRUN_PID" 2>/dev/null || break; done',
+            "",
+            "# (not when the run finished just as the signal came: its last event says so)",
+            'if [ "$REQUEUE" = 1 ] && ! tail -n 1 "$EVENTS" 2>/dev/null | grep -q \'"reason": "finished"\'; then',
+            '    echo "requeueing job $SLURM_JOB_ID"',
+            '    scontrol requeue "$SLURM_JOB_ID"',
+            "    exit 0",
+            "fi",
+            'exit "$STATUS"',
+            ""]
 
 
 def torchrun_script(o: ClusterOptions, shared: str) -> str:

@@ -1,32 +1,29 @@
-"""Typed training configurations, read from YAML or JSON.
+"""Typed training configurations: the schema, and the checks that need more than one key.
 
-A config is a tree of frozen dataclasses. Every key of the file must be a field (an unknown
-key is an :class:`InputError` naming it and the valid ones) and every value must have the
-field's type (a wrong type names the dotted key, what was expected and what was found).
+A config is a tree of frozen dataclasses: the common sections below, and one section per task
+that owns one, assembled from :data:`~hpe_core.training.tasks.TASKS` (each task declares its
+options dataclass, with its own ``validate``). Reading files, ``dotted=value`` overrides and
+the typed coercion are in :mod:`hpe_core.training.config_data`.
 
-    task: simclr                # simclr | simsiam | regress3d | vae_lift
+    task: simclr                # a key of hpe_core.training.tasks.TASKS
     data: {path: demo, image_size: 96}
     model: {backbone: resnet18, width: 16}
+    contrastive: {temperature: 0.5}   # the task's own section
     optim: {name: sgd, lr: 0.01, encoder_lr: 0.005}
     schedule: {name: cosine}
     train: {epochs: 2, batch_size: 32, output: runs/simclr}
-
-``dotted=value`` overrides (``train.epochs=3``) are applied with :func:`apply_overrides`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Optional
 
 from hpe_core.errors import InputError
-
-TASKS = ("simclr", "simsiam", "regress3d", "vae_lift", "heatmap2d", "lift", "multitask", "unihpe")
+from hpe_core.training.config_data import apply_overrides, build, read_mapping
+from hpe_core.training.tasks import TASKS, task_sections
 
 
 @dataclass(frozen=True)
@@ -47,82 +44,6 @@ class ModelConfig:
     width: int = 64
     init: Optional[str] = None  # a checkpoint to start from (same family), else from scratch
     options: dict = field(default_factory=dict)  # more keyword arguments of build_model
-
-
-@dataclass(frozen=True)
-class ContrastiveConfig:
-    temperature: float = 0.5  # NT-Xent (SimCLR)
-
-
-@dataclass(frozen=True)
-class RegressionConfig:
-    encoder: Optional[str] = None  # a SimCLR/SimSiam checkpoint, or "random" (an untrained encoder)
-    encoder_family: Optional[str] = None  # require this family of the encoder checkpoint
-    head_layers: int = 2
-    fine_tune: bool = False  # train the encoder too, at optim.encoder_lr
-    loss: Literal["rotation_mse", "mse"] = "rotation_mse"
-    loss_unit_mm: float = 100.0  # the MSE is taken in this unit (100: decimetres)
-    pose_scale: float = 100.0  # mm per unit of the head's output
-    cache_features: bool = True  # frozen encoder, no augmentation: encode every image once
-    pose_head: Literal["free", "fk"] = "free"  # fk: seed 004's forward-kinematics head (exact bone lengths)
-    bone_lengths: Optional[str] = None  # fk: None = training-set mean, "prior" = built-in, or a JSON file
-    fk_hips: Literal["frame", "line"] = "frame"  # fk: hips as limb joints (frame) or on the hip line (seed)
-    fk_frames: Literal["face", "transport"] = "face"  # fk: b = the face vector (seed) or carried along the limb
-
-
-@dataclass(frozen=True)
-class VAEConfig:
-    """Seed 003's VAE lifter (task ``vae_lift``); the defaults are the thesis' values."""
-
-    supervised: bool = False  # true: a 3D loss on the labels (the thesis' first check)
-    neurons: int = 1024
-    latent_dim: int = 51
-    lambda_recon: float = 1.0
-    lambda_kld: float = 0.001  # beta cycles from 0 to this
-    lambda_disc: float = 0.001
-    beta_cycle: int = 40  # epochs per beta cycle ...
-    beta_warmup: int = 10  # ... after this many epochs at beta 0 ...
-    beta_hold: int = 10  # ... each ending with this many at lambda_kld
-    disc_grad_clip: float = 1.0  # gradient-norm clipping of the discriminator step
-    gen_grad_clip: float = 2.0  # ... and of the generator step
-    grad_value_clip: float = 1000.0  # gradient-value clipping of the generator step
-    flip_prob: float = 0.5  # horizontal flip with left/right swap
-    hypotheses: int = 10  # K latent samples evaluated for the best hypothesis
-    depth: float = 10.0  # the root's depth in the re-projection, in pose units
-    tanh_scale: float = 3.0  # decoder output range, in pose units
-    unit_mm: float = 640.0  # mm per pose unit: a body-size prior (the RMS joint distance from the root)
-    pose_head: Literal["free", "fk"] = "free"  # fk: seed 004's forward kinematics, prior bone lengths
-
-
-@dataclass(frozen=True)
-class PipelineConfig:
-    """Seed 001's tasks: ``heatmap2d``, ``lift`` and ``multitask`` (defaults: the report's values)."""
-
-    encoder: Optional[str] = None  # heatmap2d/multitask: a SimCLR/SimSiam checkpoint for block A
-    heatmap: Optional[str] = None  # lift: 2D from this heatmap2d checkpoint instead of the ground truth;
-    #                                multitask: start the heatmap net from it
-    lifter: Optional[str] = None  # multitask: start the lifter from this lifter checkpoint
-    noise_std: float = 0.0  # lift: Gaussian noise (px) added to the training 2D
-    loss_3d: Literal["l2", "l1"] = "l2"  # on the normalised 3D
-    lambda_2d: float = 0.01  # multitask: L = L3d + lambda_2d * L2d (the heatmap L2)
-    pck_fraction: float = 0.05  # PCK threshold, a fraction of the ground-truth box size
-
-
-@dataclass(frozen=True)
-class UniHPEConfig:
-    """Seed 002's UniHPE training (task ``unihpe``), one stage of Fig. 2 per run; a stage starts
-    from the previous stage's checkpoint (``model.init``). The temperature defaults are the
-    paper's per stage: 1: tau0 1/14 in [1/100, 1e4]; 2: 1/5 in [1/10, 1e4]; 3: 1/5 in [1/5, 1e4]."""
-
-    stage: int = 1  # 1, 2 or 3; 1: 2D-3D alignment; 2: image to the frozen pose encoders; 3: all + decoders
-    triplet: bool = True  # add alpha x the singular-value triplet InfoNCE (stages 2 and 3)
-    alpha: float = 1.0
-    tau0: Optional[float] = None  # None: the stage's paper value
-    tau_min: Optional[float] = None
-    tau_max: Optional[float] = None
-    symmetric: bool = True  # each pairwise InfoNCE in both directions (as CLIP)
-    lambda_2d: float = 1.0  # stage 3: weight of the 2D decoder loss
-    lambda_3d: float = 1.0  # stage 3: weight of the 3D decoder losses (from 2D and from the image)
 
 
 @dataclass(frozen=True)
@@ -162,46 +83,35 @@ class TrainConfig:
     monitor: Optional[str] = None  # metric deciding "best" (None: the task's)
 
 
-@dataclass(frozen=True)
-class Config:
-    task: Literal["simclr", "simsiam", "regress3d", "vae_lift", "heatmap2d", "lift", "multitask", "unihpe"]
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    contrastive: ContrastiveConfig = field(default_factory=ContrastiveConfig)
-    regression: RegressionConfig = field(default_factory=RegressionConfig)
-    vae: VAEConfig = field(default_factory=VAEConfig)
-    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
-    unihpe: UniHPEConfig = field(default_factory=UniHPEConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
+def _to_dict(self) -> dict:
+    return dataclasses.asdict(self)
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
-    def replace(self, **sections: Any) -> "Config":
-        return dataclasses.replace(self, **sections)
+def _replace(self, **sections: Any):
+    return dataclasses.replace(self, **sections)
+
+
+def _assemble_config() -> type:
+    """``Config``: the task, data and model, each task section of :data:`TASKS` in table order, then
+    optim, schedule and train (the order of a saved config's sections)."""
+    def section(name: str, cls: type) -> tuple:
+        return name, cls, field(default_factory=cls)
+
+    fields = [("task", Literal[tuple(TASKS)]), section("data", DataConfig), section("model", ModelConfig),
+              *(section(name, cls) for name, cls in task_sections().items()),
+              section("optim", OptimConfig), section("schedule", ScheduleConfig), section("train", TrainConfig)]
+    return dataclasses.make_dataclass("Config", fields, frozen=True,
+                                      namespace={"to_dict": _to_dict, "replace": _replace, "__module__": __name__,
+                                                 "__doc__": "A training config (see the module)."})
+
+
+Config = _assemble_config()
 
 
 # ----------------------------------------------------------------------------- reading
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
     """Read a YAML (``.yaml``/``.yml``) or JSON config file and apply ``key=value`` overrides."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such config file")
-    text = path.read_text(encoding="utf-8")
-    try:
-        if path.suffix.lower() == ".json":
-            raw = json.loads(text)
-        else:
-            import yaml
-
-            raw = yaml.safe_load(text)
-    except (ValueError, Exception) as exc:  # yaml.YAMLError, json.JSONDecodeError
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {first}") from None
-    if not isinstance(raw, dict):
-        raise InputError(f"{path}: expected a mapping of config sections, got {type(raw).__name__}")
+    raw = read_mapping(path)
     try:
         return config_from_dict(apply_overrides(raw, overrides))
     except InputError as exc:
@@ -212,102 +122,24 @@ def config_from_dict(raw: dict) -> Config:
     """Build a :class:`Config` from plain data, checking every key and type."""
     if "task" not in raw:
         raise InputError(f"missing key 'task' (one of {', '.join(TASKS)})")
-    return _build(Config, raw, "")
-
-
-def apply_overrides(raw: dict, overrides: list[str] | tuple[str, ...]) -> dict:
-    """``["train.epochs=3", "data.path=/x"]`` onto a copy of ``raw``; values are YAML scalars."""
-    import yaml
-
-    out = json.loads(json.dumps(raw))
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"--set {item!r}: expected KEY=VALUE, e.g. train.epochs=3")
-        parts = key.strip().split(".")
-        node = out
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise InputError(f"--set {item!r}: {part} is not a section")
-        try:
-            parsed = yaml.safe_load(value) if value.strip() else None
-        except yaml.YAMLError:
-            parsed = value
-        node[parts[-1]] = _number(parsed)
-    return out
-
-
-def _number(value: Any) -> Any:
-    """YAML 1.1 reads ``1e39`` as a string; take it as the number it is."""
-    if isinstance(value, str):
-        try:
-            return float(value) if any(c in value for c in ".eE") else int(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _build(cls, raw: Any, prefix: str):
-    where = prefix.rstrip(".") or "config"
-    if not isinstance(raw, dict):
-        raise InputError(f"{where}: expected a mapping, got {_describe(raw)}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = [k for k in raw if k not in fields]
-    if unknown:
-        raise InputError(f"unknown key '{prefix}{unknown[0]}'; valid keys of {where}: {', '.join(fields)}")
-    hints = typing.get_type_hints(cls)
-    values = {name: _coerce(value, hints[name], f"{prefix}{name}") for name, value in raw.items()}
-    return cls(**values)
-
-
-def _coerce(value: Any, hint: Any, key: str) -> Any:
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, value if value is not None else {}, key + ".")
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(value, inner[0], key)
-    if origin is Literal:
-        if value not in args:
-            raise InputError(f"{key}: expected one of {', '.join(map(str, args))}, got {value!r}")
-        return value
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise InputError(f"{key}: expected true or false, got {_describe(value)}")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InputError(f"{key}: expected an integer, got {_describe(value)}")
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InputError(f"{key}: expected a number, got {_describe(value)}")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise InputError(f"{key}: expected a string, got {_describe(value)}")
-        return value
-    if hint is dict or origin is dict:
-        if not isinstance(value, dict):
-            raise InputError(f"{key}: expected a mapping, got {_describe(value)}")
-        return dict(value)
-    raise TypeError(f"config field {key} has an unsupported type {hint!r}")  # a bug
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    text = repr(value)
-    return f"{type(value).__name__} {text[:40]}"
+    return build(Config, raw, "")
 
 
 # ----------------------------------------------------------------------------- checks
 def validate(config: Config) -> Config:
     """Cross-field checks that need more than one key; returns ``config``."""
-    t, d, o = config.train, config.data, config.optim
+    _check_sizes(config)
+    _check_optim(config.optim)
+    TASKS[config.task].validate(config)
+    _check_schedule(config.schedule)
+    if not config.data.path:
+        raise InputError("data.path: no dataset given; set it in the config or with --set data.path=PATH "
+                         "(or data.path=demo for the demo synthetic set)")
+    return config
+
+
+def _check_sizes(config: Config) -> None:
+    t, d = config.train, config.data
     positive = {"train.epochs": t.epochs, "train.batch_size": t.batch_size,
                 "data.image_size": d.image_size, "train.log_every": t.log_every,
                 "model.width": config.model.width}
@@ -318,67 +150,20 @@ def validate(config: Config) -> Config:
         raise InputError(f"train.threads: must be at least 1, got {t.threads}")
     if d.num_workers < 0:
         raise InputError(f"data.num_workers: must be 0 or more, got {d.num_workers}")
+
+
+def _check_optim(o: OptimConfig) -> None:
     if o.lr <= 0 or (o.encoder_lr is not None and o.encoder_lr < 0):
         raise InputError(f"optim.lr: must be positive, got {o.lr}")
     if o.grad_clip is not None and o.grad_clip <= 0:
         raise InputError(f"optim.grad_clip: must be positive, got {o.grad_clip}")
-    if config.task in ("simclr", "simsiam") and t.batch_size < 2:
-        raise InputError(f"train.batch_size: contrastive training needs at least 2, got {t.batch_size}")
-    if config.task == "regress3d" and config.regression.head_layers not in (1, 2, 3):
-        raise InputError(f"regression.head_layers: expected 1, 2 or 3, got {config.regression.head_layers}")
-    if config.task == "regress3d" and not config.regression.encoder:
-        raise InputError("regression.encoder: no encoder given; set a SimCLR/SimSiam checkpoint "
-                         "(--set regression.encoder=runs/simclr/best.pt) or 'random' for an untrained one")
-    if config.task == "vae_lift":
-        _check_vae(config.vae)
-    p = config.pipeline
-    if p.noise_std < 0 or p.lambda_2d < 0 or not 0 < p.pck_fraction <= 1:
-        raise InputError("pipeline: noise_std and lambda_2d must be 0 or more, pck_fraction in (0, 1]")
-    s = config.schedule
+
+
+def _check_schedule(s: ScheduleConfig) -> None:
     if s.name == "step" and s.step_epoch is None:
         raise InputError("schedule.step_epoch: the step schedule needs the epoch at which the rate drops")
     if s.gamma <= 0 or s.decay_rate <= 0 or (s.decay_epochs is not None and s.decay_epochs <= 0):
         raise InputError("schedule: gamma, decay_rate and decay_epochs must be positive")
-    if config.task == "unihpe":
-        _validate_unihpe(config)
-    if config.contrastive.temperature <= 0:
-        raise InputError(f"contrastive.temperature: must be positive, got {config.contrastive.temperature}")
-    if not d.path:
-        raise InputError("data.path: no dataset given; set it in the config or with --set data.path=PATH "
-                         "(or data.path=demo for the demo synthetic set)")
-    return config
-
-
-def _check_vae(v: VAEConfig) -> None:
-    checks = [(v.neurons >= 1, "vae.neurons", "at least 1", v.neurons),
-              (v.latent_dim >= 1, "vae.latent_dim", "at least 1", v.latent_dim),
-              (v.beta_cycle >= 1, "vae.beta_cycle", "at least 1", v.beta_cycle),
-              (v.beta_warmup >= 0, "vae.beta_warmup", "0 or more", v.beta_warmup),
-              (0 <= v.beta_hold < v.beta_cycle, "vae.beta_hold", "0 or more and less than vae.beta_cycle", v.beta_hold),
-              (v.hypotheses >= 0, "vae.hypotheses", "0 or more", v.hypotheses),
-              (0.0 <= v.flip_prob <= 1.0, "vae.flip_prob", "a probability in [0, 1]", v.flip_prob),
-              (min(v.lambda_recon, v.lambda_kld, v.lambda_disc) >= 0, "vae.lambda_*", "0 or more",
-               (v.lambda_recon, v.lambda_kld, v.lambda_disc)),
-              (min(v.depth, v.tanh_scale, v.unit_mm) > 0, "vae.depth / tanh_scale / unit_mm", "positive",
-               (v.depth, v.tanh_scale, v.unit_mm)),
-              (min(v.disc_grad_clip, v.gen_grad_clip, v.grad_value_clip) > 0, "vae.*_clip", "positive",
-               (v.disc_grad_clip, v.gen_grad_clip, v.grad_value_clip))]
-    for ok, key, want, got in checks:
-        if not ok:
-            raise InputError(f"{key}: must be {want}, got {got}")
-
-
-def _validate_unihpe(config: Config) -> None:
-    u = config.unihpe
-    if u.stage not in (1, 2, 3):
-        raise InputError(f"unihpe.stage: expected 1, 2 or 3, got {u.stage}")
-    if config.train.batch_size < 2:
-        raise InputError(f"train.batch_size: contrastive training needs at least 2, got {config.train.batch_size}")
-    if u.alpha < 0 or u.lambda_2d < 0 or u.lambda_3d < 0:
-        raise InputError("unihpe.alpha, unihpe.lambda_2d, unihpe.lambda_3d: must be 0 or more")
-    if u.stage == 2 and not config.model.init:
-        raise InputError("model.init: stage 2 aligns the image encoder to the stage-1 pose encoders; "
-                         "set model.init to the stage-1 checkpoint (e.g. runs/unihpe_stage1/best.pt)")
 
 
 def check_paths(config: Config) -> Config:
@@ -387,12 +172,7 @@ def check_paths(config: Config) -> Config:
 
     paths = {"data.path": config.data.path if demo_alias(config.data.path) is None else None,
              "data.skip_list": config.data.skip_list, "model.init": config.model.init,
-             "regression.encoder": config.regression.encoder if config.task == "regress3d"
-             and config.regression.encoder != "random" else None,
-             "regression.bone_lengths": config.regression.bone_lengths if config.task == "regress3d"
-             and config.regression.pose_head == "fk" and config.regression.bone_lengths != "prior" else None,
-             "pipeline.encoder": config.pipeline.encoder, "pipeline.heatmap": config.pipeline.heatmap,
-             "pipeline.lifter": config.pipeline.lifter}
+             **TASKS[config.task].paths(config)}
     for key, value in paths.items():
         if value and not Path(value).expanduser().exists():
             what = "dataset" if key == "data.path" else "file"

@@ -124,6 +124,29 @@ def test_each_task_shows_its_sections_and_needs_its_inputs(qtbot, view):
     assert view.form.groups["contrastive"].isVisible() and not view.form.groups["regression"].isVisible()
 
 
+def test_switching_the_task_swaps_its_section_and_the_config_carries_typed_values(qtbot, view):
+    from hpe_core.training.tasks import TASKS, task_sections
+
+    for task in ("vae_lift", "unihpe", "simsiam", "lift"):
+        view.task.setCurrentText(task)
+        shown = [s for s in task_sections() if view.form.groups[s].isVisible()]
+        assert shown == ([TASKS[task].section] if TASKS[task].section else [])  # the chosen task's, only
+    view.task.setCurrentText("vae_lift")
+    type_into(qtbot, view.form, "vae.latent_dim", "32")
+    type_into(qtbot, view.form, "vae.lambda_kld", "0.01")
+    view.form.fields["vae.supervised"].widget.setChecked(True)
+    view.form.fields["vae.pose_head"].widget.setCurrentText("fk")
+    raw = view.form.raw()
+    assert raw["task"] == "vae_lift" and "--set" not in repr(raw)
+    assert (raw["vae"]["latent_dim"], raw["vae"]["lambda_kld"], raw["vae"]["supervised"],
+            raw["vae"]["pose_head"]) == (32, 0.01, True, "fk")
+    assert type(raw["vae"]["latent_dim"]) is int and type(raw["train"]["epochs"]) is int
+    config = view.form.revalidate()
+    assert config is not None and config.vae.latent_dim == 32 and config.vae.supervised is True
+    type_into(qtbot, view.form, "vae.beta_hold", "99")  # the task's own check, named in words
+    assert view.form.error_key == "vae.beta_hold" and view.form.error_label.text().startswith("vae › beta hold")
+
+
 def test_a_saved_config_runs_unchanged_in_the_cli(qtbot, view, tmp_path):
     view.load_config_file(presets_dir() / "simsiam_cpu.yaml")
     type_into(qtbot, view.form, "train.epochs", "3")

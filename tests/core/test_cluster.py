@@ -25,7 +25,8 @@ import yaml
 from hpe_core.errors import InputError
 from hpe_core.training.cluster import (ClusterOptions, export_job, locate_checkpoints, pull_checkpoints,
                                        time_limit_seconds)
-from hpe_core.training.config import apply_overrides, config_from_dict
+from hpe_core.training.config import config_from_dict
+from hpe_core.training.config_data import apply_overrides
 from hpe_core.training.events import read_events
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,8 @@ from hpe_core.errors import InputError
 from hpe_core.models import build_model
 from hpe_core.models.checkpoint import load_checkpoint, save_checkpoint
 from hpe_core.models.fk_head import FKPoseHead, canonical_target, prior_lengths
-from hpe_core.training.config import apply_overrides, config_from_dict
+from hpe_core.training.config import config_from_dict
+from hpe_core.training.config_data import apply_overrides
 from hpe_core.training.loop import run_training
 
 

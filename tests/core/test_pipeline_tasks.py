@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from hpe_core.models import load_checkpoint
-from hpe_core.training.config import apply_overrides, config_from_dict
+from hpe_core.training.config import config_from_dict
+from hpe_core.training.config_data import apply_overrides
 from hpe_core.training.loop import run_training
 from hpe_core.training.schedule import Schedule
 

@@ -12,7 +12,8 @@ import pytest
 from hpe_core.datasets import open_dataset
 from hpe_core.errors import InputError
 from hpe_core.training.config import Config, config_from_dict
-from hpe_core.training.tasks import COLUMNS, TASK_CLASSES, TASKS, Task, check_columns, make_task, missing_columns
+from hpe_core.training.tasks import COLUMNS, TASKS, check_columns, make_task, missing_columns, task_sections
+from hpe_core.training.tasks.base import Task
 from test_datasets_formats import _coco
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,14 +21,14 @@ NATIVE = ROOT / "tests" / "fixtures" / "datasets" / "native_v1"
 
 
 def test_the_table_names_every_configurable_task_and_declares_known_columns():
-    assert TASK_CLASSES is TASKS and set(TASKS) == {"simclr", "simsiam", "regress3d", "vae_lift", "heatmap2d",
-                                                    "lift", "multitask", "unihpe"}
-    assert set(TASKS) == set(typing.get_args(typing.get_type_hints(Config)["task"]))
+    assert set(TASKS) == {"simclr", "simsiam", "regress3d", "vae_lift", "heatmap2d", "lift", "multitask", "unihpe"}
+    assert list(TASKS) == list(typing.get_args(typing.get_type_hints(Config)["task"]))
     from hpe_core.models.families import FAMILIES
 
-    for name, cls in TASKS.items():
-        assert issubclass(cls, Task) and cls.name == name and cls.family in FAMILIES
-        assert cls.columns and set(cls.columns) <= set(COLUMNS)
+    for name, info in TASKS.items():
+        cls = info.trainer()
+        assert issubclass(cls, Task) and cls.info is info and info.name == name and info.family in FAMILIES
+        assert info.columns and set(info.columns) <= set(COLUMNS)
     assert TASKS["regress3d"].columns == ("images", "joints_3d")
     assert TASKS["simclr"].columns == TASKS["simsiam"].columns == ("images", "pose_id")
 
@@ -77,3 +78,42 @@ def test_hpe_train_refuses_a_dataset_without_the_column_before_training_starts(t
     types = [json.loads(line)["type"] for line in events.read_text().splitlines()]
     assert "start" not in types and "progress" not in types and types[-1] == "error"
     assert not (tmp_path / "run" / "last.pt").exists()
+
+
+# ----------------------------------------------------------------------------- each task's own section
+def test_the_config_sections_of_the_tasks_come_from_the_table():
+    import dataclasses
+
+    sections = task_sections()
+    names = [f.name for f in dataclasses.fields(Config)]
+    assert names == ["task", "data", "model", *sections, "optim", "schedule", "train"]
+    assert list(sections) == ["contrastive", "regression", "vae", "pipeline", "unihpe"]  # a saved config's order
+    hints = typing.get_type_hints(Config)
+    for info in TASKS.values():
+        if info.options is not None:
+            assert hints[info.section] is info.options and dataclasses.is_dataclass(info.options)
+            assert info.options.__dataclass_params__.frozen
+    assert TASKS["simsiam"].options is None and TASKS["lift"].section == TASKS["multitask"].section == "pipeline"
+
+
+@pytest.mark.parametrize("task, section, bad, fragment", [
+    ("vae_lift", "vae", {"beta_hold": 50}, "vae.beta_hold: must be 0 or more and less than vae.beta_cycle"),
+    ("simclr", "contrastive", {"temperature": 0.0}, "contrastive.temperature: must be positive"),
+    ("lift", "pipeline", {"pck_fraction": 2.0}, "pipeline: noise_std and lambda_2d must be 0 or more"),
+    ("unihpe", "unihpe", {"stage": 4}, "unihpe.stage: expected 1, 2 or 3, got 4"),
+])
+def test_a_section_is_checked_by_its_own_task_only(task, section, bad, fragment):
+    from hpe_core.training.config import validate
+
+    other = "simsiam" if task != "simsiam" else "lift"
+    raw = {"data": {"path": "demo"}, "train": {"batch_size": 4}, section: bad}
+    with pytest.raises(InputError, match=fragment.replace("(", r"\(")):
+        validate(config_from_dict({"task": task, **raw}))
+    validate(config_from_dict({"task": other, **raw}))  # carried, not used: not checked
+
+
+def test_the_table_and_the_config_load_no_torch():
+    code = ("import sys; import hpe_core.training.tasks, hpe_core.training.config; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr

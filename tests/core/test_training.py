@@ -17,7 +17,8 @@ import torch
 
 from hpe_core.errors import CheckpointError, InputError
 from hpe_core.progress import RecordingProgress
-from hpe_core.training.config import apply_overrides, config_from_dict
+from hpe_core.training.config import config_from_dict
+from hpe_core.training.config_data import apply_overrides
 from hpe_core.training.events import EventWriter, read_events
 from hpe_core.training.loop import NonFiniteLoss, run_training
 

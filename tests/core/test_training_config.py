@@ -8,8 +8,9 @@ import pytest
 from hpe_core import resources_dir
 from hpe_core.errors import InputError
 from hpe_core.training.config import (
-    Config, apply_overrides, check_resume_compatible, config_from_dict, effective_lrs, load_config, validate,
+    Config, check_resume_compatible, config_from_dict, effective_lrs, load_config, validate,
 )
+from hpe_core.training.config_data import apply_overrides
 from hpe_core.training.schedule import Schedule
 
 BASE = {"task": "simclr", "data": {"path": "demo"}, "train": {"epochs": 2, "batch_size": 8}}

@@ -2,32 +2,41 @@
 seed 001's ``heatmap2d``, ``lift`` and ``multitask``; seed 002's ``unihpe`` (three stages); seed 003's
 ``vae_lift`` VAE lifter.
 
-:data:`TASKS` maps a task name to its :class:`Task` class (a plain dict). Each task names the
-dataset columns it needs (:attr:`Task.columns`, of :data:`COLUMNS`); :func:`make_task` refuses
-a dataset that lacks one before anything is built, with a message naming the column.
+:data:`TASKS` maps a task name to its declaration (:class:`~hpe_core.training.tasks.info.TaskInfo`, a
+plain dict): the family it trains, the dataset columns it needs (of :data:`COLUMNS`), the config
+section it owns (its options dataclass, with its own ``validate``) and ``trainer()``, the
+:class:`~hpe_core.training.tasks.base.Task` class that trains it. Task names live here and nowhere
+else; importing this package loads no torch (``trainer()`` does). :func:`make_task` refuses a
+dataset that lacks a column the task needs before anything is built, with a message naming it.
 """
 
 from __future__ import annotations
 
-from hpe_core.training.tasks.base import COLUMNS, Task, check_columns, missing_columns
-from hpe_core.training.tasks.contrastive import SimCLRTask, SimSiamTask
-from hpe_core.training.tasks.heatmap2d import Heatmap2DTask
-from hpe_core.training.tasks.lift import LiftTask
-from hpe_core.training.tasks.multitask import MultitaskTask
-from hpe_core.training.tasks.regress3d import Regress3DTask
-from hpe_core.training.tasks.unihpe import UniHPETask
-from hpe_core.training.tasks.vae_lift import VAELiftTask
+from hpe_core.training.tasks.contrastive_options import SIMCLR, SIMSIAM
+from hpe_core.training.tasks.info import COLUMNS, TaskInfo, TaskOptions, check_columns, missing_columns
+from hpe_core.training.tasks.pipeline_options import HEATMAP2D, LIFT, MULTITASK
+from hpe_core.training.tasks.regress3d_options import REGRESS3D
+from hpe_core.training.tasks.unihpe_options import UNIHPE
+from hpe_core.training.tasks.vae_lift_options import VAE_LIFT
 
-TASKS: dict[str, type[Task]] = {"simclr": SimCLRTask, "simsiam": SimSiamTask, "regress3d": Regress3DTask,
-                                "vae_lift": VAELiftTask, "heatmap2d": Heatmap2DTask, "lift": LiftTask,
-                                "multitask": MultitaskTask, "unihpe": UniHPETask}
-TASK_CLASSES = TASKS  # the former name
+TASKS: dict[str, TaskInfo] = {info.name: info for info in (SIMCLR, SIMSIAM, REGRESS3D, VAE_LIFT, HEATMAP2D, LIFT,
+                                                           MULTITASK, UNIHPE)}
 
-__all__ = ["COLUMNS", "TASKS", "TASK_CLASSES", "Task", "check_columns", "make_task", "missing_columns"]
+__all__ = ["COLUMNS", "TASKS", "TaskInfo", "TaskOptions", "check_columns", "make_task", "missing_columns",
+           "task_sections"]
 
 
-def make_task(config, dataset, device) -> Task:
+def task_sections() -> dict[str, type[TaskOptions]]:
+    """The config sections the tasks own, ``{section: options dataclass}``, in table order."""
+    sections: dict[str, type[TaskOptions]] = {}
+    for info in TASKS.values():
+        if info.options is not None:
+            sections.setdefault(info.section, info.options)
+    return sections
+
+
+def make_task(config, dataset, device):
     """The task of ``config.task`` on ``dataset``; InputError if the dataset lacks a column it needs."""
-    cls = TASKS[config.task]
-    check_columns(cls, dataset, f"data.path {config.data.path}")
-    return cls(config, dataset, device)
+    info = TASKS[config.task]
+    check_columns(info, dataset, f"data.path {config.data.path}")
+    return info.trainer()(config, dataset, device)

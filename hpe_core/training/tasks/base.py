@@ -1,7 +1,8 @@
 """What every task gives the loop.
 
-A task names the dataset columns it needs (``columns``, of :data:`COLUMNS`) and builds its model, the module the loop runs (and DDP wraps), the datasets of the
-training and validation splits, the loss of a batch and the evaluation metrics. The loop owns
+A task's declaration (``info``, its entry of :data:`~hpe_core.training.tasks.TASKS`) names the dataset
+columns it needs; its class builds the model, the module the loop runs (and DDP wraps), the datasets of
+the training and validation splits, the loss of a batch and the evaluation metrics. The loop owns
 everything else: optimizer, schedule, precision, checkpoints, events, resume and ranks.
 """
 
@@ -16,54 +17,28 @@ from torch import nn
 from hpe_core.errors import CheckpointError, InputError
 from hpe_core.training.config import Config
 from hpe_core.training.data import subset
-
-
-# the dataset columns a task can need, and what each one means
-COLUMNS = {
-    "images": "images (a reader that only holds joints has none)",
-    "joints_2d": "2D joints",
-    "joints_3d": "3D joints (a 2D-only dataset such as COCO keypoints has none)",
-    "pose_id": "pose ids (which samples show the same physical pose)",
-    "cameras": "camera calibrations",
-}
-
-
-def _has(dataset, column: str) -> bool:
-    from hpe_core.datasets.base import NoImages
-
-    if column == "images":
-        return not isinstance(getattr(dataset, "images", None), NoImages)
-    if column == "cameras":
-        return bool(getattr(dataset, "cameras", None))
-    if column == "joints_3d":
-        return getattr(dataset, "joints_3d", None) is not None
-    if column == "pose_id":
-        return getattr(dataset, "pose_id", None) is not None
-    return bool(dataset.has(column))
-
-
-def missing_columns(task: type["Task"], dataset) -> list[str]:
-    """The columns of ``task.columns`` that ``dataset`` lacks, in declaration order."""
-    return [c for c in task.columns if not _has(dataset, c)]
-
-
-def check_columns(task: type["Task"], dataset, where: str = "dataset") -> None:
-    """InputError naming the first column ``task`` needs that ``dataset`` lacks (one line)."""
-    missing = missing_columns(task, dataset)
-    if missing:
-        fmt = getattr(dataset, "format", "this")
-        raise InputError(f"{where}: the {task.name} task needs the dataset column '{missing[0]}' "
-                         f"({COLUMNS[missing[0]]}), which this {fmt} dataset lacks")
+from hpe_core.training.tasks.info import TaskInfo
 
 
 class Task:
-    """Base class; subclasses set :attr:`name`, :attr:`family`, :attr:`columns` and fill in the hooks."""
+    """Base class; subclasses set :attr:`info` (their declaration) and fill in the hooks."""
 
-    name = ""
-    family = ""  # the model family it trains (a key of hpe_core.models.families.FAMILIES)
-    columns: tuple[str, ...] = ()  # dataset columns it needs (keys of COLUMNS)
+    info: TaskInfo  # name, family, dataset columns, options, smallest batch
     monitor = "loss"  # the validation metric deciding the best checkpoint
     mode = "min"  # "min" or "max"
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def family(self) -> str:
+        return self.info.family
+
+    @property
+    def min_batch(self) -> int:
+        """Fewer samples than this (after dropping unreadable ones): the step is skipped."""
+        return self.info.min_batch
 
     def __init__(self, config: Config, dataset, device: torch.device) -> None:
         self.config, self.dataset, self.device = config, dataset, device
@@ -105,8 +80,6 @@ class Task:
 
     def eval_items(self, split: str = "val"):
         raise NotImplementedError
-
-    min_batch = 1  # fewer samples than this (after dropping unreadable ones): the step is skipped
 
     def collate(self):
         """Drops unreadable samples, listing them under ``"skipped"``."""

@@ -21,6 +21,7 @@ from torch import nn
 from hpe_core.training.losses import nt_xent, simsiam_loss
 from hpe_core.training.tasks.base import (Task, copy_weights, encoder_families, load_encoder_checkpoint,
                                           to_device)
+from hpe_core.training.tasks.contrastive_options import SIMCLR, SIMSIAM
 
 
 class PairNet(nn.Module):
@@ -35,9 +36,7 @@ class PairNet(nn.Module):
 
 
 class ContrastiveTask(Task):
-    columns = ("images", "pose_id")
     heads: tuple[str, ...] = ("projection",)
-    min_batch = 2
 
     def build_model(self) -> nn.Module:
         from hpe_core.models import build_model
@@ -109,7 +108,7 @@ def _cross_view_hits(encoder: torch.Tensor, batch: dict) -> torch.Tensor:
 
 
 class SimCLRTask(ContrastiveTask):
-    name = family = "simclr"
+    info = SIMCLR
 
     def objective(self, feats: dict) -> torch.Tensor:
         z1, z2 = feats["projection"].float().chunk(2)
@@ -117,7 +116,7 @@ class SimCLRTask(ContrastiveTask):
 
 
 class SimSiamTask(ContrastiveTask):
-    name = family = "simsiam"
+    info = SIMSIAM
     heads = ("projection", "prediction")
 
     def objective(self, feats: dict) -> torch.Tensor:

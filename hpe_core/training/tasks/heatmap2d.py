@@ -16,6 +16,7 @@ from torch import nn
 from hpe_core.models.heatmap import argmax_decode, gaussian_targets, heatmap_loss, to_heatmap, to_image
 from hpe_core.training.tasks.base import Task, to_device
 from hpe_core.training.tasks.pipeline import pose2d_sums
+from hpe_core.training.tasks.pipeline_options import HEATMAP2D
 
 
 def heatmap_targets(model, joints_2d: torch.Tensor, visible: torch.Tensor, image_size: int, size: int) -> torch.Tensor:
@@ -31,9 +32,7 @@ def decode_2d(model, maps: torch.Tensor, image_size: int) -> torch.Tensor:
 
 
 class Heatmap2DTask(Task):
-    name = "heatmap2d"
-    family = "heatmap2d"
-    columns = ("images", "joints_2d")
+    info = HEATMAP2D
     monitor = "epe"
     mode = "min"
 

@@ -21,6 +21,7 @@ from hpe_core.training.losses import ERRORS, pose_error_sums
 from hpe_core.training.tasks.base import Task, to_device
 from hpe_core.training.tasks.pipeline import (load_heatmap_checkpoint, loss_3d, lifter_stats, predicted_2d,
                                               root_relative)
+from hpe_core.training.tasks.pipeline_options import LIFT
 
 
 class PoseItems(torch.utils.data.Dataset):
@@ -55,9 +56,7 @@ class LiftNet(nn.Module):
 
 
 class LiftTask(Task):
-    name = "lift"
-    family = "lifter"
-    columns = ("joints_2d", "joints_3d")
+    info = LIFT
     monitor = "mpjpe"
     mode = "min"
 
@@ -69,9 +68,9 @@ class LiftTask(Task):
         self._rows: dict[str, tuple] = {}
         heatmap = config.pipeline.heatmap
         if heatmap:
-            from hpe_core.training.tasks.base import COLUMNS, _has
+            from hpe_core.training.tasks.info import COLUMNS, has_column
 
-            if not _has(dataset, "images"):
+            if not has_column(dataset, "images"):
                 raise InputError(f"pipeline.heatmap {heatmap}: 2D from a heatmap checkpoint needs the dataset column "
                                  f"'images' ({COLUMNS['images']}), which data.path {config.data.path} lacks")
             self.heatmap_model, _ = load_heatmap_checkpoint(heatmap, self.skeleton)

@@ -23,12 +23,11 @@ from hpe_core.training.tasks.base import Task, copy_weights, to_device
 from hpe_core.training.tasks.heatmap2d import decode_2d, heatmap_targets
 from hpe_core.training.tasks.lift import means
 from hpe_core.training.tasks.pipeline import lifter_stats, load_heatmap_checkpoint, loss_3d, pose2d_sums, root_relative
+from hpe_core.training.tasks.pipeline_options import MULTITASK
 
 
 class MultitaskTask(Task):
-    name = "multitask"
-    family = "multitask"
-    columns = ("images", "joints_2d", "joints_3d")
+    info = MULTITASK
     monitor = "mpjpe"
     mode = "min"
 

@@ -20,6 +20,7 @@ from hpe_core.errors import InputError
 from hpe_core.training.losses import ERRORS, pose_error_sums, pose_loss
 from hpe_core.training.tasks.base import (Task, copy_weights, encoder_families, load_encoder_checkpoint,
                                           to_device)
+from hpe_core.training.tasks.regress3d_options import REGRESS3D
 
 
 class PoseNet(nn.Module):
@@ -52,9 +53,7 @@ class FeatureItems(torch.utils.data.Dataset):
 
 
 class Regress3DTask(Task):
-    name = "regress3d"
-    family = "regressor"
-    columns = ("images", "joints_3d")
+    info = REGRESS3D
     monitor = "pa_mpjpe"
     mode = "min"
 

@@ -27,7 +27,9 @@ import torch
 from torch import nn
 
 from hpe_core.losses import info_nce, svd_triplet_info_nce
-from hpe_core.training.tasks.base import Task, check_columns, copy_weights, load_encoder_checkpoint, to_device
+from hpe_core.training.tasks.base import Task, copy_weights, load_encoder_checkpoint, to_device
+from hpe_core.training.tasks.info import check_columns
+from hpe_core.training.tasks.unihpe_options import UNIHPE
 
 STAGE_TAU = {1: (1 / 14, 1 / 100, 1e4), 2: (1 / 5, 1 / 10, 1e4), 3: (1 / 5, 1 / 5, 1e4)}
 PAIRS = (("image", "pose2d"), ("image", "pose3d"), ("pose2d", "pose3d"))
@@ -104,10 +106,8 @@ class UniHPENet(nn.Module):
 
 
 class UniHPETask(Task):
-    name = family = "unihpe"
-    columns = ("joints_2d", "joints_3d")  # stage 1; stages 2 and 3 need images too
+    info = UNIHPE
     monitor, mode = "loss", "min"
-    min_batch = 2
 
     def __init__(self, config, dataset, device) -> None:
         self.stage = int(config.unihpe.stage)

@@ -29,6 +29,7 @@ from hpe_core.losses import vae_kl
 from hpe_core.models.vae_lifter import VAELifter, drop_root, normalise_2d, reparameterise, resolve_config
 from hpe_core.training import vae_objective as V
 from hpe_core.training.tasks.base import Task, to_device
+from hpe_core.training.tasks.vae_lift_options import VAE_LIFT
 
 HIST_EDGES_MM = tuple(float(x) for x in np.linspace(0.0, 400.0, 21))  # the last bin also counts larger errors
 ALIGNS = {"mpjpe": "none", "n_mpjpe": "scale", "pa_mpjpe": "similarity"}
@@ -62,9 +63,7 @@ class PoseItems(torch.utils.data.Dataset):
 
 
 class VAELiftTask(Task):
-    name = "vae_lift"
-    family = "vae_lifter"
-    columns = ("joints_2d", "pose_id")  # what training reads (supervised: joints_3d too, checked below)
+    info = VAE_LIFT
 
     def __init__(self, config, dataset, device) -> None:
         super().__init__(config, dataset, device)
