@@ -122,7 +122,7 @@ def _pose_batches(predictor, dataset, rows: np.ndarray, lift_from, hypotheses: i
     generator = torch.Generator().manual_seed(seed)  # its own: no other thread's draws interleave
     for batch in _source_2d(predictor, dataset, rows, lift_from, progress):
         check_cancelled(progress)
-        yield _lift(predictor, dataset, batch, hypotheses, generator)
+        yield _lift(predictor, dataset, batch, hypotheses, generator, seed)
 
 
 def _source_2d(predictor, dataset, rows: np.ndarray, lift_from, progress) -> Iterator[Batch]:
@@ -153,7 +153,7 @@ def _mapped_2d(predictor, dataset):
     return map_joints(np.asarray(dataset.joints_2d, np.float64), joint_set, predictor.skeleton, str(dataset.path))
 
 
-def _lift(predictor, dataset, source: Batch, hypotheses: int, generator) -> Batch:
+def _lift(predictor, dataset, source: Batch, hypotheses: int, generator, seed: int) -> Batch:
     """Lift ``source``'s 2D rows; a row with a missing joint the model needs is skipped."""
     import torch
 
@@ -178,7 +178,8 @@ def _lift(predictor, dataset, source: Batch, hypotheses: int, generator) -> Batc
     pred = predictor.predict_inputs(inputs)
     ms = (time.perf_counter() - t0) * 1000.0 / int(ok.sum())
     indices = source.indices[ok]
-    meta = {**pred.meta, **({"notes": source.prediction.meta["notes"]} if source.prediction.meta.get("notes") else {})}
+    meta = {**pred.meta, **({"seed": seed} if hypotheses else {}),
+            **({"notes": source.prediction.meta["notes"]} if source.prediction.meta.get("notes") else {})}
     pred = pred.replace(index=indices, joints_2d=j2[ok].astype(np.float32), meta=meta)
     names = tuple(n for n, keep in zip(source.names, ok) if keep)
     return Batch(indices, pred, names, skipped, ms)

@@ -127,8 +127,8 @@ class PredictionRun:
             rows = Prediction(joints_3d=np.zeros((0, self.num_joints, 3), np.float32), frame="root_relative")
         if len(self._parts) > 1:
             self._parts[:] = [rows]
-        meta = {"source": self.source, "names": list(self.names), "precision": self.precision,
-                "device": self.device}
+        meta = {**{k: v for k, v in rows.meta.items() if k != "notes"}, "source": self.source,
+                "names": list(self.names), "precision": self.precision, "device": self.device}
         return rows.replace(index=np.asarray(self.frames, np.int64), skeleton=self.skeleton,
                             checkpoint=self.checkpoint, meta=meta)
 

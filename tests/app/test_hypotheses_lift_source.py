@@ -2,7 +2,7 @@
 vae_lifter.pt), the K faint hypotheses the 3D view draws are sampled around the same lift as the
 opaque mean drawn beside them. Today the hypotheses task lifts the dataset's ground-truth 2D while
 the prediction job lifts the heatmap network's 2D, so the hypotheses sit 160-300 mm per joint away
-from the mean they surround (xfail until the hypotheses follow the lift source)."""
+from the mean they surround (they did until the hypotheses followed the lift source)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,6 @@ def _drawn(ws, view) -> bool:
             and view.skeletons.pred.joints.size > 0)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 26: hypotheses ignore the lift source")
 def test_hypotheses_are_sampled_around_the_mean_lifted_from_the_heatmap_2d(qtbot, scene):
     from app.model.hypotheses import HypothesisSet, place_hypotheses
 

@@ -2,7 +2,7 @@
 tests/fixtures/golden/make_golden.py runs once, in-process, on freshly made seeded inputs and the
 shipped demo checkpoints, and must give what main gave at 3ff3167 (made before the prediction
 drivers became one ``predict``). Plus the one known-wrong output: ``hpe predict HEATMAP FOLDER``
-returns 2D joints in the model's 96-px input space instead of the image's pixels (xfail until fixed).
+returned 2D joints in the model's 96-px input space instead of the image's pixels (fixed by the one predict).
 
 Tolerances. Outputs are float32; a refactor that only reorders float32 sums (BatchNorm folded or
 not, another batch size or memory layout) changes each sum of n products by about sqrt(n) rounding
@@ -149,7 +149,6 @@ def scaled_folders(fresh, tmp_path_factory):
     return root
 
 
-@pytest.mark.xfail(strict=True, reason="issue 26: heatmap 2D comes back in the model's input space")
 @pytest.mark.parametrize("checkpoint", ["heatmap2d", "unihpe"])  # the demo's image -> 2D networks
 def test_2d_joints_come_back_in_the_images_pixels_at_any_image_size(scaled_folders, checkpoint, tmp_path):
     """The same images at 1x, 2.5x and 4x the model's 96 px: the 2D joints, scaled back by the
