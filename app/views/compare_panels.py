@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from app.views.palettes import sequential_lut
+from app.visuals.palettes import sequential_lut
 
 MODEL_COLOURS = {"gt": (0.92, 0.92, 0.92), "a": (0.30, 0.55, 0.96), "b": (0.96, 0.60, 0.15)}
 PAPER_COLOURS = {**MODEL_COLOURS, "gt": (0.25, 0.25, 0.25)}  # ground truth on a white page

@@ -23,8 +23,8 @@ from app.views.compare_panels import CkaHeatmap, Conv1Pair, MetricsTable, PosePa
 from app.views.embedding_colours import colour_codes, describe_sample
 from app.views.embedding_view import METHOD_LABELS
 from app.views.hover_card import HoverCard
-from app.views.scatter_plot import ScatterPlot
-from app.views.silhouette_plot import StructurePanel
+from app.visuals.scatter_plot import ScatterPlot
+from app.views.structure_panel import StructurePanel
 from app.visuals.binding import bind
 from app.workers.analysis_jobs import LAYER_ORDER, CompareRequest, compare_job, predict_samples_job
 from hpe_core.models.families.capabilities import IMAGE_TO_2D

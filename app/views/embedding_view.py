@@ -21,9 +21,10 @@ from app.model import messages as msg
 from app.views.analysis_controls import AnalysisRunner, CheckpointCombo, ProjectionOptions, RunStrip, controls_row
 from app.views.embedding_colours import COLOUR_MODES, colour_codes
 from app.views.hover_card import HoverCard
-from app.views.scatter_plot import ScatterPlot
+from app.visuals.scatter_plot import ScatterPlot
 from app.views.shared_space import SharedSpaceMode
-from app.views.silhouette_plot import SilhouettePlot, StructurePanel
+from app.views.structure_panel import StructurePanel
+from app.visuals.silhouette_plot import SilhouettePlot
 from app.visuals.binding import bind
 from app.workers.analysis_jobs import LAYER_ORDER, EmbedRequest, embed_job
 
@@ -272,7 +273,7 @@ class EmbeddingView(QWidget):
         if r is None or r.silhouette_samples is None:
             self.silhouette.clear_data()
             return
-        from app.views.palettes import categorical
+        from app.visuals.palettes import categorical
 
         groups = r.clusters if r.clusters is not None else r.labels
         names = None if r.clusters is not None else r.label_names

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
 
 from app.model import messages as msg
-from app.views.modality_overlay import ModalityOverlay
+from app.visuals.modality_overlay import ModalityOverlay
 from app.views.retrieval_view import RetrievalView
 from app.visuals.binding import bind
 

@@ -16,7 +16,7 @@ from analysis_helpers import afiles, blank, grab_array, open_files, run_cli, sho
 from app.model import messages as msg
 from app.views.browser_view import BrowserView
 from app.views.embedding_view import EmbeddingView
-from app.views.selection_tools import points_in_polygon
+from app.visuals.selection_tools import points_in_polygon
 from app.workspace import Workspace
 
 

@@ -116,7 +116,7 @@ def test_heatmaps_over_the_image_every_joint_or_one(qtbot, window, synth, models
 
 def test_predicted_2d_is_drawn_at_the_decoded_joints_beside_the_ground_truth(qtbot, window, synth, models):
     from hpe_core.datasets import open_dataset
-    from app.views.overlay import DETECTED_COLOUR
+    from app.visuals.overlay import DETECTED_COLOUR
 
     ws = _open(qtbot, window, synth, HEATMAP)
     ws.select(3)
