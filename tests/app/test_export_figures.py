@@ -19,8 +19,8 @@ from analysis_helpers import shown
 from app.export import Figure, export_figure
 from app.export.menu import main_figures
 from app.export.scene3d import legend_height
-from app.visuals.palettes import categorical
 from app.views.scatter3d import Scatter3D
+from app.visuals.palettes import categorical
 from app.visuals.scatter_plot import ScatterPlot
 from helpers import wait_for_prediction
 
