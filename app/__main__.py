@@ -45,24 +45,30 @@ def _report_shown(app, window) -> int:
     return 0
 
 
+def _application():
+    """The QApplication, named and styled, with its main-thread garbage collector."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.style import apply_style
+    from app.workers.collector import MainThreadCollector
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("HPE Studio")
+    app.setOrganizationName("HPE Studio")
+    MainThreadCollector(parent=app).start()  # cyclic garbage (Qt objects in it) is freed on this thread only
+    apply_style(app)
+    return app
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.self_test:
         from app.self_test import prepare_environment
 
         prepare_environment()
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("HPE Studio")
-    app.setOrganizationName("HPE Studio")
-    from app.workers.collector import MainThreadCollector
-
-    MainThreadCollector(parent=app).start()  # cyclic garbage (Qt objects in it) is freed on this thread only
+    app = _application()
     from app.main_window import MainWindow
-    from app.style import apply_style
 
-    apply_style(app)
     window = MainWindow()
     w, _, h = args.size.partition("x")
     window.resize(int(w), int(h))
