@@ -34,32 +34,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _settled(ws) -> bool:
-    """Nothing is loading, and the shown sample has its prediction unless none can come."""
-    if any(not t.hidden and t is not ws.predicting.task for t in ws.tasks.tasks):
-        return False
-    sample = ws.feed.sample
-    if sample is None:
-        return ws.catalog.dataset is None
-    ck = ws.catalog.checkpoint
-    return sample.pred_3d is not None or sample.detected_2d is not None or ck is None or not ck.has_pose_head
-
-
-def _wait_until_settled(app, window, timeout: float) -> None:
-    """Spin the event loop until :func:`_settled` holds for a moment, or time is up."""
-    deadline = time.monotonic() + timeout
-    since = None
-    while time.monotonic() < deadline:
-        app.processEvents()
-        if _settled(window.workspace):
-            since = since or time.monotonic()
-            if time.monotonic() - since > 0.5:
-                break
-        else:
-            since = None
-        time.sleep(0.01)
-
-
 def _report_shown(app, window) -> int:
     """Print ``shown <epoch seconds> <heavy modules loaded>`` once the window is on screen."""
     while not (window.windowHandle() and window.windowHandle().isExposed()):
@@ -71,24 +45,30 @@ def _report_shown(app, window) -> int:
     return 0
 
 
+def _application():
+    """The QApplication, named and styled, with its main-thread garbage collector."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.style import apply_style
+    from app.workers.collector import MainThreadCollector
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("HPE Studio")
+    app.setOrganizationName("HPE Studio")
+    MainThreadCollector(parent=app).start()  # cyclic garbage (Qt objects in it) is freed on this thread only
+    apply_style(app)
+    return app
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.self_test:
         from app.self_test import prepare_environment
 
         prepare_environment()
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("HPE Studio")
-    app.setOrganizationName("HPE Studio")
-    from app.workers.collector import MainThreadCollector
-
-    MainThreadCollector(parent=app).start()  # cyclic garbage (Qt objects in it) is freed on this thread only
+    app = _application()
     from app.main_window import MainWindow
-    from app.style import apply_style
 
-    apply_style(app)
     window = MainWindow()
     w, _, h = args.size.partition("x")
     window.resize(int(w), int(h))
@@ -106,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         window.start(args.paths, restore_last=not (args.fresh or args.screenshot))
     if args.screenshot:
-        _wait_until_settled(app, window, args.timeout)
+        from app.self_test import wait_until_settled
+
+        wait_until_settled(app, window, args.timeout)
         ok = window.grab().save(args.screenshot)
         window.close()
         return 0 if ok else 1

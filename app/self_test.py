@@ -9,6 +9,9 @@ each view next to it (``FILE-<view>.png``). Prints one line per step and exits 0
 
 Settings go to a temporary folder (the user's layout and last workspace are not touched); the
 demo dataset is generated into the user's cache the first time, as a normal start does.
+
+:func:`wait_until_settled` (nothing loading, the shown sample predicted) is also what
+``--screenshot`` waits for.
 """
 
 from __future__ import annotations
@@ -38,6 +41,32 @@ def process_age() -> float:
 
 
 _LOADED = time.monotonic()
+
+
+def settled(ws) -> bool:
+    """Nothing is loading, and the shown sample has its prediction unless none can come."""
+    if any(not t.hidden and t is not ws.predicting.task for t in ws.tasks.tasks):
+        return False
+    sample = ws.feed.sample
+    if sample is None:
+        return ws.catalog.dataset is None
+    ck = ws.catalog.checkpoint
+    return sample.pred_3d is not None or sample.detected_2d is not None or ck is None or not ck.has_pose_head
+
+
+def wait_until_settled(app, window, timeout: float) -> None:
+    """Spin the event loop until :func:`settled` holds for a moment, or time is up."""
+    deadline = time.monotonic() + timeout
+    since = None
+    while time.monotonic() < deadline:
+        app.processEvents()
+        if settled(window.workspace):
+            since = since or time.monotonic()
+            if time.monotonic() - since > 0.5:
+                break
+        else:
+            since = None
+        time.sleep(0.01)
 
 
 class SelfTest:
@@ -93,6 +122,27 @@ class SelfTest:
         if view.strip.level == "error":
             raise SelfTestFailure(view.strip.message.toolTip() or view.strip.message.text())
 
+    def _finish(self, name: str, view, shown, what: str) -> None:
+        """Wait until ``shown()`` and ``view``'s job ended, check its strip, grab it as ``name``."""
+        self.wait(lambda: shown() and not view.runner.running(), what)
+        self._strip_error(view)
+        self.grab(name, view)
+
+    @staticmethod
+    def _run_pca(view) -> None:
+        """Run ``view``'s projection as a PCA of :data:`SAMPLES` samples."""
+        view.method.setCurrentIndex(view.method.findData("pca"))
+        view.samples.setValue(SAMPLES)
+        view.run()
+
+    @staticmethod
+    def _demo_keys() -> dict[str, str]:
+        """The demo checkpoints' workspace keys by file name, in the demo's order."""
+        from app.demo import demo_checkpoints
+        from app.workspace import path_key
+
+        return {p.name: path_key(p) for p in demo_checkpoints()}
+
     # ------------------------------------------------------------------ steps
     def run(self) -> int:
         started = time.monotonic()
@@ -125,7 +175,6 @@ class SelfTest:
         return f"first frame {process_age():.2f} s after the process started"
 
     def open_demo(self) -> str:
-        from app.__main__ import _settled
         from app.demo import demo_checkpoints
 
         ws, expected = self.window.workspace, demo_checkpoints()
@@ -135,7 +184,7 @@ class SelfTest:
         first_run = max(self.timeout, 600)  # the first start makes the demo set (a minute or more)
         self.wait(lambda: ws.catalog.dataset is not None and len(ws.catalog.checkpoints) == len(expected), "the demo to open",
                   first_run)
-        self.wait(lambda: _settled(ws) and ws.feed.sample is not None and ws.feed.sample.pred_3d is not None,
+        self.wait(lambda: settled(ws) and ws.feed.sample is not None and ws.feed.sample.pred_3d is not None,
                   "the first prediction")
         return f"{len(ws.catalog.dataset)} samples, {len(ws.catalog.checkpoints)} checkpoints"
 
@@ -152,36 +201,23 @@ class SelfTest:
 
     def embeddings(self) -> str:
         view = self._analysis("embedding")
-        view.method.setCurrentIndex(view.method.findData("pca"))
-        view.samples.setValue(SAMPLES)
-        view.run()
-        self.wait(lambda: view.result is not None and not view.runner.running(), "the embedding")
-        self._strip_error(view)
-        self.grab("embeddings", view)
+        self._run_pca(view)
+        self._finish("embeddings", view, lambda: view.result is not None, "the embedding")
         return f"{len(view.result.indices)} samples"
 
     def kernels(self) -> str:
         view = self._analysis("kernel")
         view.refresh()
-        self.wait(lambda: view.bundle is not None and not view.runner.running(), "the conv1 kernels")
-        self._strip_error(view)
-        self.grab("kernels", view)
+        self._finish("kernels", view, lambda: view.bundle is not None, "the conv1 kernels")
         return f"{len(view.bundle.report.classes)} filters"
 
     def compare(self) -> str:
         view = self._analysis("compare")
-        from app.demo import demo_checkpoints
-        from app.workspace import path_key
-
-        keys = [path_key(p) for p in demo_checkpoints()[:2]]  # the two regression checkpoints
+        keys = list(self._demo_keys().values())[:2]  # the two regression checkpoints
         view.checkpoint_a.select_key(keys[0])
         view.checkpoint_b.select_key(keys[1])
-        view.method.setCurrentIndex(view.method.findData("pca"))
-        view.samples.setValue(SAMPLES)
-        view.run()
-        self.wait(lambda: view.bundle is not None and not view.runner.running(), "the comparison")
-        self._strip_error(view)
-        self.grab("compare", view)
+        self._run_pca(view)
+        self._finish("compare", view, lambda: view.bundle is not None, "the comparison")
         return f"{view.bundle.compare.samples} samples"
 
     def training(self) -> str:
@@ -201,11 +237,8 @@ class SelfTest:
     def seed001(self) -> str:
         """The demo lifter lifting the demo heatmap net's 2D: heatmaps over the image, the
         predicted 2D and the lifted pose in the 3D view; then the first checkpoint again."""
-        from app.demo import demo_checkpoints
-        from app.workspace import path_key
-
         ws = self.window.workspace
-        keys = {p.name: path_key(p) for p in demo_checkpoints()}
+        keys = self._demo_keys()
         if "heatmap2d.pt" not in keys or "lifter.pt" not in keys:
             raise SelfTestFailure("the demo's heatmap2d.pt and lifter.pt are missing")
         first = ws.catalog.active_key

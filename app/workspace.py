@@ -2,7 +2,8 @@
 :mod:`app.model` (catalog, browse state, view options, device, prediction cache, sample feed),
 the playback cursor and the task manager, and wires them: views bind to the part they draw and
 change the state only through the methods here. A video is a dataset of its frames. Every long job runs in a
-:class:`~app.workers.Task`; its errors arrive as ``message`` signals, never as crashes.
+:class:`~app.workers.Task`; its errors arrive as ``message`` signals, never as crashes. Opening many files at
+once and the workspace file (capture, save, restore) are :mod:`app.workspace_files`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Callable
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app import workspace_files
 from app.model import browsing, messages
 from app.model.browsing import Browse, BrowseState
 from app.model.catalog import Catalog, DatasetEntry, path_key
@@ -21,11 +23,11 @@ from app.model.hypotheses import Hypotheses
 from app.model.predictions import LiftSource, PredictionCache, PredictionStore
 from app.model.sample_feed import SampleFeed
 from app.model.view_options import ViewOptions
-from app.model.workspace_file import WorkspaceState, load_workspace_file, save_workspace_file
+from app.model.workspace_file import WorkspaceState
 from app.playback import Playback
 from app.workers import jobs
 from app.workers.hypotheses import HypothesisRunner
-from app.workers.manager import TaskManager, when_all_finished
+from app.workers.manager import TaskManager
 from app.workers.predicting import PredictionRunner
 from app.workers.task import Task, TaskSlot
 from hpe_core.errors import InputError
@@ -77,40 +79,9 @@ class Workspace(QObject):
         return self.tasks.submit(task)
 
     def open_paths(self, paths, on_complete: Callable[[], None] | None = None) -> list[Task]:
-        """Open each path by its kind; ``on_complete`` runs once all of them finished.
-
-        Checkpoints load in parallel; the first one listed with a pose head (else the first one)
-        becomes active if none was.
-        """
-        kinds = [(path, jobs.classify(path)) for path in paths]
-        failures: dict[int, str] = {}  # several failures make one message, listing each in order
-        openers = {"workspace": lambda p, _report: self.open_workspace(p),
-                   "checkpoint": lambda p, report: self.open_checkpoint(p, on_error=report),
-                   "dataset": lambda p, report: self.open_dataset(p, on_error=report),
-                   "predictions": lambda p, report: self.open_predictions(p, on_error=report)}
-        started = [openers[kind](path, lambda text, i=i: failures.__setitem__(i, text))
-                   for i, (path, kind) in enumerate(kinds)]
-        listed = [path_key(p) for p, kind in kinds if kind in ("checkpoint", "predictions")]
-        was_active = self.catalog.active_key
-
-        def complete() -> None:
-            c = self.catalog
-            opened = [k for k in listed if k in c.checkpoints]
-            heads = [k for k in opened if c.checkpoints[k].has_pose_head]
-            first = (heads or opened or [None])[0]
-            if first is not None and was_active is None and c.active_key != first:
-                self.set_active_checkpoint(first)
-            errors = [failures[i] for i in sorted(failures)]
-            if len(errors) == 1:
-                self.message.emit("error", errors[0])
-            elif errors:
-                lines = [messages.SEVERAL_FAILED.format(count=len(errors), total=len(kinds))]
-                self.message.emit("error", "\n".join(lines + ["• " + e.split("\n\n")[0] for e in errors]))
-            if on_complete is not None:
-                on_complete()
-
-        when_all_finished(started, complete)
-        return started
+        """Open each path by its kind, one message for what failed; ``on_complete`` runs once all
+        of them finished (:func:`app.workspace_files.open_batch`)."""
+        return workspace_files.open_batch(self, paths, on_complete)
 
     def open_dataset(self, path, skip_list=None, on_error: Callable[[str], None] | None = None) -> Task:
         """Open a dataset in a worker; a failure is a message (or goes to ``on_error``)."""
@@ -250,20 +221,20 @@ class Workspace(QObject):
 
     # ------------------------------------------------------------------ browsing
     def set_filter(self, name: str, value) -> None:
-        self._set_browse_state(self.browse.state.with_filter(name, value))
+        self.set_browse_state(self.browse.state.with_filter(name, value))
 
     def set_sort(self, mode: str) -> None:
-        self._set_browse_state(self.browse.state.with_sort(mode))
+        self.set_browse_state(self.browse.state.with_sort(mode))
 
     def select_samples(self, indices) -> None:
         """Pick many samples (the browser lists only them; an empty pick clears it); the first
         listed becomes the current sample when the current one is not picked."""
-        self._set_browse_state(self.browse.state.with_picked(indices))
+        self.set_browse_state(self.browse.state.with_picked(indices))
         rows = self.browse.rows
         if len(rows) and self.feed.selection not in set(rows.tolist()):
             self.select(int(rows[0]))
 
-    def _set_browse_state(self, state: BrowseState) -> None:
+    def set_browse_state(self, state: BrowseState) -> None:
         self.browse.set_state(state, self.catalog.dataset, self._ranking(self.catalog.current_key))
 
     def _ranking(self, dataset_key: str | None) -> np.ndarray | None:
@@ -373,74 +344,14 @@ class Workspace(QObject):
     # ------------------------------------------------------------------ workspace files
     def state(self) -> WorkspaceState:
         """A plain snapshot of what is open and shown."""
-        c = self.catalog
-        return WorkspaceState(
-            datasets=[{"path": k, "skip_list": e.skip_list} for k, e in c.datasets.items() if Path(k).exists()],
-            current_dataset=c.current_key, checkpoints=list(c.checkpoints), active_checkpoint=c.active_key,
-            selection=int(self.feed.selection), filters=dict(self.browse.state.filters), sort=self.browse.state.sort,
-            options=self.options.as_dict(), device=self.device.spec, precision=self.device.precision,
-            compare=[k for k in self.compare_pair if k in c.checkpoints] if all(self.compare_pair) else [],
-            units={k: e.units for k, e in c.checkpoints.items() if getattr(e, "kind", "") == "predictions" and e.units},
-            lift_source=self.lift.key)
+        return workspace_files.capture(self)
 
     def save_workspace(self, path: str | Path, quiet: bool = False) -> Path | None:
-        try:
-            path = save_workspace_file(path, self.state())
-        except OSError as exc:
-            self.message.emit("error", messages.OPEN_FAILED.format(path=path, why=exc.strerror or exc))
-            return None
-        if not quiet:
-            self.message.emit("info", messages.WORKSPACE_SAVED.format(path=path))
-        return path
+        return workspace_files.save(self, path, quiet)
 
     def open_workspace(self, path: str | Path) -> None:
         """Reopen a saved session; ``workspace_loaded`` follows once everything is open."""
-        try:
-            state = load_workspace_file(path)
-        except InputError as exc:
-            text = str(exc)
-            if "newer version" not in text:
-                text = messages.WORKSPACE_FAILED.format(path=path, why=text)
-            self.message.emit("error", text)
-            return None
-        self.device.spec, self.device.precision = state.device, state.precision
-        c = self.catalog
-        datasets = [(d["path"], d.get("skip_list")) for d in state.datasets]
-        if state.video:  # files of the first version list a video apart: it is a dataset
-            datasets.append((state.video, None))
-        tasks = [self.open_dataset(p, skip) for p, skip in datasets if p not in c.datasets]
-        tasks += [self.open_predictions(k, state.units[k], activate=False) if k in state.units
-                  else self.open_checkpoint(k, activate=False) for k in state.checkpoints if k not in c.checkpoints]
-        when_all_finished(tasks, lambda: self._apply_state(state, str(path)))
-        return None
-
-    def _apply_state(self, state: WorkspaceState, path: str) -> None:
-        c = self.catalog
-        current, selection = state.current_dataset, state.selection
-        if state.video_frame and state.video in c.datasets:  # a first-version file showing its video
-            current, selection = state.video, state.video_frame
-        if current in c.datasets:
-            self.set_current_dataset(current)
-        if state.active_checkpoint in c.checkpoints:
-            self.set_active_checkpoint(state.active_checkpoint)
-        elif c.active_key is None and c.checkpoints:  # the saved one is gone: one with a pose head
-            heads = [k for k, ld in c.checkpoints.items() if ld.has_pose_head]
-            self.set_active_checkpoint((heads or list(c.checkpoints))[0])
-        if state.lift_source in c.checkpoints:
-            self.set_lift_source(state.lift_source)
-        if len(state.compare) == 2 and all(k in c.checkpoints for k in state.compare):
-            self.compare_pair = tuple(state.compare)
-            self.compare_pair_changed.emit(self.compare_pair)
-        browse = self.browse.state.with_sort(state.sort)
-        for name, value in state.filters.items():
-            if value is not None and name in browsing.FILTERS:
-                browse = browse.with_filter(name, value)
-        self._set_browse_state(browse)
-        self.options.update(state.options)
-        if c.dataset is not None and 0 <= selection < len(c.dataset):
-            self.select(selection)
-        self.file_opened.emit(str(Path(path).resolve()))
-        self.workspace_loaded.emit(str(path))
+        workspace_files.reopen(self, path)
 
     # ------------------------------------------------------------------ errors and shutdown
     def _on_task_failed(self, task: Task, exc: BaseException) -> None:

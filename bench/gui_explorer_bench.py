@@ -62,8 +62,8 @@ def _pan_times(widget, repeats: int = 40) -> list[float]:
 
 
 def ours(xy, codes) -> dict:
-    from app.views.palettes import categorical
-    from app.views.scatter_plot import ScatterPlot
+    from app.visuals.palettes import categorical
+    from app.visuals.scatter_plot import ScatterPlot
 
     w = _widget(ScatterPlot(title="ours"))
     palette = categorical(8)
@@ -83,7 +83,7 @@ def ours(xy, codes) -> dict:
 def baseline(xy, codes) -> dict:
     import pyqtgraph as pg
 
-    from app.views.palettes import categorical
+    from app.visuals.palettes import categorical
 
     w = _widget(pg.PlotWidget(title="pyqtgraph ScatterPlotItem"))
     brushes = np.array([pg.mkBrush(*c) for c in categorical(8)], dtype=object)
@@ -144,7 +144,7 @@ def lasso(xy) -> tuple[float, float, int]:
     from PySide6.QtCore import QPointF, Qt
     from PySide6.QtGui import QPolygonF
 
-    from app.views.selection_tools import points_in_polygon
+    from app.visuals.selection_tools import points_in_polygon
 
     angles = np.linspace(0, 2 * np.pi, 200, endpoint=False)
     poly = np.column_stack([np.cos(angles), np.sin(angles)]) * (6 + 2 * np.sin(5 * angles))[:, None]

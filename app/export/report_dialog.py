@@ -55,8 +55,6 @@ class ReportDialog(QDialog):
 
     def __init__(self, workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from hpe_core.report.scoring import PROTOCOLS
-
         self.setWindowTitle("Report")
         self.workspace = workspace
         c = workspace.catalog
@@ -66,6 +64,27 @@ class ReportDialog(QDialog):
             if loaded.has_pose_head:
                 self._add_model(str(loaded.path), getattr(loaded, "units", None))
         self.add_files = QPushButton("Add files…", toolTip="Add checkpoints or prediction files")
+        self._build_options()
+        self.analysis = QCheckBox("Embedding, conv1 and CKA figures (checkpoints)", checked=True)
+        self.out = QLineEdit(str(Path.home() / "hpe-report"))
+        browse = QPushButton("…", toolTip="Choose the output folder")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Run report")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.models, 1)
+        layout.addWidget(self.add_files, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addLayout(self._form(browse))
+        layout.addWidget(self.buttons)
+        self.add_files.clicked.connect(self._on_add_files_clicked)
+        browse.clicked.connect(self._on_browse_clicked)
+        self.buttons.accepted.connect(self._on_accepted)
+        self.buttons.rejected.connect(self.reject)
+        self._refresh_ok()
+
+    def _build_options(self) -> None:
+        """The split, protocol, sample count, seed and foreign files' units."""
+        from hpe_core.report.scoring import PROTOCOLS
+
         self.split = QComboBox()
         for split in SPLITS:
             self.split.addItem(split, split)
@@ -79,10 +98,8 @@ class ReportDialog(QDialog):
         self.units = QComboBox(toolTip="Units of array / MMPose prediction files (ours say theirs)")
         for text, value in (("mm", "mm"), ("m", "m")):
             self.units.addItem(text, value)
-        self.analysis = QCheckBox("Embedding, conv1 and CKA figures (checkpoints)", checked=True)
-        default_out = Path.home() / "hpe-report"
-        self.out = QLineEdit(str(default_out))
-        browse = QPushButton("…", toolTip="Choose the output folder")
+
+    def _form(self, browse: QPushButton) -> QFormLayout:
         out_row = QHBoxLayout()
         out_row.addWidget(self.out, 1)
         out_row.addWidget(browse)
@@ -96,18 +113,7 @@ class ReportDialog(QDialog):
         form.addRow("Units of foreign files", self.units)
         form.addRow("", self.analysis)
         form.addRow("Output folder", out_row)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Run report")
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.models, 1)
-        layout.addWidget(self.add_files, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addLayout(form)
-        layout.addWidget(self.buttons)
-        self.add_files.clicked.connect(self._on_add_files_clicked)
-        browse.clicked.connect(self._on_browse_clicked)
-        self.buttons.accepted.connect(self._on_accepted)
-        self.buttons.rejected.connect(self.reject)
-        self._refresh_ok()
+        return form
 
     def _add_model(self, path: str, units: str | None = None) -> None:
         item = QListWidgetItem(Path(path).name)

@@ -14,12 +14,14 @@ from app.model import messages
 from app.model import messages as msg
 from app.model.catalog import checkpoint_label
 from app.visuals.binding import bind
+from app.workers.analysis_jobs import LAYER_ORDER
 from app.workers.task import Task, TaskSlot
 
 if TYPE_CHECKING:
     from app.workspace import Workspace
 
 LEVEL_STYLE = {"error": "color: #ff8a8a;", "warning": "color: #ffd27a;", "info": "color: #9ecbff;"}
+METHOD_LABELS = {"pca": "PCA", "lda": "LDA", "umap": "UMAP", "tsne": "t-SNE"}
 
 
 class CheckpointCombo(QComboBox):
@@ -110,6 +112,23 @@ class ProjectionOptions(QWidget):
     def values(self) -> dict:
         return {"split": self.split.currentData(), "perplexity": float(self.perplexity.value()),
                 "n_neighbors": int(self.neighbours.value()), "min_dist": float(self.min_dist.value())}
+
+
+def layer_combo(tip: str) -> QComboBox:
+    """The layers an analysis can read, in the network's order (data: the name); the encoder chosen."""
+    combo = QComboBox(toolTip=tip)
+    for name in LAYER_ORDER:
+        combo.addItem(name, name)
+    combo.setCurrentIndex(combo.findData("encoder"))
+    return combo
+
+
+def method_combo(tip: str) -> QComboBox:
+    """The projections of :data:`METHOD_LABELS` (data: the method's key)."""
+    combo = QComboBox(toolTip=tip)
+    for key, label in METHOD_LABELS.items():
+        combo.addItem(label, key)
+    return combo
 
 
 def controls_row(widgets: list[QWidget]) -> QScrollArea:

@@ -34,20 +34,7 @@ class BrowserView(QWidget):
         super().__init__(parent)
         self.workspace = workspace
         self.catalog, self.browse, self.feed = workspace.catalog, workspace.browse, workspace.feed
-        self.datasets = QComboBox()
-        self.datasets.setToolTip("Open datasets")
-        for combo in (self.datasets,):
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(10)
-        self.close_button = QToolButton(toolTip="Close this dataset")
-        self.close_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarCloseButton))
-        self.filters = {name: QComboBox(toolTip=f"Show one {name} only") for name in browsing.FILTERS}
-        for combo in self.filters.values():
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(8)
-        self.sort = QComboBox(toolTip="Sort by prediction error")
-        for key, label in browsing.SORTS.items():
-            self.sort.addItem(label, key)
+        self._build_controls()
         self.pick_chip, self.pick_label, self.pick_clear = self._make_chip()
         self.notice = QLabel("", objectName="datasetNotice", wordWrap=True)
         self.notice.setStyleSheet("color: #ffd27a;")
@@ -61,20 +48,40 @@ class BrowserView(QWidget):
         self.footer.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._build_layout()
         self._updating = False
+        self._repaint_later = QTimer(self, singleShot=True, interval=200)
+        self._repaint_later.timeout.connect(self._on_predictions_arrived)
+        self._wire()
+
+    def _build_controls(self) -> None:
+        """The dataset chooser and its close button, a filter per label, the sort."""
+        self.datasets = QComboBox()
+        self.datasets.setToolTip("Open datasets")
+        self.datasets.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.datasets.setMinimumContentsLength(10)
+        self.close_button = QToolButton(toolTip="Close this dataset")
+        self.close_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarCloseButton))
+        self.filters = {name: QComboBox(toolTip=f"Show one {name} only") for name in browsing.FILTERS}
+        for combo in self.filters.values():
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
+        self.sort = QComboBox(toolTip="Sort by prediction error")
+        for key, label in browsing.SORTS.items():
+            self.sort.addItem(label, key)
+
+    def _wire(self) -> None:
+        ws = self.workspace
         self.datasets.activated.connect(self._on_datasets_activated)
         self.close_button.clicked.connect(self._on_close_clicked)
-        self.sort.activated.connect(lambda _i: workspace.set_sort(self.sort.currentData()))
+        self.sort.activated.connect(lambda _i: ws.set_sort(self.sort.currentData()))
         for name, combo in self.filters.items():
             combo.activated.connect(lambda _i, n=name: self._on_filter_activated(n))
         self.list.selectionModel().currentChanged.connect(self._on_list_current_changed)
-        self.pick_clear.clicked.connect(lambda: workspace.select_samples([]))
+        self.pick_clear.clicked.connect(lambda: ws.select_samples([]))
         bind(self.catalog.notes_changed, self._on_catalog_notes_changed, self)
         bind(self.catalog.datasets_changed, self._on_catalog_datasets_changed, self)
         bind(self.catalog.current_dataset_changed, self._on_catalog_current_dataset_changed, self)
         bind(self.browse.rows_changed, self._on_browse_rows_changed, self)
-        self._repaint_later = QTimer(self, singleShot=True, interval=200)
-        self._repaint_later.timeout.connect(self._on_predictions_arrived)
-        bind(workspace.cache.changed, self._on_cache_changed, self)
+        bind(ws.cache.changed, self._on_cache_changed, self)
         bind(self.feed.selection_changed, self._on_feed_selection_changed, self)
 
     def _make_list(self) -> QListView:

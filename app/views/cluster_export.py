@@ -30,11 +30,22 @@ class ClusterExportDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Export for cluster")
         self.raw, self.job = raw, None
+        self._build_fields(folder)
+        self.error = QLabel("", objectName="exportError", wordWrap=True)
+        self.error.setStyleSheet("color: #e06c75;")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.write)
+        buttons.rejected.connect(self.reject)
+        self.kind.currentTextChanged.connect(self._on_kind_changed)
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._form())
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+
+    def _build_fields(self, folder: str) -> None:
         self.kind = QComboBox(objectName="kind")
         self.kind.addItems(KINDS)
         self.folder = QLineEdit(folder, objectName="folder", placeholderText="the job folder to write")
-        browse = QToolButton(text="…", toolTip="Choose the job folder")
-        browse.clicked.connect(self._browse)
         self.nodes = QSpinBox(minimum=1, maximum=4096, value=1, objectName="nodes")
         self.gpus = QSpinBox(minimum=0, maximum=64, value=1, objectName="gpus",
                              toolTip="GPUs (processes) per node; 0: CPU nodes, one process each (gloo)")
@@ -47,27 +58,22 @@ class ClusterExportDialog(QDialog):
                                 toolTip="Where the job folder is on the cluster (events and checkpoints go there)")
         self.python = QLineEdit("python3", objectName="python", toolTip="The cluster's Python with HPE Studio")
         self.setup = QLineEdit(objectName="setup", placeholderText="e.g. module load cuda; source ~/venv/bin/activate")
-        self.error = QLabel("", objectName="exportError", wordWrap=True)
-        self.error.setStyleSheet("color: #e06c75;")
-        form = QFormLayout()
+
+    def _form(self) -> QFormLayout:
+        browse = QToolButton(text="…", toolTip="Choose the job folder")
+        browse.clicked.connect(self._browse)
         row = QWidget()
         row_layout = QHBoxLayout(row)
         row_layout.setContentsMargins(0, 0, 0, 0)
         row_layout.addWidget(self.folder, 1)
         row_layout.addWidget(browse)
+        form = QFormLayout()
         for label, widget in (("Scheduler", self.kind), ("Job folder", row), ("Nodes", self.nodes),
                               ("GPUs per node", self.gpus), ("Time limit", self.time), ("Requeue before", self.grace),
                               ("Partition", self.partition), ("Account", self.account),
                               ("Path on the cluster", self.shared), ("Python", self.python), ("Setup", self.setup)):
             form.addRow(label, widget)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.write)
-        buttons.rejected.connect(self.reject)
-        self.kind.currentTextChanged.connect(self._on_kind_changed)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.error)
-        layout.addWidget(buttons)
+        return form
 
     def _on_kind_changed(self, kind: str) -> None:
         for widget in (self.time, self.grace, self.partition, self.account):

@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from app.views.palettes import sequential_lut
+from app.visuals.palettes import sequential_lut
 
 MODEL_COLOURS = {"gt": (0.92, 0.92, 0.92), "a": (0.30, 0.55, 0.96), "b": (0.96, 0.60, 0.15)}
 PAPER_COLOURS = {**MODEL_COLOURS, "gt": (0.25, 0.25, 0.25)}  # ground truth on a white page
@@ -32,16 +32,27 @@ def metric_rows(result, layer: str | None = None) -> list[list]:
     measure first), silhouettes of the clusters per layer, of the dataset's labels (``layer``, else
     every layer), the collapse check per layer, retrieval."""
     rows: list[list] = [["samples", result.samples, result.samples]]
+    rows += _pose_rows(result) + _silhouette_rows(result, layer) + _collapse_rows(result) + _retrieval_rows(result)
+    return [row + [_difference(row[1], row[2])] for row in rows]
+
+
+def _pose_rows(result) -> list[list]:
+    """The error measure of each checkpoint, then the pose metrics, that measure first."""
+    if not result.metrics:
+        return []
     measures = getattr(result, "error_measure", {}) or {}
-    if result.metrics:
-        if measures:
-            rows.append(["error measure (per checkpoint)", measures.get("a"), measures.get("b")])
-        first = {"PA-MPJPE": "pa_mpjpe", "MPJPE": "mpjpe"}.get(measures.get("a"), "mpjpe")
-        for key, label in sorted(POSE_METRICS, key=lambda kv: kv[0] != first):
-            rows.append([label, result.metrics["a"].get(key), result.metrics["b"].get(key)])
+    rows = [["error measure (per checkpoint)", measures.get("a"), measures.get("b")]] if measures else []
+    first = {"PA-MPJPE": "pa_mpjpe", "MPJPE": "mpjpe"}.get(measures.get("a"), "mpjpe")
+    for key, label in sorted(POSE_METRICS, key=lambda kv: kv[0] != first):
+        rows.append([label, result.metrics["a"].get(key), result.metrics["b"].get(key)])
+    return rows
+
+
+def _silhouette_rows(result, layer: str | None) -> list[list]:
+    """The clusters' silhouette per layer, then the labels' (of ``layer``, else of every layer)."""
     sil_a, sil_b = result.silhouette.get("a", {}), result.silhouette.get("b", {})
-    for name in [n for n in LAYER_ORDER if n in sil_a or n in sil_b]:
-        rows.append([f"silhouette · {name}", sil_a.get(name), sil_b.get(name)])
+    rows = [[f"silhouette · {name}", sil_a.get(name), sil_b.get(name)]
+            for name in LAYER_ORDER if name in sil_a or name in sil_b]
     labels = getattr(result, "label_silhouette", {}) or {}
     la, lb = labels.get("a", {}), labels.get("b", {})
     for name in [n for n in LAYER_ORDER if (n in la or n in lb) and (layer is None or n == layer)]:
@@ -49,9 +60,15 @@ def metric_rows(result, layer: str | None = None) -> list[list]:
             a, b = (la.get(name) or {}).get(label), (lb.get(name) or {}).get(label)
             if a is not None or b is not None:
                 rows.append([f"silhouette of {title} labels · {name}", a, b])
+    return rows
+
+
+def _collapse_rows(result) -> list[list]:
+    """The feature spread and effective rank per layer, then the collapsed layers."""
     collapse = getattr(result, "collapse", {}) or {}
     ca, cb = collapse.get("a", {}), collapse.get("b", {})
     names = [n for n in LAYER_ORDER if n in ca or n in cb]
+    rows = []
     for name in names:
         rows.append([f"feature spread (of isotropic) · {name}", (ca.get(name) or {}).get("spread_ratio"),
                      (cb.get(name) or {}).get("spread_ratio")])
@@ -60,16 +77,22 @@ def metric_rows(result, layer: str | None = None) -> list[list]:
     if names:
         rows.append(["collapsed layers"] + [", ".join(n for n, c in side.items() if c.get("collapsed")) or "none"
                                             for side in (ca, cb)])
-    if result.retrieval:
-        ra, rb = result.retrieval["a"], result.retrieval["b"]
-        for name in [n for n in LAYER_ORDER if n in ra or n in rb]:
-            for k in ("top1", "top5"):
-                rows.append([f"retrieval {k[:3]}-{k[3:]} · {name}", (ra.get(name) or {}).get(k),
-                             (rb.get(name) or {}).get(k)])
-        first = next(iter(ra.values()))
-        rows.append(["retrieval chance top-1 / top-5", f"{first['chance_top1']:.3f} / {first['chance_top5']:.3f}",
-                     ""])
-    return [row + [_difference(row[1], row[2])] for row in rows]
+    return rows
+
+
+def _retrieval_rows(result) -> list[list]:
+    """Cross-view retrieval top-1 and top-5 per layer, then their chance levels."""
+    if not result.retrieval:
+        return []
+    ra, rb = result.retrieval["a"], result.retrieval["b"]
+    rows = []
+    for name in [n for n in LAYER_ORDER if n in ra or n in rb]:
+        for k in ("top1", "top5"):
+            rows.append([f"retrieval {k[:3]}-{k[3:]} · {name}", (ra.get(name) or {}).get(k),
+                         (rb.get(name) or {}).get(k)])
+    first = next(iter(ra.values()))
+    rows.append(["retrieval chance top-1 / top-5", f"{first['chance_top1']:.3f} / {first['chance_top5']:.3f}", ""])
+    return rows
 
 
 def collapse_warnings(result, names: dict[str, str]) -> list[str]:

@@ -15,18 +15,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCursor
-from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QSplitter, QTabWidget, QWidget
 
 from app.model import messages as msg
-from app.views.analysis_controls import AnalysisRunner, CheckpointCombo, RunStrip, controls_row
+from app.views.analysis_controls import METHOD_LABELS, CheckpointCombo, RunStrip, layer_combo, method_combo
+from app.views.analysis_view import AnalysisView
 from app.views.compare_panels import CkaHeatmap, Conv1Pair, MetricsTable, PosePairView, collapse_warnings
 from app.views.embedding_colours import colour_codes, describe_sample
-from app.views.embedding_view import METHOD_LABELS
-from app.views.hover_card import HoverCard
-from app.views.scatter_plot import ScatterPlot
-from app.views.silhouette_plot import StructurePanel
+from app.views.structure_panel import StructurePanel
 from app.visuals.binding import bind
-from app.workers.analysis_jobs import LAYER_ORDER, CompareRequest, compare_job, predict_samples_job
+from app.visuals.scatter_plot import ScatterPlot
+from app.workers.analysis_jobs import CompareRequest, compare_job, predict_samples_job
 from hpe_core.models.families.capabilities import IMAGE_TO_2D
 
 if TYPE_CHECKING:
@@ -39,48 +38,41 @@ def predicts_3d(loaded) -> bool:
     return bool(set(loaded.capabilities) - {IMAGE_TO_2D})
 
 
-class CompareView(QWidget):
+class CompareView(AnalysisView):
+    REPORT_TITLE = "Side-by-side comparison"
+
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.workspace = workspace
-        self.bundle = None
+        super().__init__(workspace, parent)
         self.embeds: dict[str, object] = {}
         self.pose_precisions: dict[str, str] = {}  # key -> precision of the last predictions drawn
         self.pose_index = -1
-        self.checkpoint_a = CheckpointCombo(workspace)
-        self.checkpoint_b = CheckpointCombo(workspace, prefer_active=False)
-        self.layer = QComboBox(toolTip="Layer embedded in both columns")
-        for name in LAYER_ORDER:
-            self.layer.addItem(name, name)
-        self.layer.setCurrentIndex(self.layer.findData("encoder"))
-        self.method = QComboBox(toolTip="Projection used in both columns")
-        for key, label in METHOD_LABELS.items():
-            self.method.addItem(label, key)
-        self.clusters = QSpinBox(minimum=2, maximum=64, value=8, prefix="k = ")
-        self.samples = QSpinBox(minimum=0, maximum=1_000_000, value=1000, singleStep=500, specialValueText="all")
-        self.split = QComboBox()
-        for s in ("test", "val", "train", "all"):
-            self.split.addItem(s, s)
-        self.strip = RunStrip()
+        self._build_controls()
         self.strip.run.setText("Compare")
-        self.runner = AnalysisRunner(workspace, self.strip, self)
-        self.pose_runner = AnalysisRunner(workspace, RunStrip(), self)
+        self.pose_runner = self.add_runner(RunStrip())
         self.plots = {"a": ScatterPlot(title="A"), "b": ScatterPlot(title="B")}
         self.metrics = MetricsTable()
         self.cka = CkaHeatmap()
         self.poses = PosePairView()
         self.conv1 = Conv1Pair()
         self.structure = StructurePanel(orientation=Qt.Orientation.Horizontal)  # labels, scan over k, collapse
-        self.structure_runner = AnalysisRunner(workspace, self.structure.strip, self)
+        self.structure_runner = self.add_runner(self.structure.strip)
         self.structures: dict = {}
-        self.card = HoverCard(self)
-        self.card.set_dataset(workspace.catalog.dataset)
+        self.add_hover_card()
         self._layout()
         self._wire()
 
+    def _build_controls(self) -> None:
+        self.checkpoint_a = CheckpointCombo(self.workspace)
+        self.checkpoint_b = CheckpointCombo(self.workspace, prefer_active=False)
+        self.layer = layer_combo("Layer embedded in both columns")
+        self.method = method_combo("Projection used in both columns")
+        self.clusters = QSpinBox(minimum=2, maximum=64, value=8, prefix="k = ")
+        self.samples = QSpinBox(minimum=0, maximum=1_000_000, value=1000, singleStep=500, specialValueText="all")
+        self.split = QComboBox()
+        for s in ("test", "val", "train", "all"):
+            self.split.addItem(s, s)
+
     def _layout(self) -> None:
-        bar = controls_row([QLabel("A"), self.checkpoint_a, QLabel("B"), self.checkpoint_b, self.layer, self.method,
-                            self.clusters, QLabel("samples"), self.samples, self.split])
         columns = QSplitter(Qt.Orientation.Horizontal)
         columns.setChildrenCollapsible(False)
         columns.addWidget(self.plots["a"])
@@ -100,22 +92,17 @@ class CompareView(QWidget):
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
         split.setSizes([420, 360])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(bar)
-        layout.addWidget(self.strip)
-        layout.addWidget(split, 1)
+        self.set_skeleton([QLabel("A"), self.checkpoint_a, QLabel("B"), self.checkpoint_b, self.layer, self.method,
+                           self.clusters, QLabel("samples"), self.samples, self.split], split)
 
     def _wire(self) -> None:
         ws = self.workspace
         self.strip.run_clicked.connect(self.run)
-        self.strip.export_clicked.connect(self._on_export_clicked)
         self.structure.strip.run_clicked.connect(self.run_structure)
         for key, plot in self.plots.items():
             plot.hovered.connect(lambda index, key=key: self._on_plot_hovered(key, index))
             plot.selection_made.connect(self._on_plot_selection_made)
         bind(ws.feed.selection_changed, self._on_workspace_selection_changed, self)
-        bind(ws.catalog.current_dataset_changed, self._on_workspace_dataset_changed, self)
         self._on_workspace_compare_pair_changed(ws.compare_pair)  # the last session's pair
         ws.compare_pair_changed.connect(self._on_workspace_compare_pair_changed)
         for combo in (self.checkpoint_a, self.checkpoint_b):
@@ -129,9 +116,6 @@ class CompareView(QWidget):
 
     def _on_pair_changed(self, *_args) -> None:
         self.workspace.compare_pair = (self.checkpoint_a.currentData(), self.checkpoint_b.currentData())
-
-    def _on_workspace_dataset_changed(self, entry) -> None:
-        self.card.set_dataset(None if entry is None else entry.dataset)
 
     # ------------------------------------------------------------------ running
     def request(self) -> CompareRequest | None:
@@ -283,11 +267,9 @@ class CompareView(QWidget):
         self.poses.set_poses(ds.skeleton, poses, self.names())
 
     # ------------------------------------------------------------------ export
-    def figures(self) -> list:
+    def result_figures(self) -> list:
         from app.export import Figure
 
-        if self.bundle is None:
-            return []
         prov = self.bundle.provenance
         names = self.names()
         method = METHOD_LABELS[self.bundle.request.method]
@@ -307,27 +289,13 @@ class CompareView(QWidget):
                                {**prov, "sample": index}))
         return figs
 
-    def report_section(self):
-        from app.export import ReportSection, Table
+    def report_tables(self) -> list:
+        from app.export import Table
 
-        if self.bundle is None:
-            return None
         names = self.names()
         metrics = Table("Metrics of A and B on the same samples",
                         ["metric", f"A: {names['a']}", f"B: {names['b']}", "A − B"], self.metrics.rows)
         c = self.bundle.compare
         cka = Table("Linear CKA (rows: A, columns: B)", ["A \\ B", *c.layers_b],
                     [[name, *[float(v) for v in row]] for name, row in zip(c.layers_a, c.cka)])
-        return ReportSection("Side-by-side comparison", self.figures(), [metrics, cka], self.bundle.provenance)
-
-    def _on_export_clicked(self) -> None:
-        from app.export.dialog import export_view_figures
-
-        export_view_figures(self, self.figures(), self.strip)
-
-    def shutdown(self) -> None:
-        self.runner.cancel()
-        self.structure_runner.cancel()
-        self.pose_runner.cancel()
-        self.card.close_loader()
-        self.card.hide()
+        return [metrics, cka]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from app.model import messages as msg
-from app.views.palettes import binned, categorical
+from app.visuals.palettes import binned, categorical
 
 if TYPE_CHECKING:
     from app.workspace import Workspace

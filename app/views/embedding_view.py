@@ -18,48 +18,40 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QLabel, QSpinBox, QSplit
                                QStackedWidget, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
 from app.model import messages as msg
-from app.views.analysis_controls import AnalysisRunner, CheckpointCombo, ProjectionOptions, RunStrip, controls_row
+from app.views.analysis_controls import (METHOD_LABELS, CheckpointCombo, ProjectionOptions, controls_row, layer_combo,
+                                        method_combo)
+from app.views.analysis_view import AnalysisView
 from app.views.embedding_colours import COLOUR_MODES, colour_codes
-from app.views.hover_card import HoverCard
-from app.views.scatter_plot import ScatterPlot
 from app.views.shared_space import SharedSpaceMode
-from app.views.silhouette_plot import SilhouettePlot, StructurePanel
+from app.views.structure_panel import StructurePanel
 from app.visuals.binding import bind
+from app.visuals.scatter_plot import ScatterPlot
+from app.visuals.silhouette_plot import SilhouettePlot
 from app.workers.analysis_jobs import LAYER_ORDER, EmbedRequest, embed_job
 
 if TYPE_CHECKING:
     from app.workspace import Workspace
 
-METHOD_LABELS = {"pca": "PCA", "lda": "LDA", "umap": "UMAP", "tsne": "t-SNE"}
+class EmbeddingView(AnalysisView):
+    REPORT_TITLE = "Embedding explorer"
 
-
-class EmbeddingView(QWidget):
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.workspace = workspace
-        self.bundle = None          # EmbedBundle of the shown result
+        super().__init__(workspace, parent)  # self.bundle: the EmbedBundle of the shown result
         self.result = None          # its EmbedResult (or None while only a preview is shown)
         self.indices = np.zeros(0, np.int64)
         self.layer_scores: dict[str, float | None] = {}
         self._previews = 0
         self._build_controls()
-        self.strip = RunStrip()
-        self.runner = AnalysisRunner(workspace, self.strip, self)
         self.plot = ScatterPlot(title="")
         self.plot3d = None
         self.stack = QStackedWidget()
         self.stack.addWidget(self.plot)
         self.silhouette = SilhouettePlot()
         self.structure = StructurePanel()  # label silhouettes beside the clusters', the scan over k
-        self.structure_runner = AnalysisRunner(workspace, self.structure.strip, self)
+        self.structure_runner = self.add_runner(self.structure.strip)
         self.structures: dict = {}
-        self.layers_table = QTableWidget(0, 2)
-        self.layers_table.setHorizontalHeaderLabels(["layer", "silhouette"])
-        self.layers_table.verticalHeader().setVisible(False)
-        self.layers_table.horizontalHeader().setStretchLastSection(True)
-        self.layers_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.layers_table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.card = HoverCard(self)
+        self._build_layers_table()
+        self.add_hover_card()
         self.shared = SharedSpaceMode(self)  # a UniHPE checkpoint: its shared space and retrieval
         self._layout()
         self._recompute = QTimer(self, singleShot=True, interval=250)
@@ -71,13 +63,8 @@ class EmbeddingView(QWidget):
     # ------------------------------------------------------------------ construction
     def _build_controls(self) -> None:
         self.checkpoint = CheckpointCombo(self.workspace)
-        self.layer = QComboBox(toolTip="Layer whose features are embedded")
-        for name in LAYER_ORDER:
-            self.layer.addItem(name, name)
-        self.layer.setCurrentIndex(self.layer.findData("encoder"))
-        self.method = QComboBox(toolTip="Projection to 2D or 3D")
-        for key, label in METHOD_LABELS.items():
-            self.method.addItem(label, key)
+        self.layer = layer_combo("Layer whose features are embedded")
+        self.method = method_combo("Projection to 2D or 3D")
         self.dims = QComboBox(toolTip="2D plot or 3D point cloud")
         self.dims.addItem("2D", 2)
         self.dims.addItem("3D", 3)
@@ -98,9 +85,15 @@ class EmbeddingView(QWidget):
             self.tool_buttons[tool] = button
         self.clear_selection = QToolButton(text="Clear selection", toolTip="List every sample in the browser again")
 
+    def _build_layers_table(self) -> None:
+        self.layers_table = QTableWidget(0, 2)
+        self.layers_table.setHorizontalHeaderLabels(["layer", "silhouette"])
+        self.layers_table.verticalHeader().setVisible(False)
+        self.layers_table.horizontalHeader().setStretchLastSection(True)
+        self.layers_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.layers_table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+
     def _layout(self) -> None:
-        bar = controls_row([self.checkpoint, self.layer, self.method, self.dims, self.clusters, QLabel("samples"),
-                            self.samples, self.projection, QLabel("colour"), self.colour])
         tools = controls_row([*self.tool_buttons.values(), self.clear_selection])
         left = QWidget()
         lv = QVBoxLayout(left)
@@ -118,11 +111,8 @@ class EmbeddingView(QWidget):
         split.addWidget(right)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(bar)
-        layout.addWidget(self.strip)
-        layout.addWidget(split, 1)
+        self.set_skeleton([self.checkpoint, self.layer, self.method, self.dims, self.clusters, QLabel("samples"),
+                           self.samples, self.projection, QLabel("colour"), self.colour], split)
 
     def _wire(self) -> None:
         ws = self.workspace
@@ -136,14 +126,12 @@ class EmbeddingView(QWidget):
         self.tools.idClicked.connect(self._on_tool_clicked)
         self.clear_selection.clicked.connect(lambda: self._select(np.zeros(0, np.int64)))
         self.strip.run_clicked.connect(self.run)
-        self.strip.export_clicked.connect(self._on_export_clicked)
         self.structure.strip.run_clicked.connect(self.run_structure)
         self.plot.hovered.connect(self._on_plot_hovered)
         self.plot.selection_made.connect(self._select)
         self.layers_table.cellClicked.connect(self._on_layers_table_clicked)
         bind(ws.catalog.current_dataset_changed, self._on_workspace_dataset_changed, self)
         bind(ws.cache.changed, self._on_workspace_predictions_changed, self)
-        self.card.set_dataset(ws.catalog.dataset)
 
     # ------------------------------------------------------------------ running
     def request(self) -> EmbedRequest | None:
@@ -272,7 +260,7 @@ class EmbeddingView(QWidget):
         if r is None or r.silhouette_samples is None:
             self.silhouette.clear_data()
             return
-        from app.views.palettes import categorical
+        from app.visuals.palettes import categorical
 
         groups = r.clusters if r.clusters is not None else r.labels
         names = None if r.clusters is not None else r.label_names
@@ -326,7 +314,6 @@ class EmbeddingView(QWidget):
         return describe_sample(index, self.indices, self.result, self.workspace)
 
     def _on_workspace_dataset_changed(self, entry) -> None:
-        self.card.set_dataset(None if entry is None else entry.dataset)
         if self.bundle is not None and (entry is None or entry.key != self.bundle.request.dataset):
             self.runner.cancel()
             self.bundle, self.result = None, None
@@ -343,12 +330,11 @@ class EmbeddingView(QWidget):
 
     # ------------------------------------------------------------------ export
     def figures(self) -> list:
+        return self.shared.figures() if self.shared.active else super().figures()
+
+    def result_figures(self) -> list:
         from app.export import Figure
 
-        if self.shared.active:
-            return self.shared.figures()
-        if self.bundle is None:
-            return []
         req, prov = self.bundle.request, self.bundle.provenance
         main = self.plot3d if req.dims == 3 and self.plot3d is not None else self.plot
         title = f"{METHOD_LABELS[req.method]} {req.dims}D of {req.layer}, coloured by {self.colour.currentData()}"
@@ -362,11 +348,9 @@ class EmbeddingView(QWidget):
                             self.structure.scan, prov)]
         return figs
 
-    def report_section(self):
-        from app.export import ReportSection, Table
+    def report_tables(self) -> list:
+        from app.export import Table
 
-        if self.bundle is None:
-            return None
         r = self.bundle.result
         scores = Table("Silhouette per layer (k-means clusters)", ["layer", "silhouette"],
                        [[n, self.layer_scores.get(n)] for n in LAYER_ORDER if n in self.layer_scores])
@@ -382,16 +366,4 @@ class EmbeddingView(QWidget):
                               for k, v in zip(s.scan.ks, s.scan.scores)]),
                        Table("Collapse check", ["measure", "value"],
                              [[k, v] for k, v in s.collapse.to_dict().items()])]
-        return ReportSection("Embedding explorer", self.figures(), tables, self.bundle.provenance)
-
-    def _on_export_clicked(self) -> None:
-        from app.export.dialog import export_view_figures
-
-        export_view_figures(self, self.figures(), self.strip)
-
-    def shutdown(self) -> None:
-        """Cancel the job and stop the hover card's thumbnail loader."""
-        self.runner.cancel()
-        self.structure_runner.cancel()
-        self.card.close_loader()
-        self.card.hide()
+        return tables

@@ -17,7 +17,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QDockWidget, QFrame, QHBoxLayout, QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from app.model.sample_data import sample_title
-from app.views.overlay import GT_STYLE, draw_skeleton
+from app.visuals.overlay import GT_STYLE, draw_skeleton
 
 THUMB = 150
 POSE_BOX = (110, 150)

@@ -51,6 +51,21 @@ class JobCurvesView(QWidget):
         self.status = QLabel("No job selected", objectName="curvesStatus")
         self.graphics = pg.GraphicsLayoutWidget()
         self.plots: dict[str, pg.PlotItem] = {}
+        self._add_step_plots()
+        self._add_pjpe_plot()
+        self._add_cosine_plot()
+        self.curves = {name: self.plots[name].plot(pen=pg.mkPen(COLOURS[0]), connect="finite")  # cosmetic: fast
+                       for name in ("loss", "lr", "throughput")}
+        self.metric_curves: dict[str, pg.PlotDataItem] = {}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.status)
+        layout.addWidget(self.graphics, 1)
+        self._timer = QTimer(self, singleShot=True, interval=250)
+        self._timer.timeout.connect(self.refresh)
+
+    def _add_step_plots(self) -> None:
+        """The plots of :data:`PLOTS`, two a row."""
         for i, (name, title, x_label) in enumerate(PLOTS):
             plot = self.graphics.addPlot(row=i // 2, col=i % 2, title=title)
             plot.setLabel("bottom", x_label)
@@ -60,6 +75,8 @@ class JobCurvesView(QWidget):
                 plot.setClipToView(True)
             self.plots[name] = plot
         self.plots["metrics"].addLegend(offset=(-5, 5))
+
+    def _add_pjpe_plot(self) -> None:
         self.plots["pjpe"] = self.graphics.addPlot(row=2, col=0, colspan=2, title="per-joint error histogram (PJPE)")
         self.plots["pjpe"].setLabel("bottom", "epoch")
         self.plots["pjpe"].setLabel("left", "error (mm)")
@@ -67,6 +84,8 @@ class JobCurvesView(QWidget):
         self.heat.setColorMap(pg.colormap.get("viridis"))
         self.plots["pjpe"].addItem(self.heat)
         self.plots["pjpe"].hide()
+
+    def _add_cosine_plot(self) -> None:
         self.plots["cosine"] = self.graphics.addPlot(row=3, col=0, colspan=2,
                                                      title="cross-modal cosine similarity (validation)")
         self.plots["cosine"].setLabel("bottom", "epoch")
@@ -78,15 +97,6 @@ class JobCurvesView(QWidget):
             pen=pg.mkPen(COSINE_COLOURS[name], width=2), symbol="o", symbolSize=5,
             symbolBrush=COSINE_COLOURS[name], name=label, connect="finite") for name, label in COSINE_METRICS.items()}
         self.plots["cosine"].hide()
-        self.curves = {name: self.plots[name].plot(pen=pg.mkPen(COLOURS[0]), connect="finite")  # cosmetic: fast
-                       for name in ("loss", "lr", "throughput")}
-        self.metric_curves: dict[str, pg.PlotDataItem] = {}
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.status)
-        layout.addWidget(self.graphics, 1)
-        self._timer = QTimer(self, singleShot=True, interval=250)
-        self._timer.timeout.connect(self.refresh)
 
     def set_state(self, state: RunState | None, running: bool = False) -> None:
         """Show ``state`` (None: nothing); redraws at once."""

@@ -9,7 +9,7 @@ from PySide6.QtCore import QRectF, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
-from app.views.palettes import diverging_lut, sequential_lut
+from app.visuals.palettes import diverging_lut, sequential_lut
 
 CLASS_COLOURS = {"low-pass": (76, 139, 245), "high-pass": (245, 166, 35), "inverting": (179, 106, 226),
                  "mixed": (138, 143, 156), "dead": (70, 70, 70)}

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QSplitter, QWidget
 
 from app.model import messages as msg
-from app.views.analysis_controls import AnalysisRunner, CheckpointCombo, RunStrip, controls_row
+from app.views.analysis_controls import CheckpointCombo
+from app.views.analysis_view import AnalysisView
 from app.views.kernel_panels import FilterDetailPanel, KernelGridPanel
 from app.visuals.binding import bind
 from app.workers.analysis_jobs import image_maps_job, kernels_job
@@ -29,11 +30,11 @@ MODES = {"rgb": "RGB filters", "signed": "Per channel (signed)"}
 MAP_LAYERS = ("conv1", "layer1", "layer2", "layer3", "layer4")
 
 
-class KernelView(QWidget):
+class KernelView(AnalysisView):
+    REPORT_TITLE = "Kernel inspector"
+
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.workspace = workspace
-        self.bundle = None     # KernelBundle of the chosen checkpoint
+        super().__init__(workspace, parent)
         self.maps = None       # ImageMaps of the current image
         self.image: np.ndarray | None = None
         self.filter_index = -1
@@ -45,30 +46,29 @@ class KernelView(QWidget):
         for name in MAP_LAYERS:
             self.layer.addItem(f"{name} maps", name)
         self.layer.setCurrentIndex(1)
-        self.strip = RunStrip()
         self.strip.run.setText("Refresh")
-        self.runner = AnalysisRunner(workspace, self.strip, self)
-        self.maps_runner = AnalysisRunner(workspace, self.strip, self)
+        self.maps_runner = self.add_runner()
         self.grid = KernelGridPanel()
         self.detail = FilterDetailPanel()
+        self._build_maps_panel()
+        self._layout()
+        self.checkpoint.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.mode.currentIndexChanged.connect(lambda _i: self._draw_grid())
+        self.layer.currentIndexChanged.connect(lambda _i: self.refresh_maps())
+        self.strip.run_clicked.connect(self.refresh)
+        self.grid.filter_clicked.connect(self.show_filter)
+        bind(workspace.feed.sample_changed, self._on_workspace_sample_changed, self)
+        self._on_workspace_sample_changed(workspace.feed.sample)  # built after a sample was shown
+
+    def _build_maps_panel(self) -> None:
         self.maps_panel = pg.GraphicsLayoutWidget()
         self.maps_panel.setBackground(None)
         self.maps_title = self.maps_panel.addLabel("", row=0, col=0, size="9pt")
         self.maps_box = self.maps_panel.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMenu=False)
         self.maps_image = pg.ImageItem(axisOrder="row-major")
         self.maps_box.addItem(self.maps_image)
-        self._layout()
-        self.checkpoint.currentIndexChanged.connect(lambda _i: self.refresh())
-        self.mode.currentIndexChanged.connect(lambda _i: self._draw_grid())
-        self.layer.currentIndexChanged.connect(lambda _i: self.refresh_maps())
-        self.strip.run_clicked.connect(self.refresh)
-        self.strip.export_clicked.connect(self._on_export_clicked)
-        self.grid.filter_clicked.connect(self.show_filter)
-        bind(workspace.feed.sample_changed, self._on_workspace_sample_changed, self)
-        self._on_workspace_sample_changed(workspace.feed.sample)  # built after a sample was shown
 
     def _layout(self) -> None:
-        bar = controls_row([QLabel("checkpoint"), self.checkpoint, self.mode, self.layer])
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.detail)
         right.addWidget(self.maps_panel)
@@ -76,11 +76,7 @@ class KernelView(QWidget):
         split.addWidget(self.grid)
         split.addWidget(right)
         split.setSizes([520, 520])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(bar)
-        layout.addWidget(self.strip)
-        layout.addWidget(split, 1)
+        self.set_skeleton([QLabel("checkpoint"), self.checkpoint, self.mode, self.layer], split)
 
     # ------------------------------------------------------------------ computing
     def refresh(self) -> None:
@@ -151,11 +147,9 @@ class KernelView(QWidget):
             self.refresh_maps()
 
     # ------------------------------------------------------------------ export
-    def figures(self) -> list:
+    def result_figures(self) -> list:
         from app.export import Figure
 
-        if self.bundle is None:
-            return []
         prov = dict(self.bundle.provenance)
         prov["mode"] = self.mode.currentData()
         figs = [Figure("conv1_filters", f"conv1 filters ({MODES[self.mode.currentData()]})", self.grid, prov)]
@@ -174,24 +168,13 @@ class KernelView(QWidget):
         sample = self.workspace.feed.sample
         return -1 if sample is None else int(sample.index)
 
-    def report_section(self):
-        from app.export import ReportSection, Table
+    def report_tables(self) -> list:
+        from app.export import Table
 
-        if self.bundle is None:
-            return None
         report = self.bundle.report
         channels = list(report.entries()[0]["sums"]) if len(report.classes) else []
         rows = [[e["index"], e["class"], *[e["sums"][k] for k in channels], e["dc_ratio"]] for e in report.entries()]
         filters = Table("conv1 filters: class, sums and |sum| / max|FFT|", ["filter", "class", *channels, "dc ratio"],
                         rows)
         counts = Table("conv1 filter classes", ["class", "filters"], [[k, v] for k, v in report.counts().items()])
-        return ReportSection("Kernel inspector", self.figures(), [counts, filters], self.bundle.provenance)
-
-    def _on_export_clicked(self) -> None:
-        from app.export.dialog import export_view_figures
-
-        export_view_figures(self, self.figures(), self.strip)
-
-    def shutdown(self) -> None:
-        self.runner.cancel()
-        self.maps_runner.cancel()
+        return [counts, filters]

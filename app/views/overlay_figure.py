@@ -1,5 +1,5 @@
 """The main image view (the sample with its 2D ground truth and prediction) as a paper figure:
-drawn by an offscreen :class:`~app.views.image_view.ImageCanvas` at the asked size, on the asked
+drawn by an offscreen :class:`~app.visuals.image_canvas.ImageCanvas` at the asked size, on the asked
 background, its key moved from the image's corner into a legend band below (never over the data)."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ import numpy as np
 from PySide6.QtGui import QColor, QImage, QPainter
 
 from app.export.scene3d import legend_height, paint_legend, skeleton_legend
-from app.views.overlay import PRED_STYLE
+from app.visuals.image_canvas import ImageCanvas
+from app.visuals.overlay import PRED_STYLE
 
 
 def _light(colours: np.ndarray) -> np.ndarray:
@@ -36,8 +37,6 @@ class OverlayFigure:
         return [(name.replace("prediction", "prediction (dashed)"), colour) for name, colour in entries]
 
     def paint_figure(self, painter: QPainter, width: int, height: int, paper: bool = True) -> None:
-        from app.views.image_view import ImageCanvas
-
         entries = self.legend_entries()
         band = legend_height(entries, width, height)
         off = ImageCanvas()

@@ -1,6 +1,6 @@
 """``Scatter3D``: a vispy point cloud for 3D projections; orbit with the mouse, hover a point.
 
-Model-free like :class:`~app.views.scatter_plot.ScatterPlot`: positions, the dataset index of
+Model-free like :class:`~app.visuals.scatter_plot.ScatterPlot`: positions, the dataset index of
 each row and colour codes in; ``hovered(index)`` out. Hover projects the points to the canvas
 with the visual's transform (one matrix product) at most once per frame.
 """
@@ -11,7 +11,7 @@ import numpy as np
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from app.views.point_cloud_item import UNKNOWN
+from app.visuals.point_cloud_item import UNKNOWN
 
 HOVER_RADIUS_PX = 8.0
 

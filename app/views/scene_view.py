@@ -43,7 +43,13 @@ class SceneView(QWidget):
         self.skeletons = SkeletonLayer(feed, options, self.view.scene, self)
         self.hypotheses = (None if hypotheses is None
                            else HypothesesLayer(feed, options, hypotheses, self.view.scene, self))
-        self.k = QSpinBox(minimum=0, maximum=50, value=int(options.hypotheses), prefix="K ", visible=False,
+        self._build_controls()
+        self._layout()
+        self._wire(catalog, feed)
+        self.reset_camera()
+
+    def _build_controls(self) -> None:
+        self.k = QSpinBox(minimum=0, maximum=50, value=int(self.options.hypotheses), prefix="K ", visible=False,
                           toolTip="Sampled hypotheses drawn faintly around the mean (a VAE lifter); 0: none")
         self.align = QComboBox(toolTip="Align the prediction to the ground truth before drawing (A)")
         for mode in ALIGN_MODES:
@@ -52,6 +58,11 @@ class SceneView(QWidget):
         self.show_gt = QCheckBox("GT", toolTip="Show the ground truth", checked=True)
         self.show_pred = QCheckBox("Prediction", toolTip="Show the prediction", checked=True)
         self.reset = QPushButton("Reset", toolTip="Reset the 3D camera (R)")
+        self.source = QLabel("")  # what made the predicted pose (e.g. a lifter, lifting which 2D)
+        self.source.setObjectName("sceneSource")
+        self.source.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def _layout(self) -> None:
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
         for w in (self.align, self.frustums, self.show_gt, self.show_pred, self.k):
@@ -61,11 +72,11 @@ class SceneView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
-        self.source = QLabel("")  # what made the predicted pose (e.g. a lifter, lifting which 2D)
-        self.source.setObjectName("sceneSource")
-        self.source.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout.addWidget(self.source)
         layout.addWidget(self.canvas.native, 1)
+
+    def _wire(self, catalog: Catalog, feed: SampleFeed) -> None:
+        options = self.options
         self.align.activated.connect(lambda _i: setattr(options, "align", self.align.currentData()))
         for box, name in ((self.frustums, "frustums"), (self.show_gt, "show_gt"), (self.show_pred, "show_pred")):
             box.toggled.connect(lambda on, name=name: setattr(options, name, on))
@@ -75,7 +86,6 @@ class SceneView(QWidget):
         bind(options.events, self._on_options_changed, self)
         bind(catalog.current_dataset_changed, self._on_catalog_dataset_changed, self)
         bind(feed.sample_changed, self._on_feed_sample_changed, self)
-        self.reset_camera()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

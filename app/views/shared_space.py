@@ -10,19 +10,21 @@ the image and 3D views follow it too.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QSpinBox, QStackedWidget, QTableWidget, QVBoxLayout, QWidget
 
 from app.model import messages as msg
-from app.views.modality_overlay import ModalityOverlay
+from app.views.analysis_controls import AnalysisRunner, CheckpointCombo, RunStrip
 from app.views.retrieval_view import RetrievalView
 from app.visuals.binding import bind
+from app.visuals.modality_overlay import ModalityOverlay
+from app.visuals.scatter_plot import ScatterPlot
 
 if TYPE_CHECKING:
-    from app.views.embedding_view import EmbeddingView
+    from app.workspace import Workspace
 
 LINK_LIMIT = 500  # samples up to which the joining lines are drawn by default
 TOP_K = 5
@@ -32,10 +34,32 @@ def is_unihpe(loaded) -> bool:
     return loaded is not None and getattr(loaded.info, "family", None) == "unihpe"
 
 
+class Explorer(Protocol):
+    """What the mode reads and sets of the embedding explorer that holds it (a QObject, its parent)."""
+
+    workspace: Workspace
+    checkpoint: CheckpointCombo
+    method: QComboBox
+    dims: QComboBox
+    samples: QSpinBox
+    layer: QComboBox
+    clusters: QSpinBox
+    colour: QComboBox
+    strip: RunStrip
+    runner: AnalysisRunner
+    plot: ScatterPlot
+    stack: QStackedWidget
+    layers_table: QTableWidget
+    silhouette: QWidget
+    bundle: object
+    result: object
+    indices: np.ndarray
+
+
 class SharedSpaceMode(QObject):
     """Owns the overlay on the explorer's 2D plot, the links toggle and the retrieval panel."""
 
-    def __init__(self, view: EmbeddingView) -> None:
+    def __init__(self, view: Explorer) -> None:
         super().__init__(view)
         self.view, self.workspace = view, view.workspace
         self.space = None  # hpe_core.studies.unihpe_space.SharedSpace shown

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -63,6 +64,30 @@ def afiles(tmp_path_factory, monkeypatch):
     files = _FILES["files"]
     monkeypatch.setenv("HPE_STUDIO_CACHE", str(files.cache))
     return files
+
+
+@contextmanager
+def view_of_new_workspace(qtbot, view_class, size: tuple[int, int] = (1100, 650)):
+    """A new workspace and a ``view_class`` of it, shown at ``size``; ``(workspace, view)``. The view
+    shuts down and the workspace closes after."""
+    from app.workspace import Workspace
+
+    ws = Workspace()
+    view = view_class(ws)
+    view.resize(*size)
+    shown(view, qtbot)
+    yield ws, view
+    view.shutdown()
+    ws.close()
+
+
+@pytest.fixture
+def explorer(qtbot, afiles):
+    """``(workspace, embedding explorer)`` over the analysis files' cache."""
+    from app.views.embedding_view import EmbeddingView
+
+    with view_of_new_workspace(qtbot, EmbeddingView) as pair:
+        yield pair
 
 
 def open_files(qtbot, ws, *paths, timeout: int = 30_000) -> None:

@@ -13,12 +13,10 @@ import shutil
 import numpy as np
 import pytest
 import yaml
-from training_helpers import make_manager, tiny_config, tiny_dataset  # noqa: F401
+from training_helpers import make_manager, tiny_config, tiny_dataset, training_panel  # noqa: F401
 
-from app.views import training_view as tv
 from app.views.cluster_export import EXPORTED
 from app.workers import remote_jobs
-from app.workers import training_jobs as tj
 from app.workers.training_job import REQUEUED
 from app.workspace import path_key
 from hpe_core.training.cluster import ClusterOptions, export_job
@@ -27,21 +25,9 @@ from hpe_core.training.config import config_from_dict
 
 @pytest.fixture
 def panel(qtbot, make_manager):  # noqa: F811
-    from app.workspace import Workspace
-
-    workspace = Workspace()
-    messages = []
-    workspace.message.connect(lambda level, text: messages.append((level, text)))
-    manager = make_manager(poll_ms=20)
-    tj.connect_workspace(manager, workspace)
-    view = tv.TrainingView(manager, workspace)
-    view.messages = messages
-    qtbot.addWidget(view)
-    view.resize(1300, 800)
-    view.show()
-    qtbot.waitExposed(view)
-    yield view
-    workspace.close()
+    with training_panel(qtbot, make_manager(poll_ms=20)) as view:
+        qtbot.waitExposed(view)
+        yield view
 
 
 def test_export_for_cluster_writes_the_clis_job_folder(qtbot, panel, tmp_path):

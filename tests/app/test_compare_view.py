@@ -11,21 +11,16 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from analysis_helpers import afiles, blank, grab_array, open_files, run_cli, shown, wait_done  # noqa: F401
+from analysis_helpers import (afiles, blank, grab_array, open_files, run_cli,  # noqa: F401
+                              view_of_new_workspace, wait_done)
 from app.model import messages as msg
 from app.views.compare_view import CompareView
-from app.workspace import Workspace
 
 
 @pytest.fixture
 def compare(qtbot, afiles):  # noqa: F811
-    ws = Workspace()
-    view = CompareView(ws)
-    view.resize(1300, 800)
-    shown(view, qtbot)
-    yield ws, view
-    view.shutdown()
-    ws.close()
+    with view_of_new_workspace(qtbot, CompareView, (1300, 800)) as pair:
+        yield pair
 
 
 def run_compare(qtbot, ws, view, a, b, dataset, layer="encoder", clusters=4) -> None:

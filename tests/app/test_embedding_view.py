@@ -12,23 +12,10 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from analysis_helpers import afiles, blank, grab_array, open_files, run_cli, shown, wait_done  # noqa: F401
+from analysis_helpers import afiles, blank, explorer, grab_array, open_files, run_cli, shown, wait_done  # noqa: F401
 from app.model import messages as msg
 from app.views.browser_view import BrowserView
-from app.views.embedding_view import EmbeddingView
-from app.views.selection_tools import points_in_polygon
-from app.workspace import Workspace
-
-
-@pytest.fixture
-def explorer(qtbot, afiles):  # noqa: F811
-    ws = Workspace()
-    view = EmbeddingView(ws)
-    view.resize(1100, 650)
-    shown(view, qtbot)
-    yield ws, view
-    view.shutdown()
-    ws.close()
+from app.visuals.selection_tools import points_in_polygon
 
 
 def run_view(qtbot, view, **settings) -> None:

@@ -16,9 +16,9 @@ from PySide6.QtGui import QImage
 from analysis_helpers import afiles, blank, open_files, shown, wait_done  # noqa: F401
 from app.export import Figure, ReportSection, Table, export_figure, write_report
 from app.export.dialog import ExportDialog
-from app.views.palettes import categorical
 from app.views.scatter3d import Scatter3D
-from app.views.scatter_plot import ScatterPlot
+from app.visuals.palettes import categorical
+from app.visuals.scatter_plot import ScatterPlot
 from hpe_core.errors import InputError
 
 

@@ -19,9 +19,9 @@ from analysis_helpers import shown
 from app.export import Figure, export_figure
 from app.export.menu import main_figures
 from app.export.scene3d import legend_height
-from app.views.palettes import categorical
 from app.views.scatter3d import Scatter3D
-from app.views.scatter_plot import ScatterPlot
+from app.visuals.palettes import categorical
+from app.visuals.scatter_plot import ScatterPlot
 from helpers import wait_for_prediction
 
 WHITE = (255, 255, 255)
@@ -188,7 +188,7 @@ def test_the_main_image_and_3d_view_export_as_paper_figures(qtbot, window, files
 
 
 def test_the_image_views_key_covers_no_joint_and_leaves_the_image_when_it_can(qtbot, window, files):
-    from app.views.image_view import ImageCanvas
+    from app.visuals.image_canvas import ImageCanvas
 
     ws = window.workspace
     ws.open_paths([str(files.dataset), str(files.checkpoint)])

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis_helpers import grab_array
 from helpers import wait_for_prediction
 
 
 def _pixels(canvas) -> np.ndarray:
     canvas.repaint()
-    image = canvas.grab().toImage().convertToFormat(canvas.grab().toImage().Format.Format_RGB888)
-    w, h = image.width(), image.height()
-    return np.frombuffer(image.constBits(), np.uint8, count=image.bytesPerLine() * h).reshape(
-        h, image.bytesPerLine())[:, :3 * w].reshape(h, w, 3).astype(int)
+    return grab_array(canvas).astype(int)
 
 
 def test_part_maps_toggle_draws_gt_and_prediction_parts(qtbot, window, files):

@@ -6,13 +6,11 @@ settings reach hpe_core."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QEvent, QPoint, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from analysis_helpers import afiles, open_files, shown, wait_done  # noqa: F401
+from analysis_helpers import afiles, explorer, open_files, shown, wait_done  # noqa: F401
 from app.views.hover_card import HoverCard
-from app.workspace import Workspace
 from helpers import wait_idle
 from training_helpers import tiny_config, tiny_dataset  # noqa: F401
 
@@ -171,19 +169,6 @@ def test_a_pick_shows_as_a_chip_that_removes_it(qtbot, window, files):
 
 
 # ------------------------------------------------------------------ the explorer's projection settings
-@pytest.fixture
-def explorer(qtbot, afiles):  # noqa: F811
-    from app.views.embedding_view import EmbeddingView
-
-    ws = Workspace()
-    view = EmbeddingView(ws)
-    view.resize(1100, 650)
-    shown(view, qtbot)
-    yield ws, view
-    view.shutdown()
-    ws.close()
-
-
 def test_split_perplexity_neighbours_and_min_dist_reach_the_projection(qtbot, explorer, afiles):  # noqa: F811
     ws, view = explorer
     open_files(qtbot, ws, afiles.dataset, afiles.simclr)

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
-from analysis_helpers import afiles, blank, grab_array, open_files, run_cli, shown, wait_done  # noqa: F401
+from analysis_helpers import (afiles, blank, grab_array, open_files, run_cli, shown,  # noqa: F401
+                              view_of_new_workspace, wait_done)
 from app.model import messages as msg
 from app.views.kernel_panels import BADGES, CLASS_COLOURS
 from app.views.kernel_view import KernelView
@@ -18,15 +19,10 @@ WIDTH = 8  # the test checkpoints' ResNet18 width: layerK has WIDTH * 2**(K-1) c
 
 @pytest.fixture
 def inspector(qtbot, afiles):  # noqa: F811
-    ws = Workspace()
-    view = KernelView(ws)
-    view.resize(1100, 650)
-    shown(view, qtbot)
-    open_files(qtbot, ws, afiles.dataset, afiles.simclr)
-    qtbot.waitUntil(lambda: ws.feed.sample is not None and ws.feed.sample.image is not None, timeout=10_000)
-    yield ws, view
-    view.shutdown()
-    ws.close()
+    with view_of_new_workspace(qtbot, KernelView) as (ws, view):
+        open_files(qtbot, ws, afiles.dataset, afiles.simclr)
+        qtbot.waitUntil(lambda: ws.feed.sample is not None and ws.feed.sample.image is not None, timeout=10_000)
+        yield ws, view
 
 
 def analyse(qtbot, view) -> None:

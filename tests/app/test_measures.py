@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from app.views.embedding_colours import colour_codes, describe_sample
-from app.views.palettes import binned
+from app.visuals.palettes import binned
 from helpers import make_checkpoint, wait_for_prediction
 
 ROTATION = {"task": "regress3d", "config": {"task": "regress3d", "regression": {"loss": "rotation_mse"}}}

@@ -43,14 +43,19 @@ def ws(qtbot):
     ws.close()
 
 
+def _shown(qtbot, view):
+    """``view``, shown and closed with the test."""
+    qtbot.addWidget(view)
+    view.show()
+    return view
+
+
 def test_browser_errors_are_hpe_cores_and_the_3d_view_gets_the_pose(qtbot, ws, files):
     from hpe_core.inference.evaluate import score_prediction
     from hpe_core.inference.files import read_prediction_file
 
     ds_path, ours, _, ds = files
-    view = BrowserView(ws)
-    qtbot.addWidget(view)
-    view.show()
+    view = _shown(qtbot, BrowserView(ws))
     ws.open_paths([str(ds_path), str(ours)])  # classified by content: a predictions file
     key = path_key(ours)
     qtbot.waitUntil(lambda: ws.catalog.active_key == key and ws.predictions() is not None
@@ -84,9 +89,7 @@ def test_compare_draws_the_predictions_beside_a_checkpoint(qtbot, ws, files):
     from app.views.compare_view import CompareView
 
     ds_path, ours, _, ds = files
-    view = CompareView(ws)
-    qtbot.addWidget(view)
-    view.show()
+    view = _shown(qtbot, CompareView(ws))
     ws.open_paths([str(ds_path), str(ours)])
     qtbot.waitUntil(lambda: path_key(ours) in ws.catalog.checkpoints and not ws.tasks.tasks, timeout=30_000)
     view.checkpoint_a.select_key(path_key(ours))
@@ -135,9 +138,7 @@ def test_a_predictions_file_dropped_on_the_checkpoint_list_opens_there(qtbot, ws
     from app.views.checkpoints_view import CheckpointsView
 
     ds_path, ours, _, _ = files
-    view = CheckpointsView(ws)
-    qtbot.addWidget(view)
-    view.show()
+    view = _shown(qtbot, CheckpointsView(ws))
     qtbot.waitExposed(view)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(ours))])
@@ -162,9 +163,7 @@ def test_the_analysis_views_say_a_predictions_file_has_no_model(qtbot, ws, files
     from app.views.kernel_view import KernelView
 
     ds_path, ours, _, _ = files
-    view = {"kernel": KernelView, "embedding": EmbeddingView, "compare": CompareView}[name](ws)
-    qtbot.addWidget(view)
-    view.show()
+    view = _shown(qtbot, {"kernel": KernelView, "embedding": EmbeddingView, "compare": CompareView}[name](ws))
     ws.open_paths([str(ds_path), str(ours)])
     qtbot.waitUntil(lambda: path_key(ours) in ws.catalog.checkpoints and not ws.tasks.tasks, timeout=30_000)
     combo = view.checkpoint_a if name == "compare" else view.checkpoint

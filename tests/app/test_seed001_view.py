@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import torch
 
+from analysis_helpers import grab_array
+
 ROOT = Path(__file__).resolve().parents[2]
 HEATMAP, LIFTER = ROOT / "resources" / "demo" / "heatmap2d.pt", ROOT / "resources" / "demo" / "lifter.pt"
 
@@ -48,10 +50,7 @@ def _key(ws, path):
 
 def _pixels(canvas) -> np.ndarray:
     canvas.repaint()
-    image = canvas.grab().toImage().convertToFormat(canvas.grab().toImage().Format.Format_RGB888)
-    w, h = image.width(), image.height()
-    return np.frombuffer(image.constBits(), np.uint8, count=image.bytesPerLine() * h).reshape(
-        h, image.bytesPerLine())[:, :3 * w].reshape(h, w, 3).astype(int)
+    return grab_array(canvas).astype(int)
 
 
 def _to_widget(canvas, joints):
@@ -116,7 +115,7 @@ def test_heatmaps_over_the_image_every_joint_or_one(qtbot, window, synth, models
 
 def test_predicted_2d_is_drawn_at_the_decoded_joints_beside_the_ground_truth(qtbot, window, synth, models):
     from hpe_core.datasets import open_dataset
-    from app.views.overlay import DETECTED_COLOUR
+    from app.visuals.overlay import DETECTED_COLOUR
 
     ws = _open(qtbot, window, synth, HEATMAP)
     ws.select(3)

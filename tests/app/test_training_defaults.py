@@ -5,18 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from training_helpers import FAST_ENV, tiny_config, tiny_dataset, wait_state  # noqa: F401
+from training_helpers import tiny_config, tiny_dataset, wait_state, window_env  # noqa: F401
 
 from app.workspace import path_key
-
-
-@pytest.fixture
-def window_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("HPE_STUDIO_DATA_DIR", str(tmp_path / "data"))
-    for key, value in FAST_ENV.items():
-        monkeypatch.setenv(key, value)
-    return tmp_path / "data"
 
 
 def test_the_panel_starts_on_a_cpu_preset_with_the_open_dataset(qtbot, window_env, window, files):

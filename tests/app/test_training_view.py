@@ -9,8 +9,9 @@ import typing
 
 import numpy as np
 import pytest
-from training_helpers import (EVENTS, FAST_ENV, STREAMS, make_manager, reference_curves,  # noqa: F401
-                              complete_events, kill_group, tiny_config, tiny_dataset, wait_state)
+from training_helpers import (EVENTS, STREAMS, make_manager, reference_curves,  # noqa: F401
+                              complete_events, kill_group, tiny_config, tiny_dataset, training_panel, wait_state,
+                              window_env)
 
 from app.views import training_view as tv
 from app.views.training_form import in_words
@@ -23,21 +24,9 @@ PRESETS = sorted(p.stem for p in presets_dir().glob("*.yaml"))
 
 
 @pytest.fixture
-def view(qtbot, make_manager):
-    from app.workspace import Workspace
-
-    workspace = Workspace()
-    messages = []
-    workspace.message.connect(lambda level, text: messages.append((level, text)))
-    manager = make_manager()
-    tj.connect_workspace(manager, workspace)
-    panel = tv.TrainingView(manager, workspace)
-    panel.messages = messages
-    qtbot.addWidget(panel)
-    panel.resize(1300, 800)
-    panel.show()
-    yield panel
-    workspace.close()
+def view(qtbot, make_manager):  # noqa: F811
+    with training_panel(qtbot, make_manager()) as panel:
+        yield panel
 
 
 def type_into(qtbot, form, key: str, text: str) -> None:
@@ -194,15 +183,6 @@ def test_a_failing_job_shows_failed_with_its_message(qtbot, view, tmp_path, tiny
     assert not view.jobs_view.resume.isEnabled() and view.jobs_view.remove.isEnabled()
     view.jobs_view.remove.click()
     assert view.manager.jobs() == []
-
-
-@pytest.fixture
-def window_env(tmp_path, monkeypatch):
-    """Private job folders and one-thread jobs for windows made after it."""
-    monkeypatch.setenv("HPE_STUDIO_DATA_DIR", str(tmp_path / "data"))
-    for key, value in FAST_ENV.items():
-        monkeypatch.setenv(key, value)
-    return tmp_path / "data"
 
 
 def start_from_panel(qtbot, window, dataset, epochs: int):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,36 @@ def tiny_config(dataset: Path, task: str = "simclr", **train) -> dict:
     if task == "regress3d":
         raw["regression"] = {"encoder": "random", "head_layers": 1}
     return raw
+
+
+@pytest.fixture
+def window_env(tmp_path, monkeypatch):
+    """Private job folders and one-thread jobs for windows made after it."""
+    monkeypatch.setenv("HPE_STUDIO_DATA_DIR", str(tmp_path / "data"))
+    for key, value in FAST_ENV.items():
+        monkeypatch.setenv(key, value)
+    return tmp_path / "data"
+
+
+@contextmanager
+def training_panel(qtbot, manager):
+    """The training panel of ``manager`` and of a new workspace, shown at 1300 x 800; its ``messages``
+    list what the workspace said, as (level, text). The workspace closes after."""
+    from app.views.training_view import TrainingView
+    from app.workers import training_jobs as tj
+    from app.workspace import Workspace
+
+    workspace = Workspace()
+    messages = []
+    workspace.message.connect(lambda level, text: messages.append((level, text)))
+    tj.connect_workspace(manager, workspace)
+    panel = TrainingView(manager, workspace)
+    panel.messages = messages
+    qtbot.addWidget(panel)
+    panel.resize(1300, 800)
+    panel.show()
+    yield panel
+    workspace.close()
 
 
 @pytest.fixture

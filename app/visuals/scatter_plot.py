@@ -13,8 +13,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import QSizePolicy
 
-from app.views.point_cloud_item import PointCloudItem
-from app.views.selection_tools import SelectViewBox, points_in_polygon, points_in_rect
+from app.visuals.point_cloud_item import PointCloudItem
+from app.visuals.selection_tools import SelectViewBox, points_in_polygon, points_in_rect
 
 HOVER_RADIUS_PX = 8.0
 LEGEND_ROWS = 20  # legend entries per column (more entries: more columns; none is dropped)

@@ -1,4 +1,4 @@
-"""``ModalityOverlay``: UniHPE's shared space drawn on a :class:`~app.views.scatter_plot.ScatterPlot`
+"""``ModalityOverlay``: UniHPE's shared space drawn on a :class:`~app.visuals.scatter_plot.ScatterPlot`
 (the paper's Fig. 6): one point item per modality (image / 2D pose / 3D pose), each with its own
 colour AND symbol, a legend, and thin lines joining the three embeddings of each sample.
 

@@ -1,0 +1,183 @@
+"""Files into the workspace, many at once: the open batch (several paths opened by their kind,
+one report of what failed) and the workspace file (``*.hpews``): capturing what is open and
+shown, saving it, and restoring it once everything it lists is open again.
+
+Each step goes through the workspace's own methods (open a dataset, make a checkpoint active,
+select a sample, ...), read here through :class:`Host`, the part of the workspace they use; the
+workspace itself keeps only the doors (``open_paths``, ``state``, ``save_workspace``,
+``open_workspace``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Protocol
+
+from app.model import browsing, messages
+from app.model.browsing import Browse, BrowseState
+from app.model.catalog import Catalog, path_key
+from app.model.device import DeviceChoice
+from app.model.predictions import LiftSource
+from app.model.sample_feed import SampleFeed
+from app.model.view_options import ViewOptions
+from app.model.workspace_file import WorkspaceState, load_workspace_file, save_workspace_file
+from app.workers import jobs
+from app.workers.manager import when_all_finished
+from app.workers.task import Task
+from hpe_core.errors import InputError
+
+
+class Host(Protocol):
+    """What the batch and the workspace file use of the workspace."""
+
+    catalog: Catalog
+    browse: Browse
+    options: ViewOptions
+    device: DeviceChoice
+    feed: SampleFeed
+    lift: LiftSource
+    compare_pair: tuple[str | None, str | None]
+    message: object            # Signal(level, text)
+    file_opened: object        # Signal(path)
+    workspace_loaded: object   # Signal(path)
+    compare_pair_changed: object  # Signal((key A, key B))
+
+    def open_workspace(self, path) -> None: ...
+    def open_dataset(self, path, skip_list=None, on_error=None) -> Task: ...
+    def open_checkpoint(self, path, activate: bool = True, on_error=None) -> Task: ...
+    def open_predictions(self, path, units=None, activate: bool = True, on_error=None) -> Task: ...
+    def set_current_dataset(self, key: str | None) -> None: ...
+    def set_active_checkpoint(self, key: str | None, explain: bool = False) -> None: ...
+    def set_lift_source(self, key: str | None) -> None: ...
+    def set_browse_state(self, state: BrowseState) -> None: ...
+    def select(self, index: int) -> None: ...
+
+
+# ------------------------------------------------------------------------ the open batch
+def open_batch(ws: Host, paths, on_complete: Callable[[], None] | None = None) -> list[Task]:
+    """Open each path by its kind; ``on_complete`` runs once all of them finished.
+
+    Checkpoints load in parallel; the first one listed with a pose head (else the first one)
+    becomes active if none was. Several failures make one message, listing each in order.
+    """
+    kinds = [(path, jobs.classify(path)) for path in paths]
+    failures: dict[int, str] = {}
+    openers = {"workspace": lambda p, _report: ws.open_workspace(p),
+               "checkpoint": lambda p, report: ws.open_checkpoint(p, on_error=report),
+               "dataset": lambda p, report: ws.open_dataset(p, on_error=report),
+               "predictions": lambda p, report: ws.open_predictions(p, on_error=report)}
+    started = [openers[kind](path, lambda text, i=i: failures.__setitem__(i, text))
+               for i, (path, kind) in enumerate(kinds)]
+    listed = [path_key(p) for p, kind in kinds if kind in ("checkpoint", "predictions")]
+    was_active = ws.catalog.active_key
+
+    def complete() -> None:
+        if was_active is None:
+            _activate_first(ws, listed)
+        _report_failures(ws, [failures[i] for i in sorted(failures)], len(kinds))
+        if on_complete is not None:
+            on_complete()
+
+    when_all_finished(started, complete)
+    return started
+
+
+def _activate_first(ws: Host, listed: list[str]) -> None:
+    """The first of ``listed`` that opened with a pose head (else the first that opened) becomes active."""
+    c = ws.catalog
+    opened = [k for k in listed if k in c.checkpoints]
+    heads = [k for k in opened if c.checkpoints[k].has_pose_head]
+    first = (heads or opened or [None])[0]
+    if first is not None and c.active_key != first:
+        ws.set_active_checkpoint(first)
+
+
+def _report_failures(ws: Host, errors: list[str], total: int) -> None:
+    if len(errors) == 1:
+        ws.message.emit("error", errors[0])
+    elif errors:
+        lines = [messages.SEVERAL_FAILED.format(count=len(errors), total=total)]
+        ws.message.emit("error", "\n".join(lines + ["• " + e.split("\n\n")[0] for e in errors]))
+
+
+# ------------------------------------------------------------------------ the workspace file
+def capture(ws: Host) -> WorkspaceState:
+    """A plain snapshot of what is open and shown."""
+    c = ws.catalog
+    return WorkspaceState(
+        datasets=[{"path": k, "skip_list": e.skip_list} for k, e in c.datasets.items() if Path(k).exists()],
+        current_dataset=c.current_key, checkpoints=list(c.checkpoints), active_checkpoint=c.active_key,
+        selection=int(ws.feed.selection), filters=dict(ws.browse.state.filters), sort=ws.browse.state.sort,
+        options=ws.options.as_dict(), device=ws.device.spec, precision=ws.device.precision,
+        compare=[k for k in ws.compare_pair if k in c.checkpoints] if all(ws.compare_pair) else [],
+        units={k: e.units for k, e in c.checkpoints.items() if getattr(e, "kind", "") == "predictions" and e.units},
+        lift_source=ws.lift.key)
+
+
+def save(ws: Host, path: str | Path, quiet: bool = False) -> Path | None:
+    """Write :func:`capture` to ``path``; the path, or None (with a message) when it failed."""
+    try:
+        path = save_workspace_file(path, capture(ws))
+    except OSError as exc:
+        ws.message.emit("error", messages.OPEN_FAILED.format(path=path, why=exc.strerror or exc))
+        return None
+    if not quiet:
+        ws.message.emit("info", messages.WORKSPACE_SAVED.format(path=path))
+    return path
+
+
+def reopen(ws: Host, path: str | Path) -> None:
+    """Open what the file at ``path`` lists, then restore what it showed; ``workspace_loaded`` follows."""
+    try:
+        state = load_workspace_file(path)
+    except InputError as exc:
+        text = str(exc)
+        if "newer version" not in text:
+            text = messages.WORKSPACE_FAILED.format(path=path, why=text)
+        ws.message.emit("error", text)
+        return
+    ws.device.spec, ws.device.precision = state.device, state.precision
+    c = ws.catalog
+    datasets = [(d["path"], d.get("skip_list")) for d in state.datasets]
+    if state.video:  # files of the first version list a video apart: it is a dataset
+        datasets.append((state.video, None))
+    tasks = [ws.open_dataset(p, skip) for p, skip in datasets if p not in c.datasets]
+    tasks += [ws.open_predictions(k, state.units[k], activate=False) if k in state.units
+              else ws.open_checkpoint(k, activate=False) for k in state.checkpoints if k not in c.checkpoints]
+    when_all_finished(tasks, lambda: restore(ws, state, str(path)))
+
+
+def restore(ws: Host, state: WorkspaceState, path: str) -> None:
+    """Show what ``state`` showed, of what is open now."""
+    c = ws.catalog
+    current, selection = state.current_dataset, state.selection
+    if state.video_frame and state.video in c.datasets:  # a first-version file showing its video
+        current, selection = state.video, state.video_frame
+    if current in c.datasets:
+        ws.set_current_dataset(current)
+    _restore_checkpoints(ws, state)
+    browse = ws.browse.state.with_sort(state.sort)
+    for name, value in state.filters.items():
+        if value is not None and name in browsing.FILTERS:
+            browse = browse.with_filter(name, value)
+    ws.set_browse_state(browse)
+    ws.options.update(state.options)
+    if c.dataset is not None and 0 <= selection < len(c.dataset):
+        ws.select(selection)
+    ws.file_opened.emit(str(Path(path).resolve()))
+    ws.workspace_loaded.emit(str(path))
+
+
+def _restore_checkpoints(ws: Host, state: WorkspaceState) -> None:
+    """The active checkpoint (else one with a pose head), the lift source and Compare's pair."""
+    c = ws.catalog
+    if state.active_checkpoint in c.checkpoints:
+        ws.set_active_checkpoint(state.active_checkpoint)
+    elif c.active_key is None and c.checkpoints:  # the saved one is gone: one with a pose head
+        heads = [k for k, ld in c.checkpoints.items() if ld.has_pose_head]
+        ws.set_active_checkpoint((heads or list(c.checkpoints))[0])
+    if state.lift_source in c.checkpoints:
+        ws.set_lift_source(state.lift_source)
+    if len(state.compare) == 2 and all(k in c.checkpoints for k in state.compare):
+        ws.compare_pair = tuple(state.compare)
+        ws.compare_pair_changed.emit(ws.compare_pair)
