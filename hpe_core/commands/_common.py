@@ -1,4 +1,5 @@
-"""Helpers shared by the subcommands: JSON output, device and path arguments."""
+"""Helpers shared by the subcommands: JSON output, device and path arguments (``existing_path``:
+:func:`hpe_core.errors.existing_path`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from hpe_core.errors import InputError
+from hpe_core.errors import existing_path  # noqa: F401 - the commands' path check, from the one door
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
@@ -54,10 +55,3 @@ def emit(args: argparse.Namespace, payload: dict, text: Callable[[dict], str]) -
         sys.stdout.write(text(payload).rstrip("\n") + "\n")
     sys.stdout.flush()
     return 0
-
-
-def existing_path(value: str, what: str = "file") -> Path:
-    path = Path(value).expanduser()
-    if not path.exists():
-        raise InputError(f"{value}: no such {what}")
-    return path

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hpe_core.errors import InputError
+from hpe_core.errors import InputError, existing_path
 from hpe_core.progress import NullProgress, check_cancelled, stage
 
 
@@ -40,7 +40,6 @@ def build_report(spec: ReportSpec, progress=None) -> dict:
     """Write the report into ``spec.out``; returns ``{"tables": {...}, "files": [...], "samples": n}``."""
     from hpe_core.analysis.features import select_indices
     from hpe_core.atomic import atomic_write
-    from hpe_core.commands._common import existing_path
     from hpe_core.datasets import open_dataset
     from hpe_core.report import provenance, tables
     from hpe_core.report.scoring import PROTOCOLS, check_protocol, load_columns, score_column
