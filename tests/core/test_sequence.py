@@ -4,40 +4,37 @@ from pathlib import Path
 
 import pytest
 
+from hpe_core import resources_dir
 from hpe_core.errors import InputError
 from hpe_core.progress import RecordingProgress
 from hpe_core.studies.sequence import Step, run_sequence, work_folder
-from hpe_core.training.config import apply_overrides, config_from_dict
+from hpe_core.training.config import load_config
+
+
+#: the demo's *_cpu presets made tiny
+TINY = ("data.image_size=32", "data.num_workers=0", "model.width=4", "train.epochs=1", "train.batch_size=8")
 
 
 @pytest.fixture(scope="module")
 def tiny_dataset(tmp_path_factory) -> Path:
     from hpe_core.datasets.synthetic import SynthSpec, synthesize
-    from hpe_core.progress import NullProgress
 
-    out = tmp_path_factory.mktemp("data") / "tiny"
-    synthesize(SynthSpec(out, poses=12, cameras=4, size=32, subjects=3, seed=1), NullProgress())
-    return out
-
-
-def config(dataset: Path, output: Path, task: str, *overrides: str):
-    raw = {"task": task, "data": {"path": str(dataset), "image_size": 32},
-           "model": {"width": 4, "options": {"proj_dim": 16} if task == "simclr" else {}},
-           "optim": {"name": "adam", "lr": 0.01},
-           "train": {"epochs": 1, "batch_size": 8, "output": str(output), "seed": 3, "threads": 1}}
-    if task == "regress3d":
-        raw["regression"] = {"encoder": "random", "head_layers": 1}
-    return config_from_dict(apply_overrides(raw, list(overrides)))
+    return synthesize(SynthSpec(tmp_path_factory.mktemp("sequence") / "tiny", poses=12, cameras=4, size=32,
+                                subjects=3, seed=1))
 
 
 def steps(dataset: Path, work: Path, *encoder_overrides: str) -> list[Step]:
     """A SimCLR encoder, then a head on it (its config made from the encoder's checkpoint)."""
-    def head(done: dict):
-        return config(dataset, work / "head", "regress3d", f"regression.encoder={done['encoder']}",
-                      "regression.encoder_family=simclr")
+    presets = resources_dir() / "presets"
 
-    return [Step("encoder", config(dataset, work / "encoder", "simclr", *encoder_overrides)),
-            Step("head", head, status="the head")]
+    def head(done: dict):
+        return load_config(presets / "regress_1layer_cpu.yaml", [
+            f"data.path={dataset}", *TINY, f"train.output={work / 'head'}", f"regression.encoder={done['encoder']}",
+            "regression.encoder_family=simclr"])
+
+    encoder = load_config(presets / "simclr_cpu.yaml", [f"data.path={dataset}", *TINY, *encoder_overrides,
+                                                         f"train.output={work / 'encoder'}"])
+    return [Step("encoder", encoder), Step("head", head, status="the head")]
 
 
 def test_steps_train_in_order_each_from_the_checkpoints_before_it(tiny_dataset, tmp_path):
