@@ -132,32 +132,42 @@ def render_part_maps(joints_2d, skeleton: str | Skeleton, size: int | tuple[int,
                             indexing="ij")
     pix = torch.stack([xs, ys], -1)  # pixel centres u' (H, W, 2)
     scale = float(min(h, w)) * width_scale
-    grids, alive = [], []
-    for part in parts:
-        a, b = _anchor(q, part.a, sk), _anchor(q, part.b, sk)
-        if part.kind == "torso":  # the axis runs from the hips (x = -0.5) to the shoulders (+0.5)
-            a, b = b, a
-        d = b - a
-        length2 = (d ** 2).sum(-1).clamp_min(1e-6)
-        normal = torch.stack([-d[:, 1], d[:, 0]], -1) / length2.sqrt()[:, None]
-        if part.kind == "torso":  # y-scale from the shoulder and hip widths across the axis
-            ls, rs, lh, rh = (q[:, sk.index(j)] for j in part.a + part.b)
-            across = 0.5 * (((ls - rs) * normal).sum(-1).abs() + ((lh - rh) * normal).sum(-1).abs())
-            across = torch.sqrt(across ** 2 + (part.width * scale) ** 2)  # seen from the side: its depth
-        else:
-            across = torch.full((n,), part.width * scale, dtype=dtype, device=device)
-        v = pix[None] - (0.5 * (a + b))[:, None, None]  # translation by the midpoint mu
-        xi = (v * d[:, None, None]).sum(-1) / length2[:, None, None]  # rotation + x-scale: anchors at +-0.5
-        eta = (v * normal[:, None, None]).sum(-1) / across[:, None, None]  # across: gamma_y = 1 for limbs
-        grids.append(torch.stack([xi, eta], -1))
-        ok = torch.stack([finite[:, sk.index(j)] for j in part.a + part.b], -1).all(-1)
-        alive.append(ok)
-    grid = torch.stack(grids, 1).reshape(n * len(parts), h, w, 2)
+    grid = torch.stack([_part_grid(part, q, pix, sk, scale) for part in parts], 1).reshape(n * len(parts), h, w, 2)
+    alive = torch.stack([finite[:, [sk.index(j) for j in part.a + part.b]].all(-1) for part in parts], 1)
     tmpl = templates(sk).to(dtype=dtype, device=device)
     tmpl = tmpl[None].expand(n, -1, -1, -1).reshape(n * len(parts), 1, TEMPLATE_SIZE, TEMPLATE_SIZE)
     maps = F.grid_sample(tmpl, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    maps = maps.reshape(n, len(parts), h, w)
-    return maps * torch.stack(alive, 1).to(dtype)[..., None, None]
+    return maps.reshape(n, len(parts), h, w) * alive.to(dtype)[..., None, None]
+
+
+def _part_grid(part: Part, q, pix, sk: Skeleton, scale: float):
+    """``(N, H, W, 2)``: where each pixel of ``pix`` ``(H, W, 2)`` falls on ``part``'s template
+    (``xi`` along, anchors at +-0.5; ``eta`` across) for the joints ``q`` ``(N, J, 2)``."""
+    import torch
+
+    a, b = _anchor(q, part.a, sk), _anchor(q, part.b, sk)
+    if part.kind == "torso":  # the axis runs from the hips (x = -0.5) to the shoulders (+0.5)
+        a, b = b, a
+    d = b - a
+    length2 = (d ** 2).sum(-1).clamp_min(1e-6)
+    normal = torch.stack([-d[:, 1], d[:, 0]], -1) / length2.sqrt()[:, None]
+    across = _across(part, q, normal, sk, scale)
+    v = pix[None] - (0.5 * (a + b))[:, None, None]  # translation by the midpoint mu
+    xi = (v * d[:, None, None]).sum(-1) / length2[:, None, None]  # rotation + x-scale: anchors at +-0.5
+    eta = (v * normal[:, None, None]).sum(-1) / across[:, None, None]  # across: gamma_y = 1 for limbs
+    return torch.stack([xi, eta], -1)
+
+
+def _across(part: Part, q, normal, sk: Skeleton, scale: float):
+    """``(N,)`` the part's half-extent across its axis in pixels: its width for a limb; for the
+    torso, the shoulder and hip widths across the axis, with its depth when seen from the side."""
+    import torch
+
+    if part.kind != "torso":
+        return torch.full((q.shape[0],), part.width * scale, dtype=q.dtype, device=q.device)
+    ls, rs, lh, rh = (q[:, sk.index(j)] for j in part.a + part.b)
+    across = 0.5 * (((ls - rs) * normal).sum(-1).abs() + ((lh - rh) * normal).sum(-1).abs())
+    return torch.sqrt(across ** 2 + (part.width * scale) ** 2)
 
 
 def colour_parts(maps: np.ndarray, skeleton: str | Skeleton) -> np.ndarray:

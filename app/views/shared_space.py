@@ -31,7 +31,10 @@ TOP_K = 5
 
 
 def is_unihpe(loaded) -> bool:
-    return loaded is not None and getattr(loaded.info, "family", None) == "unihpe"
+    """Whether ``loaded``'s family shares one space between modalities (its declared inputs/outputs)."""
+    from hpe_core.models.families.capabilities import shares_a_space
+
+    return loaded is not None and shares_a_space(loaded.info)
 
 
 class Explorer(Protocol):

@@ -1,4 +1,4 @@
-"""Helpers shared by the subcommands: JSON output, device and path arguments."""
+"""Helpers shared by the subcommands: JSON output, device arguments, a checkpoint's predictor."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from hpe_core.errors import InputError
+from hpe_core.errors import InputError, existing_path
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
@@ -54,13 +54,6 @@ def emit(args: argparse.Namespace, payload: dict, text: Callable[[dict], str]) -
         sys.stdout.write(text(payload).rstrip("\n") + "\n")
     sys.stdout.flush()
     return 0
-
-
-def existing_path(value: str, what: str = "file") -> Path:
-    path = Path(value).expanduser()
-    if not path.exists():
-        raise InputError(f"{value}: no such {what}")
-    return path
 
 
 def load_predictor(path: str, args: argparse.Namespace, what: str = "checkpoint file", stats: str | None = None):

@@ -32,7 +32,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hpe_core.commands._common import existing_path
+    from hpe_core.errors import existing_path
     from hpe_core.progress import TerminalProgress
     from hpe_core.studies.unihpe_ablation import AblationSpec, run_ablation
 

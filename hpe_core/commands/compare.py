@@ -76,7 +76,7 @@ def _text(payload: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from hpe_core.analysis.compare import CompareSpec, compare_checkpoints
-    from hpe_core.commands._common import existing_path
+    from hpe_core.errors import existing_path
     from hpe_core.progress import terminal_progress
 
     spec = CompareSpec(existing_path(args.checkpoint_a, "checkpoint file"),

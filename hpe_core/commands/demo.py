@@ -63,7 +63,7 @@ def run_table(args: argparse.Namespace) -> int:
     import json
 
     from hpe_core import resources_dir
-    from hpe_core.commands._common import existing_path
+    from hpe_core.errors import existing_path
     from hpe_core.studies.demo_findings import markdown
     from hpe_core.errors import InputError
 

@@ -50,7 +50,7 @@ def build_spec(args: argparse.Namespace):
 
     from hpe_core.analysis.embed import EmbedRunSpec
     from hpe_core.analysis.features import EmbedSpec
-    from hpe_core.commands._common import existing_path
+    from hpe_core.errors import existing_path
     from hpe_core.errors import InputError
 
     if args.features and (args.checkpoint or args.dataset):

@@ -105,7 +105,7 @@ def _inputs(args: argparse.Namespace) -> tuple[str | None, str]:
 
 def run(args: argparse.Namespace) -> int:
     from hpe_core.analysis.features import select_indices
-    from hpe_core.commands._common import existing_path
+    from hpe_core.errors import existing_path
     from hpe_core.datasets import open_dataset
     from hpe_core.errors import InputError
 
@@ -122,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         return emit(args, payload, _text)
     from hpe_core.commands._common import load_predictor
     from hpe_core.inference import evaluate
+    from hpe_core.models.families.capabilities import shares_a_space
     from hpe_core.progress import terminal_progress
 
     if args.hypotheses < 0:
@@ -135,13 +136,9 @@ def run(args: argparse.Namespace) -> int:
         report = evaluate(predictor, dataset, rows, lift_from=lift_from, hypotheses=hypotheses, seed=args.seed,
                           progress=progress)
     payload = {"checkpoint": str(checkpoint), "dataset": str(dataset_path), "split": args.split, **report}
-    if _has_paths(predictor.family):  # a model of several modalities: each inference path on its own
+    if shares_a_space(predictor.model):  # a model of several modalities: each inference path on its own
         from hpe_core.studies.unihpe_eval import evaluate_paths
 
-        payload["unihpe"] = evaluate_paths(predictor.model, dataset, rows, args.batch_size, predictor.device)
+        payload["unihpe"] = evaluate_paths(predictor, dataset, rows)
     return emit(args, payload, _text)
 
-
-def _has_paths(family) -> bool:
-    """Whether the family embeds images and 2D poses in one space and lifts from either."""
-    return {"image", "pose2d"} <= family.inputs and "embeddings" in family.outputs

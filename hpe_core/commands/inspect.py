@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from hpe_core.commands._common import add_json_flag, emit, existing_path
+from hpe_core.commands._common import add_json_flag, emit
+from hpe_core.errors import existing_path
 
 
 def register(subparsers) -> None:

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from hpe_core.analysis.feature_maps import feature_map_grid, feature_maps, filter_responses, read_image
     from hpe_core.analysis.kernels import conv1_kernels, init_difference, initial_conv1, kernel_grid
     from hpe_core.errors import InputError
-    from hpe_core.commands._common import existing_path
+    from hpe_core.errors import existing_path
     from hpe_core.inference import checkpoint_image_size
     from hpe_core.models import load_checkpoint
 

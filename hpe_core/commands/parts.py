@@ -21,7 +21,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hpe_core.commands._common import existing_path
+    from hpe_core.errors import existing_path
     from hpe_core.errors import InputError
     from hpe_core.studies.part_maps import PartsSpec, write_part_maps
     from hpe_core.progress import TerminalProgress

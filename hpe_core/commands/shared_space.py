@@ -36,7 +36,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hpe_core.commands._common import existing_path
+    from hpe_core.errors import existing_path
     from hpe_core.datasets import open_dataset
     from hpe_core.progress import TerminalProgress
     from hpe_core.studies.unihpe_space import SharedSpaceSpec, shared_space, write_shared_space

@@ -46,23 +46,30 @@ class Batch:
 
 
 def predict(predictor, source, rows=None, *, lift_from=None, hypotheses: int = 0, seed: int = 0,
-            progress: ProgressSink | None = None) -> Iterator[Batch]:
+            progress: ProgressSink | None = None, inputs=None) -> Iterator[Batch]:
     """Batches of ``predictor``'s predictions of ``rows`` (default all) of the dataset ``source``
-    (see the module docstring). ``lift_from``: a predictor whose 2D a pose2d model lifts."""
+    (see the module docstring). ``lift_from``: a predictor whose 2D a pose2d model lifts.
+    ``inputs``: which of the family's declared inputs to feed (default: the image when it takes
+    one, else the 2D joints); the dataset's 2D / 3D joints go with an image when asked for, with
+    the joints not visible as NaN (a model of several modalities embeds each)."""
     progress = progress or NullProgress()
     unreadable = tuple((-1, str(name), str(why)) for name, why in getattr(source, "unreadable", None) or ()
                        if rows is None)  # files a folder left out when it was opened: no rows, said once
     rows = np.arange(len(source), dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
-    inputs = predictor.family.inputs
+    declared = predictor.family.inputs
+    inputs = frozenset(inputs or ({"image"} if "image" in declared else {"pose2d"} & declared))
     if int(hypotheses) < 0:
         raise InputError(f"--hypotheses: must be 0 or more, got {hypotheses}")
+    if not inputs or not inputs <= declared:
+        raise InputError(f"this {predictor.family.name} model takes {', '.join(sorted(declared))}: "
+                         f"not {', '.join(sorted(inputs)) or 'images or 2D joints'}")
     if "image" in inputs:
-        batches = _image_batches(predictor, source, rows, progress)
+        batches = _image_batches(predictor, source, rows, progress, inputs - {"image"})
     elif "pose2d" in inputs:
-        batches = _pose_batches(predictor, source, rows, lift_from, int(hypotheses), int(seed), progress)
+        batches = _pose_batches(predictor, source, rows, lift_from, int(hypotheses), int(seed), progress,
+                                "pose3d" in inputs)
     else:
-        raise InputError(f"this {predictor.family.name} model takes {', '.join(sorted(inputs))}: "
-                         "neither images nor 2D joints")
+        raise InputError(f"this {predictor.family.name} model: {', '.join(sorted(inputs))} alone cannot be predicted")
     return _counted(batches, len(rows), progress, unreadable)
 
 
@@ -79,7 +86,7 @@ def _counted(batches: Iterator[Batch], total: int, progress, unreadable: tuple =
 
 
 # ---------------------------------------------------------------------- images
-def _image_batches(predictor, dataset, rows: np.ndarray, progress) -> Iterator[Batch]:
+def _image_batches(predictor, dataset, rows: np.ndarray, progress, columns=frozenset()) -> Iterator[Batch]:
     from hpe_core.inference.images import letterboxed
 
     batch: list[tuple] = []
@@ -92,21 +99,22 @@ def _image_batches(predictor, dataset, rows: np.ndarray, progress) -> Iterator[B
             else:
                 batch.append((row, name, image, hw))
             if len(batch) == predictor.batch_size:
-                yield _run_images(predictor, batch, skipped)
+                yield _run_images(predictor, dataset, batch, skipped, columns)
                 batch, skipped = [], []
     if batch or skipped:
-        yield _run_images(predictor, batch, skipped)
+        yield _run_images(predictor, dataset, batch, skipped, columns)
 
 
-def _run_images(predictor, batch: list, skipped: list) -> Batch:
+def _run_images(predictor, dataset, batch: list, skipped: list, columns=frozenset()) -> Batch:
     from hpe_core.datasets.transforms import unletterbox_joints
 
     if not batch:
         return Batch(np.zeros(0, np.int64), None, (), tuple(skipped))
-    t0 = time.perf_counter()
-    pred = predictor.predict_batch(predictor.batch_tensor([image for _, _, image, _ in batch]))
-    ms = (time.perf_counter() - t0) * 1000.0 / len(batch)
     indices = np.array([row for row, _, _, _ in batch], np.int64)
+    t0 = time.perf_counter()
+    pred = predictor.predict_batch(predictor.batch_tensor([image for _, _, image, _ in batch]),
+                                   _masked_columns(dataset, indices, columns))
+    ms = (time.perf_counter() - t0) * 1000.0 / len(batch)
     if pred.joints_2d is not None:  # the model's input px -> the stored image's px
         size = predictor.image_size
         j2 = [unletterbox_joints(j, h, w, size) for j, (_, _, _, (h, w)) in zip(pred.joints_2d, batch)]
@@ -114,15 +122,33 @@ def _run_images(predictor, batch: list, skipped: list) -> Batch:
     return Batch(indices, pred.replace(index=indices), tuple(n for _, n, _, _ in batch), tuple(skipped), ms)
 
 
+def _masked_columns(dataset, rows: np.ndarray, inputs) -> dict:
+    """The dataset's ``joints_2d`` / ``joints_3d`` of ``rows`` for the ``inputs`` pose2d / pose3d, as
+    float32 tensors with the joints not visible set to NaN."""
+    import torch
+
+    out = {}
+    visible = _visible(dataset, rows)
+    for name, column in (("pose2d", "joints_2d"), ("pose3d", "joints_3d")):
+        if name in inputs:
+            if not dataset.has(column):
+                raise InputError(f"{dataset.path}: has no {column} for this {name} input")
+            values = np.array(getattr(dataset, column)[rows], np.float32)
+            if visible is not None:
+                values[~visible] = np.nan
+            out[column] = torch.from_numpy(values)
+    return out
+
+
 # ---------------------------------------------------------------------- 2D joints
 def _pose_batches(predictor, dataset, rows: np.ndarray, lift_from, hypotheses: int, seed: int,
-                  progress) -> Iterator[Batch]:
+                  progress, with_3d: bool = False) -> Iterator[Batch]:
     import torch
 
     generator = torch.Generator().manual_seed(seed)  # its own: no other thread's draws interleave
     for batch in _source_2d(predictor, dataset, rows, lift_from, progress):
         check_cancelled(progress)
-        yield _lift(predictor, dataset, batch, hypotheses, generator, seed)
+        yield _lift(predictor, dataset, batch, hypotheses, generator, seed, with_3d)
 
 
 def _source_2d(predictor, dataset, rows: np.ndarray, lift_from, progress) -> Iterator[Batch]:
@@ -153,7 +179,7 @@ def _mapped_2d(predictor, dataset):
     return map_joints(np.asarray(dataset.joints_2d, np.float64), joint_set, predictor.skeleton, str(dataset.path))
 
 
-def _lift(predictor, dataset, source: Batch, hypotheses: int, generator, seed: int) -> Batch:
+def _lift(predictor, dataset, source: Batch, hypotheses: int, generator, seed: int, with_3d: bool = False) -> Batch:
     """Lift ``source``'s 2D rows; a row with a missing joint the model needs is skipped."""
     import torch
 
@@ -174,6 +200,8 @@ def _lift(predictor, dataset, source: Batch, hypotheses: int, generator, seed: i
               "hypotheses": hypotheses, "generator": generator}
     if visible is not None:
         inputs["visible"] = torch.from_numpy(visible[ok])
+    if with_3d:
+        inputs.update(_masked_columns(dataset, source.indices[ok], {"pose3d"}))
     t0 = time.perf_counter()
     pred = predictor.predict_inputs(inputs)
     ms = (time.perf_counter() - t0) * 1000.0 / int(ok.sum())

@@ -112,8 +112,9 @@ class Predictor:
         with torch.inference_mode(), autocast(self.device, self.precision):
             return self.family.predict(self._net, batch)
 
-    def predict_batch(self, x) -> Prediction:
-        """(N, 3, S, S) normalised float images -> their :class:`Prediction` (the family's ``predict``)."""
+    def predict_batch(self, x, extra: dict | None = None) -> Prediction:
+        """(N, 3, S, S) normalised float images (and ``extra`` inputs of the same rows, e.g. the
+        ``joints_2d`` a model of several modalities also embeds) -> their :class:`Prediction`."""
         import torch
 
         self._need_images("images")
@@ -122,7 +123,7 @@ class Predictor:
         x = x.to(self.device, non_blocking=True)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        return self.predict_inputs({"image": x, "heatmaps": self.keep_heatmaps})
+        return self.predict_inputs({"image": x, "heatmaps": self.keep_heatmaps, **(extra or {})})
 
     def _need_images(self, source) -> None:
         if "image" not in self.family.inputs:

@@ -49,7 +49,7 @@ def analysis_plots(columns, dataset, rows: np.ndarray, seed: int, device: str, p
 
 
 def _embedding(coords, sil, action_names):
-    from hpe_core.report.figures import OKABE_ITO
+    from hpe_core.report.style import OKABE_ITO
 
     def draw(fig, width):
         axes = fig.subplots(len(coords), 2, squeeze=False)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-GT = "#009E73"
-PRED = "#D55E00"
+from hpe_core.report.style import GT_COLOUR, PRED_COLOUR
 
 
 def _image(dataset, row: int):
@@ -53,10 +52,10 @@ def _panel(ax, column, dataset, arrays, k: int, label: str):
         ax.set_ylim(image.shape[0] - 0.5, -0.5)
         ax.set_autoscale_on(False)
     gt2d = np.asarray(dataset.joints_2d)[row]
-    _draw_pose(ax, gt2d, dataset.skeleton.parents, GT)
+    _draw_pose(ax, gt2d, dataset.skeleton.parents, GT_COLOUR)
     p2d = _pred_2d(column, dataset, k, pred[k], gt[k])
     if p2d is not None:
-        _draw_pose(ax, p2d, dataset.skeleton.parents, PRED)
+        _draw_pose(ax, p2d, dataset.skeleton.parents, PRED_COLOUR)
     if image is None:
         ax.invert_yaxis()
         ax.set_aspect("equal")
@@ -67,7 +66,7 @@ def _panel(ax, column, dataset, arrays, k: int, label: str):
 
 def galleries(columns, dataset):
     """(name, title, draw(fig, width), aspect) of the gallery figures."""
-    from hpe_core.report.figures import scored_arrays
+    from hpe_core.report.plots import scored_arrays
 
     arrays = {c.name: scored_arrays(c, dataset) for c in columns}
     first = columns[0]
@@ -109,7 +108,7 @@ def galleries(columns, dataset):
 def _pose_3d(ax, dataset, pred, gt):
     """Ground truth and prediction in 3D, both root-centred (camera axes, y down)."""
     root = dataset.skeleton.root
-    for pose, colour in ((gt - gt[root], GT), (pred - pred[root], PRED)):
+    for pose, colour in ((gt - gt[root], GT_COLOUR), (pred - pred[root], PRED_COLOUR)):
         for child, parent in enumerate(dataset.skeleton.parents):
             if parent >= 0 and np.isfinite(pose[[child, parent]]).all():
                 seg = pose[[parent, child]]

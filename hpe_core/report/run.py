@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hpe_core.errors import InputError
+from hpe_core.errors import InputError, existing_path
 from hpe_core.progress import NullProgress, check_cancelled, stage
 
 
@@ -38,45 +38,21 @@ class ReportSpec:
 
 def build_report(spec: ReportSpec, progress=None) -> dict:
     """Write the report into ``spec.out``; returns ``{"tables": {...}, "files": [...], "samples": n}``."""
-    from hpe_core.analysis.features import select_indices
-    from hpe_core.atomic import atomic_write
-    from hpe_core.commands._common import existing_path
-    from hpe_core.datasets import open_dataset
-    from hpe_core.report import provenance, tables
-    from hpe_core.report.scoring import PROTOCOLS, check_protocol, load_columns, score_column
+    from hpe_core.report import tables
+    from hpe_core.report.scoring import load_columns, score_column
 
     progress = progress or NullProgress()
-    check_protocol(spec.protocol)
-    if not spec.inputs:
-        raise InputError("give at least one checkpoint or prediction file")
-    for source in spec.inputs:
-        existing_path(source, "checkpoint or prediction file")
-    dataset = open_dataset(existing_path(spec.dataset, "dataset"))
-    if dataset.joints_3d is None:
-        raise InputError(f"{spec.dataset}: has no 3D joints to evaluate against")
-    if spec.samples is not None:
-        rows = np.asarray(spec.samples, np.int64)
-    else:
-        rows = select_indices(dataset, spec.split, spec.max_samples, spec.seed)
+    dataset, rows = _dataset_and_rows(spec)
     out = Path(spec.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
-
     columns = load_columns(list(spec.inputs), dataset, rows, spec.units, spec.device, spec.precision,
                            spec.batch_size, stage(progress, 0.0, 0.6))
     progress.set_status("scoring")
     for column in columns:
         check_cancelled(progress)
         score_column(column, dataset, rows)
-    written: list[Path] = []
     made = tables.all_tables(columns)
-    for t in made:
-        for ext, text in (("md", tables.markdown(t)), ("tex", tables.latex(t)), ("csv", tables.csv_text(t))):
-            written.append(atomic_write(out / "tables" / f"{t.key}.{ext}", text))
-    scores = {c.name: {"source": c.source, "kind": c.kind, "overall": {k: v for k, v in c.overall.items()
-                                                                       if k not in ("per_sample", "rows")},
-                       "per_action": c.per_action, "two_d": c.two_d, "hypotheses": c.hypotheses,
-                       "skipped": c.skipped} for c in columns}
-    written.append(atomic_write(out / "metrics.json", json.dumps(scores, indent=1, allow_nan=True) + "\n"))
+    written = _write_tables(out, made, columns)
     figures = []
     if spec.figures:
         from hpe_core.report.figures import make_figures
@@ -86,18 +62,63 @@ def build_report(spec: ReportSpec, progress=None) -> dict:
         written += [p for f in figures for p in f["files"]]
     check_cancelled(progress)
     progress.set_status("writing report.html / report.pdf")
+    written += _write_documents(spec, out, made, figures, columns, dataset, rows)
+    progress.set_progress(1.0)
+    return {"out": str(out), "samples": len(rows), "tables": {t.key: tables.markdown(t) for t in made},
+            "files": [str(p) for p in written], "models": [c.name for c in columns]}
+
+
+def _dataset_and_rows(spec: ReportSpec):
+    """The dataset (checked to have 3D joints, every input checked to exist) and the rows to score."""
+    from hpe_core.analysis.features import select_indices
+    from hpe_core.datasets import open_dataset
+    from hpe_core.report.scoring import check_protocol
+
+    check_protocol(spec.protocol)
+    if not spec.inputs:
+        raise InputError("give at least one checkpoint or prediction file")
+    for source in spec.inputs:
+        existing_path(source, "checkpoint or prediction file")
+    dataset = open_dataset(existing_path(spec.dataset, "dataset"))
+    if dataset.joints_3d is None:
+        raise InputError(f"{spec.dataset}: has no 3D joints to evaluate against")
+    if spec.samples is not None:
+        return dataset, np.asarray(spec.samples, np.int64)
+    return dataset, select_indices(dataset, spec.split, spec.max_samples, spec.seed)
+
+
+def _write_tables(out: Path, made: list, columns: list) -> list[Path]:
+    """``tables/<key>.{md,tex,csv}`` of every table and ``metrics.json`` of every column."""
+    from hpe_core.atomic import atomic_write
+    from hpe_core.report import tables
+
+    written = []
+    for t in made:
+        for ext, text in (("md", tables.markdown(t)), ("tex", tables.latex(t)), ("csv", tables.csv_text(t))):
+            written.append(atomic_write(out / "tables" / f"{t.key}.{ext}", text))
+    scores = {c.name: {"source": c.source, "kind": c.kind, "overall": {k: v for k, v in c.overall.items()
+                                                                       if k not in ("per_sample", "rows")},
+                       "per_action": c.per_action, "two_d": c.two_d, "hypotheses": c.hypotheses,
+                       "skipped": c.skipped} for c in columns}
+    written.append(atomic_write(out / "metrics.json", json.dumps(scores, indent=1, allow_nan=True) + "\n"))
+    return written
+
+
+def _write_documents(spec: ReportSpec, out: Path, made: list, figures: list, columns: list, dataset,
+                     rows) -> list[Path]:
+    """``provenance.json`` (the command, settings, inputs and samples), ``report.html`` and ``report.pdf``."""
+    from hpe_core.atomic import atomic_write
+    from hpe_core.report import provenance
     from hpe_core.report.document import write_html, write_pdf
+    from hpe_core.report.scoring import PROTOCOLS
 
     settings = {k: v for k, v in asdict(spec).items() if k not in ("samples", "command", "out")}
     settings["inputs"] = list(spec.inputs)
     doc = provenance.make(list(spec.command), settings, dataset, list(spec.inputs), rows,
                           PROTOCOLS[spec.protocol])
-    written.append(atomic_write(out / "provenance.json", json.dumps(doc, indent=1) + "\n"))
-    written.append(write_html(out / "report.html", made, figures, doc, columns))
-    written.append(write_pdf(out / "report.pdf", made, figures, doc))
-    progress.set_progress(1.0)
-    return {"out": str(out), "samples": len(rows), "tables": {t.key: tables.markdown(t) for t in made},
-            "files": [str(p) for p in written], "models": [c.name for c in columns]}
+    return [atomic_write(out / "provenance.json", json.dumps(doc, indent=1) + "\n"),
+            write_html(out / "report.html", made, figures, doc, columns),
+            write_pdf(out / "report.pdf", made, figures, doc)]
 
 
 def rerun_spec(path: str | Path, out: str | None) -> ReportSpec:

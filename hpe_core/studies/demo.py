@@ -16,19 +16,14 @@ lifter of seed 003 (:mod:`hpe_core.studies.demo_vae`: ``vae_lifter.pt``, ``vae_m
 
 from __future__ import annotations
 
-import json
-import os
-import platform
-import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from hpe_core import __version__, resources_dir
-from hpe_core.datasets.demo import DEMO_NAMES, QUICK_DATASET, SEED000_DATASET, demo_dataset_path
+from hpe_core.datasets.demo import DEMO_NAMES, QUICK_DATASET, SEED000_DATASET
 from hpe_core.errors import InputError
-from hpe_core.progress import NullProgress, check_cancelled, stage
+from hpe_core.progress import NullProgress, check_cancelled
 
 DEMO_FILES = ("simclr.pt", "simsiam.pt", "simclr_regress2.pt", "simsiam_regress2.pt")
 CHECKPOINTS = tuple(f[:-3] for f in DEMO_FILES)
@@ -86,7 +81,7 @@ def demo_configs(spec: DemoSpec, work: Path, dataset: Path) -> dict:
 def build_demo(spec: DemoSpec, progress=None, events=None) -> dict:
     """Train the demo models and write them with their configs and metrics into ``spec.out``."""
     from hpe_core.studies.demo_vae import build_vae_demo
-    from hpe_core.training.loop import run_training
+    from hpe_core.studies.sequence import demo_runs
 
     progress = progress or NullProgress()
     if spec.only == "vae":
@@ -94,40 +89,28 @@ def build_demo(spec: DemoSpec, progress=None, events=None) -> dict:
     if spec.only not in (None, "contrastive"):
         raise InputError(f"--only {spec.only!r}: the parts that build alone are 'vae' and 'contrastive'")
     started = time.monotonic()
-    spec.out.mkdir(parents=True, exist_ok=True)
     progress.set_status("demo dataset")
     params = QUICK_DATASET if spec.quick else SEED000_DATASET
-    dataset = demo_dataset_path(params, stage(progress, 0.0, 0.05))
-    work = Path(spec.work) if spec.work else Path(tempfile.mkdtemp(prefix="hpe-demo-"))
-    try:
-        configs = demo_configs(spec, work, dataset)
-        results, seconds = {}, {}
-        for i, (name, config) in enumerate(configs.items()):
-            check_cancelled(progress)
-            progress.set_status(f"training {name}")
-            t0 = time.monotonic()
-            share = stage(progress, 0.05 + 0.95 * i / len(configs), 0.05 + 0.95 * (i + 1) / len(configs))
-            result = run_training(config, share, events)
-            if result.reason != "finished":
-                raise InputError(f"demo build: {name} was interrupted; nothing was written to {spec.out}")
-            results[name], seconds[name] = result, time.monotonic() - t0
+    with demo_runs(spec, demo_configs, progress, events, params=params, span=(0.05, 1.0)) as (runs, work, dataset):
         progress.set_status("silhouettes and conv1 filters")
         findings = _findings(spec, work, dataset)
-        metrics = _write_results(spec.out, configs, results, seconds, params, time.monotonic() - started, findings)
-        if spec.only == "contrastive":  # seed 000's step alone
-            return metrics
-        check_cancelled(progress)
-        progress.set_status("training the VAE lifter")
-        metrics["vae"] = build_vae_demo(spec, progress, events)
-        check_cancelled(progress)
-        from hpe_core.studies.demo_pipeline import build_pipeline_demo  # seed 001: heatmap2d.pt, lifter.pt
-
-        progress.set_status("training the heatmap network and the lifter")
-        metrics["pipeline"] = build_pipeline_demo(spec, NullProgress(), events)["summary"]
-    finally:
-        if not spec.work:
-            shutil.rmtree(work, ignore_errors=True)
+        metrics = _write_results(spec.out, runs, params, time.monotonic() - started, findings)
+        if spec.only is None:  # the other seeds' demo models after seed 000's step
+            _build_other_seeds(spec, progress, events, metrics)
     return metrics
+
+
+def _build_other_seeds(spec: DemoSpec, progress, events, metrics: dict) -> None:
+    """Seed 003's VAE lifter (``metrics["vae"]``), then seed 001's heatmap network and lifter."""
+    from hpe_core.studies.demo_pipeline import build_pipeline_demo
+    from hpe_core.studies.demo_vae import build_vae_demo
+
+    check_cancelled(progress)
+    progress.set_status("training the VAE lifter")
+    metrics["vae"] = build_vae_demo(spec, progress, events)
+    check_cancelled(progress)
+    progress.set_status("training the heatmap network and the lifter")
+    metrics["pipeline"] = build_pipeline_demo(spec, NullProgress(), events)["summary"]
 
 
 def _findings(spec: DemoSpec, work: Path, dataset: Path) -> dict:
@@ -139,41 +122,29 @@ def _findings(spec: DemoSpec, work: Path, dataset: Path) -> dict:
             "kernels": kernels_summary(checkpoints["simclr"])}
 
 
-def _write_results(out: Path, configs: dict, results: dict, seconds: dict, params: dict, total: float,
-                   findings: dict | None = None) -> dict:
+def _write_results(out: Path, runs: dict, params: dict, total: float, findings: dict | None = None) -> dict:
+    """Ship ``CHECKPOINTS`` of the finished ``runs`` (name -> StepResult) and write ``metrics.json``."""
     from hpe_core.studies.demo_findings import heads_table, orderings
-    from hpe_core.models.checkpoint import file_hash, load_checkpoint, save_checkpoint
-    from hpe_core.training.events import _clean
+    from hpe_core.studies.shipping import build_info, ship_checkpoint, write_json
 
-    (out / "configs").mkdir(exist_ok=True)
-    files, figures = {}, {}
-    for name, result in results.items():
-        figures[name] = {"best": result.best, "final": result.final, "history": result.history}
-        if name not in CHECKPOINTS:  # the control: figures only
-            continue
-        model, info = load_checkpoint(result.best_checkpoint)
-        training = dict(info.training)
-        config = training["config"]
-        config["train"]["output"] = f"runs/demo/{name}"
-        if "regress" in name:
-            config["regression"]["encoder"] = f"resources/demo/{name.split('_')[0]}.pt"
-        config["data"]["path"] = next((n for n, p in DEMO_NAMES.items() if p == params), "demo")
-        path = save_checkpoint(out / f"{name}.pt", model, training=training)
-        _write_json(out / "configs" / f"{name}.json", config)
-        files[name] = {"file": path.name, "sha256": file_hash(path), "bytes": path.stat().st_size,
-                       "config": f"configs/{name}.json", "train_seconds": round(seconds[name], 1)}
+    figures = {name: {"best": r.result.best, "final": r.result.final, "history": r.result.history}
+               for name, r in runs.items()}
+    data_path = next((n for n, p in DEMO_NAMES.items() if p == params), "demo")
+    files = {}
+    for name in (n for n in runs if n in CHECKPOINTS):  # the rest (the controls): figures only
+        encoder = {"regression.encoder": f"resources/demo/{name.split('_')[0]}.pt"} if "regress" in name else {}
+        _, _, entry = ship_checkpoint(runs[name].checkpoint, out, name, data_path=data_path, sets=encoder)
+        files[name] = {**entry, "train_seconds": round(runs[name].seconds, 1)}
     metrics = {"format": "hpe-studio-demo-metrics", "format_version": 1, "hpe_version": __version__,
                "dataset": {"generator": "synthetic", **params},
                "summary": {enc: _summary(figures, enc) for enc in ("simclr", "simsiam")},
                "control": {"random_encoder": _errors(figures["random_regress2"]["final"])},
                "heads": heads_table(figures, HEADS), **(findings or {}),
-               "train_seconds": {name: round(t, 1) for name, t in seconds.items()},
-               "runs": figures, "files": files,
-               "build": {"seconds": round(total, 1), "machine": platform.machine(),
-                         "cpus": os.cpu_count(), "torch_threads": _threads()}}
+               "train_seconds": {name: round(r.seconds, 1) for name, r in runs.items()},
+               "runs": figures, "files": files, "build": build_info(total, torch_threads=True)}
     baseline = metrics["summary"]["simclr"].get("baseline_pa_mpjpe")
     metrics["orderings"] = orderings(metrics["heads"], baseline, metrics.get("silhouette", {}))
-    _write_json(out / "metrics.json", _clean(metrics))
+    write_json(out / "metrics.json", metrics)
     return metrics
 
 
@@ -195,18 +166,6 @@ def _summary(figures: dict, encoder: str) -> dict:
 def _last(history: list, key: str):
     values = [h[key] for h in history if h.get(key) is not None]
     return values[-1] if values else None
-
-
-def _threads() -> int:
-    import torch
-
-    return torch.get_num_threads()
-
-
-def _write_json(path: Path, data: dict) -> None:
-    from hpe_core.atomic import atomic_write
-
-    atomic_write(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
 def spec_dict(spec: DemoSpec) -> dict:

@@ -19,10 +19,11 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from hpe_core import resources_dir
-from hpe_core.progress import NullProgress, check_cancelled, stage
+from hpe_core.progress import NullProgress, stage
 
 ROWS = (("no alignment", None, "none", False), ("pair", "pair", "pair", False),
         ("pair + triplet", "triplet", "triplet", False), ("+ modality token", "triplet", "triplet_token", True))
@@ -52,11 +53,26 @@ def _config(spec: AblationSpec, stage_no: int, out: Path, extra: list[str]):
 
 def run_ablation(spec: AblationSpec, progress=None) -> dict:
     """Train the rows' stages, score them, and write ``ablation.json`` and ``ablation.md``."""
-    from hpe_core.training.loop import run_training
+    from hpe_core.studies.sequence import run_sequence
 
     progress = progress or NullProgress()
     work = Path(spec.out)
     work.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    runs = run_sequence(_plan(spec, work), stage(progress, 0.0, 0.9), what="ablation")
+    table = _score(spec, runs, stage(progress, 0.9, 1.0))
+    doc = {"format": "hpe-studio-unihpe-ablation", "format_version": 1, "dataset": str(spec.dataset),
+           "rows": table, "train_seconds": {name: round(r.seconds, 1) for name, r in runs.items()},
+           "seconds": round(time.monotonic() - started, 1), "overrides": list(spec.overrides), "quick": spec.quick}
+    _write(work, doc)
+    return doc
+
+
+def _plan(spec: AblationSpec, work: Path) -> list:
+    """The stages in order: stage 1, the pair and the triplet stage 2 (from stage 1), and each row's
+    stage 3 (from its stage 2; the row without alignment from scratch)."""
+    from hpe_core.studies.sequence import Step
+
     plan = [("stage1", 1, [], None)]
     for name in ("pair", "triplet"):
         plan.append((f"stage2_{name}", 2, [f"unihpe.triplet={name == 'triplet'}"], "stage1"))
@@ -64,24 +80,17 @@ def run_ablation(spec: AblationSpec, progress=None) -> dict:
         after = None if key == "none" else f"stage2_{key.replace('_token', '')}"
         triplet = key.startswith("triplet")
         plan.append((f"stage3_{key}", 3, [f"unihpe.triplet={triplet}", f"model.options.modality_token={token}"], after))
-    results, seconds, started = {}, {}, time.monotonic()
-    for i, (name, stage_no, extra, after) in enumerate(plan):
-        check_cancelled(progress)
-        progress.set_status(f"ablation: {name}")
-        init = [f"model.init={results[after].best_checkpoint}"] if after else []
-        config = _config(spec, stage_no, work / name, [*extra, *init])
-        t0 = time.monotonic()
-        results[name] = run_training(config, stage(progress, 0.9 * i / len(plan), 0.9 * (i + 1) / len(plan)))
-        seconds[name] = round(time.monotonic() - t0, 1)
-    table = _score(spec, results, stage(progress, 0.9, 1.0))
-    doc = {"format": "hpe-studio-unihpe-ablation", "format_version": 1, "dataset": str(spec.dataset),
-           "rows": table, "train_seconds": seconds, "seconds": round(time.monotonic() - started, 1),
-           "overrides": list(spec.overrides), "quick": spec.quick}
-    _write(work, doc)
-    return doc
+    return [Step(name, partial(_stage_config, spec, stage_no, work / name, extra, after), status=f"ablation: {name}")
+            for name, stage_no, extra, after in plan]
 
 
-def _score(spec: AblationSpec, results: dict, progress) -> list[dict]:
+def _stage_config(spec: AblationSpec, stage_no: int, out: Path, extra: list[str], after: str | None, done: dict):
+    """The config of one stage, from the best checkpoint of ``after`` (a step before it) when given."""
+    return _config(spec, stage_no, out, [*extra, *([f"model.init={done[after]}"] if after else [])])
+
+
+def _score(spec: AblationSpec, runs: dict, progress) -> list[dict]:
+    """The table's rows: each row's stage-3 model (``runs``: name -> StepResult) scored on the test split."""
     from hpe_core.analysis.features import select_indices
     from hpe_core.datasets import open_dataset
     from hpe_core.models.checkpoint import load_checkpoint
@@ -91,14 +100,13 @@ def _score(spec: AblationSpec, results: dict, progress) -> list[dict]:
     rows = select_indices(dataset, "test", spec.max_eval_samples if not spec.quick else 32, 0)
     table = []
     for k, (label, pre, key, token) in enumerate(ROWS):
-        model, _ = load_checkpoint(results[f"stage3_{key}"].best_checkpoint)
+        model, _ = load_checkpoint(runs[f"stage3_{key}"].checkpoint)
         report = evaluate_paths(model, dataset, rows, device=spec.device,
                                 progress=stage(progress, k / len(ROWS), (k + 1) / len(ROWS)))
         p, c = report["paths"], report["crossmodal"]
         pre_cos = None
         if pre is not None:
-            final = results[f"stage2_{pre}"].final.get("test", {})
-            pre_cos = final.get("cos_mean")
+            pre_cos = runs[f"stage2_{pre}"].result.final.get("test", {}).get("cos_mean")
         table.append({"row": label, "pair": pre is not None, "triplet": pre == "triplet", "token": token,
                       "gt2d_mpjpe": p["pose2d_to_3d"]["mpjpe"], "gt2d_pa_mpjpe": p["pose2d_to_3d"]["pa_mpjpe"],
                       "image_mpjpe": p["image_to_3d"]["mpjpe"], "image_pa_mpjpe": p["image_to_3d"]["pa_mpjpe"],

@@ -1,13 +1,13 @@
 """UniHPE's inference paths from one checkpoint, scored separately, and its cross-modal figures.
 
-    report = evaluate_paths(model, dataset, rows, batch_size=64, progress=None)
+    report = evaluate_paths(predictor, dataset, rows, progress=None)
     report["paths"]["image_to_3d"]      # {"mpjpe", "pa_mpjpe", ...} mm
     report["paths"]["pose2d_to_3d"]     # lifting from the ground-truth 2D joints
     report["paths"]["image_to_2d"]      # {"pck2d" (at 0.05 x box), "epe" (px of the dataset's images)}
     report["crossmodal"]                # cos_<a>_<b>, cos_mean, top1/top5 over the whole set
 
 3D metrics are those of :func:`hpe_core.metrics.evaluate` (root-centred on the skeleton's root);
-2D predictions are mapped from the model's letterboxed input back to the image's pixels.
+Every path runs through :func:`hpe_core.inference.predict` (its 2D in the image's pixels).
 """
 
 from __future__ import annotations
@@ -16,16 +16,6 @@ import numpy as np
 import torch
 
 from hpe_core.errors import InputError
-from hpe_core.progress import NullProgress, check_cancelled
-
-
-def unletterbox_joints(joints: np.ndarray, height: int, width: int, size: int) -> np.ndarray:
-    """The inverse of :func:`hpe_core.datasets.transforms.letterbox_joints`."""
-    from hpe_core.datasets.transforms import letterbox_params
-
-    new_w, new_h, ox, oy = letterbox_params(height, width, size)
-    scale = np.array([new_w / width, new_h / height])
-    return (np.asarray(joints, np.float64) - np.array([ox, oy]) + 0.5) / scale - 0.5
 
 
 def check_dataset(model, dataset, need: str) -> None:
@@ -39,54 +29,50 @@ def check_dataset(model, dataset, need: str) -> None:
                          f"{dataset.skeleton.num_joints} ({dataset.skeleton.name})")
 
 
-@torch.no_grad()
-def evaluate_paths(model, dataset, rows: np.ndarray, batch_size: int = 64, device="cpu",
-                   progress=None) -> dict:
-    """Every inference path of a ``unihpe`` model on ``rows`` of ``dataset`` (see module doc)."""
-    from hpe_core.datasets.torch_data import PoseImageDataset, make_loader
+def evaluate_paths(predictor, dataset, rows: np.ndarray, progress=None) -> dict:
+    """Every inference path of a model that shares one space between modalities (a ``unihpe``
+    :class:`~hpe_core.inference.Predictor`) on ``rows`` of ``dataset`` (see the module docstring),
+    each through :func:`hpe_core.inference.predict`: the images with the 2D and 3D joints (the image
+    paths and the three embeddings), then the 2D joints alone (lifting)."""
+    from hpe_core.inference import collect, predict
     from hpe_core.metrics import epe, evaluate, pck2d
-    from hpe_core.models.families.unihpe import predict_paths
+    from hpe_core.progress import NullProgress, stage
     from hpe_core.training.crossmodal import cross_modal_sums, means
-    from hpe_core.training.tasks.unihpe import _image_hw
 
     progress = progress or NullProgress()
-    check_dataset(model, dataset, "UniHPE's paths are scored against 2D and 3D joints")
-    size = model.image_size
-    items = PoseImageDataset(dataset, rows, image_size=size)
-    loader = make_loader(items, batch_size=batch_size, shuffle=False)
-    model = model.to(device).eval()
-    parts: dict[str, list] = {}
-    for k, batch in enumerate(loader):
-        check_cancelled(progress)
-        hide = ~batch["visible"].bool()[..., None]
-        j2 = batch["joints_2d"].masked_fill(hide, float("nan")).to(device)
-        j3 = batch["joints_3d"].masked_fill(hide, float("nan")).to(device)
-        out = predict_paths(model, batch["image"].to(device), j2, j3)
-        for key, value in out.items():
-            parts.setdefault(key, []).append(value.float().cpu())
-        parts.setdefault("index", []).append(batch["index"])
-        progress.set_progress(min(0.999, (k + 1) * batch_size / max(len(items), 1)))
-    if not parts:
+    check_dataset(predictor.model, dataset, "UniHPE's paths are scored against 2D and 3D joints")
+    seen = collect(predict(predictor, dataset, rows, progress=stage(progress, 0.0, 0.8),
+                           inputs={"image", "pose2d", "pose3d"}), predictor)
+    if not len(seen):
         raise InputError(f"{dataset.path}: no readable sample among the {len(rows)} selected")
-    cat = {key: torch.cat(value).numpy() for key, value in parts.items()}
-    index = cat["index"].astype(np.int64)
+    index = np.asarray(seen.frames, np.int64)
+    lifted = collect(predict(predictor, dataset, index, progress=stage(progress, 0.8, 1.0), inputs={"pose2d"}),
+                     predictor).prediction
+    image = seen.prediction
     visible = np.asarray(dataset.visible)[index].astype(bool)
-    gt3 = model.pose3d_target(np.asarray(dataset.joints_3d)[index].astype(np.float64))  # canonical for fk
+    gt3 = predictor.model.pose3d_target(np.asarray(dataset.joints_3d)[index].astype(np.float64))  # canonical for fk
     visible3 = visible & np.isfinite(gt3).all(-1)
-    paths = {}
-    for path in ("image_to_3d", "pose2d_to_3d"):
-        paths[path] = _summary(evaluate(cat[path], gt3, visible3, skeleton=dataset.skeleton))
+    paths = {"image_to_3d": _summary(evaluate(image.joints_3d, gt3, visible3, skeleton=dataset.skeleton)),
+             "pose2d_to_3d": _summary(evaluate(_rows_of(lifted, index).joints_3d, gt3, visible3,
+                                               skeleton=dataset.skeleton))}
     gt2 = np.asarray(dataset.joints_2d)[index].astype(np.float64)
-    pred2 = np.stack([unletterbox_joints(p, *_image_hw(dataset, int(i)), size)
-                      for p, i in zip(cat["image_to_2d"], index)])
+    pred2 = image.joints_2d.astype(np.float64)
     ok = (visible & np.isfinite(gt2).all(-1)).sum(1) >= 2
     paths["image_to_2d"] = {"pck2d": float(pck2d(pred2[ok], gt2[ok], visible[ok], fraction=0.05)),
                             "epe": float(epe(pred2[ok], gt2[ok], visible[ok]))}
-    emb = {k: torch.from_numpy(cat[k]) for k in ("image", "pose2d", "pose3d")}
-    crossmodal = means(cross_modal_sums(emb))
+    emb = {k: torch.from_numpy(image.embeddings[k]) for k in ("image", "pose2d", "pose3d")}
     progress.set_progress(1.0)
-    return {"samples": int(len(index)), "skipped": int(items.skipped_count), "paths": paths,
-            "crossmodal": crossmodal}
+    return {"samples": int(len(index)), "skipped": int(seen.skipped), "paths": paths,
+            "crossmodal": means(cross_modal_sums(emb))}
+
+
+def _rows_of(prediction, index: np.ndarray):
+    """``prediction``'s rows of the dataset rows ``index`` (all of them must be there)."""
+    where = {int(r): k for k, r in enumerate(prediction.index)}
+    missing = [int(r) for r in index if int(r) not in where]
+    if missing:
+        raise InputError(f"sample #{missing[0]}: its 2D joints could not be lifted ({len(missing)} samples)")
+    return prediction.take([where[int(r)] for r in index])
 
 
 def _summary(report) -> dict:

@@ -50,3 +50,17 @@ def capabilities(source: Any) -> tuple[str, ...]:
            LIFT_2D_TO_3D: "pose2d" in ins and "pose3d" in outs,
            IMAGE_TO_3D: "image" in ins and "pose3d" in outs}
     return tuple(c for c in CAPABILITIES if can[c])
+
+
+def shares_a_space(source: Any) -> bool:
+    """Whether ``source``'s family embeds several modalities (image, 2D pose, 3D pose) in one space
+    and lifts from either (UniHPE): its inference paths and cross-modal retrieval can be scored."""
+    from hpe_core.errors import InputError
+    from hpe_core.models.families import FAMILIES, canonical_family
+
+    name = family_name(source)
+    try:
+        family = FAMILIES[canonical_family(name)] if name else None
+    except InputError:
+        return False
+    return family is not None and "embeddings" in family.outputs and {"image", "pose2d"} <= family.inputs

@@ -86,12 +86,18 @@ class UniHPEFamily(Family):
 
     @classmethod
     def predict(cls, model, batch: Mapping[str, Any]):
-        """``{"image"?, "joints_2d"?, "joints_3d"?}`` -> Prediction: the embedding of each modality
+        """``{"image"?, "joints_2d"?, "joints_3d"?, "visible"?}`` -> Prediction: the embedding of each modality
         given; with an image, ``joints_2d`` and ``joints_3d`` decoded from it; without one,
         ``joints_3d`` lifted from ``joints_2d`` (root-relative mm)."""
         from hpe_core.predictions import Prediction
 
-        emb = model({k: v for k, v in batch.items() if k in ("image", "joints_2d", "joints_3d")})
+        inputs = {k: v for k, v in batch.items() if k in ("image", "joints_2d", "joints_3d")}
+        if batch.get("visible") is not None:  # joints not seen are NaN to the pose encoders
+            hide = ~torch.as_tensor(batch["visible"]).bool()[..., None]
+            inputs.update({k: torch.as_tensor(inputs[k]).masked_fill(hide.to(torch.as_tensor(inputs[k]).device),
+                                                                     float("nan"))
+                           for k in ("joints_2d", "joints_3d") if k in inputs})
+        emb = model(inputs)
         source = "image" if "image" in emb else "pose2d" if "pose2d" in emb else None
         j2 = j3 = None
         gen = torch.Generator().manual_seed(0)
