@@ -236,6 +236,13 @@ class PoseDataset:
     def camera(self, i: int) -> Camera | None:
         return self.cameras.get(int(self._value("camera_id", i)))
 
+    def image_hw(self, i: int) -> tuple[int, int]:
+        """(height, width) of sample ``i``'s image: its camera's size when known, else the image's."""
+        cam = self.camera(i) if self.camera_id is not None and self.cameras else None
+        if cam is not None and getattr(cam, "width", 0) > 0 and getattr(cam, "height", 0) > 0:
+            return int(cam.height), int(cam.width)
+        return tuple(int(v) for v in self.load_image(i).shape[:2])
+
     def sample(self, i: int) -> Sample:
         row = self.row(i)
         j3 = self._value("joints_3d", i)

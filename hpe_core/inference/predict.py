@@ -112,8 +112,9 @@ def _run_images(predictor, dataset, batch: list, skipped: list, columns=frozense
         return Batch(np.zeros(0, np.int64), None, (), tuple(skipped))
     indices = np.array([row for row, _, _, _ in batch], np.int64)
     t0 = time.perf_counter()
+    hws = [hw for _, _, _, hw in batch]
     pred = predictor.predict_batch(predictor.batch_tensor([image for _, _, image, _ in batch]),
-                                   _masked_columns(dataset, indices, columns))
+                                   _masked_columns(predictor, dataset, indices, columns, hws))
     ms = (time.perf_counter() - t0) * 1000.0 / len(batch)
     if pred.joints_2d is not None:  # the model's input px -> the stored image's px
         size = predictor.image_size
@@ -122,9 +123,10 @@ def _run_images(predictor, dataset, batch: list, skipped: list, columns=frozense
     return Batch(indices, pred.replace(index=indices), tuple(n for _, n, _, _ in batch), tuple(skipped), ms)
 
 
-def _masked_columns(dataset, rows: np.ndarray, inputs) -> dict:
+def _masked_columns(predictor, dataset, rows: np.ndarray, inputs, hws=None) -> dict:
     """The dataset's ``joints_2d`` / ``joints_3d`` of ``rows`` for the ``inputs`` pose2d / pose3d, as
-    float32 tensors with the joints not visible set to NaN."""
+    float32 tensors with the joints not visible set to NaN (2D in the model's space: see
+    :func:`_model_space_2d`; ``hws`` the rows' image sizes when known)."""
     import torch
 
     out = {}
@@ -134,10 +136,24 @@ def _masked_columns(dataset, rows: np.ndarray, inputs) -> dict:
             if not dataset.has(column):
                 raise InputError(f"{dataset.path}: has no {column} for this {name} input")
             values = np.array(getattr(dataset, column)[rows], np.float32)
+            if column == "joints_2d":
+                values = _model_space_2d(predictor, dataset, rows, values, hws)
             if visible is not None:
                 values[~visible] = np.nan
             out[column] = torch.from_numpy(values)
     return out
+
+
+def _model_space_2d(predictor, dataset, rows: np.ndarray, joints_2d: np.ndarray, hws=None) -> np.ndarray:
+    """2D joints as the model reads them: a model that also sees images (UniHPE) was trained on 2D in
+    its letterboxed S x S input, so each row's image px are mapped there; a lifter reads image px."""
+    from hpe_core.datasets.transforms import letterbox_joints
+
+    if "image" not in predictor.family.inputs:
+        return joints_2d
+    hws = hws or [dataset.image_hw(int(r)) for r in rows]
+    size = predictor.image_size
+    return np.stack([letterbox_joints(j, h, w, size) for j, (h, w) in zip(joints_2d, hws)]).astype(np.float32)
 
 
 # ---------------------------------------------------------------------- 2D joints
@@ -196,12 +212,12 @@ def _lift(predictor, dataset, source: Batch, hypotheses: int, generator, seed: i
                                      for r, n in zip(source.indices[~ok], np.array(source.names, object)[~ok]))
     if not ok.any():
         return Batch(np.zeros(0, np.int64), None, (), skipped)
-    inputs = {"joints_2d": torch.from_numpy(np.ascontiguousarray(j2[ok], np.float32)),
-              "hypotheses": hypotheses, "generator": generator}
+    seen = _model_space_2d(predictor, dataset, source.indices[ok], np.ascontiguousarray(j2[ok], np.float32))
+    inputs = {"joints_2d": torch.from_numpy(seen), "hypotheses": hypotheses, "generator": generator}
     if visible is not None:
         inputs["visible"] = torch.from_numpy(visible[ok])
     if with_3d:
-        inputs.update(_masked_columns(dataset, source.indices[ok], {"pose3d"}))
+        inputs.update(_masked_columns(predictor, dataset, source.indices[ok], {"pose3d"}))
     t0 = time.perf_counter()
     pred = predictor.predict_inputs(inputs)
     ms = (time.perf_counter() - t0) * 1000.0 / int(ok.sum())

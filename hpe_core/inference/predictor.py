@@ -87,7 +87,8 @@ class Predictor:
             raise CheckpointError(f"{self.source}: this {self.model.family} model has no pose head, so it "
                                   "cannot predict poses (use a regressor checkpoint, e.g. one from "
                                   "'hpe train' with task regress3d)")
-        self.image_size = int(image_size or checkpoint_image_size(info))
+        own = getattr(self.model, "image_size", None)  # a model that knows its input size (UniHPE)
+        self.image_size = int(image_size or checkpoint_image_size(info, int(own) if own else DEFAULT_IMAGE_SIZE))
         self.skeleton = self.model.skeleton
         self.num_joints = int(self.model.num_joints)
         self.checkpoint_sha256 = getattr(info, "sha256", None)

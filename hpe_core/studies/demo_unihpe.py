@@ -83,9 +83,10 @@ def _evaluate(checkpoint: Path, dataset: Path, spec: UniHPEDemoSpec, progress) -
     from hpe_core.analysis.features import select_indices
     from hpe_core.datasets import open_dataset
     from hpe_core.models.checkpoint import load_checkpoint
+    from hpe_core.inference import Predictor
     from hpe_core.studies.unihpe_eval import evaluate_paths
 
-    model, _ = load_checkpoint(checkpoint)
+    model, info = load_checkpoint(checkpoint)
     ds = open_dataset(dataset)
     rows = select_indices(ds, "test", 32 if spec.quick else spec.eval_samples, 0)
-    return evaluate_paths(model, ds, rows, progress=progress)
+    return evaluate_paths(Predictor(model, "cpu", info=info), ds, rows, progress=progress)

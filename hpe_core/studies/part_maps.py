@@ -22,17 +22,6 @@ class PartsSpec:
     batch_size: int = 64
 
 
-def _image_size(ds, i: int) -> tuple[int, int]:
-    cam = ds.cameras.get(int(ds.camera_id[i])) if ds.camera_id is not None else None
-    if cam is not None and cam.width > 0 and cam.height > 0:
-        return cam.height, cam.width
-    try:
-        image = ds.load_image(i)
-    except Exception as exc:  # noqa: BLE001 - reported as bad input with the sample's name
-        raise InputError(f"{ds.sample_name(i)}: no image size to draw part maps on ({exc})") from None
-    return image.shape[0], image.shape[1]
-
-
 def write_part_maps(spec: PartsSpec, progress=None) -> dict:
     """PNG per sample (``DIR/<index>.png``, parts coloured, alpha = map value) and ``parts.npz``
     (``maps`` uint8 (N, P, H, W) 0..255, ``index``, ``parts``); returns a summary."""
@@ -49,7 +38,10 @@ def write_part_maps(spec: PartsSpec, progress=None) -> dict:
     n = len(ds) if spec.max_samples is None else min(len(ds), int(spec.max_samples))
     if n < 1:
         raise InputError(f"{spec.dataset}: no samples to draw")
-    h, w = _image_size(ds, 0)
+    try:
+        h, w = ds.image_hw(0)
+    except (InputError, OSError) as exc:
+        raise InputError(f"{ds.sample_name(0)}: no image size to draw part maps on ({exc})") from None
     maps = np.zeros((n, len(parts), h, w), np.uint8)
     for start in range(0, n, spec.batch_size):
         check_cancelled(progress)

@@ -94,14 +94,15 @@ def _score(spec: AblationSpec, runs: dict, progress) -> list[dict]:
     from hpe_core.analysis.features import select_indices
     from hpe_core.datasets import open_dataset
     from hpe_core.models.checkpoint import load_checkpoint
+    from hpe_core.inference import Predictor
     from hpe_core.studies.unihpe_eval import evaluate_paths
 
     dataset = open_dataset(_dataset_path(spec.dataset))
     rows = select_indices(dataset, "test", spec.max_eval_samples if not spec.quick else 32, 0)
     table = []
     for k, (label, pre, key, token) in enumerate(ROWS):
-        model, _ = load_checkpoint(runs[f"stage3_{key}"].checkpoint)
-        report = evaluate_paths(model, dataset, rows, device=spec.device,
+        model, info = load_checkpoint(runs[f"stage3_{key}"].checkpoint)
+        report = evaluate_paths(Predictor(model, spec.device, info=info), dataset, rows,
                                 progress=stage(progress, k / len(ROWS), (k + 1) / len(ROWS)))
         p, c = report["paths"], report["crossmodal"]
         pre_cos = None

@@ -152,6 +152,7 @@ def test_a_real_stage3_run_switches_to_the_fk_decoder_and_scores_it_canonically(
     from hpe_core.progress import NullProgress
     from hpe_core.training.config import config_from_dict
     from hpe_core.training.loop import run_training
+    from hpe_core.inference import Predictor
     from hpe_core.studies.unihpe_eval import evaluate_paths
 
     data = tmp_path / "tiny"
@@ -170,9 +171,9 @@ def test_a_real_stage3_run_switches_to_the_fk_decoder_and_scores_it_canonically(
     model, _ = load_checkpoint(s3.best_checkpoint)
     assert model.config["pose_head"] == "fk" and isinstance(model.decoder3d, FKDecoder)
     ds = open_dataset(data)
-    report = evaluate_paths(model, ds, np.arange(len(ds.joints_3d))[:16], batch_size=8)
+    report = evaluate_paths(Predictor(model, "cpu", batch_size=8), ds, np.arange(len(ds.joints_3d))[:16])
     model.pose3d_target = lambda joints: joints  # scored against the camera-frame poses instead
-    wrong = evaluate_paths(model, ds, np.arange(len(ds.joints_3d))[:16], batch_size=8)
+    wrong = evaluate_paths(Predictor(model, "cpu", batch_size=8), ds, np.arange(len(ds.joints_3d))[:16])
     del model.pose3d_target
     for path in ("image_to_3d", "pose2d_to_3d"):
         m, w = report["paths"][path], wrong["paths"][path]

@@ -54,7 +54,7 @@ class PoseItems(torch.utils.data.Dataset):
         j3 = np.asarray(dataset.joints_3d)[self.indices].astype(np.float64)
         j3 = j3 - j3[:, sk.root:sk.root + 1]
         j2 = np.asarray(dataset.joints_2d)[self.indices].astype(np.float64)
-        hw = [_image_hw(dataset, int(i)) for i in self.indices]
+        hw = [dataset.image_hw(int(i)) for i in self.indices]
         j2 = np.stack([letterbox_joints(j, h, w, image_size) for j, (h, w) in zip(j2, hw)]) if len(j2) else j2
         mask = ~vis[..., None]
         self.j2 = torch.as_tensor(np.where(mask, np.nan, j2), dtype=torch.float32)
@@ -68,14 +68,6 @@ class PoseItems(torch.utils.data.Dataset):
     def __getitem__(self, k: int) -> dict:
         r = int(self.rows[k])
         return {"joints_2d": self.j2[r], "joints_3d": self.j3[r], "index": int(self.indices[r])}
-
-
-def _image_hw(dataset, i: int) -> tuple[int, int]:
-    cameras = getattr(dataset, "cameras", None) or {}
-    cam = cameras.get(int(dataset.camera_id[i])) if isinstance(cameras, dict) else None
-    if cam is not None and getattr(cam, "width", 0) and getattr(cam, "height", 0):
-        return int(cam.height), int(cam.width)
-    return tuple(dataset.load_image(i).shape[:2])
 
 
 class UniHPENet(nn.Module):
