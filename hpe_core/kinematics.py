@@ -15,7 +15,7 @@ exact for a pelvis on the line through the hips, as in BVH or Human3.6M skeleton
 joints whose parent limb is the hip line (``hips="frame"``, the default: exact for any pose, e.g.
 the synthetic people whose hips sit below the body centre). The kinematic tree is the skeleton's
 tree re-rooted at the pelvis, so every bone of the skeleton is a bone of the tree and keeps its
-length. Bone lengths are indexed as in :func:`hpe_core.geometry.inverse_kinematics`: entry ``c``
+length. Bone lengths are indexed as in :func:`bone_lengths`: entry ``c``
 is the length of the skeleton's bone ``parents[c] -> c`` (0 at the skeleton's root).
 
 Torch throughout (differentiable, any float dtype); numpy arrays in give numpy arrays out.

@@ -232,7 +232,7 @@ class UniHPEModel(nn.Module):
         c = self.config
         if c.get("pose_head", "free") != "fk":
             return self._decoder(d, self.num_joints * 3)
-        from hpe_core.models.unihpe_fk import FKDecoder, fk_outputs
+        from hpe_core.models.fk_head import FKDecoder, fk_outputs
 
         return FKDecoder(self._decoder(d, fk_outputs(c)), c["skeleton"], c["bone_lengths"], c["unit_mm"],
                          c["fk_hips"], c["fk_frames"])
@@ -242,7 +242,7 @@ class UniHPEModel(nn.Module):
         camera frame for the free head, canonical for the fk head (NaN where unknown)."""
         if self.config.get("pose_head", "free") != "fk":
             return joints_3d
-        from hpe_core.models.unihpe_fk import to_fk_frame
+        from hpe_core.models.fk_head import to_fk_frame
 
         return to_fk_frame(joints_3d, self.skeleton)
 
