@@ -29,6 +29,7 @@ from app.workers.manager import TaskManager, when_all_finished
 from app.workers.predicting import PredictionRunner
 from app.workers.task import Task, TaskSlot
 from hpe_core.errors import InputError
+from hpe_core.file_kinds import classify_file
 
 __all__ = ["Workspace", "DatasetEntry", "path_key"]
 
@@ -81,7 +82,7 @@ class Workspace(QObject):
         Checkpoints load in parallel; the first one listed with a pose head (else the first one)
         becomes active if none was.
         """
-        kinds = [(path, jobs.classify(path)) for path in paths]
+        kinds = [(path, classify_file(path)) for path in paths]
         failures: dict[int, str] = {}  # several failures make one message, listing each in order
         openers = {"workspace": lambda p, _report: self.open_workspace(p),
                    "checkpoint": lambda p, report: self.open_checkpoint(p, on_error=report),
@@ -142,7 +143,7 @@ class Workspace(QObject):
     def open_checkpoint(self, path, activate: bool = True, on_error: Callable[[str], None] | None = None) -> Task:
         """Load a checkpoint; it becomes active when none with a pose head is (``activate``;
         a workspace being restored sets its own active checkpoint instead)."""
-        if jobs.classify(path) == "predictions":  # e.g. a workspace file listing one
+        if classify_file(path) == "predictions":  # e.g. a workspace file listing one
             return self.open_predictions(path, activate=activate, on_error=on_error)
         key = path_key(path)
 
