@@ -6,7 +6,7 @@
     report["paths"]["image_to_2d"]      # {"pck2d" (at 0.05 x box), "epe" (px of the dataset's images)}
     report["crossmodal"]                # cos_<a>_<b>, cos_mean, top1/top5 over the whole set
 
-3D metrics are those of :func:`hpe_core.metrics.evaluate` (root-centred on the skeleton's root);
+3D metrics are those of :func:`hpe_core.metric_report.evaluate` (root-centred on the skeleton's root);
 2D predictions are mapped from the model's letterboxed input back to the image's pixels.
 """
 
@@ -44,7 +44,8 @@ def evaluate_paths(model, dataset, rows: np.ndarray, batch_size: int = 64, devic
                    progress=None) -> dict:
     """Every inference path of a ``unihpe`` model on ``rows`` of ``dataset`` (see module doc)."""
     from hpe_core.datasets.torch_data import PoseImageDataset, make_loader
-    from hpe_core.metrics import epe, evaluate, pck2d
+    from hpe_core.metric_report import evaluate
+    from hpe_core.metrics import epe, pck2d
     from hpe_core.models.families.unihpe import predict_paths
     from hpe_core.training.crossmodal import cross_modal_sums, means
     from hpe_core.training.tasks.unihpe import _image_hw

@@ -39,7 +39,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hpe_core.metrics import evaluate
+    from hpe_core.metric_report import evaluate
 
     pred = load_array(args.pred, "--pred")
     gt = load_array(args.gt, "--gt")
@@ -85,7 +85,7 @@ def load_array(spec: str, argument: str):
 
 
 def format_report(report) -> str:
-    from hpe_core.metrics import FRACTIONS, METRIC_LABELS
+    from hpe_core.metric_report import FRACTIONS, METRIC_LABELS
 
     unit = report.units
     root = report.settings.get("root")

@@ -10,7 +10,7 @@ from hpe_core.cli import main
 from hpe_core.datasets import open_dataset
 from hpe_core.errors import InputError
 from hpe_core.evaluation import score_prediction
-from hpe_core.metrics import evaluate
+from hpe_core.metric_report import evaluate
 from hpe_core.prediction_files import read_prediction_file
 from hpe_core.predictions import Prediction
 
