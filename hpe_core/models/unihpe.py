@@ -32,6 +32,7 @@ from torch import nn
 
 from hpe_core.errors import InputError
 from hpe_core.losses import LearnableTemperature
+from hpe_core.models.family_net import FamilyNet
 from hpe_core.models.resnet import build_resnet
 
 MODALITIES = {"image": 0, "pose2d": 1}
@@ -192,7 +193,7 @@ class ScoreDecoder(nn.Module):
 
 
 # ----------------------------------------------------------------------------- the model
-class UniHPEModel(nn.Module):
+class UniHPEModel(FamilyNet):
     """The three encoders, the two decoders, the modality tokens and the shared temperature.
 
     ``embed_image(x)``, ``embed_pose2d(j2d)``, ``embed_pose3d(j3d)`` -> ``(N, dim)`` unit rows;
@@ -203,9 +204,8 @@ class UniHPEModel(nn.Module):
     family = "unihpe"
 
     def __init__(self, config: Mapping[str, Any]):
-        super().__init__()
-        c = self.config = dict(config)
-        self.backbone_name = c["backbone"]
+        super().__init__(config)
+        c = self.config
         self.skeleton, self.num_joints, self.root_index = c["skeleton"], int(c["num_joints"]), int(c["root_index"])
         self.image_size, self.unit_mm = int(c["image_size"]), float(c["unit_mm"])
         self.modality_token = bool(c["modality_token"])
