@@ -14,7 +14,7 @@ from app.model.workspace_file import SUFFIX
 from app.views.open_predictions import open_predictions_dialog
 from app.views.video_view import VIDEO_FILTER
 from app.visuals.binding import bind
-from app.workers.jobs import CHECKPOINT_SUFFIXES
+from hpe_core.file_kinds import CHECKPOINT_SUFFIXES
 
 OPEN_FILTER = ("All HPE Studio files (*" + " *".join(sorted(CHECKPOINT_SUFFIXES | {SUFFIX, ".json", ".npz"}))
                + ");;Checkpoints (*" + " *".join(sorted(CHECKPOINT_SUFFIXES)) + f");;Workspaces (*{SUFFIX});;"

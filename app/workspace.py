@@ -31,6 +31,7 @@ from app.workers.manager import TaskManager
 from app.workers.predicting import PredictionRunner
 from app.workers.task import Task, TaskSlot
 from hpe_core.errors import InputError
+from hpe_core.file_kinds import classify_file
 
 __all__ = ["Workspace", "DatasetEntry", "path_key"]
 
@@ -114,7 +115,7 @@ class Workspace(QObject):
     def open_checkpoint(self, path, activate: bool = True, on_error: Callable[[str], None] | None = None) -> Task:
         """Load a checkpoint; it becomes active when none with a pose head is (``activate``;
         a workspace being restored sets its own active checkpoint instead)."""
-        if jobs.classify(path) == "predictions":  # e.g. a workspace file listing one
+        if classify_file(path) == "predictions":  # e.g. a workspace file listing one
             return self.open_predictions(path, activate=activate, on_error=on_error)
         key = path_key(path)
 

@@ -21,10 +21,10 @@ from app.model.predictions import LiftSource
 from app.model.sample_feed import SampleFeed
 from app.model.view_options import ViewOptions
 from app.model.workspace_file import WorkspaceState, load_workspace_file, save_workspace_file
-from app.workers import jobs
 from app.workers.manager import when_all_finished
 from app.workers.task import Task
 from hpe_core.errors import InputError
+from hpe_core.file_kinds import classify_file
 
 
 class Host(Protocol):
@@ -60,7 +60,7 @@ def open_batch(ws: Host, paths, on_complete: Callable[[], None] | None = None) -
     Checkpoints load in parallel; the first one listed with a pose head (else the first one)
     becomes active if none was. Several failures make one message, listing each in order.
     """
-    kinds = [(path, jobs.classify(path)) for path in paths]
+    kinds = [(path, classify_file(path)) for path in paths]
     failures: dict[int, str] = {}
     openers = {"workspace": lambda p, _report: ws.open_workspace(p),
                "checkpoint": lambda p, report: ws.open_checkpoint(p, on_error=report),

@@ -1,4 +1,4 @@
-"""Cameras and projection, Procrustes/Kabsch alignment, forward kinematics.
+"""Cameras and projection, Procrustes/Kabsch alignment, rotations.
 
 Conventions (DESIGN.md): 3D joints in millimetres, camera frame x right, y down, z forward
 (OpenCV). A camera maps world points by ``X_cam = R @ X_world + t``. Distortion coefficients
@@ -15,7 +15,6 @@ from typing import Literal
 import numpy as np
 
 from hpe_core.errors import InputError
-from hpe_core.skeleton import Skeleton, get_skeleton
 
 AlignMode = Literal["rotation", "rigid", "similarity"]
 
@@ -254,91 +253,3 @@ def rotation_matrix(axis, angle: float) -> np.ndarray:
     a = a / np.linalg.norm(a)
     k = np.array([[0, -a[2], a[1]], [a[2], 0, -a[0]], [-a[1], a[0], 0]])
     return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * (k @ k)
-
-
-# ------------------------------------------------------------------ forward kinematics
-_UP = np.array([0.0, -1.0, 0.0])    # up in the camera frame (y points down)
-_FACE = np.array([1.0, 0.0, 0.0])   # the seed's face vector b: positive X
-
-
-def _local_frame(a: np.ndarray, face: np.ndarray) -> np.ndarray:
-    """Orthonormal frames ``(..., 3, 3)`` with rows (a, b, n): ``a`` the parent bone direction,
-    ``b`` the face vector made perpendicular to ``a``, ``n = a x b`` (seed 004, section 2)."""
-    length = np.linalg.norm(a, axis=-1, keepdims=True)
-    a = np.where(length > 1e-12, a / np.maximum(length, 1e-300), _UP)  # a zero-length bone: up
-    b = np.broadcast_to(face, a.shape).copy()
-    b = b - (b * a).sum(-1, keepdims=True) * a
-    norm = np.linalg.norm(b, axis=-1, keepdims=True)
-    fallback = np.broadcast_to(np.array([0.0, 0.0, 1.0]), a.shape)
-    fb = fallback - (fallback * a).sum(-1, keepdims=True) * a
-    fb_norm = np.maximum(np.linalg.norm(fb, axis=-1, keepdims=True), 1e-12)
-    b = np.where(norm > 1e-6, b / np.maximum(norm, 1e-12), fb / fb_norm)
-    n = np.cross(a, b)
-    return np.stack([a, b, n], axis=-2)
-
-
-def forward_kinematics(bone_vectors, bone_lengths, skeleton: str | Skeleton, root=None,
-                       local: bool = True, face=_FACE) -> np.ndarray:
-    """Joint positions ``(N, J, 3)`` from parent-relative unit bone vectors and bone lengths.
-
-    ``bone_vectors`` ``(N, J, 3)``: for each non-root joint ``j`` the direction of the bone
-    ``Pa(j) -> j``; with ``local=True`` (seed 004, section 2) expressed in the frame
-    ``(a, b, n)`` of the parent bone (``a`` along ``Pa(Pa(j)) -> Pa(j)``, or up for children of
-    the root; ``b`` the face vector; ``n = a x b``), else in the global frame. Vectors are
-    normalised here. ``bone_lengths`` ``(N, J)`` or ``(J,)``: length of the bone into joint ``j``.
-    ``root`` ``(N, 3)``: position of the root joint (origin by default). The root's entries are
-    ignored. ``p(j) = p(Pa(j)) + length(j) * g(j)``.
-    """
-    sk = get_skeleton(skeleton)
-    v = np.asarray(bone_vectors, dtype=np.float64)
-    if v.ndim == 2:
-        v = v[None]
-    n, j = v.shape[:2]
-    if j != sk.num_joints or v.shape[2] != 3:
-        raise InputError(f"bone_vectors: expected (N, {sk.num_joints}, 3), got {v.shape}")
-    lengths = np.broadcast_to(np.asarray(bone_lengths, dtype=np.float64), (n, j))
-    joints = np.zeros((n, j, 3))
-    if root is not None:
-        joints[:, sk.root] = np.asarray(root, dtype=np.float64).reshape(-1, 3)
-    dirs = np.zeros((n, j, 3))  # global direction of the bone into each joint
-    dirs[:, sk.root] = _UP
-    face = np.asarray(face, dtype=np.float64)
-    for c in sk.topological_order()[1:]:
-        p = sk.parents[c]
-        g = v[:, c] / np.maximum(np.linalg.norm(v[:, c], axis=-1, keepdims=True), 1e-12)
-        if local:
-            frame = _local_frame(dirs[:, p], face)  # (N, 3, 3) rows a, b, n
-            g = np.einsum("nk,nkd->nd", g, frame)
-            g /= np.maximum(np.linalg.norm(g, axis=-1, keepdims=True), 1e-12)
-        dirs[:, c] = g
-        joints[:, c] = joints[:, p] + lengths[:, c, None] * g
-    return joints
-
-
-def inverse_kinematics(joints, skeleton: str | Skeleton, local: bool = True, face=_FACE):
-    """The inverse of :func:`forward_kinematics`: ``(bone_vectors (N,J,3), bone_lengths (N,J), root (N,3))``."""
-    sk = get_skeleton(skeleton)
-    x = np.asarray(joints, dtype=np.float64)
-    if x.ndim == 2:
-        x = x[None]
-    if x.ndim != 3 or x.shape[1] != sk.num_joints or x.shape[2] != 3:
-        raise InputError(f"joints: expected (N, {sk.num_joints}, 3), got {np.shape(joints)}")
-    n, j, _ = x.shape
-    vectors = np.zeros((n, j, 3))
-    lengths = np.zeros((n, j))
-    dirs = np.zeros((n, j, 3))
-    dirs[:, sk.root] = _UP
-    face = np.asarray(face, dtype=np.float64)
-    for c in sk.topological_order()[1:]:
-        p = sk.parents[c]
-        bone = x[:, c] - x[:, p]
-        length = np.linalg.norm(bone, axis=-1)
-        g = bone / np.maximum(length, 1e-12)[:, None]
-        dirs[:, c] = g
-        lengths[:, c] = length
-        if local:
-            frame = _local_frame(dirs[:, p], face)
-            vectors[:, c] = np.einsum("nkd,nd->nk", frame, g)
-        else:
-            vectors[:, c] = g
-    return vectors, lengths, x[:, sk.root].copy()

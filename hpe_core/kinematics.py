@@ -15,7 +15,7 @@ exact for a pelvis on the line through the hips, as in BVH or Human3.6M skeleton
 joints whose parent limb is the hip line (``hips="frame"``, the default: exact for any pose, e.g.
 the synthetic people whose hips sit below the body centre). The kinematic tree is the skeleton's
 tree re-rooted at the pelvis, so every bone of the skeleton is a bone of the tree and keeps its
-length. Bone lengths are indexed as in :func:`hpe_core.geometry.inverse_kinematics`: entry ``c``
+length. Bone lengths are indexed as in :func:`bone_lengths`: entry ``c``
 is the length of the skeleton's bone ``parents[c] -> c`` (0 at the skeleton's root).
 
 Torch throughout (differentiable, any float dtype); numpy arrays in give numpy arrays out.
@@ -176,15 +176,13 @@ def forward_kinematics(angle, vectors, lengths, skeleton: str | Skeleton, hips: 
     of the hip-line angle, ``vectors`` (N, K, 3) for ``kinematic_tree(skeleton, hips).limbs`` and
     ``lengths`` (J,) or (N, J). Angle and vectors are normalised here; the result's bone lengths
     equal ``lengths`` exactly."""
-    if isinstance(angle, np.ndarray):
-        import torch
+    import torch
 
+    if isinstance(angle, np.ndarray):
         out = forward_kinematics(torch.from_numpy(np.asarray(angle, np.float64)),
                                  torch.from_numpy(np.asarray(vectors, np.float64)), np.asarray(lengths, np.float64),
                                  skeleton, hips, frame_mode)
         return out.numpy()
-    import torch
-
     tree = kinematic_tree(skeleton, hips)
     n, j = angle.shape[0], tree.skeleton.num_joints
     if tuple(angle.shape) != (n, 2) or tuple(vectors.shape) != (n, len(tree.limbs), 3):
@@ -202,17 +200,27 @@ def forward_kinematics(angle, vectors, lengths, skeleton: str | Skeleton, hips: 
     frames = {tree.pelvis: gram_schmidt_frame(dirs[tree.pelvis], X)}
     for c in tree.order[1:]:
         p = tree.parents[c]
-        if c == tree.neck:
-            g = Z.expand(n, 3)
-        elif c in (tree.left_hip, tree.right_hip) and tree.hips == "line":
-            g = u if c == tree.left_hip else -u
-        else:
-            frame = gram_schmidt_frame(u, X) if c in (tree.left_hip, tree.right_hip) else frames[p]
-            g = _unit(torch.einsum("nk,nkd->nd", local[c], frame))
-        dirs[c] = g
+        dirs[c] = _bone_direction(tree, c, local, frames, u, (X, Z))
         frames[c] = _frame_of(tree, frame_mode, c, dirs, frames, X)
-        pos[c] = pos[p] + L[:, tree.length_index[c], None] * g
+        pos[c] = pos[p] + L[:, tree.length_index[c], None] * dirs[c]
     return torch.stack(pos, dim=1)
+
+
+def _bone_direction(tree: KinematicTree, c: int, local: dict, frames: dict, u, axes):
+    """The unit direction ``(N, 3)`` of the tree edge into ``c``: the neck straight up (``Z``),
+    the hips along the hip line ``u`` (``line`` mode), any other joint its local vector read in
+    its parent's frame (a hip's parent frame is the hip line's)."""
+    import torch
+
+    X, Z = axes
+    n = u.shape[0]
+    if c == tree.neck:
+        return Z.expand(n, 3)
+    hip = c in (tree.left_hip, tree.right_hip)
+    if hip and tree.hips == "line":
+        return u if c == tree.left_hip else -u
+    frame = gram_schmidt_frame(u, X) if hip else frames[tree.parents[c]]
+    return _unit(torch.einsum("nk,nkd->nd", local[c], frame))
 
 
 def canonical_rotation(joints, skeleton: str | Skeleton):

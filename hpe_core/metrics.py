@@ -7,31 +7,29 @@ is finite in both ``pred`` and ``gt`` and marked valid; the others are excluded,
 Every metric returns one float, pooled over all evaluated joints of all samples (the usual
 definition when nothing is masked), or with ``per_sample=True`` an ``(N,)`` array of the mean
 over each sample's evaluated joints. :func:`pjpe` gives the ``(N, J)`` errors themselves (NaN
-where excluded) and :func:`evaluate` computes everything at once for the CLI and the GUI.
+where excluded); :func:`hpe_core.metric_report.evaluate` computes everything at once for the CLI
+and the GUI.
 
-Alignments (``align=``): ``"none"``; ``"scale"`` (N-MPJPE, the least-squares scale ``s p``);
-``"rotation"`` (``R p`` about the origin: root-centre first); ``"rigid"`` (``R p + t``);
-``"similarity"`` (``s R p + t``, PA-MPJPE, Protocol #2). Rotations never include a mirror image.
+Alignments (``align=``, :mod:`hpe_core.alignment`): ``"none"``; ``"scale"`` (N-MPJPE);
+``"rotation"`` (about the origin: root-centre first); ``"rigid"``; ``"similarity"`` (PA-MPJPE,
+Protocol #2). Rotations never include a mirror image.
 
 torch is not imported here: tensors are converted with ``.detach().cpu().numpy()``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from hpe_core.alignment import align_chunk, check_alignment, chunks
 from hpe_core.errors import InputError
-from hpe_core.rotation_fit import best_rotations, dot_rows, safe_div
+from hpe_core.rotation_fit import dot_rows
 from hpe_core.skeleton import Skeleton, check_joints, get_skeleton
 
 PCK3D_THRESHOLD = 150.0  # mm
 AUC_THRESHOLDS = np.linspace(0.0, 150.0, 31)  # mm, steps of 5 (MPI-INF-3DHP convention)
 PCK2D_FRACTION = 0.05  # of the ground-truth bounding-box size (UniHPE's PCK@0.05)
-ALIGNMENTS = ("none", "scale", "rotation", "rigid", "similarity")
 EMPTY = ("raise", "nan")  # what a sample without a joint to evaluate is: an InputError, or NaN
-_CHUNK = 4096  # samples aligned at once: temporaries stay in cache, memory stays bounded
 
 
 # ----------------------------------------------------------------------------- bones
@@ -162,41 +160,40 @@ def pjpe(pred, gt, valid=None, *, align: str = "none", root=None,
          skeleton: str | Skeleton | None = None, empty: str = "raise") -> np.ndarray:
     """Per-joint position errors ``(N, J)`` (Euclidean, input units), NaN where excluded.
 
-    ``pred``, ``gt`` ``(N, J, D)``; ``align`` one of :data:`ALIGNMENTS` (3D only);
+    ``pred``, ``gt`` ``(N, J, D)``; ``align`` one of :data:`hpe_core.alignment.ALIGNMENTS` (3D only);
     ``root`` (index, joint name, ``"auto"`` or None) root-centres both poses first.
     ``empty="nan"`` scores what can be scored (a view ranking samples as predictions arrive):
     a sample with no joint finite in both and valid, a missing root, or fewer than 3 joints for
     a rotation fit gets a row of NaN instead of an :class:`InputError`.
     """
-    _check_mode(align)
+    check_alignment(align)
     p, g, mask = prepare(pred, gt, valid, skeleton=skeleton, dims=(3,) if align != "none" else (2, 3),
                          empty=empty)
     root = resolve_root(root, skeleton, p.shape[1])
     if empty == "raise":
         p, g = root_centre(p, g, mask, root)
-        return _errors(p, g, mask, align)
+        return aligned_errors(p, g, mask, align)
     ok = mask.sum(axis=1) >= (3 if align in ("rotation", "rigid", "similarity") else 1)
     if root is not None:
         ok &= mask[:, root]
     out = np.full(p.shape[:2], np.nan)
     if ok.any():
         pk, gk = root_centre(p[ok], g[ok], mask[ok], root)
-        out[ok] = _errors(pk, gk, mask[ok], align)
+        out[ok] = aligned_errors(pk, gk, mask[ok], align)
     return out
 
 
-def _errors(p: np.ndarray, g: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
+def aligned_errors(p: np.ndarray, g: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
     out = np.empty(p.shape[:2])
-    for start in range(0, len(p), _CHUNK):
-        sl = slice(start, start + _CHUNK)
-        a = p[sl] if mode == "none" else _align_chunk(p[sl], g[sl], mask[sl], mode)
+    for sl in chunks(len(p)):
+        a = p[sl] if mode == "none" else align_chunk(p[sl], g[sl], mask[sl], mode)
         d = a - g[sl]
         out[sl] = np.sqrt(dot_rows(d, d) if d.shape[-1] == 3 else d[..., 0] ** 2 + d[..., 1] ** 2)
     out[~mask] = np.nan
     return out
 
 
-def _mean(err: np.ndarray, per_sample: bool):
+def mean_error(err: np.ndarray, per_sample: bool):
     """Pooled mean over evaluated joints (float), or each sample's mean ``(N,)``."""
     if per_sample:
         count = np.isfinite(err).sum(axis=1)
@@ -205,7 +202,7 @@ def _mean(err: np.ndarray, per_sample: bool):
     return float(np.nanmean(err))
 
 
-def _pck(err: np.ndarray, threshold, per_sample: bool):
+def pck_of(err: np.ndarray, threshold, per_sample: bool):
     """Fraction of evaluated joints with ``err <= threshold`` (scalar or ``(N,)`` thresholds)."""
     hit = (err <= np.asarray(threshold, dtype=np.float64).reshape(-1, 1)).sum(axis=1)
     count = np.isfinite(err).sum(axis=1)
@@ -215,18 +212,18 @@ def _pck(err: np.ndarray, threshold, per_sample: bool):
 def mpjpe(pred, gt, valid=None, *, root=None, skeleton=None, per_sample=False, empty="raise"):
     """Mean per-joint position error (Protocol #1 with ``root``): ``mean |p - g|``.
     ``empty``: see :func:`pjpe` (with ``"nan"``, per-sample means of unscorable samples are NaN)."""
-    return _mean(pjpe(pred, gt, valid, root=root, skeleton=skeleton, empty=empty), per_sample)
+    return mean_error(pjpe(pred, gt, valid, root=root, skeleton=skeleton, empty=empty), per_sample)
 
 
 def pa_mpjpe(pred, gt, valid=None, *, skeleton=None, per_sample=False, empty="raise"):
     """Procrustes-aligned MPJPE (Protocol #2): after the best similarity ``s R p + t``."""
-    return _mean(pjpe(pred, gt, valid, align="similarity", skeleton=skeleton, empty=empty), per_sample)
+    return mean_error(pjpe(pred, gt, valid, align="similarity", skeleton=skeleton, empty=empty), per_sample)
 
 
 def n_mpjpe(pred, gt, valid=None, *, root=None, skeleton=None, per_sample=False):
     """Scale-normalised MPJPE (Rhodin et al.): after the least-squares scale ``s p``, no
     translation or rotation (as in VideoPose3D); pass ``root`` unless poses are root-relative."""
-    return _mean(pjpe(pred, gt, valid, align="scale", root=root, skeleton=skeleton), per_sample)
+    return mean_error(pjpe(pred, gt, valid, align="scale", root=root, skeleton=skeleton), per_sample)
 
 
 def mean_distance(pred, gt, valid=None, *, root="auto", skeleton=None, per_sample=False):
@@ -234,16 +231,16 @@ def mean_distance(pred, gt, valid=None, *, root="auto", skeleton=None, per_sampl
     about the root (Kabsch, no mirror). ``root="auto"``: the skeleton's root, else joint 0."""
     if root == "auto" and skeleton is None:
         root = 0
-    return _mean(pjpe(pred, gt, valid, align="rotation", root=root, skeleton=skeleton), per_sample)
+    return mean_error(pjpe(pred, gt, valid, align="rotation", root=root, skeleton=skeleton), per_sample)
 
 
 def per_joint_error(pred, gt, valid=None, *, align="none", root=None, skeleton=None) -> np.ndarray:
     """Mean error of each joint over the samples where it is evaluated ``(J,)`` (NaN if never)."""
     err = pjpe(pred, gt, valid, align=align, root=root, skeleton=skeleton)
-    return _column_mean(err)
+    return joint_means(err)
 
 
-def _column_mean(err: np.ndarray) -> np.ndarray:
+def joint_means(err: np.ndarray) -> np.ndarray:
     count = np.isfinite(err).sum(axis=0)
     total = np.where(np.isfinite(err), err, 0.0).sum(axis=0)
     return np.where(count > 0, total / np.maximum(count, 1), np.nan)
@@ -252,8 +249,8 @@ def _column_mean(err: np.ndarray) -> np.ndarray:
 def pck3d(pred, gt, valid=None, *, threshold=PCK3D_THRESHOLD, align="none", root=None,
           skeleton=None, per_sample=False):
     """3D PCK: fraction of joints within ``threshold`` mm (150 by default), in [0, 1]."""
-    _check_threshold(threshold, "threshold")
-    return _pck(pjpe(pred, gt, valid, align=align, root=root, skeleton=skeleton), threshold,
+    check_threshold(threshold, "threshold")
+    return pck_of(pjpe(pred, gt, valid, align=align, root=root, skeleton=skeleton), threshold,
                 per_sample)
 
 
@@ -261,19 +258,19 @@ def auc3d(pred, gt, valid=None, *, thresholds=AUC_THRESHOLDS, align="none", root
           skeleton=None, per_sample=False):
     """Area under the 3D PCK curve: the mean PCK over ``thresholds`` (0..150 mm step 5)."""
     err = pjpe(pred, gt, valid, align=align, root=root, skeleton=skeleton)
-    return _auc(err, thresholds, per_sample)
+    return auc_of(err, thresholds, per_sample)
 
 
-def _auc(err, thresholds, per_sample):
+def auc_of(err, thresholds, per_sample):
     thresholds = np.asarray(thresholds, dtype=np.float64).reshape(-1)
     if thresholds.size == 0:
         raise InputError("thresholds: empty")
-    _check_threshold(thresholds, "thresholds")
-    values = [_pck(err, t, per_sample) for t in thresholds]
+    check_threshold(thresholds, "thresholds")
+    values = [pck_of(err, t, per_sample) for t in thresholds]
     return np.mean(values, axis=0) if per_sample else float(np.mean(values))
 
 
-def _check_threshold(value, argument: str) -> None:
+def check_threshold(value, argument: str) -> None:
     arr = np.asarray(value, dtype=np.float64)
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):
         raise InputError(f"{argument}: expected finite values >= 0, got {value!r}")
@@ -291,22 +288,22 @@ def pck2d(pred, gt, valid=None, *, fraction=PCK2D_FRACTION, bbox_size=None, skel
     """2D PCK: fraction of joints within ``fraction * bbox_size`` px, where ``bbox_size`` ``(N,)``
     defaults to :func:`bbox_sizes` of ``gt``. ``pred``, ``gt`` ``(N, J, 2)``."""
     p, g, mask = prepare(pred, gt, valid, skeleton=skeleton, dims=(2,))
-    _check_threshold(fraction, "fraction")
-    return _pck(_errors(p, g, mask, "none"), fraction * _box_sizes(g, mask, bbox_size), per_sample)
+    check_threshold(fraction, "fraction")
+    return pck_of(aligned_errors(p, g, mask, "none"), fraction * checked_box_sizes(g, mask, bbox_size), per_sample)
 
 
-def _box_sizes(g: np.ndarray, mask: np.ndarray, given) -> np.ndarray:
+def checked_box_sizes(g: np.ndarray, mask: np.ndarray, given) -> np.ndarray:
     size = bbox_sizes(g, mask) if given is None else as_array(given, "bbox_size")
     if size.shape != (len(g),):
         raise InputError(f"bbox_size: expected shape ({len(g)},), got {size.shape}")
-    _check_threshold(size, "bbox_size")
+    check_threshold(size, "bbox_size")
     return size
 
 
 def epe(pred, gt, valid=None, *, skeleton=None, per_sample=False):
     """End-point error: mean Euclidean distance of 2D joints in pixels, ``(N, J, 2)``."""
     p, g, mask = prepare(pred, gt, valid, skeleton=skeleton, dims=(2,))
-    return _mean(_errors(p, g, mask, "none"), per_sample)
+    return mean_error(aligned_errors(p, g, mask, "none"), per_sample)
 
 
 def best_hypothesis(hypotheses, gt, valid=None, *, align: str = "none", root=None,
@@ -330,136 +327,3 @@ def best_hypothesis(hypotheses, gt, valid=None, *, align: str = "none", root=Non
                v, align=align, root=root, skeleton=skeleton).reshape(n, k, -1)
     choice = np.nanmean(err, axis=2).argmin(axis=1)
     return err[np.arange(n), choice], choice
-
-
-# ------------------------------------------------------------------------- evaluate
-METRIC_LABELS = {
-    "mpjpe": "MPJPE", "pa_mpjpe": "PA-MPJPE", "n_mpjpe": "N-MPJPE",
-    "mean_distance": "mean distance (rotation-aligned about the root)",
-    "pck3d": "3D PCK", "auc3d": "3D AUC", "pck2d": "2D PCK", "epe": "EPE",
-    "bone_length_error": "bone length error",
-}
-FRACTIONS = ("pck3d", "auc3d", "pck2d")  # in [0, 1]; the others are distances
-
-
-@dataclass
-class MetricReport:
-    """Everything :func:`evaluate` computed. ``summary`` name -> float; ``per_joint`` name ->
-    ``(J,)``; ``per_sample`` name -> ``(N,)``; ``units`` of the distances ("mm" or "px")."""
-
-    dims: int
-    units: str
-    samples: int
-    joints: int
-    evaluated_joints: int
-    settings: dict
-    summary: dict[str, float]
-    per_joint: dict[str, np.ndarray]
-    per_sample: dict[str, np.ndarray]
-    joint_names: tuple[str, ...] | None = None
-
-    def to_dict(self, per_sample: bool = False) -> dict:
-        names = list(self.joint_names or (str(j) for j in range(self.joints)))
-        out = {"dims": self.dims, "units": self.units, "samples": self.samples,
-               "joints": self.joints, "evaluated_joints": self.evaluated_joints,
-               "settings": dict(self.settings), "metrics": dict(self.summary),
-               "per_joint": {"joint_names": names,
-                             **{k: v.tolist() for k, v in self.per_joint.items()}}}
-        if per_sample:
-            out["per_sample"] = {k: v.tolist() for k, v in self.per_sample.items()}
-        return out
-
-
-def evaluate(pred, gt, valid=None, *, skeleton: str | Skeleton | None = None, root="auto",
-             pck_threshold: float = PCK3D_THRESHOLD, auc_thresholds=AUC_THRESHOLDS,
-             pck2d_fraction: float = PCK2D_FRACTION, bbox_size=None) -> MetricReport:
-    """All metrics of ``(N, J, 3)`` poses (MPJPE, PA-MPJPE, N-MPJPE, mean distance, 3D PCK, AUC,
-    and with a ``skeleton`` the bone length error) or ``(N, J, 2)`` ones (2D PCK, EPE), per
-    sample and per joint too.
-
-    ``root`` ("auto": the skeleton's root when one is named, else none) root-centres the poses
-    for MPJPE, N-MPJPE, PCK and AUC; the mean distance is always taken about a root (joint 0
-    when none is named, none only with ``root=None``).
-    """
-    p, g, mask = prepare(pred, gt, valid, skeleton=skeleton)
-    names = get_skeleton(skeleton).joint_names if skeleton is not None else None
-    if p.shape[-1] == 2:
-        return _evaluate_2d(p, g, mask, pck2d_fraction, bbox_size, names)
-    _check_threshold(pck_threshold, "pck_threshold")
-    r = resolve_root(root, skeleton, p.shape[1])
-    md_root = 0 if (r is None and root == "auto") else r
-    pr, gr = root_centre(p, g, mask, r)
-    pm, gm = root_centre(p, g, mask, md_root)
-    err = {"mpjpe": _errors(pr, gr, mask, "none"),
-           "pa_mpjpe": _errors(p, g, mask, "similarity"),
-           "n_mpjpe": _errors(pr, gr, mask, "scale"),
-           "mean_distance": _errors(pm, gm, mask, "rotation")}
-    summary = {k: _mean(e, False) for k, e in err.items()}
-    per_sample = {k: _mean(e, True) for k, e in err.items()}
-    for per, key in ((False, summary), (True, per_sample)):
-        key["pck3d"] = _pck(err["mpjpe"], pck_threshold, per)
-        key["auc3d"] = _auc(err["mpjpe"], auc_thresholds, per)
-        if skeleton is not None:
-            key["bone_length_error"] = bone_length_error(p, g, skeleton, mask, per_sample=per)
-    thresholds = np.asarray(auc_thresholds, dtype=np.float64).reshape(-1)
-    settings = {"root": r, "mean_distance_root": md_root, "pck_threshold": float(pck_threshold),
-                "auc_thresholds": [float(thresholds.min()), float(thresholds.max()), thresholds.size],
-                "skeleton": get_skeleton(skeleton).name if skeleton is not None else None}
-    per_joint = {"mpjpe": _column_mean(err["mpjpe"]), "pa_mpjpe": _column_mean(err["pa_mpjpe"])}
-    return MetricReport(3, "mm", len(p), p.shape[1], int(mask.sum()), settings, summary,
-                        per_joint, per_sample, names)
-
-
-def _evaluate_2d(p, g, mask, fraction, bbox_size, names) -> MetricReport:
-    _check_threshold(fraction, "pck2d_fraction")
-    size = _box_sizes(g, mask, bbox_size)
-    err = _errors(p, g, mask, "none")
-    summary = {"pck2d": _pck(err, fraction * size, False), "epe": _mean(err, False)}
-    per_sample = {"pck2d": _pck(err, fraction * size, True), "epe": _mean(err, True)}
-    settings = {"pck2d_fraction": float(fraction),
-                "bbox": "ground-truth joints" if bbox_size is None else "given"}
-    return MetricReport(2, "px", len(p), p.shape[1], int(mask.sum()), settings, summary,
-                        {"epe": _column_mean(err)}, per_sample, names)
-
-
-# ------------------------------------------------------------------------ alignment
-def align(p: np.ndarray, g: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
-    """``p`` ``(N,J,3)`` aligned to ``g`` by ``mode`` (one of :data:`ALIGNMENTS`), fitted on the
-    joints where ``mask`` ``(N,J)`` is True (the others take no part). Returns ``(N,J,3)``."""
-    _check_mode(mode)
-    if mode == "none":
-        return p
-    out = np.empty_like(p)
-    for start in range(0, len(p), _CHUNK):
-        sl = slice(start, start + _CHUNK)
-        out[sl] = _align_chunk(p[sl], g[sl], mask[sl], mode)
-    return out
-
-
-def _check_mode(mode: str) -> None:
-    if mode not in ALIGNMENTS:
-        raise InputError(f"align: expected one of {', '.join(ALIGNMENTS)}, got {mode!r}")
-
-
-def _align_chunk(p, g, mask, mode):
-    full = bool(mask.all())
-    w = mask.astype(np.float64)
-    p0 = p if full else np.where(mask[..., None], p, 0.0)
-    g0 = g if full else np.where(mask[..., None], g, 0.0)
-    if mode == "scale":
-        s = safe_div(dot_rows(p0, g0).sum(1), dot_rows(p0, p0).sum(1))
-        return s[:, None, None] * p
-    if mode == "rotation":
-        mu_p = mu_g = np.zeros((len(p), 1, 3))
-    else:
-        count = w.sum(axis=1)[:, None, None]
-        mu_p, mu_g = (w[:, None, :] @ p0) / count, (w[:, None, :] @ g0) / count
-    pc = p0 - mu_p if full else (p0 - mu_p) * w[..., None]
-    H = np.swapaxes(pc, 1, 2) @ g0  # (N,3,3): H[a, b] = sum_j w p_a (g_b - mu_g_b)
-    R, trace = best_rotations(H)
-    Rt = np.ascontiguousarray(np.swapaxes(R, 1, 2))
-    if mode == "similarity":
-        Rt *= safe_div(trace, dot_rows(pc, pc).sum(1))[:, None, None]
-    out = (pc if full else p - mu_p) @ Rt
-    out += mu_g
-    return out

@@ -207,15 +207,21 @@ def _meta(data, path: Path) -> dict:
     return doc
 
 
+def load_arrays(path: Path, label: str, kinds: str):
+    """``np.load`` of ``path`` without unpickling (an array or an ``NpzFile``); :class:`InputError`
+    "<label>: not a readable <kinds> file" for anything numpy cannot read."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise InputError(f"{label}: not a readable {kinds} file ({exc})") from None
+
+
 def load_prediction(path: str | Path) -> Prediction:
     """Read a Prediction ``.npz``; :class:`InputError` naming the file for anything else."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise InputError(f"{path}: not a readable .npz file ({exc})") from None
+    data = load_arrays(path, str(path), ".npz")
     if not isinstance(data, np.lib.npyio.NpzFile):
         raise InputError(f"{path}: a single array, not a prediction file (.npz with 'meta')")
     with data:

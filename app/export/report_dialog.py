@@ -13,7 +13,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QHBoxLayout, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
+from hpe_core.file_kinds import CHECKPOINT_SUFFIXES
+
 SPLITS = ("test", "val", "train", "all")
+MODELS_FILTER = ("Models (*" + " *".join(sorted(CHECKPOINT_SUFFIXES | {".npz", ".npy", ".json"}))
+                 + ");;All files (*)")
 
 
 def report_command(spec) -> tuple[str, ...]:
@@ -31,8 +35,7 @@ def report_command(spec) -> tuple[str, ...]:
 
 def _foreign(path: str) -> bool:
     """A prediction file made by another tool (its units must be said)."""
-    from app.model.stored_predictions import is_predictions_path
-    from app.workers.jobs import CHECKPOINT_SUFFIXES
+    from hpe_core.file_kinds import is_predictions_path
 
     suffix = Path(path).suffix.lower()
     return suffix not in CHECKPOINT_SUFFIXES and not (suffix == ".npz" and is_predictions_path(path))
@@ -132,8 +135,7 @@ class ReportDialog(QDialog):
 
     def _on_add_files_clicked(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Add checkpoints or prediction files", "",
-                                                "Models (*.pt *.pth *.ckpt *.safetensors *.npz *.npy *.json);;"
-                                                "All files (*)")
+                                                MODELS_FILTER)
         self.add_paths(paths)
 
     def _on_browse_clicked(self) -> None:

@@ -76,15 +76,6 @@ class StoredPredictor:
         return run
 
 
-def is_predictions_path(path: str | Path) -> bool:
-    """Our predictions ``.npz`` (by its content) or a ``.npy`` array: opened as predictions."""
-    from hpe_core.predictions import is_prediction_file
-
-    path = Path(path)
-    suffix = path.suffix.lower()
-    return suffix == ".npy" or (suffix == ".npz" and path.is_file() and is_prediction_file(path))
-
-
 def load_predictions(path: str | Path, units: str | None = None):
     """A :class:`~app.model.catalog.PredictionsEntry` of the file (``units`` for foreign files)."""
     from app.model.catalog import PredictionsEntry

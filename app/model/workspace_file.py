@@ -26,10 +26,9 @@ from pathlib import Path
 from app.model import messages
 from hpe_core.atomic import atomic_write
 from hpe_core.errors import InputError
+from hpe_core.file_kinds import WORKSPACE_FORMAT as FORMAT, WORKSPACE_SUFFIX as SUFFIX
 
-FORMAT = "hpe-studio-workspace"
 VERSION = 1
-SUFFIX = ".hpews"
 
 
 @dataclass
@@ -86,18 +85,6 @@ def save_workspace_file(path: str | Path, state: WorkspaceState) -> Path:
            "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **data}
     atomic_write(path, json.dumps(doc, indent=2))
     return path
-
-
-def is_workspace_file(path: str | Path) -> bool:
-    path = Path(path)
-    if path.suffix == SUFFIX:
-        return True
-    if path.suffix != ".json" or not path.is_file() or path.stat().st_size > 5_000_000:
-        return False
-    try:
-        return json.loads(path.read_text(encoding="utf-8")).get("format") == FORMAT
-    except (OSError, ValueError, AttributeError):
-        return False
 
 
 def load_workspace_file(path: str | Path) -> WorkspaceState:

@@ -13,7 +13,7 @@ UNIT_CHOICES = {"millimetres (mm)": "mm", "metres (m)": "m"}
 
 
 def units_needed(path: str | Path) -> bool:
-    from app.model.stored_predictions import is_predictions_path
+    from hpe_core.file_kinds import is_predictions_path
 
     path = Path(path)  # a missing file is refused by name when opened, not asked about
     return path.is_file() and not (path.suffix.lower() == ".npz" and is_predictions_path(path))
@@ -37,9 +37,9 @@ def open_predictions_file(parent, workspace, path: str | Path) -> None:
 
 def open_as_model(parent, workspace, path: str | Path) -> None:
     """A file dropped on the checkpoint list: a checkpoint, else a predictions file."""
-    from app.workers.jobs import classify
+    from hpe_core.file_kinds import classify_file
 
-    if classify(path) == "checkpoint":
+    if classify_file(path) == "checkpoint":
         workspace.open_checkpoint(path)
     else:
         open_predictions_file(parent, workspace, path)

@@ -24,14 +24,15 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
                                QLabel, QLineEdit, QToolButton, QVBoxLayout, QWidget)
 
 from hpe_core.errors import InputError
+from hpe_core.file_kinds import CHECKPOINT_SUFFIXES
 from hpe_core.training.config import Config, config_from_dict, validate
 from hpe_core.training.config_data import parse_scalar
 from hpe_core.training.tasks import TASKS, task_sections
 
 #: fields that hold a file path: they get a browse button
+CHECKPOINTS_FILTER = "Checkpoints (*" + " *".join(sorted(CHECKPOINT_SUFFIXES)) + ");;All files (*)"
 PATH_FIELDS = {"data.skip_list": "Skip lists (*.txt);;All files (*)",
-               "model.init": "Checkpoints (*.pt *.pth *.safetensors);;All files (*)",
-               "regression.encoder": "Checkpoints (*.pt *.pth *.safetensors);;All files (*)"}
+               "model.init": CHECKPOINTS_FILTER, "regression.encoder": CHECKPOINTS_FILTER}
 _KEY_IN_MESSAGE = re.compile(r"^(?:unknown key ')?([a-z_]+\.[a-z_]+)")
 INVALID_STYLE = "border: 1px solid #d9534f;"
 #: the form's labels of fields placed outside their section (the training panel's top rows)

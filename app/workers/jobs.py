@@ -15,24 +15,7 @@ import numpy as np
 from app.model import messages
 from hpe_core.errors import InputError
 
-CHECKPOINT_SUFFIXES = {".pt", ".pth", ".ckpt", ".safetensors", ".bin", ".tar"}
 Job = Callable[[Any], Any]
-
-
-def classify(path: str | Path) -> str:
-    """``"workspace"``, ``"checkpoint"``, ``"predictions"`` (our predictions .npz, a .npy array)
-    or ``"dataset"`` (the reader decides the rest: a video is a dataset of its frames)."""
-    from app.model.stored_predictions import is_predictions_path
-    from app.model.workspace_file import is_workspace_file
-
-    path = Path(path)
-    if is_workspace_file(path):
-        return "workspace"
-    if is_predictions_path(path):
-        return "predictions"
-    if path.suffix.lower() in CHECKPOINT_SUFFIXES:
-        return "checkpoint"
-    return "dataset"
 
 
 # ------------------------------------------------------------------------ datasets

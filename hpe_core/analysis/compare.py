@@ -8,7 +8,7 @@ models' layers on the same samples (cached, see :mod:`.features`), then computes
 - per layer and model, cross-view retrieval (top-1 / top-5 with exact chance) on multi-view data;
 - per layer and model, the silhouette of the dataset's labels (action, camera, subject, pose) and
   the collapse check (feature spread, effective rank: :mod:`.structure`);
-- the regression metrics of :func:`hpe_core.metrics.evaluate` when both have pose heads, and each
+- the regression metrics of :func:`hpe_core.metric_report.evaluate` when both have pose heads, and each
   model's one error measure (:mod:`hpe_core.error_measure`).
 """
 

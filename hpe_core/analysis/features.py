@@ -32,18 +32,10 @@ _F16_MAX = 65504.0
 
 
 def default_cache_dir() -> Path:
-    """``$HPE_STUDIO_CACHE/embeddings``, else the user's cache folder for hpe-studio (under
-    ``HPE_STUDIO_TESTING``, a temporary folder of this process: tests never touch user state)."""
-    root = os.environ.get("HPE_STUDIO_CACHE")
-    if not root and os.environ.get("HPE_STUDIO_TESTING"):
-        import tempfile
+    """``embeddings/`` in the one cache root (:func:`hpe_core.cache_dirs.cache_root`)."""
+    from hpe_core.cache_dirs import cache_root
 
-        root = str(Path(tempfile.gettempdir()) / f"hpe-studio-test-cache-{os.getpid()}")
-    if not root:
-        import platformdirs
-
-        root = platformdirs.user_cache_dir("hpe-studio")
-    return Path(root) / "embeddings"
+    return cache_root() / "embeddings"
 
 
 @dataclass(frozen=True)

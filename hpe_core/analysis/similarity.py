@@ -76,43 +76,65 @@ def cross_view_retrieval(features, pose_id, camera_id, ks=(1, 5), device="cpu", 
     """
     import torch
 
+    from hpe_core.analysis.clustering import writable_float32
+
     progress = progress or NullProgress()
+    x, pid, cam = _retrieval_inputs(features, pose_id, camera_id)
+    ks = tuple(sorted({int(k) for k in ks}))
+    dev = torch.device(device)
+    f = torch.nn.functional.normalize(torch.from_numpy(writable_float32(x)).to(dev), dim=1)
+    p, c = torch.as_tensor(pid, device=dev), torch.as_tensor(cam, device=dev)
+    tally = _Tally(ks)
+    for a in range(0, len(x), block):
+        check_cancelled(progress)
+        b = min(a + block, len(x))
+        tally.add_block(f, p, c, a, b)
+        progress.set_progress(b / len(x))
+    return tally.result()
+
+
+def _retrieval_inputs(features, pose_id, camera_id) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x = np.asarray(features)
     pid, cam = np.asarray(pose_id).reshape(-1), np.asarray(camera_id).reshape(-1)
     if x.ndim != 2 or not (len(x) == len(pid) == len(cam)):
         raise InputError(f"retrieval: features {x.shape}, pose_id {pid.shape} and camera_id {cam.shape} disagree")
-    ks = tuple(sorted({int(k) for k in ks}))
-    dev = torch.device(device)
-    from hpe_core.analysis.clustering import writable_float32
+    return x, pid, cam
 
-    f = torch.nn.functional.normalize(torch.from_numpy(writable_float32(x)).to(dev), dim=1)
-    p, c = torch.as_tensor(pid, device=dev), torch.as_tensor(cam, device=dev)
-    hits = {k: 0 for k in ks}
-    chance = {k: 0.0 for k in ks}
-    queries, candidates = 0, 0
-    for a in range(0, len(x), block):
-        check_cancelled(progress)
-        b = min(a + block, len(x))
+
+class _Tally:
+    """Hits, chance and counts of the retrieval, summed over blocks of queries."""
+
+    def __init__(self, ks: tuple[int, ...]) -> None:
+        self.ks = ks
+        self.hits = {k: 0 for k in ks}
+        self.chance = {k: 0.0 for k in ks}
+        self.queries, self.candidates = 0, 0
+
+    def add_block(self, f, p, c, a: int, b: int) -> None:
+        """Queries ``a:b`` of the unit features ``f`` against all, ``p`` pose and ``c`` camera ids."""
+        import torch
+
         sim = f[a:b] @ f.T
         other = c[a:b, None] != c[None, :]
         positive = other & (p[a:b, None] == p[None, :])
         valid = positive.any(1)
         sim = sim.masked_fill(~other, float("-inf"))
-        top = sim.topk(min(max(ks), len(x)), dim=1).indices
+        top = sim.topk(min(max(self.ks), len(f)), dim=1).indices
         found = torch.gather(positive, 1, top)
         m, total = positive.sum(1).double(), other.sum(1).double()
-        for k in ks:
-            hits[k] += int((found[:, :k].any(1) & valid).sum())
-            chance[k] += float(_chance(m, total, k)[valid].sum())
-        queries += int(valid.sum())
-        candidates += int(total[valid].sum())
-        progress.set_progress(b / len(x))
-    if queries == 0:
-        raise InputError("retrieval: no pose is seen by two cameras, so there is nothing to retrieve")
-    out = {f"top{k}": hits[k] / queries for k in ks}
-    out.update({f"chance_top{k}": chance[k] / queries for k in ks})
-    out.update({"queries": queries, "candidates_mean": candidates / queries})
-    return out
+        for k in self.ks:
+            self.hits[k] += int((found[:, :k].any(1) & valid).sum())
+            self.chance[k] += float(_chance(m, total, k)[valid].sum())
+        self.queries += int(valid.sum())
+        self.candidates += int(total[valid].sum())
+
+    def result(self) -> dict:
+        if self.queries == 0:
+            raise InputError("retrieval: no pose is seen by two cameras, so there is nothing to retrieve")
+        out = {f"top{k}": self.hits[k] / self.queries for k in self.ks}
+        out.update({f"chance_top{k}": self.chance[k] / self.queries for k in self.ks})
+        out.update({"queries": self.queries, "candidates_mean": self.candidates / self.queries})
+        return out
 
 
 def _chance(m, total, k: int):

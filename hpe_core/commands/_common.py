@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
-from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from hpe_core.errors import InputError, existing_path
 
@@ -31,24 +29,12 @@ def add_device_args(parser: argparse.ArgumentParser, precision: bool = False) ->
         )
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "tolist"):  # numpy scalars and arrays, torch tensors
-        return _jsonable(value.tolist())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def emit(args: argparse.Namespace, payload: dict, text: Callable[[dict], str]) -> int:
     """Print ``payload`` as JSON with ``--json``, else ``text(payload)``; return 0."""
     if getattr(args, "json", False):
-        json.dump(_jsonable(payload), sys.stdout, indent=2, allow_nan=False)
+        from hpe_core.training.events import _clean as jsonable  # the events writer's: one JSON cleaner
+
+        json.dump(jsonable(payload), sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(text(payload).rstrip("\n") + "\n")

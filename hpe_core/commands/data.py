@@ -16,7 +16,27 @@ def register(subparsers) -> None:
         "(native, CMU Panoptic, Human3.6M npz, COCO keypoints, image folder, video), check its health.")
     sub = parser.add_subparsers(dest="data_command", metavar="ACTION", parser_class=type(parser))
     parser.set_defaults(func=lambda args: _usage(parser))
+    _add_synth(sub)
+    info = sub.add_parser("info", help="describe a dataset", description="Format, samples, skeleton, cameras, "
+                          "subjects and actions of the dataset at PATH (format detected from the path).")
+    _add_dataset_args(info, "leave out the samples named in this file")
+    add_json_flag(info)
+    info.set_defaults(func=_info)
+    check = sub.add_parser("check", help="find broken samples", description="Check every sample: unreadable, "
+                           "truncated or empty images; near-uniform or single-channel-saturated frames; missing "
+                           "or NaN joints; joints behind the camera or far outside the image; duplicate frames.")
+    _add_dataset_args(check, "leave out the samples named in this file before checking")
+    check.add_argument("--write-skip-list", metavar="FILE", help="write the names of the flagged samples to FILE")
+    add_json_flag(check)
+    check.set_defaults(func=_check)
 
+
+def _add_dataset_args(parser: argparse.ArgumentParser, skip_help: str) -> None:
+    parser.add_argument("path", help="dataset folder or file")
+    parser.add_argument("--skip-list", help=skip_help)
+
+
+def _add_synth(sub) -> None:
     synth = sub.add_parser("synth", help="render the synthetic multi-view people dataset",
                            description="Render procedural people in 17 actions seen by a ring of cameras "
                            "and write the native format (dataset.json, annotations.npz, images/).")
@@ -40,22 +60,6 @@ def register(subparsers) -> None:
                        "validate (default 0: a seeded 60/20/20 split of the poses)")
     add_json_flag(synth)
     synth.set_defaults(func=_synth)
-
-    info = sub.add_parser("info", help="describe a dataset", description="Format, samples, skeleton, cameras, "
-                          "subjects and actions of the dataset at PATH (format detected from the path).")
-    info.add_argument("path", help="dataset folder or file")
-    info.add_argument("--skip-list", help="leave out the samples named in this file")
-    add_json_flag(info)
-    info.set_defaults(func=_info)
-
-    check = sub.add_parser("check", help="find broken samples", description="Check every sample: unreadable, "
-                           "truncated or empty images; near-uniform or single-channel-saturated frames; missing "
-                           "or NaN joints; joints behind the camera or far outside the image; duplicate frames.")
-    check.add_argument("path", help="dataset folder or file")
-    check.add_argument("--skip-list", help="leave out the samples named in this file before checking")
-    check.add_argument("--write-skip-list", metavar="FILE", help="write the names of the flagged samples to FILE")
-    add_json_flag(check)
-    check.set_defaults(func=_check)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:

@@ -14,31 +14,12 @@ def register(subparsers) -> None:
                               description="The demo: a synthetic multi-view dataset (made in seconds "
                               "into the cache) and small SimCLR / SimSiam models trained on it.")
     sub = p.add_subparsers(dest="demo_command", metavar="ACTION")
-    b = sub.add_parser("build", help="train the demo models and write them to resources/demo",
-                       description="Make the demo dataset, train SimCLR and SimSiam encoders (ResNet18, "
-                       "width 16), the section-6 retrained SimCLR, 1/2/3-layer 3D regression heads on SimCLR "
-                       "and on an untrained encoder (the control) and 2-layer heads on the others with the "
-                       "*_cpu presets, and write checkpoints, configs and metrics.json (with seed 000's "
-                       "orderings); then the VAE lifter and seed 001's heatmap net and lifter.")
-    b.add_argument("--out", type=Path, help="output folder (default: resources/demo)")
-    b.add_argument("--work", type=Path, help="keep the training runs here (default: a temporary folder)")
-    b.add_argument("--events", metavar="FILE|-", help="JSON-lines events of the four runs")
-    b.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a value of every config, e.g. --set train.device=cuda")
-    b.add_argument("--quick", action="store_true", help="a tiny build in seconds (for tests)")
-    b.add_argument("--only", choices=["vae", "contrastive"], help="build one part alone: vae = the VAE lifter "
-                   "(vae_lifter.pt and vae_metrics.json; about 15 minutes on 2 CPU cores); contrastive = seed "
-                   "000's step (the encoders, every head and control, metrics.json)")
-    add_json_flag(b)
-    b.set_defaults(func=run_build)
+    _add_build(sub)
     u = sub.add_parser("build-unihpe", help="train the demo's UniHPE checkpoint (a separate step)",
                        description="Train UniHPE's three stages on the demo set with the unihpe_stage*_cpu "
                        "presets and write unihpe.pt, configs/unihpe.json and unihpe_metrics.json.")
-    u.add_argument("--out", type=Path, help="output folder (default: resources/demo)")
-    u.add_argument("--work", type=Path, help="keep the training runs here (default: a temporary folder)")
-    u.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a value of every stage's config")
-    u.add_argument("--quick", action="store_true", help="a tiny build in seconds (for tests)")
+    _add_folders(u)
+    _add_overrides(u, "override a value of every stage's config")
     add_json_flag(u)
     u.set_defaults(func=run_build_unihpe)
     t = sub.add_parser("table", help="print the README's demo tables from metrics.json",
@@ -51,6 +32,33 @@ def register(subparsers) -> None:
     add_json_flag(d)
     d.set_defaults(func=run_path)
     p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
+
+
+def _add_build(sub) -> None:
+    b = sub.add_parser("build", help="train the demo models and write them to resources/demo",
+                       description="Make the demo dataset, train SimCLR and SimSiam encoders (ResNet18, "
+                       "width 16), the section-6 retrained SimCLR, 1/2/3-layer 3D regression heads on SimCLR "
+                       "and on an untrained encoder (the control) and 2-layer heads on the others with the "
+                       "*_cpu presets, and write checkpoints, configs and metrics.json (with seed 000's "
+                       "orderings); then the VAE lifter and seed 001's heatmap net and lifter.")
+    _add_folders(b)
+    b.add_argument("--events", metavar="FILE|-", help="JSON-lines events of the four runs")
+    _add_overrides(b, "override a value of every config, e.g. --set train.device=cuda")
+    b.add_argument("--only", choices=["vae", "contrastive"], help="build one part alone: vae = the VAE lifter "
+                   "(vae_lifter.pt and vae_metrics.json; about 15 minutes on 2 CPU cores); contrastive = seed "
+                   "000's step (the encoders, every head and control, metrics.json)")
+    add_json_flag(b)
+    b.set_defaults(func=run_build)
+
+
+def _add_folders(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, help="output folder (default: resources/demo)")
+    parser.add_argument("--work", type=Path, help="keep the training runs here (default: a temporary folder)")
+
+
+def _add_overrides(parser: argparse.ArgumentParser, set_help: str) -> None:
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=set_help)
+    parser.add_argument("--quick", action="store_true", help="a tiny build in seconds (for tests)")
 
 
 def run_path(args: argparse.Namespace) -> int:

@@ -39,7 +39,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hpe_core.metrics import evaluate
+    from hpe_core.metric_report import evaluate
 
     pred = load_array(args.pred, "--pred")
     gt = load_array(args.gt, "--gt")
@@ -56,16 +56,15 @@ def load_array(spec: str, argument: str):
     """An array from ``FILE.npy``, ``FILE.npz`` (one array) or ``FILE.npz:KEY``; never unpickles."""
     import numpy as np
 
+    from hpe_core.predictions import load_arrays
+
     path, key = Path(spec), None
     if not path.exists() and ":" in spec:
         head, key = spec.rsplit(":", 1)
         path = Path(head)
     if not path.is_file():
         raise InputError(f"{argument} {spec}: no such file")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise InputError(f"{argument} {path}: not a readable .npy/.npz array file ({exc})") from None
+    data = load_arrays(path, f"{argument} {path}", ".npy/.npz array")
     if isinstance(data, np.ndarray):
         if key is not None:
             raise InputError(f"{argument} {spec}: {path.name} is a single array, it has no key {key!r}")
@@ -85,7 +84,7 @@ def load_array(spec: str, argument: str):
 
 
 def format_report(report) -> str:
-    from hpe_core.metrics import FRACTIONS, METRIC_LABELS
+    from hpe_core.metric_report import FRACTIONS, METRIC_LABELS
 
     unit = report.units
     root = report.settings.get("root")

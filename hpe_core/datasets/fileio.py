@@ -78,15 +78,22 @@ def read_image(path: str | Path) -> np.ndarray:
     return decode_image(data, path)
 
 
+def read_text(path: str | Path, what: str, missing: str | None = None) -> str:
+    """The UTF-8 text of ``path``; :class:`DatasetError` naming the file: ``missing`` (default
+    "missing <what>") when it is not there, "cannot read <what>" for any other failure."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: {missing or f'missing {what}'}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: cannot read {what} ({exc})") from None
+
+
 def read_json(path: str | Path, what: str = "JSON file"):
     """The parsed JSON of ``path``; :class:`DatasetError` naming the file and the position."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: missing {what}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path}: cannot read {what} ({exc})") from None
+    text = read_text(path, what)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

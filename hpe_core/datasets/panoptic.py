@@ -192,9 +192,7 @@ def _parse(seqs: list[Path], rows: list, progress: ProgressSink | None) -> tuple
     poses = np.empty((n, PANOPTIC19.num_joints, 4), np.float64)
     camera_id = np.zeros(n, np.int32)
     keys = np.zeros((n, 3), np.int64)  # sequence, person, frame -> pose id
-    cameras: dict[int, Camera] = {}
-    calib: dict[tuple, int] = {}
-    parsed: dict[str, tuple[bytes, Camera]] = {}  # every file of one camera repeats its calibration
+    calibrations = _Calibrations(seqs)
     folders = [os.path.join(seq, "hdJoints") for seq in seqs]
     try:
         for i, (s, match) in enumerate(rows):
@@ -204,22 +202,41 @@ def _parse(seqs: list[Path], rows: list, progress: ProgressSink | None) -> tuple
             file = os.path.join(folders[s], match.string + ".json")
             doc = _read_doc(file)
             poses[i] = _pose(doc, file)
-            text = str(doc["cam"])
-            if text not in parsed:
-                cam = camera_from_cam(parse_cam(text, str(file)), str(file))
-                parsed[text] = (b"".join(a.tobytes() for a in (cam.K, cam.R, cam.t, cam.dist)), cam)
-            numbers, cam = parsed[text]
-            key = (s, match["panel"], match["cam"], numbers)
-            if key not in calib:
-                calib[key] = len(calib)
-                cameras[calib[key]] = Camera(K=cam.K, R=cam.R, t=cam.t, dist=cam.dist,
-                                             name=f"{seqs[s].name}/hd_{match['panel']}_{match['cam']}")
-            camera_id[i] = calib[key]
+            camera_id[i] = calibrations.id_of(str(doc["cam"]), str(file), s, match)
             keys[i] = (s, int(match["person"]), int(match["frame"]))
         progress.set_progress(1.0)
     finally:
         if bar is not None:
             bar.close()
+    return _columns(poses, camera_id, keys, calibrations.cameras), calibrations.cameras
+
+
+class _Calibrations:
+    """Camera ids, one per (sequence, panel, camera, calibration); every joints file of a camera
+    repeats its calibration text, which is parsed once."""
+
+    def __init__(self, seqs: list[Path]) -> None:
+        self.seqs = seqs
+        self.cameras: dict[int, Camera] = {}
+        self._ids: dict[tuple, int] = {}
+        self._parsed: dict[str, tuple[bytes, Camera]] = {}
+
+    def id_of(self, text: str, file: str, s: int, match) -> int:
+        if text not in self._parsed:
+            cam = camera_from_cam(parse_cam(text, file), file)
+            self._parsed[text] = (b"".join(a.tobytes() for a in (cam.K, cam.R, cam.t, cam.dist)), cam)
+        numbers, cam = self._parsed[text]
+        key = (s, match["panel"], match["cam"], numbers)
+        if key not in self._ids:
+            self._ids[key] = len(self._ids)
+            self.cameras[self._ids[key]] = Camera(K=cam.K, R=cam.R, t=cam.t, dist=cam.dist,
+                                                  name=f"{self.seqs[s].name}/hd_{match['panel']}_{match['cam']}")
+        return self._ids[key]
+
+
+def _columns(poses: np.ndarray, camera_id: np.ndarray, keys: np.ndarray, cameras: dict[int, Camera]) -> dict:
+    """The dataset's columns from world poses ``(N, 19, 4)`` cm + confidence, in each row's camera."""
+    n = len(poses)
     present = np.isfinite(poses[..., :3]).all(-1) & (poses[..., 3] >= 0)
     joints = np.full((n, PANOPTIC19.num_joints, 3), np.nan, np.float32)
     joints_2d = np.full((n, PANOPTIC19.num_joints, 2), np.nan, np.float32)
@@ -229,10 +246,9 @@ def _parse(seqs: list[Path], rows: list, progress: ProgressSink | None) -> tuple
         joints[sel] = np.where(present[sel, :, None], j, np.nan)
         joints_2d[sel] = project(joints[sel], cam.K, cam.dist)
     _, pose_id = np.unique(keys, axis=0, return_inverse=True)
-    columns = {"joints_3d": joints, "joints_2d": joints_2d, "visible": present & (poses[..., 3] > 0.1),
-               "pose_id": pose_id.reshape(-1).astype(np.int64), "camera_id": camera_id,
-               "sequence": keys[:, 0].astype(np.int32), "frame": keys[:, 2].copy()}
-    return columns, cameras
+    return {"joints_3d": joints, "joints_2d": joints_2d, "visible": present & (poses[..., 3] > 0.1),
+            "pose_id": pose_id.reshape(-1).astype(np.int64), "camera_id": camera_id,
+            "sequence": keys[:, 0].astype(np.int32), "frame": keys[:, 2].copy()}
 
 
 def _read_doc(file: str):

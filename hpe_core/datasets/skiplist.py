@@ -11,21 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from hpe_core.datasets.fileio import write_atomic
-from hpe_core.errors import DatasetError
+from hpe_core.datasets.fileio import read_text, write_atomic
 
 HEADER = "# HPE Studio skip list: one sample name per line\n"
 
 
 def read_skip_list(path: str | Path) -> set[str]:
     """The names listed in ``path`` (blank lines and comments dropped)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: skip list not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path}: cannot read skip list ({exc})") from None
+    text = read_text(path, "skip list", missing="skip list not found")
     names = set()
     for line in text.splitlines():
         line = line.split("#", 1)[0].strip() if line.lstrip().startswith("#") else line.strip()

@@ -4,7 +4,7 @@
 
 The rows of the prediction are matched to the dataset's samples by ``prediction.index`` when it
 has one (our own files), else row ``i`` is sample ``i`` and the counts must agree. 3D joints are
-scored with every 3D metric of :func:`hpe_core.metrics.evaluate` (root-centred on the skeleton's
+scored with every 3D metric of :func:`hpe_core.metric_report.evaluate` (root-centred on the skeleton's
 root, plus the bone length error); a prediction with only 2D joints gets the 2D metrics. A sample
 without any predicted joint is left out of the metrics and counted (``unpredicted``).
 The same function scores a checkpoint's predictions (``hpe evaluate CKPT``) and a file
@@ -53,7 +53,7 @@ def score_prediction(prediction: Prediction, dataset, rows: np.ndarray | None = 
     left out and counted. Returns :meth:`MetricReport.to_dict` plus ``"unpredicted"`` (that count);
     with ``per_sample`` also each scored sample's metrics and ``"rows"``, the dataset rows scored.
     """
-    from hpe_core.metrics import evaluate
+    from hpe_core.metric_report import evaluate
     from hpe_core.skeleton import SKELETONS, get_skeleton
 
     check_joint_count(prediction, dataset, source)

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hpe_core.errors import InputError
+from hpe_core.models.family_net import FamilyNet
 from hpe_core.models.resnet import ARCHS, build_resnet
 
 PEAK = 255.0
@@ -75,15 +76,13 @@ class BlockB(nn.Module):
         return F.relu(x + self.expand_bn(self.expand(self.main(x))))
 
 
-class HeatmapNet(nn.Module):
+class HeatmapNet(FamilyNet):
     """image (N, 3, S, S) -> heatmaps (N, J, S * up / 16, ...) (see the module docstring)."""
 
     family = "heatmap2d"
 
     def __init__(self, config: Mapping[str, Any]) -> None:
-        super().__init__()
-        self.config = dict(config)
-        self.backbone_name = config["backbone"]
+        super().__init__(config)
         self.skeleton: str | None = config.get("skeleton")
         self.num_joints = int(config["num_joints"])
         self.encoder = build_resnet(self.backbone_name, config["width"], config["in_channels"], 0)

@@ -275,6 +275,71 @@ def _family(specs: dict[str, Any], prefix: str, method: str) -> str:
     return "resnet"
 
 
+@dataclass
+class _Found:
+    """What :func:`recognise` collects: the remapped tensors, the config, each head's spec and
+    the key it came from, and whether the pose head has a LayerNorm."""
+
+    out: Tensors
+    cfg: dict[str, Any]
+    specs: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    layernorm: bool = False
+
+    def add(self, name: str, spec: Any, source: str, tensors: Tensors, under: str) -> None:
+        self.specs[name], self.sources[name] = spec, source
+        self.out.update({f"{under}.{k}": v for k, v in tensors.items()})
+
+    def add_pose(self, tensors: Tensors, where: str, source: str, seed: bool) -> None:
+        spec, self.layernorm, remapped = _pose_head(tensors, where, seed=seed)
+        self.add("pose", spec, source, remapped, "head")
+
+
+def _take_fc(found: _Found, pick: _Picker, prefix: str, style: str) -> None:
+    """The backbone's own ``fc``: a classifier, a projection head or a (seed) pose head."""
+    fc = pick.take(prefix + "fc.") if style == "named" else {}
+    kind, payload = _fc_head(fc, prefix)
+    if kind == "classifier":
+        found.out.update({f"encoder.fc.{k}": v for k, v in fc.items()})
+        found.cfg["num_classes"] = int(fc["weight"].shape[0])
+    elif kind == "projector":
+        tensors, source = payload
+        found.add("projector", parse_sequential(tensors, f"projection head '{prefix}fc'"), source, tensors,
+                  "projector")
+    elif kind == "pose":
+        found.add_pose(fc, f"regression head '{prefix}fc'", "fc", seed=True)
+    elif kind == "unknown":
+        pick.used -= {f"{prefix}fc.{k}" for k in fc}
+
+
+def _take_heads(found: _Found, pick: _Picker, prefix: str, parent: str) -> None:
+    """The heads beside the backbone: projector, predictor, and our pose head ``head``."""
+    for name, candidates in (("projector", ("projector.", "projection_head.layers.")),
+                             ("predictor", ("predictor.", "prediction_head.layers."))):
+        for cand in candidates:
+            tensors = pick.take(parent + cand)
+            if not tensors:
+                continue
+            if name in found.specs:
+                raise CheckpointError(f"holds two {name}s ('{found.sources[name]}' and '{parent + cand}')")
+            found.add(name, parse_sequential(tensors, f"'{parent}{cand.rstrip('.')}'"), cand.rstrip("."),
+                      tensors, name)
+    if prefix == "encoder." and "pose" not in found.specs and (tensors := pick.take(parent + "head.")):
+        found.add_pose(tensors, "pose head 'head'", "head", seed=False)
+
+
+def _configure(found: _Found, family: str, layout: str, notes: list[str]) -> None:
+    """The family's config keys from the heads found."""
+    if family == "regressor":
+        found.cfg.update(_pose_config(found.specs["pose"], found.layernorm, layout))
+        if layout == "seed-regressor":
+            notes.append("seed regression heads predict CMU Panoptic centimetres: outputs scaled x10 to mm")
+    else:
+        found.cfg.update({k: found.specs[k] for k in ("projector", "predictor") if k in found.specs})
+    if family == "resnet":
+        found.cfg.setdefault("num_classes", 0)
+
+
 def recognise(state: Tensors, hints: dict[str, Any] | None = None) -> Recognised:
     """Recognise a (foreign) state dict; ``hints`` may carry a wrapper's 'arch' and 'method'."""
     hints = hints or {}
@@ -285,57 +350,16 @@ def recognise(state: Tensors, hints: dict[str, Any] | None = None) -> Recognised
     arch, width, in_channels = infer_resnet(backbone)
     parts = prefix.rstrip(".").split(".") if prefix else []
     parent = ".".join(parts[:-1]) + "." if len(parts) > 1 else ""
-    out = {f"encoder.{k}": v for k, v in backbone.items()}
-    cfg: dict[str, Any] = {"width": width, "in_channels": in_channels}
-    specs: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-
-    fc = pick.take(prefix + "fc.") if style == "named" else {}
-    kind, payload = _fc_head(fc, prefix)
-    if kind == "classifier":
-        out.update({f"encoder.fc.{k}": v for k, v in fc.items()})
-        cfg["num_classes"] = int(fc["weight"].shape[0])
-    elif kind == "projector":
-        tensors, sources["projector"] = payload
-        specs["projector"] = parse_sequential(tensors, f"projection head '{prefix}fc'")
-        out.update({f"projector.{k}": v for k, v in tensors.items()})
-    elif kind == "pose":
-        specs["pose"], layernorm, tensors = _pose_head(fc, f"regression head '{prefix}fc'", seed=True)
-        sources["pose"] = "fc"
-        out.update({f"head.{k}": v for k, v in tensors.items()})
-    elif kind == "unknown":
-        pick.used -= {f"{prefix}fc.{k}" for k in fc}
-
-    for name, candidates in (("projector", ("projector.", "projection_head.layers.")),
-                             ("predictor", ("predictor.", "prediction_head.layers."))):
-        for cand in candidates:
-            tensors = pick.take(parent + cand)
-            if not tensors:
-                continue
-            if name in specs:
-                raise CheckpointError(f"holds two {name}s ('{sources[name]}' and '{parent + cand}')")
-            specs[name] = parse_sequential(tensors, f"'{parent}{cand.rstrip('.')}'")
-            sources[name] = cand.rstrip(".")
-            out.update({f"{name}.{k}": v for k, v in tensors.items()})
-    if prefix == "encoder." and "pose" not in specs and (tensors := pick.take(parent + "head.")):
-        specs["pose"], layernorm, tensors = _pose_head(tensors, "pose head 'head'", seed=False)
-        sources["pose"] = "head"
-        out.update({f"head.{k}": v for k, v in tensors.items()})
-
-    layout = _layout_name(prefix, sources)
+    found = _Found({f"encoder.{k}": v for k, v in backbone.items()}, {"width": width, "in_channels": in_channels})
+    _take_fc(found, pick, prefix, style)
+    _take_heads(found, pick, prefix, parent)
+    layout = _layout_name(prefix, found.sources)
     method = str(hints.get("method") or "").lower()
-    family = _family(specs, prefix, method)
-    if family == "regressor":
-        cfg.update(_pose_config(specs["pose"], layernorm, layout))
-        if layout == "seed-regressor":
-            notes.append("seed regression heads predict CMU Panoptic centimetres: outputs scaled x10 to mm")
-    else:
-        cfg.update({k: specs[k] for k in ("projector", "predictor") if k in specs})
-    if family == "resnet":
-        cfg.setdefault("num_classes", 0)
+    family = _family(found.specs, prefix, method)
+    _configure(found, family, layout, notes)
     if method:
         notes.append(f"training method recorded in the file: {method}")
     if hints.get("arch") and str(hints["arch"]) != arch:
         notes.append(f"the file says arch '{hints['arch']}' but its tensors are a {arch}")
     ignored, unexpected = pick.leftovers(parent)
-    return Recognised(layout, family, arch, cfg, out, ignored, unexpected, notes)
+    return Recognised(layout, family, arch, found.cfg, found.out, ignored, unexpected, notes)

@@ -32,6 +32,7 @@ from torch import nn
 
 from hpe_core.errors import InputError
 from hpe_core.losses import LearnableTemperature
+from hpe_core.models.family_net import FamilyNet
 from hpe_core.models.resnet import build_resnet
 
 MODALITIES = {"image": 0, "pose2d": 1}
@@ -192,7 +193,7 @@ class ScoreDecoder(nn.Module):
 
 
 # ----------------------------------------------------------------------------- the model
-class UniHPEModel(nn.Module):
+class UniHPEModel(FamilyNet):
     """The three encoders, the two decoders, the modality tokens and the shared temperature.
 
     ``embed_image(x)``, ``embed_pose2d(j2d)``, ``embed_pose3d(j3d)`` -> ``(N, dim)`` unit rows;
@@ -203,9 +204,8 @@ class UniHPEModel(nn.Module):
     family = "unihpe"
 
     def __init__(self, config: Mapping[str, Any]):
-        super().__init__()
-        c = self.config = dict(config)
-        self.backbone_name = c["backbone"]
+        super().__init__(config)
+        c = self.config
         self.skeleton, self.num_joints, self.root_index = c["skeleton"], int(c["num_joints"]), int(c["root_index"])
         self.image_size, self.unit_mm = int(c["image_size"]), float(c["unit_mm"])
         self.modality_token = bool(c["modality_token"])
@@ -232,7 +232,7 @@ class UniHPEModel(nn.Module):
         c = self.config
         if c.get("pose_head", "free") != "fk":
             return self._decoder(d, self.num_joints * 3)
-        from hpe_core.models.unihpe_fk import FKDecoder, fk_outputs
+        from hpe_core.models.fk_head import FKDecoder, fk_outputs
 
         return FKDecoder(self._decoder(d, fk_outputs(c)), c["skeleton"], c["bone_lengths"], c["unit_mm"],
                          c["fk_hips"], c["fk_frames"])
@@ -242,7 +242,7 @@ class UniHPEModel(nn.Module):
         camera frame for the free head, canonical for the fk head (NaN where unknown)."""
         if self.config.get("pose_head", "free") != "fk":
             return joints_3d
-        from hpe_core.models.unihpe_fk import to_fk_frame
+        from hpe_core.models.fk_head import to_fk_frame
 
         return to_fk_frame(joints_3d, self.skeleton)
 

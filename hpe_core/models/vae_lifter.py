@@ -139,30 +139,15 @@ def resolve_config(**options: Any) -> dict[str, Any]:
         cfg["num_joints"], cfg["root_index"] = sk.num_joints, sk.root
     if not cfg["num_joints"] or int(cfg["num_joints"]) < 2:
         raise InputError("vae_lifter model: give a skeleton or num_joints (at least 2)")
-    _resolve_pose_head(cfg)
+    from hpe_core.models.fk_head import resolve_fk
+
+    resolve_fk(cfg, "vae_lifter model: ")  # free: the thesis' Tanh coordinates; fk: seed 004's head
     for key in ("num_joints", "root_index", "neurons", "latent_dim"):
         cfg[key] = int(cfg[key])
     cfg["disc_joints"] = int(cfg["disc_joints"] or cfg["num_joints"] - 1)
     for key in ("dropout", "disc_dropout", "tanh_scale", "depth", "unit_mm"):
         cfg[key] = float(cfg[key])
     return {"family": VAELifter.family, "backbone": VAELifter.backbone_name, **cfg}
-
-
-def _resolve_pose_head(cfg: dict[str, Any]) -> None:
-    """``free`` (the thesis' Tanh coordinates) or ``fk`` (seed 004: bone lengths exact by construction)."""
-    if cfg["pose_head"] not in ("free", "fk"):
-        raise InputError(f"vae_lifter model: pose_head {cfg['pose_head']!r}; valid heads are free, fk")
-    if cfg["pose_head"] == "free":
-        cfg["bone_lengths"] = None
-        return
-    from hpe_core.models.fk_head import prior_lengths
-
-    if cfg["skeleton"] is None:
-        raise InputError("vae_lifter model: pose_head fk needs a skeleton (panoptic19 or h36m17)")
-    lengths = cfg["bone_lengths"] if cfg["bone_lengths"] is not None else prior_lengths(cfg["skeleton"])
-    if len(lengths) != cfg["num_joints"] or not all(isinstance(x, (int, float)) and x >= 0 for x in lengths):
-        raise InputError(f"vae_lifter model: bone_lengths needs {cfg['num_joints']} lengths in mm (0 at the root)")
-    cfg["bone_lengths"] = [float(x) for x in lengths]
 
 
 def rotation_6d(r: Tensor) -> Tensor:
@@ -243,13 +228,10 @@ class VAELifter(nn.Module):
     def _compose(self, raw: Tensor) -> Tensor:
         """The fk head: seed 004's forward kinematics with the prior bone lengths (in pose units),
         made root-relative, then turned by the predicted global rotation."""
-        from hpe_core.kinematics import forward_kinematics
+        from hpe_core.models.fk_head import compose
 
-        tree = self.fk_tree
-        k = len(tree.limbs)
         lengths = torch.tensor(self.config["bone_lengths"], dtype=raw.dtype, device=raw.device) / self.config["unit_mm"]
-        canon = forward_kinematics(raw[:, :2], raw[:, 2:2 + 3 * k].reshape(-1, k, 3), lengths, tree.skeleton, tree.hips)
-        canon = canon - canon[:, self.root_index:self.root_index + 1]
+        canon = compose(raw[:, :-6], self.fk_tree, lengths)
         return canon @ rotation_6d(raw[:, -6:]).transpose(1, 2)
 
     def forward(self, x: Tensor, hypotheses: int = 0, eps: Tensor | None = None) -> dict[str, Tensor]:

@@ -142,4 +142,6 @@ def load_columns(sources: list[str], dataset, rows: np.ndarray, units: str | Non
 
 
 def _is_checkpoint(source: str) -> bool:
-    return Path(source).suffix.lower() in (".pt", ".pth", ".ckpt", ".safetensors")
+    from hpe_core.file_kinds import classify_file
+
+    return classify_file(source) == "checkpoint"

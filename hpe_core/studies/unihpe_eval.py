@@ -35,7 +35,8 @@ def evaluate_paths(predictor, dataset, rows: np.ndarray, progress=None) -> dict:
     each through :func:`hpe_core.inference.predict`: the images with the 2D and 3D joints (the image
     paths and the three embeddings), then the 2D joints alone (lifting)."""
     from hpe_core.inference import collect, predict
-    from hpe_core.metrics import epe, evaluate, pck2d
+    from hpe_core.metric_report import evaluate
+    from hpe_core.metrics import epe, pck2d
     from hpe_core.progress import NullProgress, stage
     from hpe_core.training.crossmodal import cross_modal_sums, means
 

@@ -99,7 +99,7 @@ def test_predict_video_with_a_broken_frame(assets, capsys, tmp_path, suffix):
 
 
 def test_predict_dataset_and_evaluate_agree(assets, capsys, tmp_path):
-    from hpe_core.metrics import evaluate
+    from hpe_core.metric_report import evaluate
 
     got = run_json(capsys, "evaluate", assets.regressor, assets.dataset, "--split", "all", *SIZE)
     assert got["samples"] == 29 and got["skipped"] == 1

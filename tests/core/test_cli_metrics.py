@@ -10,6 +10,7 @@ import pytest
 
 from hpe_core import metrics as M
 from hpe_core.cli import main
+from hpe_core.metric_report import evaluate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,7 +38,7 @@ def test_json_matches_the_library(arrays, capsys):
                          "--skeleton", "panoptic19", "--json")
     assert code == 0 and err == ""
     doc = json.loads(out)
-    report = M.evaluate(pred, gt, skeleton="panoptic19")
+    report = evaluate(pred, gt, skeleton="panoptic19")
     for key, value in report.summary.items():
         assert doc["metrics"][key] == pytest.approx(value, rel=1e-12)
     assert doc["samples"] == 12 and doc["joints"] == 19 and doc["evaluated_joints"] == 12 * 19 - 1

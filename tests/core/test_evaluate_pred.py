@@ -10,8 +10,8 @@ from hpe_core.cli import main
 from hpe_core.datasets import open_dataset
 from hpe_core.errors import InputError
 from hpe_core.inference.evaluate import score_prediction
-from hpe_core.metrics import evaluate
 from hpe_core.inference.files import read_prediction_file
+from hpe_core.metric_report import evaluate
 from hpe_core.predictions import Prediction
 
 

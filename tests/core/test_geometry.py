@@ -1,4 +1,4 @@
-"""Cameras against OpenCV, frames round trips, Procrustes closed forms, forward kinematics."""
+"""Cameras against OpenCV, frames round trips, Procrustes closed forms, rotations."""
 
 import cv2
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from hpe_core.geometry import (
-    Camera, camera_to_world, forward_kinematics, inverse_kinematics, look_at, procrustes, project,
+    Camera, camera_to_world, look_at, procrustes, project,
     project_points, random_rotations, rotation_matrix, world_to_camera,
 )
 from hpe_core.skeleton import H36M17, PANOPTIC19
@@ -170,74 +170,6 @@ def test_random_rotations_and_rodrigues():
     assert np.abs(R.mean(axis=0)).max() < 0.15  # uniform on SO(3): mean matrix is zero
     np.testing.assert_allclose(rotation_matrix([0, 0, 1], np.pi / 2) @ [1, 0, 0], [0, 1, 0], atol=1e-12)
     np.testing.assert_allclose(rotation_matrix([1, 1, 1], 0.4), cv2.Rodrigues(np.full(3, 0.4 / np.sqrt(3)))[0])
-
-
-# -------------------------------------------------------------------- forward kinematics
-@pytest.mark.parametrize("skeleton", [PANOPTIC19, H36M17])
-@pytest.mark.parametrize("local", [True, False])
-def test_fk_ik_round_trip(skeleton, local):
-    rng = np.random.default_rng(6)
-    joints = rng.normal(scale=300, size=(7, skeleton.num_joints, 3))
-    vectors, lengths, root = inverse_kinematics(joints, skeleton, local=local)
-    non_root = [j for j in range(skeleton.num_joints) if j != skeleton.root]
-    np.testing.assert_allclose(np.linalg.norm(vectors[:, non_root], axis=-1), 1.0, atol=1e-9)
-    back = forward_kinematics(vectors, lengths, skeleton, root=root, local=local)
-    np.testing.assert_allclose(back, joints, atol=1e-8)
-    for parent, child in zip(skeleton.parents, range(skeleton.num_joints)):
-        if parent >= 0:
-            np.testing.assert_allclose(np.linalg.norm(back[:, child] - back[:, parent], axis=-1),
-                                       lengths[:, child])
-
-
-def test_ik_of_coincident_joints_stays_finite_and_round_trips():
-    sk = PANOPTIC19
-    joints = np.random.default_rng(8).normal(scale=300, size=(2, sk.num_joints, 3))
-    joints[:, sk.index("lElbow")] = joints[:, sk.index("lShoulder")]  # a zero-length bone
-    vectors, lengths, root = inverse_kinematics(joints, sk)
-    assert np.isfinite(vectors).all()
-    np.testing.assert_allclose(forward_kinematics(vectors, lengths, sk, root=root), joints, atol=1e-8)
-
-
-def test_fk_local_frames_of_seed_004():
-    """Children of the root: a = up (-y), b = the face vector (+x), n = a x b (+z); deeper
-    joints: a along the parent bone. Local (1,0,0) continues the parent bone."""
-    sk = PANOPTIC19  # Neck (root) -> Nose -> lEye -> lEar
-    nose, leye, lear = sk.index("Nose"), sk.index("lEye"), sk.index("lEar")
-    lengths = np.zeros(sk.num_joints)
-    lengths[[nose, leye, lear]] = [100.0, 50.0, 20.0]
-    for local, global_dir in (((1, 0, 0), (0, -1, 0)), ((0, 1, 0), (1, 0, 0)), ((0, 0, 1), (0, 0, 1))):
-        v = np.zeros((1, sk.num_joints, 3))
-        v[0, :] = (1.0, 0.0, 0.0)
-        v[0, nose] = local
-        out = forward_kinematics(v, lengths, sk)[0]
-        np.testing.assert_allclose(out[nose], 100.0 * np.array(global_dir), atol=1e-12)
-        # lEye and lEar continue straight along the nose bone
-        np.testing.assert_allclose(out[lear], 170.0 * np.array(global_dir), atol=1e-12)
-    v = np.zeros((1, sk.num_joints, 3))
-    v[0, :] = (1.0, 0.0, 0.0)
-    v[0, leye] = (0.0, 0.0, 1.0)  # a = up (nose bone), b = +x, n = a x b = +z
-    out = forward_kinematics(v, lengths, sk)[0]
-    np.testing.assert_allclose(out[leye] - out[nose], [0.0, 0.0, 50.0], atol=1e-12)
-
-
-def test_fk_normalises_vectors_and_global_mode_uses_them_as_given():
-    sk = H36M17
-    rng = np.random.default_rng(7)
-    v = rng.normal(size=(3, sk.num_joints, 3))
-    lengths = rng.uniform(50, 400, size=(3, sk.num_joints))
-    out = forward_kinematics(5.0 * v, lengths, sk, local=False, root=np.ones((3, 3)))
-    for c, p in enumerate(sk.parents):
-        if p >= 0:
-            unit = v[:, c] / np.linalg.norm(v[:, c], axis=-1, keepdims=True)
-            np.testing.assert_allclose(out[:, c] - out[:, p], lengths[:, c, None] * unit, atol=1e-9)
-    np.testing.assert_allclose(out[:, sk.root], 1.0)
-
-
-def test_fk_rejects_wrong_joint_count():
-    with pytest.raises(ValueError, match="bone_vectors"):
-        forward_kinematics(np.zeros((1, 17, 3)), np.ones(17), PANOPTIC19)
-    with pytest.raises(ValueError, match="joints"):
-        inverse_kinematics(np.zeros((1, 19, 3)), H36M17)
 
 
 def test_torch_procrustes_under_autocast():

@@ -5,28 +5,12 @@ import numpy as np
 import pytest
 import torch
 
+from hpe_core import alignment
 from hpe_core import metrics as M
-from hpe_core import rotation_fit as RF
 from hpe_core.errors import InputError
-from hpe_core.geometry import procrustes, random_rotations, rotation_matrix
+from hpe_core.geometry import random_rotations
 from hpe_core.skeleton import get_skeleton
-
-
-def poses(n=40, j=17, seed=0, noise=40.0):
-    rng = np.random.default_rng(seed)
-    gt = rng.normal(scale=250.0, size=(n, j, 3))
-    return gt + rng.normal(scale=noise, size=gt.shape), gt
-
-
-def with_nans(pred, gt, seed=1, fraction=0.2):
-    rng = np.random.default_rng(seed)
-    gt, pred = gt.copy(), pred.copy()
-    gt[rng.random(gt.shape[:2]) < fraction] = np.nan
-    pred[rng.random(pred.shape[:2]) < fraction / 2] = np.nan
-    gt[:, 0], pred[:, 0] = np.abs(gt[:, 0]), np.abs(pred[:, 0])  # keep the root finite
-    gt[:, :4] = np.nan_to_num(gt[:, :4], nan=1.0)
-    pred[:, :4] = np.nan_to_num(pred[:, :4], nan=2.0)  # >= 4 joints in every sample
-    return pred, gt
+from pose_pairs import poses, with_nans
 
 
 # ----------------------------------------------------------- slow references, from the papers
@@ -224,88 +208,11 @@ def test_torch_tensors_give_the_numpy_values():
         pytest.approx(M.mpjpe(pred.astype(np.float32), gt), rel=1e-6)
 
 
-# --------------------------------------------------------------- the fast Kabsch kernel
-def degenerate_pairs():
-    rng = np.random.default_rng(20)
-    base = rng.normal(size=(6, 17, 3)) * 200
-    planar = base.copy()
-    planar[:, :, 2] = 0
-    line = np.linspace(-1, 1, 17)[None, :, None] * rng.normal(size=(6, 1, 3)) * 300
-    near_planar = planar + rng.normal(scale=1e-7, size=planar.shape)
-    mirror = base * np.array([1.0, 1.0, -1.0])
-    R = random_rotations(6, rng)
-    rotated = np.einsum("nab,njb->nja", R, base)
-    return {"random": (base + rng.normal(size=base.shape) * 50, base), "identical": (base, base),
-            "rotated": (rotated, base), "planar": (planar @ R[0], planar), "near_planar": (near_planar, planar),
-            "collinear": (line, line @ R[1]), "mirror": (mirror, base), "zero": (0 * base, base),
-            "symmetric": (np.tile(np.eye(3), (6, 1, 1)) @ R, np.tile(np.eye(3), (6, 1, 1)))}
-
-
-@pytest.mark.parametrize("case", sorted(degenerate_pairs()))
-@pytest.mark.parametrize("mode", ["rotation", "rigid", "similarity"])
-def test_vectorised_alignment_equals_lapack_svd(case, mode):
-    p, g = degenerate_pairs()[case]
-    mask = np.ones(p.shape[:2], bool)
-    fast = M.align(p, g, mask, mode)
-    slow = procrustes(p, g, mode=mode)
-    scale = max(np.abs(g).max(), 1.0)
-    np.testing.assert_allclose(fast, slow, atol=1e-7 * scale)
-
-
-@pytest.mark.parametrize("case", sorted(degenerate_pairs()))
-def test_best_rotations_are_proper_and_optimal(case):
-    p, g = degenerate_pairs()[case]
-    H = np.swapaxes(p, 1, 2) @ g
-    R, trace = M.best_rotations(H)
-    np.testing.assert_allclose(R @ np.swapaxes(R, 1, 2), np.tile(np.eye(3), (len(R), 1, 1)), atol=1e-9)
-    np.testing.assert_allclose(np.linalg.det(R), 1.0, atol=1e-9)
-    best = np.einsum("nba,nab->n", RF._svd_rotations(H), H)
-    np.testing.assert_allclose(trace, best, atol=1e-9 * max(1.0, np.abs(H).max()))
-    np.testing.assert_allclose(np.einsum("nba,nab->n", R, H), best, atol=1e-9 * max(1.0, np.abs(H).max()))
-
-
 def test_alignment_chunks_agree_with_one_block(monkeypatch):
     pred, gt = with_nans(*poses(n=37, seed=14))
     whole = M.pa_mpjpe(pred, gt, per_sample=True)
-    monkeypatch.setattr(M, "_CHUNK", 5)
+    monkeypatch.setattr(alignment, "CHUNK", 5)
     np.testing.assert_allclose(M.pa_mpjpe(pred, gt, per_sample=True), whole, rtol=1e-12)
-
-
-def test_known_rotation_is_undone_exactly():
-    _, gt = poses(n=1, j=17)
-    R = rotation_matrix([1.0, 2.0, 0.5], 2.5)
-    pred = 0.8 * gt @ R.T + 100.0
-    aligned = M.align(pred, gt, np.ones((1, 17), bool), "similarity")
-    np.testing.assert_allclose(aligned, gt, atol=1e-9)
-
-
-# ------------------------------------------------------------------------------ evaluate
-def test_evaluate_collects_every_metric_consistently():
-    pred, gt = with_nans(*poses(n=14, j=19, seed=15))
-    report = M.evaluate(pred, gt, skeleton="panoptic19")
-    assert report.settings["root"] == 0 and report.units == "mm"
-    assert report.summary["mpjpe"] == pytest.approx(M.mpjpe(pred, gt, root=0))
-    assert report.summary["pa_mpjpe"] == pytest.approx(M.pa_mpjpe(pred, gt))
-    assert report.summary["n_mpjpe"] == pytest.approx(M.n_mpjpe(pred, gt, root=0))
-    assert report.summary["mean_distance"] == pytest.approx(M.mean_distance(pred, gt))
-    assert report.summary["pck3d"] == pytest.approx(M.pck3d(pred, gt, root=0))
-    assert report.summary["auc3d"] == pytest.approx(M.auc3d(pred, gt, root=0))
-    np.testing.assert_allclose(report.per_sample["pa_mpjpe"], M.pa_mpjpe(pred, gt, per_sample=True))
-    np.testing.assert_allclose(report.per_joint["mpjpe"], M.per_joint_error(pred, gt, root=0), equal_nan=True)
-    assert report.joint_names[0] == "Neck"
-    assert report.evaluated_joints == int((np.isfinite(pred).all(2) & np.isfinite(gt).all(2)).sum())
-    assert report.summary["bone_length_error"] == pytest.approx(M.bone_length_error(pred, gt, "panoptic19"))
-    d = report.to_dict(per_sample=True)
-    assert set(d["metrics"]) == {"mpjpe", "pa_mpjpe", "n_mpjpe", "mean_distance", "pck3d", "auc3d",
-                                 "bone_length_error"}
-    assert len(d["per_sample"]["mpjpe"]) == 14 and len(d["per_joint"]["joint_names"]) == 19
-
-
-def test_evaluate_2d():
-    pred, gt = poses(n=6, j=17)
-    report = M.evaluate(pred[..., :2], gt[..., :2], skeleton="coco17")
-    assert report.dims == 2 and report.units == "px" and set(report.summary) == {"pck2d", "epe"}
-    assert report.summary["epe"] == pytest.approx(M.epe(pred[..., :2], gt[..., :2]))
 
 
 # ------------------------------------------------------------------------------ bad input
@@ -348,30 +255,6 @@ def test_skeleton_joint_count_and_masks_are_checked():
         M.pjpe(pred, gt, align="affine")
     with pytest.raises(ValueError, match="root"):
         M.mpjpe(pred, gt, root=40)
-
-
-def test_fallback_catches_repeated_eigenvalues():
-    pairs = degenerate_pairs()
-    for case, expect in (("collinear", False), ("zero", False), ("random", True), ("planar", True)):
-        p, g = pairs[case]
-        H = np.swapaxes(p, 1, 2) @ g
-        K = RF._horn_matrix(H)
-        _, ok = RF._adjugate_eigenvector(K, RF._largest_eigenvalue(K, H))
-        assert ok.tolist() == [expect] * len(H), case
-
-
-@pytest.mark.parametrize("eps", [1e-2, 1e-5, 1e-8, 1e-11, 0.0])
-@pytest.mark.parametrize("sign", [1.0, -1.0])
-def test_nearly_repeated_singular_values_stay_optimal(eps, sign):
-    """sigma = (1, eps, sign * eps): Horn's top eigenvalues 1 + eps + sign*eps and 1 - eps -
-    sign*eps nearly tie for mirror-like H; the rotation found must still be optimal."""
-    R = random_rotations(2, np.random.default_rng(int(eps * 1e12) % 97))
-    H = R[:1] @ np.diag([1.0, eps, sign * eps]) @ R[1:]
-    rot, trace = M.best_rotations(H)
-    best = np.einsum("nba,nab->n", RF._svd_rotations(H), H)
-    assert np.linalg.det(rot[0]) == pytest.approx(1.0)
-    assert trace[0] == pytest.approx(best[0], abs=1e-12)
-    assert np.einsum("ba,ab->", rot[0], H[0]) == pytest.approx(best[0], abs=1e-12)
 
 
 # ----------------------------------------------------------------------------- best hypothesis

@@ -195,3 +195,36 @@ def test_a_lazy_set_renders_each_image_when_first_read_byte_for_byte(tmp_path):
     copy = pickle.loads(pickle.dumps(lazy))  # as a data-loader worker receives it
     np.testing.assert_array_equal(copy.load_image(3), eager.load_image(3))
     assert copy.images.order == [3] and (tmp_path / "lazy" / lazy.sample_name(3)).is_file()
+
+
+# ------------------------------------------------------------------- chain_bones
+@pytest.mark.parametrize("skeleton", ["panoptic19", "h36m17"])
+def test_chain_bones_lays_unit_directions_end_to_end(skeleton):
+    from hpe_core.skeleton import get_skeleton
+
+    sk = get_skeleton(skeleton)
+    rng = np.random.default_rng(7)
+    v = rng.normal(size=(3, sk.num_joints, 3))
+    lengths = rng.uniform(50, 400, size=(3, sk.num_joints))
+    out = body.chain_bones(5.0 * v, lengths, sk, root=np.ones((3, 3)))
+    for c, p in enumerate(sk.parents):
+        if p >= 0:
+            unit = v[:, c] / np.linalg.norm(v[:, c], axis=-1, keepdims=True)
+            np.testing.assert_allclose(out[:, c] - out[:, p], lengths[:, c, None] * unit, atol=1e-9)
+    np.testing.assert_allclose(out[:, sk.root], 1.0)
+
+
+def test_chain_bones_rebuilds_joints_from_their_own_bones_even_a_zero_length_one():
+    rng = np.random.default_rng(8)
+    joints = rng.normal(scale=300, size=(2, PANOPTIC19.num_joints, 3))
+    joints[:, J["lElbow"]] = joints[:, J["lShoulder"]]  # a zero-length bone
+    parents = np.array([max(p, 0) for p in PANOPTIC19.parents])
+    bones = joints - joints[:, parents]
+    lengths = np.linalg.norm(bones, axis=-1)
+    out = body.chain_bones(bones, lengths, PANOPTIC19, root=joints[:, PANOPTIC19.root])
+    np.testing.assert_allclose(out, joints, atol=1e-8)
+
+
+def test_chain_bones_rejects_wrong_joint_count():
+    with pytest.raises(InputError, match="bone directions"):
+        body.chain_bones(np.zeros((1, 17, 3)), np.ones(17), PANOPTIC19)

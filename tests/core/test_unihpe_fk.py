@@ -11,8 +11,7 @@ from hpe_core.errors import InputError
 from hpe_core.models import build_model
 from hpe_core.models.checkpoint import load_checkpoint, save_checkpoint
 from hpe_core.models.families import FAMILIES
-from hpe_core.models.fk_head import prior_lengths
-from hpe_core.models.unihpe_fk import FKDecoder, to_fk_frame
+from hpe_core.models.fk_head import FKDecoder, prior_lengths, to_fk_frame
 
 SMALL = dict(width=4, image_size=64, dim=16, pose_width=16, pose_depth=1, pose_heads=2, decoder_hidden=32)
 SK = "panoptic19"
@@ -113,7 +112,7 @@ def test_the_target_frame_is_the_canonical_pose_and_a_fit_decoder_reaches_it():
 def test_a_fresh_decoder_starts_at_the_mean_pose_of_the_training_poses(tmp_path):
     from hpe_core.datasets import open_dataset
     from hpe_core.datasets.synthetic import SynthSpec, synthesize
-    from hpe_core.models.unihpe_fk import init_from_poses
+    from hpe_core.models.fk_head import init_from_poses
     from hpe_core.progress import NullProgress
 
     synthesize(SynthSpec(tmp_path / "d", poses=16, cameras=2, size=32, subjects=2, seed=3), NullProgress())

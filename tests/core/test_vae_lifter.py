@@ -51,7 +51,7 @@ def test_decoder_puts_the_root_at_the_origin_and_stays_in_range():
 def test_unknown_options_and_heads_are_refused():
     with pytest.raises(InputError, match="unknown option"):
         resolve_config(skeleton="h36m17", width=3)
-    with pytest.raises(InputError, match="pose_head 'mlp'; valid heads are free, fk"):
+    with pytest.raises(InputError, match="pose_head 'mlp': valid heads are free, fk"):
         resolve_config(skeleton="h36m17", pose_head="mlp")
     with pytest.raises(InputError, match="fk needs a skeleton"):
         resolve_config(num_joints=17, pose_head="fk")

@@ -2,8 +2,9 @@
 
 World frame (as the cameras): x, y down, z; the floor is ``y = 0``. A pose is a set of angle
 arrays of shape (N,) (see :data:`ANGLE_NAMES`); :func:`pose_joints` turns them into panoptic19
-joints (N, 19, 3) in mm, standing on the floor, through :func:`hpe_core.geometry.forward_kinematics`
-on global bone directions and per-subject bone lengths.
+joints (N, 19, 3) in mm, standing on the floor, by :func:`chain_bones`: global bone directions
+and per-subject bone lengths laid end to end down the skeleton's tree (the generator's composition
+for rendering; the model's forward kinematics is :mod:`hpe_core.kinematics`).
 
 Limb angles, per side ``l``/``r``:
 - ``arm_elev``: upper arm angle from hanging down (0) through sideways/forward (pi/2) to up (pi);
@@ -21,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hpe_core.geometry import forward_kinematics
-from hpe_core.skeleton import PANOPTIC19
+from hpe_core.errors import InputError
+from hpe_core.skeleton import PANOPTIC19, Skeleton, get_skeleton
 
 UP = np.array([0.0, -1.0, 0.0])
 DOWN = -UP
@@ -157,6 +158,27 @@ def bone_directions(a: dict) -> tuple[np.ndarray, dict]:
     return d, f
 
 
+def chain_bones(directions, lengths, skeleton: str | Skeleton, root=None) -> np.ndarray:
+    """Joints ``(N, J, 3)`` from global bone directions ``(N, J, 3)`` (normalised here; entry ``j``
+    the direction of the bone ``Pa(j) -> j``, the root's ignored) and bone lengths ``(N, J)`` or
+    ``(J,)``: ``p(j) = p(Pa(j)) + length(j) * unit(direction(j))``, the root at ``root`` (N, 3) or 0."""
+    sk = get_skeleton(skeleton)
+    v = np.asarray(directions, dtype=np.float64)
+    if v.ndim == 2:
+        v = v[None]
+    n, j = v.shape[:2]
+    if j != sk.num_joints or v.shape[2] != 3:
+        raise InputError(f"bone directions: expected (N, {sk.num_joints}, 3), got {v.shape}")
+    lengths = np.broadcast_to(np.asarray(lengths, dtype=np.float64), (n, j))
+    joints = np.zeros((n, j, 3))
+    if root is not None:
+        joints[:, sk.root] = np.asarray(root, dtype=np.float64).reshape(-1, 3)
+    for c in sk.topological_order()[1:]:
+        g = v[:, c] / np.maximum(np.linalg.norm(v[:, c], axis=-1, keepdims=True), 1e-12)
+        joints[:, c] = joints[:, sk.parents[c]] + lengths[:, c, None] * g
+    return joints
+
+
 def pose_joints(a: dict, lengths: np.ndarray, position: np.ndarray) -> tuple[np.ndarray, dict]:
     """panoptic19 joints (N, 19, 3) mm standing on the floor at ``position`` (N, 2) = (x, z).
 
@@ -164,7 +186,7 @@ def pose_joints(a: dict, lengths: np.ndarray, position: np.ndarray) -> tuple[np.
     unless ``lift`` raises the body.
     """
     dirs, frames = bone_directions(a)
-    joints = forward_kinematics(dirs, lengths, PANOPTIC19, local=False)
+    joints = chain_bones(dirs, lengths, PANOPTIC19)
     ankles = joints[:, [8, 14], 1] + ANKLE_HEIGHT
     knees = joints[:, [7, 13], 1] + KNEE_RADIUS
     lowest = np.maximum(ankles.max(axis=1), knees.max(axis=1))

@@ -18,13 +18,14 @@ from torch import nn
 from hpe_core.errors import InputError
 from hpe_core.models import heads
 from hpe_core.models.families.base import Family
+from hpe_core.models.family_net import FamilyNet
 from hpe_core.models.resnet import ARCHS, STAGES, build_resnet
 
 MAPS = ("conv1", *STAGES)
 COMMON = {"width": 64, "in_channels": 3}
 
 
-class HPEModel(nn.Module):
+class HPEModel(FamilyNet):
     """Encoder (``.encoder``, a ResNet) + optional ``projector``, ``predictor``, pose ``head``.
 
     Build one with :func:`hpe_core.models.build_model`; ``config`` must be a resolved config
@@ -32,10 +33,8 @@ class HPEModel(nn.Module):
     """
 
     def __init__(self, config: Mapping[str, Any]):
-        super().__init__()
-        self.config = dict(config)
+        super().__init__(config)
         self.family = config["family"]
-        self.backbone_name = config["backbone"]
         self.encoder = build_resnet(self.backbone_name, config["width"], config["in_channels"],
                                     config.get("num_classes", 0))
         self.projector = heads.build_mlp(config["projector"]) if config.get("projector") else None

@@ -11,25 +11,23 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import torch
-from torch import nn
 
 from hpe_core.errors import InputError
 from hpe_core.models.families.base import Family
 from hpe_core.models.families.heatmap2d import Heatmap2DFamily
 from hpe_core.models.families.lifter import LifterFamily
+from hpe_core.models.family_net import FamilyNet
 from hpe_core.models.heatmap import HeatmapNet, argmax_decode, soft_argmax, to_image
 from hpe_core.models.lifter import Lifter
 
 
-class MultitaskNet(nn.Module):
+class MultitaskNet(FamilyNet):
     """``.heatmap`` (:class:`HeatmapNet`) + ``.lifter`` (:class:`Lifter`)."""
 
     family = "multitask"
 
     def __init__(self, config: Mapping[str, Any]) -> None:
-        super().__init__()
-        self.config = dict(config)
-        self.backbone_name = config["backbone"]
+        super().__init__(config)
         self.heatmap = HeatmapNet(config["heatmap"])
         self.lifter = Lifter(config["lifter"])
         self.skeleton = self.lifter.skeleton

@@ -10,7 +10,7 @@ Options (defaults): ``skeleton`` ("panoptic19"), ``image_size`` (128, px of the 
 ``diffusion_steps`` (100; the paper 1000), ``modality_token`` (True), ``unit_mm`` (1000),
 ``tau0`` / ``tau_min`` / ``tau_max`` (1/14, 1/100, 1e4: stage 1's temperature), ``pose_head``
 ("free" | "fk": seed 004's forward-kinematics head for the 3D decoder, with ``bone_lengths``,
-``fk_hips``, ``fk_frames``; :mod:`hpe_core.models.unihpe_fk`; its poses are in the canonical frame).
+``fk_hips``, ``fk_frames``; :mod:`hpe_core.models.fk_head`; its poses are in the canonical frame).
 
 Inference paths of one model (:func:`predict_paths`): image -> 2D, image -> 3D, 2D -> 3D.
 """
@@ -73,9 +73,9 @@ class UniHPEFamily(Family):
             raise InputError(f"unihpe temperature: need 0 < tau_min <= tau0 <= tau_max, got "
                              f"{cfg['tau_min']}, {cfg['tau0']}, {cfg['tau_max']}")
         cfg["modality_token"] = bool(cfg["modality_token"])
-        from hpe_core.models.unihpe_fk import resolve_fk
+        from hpe_core.models.fk_head import resolve_fk
 
-        resolve_fk(cfg)
+        resolve_fk(cfg, "unihpe ")
         return {"family": cls.name, "backbone": backbone, **cfg}
 
     @classmethod

@@ -136,7 +136,7 @@ class UniHPETask(Task):
             model.reset_temperature(tau0, lo, hi)
         fk = model.config.get("pose_head") == "fk"
         if fk and (source is None or source.config.get("pose_head", "free") != "fk"):  # a fresh fk decoder
-            from hpe_core.models.unihpe_fk import init_from_poses
+            from hpe_core.models.fk_head import init_from_poses
 
             init_from_poses(model.decoder3d, self.dataset.joints_3d[self.train_indices])
         for name in FROZEN[self.stage]:

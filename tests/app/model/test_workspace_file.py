@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.model.workspace_file import (FORMAT, VERSION, WorkspaceState, is_workspace_file, load_workspace_file,
-                                save_workspace_file)
+from app.model.workspace_file import FORMAT, VERSION, WorkspaceState, load_workspace_file, save_workspace_file
 from hpe_core.errors import InputError
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -67,13 +66,3 @@ def test_bad_files_raise_input_error_naming_the_file(tmp_path, content, expected
     with pytest.raises(InputError) as info:
         load_workspace_file(path)
     assert expected in str(info.value) and str(path) in str(info.value)
-
-
-def test_workspace_files_are_recognised_by_suffix_or_content(tmp_path):
-    json_ws = tmp_path / "w.json"
-    json_ws.write_text(json.dumps({"format": FORMAT, "format_version": 1}))
-    other = tmp_path / "coco.json"
-    other.write_text(json.dumps({"images": []}))
-    assert is_workspace_file(tmp_path / "x.hpews")
-    assert is_workspace_file(json_ws)
-    assert not is_workspace_file(other)
