@@ -1,4 +1,4 @@
-"""Seed 004's part maps as a picture over the image view (computed by :mod:`hpe_core.part_maps`).
+"""Seed 004's part maps as a picture over the image view (computed by :mod:`hpe_core.datasets.part_maps`).
 
 The maps are rendered at most :data:`MAX_SIDE` px on the long side (the joints scaled to match)
 and stretched over the image: enough for a picture, cheap for a full-HD frame. torch loads on
@@ -17,7 +17,7 @@ SOURCES = {"ground truth": "gt", "prediction": "pred"}
 def part_overlay(joints_2d: np.ndarray, skeleton, height: int, width: int) -> QImage | None:
     """An RGBA ``QImage`` of the part maps of ``joints_2d`` (J, 2) px on a ``height x width``
     image, or None when the skeleton has no parts or no joint is finite."""
-    from hpe_core.part_maps import PARTS, colour_parts, render_part_maps
+    from hpe_core.datasets.part_maps import PARTS, colour_parts, render_part_maps
 
     if skeleton.name not in PARTS or not np.isfinite(joints_2d).any():
         return None

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from hpe_core.errors import InputError
-from hpe_core.part_maps import colour_parts, parts_of, render_part_maps
+from hpe_core.datasets.part_maps import colour_parts, parts_of, render_part_maps
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from hpe_core import kinematics as K
-from hpe_core.bvh import motion_to_skeleton, read_bvh
+from hpe_core.datasets.bvh import motion_to_skeleton, read_bvh
 from hpe_core.datasets import open_dataset
 from hpe_core.datasets.synthetic import SynthSpec, synthesize
 from hpe_core.errors import InputError

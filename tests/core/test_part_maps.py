@@ -13,7 +13,7 @@ from hpe_core.datasets import open_dataset
 from hpe_core.datasets.synthetic import SynthSpec, synthesize
 from hpe_core.datasets.synthetic.masks import PART_NAMES, read_part_masks
 from hpe_core.errors import InputError
-from hpe_core.part_maps import PARTS, render_part_maps
+from hpe_core.datasets.part_maps import PARTS, render_part_maps
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """The synthetic renderer's own per-part masks (``SynthSpec(part_masks=True)``).
 
 One 16-bit PNG per sample, ``parts/CC/PPPPPP.png``, bit ``k`` set where part ``k`` of
-:data:`hpe_core.part_maps.PARTS["panoptic19"]` covers the pixel. Masks are *amodal*: each part is
+:data:`hpe_core.datasets.part_maps.PARTS["panoptic19"]` covers the pixel. Masks are *amodal*: each part is
 drawn whole, with the same projected capsules, hulls and discs as the picture, whatever hides it.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 
 from hpe_core.datasets.synthetic.render import _A, _J, View, _p, ONE, SHIFT
 from hpe_core.errors import InputError
-from hpe_core.part_maps import PARTS
+from hpe_core.datasets.part_maps import PARTS
 
 PATTERN = "parts/{camera_id:02d}/{pose_id:06d}.png"
 PART_NAMES = tuple(p.name for p in PARTS["panoptic19"])
