@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from hpe_core.errors import InputError
-from hpe_core.progress import NullProgress, ProgressSink, check_cancelled, stage
+from hpe_core.progress import NullProgress, ProgressSink, stage
 
 MODALITIES = ("image", "pose2d", "pose3d")
 LABELS = {"image": "image", "pose2d": "2D pose", "pose3d": "3D pose"}
@@ -96,37 +96,22 @@ def _unit(x) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
-def embed_modalities(model, dataset, rows: np.ndarray, batch_size: int = 64, device="cpu",
+def embed_modalities(predictor, dataset, rows: np.ndarray,
                      progress: ProgressSink | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The three embeddings of ``rows`` of ``dataset``: ``(indices (N,), {modality: (N, D)})``
-    (images that cannot be read are skipped, so ``indices`` may be shorter than ``rows``)."""
-    import torch
-
-    from hpe_core.datasets.torch_data import PoseImageDataset, make_loader
-
+    """The three embeddings of ``rows`` of ``dataset`` by a UniHPE
+    :class:`~hpe_core.inference.Predictor` (:func:`hpe_core.inference.predict` of the images with
+    their 2D and 3D joints): ``(indices (N,), {modality: (N, D)})`` (images that cannot be read are
+    skipped, so ``indices`` may be shorter than ``rows``)."""
+    from hpe_core.inference import collect, predict
     from hpe_core.studies.unihpe_eval import check_dataset
 
-    progress = progress or NullProgress()
-    check_dataset(model, dataset, "the shared space needs 2D and 3D joints")
-    items = PoseImageDataset(dataset, np.asarray(rows, np.int64), image_size=model.image_size)
-    loader = make_loader(items, batch_size=batch_size, shuffle=False)
-    model = model.to(device).eval()
-    parts: dict[str, list] = {"index": []}
-    with torch.no_grad():
-        for k, batch in enumerate(loader):
-            check_cancelled(progress)
-            hide = ~batch["visible"].bool()[..., None]
-            emb = model({"image": batch["image"].to(device),
-                         "joints_2d": batch["joints_2d"].masked_fill(hide, float("nan")).to(device),
-                         "joints_3d": batch["joints_3d"].masked_fill(hide, float("nan")).to(device)})
-            for name in MODALITIES:
-                parts.setdefault(name, []).append(emb[name].float().cpu().numpy())
-            parts["index"].append(batch["index"].numpy())
-            progress.set_progress(min(0.999, (k + 1) * batch_size / max(len(items), 1)))
-    if not parts["index"]:
+    check_dataset(predictor.model, dataset, "the shared space needs 2D and 3D joints")
+    run = collect(predict(predictor, dataset, np.asarray(rows, np.int64), progress=progress,
+                          inputs={"image", "pose2d", "pose3d"}), predictor)
+    if not len(run):
         raise InputError(f"{dataset.path}: no readable sample among the {len(rows)} selected")
-    index = np.concatenate(parts["index"]).astype(np.int64)
-    return index, {name: np.concatenate(parts[name]) for name in MODALITIES}
+    embeddings = run.prediction.embeddings
+    return np.asarray(run.frames, np.int64), {name: embeddings[name] for name in MODALITIES}
 
 
 def project_shared(embeddings: dict[str, np.ndarray], method: str = "tsne", dims: int = 2, seed: int = 0,
@@ -145,17 +130,17 @@ def shared_space(spec: SharedSpaceSpec, progress: ProgressSink | None = None) ->
     """Load, embed the samples in every modality and project them together (see module doc)."""
     from hpe_core.analysis.features import select_indices
     from hpe_core.datasets import open_dataset
-    from hpe_core.devices import resolve_device
+    from hpe_core.inference import Predictor
     from hpe_core.models.checkpoint import load_checkpoint
 
     progress = progress or NullProgress()
     progress.set_status(f"Loading {Path(spec.checkpoint).name}")
-    device = resolve_device(spec.device)
-    model, info = load_checkpoint(spec.checkpoint, device=device, expect_family="unihpe")
+    model, info = load_checkpoint(spec.checkpoint, device="cpu", expect_family="unihpe")
+    predictor = Predictor(model, spec.device, batch_size=spec.batch_size, info=info)
     dataset = spec.dataset if hasattr(spec.dataset, "skeleton") else open_dataset(spec.dataset)
     rows = select_indices(dataset, spec.split, spec.max_samples, spec.seed)
     progress.set_status(f"Embedding {len(rows)} samples as image, 2D and 3D pose")
-    indices, emb = embed_modalities(model, dataset, rows, spec.batch_size, device, stage(progress, 0.0, 0.4))
+    indices, emb = embed_modalities(predictor, dataset, rows, stage(progress, 0.0, 0.4))
     progress.set_status(f"{spec.method.upper()} of the shared space ({3 * len(indices)} points)")
     coords, modality = project_shared(emb, spec.method, spec.dims, spec.seed, stage(progress, 0.4, 1.0),
                                       **spec.options)

@@ -24,7 +24,7 @@ def truth(tmp_path_factory):
 
     from hpe_core.datasets import open_dataset
     from hpe_core.datasets.demo import QUICK_DATASET, demo_dataset_path
-    from hpe_core.models.checkpoint import load_checkpoint
+    from hpe_core.inference import Predictor
     from hpe_core.studies.unihpe_space import embed_modalities
 
     cache = tmp_path_factory.mktemp("unihpe-cache")
@@ -38,8 +38,7 @@ def truth(tmp_path_factory):
         else:
             os.environ["HPE_STUDIO_CACHE"] = old
     ds = open_dataset(path)
-    model, _ = load_checkpoint(CHECKPOINT)
-    indices, emb = embed_modalities(model, ds, np.arange(len(ds)))
+    indices, emb = embed_modalities(Predictor(CHECKPOINT, "cpu"), ds, np.arange(len(ds)))
     return path, ds, indices, emb
 
 
