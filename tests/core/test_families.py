@@ -5,10 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from predict_helpers import run_predict
 import torch
 from torch import nn
 
+from predict_helpers import run_predict
 from checkpoint_factories import randomise
 from hpe_core.errors import CheckpointError, InputError
 from hpe_core.models import build_model, load_checkpoint, save_checkpoint

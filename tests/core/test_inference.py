@@ -5,9 +5,9 @@ import threading
 
 import numpy as np
 import pytest
-from predict_helpers import run_predict
 import torch
 
+from predict_helpers import run_predict
 from analysis_assets import BROKEN, IMAGE_SIZE, frame_image, make_assets
 from hpe_core.datasets import open_dataset
 from hpe_core.datasets.transforms import to_tensor

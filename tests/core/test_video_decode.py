@@ -6,9 +6,9 @@ import threading
 import cv2
 import numpy as np
 import pytest
-from predict_helpers import run_predict
 import torch
 
+from predict_helpers import run_predict
 from analysis_assets import IMAGE_SIZE, corrupt_video_frame, make_assets
 from hpe_core.datasets.transforms import letterbox
 from hpe_core.errors import InputError
