@@ -33,10 +33,10 @@ _DONE = object()
 class prefetch:  # noqa: N801 - used like a function
     """Iterate ``source`` in a daemon thread, at most ``maxsize`` items ahead; ``close()`` stops it."""
 
-    def __init__(self, source: Iterator, maxsize: int = 64) -> None:
+    def __init__(self, source: Iterator, maxsize: int = 64, name: str = "hpe-prefetch") -> None:
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, int(maxsize)))
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._work, args=(source,), daemon=True, name="hpe-prefetch")
+        self._thread = threading.Thread(target=self._work, args=(source,), daemon=True, name=name)
         self._thread.start()
 
     def _put(self, item) -> bool:
@@ -68,8 +68,10 @@ class prefetch:  # noqa: N801 - used like a function
                 return
 
     def close(self) -> None:
+        """Stop the thread and wait for it (a source blocked in C code gets 5 s)."""
         self._stop.set()
-        self._thread.join(timeout=5.0)
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=5.0)
 
 
 def iter_image_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:

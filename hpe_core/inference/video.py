@@ -22,7 +22,6 @@
 
 from __future__ import annotations
 
-import queue
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,66 +91,35 @@ def decode_video(path: str | Path, size: int, stride: int = 1, max_frames: int |
 
 
 class DecodedVideo:
-    """Iterable of ``(frame, name, image or None)``; one decode thread, started when iterated."""
+    """Iterable of ``(frame, name, image or None)``; one decode thread (a :class:`prefetch` of
+    :meth:`_frames`), started when iterated."""
 
     def __init__(self, path: Path, size: int, stride: int = 1, max_frames: int | None = None,
                  queue_size: int = 64) -> None:
         self.path, self.size, self.stride, self.max_frames = Path(path), int(size), int(stride), max_frames
-        self._queue: queue.Queue = queue.Queue(maxsize=max(1, int(queue_size)))
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.queue_size = max(1, int(queue_size))
+        self._stream = None
 
     def __iter__(self) -> Iterator[tuple[int, str, np.ndarray | None]]:
-        if self._thread is not None:
+        from hpe_core.inference.run import prefetch
+
+        if self._stream is not None:
             raise RuntimeError("a DecodedVideo is iterated once")
-        self._thread = threading.Thread(target=self._work, daemon=True, name="hpe-video-decode")
-        self._thread.start()
+        self._stream = prefetch(self._pinned(), self.queue_size, name="hpe-video-decode")
         try:
-            while True:
-                kind, value = self._get()
-                if kind == "item":
-                    yield value
-                elif kind == "error":
-                    raise value
-                else:
-                    return
+            yield from self._stream
         finally:
             self.close()
 
     def close(self) -> None:
         """Stop the decode thread and wait for it."""
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
+        if self._stream is not None:
+            self._stream.close()
 
     # ------------------------------------------------------------------ the decode thread
-    def _get(self):
-        while True:
-            try:
-                return self._queue.get(timeout=0.1)
-            except queue.Empty:
-                if not self._thread.is_alive() and self._queue.empty():
-                    return "done", None
-
-    def _put(self, item) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _work(self) -> None:
-        try:
-            with pinned_cv2_threads(1):
-                for item in self._frames():
-                    if not self._put(("item", item)):
-                        return
-            self._put(("done", None))
-        except BaseException as exc:  # handed to the consumer, raised there
-            self._put(("error", exc))
+    def _pinned(self):
+        with pinned_cv2_threads(1):
+            yield from self._frames()
 
     def _frames(self, patience: int = 50):
         import cv2
@@ -162,7 +130,7 @@ class DecodedVideo:
         pending: list[int] = []  # wanted frames that failed; reported once a later frame decodes
         emitted, index, fails = 0, -1, 0
         try:
-            while (self.max_frames is None or emitted < self.max_frames) and not self._stop.is_set():
+            while self.max_frames is None or emitted < self.max_frames:  # a stop ends it at a yield
                 index += 1
                 ok = cap.grab()
                 wanted = index % self.stride == 0

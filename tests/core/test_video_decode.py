@@ -103,11 +103,12 @@ def test_the_queue_is_bounded(clip):
     frames, _ = decode_video(clip, 32, queue_size=2)
     it = iter(frames)
     next(it)
-    while frames._queue.qsize() < 2 and frames._thread.is_alive():  # wait for the thread to fill it
+    stream = frames._stream  # the decode thread's prefetch queue
+    while stream._queue.qsize() < 2 and stream._thread.is_alive():  # wait for the thread to fill it
         threading.Event().wait(0.01)
-    assert frames._queue.qsize() == 2 and frames._thread.is_alive()  # blocked, not decoding ahead
+    assert stream._queue.qsize() == 2 and stream._thread.is_alive()  # blocked, not decoding ahead
     it.close()
-    assert not frames._thread.is_alive()
+    assert not stream._thread.is_alive()
 
 
 def test_leaving_the_loop_stops_the_thread_and_restores_opencv_threads(clip):
