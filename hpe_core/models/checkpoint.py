@@ -184,11 +184,7 @@ def inspect_checkpoint(path: str | Path) -> CheckpointInfo:
 
 def _check_expectations(path: Path, rec: Recognised, model: HPEModel, expect_family, expect_backbone,
                         expect_joints) -> None:
-    if isinstance(expect_family, (tuple, list)):  # any of these families
-        if rec.family not in {canonical_family(f) for f in expect_family}:
-            raise CheckpointError(f"{path}: a {rec.family!r} checkpoint, but this needs one of the families "
-                                  f"{', '.join(expect_family)}")
-    elif expect_family is not None and canonical_family(expect_family) != rec.family:
+    if expect_family is not None and canonical_family(expect_family) != rec.family:
         raise CheckpointError(f"{path}: a {rec.family} checkpoint, but a {canonical_family(expect_family)} "
                               "model was asked for")
     if expect_backbone is not None and expect_backbone != rec.backbone:
@@ -205,7 +201,7 @@ def _check_expectations(path: Path, rec: Recognised, model: HPEModel, expect_fam
                                   f"({model.skeleton or 'no skeleton'}), but the dataset has {want}")
 
 
-def load_checkpoint(path: str | Path, device: Any = "cpu", expect_family: str | tuple[str, ...] | None = None,
+def load_checkpoint(path: str | Path, device: Any = "cpu", expect_family: str | None = None,
                     expect_backbone: str | None = None, expect_joints: Any = None,
                     ) -> tuple[HPEModel, CheckpointInfo]:
     """Load any supported checkpoint -> (model in eval mode on ``device``, info).

@@ -157,8 +157,8 @@ def test_block_a_starts_from_a_simclr_encoder_and_refuses_one_that_does_not_fit(
             p.uniform_(-1, 1)
     path = save_checkpoint(tmp_path / "simclr.pt", simclr)
     model = build_model("heatmap2d", "resnet18", width=4)
-    keys = init_block_a(model, str(path))
+    keys = init_block_a(model, load_checkpoint(path)[0], str(path))
     assert keys and all(torch.equal(model.encoder.state_dict()[k], simclr.encoder.state_dict()[k]) for k in keys)
     assert not any(k.startswith("layer4") for k in keys)  # block A stops at layer3
     with pytest.raises(InputError, match="does not fit block A"):
-        init_block_a(build_model("heatmap2d", "resnet18", width=8), str(path))
+        init_block_a(build_model("heatmap2d", "resnet18", width=8), load_checkpoint(path)[0], str(path))

@@ -69,12 +69,13 @@ class Heatmap2DFamily(Family):
                           meta={"heatmap_size": int(maps.shape[-1]), "image_size": int(image.shape[-1])})
 
 
-def init_block_a(model: HeatmapNet, path: str) -> list[str]:
-    """Copy the ResNet encoder of a SimCLR/SimSiam/MoCo/ResNet checkpoint into block A; returns the
-    keys copied. InputError when the backbone or width differ."""
-    from hpe_core.models.checkpoint import load_checkpoint
+#: the families whose ResNet encoder block A can start from
+ENCODER_FAMILIES = ("simclr", "simsiam", "moco", "resnet", "regressor")
 
-    source, _ = load_checkpoint(path, expect_family=("simclr", "simsiam", "moco", "resnet", "regressor"))
+
+def init_block_a(model: HeatmapNet, source, path: str) -> list[str]:
+    """Copy the ResNet encoder of ``source`` (a model of :data:`ENCODER_FAMILIES`, loaded from
+    ``path``) into block A; returns the keys copied. InputError when the backbone or width differ."""
     want = model.encoder.state_dict()
     have = source.encoder.state_dict()
     bad = [k for k in want if k not in have or have[k].shape != want[k].shape]

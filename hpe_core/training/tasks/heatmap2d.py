@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from hpe_core.models.heatmap import argmax_decode, gaussian_targets, heatmap_loss, to_heatmap, to_image
-from hpe_core.training.tasks.base import Task, to_device
+from hpe_core.training.tasks.base import Task, load_encoder_checkpoint, to_device
 from hpe_core.training.tasks.pipeline import pose2d_sums
 from hpe_core.training.tasks.pipeline_options import HEATMAP2D
 
@@ -38,7 +38,7 @@ class Heatmap2DTask(Task):
 
     def build_model(self) -> nn.Module:
         from hpe_core.models import build_model
-        from hpe_core.models.families.heatmap2d import init_block_a
+        from hpe_core.models.families.heatmap2d import ENCODER_FAMILIES, init_block_a
 
         m = self.config.model
         options = dict(m.options)
@@ -46,7 +46,8 @@ class Heatmap2DTask(Task):
         options.setdefault("skeleton", self.dataset.skeleton.name)
         model = build_model("heatmap2d", m.backbone, **options)
         if self.config.pipeline.encoder:
-            init_block_a(model, self.config.pipeline.encoder)
+            path = self.config.pipeline.encoder
+            init_block_a(model, load_encoder_checkpoint(path, ENCODER_FAMILIES, "pipeline.encoder")[0], path)
         self.model = model
         return model
 

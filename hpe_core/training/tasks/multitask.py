@@ -19,7 +19,7 @@ from torch import nn
 from hpe_core.datasets.transforms import letterbox_joints
 from hpe_core.models.heatmap import heatmap_loss
 from hpe_core.training.losses import ERRORS, pose_error_sums
-from hpe_core.training.tasks.base import Task, copy_weights, to_device
+from hpe_core.training.tasks.base import Task, copy_weights, load_encoder_checkpoint, to_device
 from hpe_core.training.tasks.heatmap2d import decode_2d, heatmap_targets
 from hpe_core.training.tasks.lift import means
 from hpe_core.training.tasks.pipeline import lifter_stats, load_heatmap_checkpoint, loss_3d, pose2d_sums, root_relative
@@ -34,7 +34,7 @@ class MultitaskTask(Task):
     def build_model(self) -> nn.Module:
         from hpe_core.models import build_model
         from hpe_core.models.checkpoint import load_checkpoint
-        from hpe_core.models.families.heatmap2d import init_block_a
+        from hpe_core.models.families.heatmap2d import ENCODER_FAMILIES, init_block_a
 
         m, p, sk = self.config.model, self.config.pipeline, self.dataset.skeleton
         options = dict(m.options)
@@ -49,7 +49,8 @@ class MultitaskTask(Task):
         if source is not None:
             copy_weights(model.heatmap, source, f"pipeline.heatmap {p.heatmap}")
         elif p.encoder:
-            init_block_a(model.heatmap, p.encoder)
+            encoder, _ = load_encoder_checkpoint(p.encoder, ENCODER_FAMILIES, "pipeline.encoder")
+            init_block_a(model.heatmap, encoder, p.encoder)
         if p.lifter:
             lifter, _ = load_checkpoint(p.lifter, device="cpu", expect_family="lifter")
             copy_weights(model.lifter, lifter, f"pipeline.lifter {p.lifter}")
