@@ -9,15 +9,18 @@ from pathlib import Path
 from hpe_core.commands._common import add_device_args, add_json_flag, emit
 
 DESCRIPTION = """\
-Predict 3D poses (millimetres, root-relative) with a checkpoint that has a pose head. INPUT is an
-image, a folder of images, a dataset or a video; video frames are decoded in a background thread
-while the model runs, and unreadable frames are skipped and counted. --out writes every frame's
-joints and timing as .json, .csv or .npz (the Prediction file of hpe_core.predictions: arrays
-joints_3d and index plus a JSON meta; 'hpe evaluate --pred FILE DATASET' scores it).
+Predict poses with a checkpoint that has a pose head: 3D in millimetres, root-relative, and 2D in
+the pixels of each image as stored. INPUT is an image, a folder of images, a dataset or a video;
+video frames are decoded in a background thread while the model runs, and unreadable frames are
+skipped and counted. --out writes every frame's joints and timing as .json, .csv or .npz (the
+Prediction file of hpe_core.predictions: arrays joints_3d, joints_2d, index, ... plus a JSON meta;
+'hpe evaluate --pred FILE DATASET' scores it). A model that samples hypotheses (vae_lifter) gives
+10, seeded.
 
 Lifting (seed 001): with a lifter checkpoint, INPUT is a keypoints file -- a COCO keypoints JSON,
 an .npy/.npz array (N, J, 2) px, or a predictions .npz of ours -- and each pose is lifted to 3D
-(COCO's 17 keypoints are mapped onto the lifter's joints, derived joints named in the notes).
+(COCO's 17 keypoints are mapped onto the lifter's joints, derived joints named in the notes; a pose
+missing a joint the lifter needs is skipped and named). With a dataset, its 2D joints are lifted.
 CKPT may be HEATMAP_CKPT+LIFTER_CKPT (or give --lifter): images -> heatmap 2D -> lifted 3D."""
 
 
@@ -31,7 +34,7 @@ def register(subparsers) -> None:
     p.add_argument("--image-size", type=int, help="default: the checkpoint's training size, else 128")
     p.add_argument("--stride", type=int, default=1, help="video: every N-th frame (default: 1)")
     p.add_argument("--max-frames", type=int, metavar="N", help="video: stop after N frames")
-    p.add_argument("--lifter", metavar="CKPT", help="lift the 2D of a heatmap2d CKPT with this lifter")
+    p.add_argument("--lifter", metavar="CKPT", help="lift the 2D that CKPT (an image model) predicts with this lifter")
     p.add_argument("--stats", metavar="FILE", help="normalisation statistics (.npz/.json: mean_2d, std_2d, "
                    "mean_3d, std_3d) for a 3d_pose_baseline_pytorch lifter file, which holds none")
     p.add_argument("--joints", choices=("coco17", "h36m17", "panoptic19"),

@@ -170,9 +170,10 @@ class PredictionRun:
 
     def to_dict(self) -> dict:
         out = self.summary()
-        joints = self.joints_3d
-        out["predictions"] = [{"frame": f, "name": n, "time_ms": round(t, 4), "joints_3d": j.round(3).tolist()}
-                              for f, n, t, j in zip(self.frames, self.names, self.times_ms, joints)]
+        joints, joints_2d = self.joints_3d, self.prediction.joints_2d  # 2D in px of the image as stored
+        out["predictions"] = [{"frame": f, "name": n, "time_ms": round(t, 4), "joints_3d": j.round(3).tolist(),
+                               **({} if joints_2d is None else {"joints_2d": joints_2d[k].astype(float).round(3).tolist()})}
+                              for k, (f, n, t, j) in enumerate(zip(self.frames, self.names, self.times_ms, joints))]
         return out
 
     def save(self, path: str | Path) -> Path:
@@ -199,9 +200,12 @@ class PredictionRun:
     def _csv(self) -> bytes:
         text = io.StringIO()
         out = csv.writer(text)
-        out.writerow(["frame", "name", "time_ms"] + [f"j{j}_{a}" for j in range(self.num_joints) for a in "xyz"])
-        for f, n, t, j in zip(self.frames, self.names, self.times_ms, self.joints_3d):
-            out.writerow([f, n, f"{t:.4f}"] + [f"{v:.3f}" for v in j.reshape(-1)])
+        joints_2d = self.prediction.joints_2d
+        uv = [] if joints_2d is None else [f"j{j}_{a}2d" for j in range(self.num_joints) for a in "uv"]
+        out.writerow(["frame", "name", "time_ms"] + [f"j{j}_{a}" for j in range(self.num_joints) for a in "xyz"] + uv)
+        for k, (f, n, t, j) in enumerate(zip(self.frames, self.names, self.times_ms, self.joints_3d)):
+            two = [] if joints_2d is None else [f"{v:.3f}" for v in joints_2d[k].reshape(-1)]
+            out.writerow([f, n, f"{t:.4f}"] + [f"{v:.3f}" for v in j.reshape(-1)] + two)
         return text.getvalue().encode()
 
 
