@@ -143,6 +143,7 @@ def predict_dataset_job(loaded: LoadedCheckpoint, dataset, indices: np.ndarray,
 
         progress.set_status(f"Predicting {len(indices)} samples")
         lift_from = source.predictor if source is not None and loaded.lifts else None
+        detected = lift_from is not None or "image" in loaded.predictor.family.inputs  # 2D a model found
         done, skipped_files = 0, []
         for batch in predict(loaded.predictor, dataset, indices, lift_from=lift_from, progress=progress):
             done += len(batch)
@@ -150,8 +151,7 @@ def predict_dataset_job(loaded: LoadedCheckpoint, dataset, indices: np.ndarray,
             if len(batch):
                 pred = batch.prediction
                 progress.partial({"indices": batch.indices, "joints": pred.joints_3d,
-                                  "joints_2d": None if "image" not in loaded.predictor.family.inputs and lift_from is None
-                                  else pred.joints_2d})
+                                  "joints_2d": pred.joints_2d if detected else None})
         return {"done": done, "skipped": len(skipped_files), "skipped_files": skipped_files}
 
     return run

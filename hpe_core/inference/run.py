@@ -171,9 +171,10 @@ class PredictionRun:
     def to_dict(self) -> dict:
         out = self.summary()
         joints, joints_2d = self.joints_3d, self.prediction.joints_2d  # 2D in px of the image as stored
-        out["predictions"] = [{"frame": f, "name": n, "time_ms": round(t, 4), "joints_3d": j.round(3).tolist(),
-                               **({} if joints_2d is None else {"joints_2d": joints_2d[k].astype(float).round(3).tolist()})}
-                              for k, (f, n, t, j) in enumerate(zip(self.frames, self.names, self.times_ms, joints))]
+        two = [{} if joints_2d is None else {"joints_2d": j.astype(float).round(3).tolist()}
+               for j in (joints_2d if joints_2d is not None else joints)]
+        out["predictions"] = [{"frame": f, "name": n, "time_ms": round(t, 4), "joints_3d": j.round(3).tolist(), **u}
+                              for f, n, t, j, u in zip(self.frames, self.names, self.times_ms, joints, two)]
         return out
 
     def save(self, path: str | Path) -> Path:
