@@ -1,6 +1,6 @@
-"""A predictions file in the place of a model: :class:`StoredPredictor` answers the calls the
-GUI makes of an :class:`hpe_core.inference.Predictor` (``predict_dataset``, ``batch_size``,
-``skeleton``, ``precision``, ``device``) with the stored rows of a
+"""A predictions file in the place of a model: :class:`StoredPredictor` has what the GUI reads of
+an :class:`hpe_core.inference.Predictor` (``batch_size``, ``skeleton``, ``precision``, ``device``)
+and, instead of a model to run, ``stored_rows``: the stored rows of a
 :class:`~hpe_core.predictions.Prediction` (read by :func:`hpe_core.inference.files.read_prediction_file`),
 matched to the dataset's samples by :func:`hpe_core.inference.evaluate.match_rows` (the rule of
 ``hpe evaluate --pred``). A file that does not fit the dataset (sample or joint count) raises one
@@ -43,7 +43,7 @@ class StoredPredictor:
         rows[index] = np.arange(len(index))
         return rows
 
-    def predict_dataset(self, dataset, indices=None, progress=None, on_frame=None):
+    def stored_rows(self, dataset, indices=None, progress=None, on_frame=None):
         """The stored rows of samples ``indices`` (default all) as a :class:`PredictionRun`."""
         from hpe_core.inference.run import PredictionRun
 

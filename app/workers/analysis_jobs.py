@@ -256,7 +256,9 @@ def predict_samples_job(predictors: dict, dataset, index: int) -> Job:
 
         out = {}
         for key, predictor in predictors.items():
-            pred = collect(predict(predictor, dataset, np.array([index]), progress=progress), predictor)
+            stored = getattr(predictor, "stored_rows", None)  # a predictions file in a model's place
+            pred = (stored(dataset, np.array([index]), progress) if stored is not None else
+                    collect(predict(predictor, dataset, np.array([index]), progress=progress), predictor))
             if not len(pred):
                 raise InputError(f"sample #{index}: its image could not be read")
             joints = np.asarray(pred.joints_3d)[0]

@@ -162,7 +162,7 @@ def _stored_rows_job(loaded, dataset, indices: np.ndarray) -> Job:
 
     def run(progress):
         progress.set_status(f"Reading {len(indices)} stored predictions")
-        result = loaded.predictor.predict_dataset(dataset, indices, progress)
+        result = loaded.predictor.stored_rows(dataset, indices, progress)
         rows = np.asarray(result.frames, np.int64)
         joints = result.prediction.joints_3d
         for a in range(0, len(rows), 256):
