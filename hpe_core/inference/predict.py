@@ -69,7 +69,8 @@ def predict(predictor, source, rows=None, *, lift_from=None, hypotheses: int = 0
         batches = _pose_batches(predictor, source, rows, lift_from, int(hypotheses), int(seed), progress,
                                 "pose3d" in inputs)
     else:
-        raise InputError(f"this {predictor.family.name} model: {', '.join(sorted(inputs))} alone cannot be predicted")
+        raise InputError(f"this {predictor.family.name} model: {', '.join(sorted(inputs))} alone is no input "
+                         "to predict from")
     return _counted(batches, len(rows), progress, unreadable)
 
 
@@ -195,7 +196,8 @@ def _mapped_2d(predictor, dataset):
     return map_joints(np.asarray(dataset.joints_2d, np.float64), joint_set, predictor.skeleton, str(dataset.path))
 
 
-def _lift(predictor, dataset, source: Batch, hypotheses: int, generator, seed: int, with_3d: bool = False) -> Batch:
+def _lift(predictor, dataset, source: Batch, hypotheses: int, generator, seed: int,
+          with_3d: bool = False) -> Batch:
     """Lift ``source``'s 2D rows; a row with a missing joint the model needs is skipped."""
     import torch
 
