@@ -35,8 +35,18 @@ def test_import_linter_contract_holds():
     result = subprocess.run(exe, capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "KEPT" in result.stdout and "BROKEN" not in result.stdout
-    for contract in ("app.model (the GUI's state) never sees Qt", "GUI layers: main window > actions > views"):
-        assert contract in result.stdout  # the GUI's contracts are checked too
+    for contract in ("app.model (the GUI's state) never sees Qt", "GUI layers: main window > actions > views",
+                     "Core layers: cli | commands > studies | report > training | analysis > inference"):
+        assert contract in result.stdout  # the GUI's and the core's layers are checked too
+
+
+def test_the_core_root_holds_only_base_modules():
+    """Every module at the root of hpe_core/ is in the base layer of the core contract (or the CLI):
+    a study, a demo or a driver for one seed lives in its package (issue 26)."""
+    text = (ROOT / "pyproject.toml").read_text()
+    base = re.search(r'"(skeleton : [^"]+)"', text).group(1).split(" : ")
+    roots = sorted(p.stem for p in (ROOT / "hpe_core").glob("*.py") if p.stem not in ("__init__", "cli"))
+    assert [m for m in roots if m not in base] == []
 
 
 def test_no_qt_import_anywhere_in_hpe_core_source():
