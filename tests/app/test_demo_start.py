@@ -29,7 +29,7 @@ def test_the_demo_opens_with_its_checkpoints_and_shows_predictions(qtbot, window
 
 
 def test_without_the_demo_a_clear_message_says_what_to_do(qtbot, window, monkeypatch):
-    monkeypatch.setitem(sys.modules, "hpe_core.studies.demo", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "hpe_core.datasets.demo", None)  # as if not installed
     window.start([])
     qtbot.waitUntil(lambda: bool(window.message_bar.history), timeout=10_000)
     assert window.message_bar.history[-1] == ("info", messages.NO_DEMO)
