@@ -4,10 +4,17 @@ the flips of the augmentations and the readers.
 - ``panoptic19``: CMU Panoptic coco19 order; root = Neck (as in seed 000).
 - ``h36m17``: Human3.6M 17 joints in VideoPose3D order; root = pelvis.
 - ``coco17``: COCO keypoints (2D); root = nose.
+- ``mpi3dhp17``: MPI-INF-3DHP's 17 test joints (its ``mpii_get_joints('relevant')`` order); root = pelvis.
+- ``smpl24``: the SMPL body model's 24 joints (3DPW); root = pelvis.
+- ``common14``: the 14 joints the others share (LSP's 14: limbs, neck, head), for protocols; root = neck.
+
+Named conversions between them (:func:`joint_map`, ``_TABLE``) make each joint of one set an
+affine combination of the other's joints, saying what they derived.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -153,19 +160,93 @@ COCO17 = Skeleton(
     dims=2,
 )
 
-SKELETONS: dict[str, Skeleton] = {s.name: s for s in (PANOPTIC19, H36M17, COCO17)}
-
-# Joints that mean the same body point in both sets: (h36m17 index, panoptic19 index).
-_H36M_PANOPTIC = (
-    (0, 2),    # Pelvis    ~ BodyCenter
-    (1, 12), (2, 13), (3, 14),   # right leg
-    (4, 6), (5, 7), (6, 8),      # left leg
-    (8, 0),    # Thorax    ~ Neck
-    (9, 1),    # Nose
-    (11, 3), (12, 4), (13, 5),   # left arm
-    (14, 9), (15, 10), (16, 11),  # right arm
+MPI3DHP17 = Skeleton(
+    name="mpi3dhp17",
+    joint_names=(
+        "head_top", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder", "left_elbow",
+        "left_wrist", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle",
+        "pelvis", "spine", "head",
+    ),
+    parents=(16, 15, 1, 2, 3, 1, 5, 6, 14, 8, 9, 14, 11, 12, -1, 14, 1),
+    flip_pairs=((2, 5), (3, 6), (4, 7), (8, 11), (9, 12), (10, 13)),
 )
 
+SMPL24 = Skeleton(
+    name="smpl24",
+    joint_names=(
+        "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle",
+        "right_ankle", "spine3", "left_foot", "right_foot", "neck", "left_collar", "right_collar", "head",
+        "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+        "left_hand", "right_hand",
+    ),
+    parents=(-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21),
+    flip_pairs=((1, 2), (4, 5), (7, 8), (10, 11), (13, 14), (16, 17), (18, 19), (20, 21), (22, 23)),
+)
+
+COMMON14 = Skeleton(
+    name="common14",
+    joint_names=(
+        "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle", "right_wrist",
+        "right_elbow", "right_shoulder", "left_shoulder", "left_elbow", "left_wrist", "neck", "head",
+    ),
+    parents=(1, 2, 12, 12, 3, 4, 7, 8, 12, 12, 9, 10, -1, 12),
+    flip_pairs=((0, 5), (1, 4), (2, 3), (6, 11), (7, 10), (8, 9)),
+    extra_bones=((2, 3),),
+)
+
+SKELETONS: dict[str, Skeleton] = {s.name: s for s in (PANOPTIC19, H36M17, COCO17, MPI3DHP17, SMPL24, COMMON14)}
+
+
+def _limb(skeleton: str, side: str, part: str) -> str:
+    if skeleton == "h36m17":
+        return f"{side[0].upper()}{part.capitalize()}"  # RShoulder
+    if skeleton == "panoptic19":
+        return f"{side[0]}{part.capitalize()}"  # rShoulder
+    return f"{side}_{part}"  # right_shoulder
+
+
+def _limbs(source: str, target: str) -> dict[str, str]:
+    """The 12 limb joints every set has (shoulders, elbows, wrists, hips, knees, ankles): target <- source."""
+    return {_limb(target, side, part): _limb(source, side, part)
+            for side in ("left", "right") for part in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")}
+
+
+_MID_HIP = {"left_hip": 0.5, "right_hip": 0.5}
+_MID_SHOULDER = {"left_shoulder": 0.5, "right_shoulder": 0.5}
+# COCO has no head joint: the nose moved away from the mid-shoulder point by a quarter of their distance
+_COCO_HEAD = {"nose": 1.25, "left_shoulder": -0.125, "right_shoulder": -0.125}
+
+# The named conversions: (source, target) -> (target joint <- a source joint, or {source joint: weight}
+# with weights summing to 1; whether the copied joints also convert back; what the conversion derived).
+# Any other pair goes through these (e.g. coco17 -> mpi3dhp17 is coco17 -> h36m17 -> mpi3dhp17).
+_TABLE: dict[tuple[str, str], tuple[dict, bool, str]] = {
+    # MPI-INF-3DHP's 17 test joints are Human3.6M's 17 (as its test kit and the lifting literature pair them)
+    ("h36m17", "mpi3dhp17"): ({**_limbs("h36m17", "mpi3dhp17"), "head_top": "Head", "neck": "Thorax",
+                               "pelvis": "Pelvis", "spine": "Spine", "head": "Nose"}, True, ""),
+    ("h36m17", "panoptic19"): ({**_limbs("h36m17", "panoptic19"), "BodyCenter": "Pelvis", "Neck": "Thorax",
+                                "Nose": "Nose"}, True, ""),
+    ("smpl24", "h36m17"): ({**_limbs("smpl24", "h36m17"), "Pelvis": "pelvis", "Thorax": "neck", "Head": "head"},
+                           True, "smpl24 <-> h36m17: SMPL's neck joint is the Thorax, its head joint (the head's "
+                           "centre, not its top) the Head"),
+    ("coco17", "h36m17"): ({**_limbs("coco17", "h36m17"), "Nose": "nose", "Pelvis": _MID_HIP,
+                            "Thorax": _MID_SHOULDER, "Spine": dict.fromkeys([*_MID_HIP, *_MID_SHOULDER], 0.25),
+                            "Head": _COCO_HEAD}, True,
+                           "coco17 -> h36m17: Pelvis derived as the mid-hip point, Thorax as the mid-shoulder "
+                           "point, Spine midway between them, Head from the nose and thorax"),
+    ("coco17", "panoptic19"): ({**_limbs("coco17", "panoptic19"), "Nose": "nose", "lEye": "left_eye",
+                                "lEar": "left_ear", "rEye": "right_eye", "rEar": "right_ear",
+                                "Neck": _MID_SHOULDER, "BodyCenter": _MID_HIP}, True,
+                               "coco17 -> panoptic19: Neck derived as the mid-shoulder point, BodyCenter as the "
+                               "mid-hip point"),
+    # the 14 joints common to them (LSP's 14, as protocols over 14 joints take them)
+    ("h36m17", "common14"): ({**_limbs("h36m17", "common14"), "neck": "Thorax", "head": "Head"}, False, ""),
+    ("mpi3dhp17", "common14"): ({**_limbs("mpi3dhp17", "common14"), "neck": "neck", "head": "head_top"}, False, ""),
+    ("smpl24", "common14"): ({**_limbs("smpl24", "common14"), "neck": "neck", "head": "head"}, False,
+                             "smpl24 -> common14: head is SMPL's head joint (the head's centre, not its top)"),
+    ("coco17", "common14"): ({**_limbs("coco17", "common14"), "neck": _MID_SHOULDER, "head": _COCO_HEAD}, False,
+                             "coco17 -> common14: neck derived as the mid-shoulder point, head from the nose "
+                             "and the neck"),
+}
 
 def get_skeleton(name: str | Skeleton) -> Skeleton:
     """The skeleton called ``name``; an :class:`InputError` lists the valid names."""
@@ -177,33 +258,102 @@ def get_skeleton(name: str | Skeleton) -> Skeleton:
         raise InputError(f"unknown skeleton {name!r}; choose one of: {', '.join(SKELETONS)}") from None
 
 
+@dataclass(frozen=True)
+class JointMap:
+    """A named conversion: each ``target`` joint is an affine combination of ``source`` joints,
+    ``weights`` (J_target, J_source) with rows summing to 1, so a map commutes with rotations,
+    translations and scaling and works on 2D px and 3D mm alike. A joint not ``defined`` has no
+    counterpart (NaN)."""
+
+    name: str
+    source: str
+    target: str
+    weights: np.ndarray  # (J_target, J_source)
+    defined: np.ndarray  # (J_target,) bool
+    notes: tuple[str, ...] = ()
+
+    def __call__(self, joints: np.ndarray) -> np.ndarray:
+        """(..., J_source, D) -> (..., J_target, D) float64; NaN where a joint has no counterpart or
+        a source joint it is made of is NaN."""
+        joints = np.asarray(joints, dtype=np.float64)
+        missing = np.isnan(joints).any(axis=-1)
+        out = np.einsum("ts,...sd->...td", self.weights, np.where(missing[..., None], 0.0, joints))
+        uses = (self.weights != 0).T.astype(np.float64)
+        bad = ~self.defined | ((missing.astype(np.float64) @ uses) > 0)
+        out[bad] = np.nan
+        return out
+
+    def then(self, other: "JointMap") -> "JointMap":
+        """This map followed by ``other`` (whose source is this map's target)."""
+        defined = other.defined & ~((other.weights != 0) & ~self.defined[None, :]).any(axis=1)
+        weights = np.where(defined[:, None], other.weights @ self.weights, 0.0)
+        return JointMap(f"{self.name} -> {other.target}", self.source, other.target, weights, defined,
+                        self.notes + other.notes)
+
+
+def _table_map(source: str, target: str) -> JointMap | None:
+    """The table's map ``source -> target``, or the copies of ``target -> source`` turned back."""
+    src, dst = SKELETONS[source], SKELETONS[target]
+    if (source, target) in _TABLE:
+        table, _, note = _TABLE[(source, target)]
+        mapping, notes = table, (note,) if note else ()
+    elif _TABLE.get((target, source), ({}, False, ""))[1]:
+        table, _, note = _TABLE[(target, source)]
+        mapping = {s: t for t, s in table.items() if isinstance(s, str)}
+        notes = (note,) if note and len(mapping) == len(table) else ()  # a derivation does not turn back
+    else:
+        return None
+    weights = np.zeros((dst.num_joints, src.num_joints))
+    for name, made_of in mapping.items():
+        for joint, weight in ({made_of: 1.0} if isinstance(made_of, str) else made_of).items():
+            weights[dst.index(name), src.index(joint)] = weight
+    return JointMap(f"{source} -> {target}", source, target, weights, weights.any(axis=1), notes)
+
+
+@functools.lru_cache(maxsize=None)
+def joint_map(source: str | Skeleton, target: str | Skeleton) -> JointMap:
+    """The conversion ``source -> target``: the table's own, else the shortest chain of them;
+    :class:`InputError` when the sets are not connected (nothing converts out of ``common14``)."""
+    src, dst = get_skeleton(source).name, get_skeleton(target).name
+    if src == dst:
+        n = SKELETONS[src].num_joints
+        return JointMap(src, src, src, np.eye(n), np.ones(n, bool))
+    paths, frontier = {src: None}, [src]
+    while frontier and dst not in paths:
+        step = []
+        for here in frontier:
+            for there in SKELETONS:
+                if there not in paths and _table_map(here, there) is not None:
+                    paths[there] = here
+                    step.append(there)
+        frontier = step
+    if dst not in paths:
+        raise InputError(f"no joint correspondence between {src} and {dst}")
+    chain = [dst]
+    while paths[chain[-1]] is not None:
+        chain.append(paths[chain[-1]])
+    chain.reverse()
+    out = _table_map(chain[0], chain[1])
+    for a, b in zip(chain[1:], chain[2:]):
+        out = out.then(_table_map(a, b))
+    return out
+
+
 def correspondence(source: str | Skeleton, target: str | Skeleton) -> tuple[np.ndarray, np.ndarray]:
-    """Index arrays ``(src_idx, dst_idx)`` of joints that correspond between two skeletons."""
-    src, dst = get_skeleton(source), get_skeleton(target)
-    if src.name == dst.name:
-        idx = np.arange(src.num_joints)
-        return idx, idx
-    pairs = {("h36m17", "panoptic19"): _H36M_PANOPTIC,
-             ("panoptic19", "h36m17"): tuple((b, a) for a, b in _H36M_PANOPTIC)}
-    if (src.name, dst.name) not in pairs:
-        raise InputError(f"no joint correspondence between {src.name} and {dst.name}")
-    table = np.array(pairs[(src.name, dst.name)])
-    return table[:, 0], table[:, 1]
+    """Index arrays ``(src_idx, dst_idx)`` of the joints that one joint of the other set gives as is."""
+    m = joint_map(source, target)
+    copied = m.defined & ((m.weights == 1.0).sum(axis=1) == 1) & ((m.weights != 0).sum(axis=1) == 1)
+    dst_idx = np.flatnonzero(copied)
+    return m.weights[dst_idx].argmax(axis=1), dst_idx
 
 
 def convert_joints(joints: np.ndarray, source: str | Skeleton, target: str | Skeleton) -> np.ndarray:
-    """Map ``(..., J_src, D)`` joints onto ``target``; joints with no counterpart are NaN."""
+    """Map ``(..., J_src, D)`` joints onto ``target`` (:func:`joint_map`); joints with no counterpart are NaN."""
     src, dst = get_skeleton(source), get_skeleton(target)
     joints = np.asarray(joints, dtype=np.float64)
     if joints.ndim < 2 or joints.shape[-2] != src.num_joints:
-        raise InputError(
-            f"joints: expected (..., {src.num_joints}, D) for {src.name}, got shape {joints.shape}"
-        )
-    s_idx, d_idx = correspondence(src, dst)
-    out = np.full(joints.shape[:-2] + (dst.num_joints, joints.shape[-1]), np.nan)
-    out[..., d_idx, :] = joints[..., s_idx, :]
-    return out
-
+        raise InputError(f"joints: expected (..., {src.num_joints}, D) for {src.name}, got shape {joints.shape}")
+    return joint_map(src, dst)(joints)
 
 def check_joints(array, skeleton: str | Skeleton | None, argument: str, dims: tuple[int, ...] = (2, 3)) -> None:
     """Raise :class:`InputError` naming ``argument`` unless it is ``(N, J, D)`` fitting ``skeleton``."""
@@ -221,17 +371,12 @@ def check_joints(array, skeleton: str | Skeleton | None, argument: str, dims: tu
             )
 
 
-# coco17 indices
-_NOSE, _LEYE, _REYE, _LEAR, _REAR, _LSH, _RSH, _LEL, _REL, _LWR, _RWR, _LHIP, _RHIP, _LKN, _RKN, _LAN, _RAN = range(17)
-
-
 def map_joints(joints: np.ndarray, source: str | None, target: str, path: str = "keypoints") -> tuple[np.ndarray, list[str]]:
-    """(N, J_src, 2) in ``source``'s joint set -> (N, J_target, 2), with the notes of what was derived.
-
-    ``source`` None: as is when the counts agree, else 17 joints are COCO's. coco17 -> h36m17 as
-    usual (Pelvis = mid-hip, Thorax = mid-shoulder, Spine midway between them, Head = the nose moved
-    away from the thorax by a quarter of the thorax-nose distance) and coco17 -> panoptic19
-    (BodyCenter = mid-hip, Neck = mid-shoulder); other sets by their shared joint names."""
+    """(N, J_src, 2) in ``source``'s joint set -> (N, J_target, 2) by :func:`joint_map`, with the
+    notes of what was derived or has no counterpart. ``source`` None: as is when the counts agree,
+    else 17 joints are COCO's (coco17 -> h36m17 derives Pelvis = mid-hip, Thorax = mid-shoulder,
+    Spine midway between them, Head = the nose moved away from the thorax by a quarter of the
+    thorax-nose distance; coco17 -> panoptic19 derives BodyCenter = mid-hip, Neck = mid-shoulder)."""
     sk = get_skeleton(target)
     j = joints.shape[1]
     if source is None:
@@ -247,29 +392,7 @@ def map_joints(joints: np.ndarray, source: str | None, target: str, path: str = 
         raise InputError(f"{path}: {j} joints per pose, but {src.name} has {src.num_joints}")
     if src.name == sk.name:
         return joints, []
-    if src.name == "coco17" and sk.name in ("h36m17", "panoptic19"):
-        return _from_coco(joints, sk.name)
-    out = convert_joints(joints, src, sk)
-    missing = [sk.joint_names[k] for k in range(sk.num_joints) if np.isnan(out[:, k]).all()]
-    return out, [f"{src.name} -> {sk.name}: no counterpart for {', '.join(missing)}"] if missing else []
-
-
-def _mid(a, b):
-    return (a + b) / 2.0
-
-
-def _from_coco(c: np.ndarray, target: str) -> tuple[np.ndarray, list[str]]:
-    pelvis, thorax = _mid(c[:, _LHIP], c[:, _RHIP]), _mid(c[:, _LSH], c[:, _RSH])
-    if target == "panoptic19":
-        order = [thorax, c[:, _NOSE], pelvis, c[:, _LSH], c[:, _LEL], c[:, _LWR], c[:, _LHIP], c[:, _LKN], c[:, _LAN],
-                 c[:, _RSH], c[:, _REL], c[:, _RWR], c[:, _RHIP], c[:, _RKN], c[:, _RAN],
-                 c[:, _LEYE], c[:, _LEAR], c[:, _REYE], c[:, _REAR]]
-        return np.stack(order, 1), ["coco17 -> panoptic19: Neck derived as the mid-shoulder point, "
-                                    "BodyCenter as the mid-hip point"]
-    nose = c[:, _NOSE]
-    spine = _mid(pelvis, thorax)
-    head = nose + 0.25 * (nose - thorax)
-    order = [pelvis, c[:, _RHIP], c[:, _RKN], c[:, _RAN], c[:, _LHIP], c[:, _LKN], c[:, _LAN], spine, thorax, nose,
-             head, c[:, _LSH], c[:, _LEL], c[:, _LWR], c[:, _RSH], c[:, _REL], c[:, _RWR]]
-    return np.stack(order, 1), ["coco17 -> h36m17: Pelvis derived as the mid-hip point, Thorax as the "
-                                "mid-shoulder point, Spine midway between them, Head from the nose and thorax"]
+    m = joint_map(src, sk)
+    missing = [sk.joint_names[k] for k in np.flatnonzero(~m.defined)]
+    notes = list(m.notes) + ([f"{src.name} -> {sk.name}: no counterpart for {', '.join(missing)}"] if missing else [])
+    return m(joints), notes

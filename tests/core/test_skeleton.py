@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from hpe_core.skeleton import (
-    COCO17, H36M17, PANOPTIC19, SKELETONS, Skeleton, check_joints, convert_joints, correspondence,
-    get_skeleton,
+    COCO17, COMMON14, H36M17, MPI3DHP17, PANOPTIC19, SKELETONS, SMPL24, Skeleton, check_joints, convert_joints,
+    correspondence, get_skeleton,
 )
 
-ALL = [PANOPTIC19, H36M17, COCO17]
+ALL = [PANOPTIC19, H36M17, COCO17, MPI3DHP17, SMPL24, COMMON14]
 
 
 @pytest.mark.parametrize("sk", ALL, ids=lambda s: s.name)
@@ -59,7 +59,8 @@ def test_named_roots_and_dims():
     assert H36M17.joint_names[H36M17.root] == "Pelvis"
     assert (PANOPTIC19.dims, H36M17.dims, COCO17.dims) == (3, 3, 2)
     assert PANOPTIC19.index("rWrist") == 11
-    assert set(SKELETONS) == {"panoptic19", "h36m17", "coco17"}
+    assert set(SKELETONS) == {"panoptic19", "h36m17", "coco17", "mpi3dhp17", "smpl24", "common14"}
+    assert [sk.joint_names[sk.root] for sk in (MPI3DHP17, SMPL24, COMMON14)] == ["pelvis", "pelvis", "neck"]
 
 
 def test_mirrored_pose_keeps_bone_lengths():
@@ -95,12 +96,12 @@ def test_conversion_round_trip_and_missing_joints_are_nan():
 
 
 def test_bad_names_and_shapes_raise_value_errors():
-    with pytest.raises(ValueError, match="unknown skeleton 'smpl24'; choose one of: panoptic19"):
-        get_skeleton("smpl24")
+    with pytest.raises(ValueError, match="unknown skeleton 'smpl22'; choose one of: panoptic19"):
+        get_skeleton("smpl22")
     with pytest.raises(ValueError, match="no joint 'Elbow'"):
         PANOPTIC19.index("Elbow")
-    with pytest.raises(ValueError, match="no joint correspondence"):
-        correspondence("coco17", "h36m17")
+    with pytest.raises(ValueError, match="no joint correspondence between common14 and coco17"):
+        correspondence("common14", "coco17")  # nothing converts out of the 14 common joints
     with pytest.raises(ValueError, match="joints: expected"):
         convert_joints(np.zeros((2, 19, 3)), "h36m17", "panoptic19")
     with pytest.raises(ValueError, match="pred: 17 joints, but skeleton panoptic19 has 19"):
