@@ -24,7 +24,12 @@ COLUMNS: dict[str, Any] = {
     "joints_3d": np.float32, "joints_2d": np.float32, "visible": np.bool_,
     "pose_id": np.int64, "camera_id": np.int32, "action": np.int32, "subject": np.int32,
     "sequence": np.int32, "frame": np.int64,
+    # what a file gives beside the joints (None where it does not): mmpose's box ``center`` (N, 2) px and
+    # ``scale`` (N,) (box side / 200 px); 3DPW's own 2D detections ``poses2d`` (N, 18, 3: x, y, confidence,
+    # OpenPose's COCO-18 order); MPI-INF-3DHP's ``joints_3d_univ`` (N, J, 3) mm, scaled to the universal skeleton
+    "center": np.float32, "scale": np.float32, "poses2d": np.float32, "joints_3d_univ": np.float32,
 }
+OPTIONAL = ("joints_3d", "center", "scale", "poses2d", "joints_3d_univ")
 LABELS = ("action", "subject", "camera", "pose_id", "sequence")
 
 
@@ -182,7 +187,7 @@ class PoseDataset:
 
     def _default(self, name: str) -> np.ndarray | None:
         n, j = self._size, self.skeleton.num_joints
-        if name == "joints_3d":
+        if name in OPTIONAL:
             return None
         if name == "joints_2d":
             return np.full((n, j, 2), np.nan, np.float32)
@@ -213,7 +218,7 @@ class PoseDataset:
         return None if base is None else base[row]
 
     def _default_row(self, name: str, i: int, row: int):
-        if name == "joints_3d":
+        if name in OPTIONAL:
             return None
         if name == "joints_2d":
             return np.full((self.skeleton.num_joints, 2), np.nan, np.float32)

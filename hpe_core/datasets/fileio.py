@@ -56,6 +56,17 @@ def image_file_problem(path: str | Path) -> str | None:
     return image_problem(data)
 
 
+def image_size(path: str | Path) -> tuple[int, int] | None:
+    """(width, height) of an image file from its header (Pillow reads no pixels); None if unreadable."""
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return tuple(int(v) for v in image.size)
+    except (ImportError, OSError, ValueError):
+        return None
+
+
 def decode_image(data: bytes, name: str | Path) -> np.ndarray:
     """(H, W, 3) uint8 RGB from encoded bytes; :class:`DatasetError` naming ``name`` if bad."""
     import cv2
