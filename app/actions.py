@@ -16,7 +16,8 @@ from app.views.video_view import VIDEO_FILTER
 from app.visuals.binding import bind
 from hpe_core.file_kinds import CHECKPOINT_SUFFIXES
 
-OPEN_FILTER = ("All HPE Studio files (*" + " *".join(sorted(CHECKPOINT_SUFFIXES | {SUFFIX, ".json", ".npz"}))
+DATASET_FILES = {".json", ".npz", ".mat", ".pkl"}  # COCO, npz layouts, MPI-INF-3DHP annot_data.mat, 3DPW pickles
+OPEN_FILTER = ("All HPE Studio files (*" + " *".join(sorted(CHECKPOINT_SUFFIXES | DATASET_FILES | {SUFFIX}))
                + ");;Checkpoints (*" + " *".join(sorted(CHECKPOINT_SUFFIXES)) + f");;Workspaces (*{SUFFIX});;"
                + VIDEO_FILTER + ";;All files (*)")
 

@@ -13,7 +13,8 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "data", help="synthesize, describe and check pose datasets",
         description="Pose datasets: make the built-in synthetic one, describe any supported dataset "
-        "(native, CMU Panoptic, Human3.6M npz, COCO keypoints, image folder, video), check its health.")
+        "(native, CMU Panoptic, Human3.6M npz, COCO keypoints, mmpose body3d npz (Human3.6M, MPI-INF-3DHP), "
+        "MPI-INF-3DHP test set, 3DPW, image folder, video), check its health.")
     sub = parser.add_subparsers(dest="data_command", metavar="ACTION", parser_class=type(parser))
     parser.set_defaults(func=lambda args: _usage(parser))
     _add_synth(sub)
@@ -34,6 +35,8 @@ def register(subparsers) -> None:
 def _add_dataset_args(parser: argparse.ArgumentParser, skip_help: str) -> None:
     parser.add_argument("path", help="dataset folder or file")
     parser.add_argument("--skip-list", help=skip_help)
+    parser.add_argument("--images", metavar="DIR", help="an mmpose body3d file: the folder its image names are "
+                        "relative to (default: found beside the file)")
 
 
 def _add_synth(sub) -> None:
@@ -97,7 +100,10 @@ def _info_text(p: dict) -> str:
              f"  images    {'yes' if p['has_images'] else 'no'}"]
     for key in ("subjects", "actions"):
         values = p.get(key) or []
-        lines.append(f"  {key:<9} {len(values)}" + (f": {', '.join(map(str, values))}" if values else ""))
+        lines.append(f"  {key:<9} {len(values)}" + (f": {', '.join(map(str, values[:20]))}" if values else "")
+                     + (", ..." if len(values) > 20 else ""))
+    if p.get("image_root"):
+        lines.append(f"  image root {p['image_root']}")
     if p.get("skipped"):
         lines.append(f"  skipped   {p['skipped']} (skip list)")
     return "\n".join(lines)
@@ -106,7 +112,7 @@ def _info_text(p: dict) -> str:
 def _info(args: argparse.Namespace) -> int:
     from hpe_core.datasets import open_dataset
 
-    dataset = open_dataset(args.path, skip_list=args.skip_list)
+    dataset = open_dataset(args.path, skip_list=args.skip_list, images=args.images)
     return emit(args, dataset.info(), _info_text)
 
 
@@ -115,6 +121,6 @@ def _check(args: argparse.Namespace) -> int:
     from hpe_core.progress import terminal_progress
 
     with terminal_progress("check") as bar:
-        report = run_check(CheckSpec(path=args.path, skip_list=args.skip_list,
+        report = run_check(CheckSpec(path=args.path, skip_list=args.skip_list, images=args.images,
                                      write_skip_list=args.write_skip_list), bar)
     return emit(args, report, check_text)

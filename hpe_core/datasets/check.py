@@ -44,6 +44,7 @@ class CheckSpec:
     path: str | Path
     skip_list: str | Path | None = None
     write_skip_list: str | Path | None = None
+    images: str | Path | None = None  # an mmpose body3d file's image folder, if not beside it
     uniform_std: float = 3.0  # a frame whose every channel has a smaller std (0-255) is near-uniform
     saturated_fraction: float = 0.9  # of pixels with one channel >= 200 and the others <= 80
     outside_margin: float = 0.5  # how far outside the image (fraction of its size) a joint may be
@@ -157,7 +158,7 @@ def run_check(spec: CheckSpec, progress: ProgressSink | None = None) -> dict:
     from hpe_core.datasets import open_dataset
     from hpe_core.datasets.skiplist import write_skip_list
 
-    dataset = open_dataset(spec.path, skip_list=spec.skip_list)
+    dataset = open_dataset(spec.path, skip_list=spec.skip_list, images=spec.images)
     report = check_dataset(dataset, progress, spec)
     report["skip_list"] = None
     if spec.write_skip_list:

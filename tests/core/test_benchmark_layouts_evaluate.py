@@ -1,7 +1,7 @@
 """``hpe evaluate`` (the standard protocol) on the three benchmark layouts: mmpose's body3d files,
 MPI-INF-3DHP's test set and 3DPW, each through its images with a tiny image model of the layout's
 joint set (a checkpoint must predict the dataset's joints: 17 for h36m17 / mpi3dhp17, 24 for
-smpl24), and Human3.6M's 2D lifted by a tiny lifter. Fixtures: benchmark_layouts.py."""
+smpl24), and Human3.6M's 2D lifted by a tiny lifter. Fixtures: tests/benchmark_layouts.py."""
 
 import json
 

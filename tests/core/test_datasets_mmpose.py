@@ -1,8 +1,9 @@
 """mmpose's body3d layout (Human3.6M and MPI-INF-3DHP with images), on fixtures written as mmpose's
 ``tools/dataset_converters/preprocess_h36m.py`` / ``preprocess_mpi_inf_3dhp.py`` write them and read
 as its ``SimpleCamera`` and ``Body3DH36MDataset`` / ``Body3DMpiInf3dhpDataset`` read them (see
-benchmark_layouts.py)."""
+tests/benchmark_layouts.py)."""
 
+import json
 import os
 import pickle
 import shutil
@@ -59,7 +60,7 @@ def test_h36m_images_come_from_the_images_folder_two_levels_up(h36m):
         assert abs(float(ds.load_image(i).mean()) - (10 + 5 * i)) < 1.5  # each image is a flat grey of its row
 
 
-def test_3dhp_layout_its_test_cameras_and_a_given_image_folder(tmp_path, monkeypatch):
+def test_3dhp_layout_its_test_cameras_and_a_given_image_folder(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HPE_STUDIO_CACHE", str(tmp_path / "cache"))
     made = write_mmpose_3dhp(tmp_path / "3dhp")
     ds = open_dataset(tmp_path / "3dhp")
@@ -80,6 +81,10 @@ def test_3dhp_layout_its_test_cameras_and_a_given_image_folder(tmp_path, monkeyp
         lost.load_image(0)
     found = open_dataset(tmp_path / "3dhp", images=moved)
     assert abs(float(found.load_image(3).mean()) - 100) < 1.5
+    assert main(["data", "info", str(tmp_path / "3dhp"), "--images", str(moved), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["image_root"] == str(moved)
+    assert main(["data", "check", str(made["npz"]), "--images", str(tmp_path)]) == 2  # the names are not there
+    assert "no image TS1_000001.jpg" in capsys.readouterr().err
 
 
 def _age(*paths, seconds=30):

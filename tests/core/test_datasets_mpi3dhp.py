@@ -1,6 +1,6 @@
 """MPI-INF-3DHP's official test set (TS*/annot_data.mat + imageSequence/), both MATLAB file
 versions, on fixtures laid out as the test set's readme describes (annot2 2x17x1xN, annot3 and
-univ_annot3 3x17x1xN mm, valid_frame, activity_annotation; see benchmark_layouts.py), read as
+univ_annot3 3x17x1xN mm, valid_frame, activity_annotation; see tests/benchmark_layouts.py), read as
 mmpose's ``preprocess_mpi_inf_3dhp.py`` reads the v7.3 file (h5py) and the kit's
 ``mpii_test_predictions.m`` selects frames (valid_frame)."""
 

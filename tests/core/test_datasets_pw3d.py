@@ -1,6 +1,6 @@
 """3DPW (sequenceFiles/*/*.pkl + imageFiles/), on Python-2 pickles written as Python 2 writes them,
 with the fields its readme lists and read as its ``demo.py`` reads them (jointPositions world,
-cam_poses world -> camera, poses2d (T, 3, 18), campose_valid per actor); see benchmark_layouts.py.
+cam_poses world -> camera, poses2d (T, 3, 18), campose_valid per actor); see tests/benchmark_layouts.py.
 A pickle that names anything but NumPy's array rebuilders and plain containers runs nothing."""
 
 import builtins
