@@ -128,6 +128,17 @@ def npz_members(path: str | Path) -> list[str]:
         raise DatasetError(f"{path}: not a readable npz file ({exc})") from None
 
 
+def npz_member_shape(path: str | Path, name: str) -> tuple[int, ...]:
+    """The shape of array ``name`` of the npz ``path``, from its header only (nothing decompressed)."""
+    try:
+        with zipfile.ZipFile(path) as zf, zf.open(name + ".npy") as fh:
+            return tuple(_read_header(fh, np.lib.format.read_magic(fh))[0])
+    except KeyError:
+        raise DatasetError(f"{path}: no array {name!r} in the annotation file") from None
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise DatasetError(f"{path}: array {name!r} is unreadable ({exc})") from None
+
+
 def load_npz_member(path: str | Path, name: str, mmap: bool = True) -> np.ndarray:
     """Array ``name`` of the npz ``path``; memory-mapped when stored uncompressed.
 

@@ -37,7 +37,7 @@ import numpy as np
 
 from hpe_core.datasets import index_cache
 from hpe_core.datasets.base import LazyArray, NoImages, PoseDataset
-from hpe_core.datasets.fileio import load_npz_member, npz_members
+from hpe_core.datasets.fileio import load_npz_member, npz_member_shape, npz_members
 from hpe_core.datasets.folder import FileImages
 from hpe_core.datasets.mmpose_names import parse_names
 from hpe_core.errors import DatasetError
@@ -80,7 +80,7 @@ def _resolve(path: Path) -> Path:
 
 
 class _Members:
-    """The file's arrays, each read (memory-mapped when stored) on first use and checked."""
+    """The file's arrays, each read on first use (memory-mapped when stored, as ``np.savez`` does)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -92,14 +92,9 @@ class _Members:
             self._read[name] = self._names() if name == "imgname" else self._array(name)
         return self._read[name]
 
-    def _array(self, name: str) -> np.ndarray:
+    def _array(self, name: str) -> np.ndarray:  # shapes checked by check()
         array = load_npz_member(self.path, name)
-        want = {"center": (self.n, 2), "scale": (self.n,), "part": (self.n, self.j, 3), "S": (self.n, self.j, 4)}[name]
-        if name == "scale" and array.ndim == 2 and array.shape[1:] == (1,):
-            array = array[:, 0]
-        if array.shape != want:
-            raise DatasetError(f"{self.path}: {name} has shape {array.shape}, expected {want}")
-        return array
+        return array.reshape(-1) if name == "scale" else array
 
     def _names(self) -> np.ndarray:
         try:
@@ -116,16 +111,19 @@ class _Members:
         return names
 
     def check(self) -> None:
-        """Read the shapes (headers only where stored): N from imgname, J from S."""
+        """N from imgname, J from S, every shape from the headers (nothing else read)."""
         self.n = len(self.get("imgname"))
-        s = load_npz_member(self.path, "S")
-        if s.ndim != 3 or s.shape[0] != self.n or s.shape[2] != 4:
-            raise DatasetError(f"{self.path}: S has shape {s.shape}, expected ({self.n}, J, 4)")
-        self.j = s.shape[1]
+        s = npz_member_shape(self.path, "S")
+        if len(s) != 3 or s[0] != self.n or s[2] != 4:
+            raise DatasetError(f"{self.path}: S has shape {s}, expected ({self.n}, J, 4)")
+        self.j = s[1]
         if self.j != 17:
             raise DatasetError(f"{self.path}: S has {self.j} joints; mmpose's Human3.6M and MPI-INF-3DHP have 17")
-        for name in ("center", "scale", "part"):
-            self.get(name)
+        for name, want in (("center", [(self.n, 2)]), ("scale", [(self.n,), (self.n, 1)]),
+                           ("part", [(self.n, self.j, 3)])):
+            shape = npz_member_shape(self.path, name)
+            if shape not in want:
+                raise DatasetError(f"{self.path}: {name} has shape {shape}, expected {want[0]}")
 
 
 def _converted(source: np.ndarray, take, factor: float = 1.0) -> np.ndarray:

@@ -21,38 +21,50 @@ _H36M = re.compile(r"^(S\d+)_(.+)\.(\w+)$")  # S1_Directions_1.54138969 (subject
 
 
 def _codes(names: np.ndarray) -> np.ndarray:
-    """(n, L) character codes of an (n,) str or bytes array (0 past a name's end)."""
-    names = np.ascontiguousarray(names)
-    return names.view(np.uint32 if names.dtype.kind == "U" else np.uint8).reshape(len(names), -1)
+    """(n, L) character codes of an (n,) str or bytes array (0 past a name's end); ASCII names as bytes."""
+    if names.dtype.kind == "U":
+        try:
+            names = names.astype(f"S{names.dtype.itemsize // 4}")
+        except UnicodeEncodeError:  # not ASCII: the 4-byte code points themselves
+            return np.ascontiguousarray(names).view(np.uint32).reshape(len(names), -1)
+    return np.ascontiguousarray(names).view(np.uint8).reshape(len(names), -1)
 
 
 def _last(codes: np.ndarray, char: str) -> np.ndarray:
-    hit = codes == ord(char)
-    return np.where(hit.any(axis=1), codes.shape[1] - 1 - hit[:, ::-1].argmax(axis=1), -1)
+    hit = codes[:, ::-1] == ord(char)
+    return np.where(hit.any(axis=1), codes.shape[1] - 1 - hit.argmax(axis=1), -1)
+
+
+def _frames(codes: np.ndarray, cut: np.ndarray, dot: np.ndarray) -> np.ndarray | None:
+    """The number between ``cut`` and ``dot`` of each row, read right to left; None where a row has none."""
+    if (cut < 0).any() or (dot <= cut + 1).any() or (dot - cut - 1).max() > 18:
+        return None
+    places = np.arange(int((dot - cut - 1).max()))
+    at = dot[:, None] - 1 - places
+    inside = at > cut[:, None]
+    digits = np.take_along_axis(codes, np.maximum(at, 0), axis=1).astype(np.int64) - ord("0")
+    if (inside & ((digits < 0) | (digits > 9))).any():
+        return None
+    return (np.where(inside, digits, 0) * 10 ** places).sum(axis=1)
 
 
 def _chunk(names: np.ndarray, previous: np.ndarray | None, offset: int):
     """``(prefix end, frame, starts a new prefix)`` of each row of one chunk; ``previous`` holds the
     row before the chunk (None for the first)."""
-    codes = _codes(names)
+    codes = _codes(names if previous is None else np.concatenate([previous, names]))
     cut, dot = _last(codes, "_"), _last(codes, ".")
-    pos = np.arange(codes.shape[1])
-    inside = (pos > cut[:, None]) & (pos < dot[:, None])
-    digits = codes.astype(np.int64) - ord("0")
-    ok = (cut >= 0) & (dot > cut + 1) & ((~inside) | ((digits >= 0) & (digits <= 9))).all(axis=1)
-    if not ok.all():
-        bad = int(np.flatnonzero(~ok)[0])
-        raise DatasetError(f"imgname {_text(names[bad])!r} (row {offset + bad}): expected <sequence>_<frame>.<ext> "
-                           "as mmpose's converters write it")
-    power = 10 ** np.clip(dot[:, None] - 1 - pos, 0, 18)
-    frame = np.where(inside, digits * power, 0).sum(axis=1)
-    prev = codes[:1] if previous is None else _codes(previous)
-    before = np.concatenate([prev, codes[:-1]])
-    cut_before = np.concatenate([_last(prev, "_"), cut[:-1]])
-    differs = ((codes != before) & (pos < cut[:, None])).any(axis=1) | (cut != cut_before)
+    frame = _frames(codes, cut, dot)
+    if frame is None:
+        for k in range(len(names)):  # name the first bad row
+            row = k + (previous is not None)
+            if _frames(codes[row:row + 1], cut[row:row + 1], dot[row:row + 1]) is None:
+                raise DatasetError(f"imgname {_text(names[k])!r} (row {offset + k}): expected "
+                                   "<sequence>_<frame>.<ext> as mmpose's converters write it")
+    neq = codes[1:] != codes[:-1]
+    differs = (neq.any(axis=1) & (neq.argmax(axis=1) < cut[1:])) | (cut[1:] != cut[:-1])
     if previous is None:
-        differs[0] = True
-    return cut, frame, differs
+        return cut, frame, np.concatenate([[True], differs])
+    return cut[1:], frame[1:], differs
 
 
 def _text(value) -> str:

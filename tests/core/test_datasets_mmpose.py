@@ -158,3 +158,14 @@ def test_bad_files_are_refused_with_one_line_naming_them(h36m, tmp_path, capsys)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cameras.pkl: camera pickle cannot be read safely" in err[0] and "posix.system" in err[0]
     assert not marker.exists()
+
+
+def test_a_compressed_file_with_pickled_names_reads_the_same(h36m, tmp_path):
+    """Some converters save with ``np.savez_compressed`` and imgname as an object array (a pickle,
+    read by the allow-list unpickler)."""
+    data = dict(np.load(h36m["npz"]))
+    np.savez_compressed(tmp_path / "h36m_test.npz", **dict(data, imgname=data["imgname"].astype(object)))
+    a, b = open_dataset(h36m["npz"]), open_dataset(tmp_path / "h36m_test.npz")
+    for name in ("joints_3d", "joints_2d", "center", "scale", *mmpose.LABELS):
+        np.testing.assert_array_equal(a.column(name), b.column(name))
+    assert b.sample_name(5) == a.sample_name(5) and b.sample(5).meta == a.sample(5).meta
