@@ -11,8 +11,12 @@
 3. Opening a CMU Panoptic processed set of ``--samples`` joints files (JSON only, 31 cameras):
    the first open (parses every file, stores the index) and the second (from the index; aim
    <= 3 s at 200,000), against a bare ``os.scandir`` + ``json.load`` loop over the same files.
+4. Opening an mmpose body3d file of ``--rows`` rows (1.5 M: Human3.6M's train set at 10 fps, as
+   mmpose's ``preprocess_h36m.py`` writes it: imgname, center, scale, part, S in float64): the
+   first open (parses the image names, stores the labels in the index cache) and the second
+   (from the cache), against a bare ``np.load`` of the file's arrays.
 Each side checks it saw every image and exits 1 if not. ``--only`` picks sections
-(synthesis, loading, panoptic); ``--record`` puts the figures into bench/README.md.
+(synthesis, loading, panoptic, mmpose); ``--record`` puts the figures into bench/README.md.
 """
 
 from __future__ import annotations
@@ -142,6 +146,48 @@ def bench_panoptic(root: Path, args) -> list:
              "near 1")]
 
 
+def build_mmpose(path: Path, rows: int) -> Path:
+    """An mmpose Human3.6M train file of ``rows`` rows: 5 subjects x 30 sequences x 4 cameras."""
+    import numpy as np
+
+    runs = [(s, f"Action{a // 2}_{a % 2 + 1}", c) for s in ("S1", "S5", "S6", "S7", "S8") for a in range(30)
+            for c in ("54138969", "55011271", "58860488", "60457274")]
+    per = -(-rows // len(runs))
+    names = [f"{s}/{s}_{a}.{c}/{s}_{a}.{c}_{1 + 5 * f:06d}.jpg" for s, a, c in runs for f in range(per)][:rows]
+    rng = np.random.default_rng(0)
+    np.savez(path, imgname=np.array(names), center=rng.uniform(0, 1000, (rows, 2)), scale=rng.uniform(1, 5, rows),
+             part=rng.uniform(0, 1000, (rows, 17, 3)), S=rng.normal(0, 1, (rows, 17, 4)))
+    return path
+
+
+def bench_mmpose(root: Path, args) -> list:
+    import numpy as np
+
+    os.environ["HPE_STUDIO_CACHE"] = str(root / "cache")
+    t_build, path = timed(lambda: build_mmpose(root / "h36m_train.npz", args.rows))
+    print(f"built an mmpose body3d file of {args.rows:,} rows ({path.stat().st_size / 1e9:.2f} GB) in {t_build:.1f} s")
+    time.sleep(1.1)  # files modified less than a second before an open are not indexed
+
+    def bare():
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+
+    t_bare, arrays = timed(bare)
+    del arrays
+    t_first, first = timed(lambda: open_dataset(path))
+    t_second, second = timed(lambda: open_dataset(path))
+    t_touch, _ = timed(lambda: second.joints_3d.sum())
+    if not len(first) == len(second) == args.rows or not np.array_equal(first.pose_id, second.pose_id):
+        sys.exit(f"mmpose: opens gave {len(first)} and {len(second)} samples of {args.rows}, or other labels")
+    print(f"bare np.load of every array:          {t_bare:8.2f} s  (baseline)")
+    print(f"first open (parse names + index):     {t_first:8.2f} s  ratio to np.load {t_first / t_bare:.2f}")
+    print(f"second open (from the index):         {t_second:8.2f} s  ratio {t_second / t_bare:.3f}; "
+          f"then its joints_3d in mm {t_touch:.2f} s")
+    n = f"{args.rows / 1e6:.1f} M"
+    return [(f"mmpose {n} rows: first open / bare np.load", f"{t_first / t_bare:.2f}x ({t_first:.1f} s)", "near 1"),
+            (f"mmpose {n} rows: second open", f"{t_second:.2f} s ({t_second / t_bare:.3f}x np.load)", "well under 1 s")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--poses", type=int, default=150)
@@ -150,7 +196,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--samples", type=int, default=200_000, help="joints files of the Panoptic set")
-    parser.add_argument("--only", default="synthesis,loading,panoptic")
+    parser.add_argument("--rows", type=int, default=1_500_000, help="rows of the mmpose body3d file")
+    parser.add_argument("--only", default="synthesis,loading,panoptic,mmpose")
     parser.add_argument("--record", action="store_true", help="put the figures into bench/README.md")
     args = parser.parse_args()
     cv2.setNumThreads(1)
@@ -161,6 +208,8 @@ def main() -> None:
     try:
         if "panoptic" in only:
             figures += bench_panoptic(root, args)
+        if "mmpose" in only:
+            figures += bench_mmpose(root, args)
         if only & {"synthesis", "loading"}:
             figures += bench_images(root, args, only)
     finally:
