@@ -179,10 +179,10 @@ def bench_mmpose(root: Path, args) -> list:
     t_touch, _ = timed(lambda: second.joints_3d.sum())
     if not len(first) == len(second) == args.rows or not np.array_equal(first.pose_id, second.pose_id):
         sys.exit(f"mmpose: opens gave {len(first)} and {len(second)} samples of {args.rows}, or other labels")
-    print(f"bare np.load of every array:          {t_bare:8.2f} s  (baseline)")
-    print(f"first open (parse names + index):     {t_first:8.2f} s  ratio to np.load {t_first / t_bare:.2f}")
-    print(f"second open (from the index):         {t_second:8.2f} s  ratio {t_second / t_bare:.3f}; "
-          f"then its joints_3d in mm {t_touch:.2f} s")
+    for label, seconds in (("bare np.load of every array (baseline)", t_bare),
+                           ("first open (parse names + index)", t_first), ("second open (from the index)", t_second)):
+        print(f"{label + ':':<40} {seconds:8.2f} s  ratio to np.load {seconds / t_bare:.3f}")
+    print(f"then the second's joints_3d in mm:       {t_touch:8.2f} s")
     n = f"{args.rows / 1e6:.1f} M"
     return [(f"mmpose {n} rows: first open / bare np.load", f"{t_first / t_bare:.2f}x ({t_first:.1f} s)", "near 1"),
             (f"mmpose {n} rows: second open", f"{t_second:.2f} s ({t_second / t_bare:.3f}x np.load)", "well under 1 s")]
