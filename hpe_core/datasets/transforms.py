@@ -5,9 +5,18 @@
 after normalisation), turned into a float (3, size, size) tensor in [0, 1] and normalised with
 the ImageNet mean and std. Square images are simply resized. Training without augmentation gives
 exactly the same tensor. ``letterbox_joints`` maps 2D joints the same way.
+
+A person crop (top-down) is a :class:`Region` of the stored image: ``crop_region(box)`` is the square
+around a person box, :data:`CROP_MARGIN` times its longer side (aspect kept), in whole pixels;
+``crop_box`` cuts it out (padded with the mean colour where it leaves the image) and letterboxes it to
+``size`` -- a plain resize, the region being square -- and ``crop_joints`` / ``uncrop_joints`` map 2D
+joints into that input and back. The whole frame is ``Region.whole(h, w)``, for which all three are
+exactly ``letterbox`` / ``letterbox_joints`` / ``unletterbox_joints``.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -82,6 +91,75 @@ def unletterbox_joints(joints: np.ndarray, height: int, width: int, size: int) -
     new_w, new_h, ox, oy = letterbox_params(height, width, size)
     scale = np.array([new_w / width, new_h / height])
     return (np.asarray(joints, dtype=np.float64) - np.array([ox, oy]) + 0.5) / scale - 0.5
+
+
+#: a person crop is this many times the box's longer side (mmpose's top-down padding, 1.25)
+CROP_MARGIN = 1.25
+_MAX_CROP_AREA = 16  # a crop over 16x the image's area is refused: the box cannot be a person in it
+
+
+@dataclass(frozen=True)
+class Region:
+    """The part of a stored image a model sees: ``width`` x ``height`` px from pixel (``x0``, ``y0``);
+    it may reach past the image (that part is padded)."""
+
+    x0: int
+    y0: int
+    width: int
+    height: int
+
+    @classmethod
+    def whole(cls, height: int, width: int) -> "Region":
+        return cls(0, 0, int(width), int(height))
+
+    def is_whole(self, height: int, width: int) -> bool:
+        return self == Region.whole(height, width)
+
+
+def crop_region(box, margin: float = CROP_MARGIN) -> Region:
+    """The square :class:`Region` centred on ``box`` (x0, y0, x1, y1 px), ``margin`` x its longer side."""
+    x0, y0, x1, y1 = (float(v) for v in np.asarray(box, np.float64).reshape(4))
+    if not np.isfinite([x0, y0, x1, y1]).all() or x1 <= x0 or y1 <= y0:
+        raise InputError(f"box: expected finite x0 < x1 and y0 < y1 px, got {[x0, y0, x1, y1]}")
+    if not margin > 0:
+        raise InputError(f"crop margin: expected a positive factor, got {margin}")
+    side = max(1, int(round(max(x1 - x0, y1 - y0) * margin)))
+    return Region(int(round((x0 + x1 - side) / 2)), int(round((y0 + y1 - side) / 2)), side, side)
+
+
+def crop(image: np.ndarray, region: Region) -> np.ndarray:
+    """(region.height, region.width, 3) uint8: the region's pixels, the mean colour outside the image."""
+    import cv2
+
+    image = check_image(image)
+    h, w = image.shape[:2]
+    if region.is_whole(h, w):
+        return image
+    if region.width * region.height > _MAX_CROP_AREA * h * w + 4096:
+        raise InputError(f"box: a {region.width} x {region.height} px crop of a {w} x {h} px image is no person box")
+    ax, ay = max(region.x0, 0), max(region.y0, 0)
+    bx, by = min(region.x0 + region.width, w), min(region.y0 + region.height, h)
+    if bx <= ax or by <= ay:
+        return np.full((region.height, region.width, 3), _PAD, np.uint8)
+    return cv2.copyMakeBorder(np.ascontiguousarray(image[ay:by, ax:bx]), ay - region.y0,
+                              region.y0 + region.height - by, ax - region.x0, region.x0 + region.width - bx,
+                              cv2.BORDER_CONSTANT, value=_PAD)
+
+
+def crop_box(image: np.ndarray, region: Region, size: int) -> np.ndarray:
+    """(size, size, 3) uint8: ``region`` of ``image`` letterboxed to ``size`` (see the module doc)."""
+    return letterbox(crop(image, region), size)
+
+
+def crop_joints(joints_2d: np.ndarray, region: Region, size: int) -> np.ndarray:
+    """(..., 2) px of the stored image -> px of :func:`crop_box`'s ``size`` x ``size`` input."""
+    shifted = np.asarray(joints_2d, np.float64) - np.array([region.x0, region.y0])
+    return letterbox_joints(shifted, region.height, region.width, size)
+
+
+def uncrop_joints(joints: np.ndarray, region: Region, size: int) -> np.ndarray:
+    """(..., 2) px of :func:`crop_box`'s input -> px of the stored image (the inverse of :func:`crop_joints`)."""
+    return unletterbox_joints(joints, region.height, region.width, size) + np.array([region.x0, region.y0])
 
 
 def to_float(image: np.ndarray) -> torch.Tensor:
