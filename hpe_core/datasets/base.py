@@ -2,7 +2,8 @@
 
 A :class:`PoseDataset` holds length-N columns (``joints_3d`` (N,J,3) mm camera frame,
 ``joints_2d`` (N,J,2) px, ``visible`` (N,J), ``pose_id``, ``camera_id``, ``action``, ``subject``,
-``sequence``, ``frame``) and an image source that reads one image when asked. Columns may be
+``sequence``, ``frame``, and where known ``boxes`` (N,4) x0, y0, x1, y1 px: the person's box, see
+:mod:`hpe_core.datasets.boxes`) and an image source that reads one image when asked. Columns may be
 given as zero-argument callables; they are resolved on first use, so opening a large dataset
 reads nothing it does not need. A row selection (a skip list, a subset) is applied lazily too.
 """
@@ -23,13 +24,13 @@ from hpe_core.skeleton import Skeleton
 COLUMNS: dict[str, Any] = {
     "joints_3d": np.float32, "joints_2d": np.float32, "visible": np.bool_,
     "pose_id": np.int64, "camera_id": np.int32, "action": np.int32, "subject": np.int32,
-    "sequence": np.int32, "frame": np.int64,
+    "sequence": np.int32, "frame": np.int64, "boxes": np.float32,
     # what a file gives beside the joints (None where it does not): mmpose's box ``center`` (N, 2) px and
     # ``scale`` (N,) (box side / 200 px); 3DPW's own 2D detections ``poses2d`` (N, 18, 3: x, y, confidence,
     # OpenPose's COCO-18 order); MPI-INF-3DHP's ``joints_3d_univ`` (N, J, 3) mm, scaled to the universal skeleton
     "center": np.float32, "scale": np.float32, "poses2d": np.float32, "joints_3d_univ": np.float32,
 }
-OPTIONAL = ("joints_3d", "center", "scale", "poses2d", "joints_3d_univ")
+OPTIONAL = ("joints_3d", "boxes", "center", "scale", "poses2d", "joints_3d_univ")
 LABELS = ("action", "subject", "camera", "pose_id", "sequence")
 
 
@@ -125,6 +126,7 @@ class PoseDataset:
     subject = _Column()
     sequence = _Column()
     frame = _Column()
+    boxes = _Column()
 
     def __init__(self, *, path: str | Path, format: str, skeleton: Skeleton, size: int,
                  columns: dict[str, Any], images: ImageSource, cameras: dict[int, Camera] | None = None,
@@ -273,6 +275,21 @@ class PoseDataset:
         out.skipped = list(self.skipped)
         out.unreadable = list(self.unreadable)
         out._rows = positions if self._rows is None else self._rows[positions]
+        return out
+
+    def with_column(self, name: str, values: np.ndarray | None, extra: dict | None = None) -> "PoseDataset":
+        """A dataset sharing this one's source and rows, with column ``name`` over the source rows
+        (``len`` = before any row selection) replaced by ``values`` (None: as if the reader gave none),
+        and ``extra`` merged into its extra."""
+        if name not in COLUMNS:
+            raise ValueError(f"unknown dataset column: {name}")
+        out = object.__new__(PoseDataset)
+        out.__dict__.update(self.__dict__)
+        out._cache, out.skipped, out.unreadable = {}, list(self.skipped), list(self.unreadable)
+        out._sources = {**self._sources, name: values}
+        out._provided = (self._provided | {name}) if values is not None else (self._provided - {name})
+        out._base = {k: v for k, v in self._base.items() if k != name}
+        out.extra = {**self.extra, **(extra or {})}
         return out
 
     def __getstate__(self) -> dict:

@@ -1,4 +1,5 @@
-"""COCO keypoints annotations (2D, coco17): one sample per annotated person.
+"""COCO keypoints annotations (2D, coco17): one sample per annotated person, with its ``bbox`` as the
+row's person box (``boxes``; NaN where an annotation has none), so each person is cropped on its own.
 
 Accepts the ``person_keypoints_*.json`` file or a folder holding ``annotations/`` with exactly
 one such file. Images are looked for next to the JSON (``images/``, ``../<split>/``, ``./``).
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from hpe_core.datasets.base import PoseDataset
+from hpe_core.datasets.boxes import boxes_from_xywh
 from hpe_core.datasets.fileio import read_json
 from hpe_core.datasets.folder import FileImages
 from hpe_core.errors import DatasetError
@@ -63,6 +65,7 @@ def read_coco(path: str | Path) -> PoseDataset:
         image_ids = np.array([int(a["image_id"]) for a in rows], dtype=np.int64)
         ann_ids = np.array([int(a.get("id", k)) for k, a in enumerate(rows)], dtype=np.int64)
         names = np.array([files[i][0] for i in image_ids], dtype=object)
+        bbox = np.array([a.get("bbox") or [np.nan] * 4 for a in rows], dtype=np.float64)
     except DatasetError:
         raise
     except (KeyError, TypeError, ValueError) as exc:
@@ -72,7 +75,10 @@ def read_coco(path: str | Path) -> PoseDataset:
     kps = kps.reshape(len(rows), COCO17.num_joints, 3)
     visible = kps[..., 2] > 0
     joints_2d = np.where(visible[..., None], kps[..., :2], np.nan).astype(np.float32)
+    if bbox.shape != (len(rows), 4):
+        raise DatasetError(f"{path}: malformed COCO annotation (a bbox is not [x, y, width, height])")
     root = _image_root(path, str(names[0]))
-    return PoseDataset(path=path, format="coco", skeleton=COCO17, size=len(rows),
-                       columns={"joints_2d": joints_2d, "visible": visible, "pose_id": ann_ids, "frame": image_ids},
-                       images=FileImages(root, names), extra={"image_root": str(root)})
+    columns = {"joints_2d": joints_2d, "visible": visible, "pose_id": ann_ids, "frame": image_ids,
+               "boxes": boxes_from_xywh(bbox)}
+    return PoseDataset(path=path, format="coco", skeleton=COCO17, size=len(rows), columns=columns,
+                       images=FileImages(root, names), extra={"image_root": str(root), "boxes": "COCO bbox"})
