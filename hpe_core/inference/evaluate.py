@@ -114,6 +114,8 @@ def evaluate(predictor, dataset, rows=None, *, lift_from=None, hypotheses: int =
     if prediction.hypotheses is not None:
         out["best_of_k"] = _best_of_k(prediction, dataset, int(hypotheses))
     out.update({"skipped": skipped, "precision": predictor.precision, "device": str(predictor.device)})
+    if "crop" in prediction.meta:  # what an image model saw: the person crops or the whole frames
+        out["crop"] = prediction.meta["crop"]
     return out
 
 

@@ -6,9 +6,11 @@
         batch.skipped        ((row, name, reason), ...) rows that could not be predicted (row -1: a
                              file the dataset left out when opened, said in the first batch)
 
-The family's declared inputs decide what is read. An image family gets each row's image, read and
-letterboxed to the model's size in a prefetch thread (a video's frames in its decode thread), and
-its 2D comes back in the pixels of the image as stored. A family that takes 2D joints (and no
+The family's declared inputs decide what is read. An image family gets each row's image, read,
+cropped to the row's person box when the dataset has boxes (:mod:`hpe_core.datasets.boxes`; else the
+whole frame) and letterboxed to the model's size in a prefetch thread (a video's frames in its decode
+thread), and its 2D comes back in the pixels of the image as stored; ``prediction.meta["crop"]`` says
+which (a row whose box is missing is skipped, and said). A family that takes 2D joints (and no
 image) gets the dataset's 2D -- or ``lift_from``'s predicted 2D of the same rows -- mapped onto its
 joint set; ``hypotheses=K`` asks a family that outputs hypotheses for K seeded samples (one
 generator per call, seeded ``seed``). ``Family.predict`` is the only code that knows a network.
@@ -93,12 +95,12 @@ def _image_batches(predictor, dataset, rows: np.ndarray, progress, columns=froze
     batch: list[tuple] = []
     skipped: list[tuple[int, str, str]] = []
     with letterboxed(dataset, rows, predictor.image_size, predictor.queue_size * predictor.batch_size) as stream:
-        for row, name, image, hw, reason in stream:
+        for row, name, image, region, reason in stream:
             check_cancelled(progress)
             if image is None:
                 skipped.append((row, name, reason or "unreadable"))
             else:
-                batch.append((row, name, image, hw))
+                batch.append((row, name, image, region))
             if len(batch) == predictor.batch_size:
                 yield _run_images(predictor, dataset, batch, skipped, columns)
                 batch, skipped = [], []
@@ -107,27 +109,29 @@ def _image_batches(predictor, dataset, rows: np.ndarray, progress, columns=froze
 
 
 def _run_images(predictor, dataset, batch: list, skipped: list, columns=frozenset()) -> Batch:
-    from hpe_core.datasets.transforms import unletterbox_joints
+    from hpe_core.datasets.boxes import crop_note
+    from hpe_core.datasets.transforms import uncrop_joints
 
     if not batch:
         return Batch(np.zeros(0, np.int64), None, (), tuple(skipped))
     indices = np.array([row for row, _, _, _ in batch], np.int64)
     t0 = time.perf_counter()
-    hws = [hw for _, _, _, hw in batch]
+    regions = [region for _, _, _, region in batch]
     pred = predictor.predict_batch(predictor.batch_tensor([image for _, _, image, _ in batch]),
-                                   _masked_columns(predictor, dataset, indices, columns, hws))
+                                   _masked_columns(predictor, dataset, indices, columns, regions))
     ms = (time.perf_counter() - t0) * 1000.0 / len(batch)
     if pred.joints_2d is not None:  # the model's input px -> the stored image's px
         size = predictor.image_size
-        j2 = [unletterbox_joints(j, h, w, size) for j, (_, _, _, (h, w)) in zip(pred.joints_2d, batch)]
+        j2 = [uncrop_joints(j, region, size) for j, region in zip(pred.joints_2d, regions)]
         pred = pred.replace(joints_2d=np.stack(j2).astype(np.float32))
-    return Batch(indices, pred.replace(index=indices), tuple(n for _, n, _, _ in batch), tuple(skipped), ms)
+    pred = pred.replace(index=indices, meta={**pred.meta, "crop": crop_note(dataset)})
+    return Batch(indices, pred, tuple(n for _, n, _, _ in batch), tuple(skipped), ms)
 
 
-def _masked_columns(predictor, dataset, rows: np.ndarray, inputs, hws=None) -> dict:
+def _masked_columns(predictor, dataset, rows: np.ndarray, inputs, regions=None) -> dict:
     """The dataset's ``joints_2d`` / ``joints_3d`` of ``rows`` for the ``inputs`` pose2d / pose3d, as
     float32 tensors with the joints not visible set to NaN (2D in the model's space: see
-    :func:`_model_space_2d`; ``hws`` the rows' image sizes when known)."""
+    :func:`_model_space_2d`; ``regions`` what the model sees of the rows' images, when known)."""
     import torch
 
     out = {}
@@ -138,23 +142,22 @@ def _masked_columns(predictor, dataset, rows: np.ndarray, inputs, hws=None) -> d
                 raise InputError(f"{dataset.path}: has no {column} for this {name} input")
             values = np.array(getattr(dataset, column)[rows], np.float32)
             if column == "joints_2d":
-                values = _model_space_2d(predictor, dataset, rows, values, hws)
+                values = _model_space_2d(predictor, dataset, rows, values, regions)
             if visible is not None:
                 values[~visible] = np.nan
             out[column] = torch.from_numpy(values)
     return out
 
 
-def _model_space_2d(predictor, dataset, rows: np.ndarray, joints_2d: np.ndarray, hws=None) -> np.ndarray:
+def _model_space_2d(predictor, dataset, rows: np.ndarray, joints_2d: np.ndarray, regions=None) -> np.ndarray:
     """2D joints as the model reads them: a model that also sees images (UniHPE) was trained on 2D in
-    its letterboxed S x S input, so each row's image px are mapped there; a lifter reads image px."""
-    from hpe_core.datasets.transforms import letterbox_joints
+    its S x S input (the row's crop, letterboxed), so each row's image px are mapped there; a lifter
+    reads image px."""
+    from hpe_core.datasets.boxes import model_joints
 
     if "image" not in predictor.family.inputs:
         return joints_2d
-    hws = hws or [dataset.image_hw(int(r)) for r in rows]
-    size = predictor.image_size
-    return np.stack([letterbox_joints(j, h, w, size) for j, (h, w) in zip(joints_2d, hws)]).astype(np.float32)
+    return model_joints(dataset, rows, joints_2d, predictor.image_size, regions)
 
 
 # ---------------------------------------------------------------------- 2D joints
@@ -225,7 +228,7 @@ def _lift(predictor, dataset, source: Batch, hypotheses: int, generator, seed: i
     ms = (time.perf_counter() - t0) * 1000.0 / int(ok.sum())
     indices = source.indices[ok]
     meta = {**pred.meta, **({"seed": seed} if hypotheses else {}),
-            **({"notes": source.prediction.meta["notes"]} if source.prediction.meta.get("notes") else {})}
+            **{k: source.prediction.meta[k] for k in ("notes", "crop") if source.prediction.meta.get(k)}}
     pred = pred.replace(index=indices, joints_2d=j2[ok].astype(np.float32), meta=meta)
     names = tuple(n for n, keep in zip(source.names, ok) if keep)
     return Batch(indices, pred, names, skipped, ms)

@@ -111,6 +111,7 @@ class PredictionRun:
     skipped_reasons: list[str] = field(default_factory=list)
     wall_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    crop: str | None = None  # what an image model saw of each frame (boxes' crops or the whole frame)
     _parts: list[Prediction] = field(default_factory=list, repr=False)
 
     def __len__(self) -> int:
@@ -166,7 +167,7 @@ class PredictionRun:
                 "model_ms_per_frame": float(times.mean()) if len(times) else None,
                 "frames_per_s": len(self) / self.wall_s if self.wall_s > 0 else None,
                 "skipped_frames": [{"name": n, "reason": r} for n, r in zip(self.skipped_names, self.skipped_reasons)],
-                "notes": list(self.notes)}
+                "notes": list(self.notes), **({"crop": self.crop} if self.crop else {})}
 
     def to_dict(self) -> dict:
         out = self.summary()
@@ -224,6 +225,7 @@ def collect(batches: Iterable, predictor, source: str = "", on_batch=None) -> Pr
         if batch.prediction is not None:
             run.add_prediction(batch.indices, batch.names, batch.prediction, batch.time_ms)
             run.notes += [n for n in batch.prediction.meta.get("notes", []) if n not in run.notes]
+            run.crop = batch.prediction.meta.get("crop", run.crop)
         for _, name, reason in batch.skipped:
             run.add_skipped(name, reason)
         if on_batch is not None:
