@@ -29,6 +29,22 @@ def add_device_args(parser: argparse.ArgumentParser, precision: bool = False) ->
         )
 
 
+def add_crop_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--crop", default="auto", choices=["auto", "gt", "file", "none"],
+                        help="what an image model sees of each sample: auto (default) the person box the dataset's "
+                             "files give (COCO bbox, mmpose center/scale), else the whole frame; gt those boxes, "
+                             "else boxes from the 2D joints; file the --boxes detections; none the whole frame")
+    parser.add_argument("--boxes", metavar="FILE", help="person detections to crop: a COCO results JSON "
+                        "([{image_id, bbox: [x, y, w, h], score}, ...]; image_id the frame number or sample name)")
+
+
+def with_boxes(dataset, args: argparse.Namespace):
+    """``dataset`` with the person boxes ``--crop`` / ``--boxes`` ask for (:func:`hpe_core.datasets.boxes.apply_boxes`)."""
+    from hpe_core.datasets.boxes import apply_boxes
+
+    return apply_boxes(dataset, args.crop, args.boxes)
+
+
 def emit(args: argparse.Namespace, payload: dict, text: Callable[[dict], str]) -> int:
     """Print ``payload`` as JSON with ``--json``, else ``text(payload)``; return 0."""
     if getattr(args, "json", False):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from hpe_core.commands._common import add_device_args, add_json_flag, emit
+from hpe_core.commands._common import add_crop_args, add_device_args, add_json_flag, emit, with_boxes
 
 DESCRIPTION = """\
 Compare 3D poses with a dataset's 3D joints: MPJPE, PA-MPJPE, N-MPJPE, the rotation-aligned mean
@@ -43,6 +43,7 @@ def register(subparsers) -> None:
     p.add_argument("--hypotheses", type=int, default=10, metavar="K",
                    help="a lifter (vae_lifter) checkpoint: also score the best of K sampled hypotheses "
                         "(an oracle pick per sample; default 10, 0: the mean hypothesis only)")
+    add_crop_args(p)
     add_device_args(p, precision=True)
     add_json_flag(p)
     p.set_defaults(func=run)
@@ -55,6 +56,7 @@ def _text(payload: dict) -> str:
     if payload.get("dims") == 2:
         lines.append(f"PCK2D       {m['pck2d']:.3f} (at {payload['settings']['pck2d_fraction']:g} x box)")
         lines.append(f"EPE         {m['epe']:.2f} px")
+        lines += [f"crop        {payload['crop']}"] if payload.get("crop") else []
         return "\n".join(lines)
     names = {"mpjpe": "MPJPE", "pa_mpjpe": "PA-MPJPE", "n_mpjpe": "N-MPJPE", "mean_distance": "mean dist.",
              "bone_length_error": "bone len."}
@@ -68,6 +70,8 @@ def _text(payload: dict) -> str:
         lines.append(f"best of {best['hypotheses']} hypotheses (oracle pick per sample):")
         for key in ("mpjpe", "pa_mpjpe", "n_mpjpe"):
             lines.append(f"  {names[key]:<9} {best[key]:.2f} mm")
+    if payload.get("crop"):
+        lines.append(f"crop        {payload['crop']}")
     if payload.get("skipped"):
         lines.append(f"skipped     {payload['skipped']} unreadable image(s)")
     if payload.get("unpredicted"):
@@ -100,6 +104,8 @@ def _inputs(args: argparse.Namespace) -> tuple[str | None, str]:
         raise InputError(f"expected {form}, got {len(args.inputs)} positional argument(s): {' '.join(args.inputs)}")
     if args.units and not args.pred:
         raise InputError("--units applies to --pred files only")
+    if args.pred and (args.boxes or args.crop != "auto"):
+        raise InputError("--crop and --boxes apply to a checkpoint's predictions, not to a --pred file")
     return (None, args.inputs[0]) if args.pred else (args.inputs[0], args.inputs[1])
 
 
@@ -129,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--hypotheses: must be 0 or more, got {args.hypotheses}")
     predictor = load_predictor(checkpoint, args)
     lift_from = load_predictor(args.lift_from, args, "heatmap checkpoint") if args.lift_from else None
-    dataset = open_dataset(existing_path(dataset_path, "dataset"), skip_list=args.skip_list)
+    dataset = with_boxes(open_dataset(existing_path(dataset_path, "dataset"), skip_list=args.skip_list), args)
     rows = select_indices(dataset, args.split, args.max_samples, args.seed)
     hypotheses = args.hypotheses if "hypotheses" in predictor.family.outputs else 0
     with terminal_progress("evaluate") as progress:

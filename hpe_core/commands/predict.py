@@ -6,13 +6,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hpe_core.commands._common import add_device_args, add_json_flag, emit
+from hpe_core.commands._common import add_crop_args, add_device_args, add_json_flag, emit, with_boxes
 
 DESCRIPTION = """\
 Predict poses with a checkpoint that has a pose head: 3D in millimetres, root-relative, and 2D in
 the pixels of each image as stored. INPUT is an image, a folder of images, a dataset or a video;
 video frames are decoded in a background thread while the model runs, and unreadable frames are
-skipped and counted. --out writes every frame's joints and timing as .json, .csv or .npz (the
+skipped and counted. An image model sees each sample's person crop when the dataset has boxes
+(--crop, --boxes; else the whole frame, and the output says which). --out writes every frame's joints and timing as .json, .csv or .npz (the
 Prediction file of hpe_core.predictions: arrays joints_3d, joints_2d, index, ... plus a JSON meta;
 'hpe evaluate --pred FILE DATASET' scores it). A model that samples hypotheses (vae_lifter) gives
 10, seeded.
@@ -39,6 +40,7 @@ def register(subparsers) -> None:
                    "mean_3d, std_3d) for a 3d_pose_baseline_pytorch lifter file, which holds none")
     p.add_argument("--joints", choices=("coco17", "h36m17", "panoptic19"),
                    help="the joint set of a keypoints array (default: COCO JSON coco17, else the lifter's)")
+    add_crop_args(p)
     add_device_args(p, precision=True)
     add_json_flag(p)
     p.set_defaults(func=run)
@@ -53,6 +55,7 @@ def _text(payload: dict) -> str:
         lines.append(f"skipped     {payload['skipped']} unreadable (first: {first['name']}: {first['reason']})"
                      if first['name'] not in first['reason'] else
                      f"skipped     {payload['skipped']} unreadable (first: {first['reason']})")
+    lines += [f"crop        {payload['crop']}"] if payload.get("crop") else []
     lines += [f"note        {note}" for note in payload.get("notes", [])]
     return "\n".join(lines)
 
@@ -74,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     hypotheses = 10 if "hypotheses" in predictor.family.outputs else 0
     if hypotheses and out.suffix.lower() != ".npz":
         raise InputError(f"--out {out}: a lifter's predictions (with hypotheses and latent) are saved as .npz")
-    source = open_source(args.input, predictor, args.joints)
+    source = with_boxes(open_source(args.input, predictor, args.joints), args)
     rows = _rows(source, args)
     with terminal_progress("predict") as progress:
         batches = predict(predictor, source, rows, lift_from=lift_from, hypotheses=hypotheses, progress=progress)
