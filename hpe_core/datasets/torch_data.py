@@ -1,7 +1,8 @@
 """PyTorch datasets over a :class:`PoseDataset` and a loader that survives bad samples.
 
-- :class:`PoseImageDataset`: ``{"image": (3, S, S) normalised float, "joints_3d": (J, 3) mm
-  root-relative (root row zeros, NaN where missing), "joints_2d": (J, 2) px in the S x S image,
+- :class:`PoseImageDataset`: ``{"image": (3, S, S) normalised float (the sample's person crop when
+  the dataset has boxes, else the whole frame: :mod:`hpe_core.datasets.boxes`, as inference sees it),
+  "joints_3d": (J, 3) mm root-relative (root row zeros, NaN where missing), "joints_2d": (J, 2) px in the S x S image,
   "visible": (J,) bool, "index": int}``.
 - :class:`TwoViewDataset`: ``{"view1", "view2", "pose_id", "index", "index2"}``; ``view2`` is a
   different camera's image of the same ``pose_id`` (two augmentations of one image when the pose
@@ -24,7 +25,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset, default_collate
 
 from hpe_core.datasets.augment import get_augment
-from hpe_core.datasets.transforms import letterbox, letterbox_joints, normalize, to_float
+from hpe_core.datasets.boxes import row_region
+from hpe_core.datasets.transforms import crop_box, crop_joints, normalize, to_float
 from hpe_core.errors import DatasetError, InputError
 
 
@@ -58,11 +60,13 @@ class _Base(Dataset):
         """(normalised image, target dict or None) of dataset sample ``i``; the target holds
         ``joints_2d`` in the output image, root-relative ``joints_3d`` and ``visible``."""
         image = self.dataset.load_image(i)
-        h, w = image.shape[:2]
-        x = to_float(letterbox(image, self.image_size))
+        region = row_region(self.dataset, i, image.shape[:2])  # the person's crop, else the whole frame
+        if region is None:
+            raise DatasetError(f"{self.dataset.sample_name(i)}: no person box ({self.dataset.extra.get('boxes')})")
+        x = to_float(crop_box(image, region, self.image_size))
         target = None
         if with_joints:
-            target = {"joints_2d": letterbox_joints(self.dataset.joints_2d[i], h, w, self.image_size),
+            target = {"joints_2d": crop_joints(self.dataset.joints_2d[i], region, self.image_size),
                       "joints_3d": self._root_relative(i), "visible": np.array(self.dataset.visible[i], bool)}
         if self.augment is not None:
             x, target = self.augment(x, target, flip=flip)

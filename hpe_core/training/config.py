@@ -36,6 +36,7 @@ class DataConfig:
     max_train_samples: Optional[int] = None  # a seeded subset, for quick runs
     max_eval_samples: Optional[int] = None
     validation: Literal["default", "S1"] = "default"  # S1: Human3.6M's S1 validates, S5-S8 train (seed 001)
+    crop: Literal["auto", "gt", "none"] = "auto"  # person crops (hpe_core.datasets.boxes.CROPS); auto: the files' boxes
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,9 @@ def open_training_dataset(config: Config, info) -> Any:
         path = str(demo_dataset_path(params))
     if not Path(path).expanduser().exists():
         raise InputError(f"data.path {path}: no such dataset")
-    return open_dataset(Path(path).expanduser(), skip_list=config.data.skip_list)
+    from hpe_core.datasets.boxes import apply_boxes
+
+    return apply_boxes(open_dataset(Path(path).expanduser(), skip_list=config.data.skip_list), config.data.crop)
 
 
 class _Run:

@@ -64,8 +64,13 @@ class MultitaskTask(Task):
         the first training image's size), root-relative 3D."""
         idx = self.train_indices
         x = np.asarray(self.dataset.joints_2d[idx], dtype=np.float64)
-        h, w = self.dataset.load_image(int(idx[0])).shape[:2]
-        x = letterbox_joints(x, h, w, self.config.data.image_size)
+        if self.dataset.has("boxes"):  # each sample's person crop
+            from hpe_core.datasets.boxes import model_joints
+
+            x = model_joints(self.dataset, idx, x, self.config.data.image_size).astype(np.float64)
+        else:
+            h, w = self.dataset.load_image(int(idx[0])).shape[:2]
+            x = letterbox_joints(x, h, w, self.config.data.image_size)
         y = root_relative(self.dataset.joints_3d[idx], self.dataset.skeleton.root)
         return lifter_stats(x, y, lifter.input_joints, lifter.output_joints)
 

@@ -42,11 +42,12 @@ def stage_columns(stage: int) -> tuple[str, ...]:
 
 
 class PoseItems(torch.utils.data.Dataset):
-    """Joints only (stage 1): 2D joints in the letterboxed ``image_size`` frame of the sample's
-    image (its camera's width and height, else the image read once), 3D joints root-relative."""
+    """Joints only (stage 1): 2D joints in the ``image_size`` input the sample's image gives (its
+    person crop, else the whole image: its camera's width and height, else the image read once),
+    3D joints root-relative."""
 
     def __init__(self, dataset, indices: np.ndarray, image_size: int) -> None:
-        from hpe_core.datasets.transforms import letterbox_joints
+        from hpe_core.datasets.boxes import model_joints
 
         self.indices = np.asarray(indices, np.int64)
         sk = dataset.skeleton
@@ -54,8 +55,7 @@ class PoseItems(torch.utils.data.Dataset):
         j3 = np.asarray(dataset.joints_3d)[self.indices].astype(np.float64)
         j3 = j3 - j3[:, sk.root:sk.root + 1]
         j2 = np.asarray(dataset.joints_2d)[self.indices].astype(np.float64)
-        hw = [dataset.image_hw(int(i)) for i in self.indices]
-        j2 = np.stack([letterbox_joints(j, h, w, image_size) for j, (h, w) in zip(j2, hw)]) if len(j2) else j2
+        j2 = model_joints(dataset, self.indices, j2, image_size).astype(np.float64)  # the crop, or whole frame
         mask = ~vis[..., None]
         self.j2 = torch.as_tensor(np.where(mask, np.nan, j2), dtype=torch.float32)
         self.j3 = torch.as_tensor(np.where(mask, np.nan, j3), dtype=torch.float32)
