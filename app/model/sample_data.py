@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hpe_core.datasets.boxes import image_boxes
 from hpe_core.geometry import Camera, procrustes, project
 from hpe_core.skeleton import Skeleton
 
@@ -37,6 +38,9 @@ class SampleData:
     heatmaps: object = None  # hpe_core.inference.heatmaps.SampleHeatmaps of this image, when the model makes them
     source: str = ""  # what made the prediction, in words ("lifter.pt, lifting the ground-truth 2D")
     metrics_2d: dict[str, float] = field(default_factory=dict)  # EPE (px) and PCK@0.05 of ``detected_2d``
+    box: np.ndarray | None = None  # (4,) x0, y0, x1, y1 px: the person's box, when the dataset has boxes
+    crop: np.ndarray | None = None  # (4,) x0, y0, x1, y1 px: the square a model sees of it
+    other_boxes: np.ndarray | None = None  # (K, 4): the boxes of the other people of the same image
 
 
 def pose_errors(pred_rel: np.ndarray, gt: np.ndarray, root: int, visible=None) -> dict[str, float]:
@@ -102,6 +106,7 @@ def build_sample(dataset, index: int, image, pred_rel: np.ndarray | None, align:
                       gt_2d=np.asarray(dataset.joints_2d[index], np.float64), gt_3d=gt3,
                       title=sample_title(dataset, index), heatmaps=heatmaps, source=source,
                       detected_2d=None if detected_2d is None else np.asarray(detected_2d, np.float64))
+    data.box, data.crop, data.other_boxes = image_boxes(dataset, index)
     if data.detected_2d is not None:
         data.metrics_2d = errors_2d(data.detected_2d, data.gt_2d, visible)
     if pred_rel is None or not np.isfinite(pred_rel).any():

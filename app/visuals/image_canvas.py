@@ -10,7 +10,8 @@ from PySide6.QtWidgets import QToolTip, QWidget
 
 from app.model.sample_data import SampleData
 from app.visuals.heatmap_overlay import ALL_JOINTS, heatmap_overlay
-from app.visuals.overlay import DETECTED_COLOUR, GT_STYLE, PRED_STYLE, draw_crosses, draw_skeleton
+from app.visuals.overlay import (BOX_COLOUR, DETECTED_COLOUR, GT_STYLE, OTHER_BOX_COLOUR, PRED_STYLE, draw_boxes,
+                                 draw_crosses, draw_skeleton)
 from app.visuals.part_overlay import part_overlay
 from app.workers.thumbnails import to_qimage
 
@@ -19,6 +20,7 @@ BACKGROUND = QColor(30, 32, 38)
 LEGEND = (("━ ground truth", QColor(232, 232, 232)), ("╌ prediction", QColor(245, 201, 168)),
           ("● left", QColor(47, 120, 217)), ("● right", QColor(227, 74, 51)))
 DETECTED_LEGEND = ("✕ predicted 2D", DETECTED_COLOUR)  # shown when a 2D model's own joints are drawn
+BOX_LEGEND = ("▭ person box", BOX_COLOUR)  # shown when the dataset's person boxes are drawn
 HOVER_PX = 10.0  # a joint within this many widget px of the pointer gets a tooltip
 
 
@@ -32,6 +34,8 @@ class ImageCanvas(QWidget):
         self.show_gt = True
         self.show_pred = True
         self.bones_drawn = 0  # for tests
+        self.boxes_drawn = 0  # person boxes and crops drawn (for tests)
+        self.show_boxes = True
         self.legend_rect = QRectF()  # where the key was drawn last (for tests)
         self.show_legend = True  # the key in the corner (off in an exported figure: its legend is below)
         self.background = BACKGROUND
@@ -92,6 +96,7 @@ class ImageCanvas(QWidget):
 
         self._paint_parts(painter, rect)
         self._paint_heatmap(painter, rect)
+        self._paint_boxes(painter, to_widget)
         self.bones_drawn = 0
         if self.show_gt and s.gt_2d is not None:
             self.bones_drawn += draw_skeleton(painter, s.gt_2d, s.skeleton, to_widget, GT_STYLE, s.visible)
@@ -103,6 +108,14 @@ class ImageCanvas(QWidget):
         if self.show_legend:
             self._paint_legend(painter)
         painter.end()
+
+    def _paint_boxes(self, painter: QPainter, to_widget) -> None:
+        """The other people's boxes (light blue), the sample's crop (dashed) and its box (amber)."""
+        s, self.boxes_drawn = self.sample, 0
+        for boxes, colour, dash in ((s.other_boxes, OTHER_BOX_COLOUR, False), (s.crop, BOX_COLOUR, True),
+                                    (s.box, BOX_COLOUR, False)):
+            if boxes is not None and self.show_boxes:
+                self.boxes_drawn += draw_boxes(painter, boxes, to_widget, colour, dash, 1.0 if dash else 2.0)
 
     def _paint_heatmap(self, painter: QPainter, rect: QRectF) -> None:
         hm, mode, self.heatmap_drawn = self.sample.heatmaps, self.heatmap_mode, False
@@ -163,6 +176,7 @@ class ImageCanvas(QWidget):
         metrics = painter.fontMetrics()
         gap = 12
         legend = LEGEND + ((DETECTED_LEGEND,) if self.detected_points else ())
+        legend += (BOX_LEGEND,) if self.boxes_drawn else ()
         rows = [legend]
         if sum(metrics.horizontalAdvance(t) + gap for t, _ in legend) + gap > self.width() - 8:
             rows = [legend[:2], legend[2:]]

@@ -58,3 +58,24 @@ def draw_crosses(painter: QPainter, points: np.ndarray, to_widget, colour: QColo
                 painter.drawLine(QPointF(p.x() - size, p.y() - size), QPointF(p.x() + size, p.y() + size))
                 painter.drawLine(QPointF(p.x() - size, p.y() + size), QPointF(p.x() + size, p.y() - size))
     return mapped
+
+
+BOX_COLOUR = QColor(255, 214, 64)  # the sample's person box: amber
+OTHER_BOX_COLOUR = QColor(140, 200, 255, 230)  # the other people of the same image: light blue
+
+
+def draw_boxes(painter: QPainter, boxes, to_widget, colour: QColor, dash: bool = False, width: float = 2.0) -> int:
+    """Outline each finite ``(K, 4)`` x0, y0, x1, y1 image box; returns how many were drawn."""
+    from PySide6.QtCore import QRectF
+
+    pen = QPen(colour, width)
+    if dash:
+        pen.setStyle(Qt.PenStyle.DashLine)
+    painter.setPen(pen)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    drawn = 0
+    for x0, y0, x1, y1 in np.asarray(boxes, np.float64).reshape(-1, 4):
+        if np.isfinite([x0, y0, x1, y1]).all():
+            painter.drawRect(QRectF(to_widget(x0, y0), to_widget(x1, y1)))
+            drawn += 1
+    return drawn

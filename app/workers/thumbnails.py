@@ -22,6 +22,17 @@ def to_qimage(image: np.ndarray) -> QImage:
     return QImage(image.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
+def person_crop(dataset, i: int, image: np.ndarray) -> np.ndarray:
+    """Row ``i``'s person crop of ``image`` when the dataset has boxes (what a model sees), else ``image``."""
+    if not dataset.has("boxes"):
+        return image
+    from hpe_core.datasets.boxes import row_region
+    from hpe_core.datasets.transforms import crop
+
+    region = row_region(dataset, i, image.shape[:2])
+    return image if region is None else crop(image, region)
+
+
 class LRUCache:
     """A tiny least-recently-used map with a fixed capacity."""
 
@@ -100,7 +111,7 @@ class ThumbnailLoader(QObject):
         self._task.finished.connect(self._on_task_finished)
         self._task.start()
 
-    def _make_job(self, keys: list[int]):
+    def _make_job(self, keys: list[int]):  # a dataset with person boxes: each row's crop, one per person
         dataset, size = self.dataset, self.size
 
         def run(progress):
@@ -108,7 +119,7 @@ class ThumbnailLoader(QObject):
                 if progress.cancelled():
                     return
                 try:
-                    image = to_qimage(dataset.load_image(i))
+                    image = to_qimage(person_crop(dataset, i, dataset.load_image(i)))
                     thumb = image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
                                          Qt.TransformationMode.SmoothTransformation)
                 except (InputError, OSError, ValueError):  # a broken image is shown as such
