@@ -28,6 +28,8 @@ SHORTCUTS = [
     ("open_video", "Open &Video…", "Ctrl+Shift+V", "Open a video to run a checkpoint on"),
     ("open_predictions", "Open P&redictions…", "", "Open a predictions file (.npz, .npy, MMPose .json) like a "
                                                    "checkpoint"),
+    ("open_boxes", "Open Person &Boxes…", "", "Crop the current dataset's samples to a detector's person boxes "
+                                              "(a COCO results JSON)"),
     ("save", "&Save Workspace", "Ctrl+S", "Save what is open to a workspace file"),
     ("save_as", "Save Workspace &As…", "Ctrl+Shift+S", "Save the workspace under a new name"),
     ("export", "&Export Video Predictions…", "Ctrl+E", "Save the video's predictions (.npz, .json, .csv)"),
@@ -59,7 +61,7 @@ CHECKABLE = {"frustums": True}  # name -> checked at start
 # Menus in order: entries are action names, None (a separator) or "@<name>" (a submenu the
 # window fills: "@recent" its recent files, "@panels" its docks' toggles).
 MENUS = [
-    ("&File", ["open", "open_folder", "open_video", "open_predictions", "@recent", "demo", None, "save", "save_as",
+    ("&File", ["open", "open_folder", "open_video", "open_predictions", "open_boxes", "@recent", "demo", None, "save", "save_as",
                "export", None, "quit"]),
     ("&View", ["next", "previous", "play", "step_forward", "step_back", None, "reset_view", "align", "frustums",
                None, "maximise", "reset_layout", "@panels"]),
@@ -94,7 +96,7 @@ def slots(w) -> dict[str, Callable]:
         "show_compare": lambda: export_menu.show_analysis(w, "compare"),
         "export_figure": lambda: export_menu.export_figure(w), "export_report": lambda: export_menu.report(w),
         "export_views_report": lambda: export_menu.export_report(w),
-        "open_predictions": lambda: open_predictions_dialog(w),
+        "open_predictions": lambda: open_predictions_dialog(w), "open_boxes": lambda: _open_boxes(w),
     }
 
 
@@ -188,3 +190,9 @@ def _open_folder(w) -> None:
     path = QFileDialog.getExistingDirectory(w, "Open dataset folder")
     if path:
         w.workspace.open_paths([path])
+
+
+def _open_boxes(w) -> None:
+    path, _ = QFileDialog.getOpenFileName(w, "Open person boxes", "", "COCO results (*.json);;All files (*)")
+    if path:
+        w.workspace.open_boxes(path)

@@ -112,6 +112,24 @@ class Workspace(QObject):
         self.set_current_dataset(key)
         return entry
 
+    def open_boxes(self, path) -> Task | None:
+        """The current dataset cropped to the person boxes of a detections file (a COCO results JSON),
+        as a new dataset beside it (``hpe predict --boxes FILE``'s)."""
+        from hpe_core.datasets.boxes import apply_boxes
+
+        entry = self.catalog.entry
+        if entry is None:
+            self.message.emit("error", messages.NO_DATASET_FOR_BOXES)
+            return None
+
+        def failed(exc):
+            text = messages.BOXES_FAILED.format(path=path, why=messages.why(exc, path))
+            self.message.emit("error", messages.with_traceback(exc, text))
+
+        return self.run_task(lambda progress: apply_boxes(entry.dataset, "file", path), f"Boxes {Path(path).name}",
+                             lambda boxed: self.add_dataset(boxed, f"{entry.key} + {Path(path).name}",
+                                                            entry.skip_list), failed)
+
     def open_checkpoint(self, path, activate: bool = True, on_error: Callable[[str], None] | None = None) -> Task:
         """Load a checkpoint; it becomes active when none with a pose head is (``activate``;
         a workspace being restored sets its own active checkpoint instead)."""

@@ -37,3 +37,20 @@ def test_each_person_of_one_image_has_its_thumbnail_box_and_crop(qtbot, window, 
         top = pixels[int(rect.top() + y0 * scale) - 2:int(rect.top() + y0 * scale) + 3, column]
         amber = np.array([BOX_COLOUR.red(), BOX_COLOUR.green(), BOX_COLOUR.blue()])
         assert (np.abs(top - amber).sum(axis=1) < 60).any(), f"no amber box edge at the top of person {i}"
+
+
+def test_a_detections_file_crops_the_dataset_as_a_new_entry(qtbot, window, tmp_path):
+    import json
+
+    ws = window.workspace
+    ws.open_paths([str(write_two_people(tmp_path / "two"))])
+    qtbot.waitUntil(lambda: ws.catalog.dataset is not None, timeout=30_000)
+    dets = tmp_path / "dets.json"
+    dets.write_text(json.dumps([{"image_id": 7, "category_id": 1, "bbox": [530, 80, 300, 420], "score": 0.9}]))
+    before = set(ws.catalog.datasets)
+    ws.open_boxes(str(dets))
+    qtbot.waitUntil(lambda: len(ws.catalog.datasets) == len(before) + 1, timeout=30_000)
+    boxed = ws.catalog.dataset
+    assert "dets.json (1 of 2 rows" in boxed.extra["boxes"]  # the cameraman's; the astronaut has none
+    np.testing.assert_array_equal(boxed.boxes[1], [530, 80, 830, 500])
+    assert np.isnan(boxed.boxes[0]).all()
