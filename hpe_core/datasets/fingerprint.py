@@ -8,12 +8,12 @@ import numpy as np
 
 
 def annotations_fingerprint(dataset) -> str:
-    """sha256 of every sample's name and the 3D joints, visibility, action and camera columns."""
+    """sha256 of every sample's name and the 3D joints, visibility, action, camera and person box columns."""
     h = hashlib.sha256()
     h.update(str(len(dataset)).encode())
     for i in range(len(dataset)):
         h.update(dataset.sample_name(i).encode("utf-8") + b"\0")
-    for name in ("joints_3d", "joints_2d", "visible", "action", "camera_id"):
+    for name in ("joints_3d", "joints_2d", "visible", "action", "camera_id", "boxes"):  # boxes: what a model sees
         value = dataset.column(name)
         if value is not None:
             h.update(name.encode() + np.ascontiguousarray(value).tobytes())
