@@ -49,20 +49,27 @@ def save_small(image, path: Path) -> None:
     print(f"screenshots: {path} ({path.stat().st_size / 1024:.0f} KiB)", flush=True)
 
 
-def main(out: Path) -> int:
-    from PySide6.QtWidgets import QApplication
-
+def open_window():
+    """(the QApplication, a shown 1600 x 1000 main window with private settings)."""
     import tempfile
 
+    from PySide6.QtWidgets import QApplication
+
     os.environ["HPE_STUDIO_CONFIG_DIR"] = tempfile.mkdtemp(prefix="hpe-shots-")
-    from app.export import export_figure
-    from app.export.menu import show_analysis
     from app.main_window import MainWindow
 
     app = QApplication(sys.argv[:1])
     window = MainWindow()
     window.resize(1600, 1000)
     window.show()
+    return app, window
+
+
+def main(out: Path) -> int:
+    app, window = open_window()
+    from app.export import export_figure
+    from app.export.menu import show_analysis
+
     window.open_demo()
     ws = window.workspace
     wait(app, lambda: ws.catalog.checkpoint is not None and ws.feed.sample is not None
