@@ -14,7 +14,8 @@ subject + action, MPI-INF-3DHP's ``S1_Seq1`` or test sequence ``TS1``), action (
 camera and frame come from the image names; the views of one frame share a ``pose_id``. The
 file's visibility flag marks joints inside the image (mmpose sets it so); a joint outside the
 image is still annotated, so ``visible`` is True wherever the file has a joint, as mmpose's own
-evaluation counts every joint. ``center`` and ``scale`` are kept as columns for the person box.
+evaluation counts every joint. ``center`` and ``scale`` are kept as columns, and make the person box
+(``boxes``: centre +- 100 x scale, :mod:`hpe_core.datasets.boxes`).
 
 Images: ``imgname`` relative to a given folder, else the file's folder, else an ``images/``
 folder beside the file or beside one of the two folders above it (mmpose writes
@@ -37,6 +38,7 @@ import numpy as np
 
 from hpe_core.datasets import index_cache
 from hpe_core.datasets.base import LazyArray, NoImages, PoseDataset
+from hpe_core.datasets.boxes import boxes_from_center_scale
 from hpe_core.datasets.fileio import load_npz_member, npz_member_shape, npz_members
 from hpe_core.datasets.folder import FileImages
 from hpe_core.datasets.mmpose_names import parse_names
@@ -253,6 +255,8 @@ def read_mmpose(path: str | Path, images: str | Path | None = None) -> PoseDatas
         "visible": LazyArray(functools.partial(np.ones, (n, j), bool)),
         "center": LazyArray(lambda: np.asarray(get("center"), np.float32)),
         "scale": LazyArray(lambda: np.asarray(get("scale"), np.float32)),
+        "boxes": LazyArray(lambda: boxes_from_center_scale(get("center"), get("scale")),
+                           lambda r: boxes_from_center_scale(get("center")[r], np.ravel(get("scale")[r]))[0]),
         **{name: labels[name] for name in LABELS if name != "action" or meta["actions"]},
     }
     source = _images(path, names, images)
@@ -261,5 +265,5 @@ def read_mmpose(path: str | Path, images: str | Path | None = None) -> PoseDatas
         cameras=_read_cameras(cameras_file, meta["cameras"]),
         names={"subject": meta["subjects"], "action": meta["actions"], "sequence": meta["sequences"]},
         subject_split=SUBJECT_SPLIT[joint_set],
-        extra={"joint_set": joint_set, "camera_file": str(cameras_file) if cameras_file else None,
+        extra={"joint_set": joint_set, "boxes": "mmpose center +- 100 x scale", "camera_file": str(cameras_file) if cameras_file else None,
                "image_root": str(source.root) if isinstance(source, FileImages) else None})

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from hpe_core.datasets.base import NoImages, PoseDataset
+from hpe_core.datasets.boxes import boxes_from_joints
 from hpe_core.datasets.fileio import image_size
 from hpe_core.datasets.folder import FileImages
 from hpe_core.errors import DatasetError
@@ -151,10 +152,18 @@ def read_pw3d(path: str | Path) -> PoseDataset:
         "action": cat(lambda k, s: np.full(len(s["frame"]), actions.index(activity[k]))).astype(np.int32),
         "frame": cat(lambda k, s: s["frame"]).astype(np.int64),
     }
+    columns["boxes"] = _boxes(columns["poses2d"], columns["joints_2d"])
     image_root = root / "imageFiles"
     images = FileImages(image_root, names) if image_root.is_dir() else NoImages(
         f"{root}: no imageFiles/ folder beside sequenceFiles/", names=names.__getitem__)
     return PoseDataset(path=path, format="pw3d", skeleton=SMPL24, size=len(names), columns=columns, images=images,
                        cameras=cameras, names={"subject": subjects, "action": actions,
                                                "sequence": [s["name"] for _, s in seqs]},
-                       subject_split=split, extra={"joint_set": "smpl24"})
+                       subject_split=split, extra={"joint_set": "smpl24", "boxes": "3DPW poses2d, grown x1.2"})
+
+
+def _boxes(poses2d: np.ndarray, joints_2d: np.ndarray) -> np.ndarray:
+    """(N, 4) person boxes from the file's 2D poses (the detected joints with a confidence, grown
+    1.2 times as SPIN crops 3DPW), else from the projected joints where a row has no detection."""
+    detected = boxes_from_joints(poses2d[..., :2], poses2d[..., 2] > 0, margin=1.2)
+    return np.where(np.isfinite(detected), detected, boxes_from_joints(joints_2d, margin=1.2)).astype(np.float32)

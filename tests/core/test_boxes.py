@@ -117,6 +117,23 @@ def test_coco_rows_are_people_with_their_bbox(two_people):
     assert crop_sq[2] - crop_sq[0] == crop_sq[3] - crop_sq[1] == round(497 * 1.25)
 
 
+def test_mmpose_boxes_are_the_center_and_scale_and_3dpw_boxes_its_2d_poses(tmp_path):
+    from benchmark_layouts import write_mmpose_h36m, write_pw3d
+
+    h36m = write_mmpose_h36m(tmp_path / "h36m")
+    ds = open_dataset(h36m["npz"])
+    half = 100 * h36m["scale"][:, None]
+    np.testing.assert_allclose(ds.boxes, np.concatenate([h36m["center"] - half, h36m["center"] + half], 1), rtol=1e-6)
+    assert "mmpose center" in crop_note(ds)
+    docs = write_pw3d(tmp_path / "pw3d")
+    pw = open_dataset(tmp_path / "pw3d")
+    first = docs["downtown_walking_00"]["poses2d"][0][0].T  # actor 0, frame 0: (18, 3)
+    actor = pw.subject_names.index("downtown_walking_00/actor0")
+    row = int(np.flatnonzero((pw.subject == actor) & (pw.frame == 0))[0])
+    np.testing.assert_allclose(pw.boxes[row], boxes_from_joints(first[None, :, :2], margin=1.2)[0], rtol=1e-5)
+    assert len(image_boxes(pw, row)[2]) == 1  # the other actor of the same frame
+
+
 def test_detections_are_matched_by_image_and_overlap(two_people, tmp_path):
     ds = open_dataset(two_people)
     dets = [{"image_id": 7, "category_id": 1, "bbox": [515, 70, 320, 440], "score": 0.9},
