@@ -1,9 +1,10 @@
 """The ``hpe`` command.
 
-Exit status: 0 done, 2 bad input (one line on stderr, no traceback), 1 a bug (traceback),
-130 interrupted. Every subcommand lives in ``hpe_core/commands/<name>.py`` and exposes
-``register(subparsers)``; those modules import only argparse-level code, so ``hpe --help``
-stays fast and heavy libraries load inside the command that needs them.
+Exit status: 0 done, 2 bad input or a machine that cannot do it (a full disk, a read-only
+folder, too little memory: one line on stderr naming the file and the cause, no traceback),
+1 a bug (traceback), 130 interrupted. Every subcommand lives in ``hpe_core/commands/<name>.py``
+and exposes ``register(subparsers)``; those modules import only argparse-level code, so ``hpe
+--help`` stays fast and heavy libraries load inside the command that needs them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 import traceback
 
 from hpe_core import __version__
-from hpe_core.errors import InputError
+from hpe_core.errors import InputError, is_environment_error, os_error_cause
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,21 +70,29 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         sys.stderr.write(f"hpe {args.command}: error: {exc}\n")
         return 2
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+    except BrokenPipeError:
+        return 0
+    except OSError as exc:  # a full disk, a read-only or missing folder: the machine's state, not a bug
+        if not is_environment_error(exc):
+            return _bug(args.command)
         name = getattr(exc, "filename", None)
-        what = exc.strerror or str(exc)
-        sys.stderr.write(f"hpe {args.command}: error: {name + ': ' if name else ''}{what}\n")
+        sys.stderr.write(f"hpe {args.command}: error: {f'{name}: ' if name else ''}{os_error_cause(exc)}\n")
+        return 2
+    except MemoryError:
+        sys.stderr.write(f"hpe {args.command}: error: out of memory; use smaller sizes (batch, width, image)\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write(f"hpe {args.command}: interrupted\n")
         return 130
-    except BrokenPipeError:
-        return 0
     except Exception:  # a bug: show everything
-        traceback.print_exc()
-        sys.stderr.write(f"hpe {args.command}: internal error (a bug; please report it)\n")
-        return 1
+        return _bug(args.command)
     return int(result or 0)
+
+
+def _bug(command: str) -> int:
+    traceback.print_exc()
+    sys.stderr.write(f"hpe {command}: internal error (a bug; please report it)\n")
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover
