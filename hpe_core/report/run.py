@@ -1,8 +1,9 @@
 """``build_report(spec, progress)``: tables, figures, report.html / report.pdf and provenance.json.
 
 Every model column is scored on the same samples of the dataset (``split``, optionally a
-seeded subset of ``max_samples``, or exactly ``samples`` on a rerun). Files are written
-atomically; a cancelled run (``progress.cancelled()`` or Ctrl-C) leaves no half-written file.
+seeded subset of ``max_samples``, or exactly ``samples`` on a rerun). The report is written into
+a hidden folder that takes the output folder's place at the end; a cancelled or failed run
+(``progress.cancelled()``, Ctrl-C, a full disk) leaves the previous folder as it was.
 """
 
 from __future__ import annotations
@@ -36,15 +37,23 @@ class ReportSpec:
     command: tuple[str, ...] = field(default_factory=tuple)
 
 
+#: what a report folder holds: a folder holding anything else is not replaced by a report
+REPORT_ENTRIES = frozenset({"tables", "figures", "report.html", "report.pdf", "metrics.json", "provenance.json"})
+
+
 def build_report(spec: ReportSpec, progress=None) -> dict:
-    """Write the report into ``spec.out``; returns ``{"tables": {...}, "files": [...], "samples": n}``."""
+    """Write the report into ``spec.out``; returns ``{"tables": {...}, "files": [...], "samples": n}``.
+
+    Everything is written into a hidden folder beside ``spec.out`` that takes its place in one
+    step at the end (:func:`hpe_core.atomic.atomic_folder`): a folder under the final name is a
+    finished report, the previous one stays whole until then, and a failure leaves no new file."""
+    from hpe_core.atomic import atomic_folder
     from hpe_core.report import tables
     from hpe_core.report.scoring import load_columns, score_column
 
     progress = progress or NullProgress()
+    out = check_report_folder(spec.out)
     dataset, rows = _dataset_and_rows(spec)
-    out = Path(spec.out).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
     columns = load_columns(list(spec.inputs), dataset, rows, spec.units, spec.device, spec.precision,
                            spec.batch_size, stage(progress, 0.0, 0.6))
     progress.set_status("scoring")
@@ -52,20 +61,41 @@ def build_report(spec: ReportSpec, progress=None) -> dict:
         check_cancelled(progress)
         score_column(column, dataset, rows)
     made = tables.all_tables(columns)
-    written = _write_tables(out, made, columns)
-    figures = []
-    if spec.figures:
-        from hpe_core.report.figures import make_figures
+    with atomic_folder(out) as tmp:
+        written = _write_tables(tmp, made, columns)
+        figures = []
+        if spec.figures:
+            from hpe_core.report.figures import make_figures
 
-        figures = make_figures(columns, dataset, rows, out / "figures", stage(progress, 0.6, 0.95), spec.analysis,
-                               spec.seed, spec.device)
-        written += [p for f in figures for p in f["files"]]
-    check_cancelled(progress)
-    progress.set_status("writing report.html / report.pdf")
-    written += _write_documents(spec, out, made, figures, columns, dataset, rows)
+            figures = make_figures(columns, dataset, rows, tmp / "figures", stage(progress, 0.6, 0.95),
+                                   spec.analysis, spec.seed, spec.device)
+            written += [p for f in figures for p in f["files"]]
+        check_cancelled(progress)
+        progress.set_status("writing report.html / report.pdf")
+        written += _write_documents(spec, tmp, made, figures, columns, dataset, rows)
+        written = [out / p.relative_to(tmp) for p in written]
     progress.set_progress(1.0)
     return {"out": str(out), "samples": len(rows), "tables": {t.key: tables.markdown(t) for t in made},
             "files": [str(p) for p in written], "models": [c.name for c in columns]}
+
+
+def check_report_folder(out: str | Path) -> Path:
+    """``out`` when a report may be written there: a new or empty folder, or a previous report
+    (which the new one replaces whole), in a folder where files can be created. Checked before
+    any work, so a read-only or wrong folder fails at once."""
+    from hpe_core.atomic import check_writable
+
+    out = Path(out).expanduser()
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: a file, not a folder")
+    if out.is_dir():
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in REPORT_ENTRIES)
+        if foreign:
+            more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+            raise InputError(f"--out {out}: holds files that are not a report's ({', '.join(foreign[:3])}{more}); "
+                             "give a new or empty folder, or a previous report's folder (replaced whole)")
+    check_writable(out.parent)
+    return out
 
 
 def _dataset_and_rows(spec: ReportSpec):
