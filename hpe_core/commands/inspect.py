@@ -15,7 +15,8 @@ def register(subparsers) -> None:
         description="Describe a checkpoint file without running code from it: its model family, "
         "backbone, the layout it was saved in (native or a foreign one), its heads, the size of "
         "each named feature, conv1's shape, the parameter count, the joints a pose head predicts, "
-        "and any missing or unexpected keys.",
+        "and any missing or unexpected keys. The file's integrity is checked: the CRCs of its zip "
+        "container and, for HPE Studio checkpoints, the content hash of the weights stored when it was saved.",
     )
     parser.add_argument("checkpoint", metavar="CKPT", help="a .pt/.pth/.ckpt/.safetensors file")
     add_json_flag(parser)
@@ -47,6 +48,8 @@ def _text(info: dict) -> str:
             more = f" (+{len(keys) - 5} more)" if len(keys) > 5 else ""
             lines.append(f"{label:<11} {len(keys)} key(s): {', '.join(keys[:5])}{more}")
     lines += [f"note        {note}" for note in info["notes"]]
+    if info.get("content_check"):
+        lines.append(f"content     {info['content_check']}")
     lines.append(f"sha256      {info['sha256']}")
     return "\n".join(lines)
 

@@ -28,7 +28,8 @@ from hpe_core.models import heads
 from hpe_core.models.families import (FAMILIES, HPEModel, build_model, canonical_family, family_of,
                                       predicts_pose)
 from hpe_core.models.layouts import Recognised
-from hpe_core.models.native import FORMAT, FORMAT_VERSION, native_payload, parse_native, unwrap_foreign
+from hpe_core.models.native import (FORMAT, FORMAT_VERSION, content_hash, native_payload, parse_native,
+                                   stored_content_hash, unwrap_foreign)
 from hpe_core.models.resnet import ARCHS
 from hpe_core.models.safe_load import read_checkpoint_file
 
@@ -59,6 +60,7 @@ class CheckpointInfo:
     format_version: int | None = None
     dtype: str = "float32"
     notes: list[str] = field(default_factory=list)
+    content_check: str = ""  # hpe inspect: the stored content hash checked against the weights
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,10 +76,13 @@ def file_hash(path: str | Path) -> str:
 
 
 # --- reading ----------------------------------------------------------------------------------
-def _recognise(path: Path) -> tuple[Recognised, dict[str, Any], int | None]:
-    """(recognised layout, training dict, native format_version or None)."""
+def _recognise(path: Path, stored: list | None = None) -> tuple[Recognised, dict[str, Any], int | None]:
+    """(recognised layout, training dict, native format_version or None); ``stored`` gets the
+    content hash the file stores, if any."""
     obj, kind = read_checkpoint_file(path)
     native = parse_native(obj, kind, path)
+    if stored is not None:
+        stored.append(stored_content_hash(obj, kind))
     if native is not None:
         return native
     state, hints, training, notes = unwrap_foreign(obj, kind, path)
@@ -174,12 +179,26 @@ def _info(path: Path, rec: Recognised, model, training: dict, version: int | Non
 
 
 def inspect_checkpoint(path: str | Path) -> CheckpointInfo:
-    """Describe a checkpoint without building its weights (the model is built on 'meta')."""
+    """Describe a checkpoint without building its weights (the model is built on 'meta'); the
+    content hash a native file stores is checked against its weights (CheckpointError if they
+    differ) and the result recorded in ``content_check``."""
     path = Path(path)
-    rec, training, version = _recognise(path)
+    stored: list = []
+    rec, training, version = _recognise(path, stored)
     model = _build(rec, path, meta=True)
     missing, unexpected = _compare(rec, model, path)
-    return _info(path, rec, model, training, version, missing, unexpected)
+    info = _info(path, rec, model, training, version, missing, unexpected)
+    info.content_check = _check_content(path, rec, stored[0])
+    return info
+
+
+def _check_content(path: Path, rec: Recognised, stored: str | None) -> str:
+    if stored is None:
+        return "no content hash stored (an older or a foreign file)"
+    if content_hash(rec.state_dict) != stored:
+        raise CheckpointError(f"{path}: its weights do not match the content hash stored when it was saved "
+                              "(the file was changed or damaged)")
+    return "weights match the stored content hash"
 
 
 def _check_expectations(path: Path, rec: Recognised, model: HPEModel, expect_family, expect_backbone,

@@ -47,11 +47,32 @@ def _json(value: Any, where: str) -> str:
         raise InputError(f"{where}: holds tensors or objects; save to a .pt file instead of .safetensors") from None
 
 
+def content_hash(state: Mapping[str, torch.Tensor]) -> str:
+    """sha256 of a state dict's content: every tensor's name, dtype, shape and bytes, in key order.
+    Stored in our checkpoints (``content_sha256``) and checked by ``hpe inspect``."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for key in sorted(state):
+        t = state[key].detach().to("cpu").contiguous()
+        digest.update(f"{key}|{str(t.dtype).replace('torch.', '')}|{tuple(t.shape)}|".encode())
+        if t.numel():
+            digest.update(t.reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
+def stored_content_hash(obj: Any, kind: str) -> str | None:
+    """The ``content_sha256`` a native file stores (None: an older or a foreign file)."""
+    holder = obj.get("metadata") if kind == "safetensors" and isinstance(obj, Mapping) else obj
+    value = holder.get("content_sha256") if isinstance(holder, Mapping) else None
+    return value if isinstance(value, str) else None
+
+
 def native_payload(model, training: dict, extra: dict | None, created: str, version: str,
                    as_safetensors: bool) -> dict | bytes:
     """The dict to ``torch.save``, or the bytes of a .safetensors file."""
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    header = {"format": FORMAT, "format_version": FORMAT_VERSION,
+    header = {"format": FORMAT, "format_version": FORMAT_VERSION, "content_sha256": content_hash(state),
               "model": {"family": model.family, "backbone": getattr(model, "backbone_name", None),
                         "config": plain(model.config, "config")},
               "skeleton": getattr(model, "skeleton", None), "training": plain(training, "training"),

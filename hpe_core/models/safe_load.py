@@ -4,7 +4,9 @@
 (HDF5, NumPy, ONNX, text, ...) gets a message saying what it is; PyTorch files are opened with
 ``torch.load(weights_only=True)`` (its restricted unpickler; never the standard one, never
 evaluated text); a pickle that refers to Python code is refused with a message saying it would
-need arbitrary code execution.
+need arbitrary code execution. The CRC-32 of every member of a PyTorch zip file is checked
+first (:func:`check_zip`, once per file per process), so a damaged file is refused instead of
+loading wrong weights.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pickle
 import re
 import warnings
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +47,40 @@ def _is_safetensors(head: bytes, size: int) -> bool:
     return len(head) > 8 and 0 < n <= size - 8 and head[8:9] == b"{"
 
 
+def _safetensors_header_problem(head: bytes, size: int) -> str | None:
+    """Why a file that starts like a safetensors file (a JSON header after its 8-byte length) is
+    not a whole one: its header length runs past the end of the file."""
+    n = int.from_bytes(head[:8], "little")
+    if len(head) > 8 and head[8:9] == b"{" and n > size - 8:
+        return (f"a damaged safetensors file: its header length field says {n:,} bytes, but the file "
+                f"holds {size - 8:,} after it")
+    return None
+
+
+#: (path, size, mtime, inode) of the zip files whose CRCs were checked in this process
+_CHECKED: set[tuple] = set()
+
+
+def check_zip(path: Path) -> None:
+    """CheckpointError unless every member of the zip container ``path`` (a PyTorch file) reads
+    back with its stored CRC-32: a flipped bit anywhere in the weights or the pickle is caught
+    before anything is loaded. A file is checked once per process while it is unchanged."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    if key in _CHECKED:
+        return
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                with zf.open(info) as fh:
+                    while fh.read(1 << 24):
+                        pass
+    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, zlib.error) as exc:
+        raise CheckpointError(f"{path}: the file is damaged: {exc} (its zip container's check failed; "
+                              "copy it again from its source)") from None
+    _CHECKED.add(key)
+
+
 def sniff(path: Path) -> str:
     """'torch' or 'safetensors'; CheckpointError naming what else the file is."""
     size = path.stat().st_size
@@ -57,12 +94,16 @@ def sniff(path: Path) -> str:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
         if any(n.endswith("data.pkl") for n in names):
+            check_zip(path)
             return "torch"
         if names and all(n.endswith(".npy") for n in names):
             raise CheckpointError(f"{path}: a NumPy .npz archive, not a PyTorch checkpoint")
         raise CheckpointError(f"{path}: a zip archive that is not a PyTorch checkpoint")
     if _is_safetensors(head, size):
         return "safetensors"
+    damaged = _safetensors_header_problem(head, size)
+    if damaged:
+        raise CheckpointError(f"{path}: {damaged}")
     foreign = _foreign_kind(head, path)
     if foreign:
         raise CheckpointError(f"{path}: {foreign}, not a PyTorch checkpoint")
