@@ -12,6 +12,7 @@ resumable ``last.pt`` and exit 0; a second SIGINT aborts at once.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -28,7 +29,8 @@ def register(subparsers) -> None:
         "resumable last.pt), 2 for bad input or a NaN loss. Several processes: "
         "torchrun --nproc_per_node=2 -m hpe_core.cli train CONFIG.")
     p.add_argument("config", nargs="?", help="config file or preset name (optional with --resume)")
-    p.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT (its last.pt)")
+    p.add_argument("--resume", metavar="CKPT", help="continue the run saved in CKPT (its last.pt), writing into "
+                   "CKPT's folder (or --output)")
     p.add_argument("--events", metavar="FILE|-", help="write JSON-lines events to FILE (appended) or stdout")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.epochs=3 (repeatable)")
@@ -84,6 +86,12 @@ def load_run_config(args: argparse.Namespace):
     overrides = list(args.overrides)
     if args.output:
         overrides.append(f"train.output={args.output}")
+    if args.resume:  # where the resumed file is, or --output: never the folder recorded in the file
+        from hpe_core.training.checkpoints import resume_output
+
+        given = [o.partition("=")[2] for o in overrides if o.partition("=")[0].strip() == "train.output"]
+        out = resume_output(args.resume, given[-1] if given else None)
+        overrides.append(f"train.output={json.dumps(str(out))}")  # quoted: a folder named 2024 stays a name
     if args.device:
         overrides.append(f"train.device={args.device}")
     if args.config:
@@ -133,16 +141,35 @@ def _train(args: argparse.Namespace, main_rank: bool):
             with stop_on_signals(StopFlag()) as flag:
                 return run_training(config, bar, writer, args.resume, flag)
         except InputError as exc:
-            writer.emit("error", message=str(exc), exit_status=2)
+            _emit_error(writer, str(exc), 2)
             raise
         except KeyboardInterrupt:
-            writer.emit("error", message="interrupted at once (second SIGINT); nothing saved", exit_status=130)
+            _emit_error(writer, "interrupted at once (second SIGINT); nothing saved", 130)
+            raise
+        except OSError as exc:  # a full disk or a read-only folder is the machine's state (exit 2), not a bug
+            from hpe_core.errors import is_environment_error, os_error_cause
+
+            known = is_environment_error(exc)
+            _emit_error(writer, f"{exc.filename or 'writing'}: {os_error_cause(exc)}" if known else
+                        f"internal error: {type(exc).__name__}: {exc}", 2 if known else 1)
             raise
         except Exception as exc:
-            writer.emit("error", message=f"internal error: {type(exc).__name__}: {exc}", exit_status=1)
+            _emit_error(writer, f"internal error: {type(exc).__name__}: {exc}", 1)
             raise
         finally:
-            writer.close()
+            try:
+                writer.close()
+            except OSError:
+                pass
+
+
+def _emit_error(writer, message: str, status: int) -> None:
+    """The ``error`` event, if the events file can still be written (on a full disk it cannot:
+    the message then reaches the user on stderr only)."""
+    try:
+        writer.emit("error", message=message, exit_status=status)
+    except OSError:
+        pass
 
 
 def export(args: argparse.Namespace) -> int:

@@ -27,11 +27,44 @@ def save_training_checkpoint(path: Path, model: torch.nn.Module, training: dict,
     return save_checkpoint(path, model, training=training, extra=extra)
 
 
+def check_output_folder(out: Path) -> None:
+    """InputError unless the run's folder ``out`` is, or can be made, a folder files can be
+    written into; nothing is created (a refused run leaves no empty folder)."""
+    from hpe_core.atomic import check_writable
+
+    if out.exists() and not out.is_dir():
+        raise InputError(f"train.output {out}: a file, not a folder")
+    existing = next(p for p in (out, *out.parents) if p.exists())
+    if not existing.is_dir():
+        raise InputError(f"train.output {out}: {existing} is a file, not a folder")
+    check_writable(existing)
+
+
+def resume_output(resume: str | Path, output: str | None) -> Path:
+    """Where ``--resume CKPT`` writes: ``output`` when given (``--output``), else the folder of
+    CKPT itself, never the folder recorded inside the file (a copied run would overwrite the
+    original). A folder holding another run's checkpoints is refused, asking for ``--output``."""
+    resume = Path(resume).expanduser()
+    out = Path(output).expanduser() if output else resume.parent
+    if output is not None and out.resolve() != resume.parent.resolve():
+        held = [n for n in ("last.pt", "best.pt") if (out / n).is_file()]
+        if held:
+            raise InputError(f"--output {out}: holds another run's checkpoints ({', '.join(held)}); resuming "
+                             f"{resume} there would overwrite them; give another --output")
+    return out
+
+
 def read_raw(path: str | Path) -> dict:
     """The checkpoint file as plain data, loaded safely (``weights_only=True``)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"--resume {path}: no such checkpoint file")
+    from hpe_core.models.safe_load import sniff
+
+    try:
+        sniff(path)  # what the file is; a PyTorch file's CRCs checked
+    except CheckpointError as exc:
+        raise CheckpointError(f"--resume {exc}") from None
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated, not a torch file, or needs code to unpickle

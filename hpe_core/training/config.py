@@ -128,9 +128,8 @@ def config_from_dict(raw: dict) -> Config:
 
 # ----------------------------------------------------------------------------- checks
 def validate(config: Config) -> Config:
-    """Cross-field checks that need more than one key; returns ``config``."""
-    _check_sizes(config)
-    _check_optim(config.optim)
+    """Range checks of every numeric key, then the checks that need more than one key; returns ``config``."""
+    check_ranges(config)
     TASKS[config.task].validate(config)
     _check_schedule(config.schedule)
     if not config.data.path:
@@ -139,32 +138,43 @@ def validate(config: Config) -> Config:
     return config
 
 
-def _check_sizes(config: Config) -> None:
-    t, d = config.train, config.data
-    positive = {"train.epochs": t.epochs, "train.batch_size": t.batch_size,
-                "data.image_size": d.image_size, "train.log_every": t.log_every,
-                "model.width": config.model.width}
-    for key, value in positive.items():
-        if value < 1:
-            raise InputError(f"{key}: must be at least 1, got {value}")
-    if t.threads is not None and t.threads < 1:
-        raise InputError(f"train.threads: must be at least 1, got {t.threads}")
-    if d.num_workers < 0:
-        raise InputError(f"data.num_workers: must be 0 or more, got {d.num_workers}")
+_AT_LEAST_1 = (lambda v: v >= 1, "at least 1")
+_NOT_NEGATIVE = (lambda v: v >= 0, "0 or more")
+_POSITIVE = (lambda v: v > 0, "positive")
+_FRACTION = (lambda v: 0 <= v <= 1, "a fraction in [0, 1]")
+
+#: the range of every numeric key of the common sections (None: the key is unset, allowed)
+RANGES = {
+    "data.image_size": _AT_LEAST_1, "data.num_workers": _NOT_NEGATIVE, "data.max_train_samples": _AT_LEAST_1,
+    "data.max_eval_samples": _AT_LEAST_1, "model.width": _AT_LEAST_1,
+    "optim.lr": _POSITIVE, "optim.encoder_lr": _NOT_NEGATIVE, "optim.momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "optim.weight_decay": _NOT_NEGATIVE, "optim.grad_clip": _POSITIVE,
+    "schedule.t_max": _POSITIVE, "schedule.eta_min": _FRACTION, "schedule.warmup_epochs": _NOT_NEGATIVE,
+    "schedule.step_epoch": _NOT_NEGATIVE, "schedule.gamma": _POSITIVE, "schedule.decay_rate": _POSITIVE,
+    "schedule.decay_epochs": _POSITIVE,
+    "train.epochs": _AT_LEAST_1, "train.batch_size": _AT_LEAST_1, "train.seed": _NOT_NEGATIVE,
+    "train.threads": _AT_LEAST_1, "train.log_every": _AT_LEAST_1, "train.max_steps_per_epoch": _AT_LEAST_1,
+}
 
 
-def _check_optim(o: OptimConfig) -> None:
-    if o.lr <= 0 or (o.encoder_lr is not None and o.encoder_lr < 0):
-        raise InputError(f"optim.lr: must be positive, got {o.lr}")
-    if o.grad_clip is not None and o.grad_clip <= 0:
-        raise InputError(f"optim.grad_clip: must be positive, got {o.grad_clip}")
+def check_ranges(config: Config) -> None:
+    """InputError naming the first numeric key out of its range (:data:`RANGES`), or any number
+    in any section (a task's too) that is not finite."""
+    import math
+
+    for key, value in _flatten(config.to_dict()).items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if not math.isfinite(value):
+            raise InputError(f"{key}: must be a finite number, got {value}")
+        ok, words = RANGES.get(key, (None, ""))
+        if ok is not None and not ok(value):
+            raise InputError(f"{key}: must be {words}, got {value}")
 
 
 def _check_schedule(s: ScheduleConfig) -> None:
     if s.name == "step" and s.step_epoch is None:
         raise InputError("schedule.step_epoch: the step schedule needs the epoch at which the rate drops")
-    if s.gamma <= 0 or s.decay_rate <= 0 or (s.decay_epochs is not None and s.decay_epochs <= 0):
-        raise InputError("schedule: gamma, decay_rate and decay_epochs must be positive")
 
 
 def check_paths(config: Config) -> Config:

@@ -20,13 +20,15 @@ from typing import Any
 import torch
 
 from hpe_core import __version__
+from hpe_core.atomic import writing
 from hpe_core.errors import InputError
 from hpe_core.progress import NullProgress
 from hpe_core.training import distributed
-from hpe_core.training.checkpoints import ResumePoint, save_training_checkpoint
+from hpe_core.training.checkpoints import ResumePoint, check_output_folder, save_training_checkpoint
 from hpe_core.training.config import Config, check_paths, check_resume_compatible, effective_lrs, validate
 from hpe_core.training.data import EpochBatches, SeededItems, epoch_loader, steps_per_epoch
 from hpe_core.training.events import EventWriter
+from hpe_core.training.memory import check_memory
 from hpe_core.training.optim import make_optimizer, make_scaler, resolve_precision
 from hpe_core.training.schedule import apply_lr, make_schedule
 from hpe_core.training.state import StopFlag, capture_rng, restore_rng, seed_everything
@@ -114,14 +116,15 @@ class _Run:
     def _setup(self) -> None:
         c = self.config
         if self.info.is_main:
-            try:
-                self.out.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise InputError(f"train.output {self.out}: cannot create the folder ({exc.strerror})") from None
+            check_output_folder(self.out)
         seed_everything(c.train.seed)
         self.dataset = open_training_dataset(c, self.info)
         self.task = make_task(c, self.dataset, self.device)
+        check_memory(self.task, c, self.device)
         self.model = self.task.build_model().to(self.device)
+        if self.info.is_main:  # made once the task has accepted the data: a refused run leaves no folder
+            with writing(f"train.output {self.out}"):
+                self.out.mkdir(parents=True, exist_ok=True)
         self.precision = resolve_precision(c.train.precision, self.device)
         self.net = distributed.wrap(self.task.net(self.model).to(self.device), self.device, self.info)
         head_lr, encoder_lr = effective_lrs(c)
