@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from hpe_core.errors import InputError
+from hpe_core.inference.files import check_scale
 from hpe_core.predictions import Prediction
 
 
@@ -43,6 +44,7 @@ def check_joint_count(prediction: Prediction, dataset, source: str) -> None:
     if have != want:
         raise InputError(f"{source}: {have} joints per sample, but the dataset {dataset.path} has {want} "
                          f"({dataset.skeleton.name})")
+    check_scale(prediction, dataset.skeleton, source)  # units: bone lengths against the skeleton's prior
 
 
 def score_prediction(prediction: Prediction, dataset, rows: np.ndarray | None = None,

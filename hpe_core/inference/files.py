@@ -145,3 +145,44 @@ def _scores(scores: list, n_joints: int) -> np.ndarray | None:
             return None  # scores of another shape are not per-joint confidences; leave them out
         rows.append(arr)
     return np.stack(rows)
+
+
+#: the median bone of an adult (mm), for skeletons without a built-in bone-length prior: the
+#: median of the panoptic19 and h36m17 priors (hpe_core.models.fk_head.PRIORS) is 220-250 mm
+TYPICAL_BONE_MM = 235.0
+#: how far (as a factor) the median bone may be from the prior before the units are doubted:
+#: sqrt(1000), halfway (in log scale) between millimetres and metres, so m-vs-mm is always decided
+SCALE_TOLERANCE = 1000.0 ** 0.5
+_LOOKS_LIKE = ((1e-3, "metres", "m"), (1e-1, "centimetres", None),
+               (1e3, "micrometres (or millimetres multiplied by 1000: declared --units m)", "mm"))
+
+
+def check_scale(prediction: Prediction, skeleton, source: str) -> None:
+    """InputError when the poses' bone lengths (median over every bone of every pose) are more than
+    :data:`SCALE_TOLERANCE` times off the skeleton's prior in millimetres: the message says which
+    units they look like (``--units`` was wrong, or the file holds metres)."""
+    from hpe_core.kinematics import bone_lengths
+
+    if prediction.joints_3d is None or not any(p >= 0 for p in skeleton.parents):
+        return
+    lengths = bone_lengths(prediction.joints_3d, skeleton)[:, [c for c, p in enumerate(skeleton.parents) if p >= 0]]
+    lengths = lengths[np.isfinite(lengths) & (lengths > 0)]
+    if not len(lengths):
+        return
+    median, prior = float(np.median(lengths)), _prior_bone(skeleton.name)
+    ratio = median / prior
+    if 1 / SCALE_TOLERANCE <= ratio <= SCALE_TOLERANCE:
+        return
+    factor, words, flag = min(_LOOKS_LIKE, key=lambda item: abs(np.log10(ratio / item[0])))
+    declared = (prediction.meta or {}).get("units_read")
+    hint = f"; pass --units {flag}" if flag and declared and flag != declared else ""
+    raise InputError(f"{source}: its bones are {median:.3g} mm long (median), a {skeleton.name} skeleton's "
+                     f"about {prior:.0f} mm: about {ratio:.3g}x off, so these poses look like {words}, not "
+                     f"millimetres{hint}")
+
+
+def _prior_bone(skeleton: str) -> float:
+    """The median bone (mm) of ``skeleton``'s built-in prior, else :data:`TYPICAL_BONE_MM`."""
+    from hpe_core.models.fk_head import PRIORS
+
+    return float(np.median(list(PRIORS[skeleton].values()))) if skeleton in PRIORS else TYPICAL_BONE_MM
