@@ -126,18 +126,31 @@ def _load_2d(path: Path, sequences: list) -> list | None:
     if not file.is_file():
         return None
     data = load_pickled_member(file, "positions_2d")
-    out = []
-    for i, (subject, action, world) in enumerate(sequences):
+    out, missing, short = [], [], []
+    for subject, action, world in sequences:
         try:
             views = [np.asarray(v, dtype=np.float64) for v in data[subject][action]]
         except (KeyError, TypeError):
-            raise DatasetError(f"{file}: no 2D poses for {subject}/{action}") from None
+            missing.append(f"{subject}/{action}")
+            continue
         if len(views) != 4 or any(v.ndim != 3 or v.shape[1:] != (17, 2) for v in views):
             raise DatasetError(f"{file}: {subject}/{action} needs four (T, 17, 2) arrays")
-        length = min([len(world)] + [len(v) for v in views])
-        sequences[i] = (subject, action, world[:length])
-        out.append([v[:length] for v in views])
+        if min(len(v) for v in views) < len(world):  # longer 2D (video frames past the mocap) is cut, as VideoPose3D does
+            short.append(f"{subject}/{action} ({min(len(v) for v in views)} of {len(world)} frames)")
+        out.append([v[:len(world)] for v in views])
+    _check_cover(file, path, missing, short)
     return out
+
+
+def _check_cover(file: Path, path: Path, missing: list[str], short: list[str]) -> None:
+    """The 2D file must cover the 3D file: every sequence, every frame, else one message naming them."""
+    problems = []
+    for what, names in (("has no 2D poses for", missing), ("is shorter than the 3D poses for", short)):
+        if names:
+            more = f" and {len(names) - 8} more" if len(names) > 8 else ""
+            problems.append(f"{what} {len(names)} sequence(s): {', '.join(names[:8])}{more}")
+    if problems:
+        raise DatasetError(f"{file}: the 2D file does not cover {path.name}: it " + "; it ".join(problems))
 
 
 def read_h36m(path: str | Path) -> PoseDataset:

@@ -73,11 +73,11 @@ def test_four_views_share_a_pose_and_subjects_split(h36m):
 def test_2d_file_is_used_when_present(h36m):
     folder, data = h36m
     rng = np.random.default_rng(1)
-    poses_2d = {s: {a: [rng.uniform(0, 1000, (len(x) - 1, 17, 2)) for _ in range(4)] for a, x in acts.items()}
-                for s, acts in data.items()}
+    poses_2d = {s: {a: [rng.uniform(0, 1000, (len(x) + 1, 17, 2)) for _ in range(4)] for a, x in acts.items()}
+                for s, acts in data.items()}  # a frame longer, as video past the mocap: cut to the 3D
     np.savez(folder / "data_2d_h36m_gt.npz", positions_2d=poses_2d, metadata={"layout_name": "h36m"})
     ds = open_dataset(folder)
-    assert len(ds) == 4 * 9 and ds.info()["joints_2d_source"] == "data_2d_h36m_gt.npz"
+    assert len(ds) == 4 * 12 and ds.info()["joints_2d_source"] == "data_2d_h36m_gt.npz"
     s = ds.sample(6)
     action = ds.sequence_names[s.meta["sequence"]].split("/", 1)[1]
     expect = poses_2d[s.meta["subject_name"]][action][s.meta["camera_id"] % 4][s.meta["frame"]]
