@@ -106,14 +106,19 @@ def _info_text(p: dict) -> str:
         lines.append(f"  image root {p['image_root']}")
     if p.get("skipped"):
         lines.append(f"  skipped   {p['skipped']} (skip list)")
+    from hpe_core.datasets.check import left_out_lines
+
+    lines += left_out_lines(p.get("left_out") or [])
     return "\n".join(lines)
 
 
 def _info(args: argparse.Namespace) -> int:
     from hpe_core.datasets import open_dataset
 
+    from hpe_core.datasets.check import left_out
+
     dataset = open_dataset(args.path, skip_list=args.skip_list, images=args.images)
-    return emit(args, dataset.info(), _info_text)
+    return emit(args, {**dataset.info(), "left_out": left_out(dataset)}, _info_text)
 
 
 def _check(args: argparse.Namespace) -> int:

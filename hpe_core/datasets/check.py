@@ -150,7 +150,13 @@ def check_dataset(dataset, progress: ProgressSink | None = None, spec: CheckSpec
             progress.set_progress(min(n, lo + CHUNK) / max(n, 1))
     return {"path": str(dataset.path), "format": dataset.format, "samples": n, "flagged": len(issues),
             "counts": counts, "issues": issues, "images_checked": has_images, "joints_checked": annotated,
-            "seconds": round(time.perf_counter() - start, 3)}
+            "left_out": left_out(dataset), "seconds": round(time.perf_counter() - start, 3)}
+
+
+def left_out(dataset) -> list[dict]:
+    """``[{"name", "why"}]`` of every file the reader left out (not a sample: empty, truncated,
+    not an image), so a report names them rather than counting only what was read."""
+    return [{"name": str(name), "why": str(why)} for name, why in getattr(dataset, "unreadable", None) or ()]
 
 
 def run_check(spec: CheckSpec, progress: ProgressSink | None = None) -> dict:
@@ -170,7 +176,9 @@ def run_check(spec: CheckSpec, progress: ProgressSink | None = None) -> dict:
 
 def check_text(report: dict) -> str:
     """The report as text: a summary line, the counts, then every flagged sample by problem."""
-    lines = [f"{report['path']} ({report['format']}): {report['samples']} samples, {report['flagged']} flagged"]
+    gone = report.get("left_out") or []
+    lines = [f"{report['path']} ({report['format']}): {report['samples']} samples, {report['flagged']} flagged"
+             + (f", {len(gone)} file(s) left out" if gone else "")]
     for key, count in report["counts"].items():
         if count:
             lines.append(f"  {key:<14} {count:>7}  {PROBLEMS[key]}")
@@ -179,6 +187,14 @@ def check_text(report: dict) -> str:
         if names:
             lines.append(f"{key}:")
             lines.extend(f"  {name}" for name in names)
+    lines += left_out_lines(gone)
     if report.get("skip_list"):
         lines.append(f"skip list written to {report['skip_list']}")
     return "\n".join(lines)
+
+
+def left_out_lines(gone: list[dict]) -> list[str]:
+    """The files a reader left out, one line each with why (for ``hpe data check`` and ``info``)."""
+    if not gone:
+        return []
+    return [f"left out (not samples): {len(gone)} file(s)"] + [f"  {g['name']}: {g['why']}" for g in gone]
