@@ -62,6 +62,9 @@ def detect_format(path: str | Path) -> str:
         return _file_format(path)
     if native.is_native(path):
         return "native"
+    if (path / native.ANNOTATIONS).is_file():  # a native set whose manifest is gone: say so, not "no dataset"
+        raise DatasetError(f"{path}: a damaged HPE Studio dataset: {native.ANNOTATIONS} is there but its manifest "
+                           f"{native.MANIFEST} is missing (copy the folder again, or rewrite it with hpe data synth)")
     if panoptic.is_panoptic(path):
         return "panoptic"
     if h36m.find_3d_file(path) is not None:

@@ -51,34 +51,84 @@ def _check(path: Path, doc) -> None:
         raise DatasetError(f"{path}: not a COCO keypoints file (needs 'images' and 'annotations' lists)")
 
 
+def _field(path: Path, where: str, message: str) -> DatasetError:
+    return DatasetError(f"{path}: {where}: {message}")
+
+
+def _images(path: Path, images: list) -> dict[int, str]:
+    """``{image id: file name}``, each entry checked by its field."""
+    files = {}
+    for k, im in enumerate(images):
+        if not isinstance(im, dict):
+            raise _field(path, f"images[{k}]", f"expected an object, got {type(im).__name__}")
+        if isinstance(im.get("id"), bool) or not isinstance(im.get("id"), int):
+            raise _field(path, f"images[{k}].id", f"expected an integer, got {im.get('id')!r}")
+        if not isinstance(im.get("file_name"), str) or not im["file_name"]:
+            raise _field(path, f"images[{k}].file_name", f"expected a file name, got {im.get('file_name')!r}")
+        files[im["id"]] = im["file_name"]
+    return files
+
+
+def _keypoints(path: Path, where: str, value) -> np.ndarray:
+    """The (17, 3) keypoints of one annotation, checked: 51 numbers x, y, v."""
+    want = 3 * COCO17.num_joints
+    if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        bad = value if not isinstance(value, list) else next(v for v in value if not isinstance(v, (int, float))
+                                                              or isinstance(v, bool))
+        raise _field(path, where, f"expected {want} numbers (x, y, visibility per joint), found {bad!r}")
+    if len(value) != want:
+        raise _field(path, where, f"expected {want} numbers ({COCO17.num_joints} joints x (x, y, visibility)), "
+                                  f"got {len(value)}")
+    return np.asarray(value, np.float64).reshape(COCO17.num_joints, 3)
+
+
+def _people(path: Path, annotations: list, files: dict[int, str]) -> list[tuple]:
+    """``(annotation id, image id, keypoints, bbox)`` of every non-crowd person with a labelled keypoint."""
+    out = []
+    for k, a in enumerate(annotations):
+        if not isinstance(a, dict):
+            raise _field(path, f"annotations[{k}]", f"expected an object, got {type(a).__name__}")
+        if a.get("iscrowd", 0):
+            continue
+        kps = _keypoints(path, f"annotations[{k}].keypoints", a.get("keypoints", [0] * 3 * COCO17.num_joints))
+        if not np.any(kps[:, 2] > 0):
+            continue
+        image = a.get("image_id")
+        if isinstance(image, bool) or not isinstance(image, int) or image not in files:
+            raise _field(path, f"annotations[{k}].image_id", f"{image!r} is not the id of an entry of 'images'")
+        ann = a.get("id", k)
+        if isinstance(ann, bool) or not isinstance(ann, int):
+            raise _field(path, f"annotations[{k}].id", f"expected an integer, got {ann!r}")
+        out.append((ann, image, kps, _bbox(path, f"annotations[{k}].bbox", a.get("bbox"))))
+    return out
+
+
+def _bbox(path: Path, where: str, value) -> np.ndarray:
+    """The person box [x, y, width, height] of one annotation (NaN when it has none)."""
+    if not value:
+        return np.full(4, np.nan)
+    if not isinstance(value, list) or len(value) != 4 or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        raise _field(path, where, f"expected [x, y, width, height], got {value!r}")
+    return np.asarray(value, np.float64)
+
+
 def read_coco(path: str | Path) -> PoseDataset:
     path = _resolve(Path(path))
     doc = read_json(path, "COCO annotation file")
     _check(path, doc)
-    try:
-        files = {int(im["id"]): (str(im["file_name"]), int(im.get("width", 0)), int(im.get("height", 0)))
-                 for im in doc["images"]}
-        rows = [a for a in doc["annotations"] if not a.get("iscrowd", 0) and any(np.asarray(a.get("keypoints", [0, 0, 0]))[2::3] > 0)]
-        if not rows:
-            raise DatasetError(f"{path}: no person with labelled keypoints")
-        kps = np.array([a["keypoints"] for a in rows], dtype=np.float64).reshape(len(rows), -1)
-        image_ids = np.array([int(a["image_id"]) for a in rows], dtype=np.int64)
-        ann_ids = np.array([int(a.get("id", k)) for k, a in enumerate(rows)], dtype=np.int64)
-        names = np.array([files[i][0] for i in image_ids], dtype=object)
-        bbox = np.array([a.get("bbox") or [np.nan] * 4 for a in rows], dtype=np.float64)
-    except DatasetError:
-        raise
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DatasetError(f"{path}: malformed COCO annotation ({type(exc).__name__}: {exc})") from None
-    if kps.shape[1] != 3 * COCO17.num_joints:
-        raise DatasetError(f"{path}: keypoints have {kps.shape[1] // 3} joints, COCO has {COCO17.num_joints}")
-    kps = kps.reshape(len(rows), COCO17.num_joints, 3)
+    files = _images(path, doc["images"])
+    people = _people(path, doc["annotations"], files)
+    if not people:
+        raise DatasetError(f"{path}: no person with labelled keypoints")
+    kps = np.stack([p[2] for p in people])
+    image_ids = np.array([p[1] for p in people], dtype=np.int64)
+    ann_ids = np.array([p[0] for p in people], dtype=np.int64)
+    names = np.array([files[i] for i in image_ids], dtype=object)
     visible = kps[..., 2] > 0
     joints_2d = np.where(visible[..., None], kps[..., :2], np.nan).astype(np.float32)
-    if bbox.shape != (len(rows), 4):
-        raise DatasetError(f"{path}: malformed COCO annotation (a bbox is not [x, y, width, height])")
     root = _image_root(path, str(names[0]))
     columns = {"joints_2d": joints_2d, "visible": visible, "pose_id": ann_ids, "frame": image_ids,
-               "boxes": boxes_from_xywh(bbox)}
-    return PoseDataset(path=path, format="coco", skeleton=COCO17, size=len(rows), columns=columns,
+               "boxes": boxes_from_xywh(np.stack([p[3] for p in people]))}
+    return PoseDataset(path=path, format="coco", skeleton=COCO17, size=len(people), columns=columns,
                        images=FileImages(root, names), extra={"image_root": str(root), "boxes": "COCO bbox"})
