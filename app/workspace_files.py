@@ -118,8 +118,8 @@ def save(ws: Host, path: str | Path, quiet: bool = False) -> Path | None:
     """Write :func:`capture` to ``path``; the path, or None (with a message) when it failed."""
     try:
         path = save_workspace_file(path, capture(ws))
-    except OSError as exc:
-        ws.message.emit("error", messages.OPEN_FAILED.format(path=path, why=exc.strerror or exc))
+    except (OSError, InputError) as exc:  # a full disk, a read-only folder: one message naming the file
+        ws.message.emit("error", messages.SAVE_FAILED.format(path=path, why=messages.why(exc, path)))
         return None
     if not quiet:
         ws.message.emit("info", messages.WORKSPACE_SAVED.format(path=path))
@@ -141,10 +141,19 @@ def reopen(ws: Host, path: str | Path) -> None:
     datasets = [(d["path"], d.get("skip_list")) for d in state.datasets]
     if state.video:  # files of the first version list a video apart: it is a dataset
         datasets.append((state.video, None))
-    tasks = [ws.open_dataset(p, skip) for p, skip in datasets if p not in c.datasets]
-    tasks += [ws.open_predictions(k, state.units[k], activate=False) if k in state.units
-              else ws.open_checkpoint(k, activate=False) for k in state.checkpoints if k not in c.checkpoints]
-    when_all_finished(tasks, lambda: restore(ws, state, str(path)))
+    failures: dict[int, str] = {}  # every file that did not open, in the file's order, in one message
+    report = lambda i: lambda text: failures.__setitem__(i, text)  # noqa: E731
+    tasks = [ws.open_dataset(p, skip, on_error=report(i)) for i, (p, skip) in enumerate(datasets)
+             if p not in c.datasets]
+    tasks += [ws.open_predictions(k, state.units[k], activate=False, on_error=report(len(datasets) + i))
+              if k in state.units else ws.open_checkpoint(k, activate=False, on_error=report(len(datasets) + i))
+              for i, k in enumerate(state.checkpoints) if k not in c.checkpoints]
+
+    def complete() -> None:
+        _report_failures(ws, [failures[i] for i in sorted(failures)], len(tasks))
+        restore(ws, state, str(path))
+
+    when_all_finished(tasks, complete)
 
 
 def restore(ws: Host, state: WorkspaceState, path: str) -> None:

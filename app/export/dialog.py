@@ -86,7 +86,7 @@ class ExportDialog(QDialog):
         try:
             self.exported = export_figure(fig, self.path.text(), self.width.value(),
                                           None if fig.vector else self.height.value(), self.paper.isChecked())
-        except ValueError as exc:  # InputError and friends: say it in the dialog
+        except (ValueError, OSError) as exc:  # InputError and friends, a full disk: say it in the dialog
             self.error.setText(msg.ANALYSIS_FAILED.format(what="Export", why=exc))
             return
         super().accept()

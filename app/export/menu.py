@@ -69,7 +69,7 @@ def export_report(window, path: str | Path | None = None) -> Path | None:
         return None
     try:
         html_path, _pdf = write_report(path, sections)
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:  # bad input, a full disk, a read-only folder: one message
         window.workspace.message.emit("error", msg.ANALYSIS_FAILED.format(what="Export report", why=exc))
         return None
     window.workspace.message.emit("info", msg.REPORT_WRITTEN.format(path=html_path))

@@ -19,6 +19,7 @@ from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
 from app.export.figures import Figure, figure_image, png_bytes
 from hpe_core.atomic import atomic_path, atomic_write
+from hpe_core.errors import OutputError
 from hpe_core.errors import InputError
 
 PDF_IMAGE_WIDTH = 640
@@ -139,4 +140,18 @@ def write_report(path: str | Path, sections: list[ReportSection], pdf: bool = Tr
                                              QMarginsF(15, 15, 15, 15), QPageLayout.Unit.Millimeter))
             doc.print_(writer)
             del writer
+            check_pdf_complete(tmp, pdf_path)
     return path, pdf_path
+
+
+def check_pdf_complete(tmp: Path, final: Path) -> None:
+    """Qt writes a PDF without reporting a failed write: an :class:`OutputError` unless ``tmp``
+    ends as every PDF does (``%%EOF``), so a full disk never leaves half a PDF under ``final``."""
+    try:
+        with open(tmp, "rb") as fh:
+            fh.seek(max(0, tmp.stat().st_size - 1024))
+            complete = b"%%EOF" in fh.read()
+    except OSError:
+        complete = False
+    if not complete:
+        raise OutputError(f"{final}: cannot write (the PDF came out incomplete; is the disk full?)")
