@@ -188,13 +188,20 @@ def inspect_checkpoint(path: str | Path) -> CheckpointInfo:
     model = _build(rec, path, meta=True)
     missing, unexpected = _compare(rec, model, path)
     info = _info(path, rec, model, training, version, missing, unexpected)
-    info.content_check = _check_content(path, rec, stored[0])
+    info.content_check = _check_content(path, rec, stored[0], verify=True)
     return info
 
 
-def _check_content(path: Path, rec: Recognised, stored: str | None) -> str:
+NO_CONTENT_HASH = "no content hash stored (an older or a foreign file)"
+
+
+def _check_content(path: Path, rec: Recognised, stored: str | None, verify: bool) -> str:
+    """What ``content_check`` says; with ``verify`` the weights are hashed and compared
+    (CheckpointError when they differ), else (loading: the zip CRCs guard it) not."""
     if stored is None:
-        return "no content hash stored (an older or a foreign file)"
+        return NO_CONTENT_HASH
+    if not verify:
+        return "content hash stored (hpe inspect checks it)"
     if content_hash(rec.state_dict) != stored:
         raise CheckpointError(f"{path}: its weights do not match the content hash stored when it was saved "
                               "(the file was changed or damaged)")
@@ -233,7 +240,8 @@ def load_checkpoint(path: str | Path, device: Any = "cpu", expect_family: str | 
 
     path = Path(path)
     target = resolve_device(device)
-    rec, training, version = _recognise(path)
+    stored: list = []
+    rec, training, version = _recognise(path, stored)
     model = _build(rec, path, meta=True)  # no random initialisation: every tensor comes from the file
     _check_expectations(path, rec, model, expect_family, expect_backbone, expect_joints)
     missing, unexpected = _compare(rec, model, path)
@@ -242,6 +250,7 @@ def load_checkpoint(path: str | Path, device: Any = "cpu", expect_family: str | 
                               f"needs are missing (first: {missing[0]}); the file is incomplete")
     model.load_state_dict(_fitted_state(rec.state_dict, model.state_dict()), strict=True, assign=True)
     info = _info(path, rec, model, training, version, missing, unexpected)
+    info.content_check = _check_content(path, rec, stored[0], verify=False)
     return model.to(target).eval(), info
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from checkpoint_factories import randomise
-from hpe_core.errors import CheckpointError, InputError
+from hpe_core.errors import CheckpointError, InputError, OutputError
 from hpe_core.models import build_model, file_hash, inspect_checkpoint, load_checkpoint, save_checkpoint
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "checkpoints"
@@ -70,19 +70,23 @@ def test_a_failed_save_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatc
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(torch, "save", broken_save)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(OutputError, match=f"{path}: cannot write .no space left on the device: the disk is full"):
         save_checkpoint(path, model, training={"epoch": 2})
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]
 
 
-def test_save_goes_through_a_temporary_file_in_the_same_folder(tmp_path, monkeypatch):
-    seen = []
-    real_replace = os.replace
-    monkeypatch.setattr(os, "replace", lambda a, b: (seen.append((Path(a), Path(b))), real_replace(a, b)))
-    path = save_checkpoint(tmp_path / "m.pt", build_model("simclr", "resnet18", width=2))
-    (tmp, final), = seen
-    assert final == path and tmp.parent == path.parent and tmp != path and not tmp.exists()
+def test_the_final_name_appears_only_when_the_file_is_whole(tmp_path, monkeypatch):
+    path = tmp_path / "m.pt"
+    real_save, seen = torch.save, []
+
+    def watched_save(obj, fh):
+        real_save(obj, fh)
+        seen.append(sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")))
+
+    monkeypatch.setattr(torch, "save", watched_save)
+    save_checkpoint(path, build_model("simclr", "resnet18", width=2))
+    assert seen == [[]] and path.is_file()  # written: not yet under its name (a temporary, or no name at all)
 
 
 @pytest.mark.parametrize("name", ["native_v1_regressor.pt", "native_v1_regressor.safetensors"])
