@@ -15,6 +15,7 @@ the sizes in the config that make it so.
 from __future__ import annotations
 
 import os
+import warnings
 
 from hpe_core.errors import InputError
 
@@ -61,7 +62,8 @@ def estimate(task, config) -> tuple[int, int]:
     """(parameters, activation elements of one batch) of ``task``'s model under ``config``."""
     import torch
 
-    with torch.device("meta"):
+    with torch.device("meta"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # weights copied from a file into meta tensors: a no-op, said loudly
         model = task.build_model()
     params = sum(p.numel() for p in model.parameters())
     return params, _activations(model, config.train.batch_size, config.data.image_size)
