@@ -157,15 +157,18 @@ def atomic_write(path: str | Path, data: bytes | str) -> Path:
     return path
 
 
-def check_writable(folder: str | Path) -> Path:
+def check_writable(folder: str | Path, target: str | Path | None = None) -> Path:
     """``folder`` (made if missing) after proving a file can be created in it; an
-    :class:`OutputError` naming it and the cause otherwise. Call it before long work."""
+    :class:`OutputError` naming ``target`` (what will be written there; default the folder) and
+    the cause otherwise. Call it before long work."""
     folder = Path(folder).expanduser()
-    with writing(folder):
+    with writing(folder if target is None else target):
         folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=".hpe-write-test.", dir=folder)
+        fd = _open_unnamed(folder)  # a file without a name: nothing to leave behind
+        if fd is None:
+            fd, name = tempfile.mkstemp(prefix=".hpe-write-test.", dir=folder)
+            os.unlink(name)
         os.close(fd)
-        os.unlink(name)
     return folder
 
 

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out).expanduser()
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise InputError(f"--out {out}: unknown output format; valid: {', '.join(OUTPUT_SUFFIXES)}")
-    check_writable(out.parent)  # a read-only or missing folder fails now, not after predicting
+    check_writable(out.parent, out)  # a read-only or missing folder fails now, not after predicting
     image_ckpt, model_ckpt = _checkpoints(args)
     predictor = load_predictor(model_ckpt, args, stats=args.stats)
     lift_from = None if image_ckpt is None else load_predictor(image_ckpt, args, "heatmap checkpoint")

@@ -94,7 +94,7 @@ def check_report_folder(out: str | Path) -> Path:
             more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
             raise InputError(f"--out {out}: holds files that are not a report's ({', '.join(foreign[:3])}{more}); "
                              "give a new or empty folder, or a previous report's folder (replaced whole)")
-    check_writable(out.parent)
+    check_writable(out.parent, out)
     return out
 
 

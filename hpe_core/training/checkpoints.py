@@ -37,7 +37,7 @@ def check_output_folder(out: Path) -> None:
     existing = next(p for p in (out, *out.parents) if p.exists())
     if not existing.is_dir():
         raise InputError(f"train.output {out}: {existing} is a file, not a folder")
-    check_writable(existing)
+    check_writable(existing, f"train.output {out}")
 
 
 def resume_output(resume: str | Path, output: str | None) -> Path:

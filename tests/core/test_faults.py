@@ -192,7 +192,7 @@ def test_read_only_output_folder(world, hpe, read_only, command):
             "report": (*REPORT, root / "ds", LIFTER, "--out", out),
             "train": ("train", *tiny_training(root, out))}[command]
     result = hpe(*argv, read_only=True)
-    line = one_line(result, str(folder), cause)
+    line = one_line(result, str(out), cause)
     assert ".tmp" not in line and os.listdir(folder) == [] and inputs_unchanged(world)
     record(f"read-only folder ({cause}): {command} --out", result, line, False, True)
 
