@@ -158,12 +158,14 @@ _LOOKS_LIKE = ((1e-3, "metres", "m"), (1e-1, "centimetres", None),
 
 
 def check_scale(prediction: Prediction, skeleton, source: str) -> None:
-    """InputError when the poses' bone lengths (median over every bone of every pose) are more than
-    :data:`SCALE_TOLERANCE` times off the skeleton's prior in millimetres: the message says which
-    units they look like (``--units`` was wrong, or the file holds metres)."""
+    """For a file read with declared units (``--units``): InputError when the poses' bone lengths
+    (median over every bone of every pose) are more than :data:`SCALE_TOLERANCE` times off the
+    skeleton's prior in millimetres; the message says which units they look like. A model's own
+    output (millimetres by construction, tiny when untrained) is not checked."""
     from hpe_core.kinematics import bone_lengths
 
-    if prediction.joints_3d is None or not any(p >= 0 for p in skeleton.parents):
+    declared = (prediction.meta or {}).get("units_read")
+    if not declared or prediction.joints_3d is None or not any(p >= 0 for p in skeleton.parents):
         return
     lengths = bone_lengths(prediction.joints_3d, skeleton)[:, [c for c, p in enumerate(skeleton.parents) if p >= 0]]
     lengths = lengths[np.isfinite(lengths) & (lengths > 0)]
@@ -174,8 +176,7 @@ def check_scale(prediction: Prediction, skeleton, source: str) -> None:
     if 1 / SCALE_TOLERANCE <= ratio <= SCALE_TOLERANCE:
         return
     factor, words, flag = min(_LOOKS_LIKE, key=lambda item: abs(np.log10(ratio / item[0])))
-    declared = (prediction.meta or {}).get("units_read")
-    hint = f"; pass --units {flag}" if flag and declared and flag != declared else ""
+    hint = f"; pass --units {flag}" if flag and flag != declared else ""
     raise InputError(f"{source}: its bones are {median:.3g} mm long (median), a {skeleton.name} skeleton's "
                      f"about {prior:.0f} mm: about {ratio:.3g}x off, so these poses look like {words}, not "
                      f"millimetres{hint}")
