@@ -139,12 +139,18 @@ def effective_rank(x: np.ndarray) -> float:
     return float(np.exp(-(p * np.log(p)).sum()))
 
 
+def spread_ratio(x: np.ndarray) -> float:
+    """``sqrt(D)`` x the mean per-dimension std of the L2-normalised rows of (N, D) ``x`` (float64)."""
+    x = np.asarray(x, np.float64)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    z = x / np.where(norms > 0, norms, 1.0)
+    return float(z.std(axis=0).mean()) * float(np.sqrt(x.shape[1]))
+
+
 def collapse_stats(features) -> CollapseStats:
     """Spread and effective rank of (N, D) features; see the module's docstring."""
     x = _features(features).astype(np.float64)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    z = x / np.where(norms > 0, norms, 1.0)
-    spread = float(z.std(axis=0).mean())
-    ratio = spread * float(np.sqrt(x.shape[1]))
+    ratio = spread_ratio(x)
+    spread = ratio / float(np.sqrt(x.shape[1]))
     rank = effective_rank(x)
     return CollapseStats(int(x.shape[1]), spread, ratio, rank, bool(ratio < COLLAPSE_SPREAD or rank < COLLAPSE_RANK))
