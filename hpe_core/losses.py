@@ -54,15 +54,16 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5) -> Tensor:
     return F.cross_entropy(logits, target)
 
 
-def simsiam_loss(p1: Tensor, p2: Tensor, z1: Tensor, z2: Tensor) -> Tensor:
+def simsiam_loss(p1: Tensor, p2: Tensor, z1: Tensor, z2: Tensor, stop_gradient: bool = True) -> Tensor:
     """SimSiam's symmetric negative cosine: ``D(p1, sg(z2)) / 2 + D(p2, sg(z1)) / 2`` with
     ``D(p, z) = -mean cos(p, z)`` and ``sg`` the stop-gradient. ``p`` predictor outputs,
-    ``z`` projector outputs, all ``(B, D)``. In [-1, 1]; -1 when aligned."""
+    ``z`` projector outputs, all ``(B, D)``. In [-1, 1]; -1 when aligned. ``stop_gradient=False``
+    lets the gradient through ``z`` too: the paper's collapsing control (its Fig. 2)."""
     _check(p1, "p1", 2)
     for x, name in ((p2, "p2"), (z1, "z1"), (z2, "z2")):
         _check(x, name, 2, p1, "p1")
     def d(p, z):
-        return -F.cosine_similarity(p, z.detach(), dim=1).mean()
+        return -F.cosine_similarity(p, z.detach() if stop_gradient else z, dim=1).mean()
     return 0.5 * d(p1, z2) + 0.5 * d(p2, z1)
 
 

@@ -93,7 +93,8 @@ def test_the_config_sections_of_the_tasks_come_from_the_table():
         if info.options is not None:
             assert hints[info.section] is info.options and dataclasses.is_dataclass(info.options)
             assert info.options.__dataclass_params__.frozen
-    assert TASKS["simsiam"].options is None and TASKS["lift"].section == TASKS["multitask"].section == "pipeline"
+    assert TASKS["simsiam"].options is TASKS["simclr"].options  # the contrastive section (stop_gradient: SimSiam's)
+    assert TASKS["lift"].section == TASKS["multitask"].section == "pipeline"
 
 
 @pytest.mark.parametrize("task, section, bad, fragment", [
@@ -105,7 +106,7 @@ def test_the_config_sections_of_the_tasks_come_from_the_table():
 def test_a_section_is_checked_by_its_own_task_only(task, section, bad, fragment):
     from hpe_core.training.config import validate
 
-    other = "simsiam" if task != "simsiam" else "lift"
+    other = "simsiam" if section != "contrastive" else "lift"  # simclr and simsiam share the contrastive section
     raw = {"data": {"path": "demo"}, "train": {"batch_size": 4}, section: bad}
     with pytest.raises(InputError, match=fragment.replace("(", r"\(")):
         validate(config_from_dict({"task": task, **raw}))

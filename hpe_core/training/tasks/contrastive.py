@@ -122,4 +122,4 @@ class SimSiamTask(ContrastiveTask):
     def objective(self, feats: dict) -> torch.Tensor:
         z1, z2 = feats["projection"].float().chunk(2)
         p1, p2 = feats["prediction"].float().chunk(2)
-        return simsiam_loss(p1, p2, z1, z2)
+        return simsiam_loss(p1, p2, z1, z2, stop_gradient=self.config.contrastive.stop_gradient)
