@@ -131,7 +131,7 @@ def _train(args: argparse.Namespace, main_rank: bool):
     from hpe_core.training.config import check_paths, validate
     from hpe_core.training.events import EventWriter
 
-    writer = EventWriter(args.events, enabled=main_rank)
+    writer = EventWriter(args.events, enabled=main_rank, on_event=_print_alarm)
     with terminal_progress("train", stream=sys.stderr, enabled=main_rank) as bar:
         try:
             config = check_paths(validate(load_run_config(args)))  # before torch loads: bad input fails fast
@@ -170,6 +170,13 @@ def _emit_error(writer, message: str, status: int) -> None:
         writer.emit("error", message=message, exit_status=status)
     except OSError:
         pass
+
+
+def _print_alarm(event: dict) -> None:
+    """A health alarm (hpe_core.analysis.health_alarms) on its own line of stderr, as it is raised."""
+    if event["type"] == "log" and event.get("alarm"):
+        sys.stderr.write(f"\nALARM {event['message']}\n")
+        sys.stderr.flush()
 
 
 def export(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Optional
 
+from hpe_core.analysis.health_alarms import HealthOptions
 from hpe_core.errors import InputError
 from hpe_core.training.config_data import apply_overrides, build, read_mapping
 from hpe_core.training.tasks import TASKS, task_sections
@@ -99,7 +100,7 @@ def _assemble_config() -> type:
         return name, cls, field(default_factory=cls)
 
     fields = [("task", Literal[tuple(TASKS)]), section("data", DataConfig), section("model", ModelConfig),
-              *(section(name, cls) for name, cls in task_sections().items()),
+              *(section(name, cls) for name, cls in task_sections().items()), section("health", HealthOptions),
               section("optim", OptimConfig), section("schedule", ScheduleConfig), section("train", TrainConfig)]
     return dataclasses.make_dataclass("Config", fields, frozen=True,
                                       namespace={"to_dict": _to_dict, "replace": _replace, "__module__": __name__,
@@ -131,6 +132,7 @@ def validate(config: Config) -> Config:
     """Range checks of every numeric key, then the checks that need more than one key; returns ``config``."""
     check_ranges(config)
     TASKS[config.task].validate(config)
+    config.health.validate()
     _check_schedule(config.schedule)
     if not config.data.path:
         raise InputError("data.path: no dataset given; set it in the config or with --set data.path=PATH "

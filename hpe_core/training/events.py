@@ -9,7 +9,8 @@ keys by type are in :data:`SCHEMA`:
 - ``progress``: ``epoch``, ``step``, ``total_steps``, ``loss``, ``lr``, ``samples_per_s``
 - ``metric``: ``epoch``, ``step``, ``split``, ``metrics`` (dict of name to number or null)
 - ``checkpoint``: ``epoch``, ``step``, ``path``, ``kind`` ("last" | "best")
-- ``log``: ``level`` ("info" | "warning"), ``message``
+- ``log``: ``level`` ("info" | "warning"), ``message``; a health alarm adds ``alarm``
+  (:class:`hpe_core.analysis.health_alarms.Alarm` as a dict: rule, layer, epoch, value, threshold, message)
 - ``done``: ``epoch``, ``step``, ``total_steps``, ``reason`` ("finished" | "interrupted"), ``summary``
 - ``error``: ``message``, ``exit_status`` (2 bad input, 1 a bug); ``epoch``/``step`` when known
 
@@ -24,7 +25,7 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any, Callable, Iterator
 
 from hpe_core.errors import InputError
 
@@ -103,11 +104,14 @@ def _clean(value: Any) -> Any:
 class EventWriter:
     """Writes events to a file, to stdout (``"-"``), or nowhere (``None`` or ``enabled=False``).
 
-    Also keeps every event it was given in :attr:`events` (for callers and tests).
+    Also keeps every event it was given in :attr:`events` (for callers and tests), and calls
+    ``on_event(event)`` with each one (``hpe train`` prints the health alarms).
     """
 
-    def __init__(self, target: str | Path | IO[str] | None = None, enabled: bool = True) -> None:
+    def __init__(self, target: str | Path | IO[str] | None = None, enabled: bool = True,
+                 on_event: Callable[[dict], None] | None = None) -> None:
         self.events: list[dict] = []
+        self.on_event = on_event
         self._own = False
         self._stream: IO[str] | None = None
         if not enabled or target is None:
@@ -127,6 +131,8 @@ class EventWriter:
         event = _clean({"type": event_type, "time": time.time(), **fields})
         validate_event(event)
         self.events.append(event)
+        if self.on_event is not None:
+            self.on_event(event)
         if self._stream is not None:
             self._stream.write(json.dumps(event, allow_nan=False) + "\n")
             self._stream.flush()

@@ -86,7 +86,7 @@ def test_the_config_sections_of_the_tasks_come_from_the_table():
 
     sections = task_sections()
     names = [f.name for f in dataclasses.fields(Config)]
-    assert names == ["task", "data", "model", *sections, "optim", "schedule", "train"]
+    assert names == ["task", "data", "model", *sections, "health", "optim", "schedule", "train"]
     assert list(sections) == ["contrastive", "regression", "vae", "pipeline", "unihpe"]  # a saved config's order
     hints = typing.get_type_hints(Config)
     for info in TASKS.values():

@@ -7,7 +7,11 @@ Validation metrics: ``loss`` (the training objective on validation pairs, withou
 ``pair_top1`` (how often the nearest encoder feature of a view-1 image among the batch's view-2
 images, its own image left out, shows the same pose from another camera; a direct measure of
 view invariance), and ``feature_std`` (the mean per-dimension
-std of the L2-normalised projections times sqrt(d); near 0 means collapse, near 1 is healthy).
+std of the L2-normalised projections times sqrt(d); near 0 means collapse, near 1 is healthy), and
+the health measures of the encoder and projection features of a fixed subset of the validation
+images (``health.<layer>.<measure>``: :mod:`hpe_core.analysis.health_live`).
+
+``contrastive.stop_gradient=false`` trains SimSiam without its stop-gradient, which collapses.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from hpe_core.training.losses import nt_xent, simsiam_loss
 from hpe_core.training.tasks.base import (Task, copy_weights, encoder_families, load_encoder_checkpoint,
                                           to_device)
 from hpe_core.training.tasks.contrastive_options import SIMCLR, SIMSIAM
+
+#: the layers whose health (hpe_core.analysis.health) each validation measures
+HEALTH_LAYERS = ("encoder", "projection")
 
 
 class PairNet(nn.Module):
@@ -77,13 +84,17 @@ class ContrastiveTask(Task):
 
     @torch.no_grad()
     def evaluate(self, net: nn.Module, loader, reduce) -> dict[str, float]:
+        from hpe_core.analysis.health_live import HealthCollector
+
         sums = {"loss": 0.0, "pair_top1": 0.0, "feature_std": 0.0, "n": 0.0}
+        health = HealthCollector(self.config.health.samples)
         for batch in loader:
             n = self.batch_size(batch)
             if n < 2:
                 continue
             batch = to_device(batch, self.device)
             feats = net(batch["view1"], batch["view2"], ("encoder",) + self.heads)
+            health.add({k: feats[k] for k in HEALTH_LAYERS}, torch.cat([batch["index"], batch["index2"]]))
             hits = _cross_view_hits(feats["encoder"], batch)
             z = F.normalize(feats["projection"].float(), dim=1)
             sums["loss"] += float(self.objective(feats)) * n
@@ -93,7 +104,7 @@ class ContrastiveTask(Task):
         sums = reduce(sums)
         n = max(sums["n"], 1.0)
         return {"loss": sums["loss"] / n, "pair_top1": sums["pair_top1"] / n,
-                "feature_std": sums["feature_std"] / n}
+                "feature_std": sums["feature_std"] / n, **health.measures(self.dataset, self.config.train.seed)}
 
 
 def _cross_view_hits(encoder: torch.Tensor, batch: dict) -> torch.Tensor:

@@ -15,7 +15,9 @@ modality pair (``cos_image_pose2d``, ``cos_image_pose3d``, ``cos_pose2d_pose3d``
 the curve of the paper's Fig. 5), cross-modal retrieval ``top1_<a>_<b>`` / ``top5_<a>_<b>``
 (the true partner among the validation batch's ``b`` embeddings, nearest to ``a``), and in
 stage 3 the pose errors of each path (``<path>_mpjpe``, ``<path>_pa_mpjpe``, mm;
-``image_to_2d_pck``, ``image_to_2d_epe`` at the model's input size, px).
+``image_to_2d_pck``, ``image_to_2d_epe`` at the model's input size, px); and the health measures of
+each modality's embedding on a fixed subset of the validation samples (``health.<modality>.<measure>``:
+:mod:`hpe_core.analysis.health_live`).
 """
 
 from __future__ import annotations
@@ -182,10 +184,12 @@ class UniHPETask(Task):
 
     @torch.no_grad()
     def evaluate(self, net: nn.Module, loader, reduce) -> dict[str, float]:
+        from hpe_core.analysis.health_live import HealthCollector
         from hpe_core.training.crossmodal import PathSums, cross_modal_sums, means
 
         sums: dict[str, float] = {"loss": 0.0, "n": 0.0}
         paths = PathSums()
+        health = HealthCollector(self.config.health.samples)
         tau = 0.0
         for batch in loader:
             n = self.batch_size(batch)
@@ -197,13 +201,14 @@ class UniHPETask(Task):
             sums["loss"] += float(out["loss"]) * n
             sums["n"] += n
             emb = {k[4:]: v for k, v in out.items() if k.startswith("emb_")}
+            health.add(emb, batch["index"])
             for key, value in cross_modal_sums(emb).items():
                 sums[key] = sums.get(key, 0.0) + value
             if self.stage == 3:
                 paths.add(getattr(net, "module", net).model, batch)
         sums.update(paths.sums)
         sums = reduce(sums)
-        return {"tau": tau, **means(sums)}
+        return {"tau": tau, **means(sums), **health.measures(self.dataset, self.config.train.seed)}
 
     def final_metrics(self, net: nn.Module, loader_for, reduce) -> dict:
         if not len(self.test_indices):
