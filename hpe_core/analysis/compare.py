@@ -8,6 +8,8 @@ models' layers on the same samples (cached, see :mod:`.features`), then computes
 - per layer and model, cross-view retrieval (top-1 / top-5 with exact chance) on multi-view data;
 - per layer and model, the silhouette of the dataset's labels (action, camera, subject, pose) and
   the collapse check (feature spread, effective rank: :mod:`.structure`);
+- per layer and model, the health measures (:mod:`.health`: RankMe, spread, alignment, uniformity,
+  kNN, cross-view retrieval, the 3D probe), and A - B for the layers both have;
 - the regression metrics of :func:`hpe_core.metric_report.evaluate` when both have pose heads, and each
   model's one error measure (:mod:`hpe_core.error_measure`).
 """
@@ -58,12 +60,14 @@ class CompareResult:
     label_silhouette: dict[str, dict[str, dict]] = field(default_factory=dict)  # {"a": {layer: {label: s}}}
     collapse: dict[str, dict[str, dict]] = field(default_factory=dict)  # {"a": {layer: CollapseStats dict}}
     error_measure: dict[str, str] = field(default_factory=dict)  # {"a": "PA-MPJPE", "b": "MPJPE"}
+    health: dict[str, dict[str, dict]] = field(default_factory=dict)  # {"a"|"b"|"a_minus_b": {layer: measures}}
 
     def to_dict(self) -> dict:
         return {**self.info, "samples": self.samples, "layers_a": self.layers_a, "layers_b": self.layers_b,
                 "cka": self.cka.round(6).tolist(), "silhouette": self.silhouette,
                 "label_silhouette": self.label_silhouette, "collapse": self.collapse,
-                "retrieval": self.retrieval, "metrics": self.metrics, "error_measure": self.error_measure}
+                "retrieval": self.retrieval, "metrics": self.metrics, "error_measure": self.error_measure,
+                "health": self.health}
 
 
 def _layers_of(path, wanted) -> tuple[str, ...]:
@@ -102,11 +106,29 @@ def compare_checkpoints(spec: CompareSpec, progress: ProgressSink | None = None)
     labels, collapse = _structure(feats, dataset, common, progress)
     retrieval = _retrieval(feats, dataset, common, spec.device, progress)
     metrics = _metrics(spec, dataset, common, progress)
+    health = _health(feats, dataset, common, spec, progress)
     info = {"checkpoint_a": str(spec.checkpoint_a), "checkpoint_b": str(spec.checkpoint_b),
             "dataset": str(spec.dataset), "split": spec.split, "clusters": spec.clusters}
     progress.set_progress(1.0)
     return CompareResult(names_a, names_b, cka, sil, retrieval, metrics, len(common), info, labels, collapse,
-                         _error_measures(spec))
+                         _error_measures(spec), health)
+
+
+def _health(feats: dict, dataset, rows: np.ndarray, spec: CompareSpec, progress: ProgressSink) -> dict:
+    """The health measures of every layer of A and B on the same samples, and A - B where both have it."""
+    from hpe_core.analysis.health import dataset_rows, health_measures, measure_difference
+
+    known = dataset_rows(dataset, rows, "auto", spec.seed)
+    out: dict = {}
+    for key, f in feats.items():
+        out[key] = {}
+        for name, x in f.items():
+            check_cancelled(progress)
+            progress.set_status(f"health of {name} ({key.upper()})")
+            out[key][name] = health_measures(x, known)
+    out["a_minus_b"] = {name: measure_difference(out["a"][name], out["b"][name])
+                        for name in out["a"] if name in out["b"]}
+    return out
 
 
 def _structure(feats: dict, dataset, rows: np.ndarray, progress: ProgressSink):

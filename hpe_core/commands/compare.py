@@ -12,8 +12,10 @@ and every layer of B (a matrix, e.g. for a heatmap), the silhouette of k-means c
 layer and of the dataset's labels (action, camera, subject, pose), the collapse check of each
 layer (feature spread, effective rank), cross-view retrieval on multi-view data (the share of
 samples whose nearest neighbour, by cosine, among the other cameras' samples shows the same pose;
-top-1 and top-5, with chance), and the pose metrics when both checkpoints have pose heads, each
-read by its error measure (PA-MPJPE for a rotation-aligned head, else MPJPE)."""
+top-1 and top-5, with chance), the health measures of each layer (RankMe, spread, kNN, cross-view
+top-1, the 3D probe's PA-MPJPE; A, B and A - B; see `hpe health`), and the pose metrics when both
+checkpoints have pose heads, each read by its error measure (PA-MPJPE for a rotation-aligned head,
+else MPJPE)."""
 
 
 def register(subparsers) -> None:
@@ -65,6 +67,7 @@ def _text(payload: dict) -> str:
         lines.append(f"  chance     top-1 {first['chance_top1']:.3f}, top-5 {first['chance_top5']:.3f}")
     else:
         lines.append("retrieval   n/a (no pose seen by two cameras)")
+    lines += _health_lines(payload.get("health") or {})
     if payload["metrics"]:
         for key in ("a", "b"):
             m = payload["metrics"][key]
@@ -72,6 +75,24 @@ def _text(payload: dict) -> str:
             lines.append(f"metrics {key.upper()}   MPJPE {m['mpjpe']:.1f} mm, PA-MPJPE {m['pa_mpjpe']:.1f} mm "
                          f"(read by {measure})")
     return "\n".join(lines)
+
+
+def _health_lines(health: dict) -> list[str]:
+    """RankMe, spread, kNN, cross-view top-1 and the probe of each layer both have: A, B, A - B."""
+    shown = {"rankme": "RankMe", "spread": "spread", "knn": "kNN", "xview_top1": "x-view top-1",
+             "probe_pa_mpjpe": "probe PA-MPJPE"}
+    lines = []
+    for layer, diff in (health.get("a_minus_b") or {}).items():
+        parts = [f"{title} {_num(health['a'][layer].get(m))} / {_num(health['b'][layer].get(m))} "
+                 f"({_num(diff.get(m), signed=True)})" for m, title in shown.items()]
+        lines.append(f"health {layer}: A / B (A - B): " + ", ".join(parts))
+    return lines
+
+
+def _num(value, signed: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:+.3g}" if signed else f"{value:.3g}"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,6 +1,7 @@
 """hpe embed | kernels | compare | predict | evaluate: real files in, JSON out, exit status 2 on bad input."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -88,6 +89,37 @@ def test_compare_json(assets, capsys):
     assert got["layers_a"] == ["layer2", "encoder"]
     np.testing.assert_allclose(np.diag(got["cka"]), 1.0, atol=1e-6)
     assert got["retrieval"]["a"]["encoder"]["top1"] >= 0 and got["metrics"] is None
+    health = got["health"]  # a checkpoint against itself: the same figures, A - B zero
+    assert health["a"] == health["b"] and set(health["a_minus_b"]) == {"layer2", "encoder"}
+    assert all(v == 0 for v in health["a_minus_b"]["encoder"].values() if v is not None)
+
+
+def test_health_judges_every_embedding_layer_on_the_same_samples(assets, capsys):
+    from hpe_core.analysis.features import EmbedSpec, compute_embeddings
+    from hpe_core.analysis.health import dataset_rows, health_measures
+
+    got = run_json(capsys, "health", assets.simclr, assets.simsiam, assets.dataset, *SIZE)
+    rows = {(Path(r["checkpoint"]).stem, r["layer"]): r for r in got["rows"]}
+    assert list(rows) == [("simclr", "encoder"), ("simclr", "projection"), ("simsiam", "encoder"),
+                          ("simsiam", "projection"), ("simsiam", "prediction")]
+    assert got["samples"] == 29 and got["fitted"] + got["scored"] <= 29  # one image is unreadable
+    emb = compute_embeddings(EmbedSpec(assets.simclr, assets.dataset, ("projection",), max_samples=2000,
+                                       device="cpu", image_size=IMAGE_SIZE))
+    want = health_measures(np.asarray(emb.features["projection"], np.float32), dataset_rows(emb.dataset, emb.indices))
+    assert {k: rows[("simclr", "projection")][k] for k in want} == pytest.approx(want)  # the core's figures
+    main(["health", str(assets.regressor), str(assets.dataset), "--layer", "layer3", *map(str, SIZE)])
+    text = capsys.readouterr().out
+    assert "regressor.pt:layer3" in text and "RankMe" in text and "29 samples" in text
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (("{dataset}",), "give at least one checkpoint and then the dataset"),
+    (("{simclr}", "{dataset}", "--layer", "nope"), "--layer nope: this checkpoint has the layers conv1"),
+    (("{dataset}/gone.pt", "{dataset}"), "gone.pt"),
+])
+def test_health_bad_input_is_one_line(assets, capsys, argv, fragment):
+    paths = {"dataset": assets.dataset, "simclr": assets.simclr}
+    assert fragment in run_error(capsys, "health", *(a.format(**paths) for a in argv), *SIZE)
 
 
 @pytest.mark.parametrize("suffix", [".json", ".csv", ".npz"])
