@@ -61,6 +61,8 @@ def build_report(spec: ReportSpec, progress=None) -> dict:
         check_cancelled(progress)
         score_column(column, dataset, rows)
     made = tables.all_tables(columns)
+    if spec.analysis:
+        made += _health_tables(spec, columns, rows, stage(progress, 0.6, 0.62))
     with atomic_folder(out) as tmp:
         written = _write_tables(tmp, made, columns)
         figures = []
@@ -96,6 +98,22 @@ def check_report_folder(out: str | Path) -> Path:
                              "give a new or empty folder, or a previous report's folder (replaced whole)")
     check_writable(out.parent, out)
     return out
+
+
+def _health_tables(spec: ReportSpec, columns: list, rows, progress) -> list:
+    """The health table of the checkpoints with an embedding layer (e.g. a regressor's encoder), on
+    the report's samples (:mod:`hpe_core.analysis.health_checkpoints`)."""
+    from hpe_core.analysis.health_checkpoints import HealthSpec, checkpoint_health, has_embedding_layer
+    from hpe_core.report import tables
+
+    judged = {c.source: c.name for c in columns if c.kind == "checkpoint" and has_embedding_layer(c.source)}
+    if not judged:
+        return []
+    result = checkpoint_health(HealthSpec(tuple(judged), spec.dataset, max_samples=None, seed=spec.seed,
+                                          device=spec.device, precision=spec.precision,
+                                          indices=tuple(int(r) for r in rows)), progress)
+    table = tables.health_table(result.to_dict(), judged)
+    return [table] if table is not None else []
 
 
 def _dataset_and_rows(spec: ReportSpec):

@@ -91,6 +91,24 @@ def action_table(columns, metric: str) -> Table | None:
                  [c.name for c in columns], values, [higher] * n, [decimals] * n, [percent] * n)
 
 
+def health_table(result: dict, names: dict[str, str]) -> Table | None:
+    """The health measures (rows: measure · layer) of each checkpoint (columns) of a
+    :meth:`hpe_core.analysis.health_checkpoints.HealthResult.to_dict`; ``names``: checkpoint -> column."""
+    from hpe_core.analysis.health import HIGHER_IS_BETTER, MEASURES
+
+    if not result or not result.get("rows"):
+        return None
+    models = list(dict.fromkeys(names[r["checkpoint"]] for r in result["rows"]))
+    layers = list(dict.fromkeys(r["layer"] for r in result["rows"]))
+    keys = [(m, layer) for layer in layers for m in MEASURES if m != "knn_chance"]
+    by = {(names[r["checkpoint"]], r["layer"]): r for r in result["rows"]}
+    values = [[(by.get((model, layer)) or {}).get(m) for model in models] for m, layer in keys]
+    decimals = [1 if m in ("rankme", "probe_pa_mpjpe") else 3 for m, _ in keys]
+    return Table("health", f"Representation health ({result['samples']} samples; kNN and probe scored on "
+                 f"{result['scored']})", [f"{MEASURES[m]} · {layer}" for m, layer in keys], models, values,
+                 [bool(HIGHER_IS_BETTER[m]) for m, _ in keys], decimals, [False] * len(keys))
+
+
 def markdown(t: Table) -> str:
     lines = [f"**{t.title}**", "", "| | " + " | ".join(t.columns) + " |",
              "|---|" + "---:|" * len(t.columns)]

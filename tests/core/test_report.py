@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
+from hpe_core.analysis.health import MEASURES
 from hpe_core.cli import main
 from hpe_core.datasets import open_dataset
 from hpe_core.predictions import Prediction
@@ -98,10 +99,12 @@ def test_latex_is_well_formed_and_bolds_the_best(data):
         assert depth == 0, tex
         assert text.index(r"\toprule") < text.index(r"\midrule") < text.index(r"\bottomrule")
         assert text.count(r"\begin{") == text.count(r"\end{") == 2
+        columns = text.split(r"\toprule", 1)[1].split(r"\midrule")[0].count("&")  # 3 models; health: 1
+        assert columns == (1 if tex.stem == "health" else 3)
         body = text.split(r"\midrule", 1)[1].split(r"\bottomrule")[0]
         for line in body.splitlines():
             if line.strip() and not line.startswith("\\midrule"):
-                assert line.count("&") == 3 and line.endswith(r"\\"), line
+                assert line.count("&") == columns and line.endswith(r"\\"), line
     overall = (root / "out" / "tables" / "overall.tex").read_text()
     mpjpe_line = next(line for line in overall.splitlines() if line.startswith("MPJPE"))
     _, table = read_csv(root / "out" / "tables" / "overall.csv")
@@ -139,7 +142,7 @@ def test_figures_and_documents_are_valid_files(data):
     report = (out / "report.pdf").read_bytes()
     assert report.startswith(b"%PDF-") and _pdf_pages(report) == 1 + 8
     html = (out / "report.html").read_text()
-    assert html.count("<table>") == 3 and html.count("<img src='figures/2col/") == 8
+    assert html.count("<table>") == 4 and html.count("<img src='figures/2col/") == 8  # overall, 2 per action, health
     for src in re.findall(r"<img src='([^']+)'", html):
         assert (out / src).is_file()
 
@@ -238,6 +241,9 @@ def test_two_checkpoints_get_a_cka_heatmap_and_figures_of_both(data, tmp_path):
     result = build_report(ReportSpec(str(root / "ds"), (str(DEMO_CKPT), str(other)), str(tmp_path / "o"),
                                      split="all", max_samples=10, device="cpu"))
     assert result["models"] == ["simclr_regress2", "simsiam_regress2"]
+    models, health = read_csv(tmp_path / "o" / "tables" / "health.csv")  # the encoders' health, both models
+    assert models == result["models"] and health["RankMe · encoder"][0] >= 1.0
+    assert set(health) == {f"{t} · encoder" for k, t in MEASURES.items() if k != "knn_chance"}
     svg = ET.parse(tmp_path / "o" / "figures" / "2col" / "cka.svg").getroot()
     assert svg.tag.endswith("svg")
     png = cv2.imread(str(tmp_path / "o" / "figures" / "2col" / "embedding.png"))
