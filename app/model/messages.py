@@ -66,6 +66,8 @@ NO_FINAL_EVENT = "the process ended without a final event (killed, or it crashed
 KILLED_AFTER = "did not stop {timeout:.0f} s after SIGINT and was killed"
 JOB_DONE = "Training job '{name}' finished; {path} joins the workspace"
 JOB_FAILED = "Training job '{name}' failed: {why}"
+ALARM_MESSAGE = "Training job '{name}': {message}"  # a health alarm (hpe_core.analysis.health_alarms)
+ALARM_ROW = "{count} health alarm(s); last: {last}"
 CONFIG_FAILED = "Could not read the config {path}: {why}"
 CANCEL_TRAINING = ("Also cancel {count} training job(s)? A running job stops at its next step and saves a "
                    "resumable checkpoint (Resume in the Training panel continues it).")

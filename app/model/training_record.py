@@ -16,6 +16,7 @@ import uuid
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from hpe_core.analysis.health_alarms import PREFIX as HEALTH_PREFIX
 from hpe_core.atomic import atomic_write as write_atomic
 from hpe_core.errors import InputError
 from hpe_core.training.events import validate_event
@@ -133,6 +134,8 @@ class RunState:
         # histograms a task logs at each validation (vae_lift: per-joint errors, "pjpe")
         self.histograms: dict[str, dict] = {}
         self.final: dict[str, float | None] = {}
+        self.alarms: list[dict] = []  # the health alarms raised (hpe_core.analysis.health_alarms.Alarm dicts)
+        self.health_config: dict = {}  # the run's ``health`` config section (the alarms' thresholds)
         self.epoch = self.step = self.total_steps = self.epochs = 0
         self.checkpoints: dict[str, str] = {}  # kind ("last" | "best") -> path
         self.messages: list[str] = []
@@ -147,6 +150,15 @@ class RunState:
         self.requeues = 0  # done events of runs stopped by a scheduler's SIGUSR1 (the job goes on)
         self.waiting_requeue = False  # the last run was requeued and the next has not started
         self.bad_lines = 0
+
+    def health_series(self) -> dict[str, dict[str, Series]]:
+        """``{measure: {layer: series over epochs}}`` of the live health measures (``health.<layer>.<measure>``)."""
+        out: dict[str, dict[str, Series]] = {}
+        for name, series in self.metrics.items():
+            if name.startswith(HEALTH_PREFIX) and name.count(".") == 2:
+                _, layer, measure = name.split(".")
+                out.setdefault(measure, {})[layer] = series
+        return out
 
     def cosine_series(self) -> dict[str, Series]:
         """The cross-modal cosine curves present (:data:`COSINE_METRICS`), over epochs."""
@@ -167,6 +179,8 @@ class RunState:
 
     def _on_start(self, e: dict) -> None:
         self.task = str(e["config"].get("task", ""))
+        self.health_config = dict(e["config"].get("health") or {})
+        self.alarms = [a for a in self.alarms if int(a.get("epoch", 0)) <= e["epoch"]]  # a resume drops later ones
         self.reason = self.error = None
         self.waiting_requeue = False
         self.total_steps, self.epochs = e["total_steps"], e["epochs"]
@@ -211,6 +225,8 @@ class RunState:
         self.messages.append(f"checkpoint ({e['kind']}): {e['path']}")
 
     def _on_log(self, e: dict) -> None:
+        if isinstance(e.get("alarm"), dict):
+            self.alarms.append(dict(e["alarm"], message=e["message"]))
         self.messages.append(f"{e['level']}: {e['message']}")
 
     def _on_done(self, e: dict) -> None:

@@ -3,7 +3,10 @@ the validation metrics over epochs, and a line with the position, the speed and 
 that logs a per-joint error histogram at each validation (vae_lift) gets a heat strip: one column
 per epoch, the share of joints in each error bin (the thesis' Fig. 2.3.2, right). A unihpe run
 gets its own plot of the three cross-modal cosine curves (image–2D, image–3D, 2D–3D; the
-paper's Fig. 5), which then leave the validation-metrics plot.
+paper's Fig. 5), which then leave the validation-metrics plot. A contrastive or UniHPE run's live
+health measures (``health.<layer>.<measure>``, :mod:`hpe_core.analysis.health`) get plots of their
+own (:data:`~app.views.health_curves.HEALTH_PLOTS`), one curve per layer, with the alarm thresholds of the run's ``health``
+config as dashed lines and the epochs an alarm was raised at as red marks.
 
 The view draws a :class:`~app.model.training_record.RunState`; it computes nothing. Items are
 updated in place with ``setData``, at most a few times a second (:meth:`schedule_refresh`).
@@ -19,6 +22,7 @@ from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.model.training_record import COSINE_METRICS, RunState, Series, format_duration
+from app.views.health_curves import HealthPlots, draws
 
 PLOTS = (("loss", "loss", "step"), ("lr", "learning rate", "step"),
          ("metrics", "validation metrics", "epoch"), ("throughput", "samples / s", "step"))
@@ -54,6 +58,7 @@ class JobCurvesView(QWidget):
         self._add_step_plots()
         self._add_pjpe_plot()
         self._add_cosine_plot()
+        self.health = HealthPlots(self.graphics, first_row=4)
         self.curves = {name: self.plots[name].plot(pen=pg.mkPen(COLOURS[0]), connect="finite")  # cosmetic: fast
                        for name in ("loss", "lr", "throughput")}
         self.metric_curves: dict[str, pg.PlotDataItem] = {}
@@ -119,7 +124,8 @@ class JobCurvesView(QWidget):
         empty = Series()
         for name, curve in self.curves.items():
             _set(curve, getattr(state, name) if state is not None else empty)
-        metrics = {k: v for k, v in (state.metrics if state is not None else {}).items() if k not in COSINE_METRICS}
+        metrics = {k: v for k, v in (state.metrics if state is not None else {}).items()
+                   if k not in COSINE_METRICS and not draws(k)}
         for name in [n for n in self.metric_curves if n not in metrics]:
             self.plots["metrics"].removeItem(self.metric_curves.pop(name))
         for i, (name, series) in enumerate(metrics.items()):
@@ -132,6 +138,7 @@ class JobCurvesView(QWidget):
             _set(curve, series)
         self._refresh_heat(state)
         self._refresh_cosine(state)
+        self.health.refresh(state)
 
     def _refresh_cosine(self, state: RunState | None) -> None:
         present = state.cosine_series() if state is not None else {}
@@ -159,8 +166,11 @@ class JobCurvesView(QWidget):
         return counts / np.maximum(counts.sum(axis=0, keepdims=True), 1.0)
 
     def curve_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """What a curve shows, as arrays: "loss", "lr", "throughput" or "metric:<name>"."""
-        if name.startswith("metric:"):
+        """What a curve shows, as arrays: "loss", "lr", "throughput" or "metric:<name>" (a health
+        measure's, e.g. "metric:health.encoder.rankme", from its own plot)."""
+        if name.startswith("metric:") and draws(name[7:]):
+            curve = self.health.curve(name[7:])
+        elif name.startswith("metric:"):
             curve = self.cosine_curves.get(name[7:]) or self.metric_curves[name[7:]]
         else:
             curve = self.curves[name]

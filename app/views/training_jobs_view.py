@@ -1,5 +1,6 @@
 """The jobs side of the training panel: every job of the :class:`TrainingJobsManager` with its
-state, progress, ETA and last message; cancel (or stop following), resume, remove, open its
+state, progress, ETA and last message (a raised health alarm shows on its row, and in the message
+bar when it is raised while the job runs); cancel (or stop following), resume, remove, open its
 checkpoint in the workspace; the selected job's live curves and log.
 
 Row updates are coalesced (at most five a second). What a finished job means for the workspace
@@ -12,9 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QHBoxLayout, QPlainTextEdit, QPushButton, QSplitter, QTabWidget, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from app.model.messages import ALARM_MESSAGE, ALARM_ROW
 from app.model.training_record import format_duration
 from app.views.job_curves import JobCurvesView
 from app.workers import remote_jobs
@@ -31,6 +34,7 @@ class TrainingJobsView(QWidget):
         super().__init__(parent)
         self.manager, self.workspace = manager, workspace
         self._dirty: set[str] = set()
+        self._alarms_seen: dict[str, int] = {}  # job id -> health alarms already announced
         self.jobs = QTreeWidget(objectName="jobs", rootIsDecorated=False, uniformRowHeights=True)
         self.jobs.setHeaderLabels(COLUMNS)
         self.cancel = QPushButton("Cancel", enabled=False)
@@ -110,9 +114,14 @@ class TrainingJobsView(QWidget):
         eta = format_duration(st.eta_s()) if rec.state == "running" else ""
         name = rec.name + (" (remote)" if rec.external else "")
         state = f"{rec.state} · remote" if rec.external else rec.state
-        for col, text in enumerate((name, rec.task or "", state, progress, eta, rec.message)):
+        alarms = st.alarms if job.loaded else []
+        message = " · ".join(([ALARM_ROW.format(count=len(alarms), last=alarms[-1]["message"])] if alarms else [])
+                             + ([rec.message] if rec.message else []))
+        for col, text in enumerate((name, rec.task or "", state + (" · alarm" if alarms else ""), progress, eta,
+                                    message)):
             item.setText(col, text)
-        item.setToolTip(5, rec.message)
+        item.setToolTip(5, "\n".join([rec.message] + [a["message"] for a in alarms]).strip())
+        item.setForeground(2, QBrush(QColor("#e15759")) if alarms else QBrush())
 
     def selected_id(self) -> str | None:
         items = self.jobs.selectedItems()
@@ -135,8 +144,18 @@ class TrainingJobsView(QWidget):
             item = self._item(job_id)
             if item is not None and job_id in {j.id for j in self.manager.jobs()}:
                 self._fill(item, self.manager.job(job_id))
+                self._announce_alarms(self.manager.job(job_id))
         if self.selected_id() in dirty:
             self._show_selected()
+
+    def _announce_alarms(self, job) -> None:
+        """Each health alarm a running job raised since the last look, in the message bar."""
+        alarms = job.state.alarms
+        seen = self._alarms_seen.get(job.id, 0)
+        self._alarms_seen[job.id] = len(alarms)
+        if job.record.state == "running":
+            for alarm in alarms[seen:]:
+                self._message("warning", ALARM_MESSAGE.format(name=job.record.name, message=alarm["message"]))
 
     def _on_selection_changed(self) -> None:
         job_id = self.selected_id()
