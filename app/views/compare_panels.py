@@ -33,7 +33,22 @@ def metric_rows(result, layer: str | None = None) -> list[list]:
     every layer), the collapse check per layer, retrieval."""
     rows: list[list] = [["samples", result.samples, result.samples]]
     rows += _pose_rows(result) + _silhouette_rows(result, layer) + _collapse_rows(result) + _retrieval_rows(result)
-    return [row + [_difference(row[1], row[2])] for row in rows]
+    return [row + [_difference(row[1], row[2])] for row in rows] + health_rows(result, layer)
+
+
+HEALTH_LAYERS = ("encoder", "projection", "prediction")  # the health rows' layers when none is chosen
+
+
+def health_rows(result, layer: str | None = None) -> list[list]:
+    """``[[measure · layer, A, B, A − B], ...]`` of the health measures (hpe_core.analysis.health; A − B
+    as the core computed it) of ``layer``, else of the embedding layers both models have."""
+    from hpe_core.analysis.health import MEASURES
+
+    health = getattr(result, "health", {}) or {}
+    diff = health.get("a_minus_b", {})
+    names = [layer] if layer in diff else [n for n in HEALTH_LAYERS if n in diff]
+    return [[f"{title} · {name}", health["a"][name].get(m), health["b"][name].get(m), diff[name].get(m)]
+            for name in names for m, title in MEASURES.items()]
 
 
 def _pose_rows(result) -> list[list]:

@@ -1,5 +1,6 @@
-"""``StructurePanel``: the label silhouettes beside the clusters', the scan over k and the collapse
-check of an analysis view, with the strip of the job that computes them."""
+"""``StructurePanel``: the label silhouettes beside the clusters', the scan over k, the collapse
+check and the health measures (RankMe, spread, alignment, uniformity, kNN, retrieval, 3D probe) of
+an analysis view's layer, with the strip of the job that computes them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from app.views.analysis_controls import RunStrip
+from hpe_core.analysis.health import describe_measures
 from app.visuals.silhouette_plot import LabelSilhouetteChart, SilhouetteScanPlot
 
 
@@ -52,6 +54,8 @@ class StructurePanel(QWidget):
             who = names.get(k, k.upper())
             text = f"{who} · {layer}: {r.collapse.describe()}"
             lines.append(f'<span style="color: #ff8a8a"><b>{text}</b></span>' if r.collapse.collapsed else text)
+            if getattr(r, "health", None):
+                lines.append(f"{who} · {layer} health: {describe_measures(r.health)}")
         self.collapse.setText("<br>".join(lines))
 
     def clear(self) -> None:

@@ -15,6 +15,7 @@ from analysis_helpers import (afiles, blank, grab_array, open_files, run_cli,  #
                               view_of_new_workspace, wait_done)
 from app.model import messages as msg
 from app.views.compare_view import CompareView
+from hpe_core.analysis.health import MEASURES
 
 
 @pytest.fixture
@@ -59,6 +60,10 @@ def test_metrics_cka_and_columns_are_what_hpe_compare_prints(qtbot, compared, af
         for layer, r in cli["retrieval"][key].items():
             assert rows[f"retrieval top-1 · {layer}"][col] == pytest.approx(r["top1"])
             assert rows[f"retrieval top-5 · {layer}"][col] == pytest.approx(r["top5"])
+    for measure, title in MEASURES.items():  # the health rows: A, B and A - B as hpe compare computed them
+        got = rows[f"{title} · encoder"]
+        want = [cli["health"][k]["encoder"][measure] for k in ("a", "b", "a_minus_b")]
+        assert got == [pytest.approx(w) if w is not None else None for w in want]
     texts = [view.metrics.item(r, 1).text() for r in range(view.metrics.rowCount())]
     assert f"{cli['metrics']['a']['mpjpe']:.1f}" in texts
     # both columns: same samples, same method; each column's silhouette is hpe embed's

@@ -12,6 +12,7 @@ from app.views.compare_view import CompareView
 from app.views.embedding_view import EmbeddingView
 from app.workspace import Workspace
 from hpe_core.analysis import compute_embeddings, dataset_label_silhouettes, silhouette_scan
+from hpe_core.analysis.health import describe_measures
 
 
 @pytest.fixture
@@ -56,6 +57,7 @@ def test_the_explorer_shows_label_silhouettes_beside_the_clusters_and_a_scan(qtb
     assert ticks == ["k-means clusters", "action", "camera", "subject", "pose"]
     assert f"best k = {s.scan.best_k}" in view.structure.scan.plot_item.titleLabel.text
     assert "effective rank" in view.structure.collapse.text()
+    assert s.health["rankme"] >= 1.0 and f"health: {describe_measures(s.health)}" in view.structure.collapse.text()
     figures = {f.name: f for f in view.figures()}
     for name in ("label_silhouettes", "silhouette_scan"):
         path = export_figure(figures[name], tmp_path / f"{name}.png", 900)
@@ -107,6 +109,7 @@ def test_compare_shows_a_minus_b_label_silhouettes_and_flags_a_collapsed_embeddi
     assert "projection" not in rows["collapsed layers"][0].split(", ")
     assert rows["effective rank · projection"][1] == pytest.approx(1.0, abs=1e-3)
     assert rows["feature spread (of isotropic) · projection"][1] < 0.01
+    assert rows["RankMe · projection"][1] == pytest.approx(1.0, abs=1e-3) and rows["spread · projection"][1] < 0.01
     qtbot.waitUntil(lambda: bool(view.structures), timeout=180_000)
     assert set(view.structures) == {"a", "b"} and view.structures["b"].collapse.collapsed
     assert not view.structures["a"].collapse.collapsed
