@@ -25,6 +25,10 @@ Long functions take a progress sink (:mod:`hpe_core.progress`) and raise ``Cance
 - ``label_silhouettes``, ``dataset_label_silhouettes`` (action / camera / subject / pose),
   ``silhouette_scan(features, ks=2..20) -> SilhouetteScan``, ``collapse_stats(features) ->
   CollapseStats`` (feature spread, effective rank): :mod:`.structure`.
+- SSL health: :mod:`.health` (RankMe, spread, alignment / uniformity, kNN, cross-view retrieval,
+  a ridge probe to 3D: ``health_measures(features, rows)``), :mod:`.health_live` (a training
+  validation's), :mod:`.health_alarms` (the rules, the config's ``health`` section) and
+  :mod:`.health_checkpoints` (``hpe health``).
 - Inference lives in :mod:`hpe_core.inference` (``Predictor``).
 """
 
