@@ -125,3 +125,12 @@ def new_alarms(history: list[dict], options: HealthOptions | None = None) -> lis
     now = alarms_at(history, options)
     before = {(a.rule, a.measure, a.layer) for a in alarms_at(history[:-1], options)} if len(history) > 1 else set()
     return [a for a in now if (a.rule, a.measure, a.layer) not in before]
+
+
+def emit_new_alarms(events, history: list[dict], options: HealthOptions | None = None) -> list[Alarm]:
+    """Emit each of :func:`new_alarms` as a ``log`` event (level ``warning``, with ``alarm``) through
+    ``events`` (an :class:`~hpe_core.training.events.EventWriter`); returns them."""
+    alarms = new_alarms(history, options)
+    for alarm in alarms:
+        events.emit("log", level="warning", message=alarm.message, alarm=alarm.to_dict())
+    return alarms

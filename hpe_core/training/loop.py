@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from hpe_core import __version__
-from hpe_core.analysis.health_alarms import new_alarms
+from hpe_core.analysis.health_alarms import emit_new_alarms
 from hpe_core.atomic import writing
 from hpe_core.errors import InputError
 from hpe_core.progress import NullProgress
@@ -297,8 +297,7 @@ class _Run:
                          metrics={"train_loss": train_loss, **metrics},
                          **({"histograms": histograms} if histograms else {}))
         self.history.append({"epoch": self.epoch, "step": self.step, "train_loss": train_loss, **metrics})
-        for alarm in new_alarms(self.history, self.config.health):  # hpe_core.analysis.health_alarms
-            self.events.emit("log", level="warning", message=alarm.message, alarm=alarm.to_dict())
+        emit_new_alarms(self.events, self.history, self.config.health)  # hpe_core.analysis.health_alarms
         self.progress.partial({"epoch": self.epoch, "metrics": metrics})
         self.epoch, self.batch = self.epoch + 1, 0
         improved = self._update_best(metrics)
