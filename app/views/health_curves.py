@@ -36,7 +36,7 @@ DRAWN = {m for _, measures in HEALTH_PLOTS.values() for m in measures}
 
 
 def draws(name: str) -> bool:
-    """Whether a health plot draws the metric ``name`` (``health.<layer>.<measure>``; not ``health.seconds``)."""
+    """Whether a health plot draws the metric ``name`` (``health.<layer>.<measure>`` of a drawn measure)."""
     return name.startswith(HEALTH_PREFIX) and name.count(".") == 2 and name.rsplit(".", 1)[1] in DRAWN
 
 

@@ -3,15 +3,15 @@
 A task's ``evaluate`` hands each validation batch's features to a :class:`HealthCollector`, which
 keeps the first ``limit`` distinct samples (the validation loader's order is fixed, so these are the
 same samples every epoch) and then measures them: ``health.<layer>.<measure>`` for every layer and
-measure, ``health.<layer>.rank_max`` (``min(samples, d)``, the most RankMe can be) and ``health.seconds``, the time the measures took (the features are the validation's own,
-so this is all the live measures cost). kNN and the probe learn from half of the subset's poses and
+measure, and ``health.<layer>.rank_max`` (``min(samples, d)``, the most RankMe can be). The features
+are the validation's own, so the measures are all the live health costs (``bench/health_bench.py``
+times them against an epoch); the figures are a deterministic function of the weights (a resumed
+run logs the same history). kNN and the probe learn from half of the subset's poses and
 are scored on the other half (:func:`~hpe_core.analysis.health.pose_halves`). Under torchrun each
 process measures its own share of the validation samples; the main process's figures are logged.
 """
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 
@@ -57,10 +57,9 @@ class HealthCollector:
             self.features.setdefault(layer, []).append(_numpy(x).reshape(len(idx), -1)[keep])
 
     def measures(self, dataset, seed: int = 0) -> dict[str, float | None]:
-        """``{"health.<layer>.<measure>": value, ..., "health.seconds": s}``; {} below MIN_ROWS samples."""
+        """``{"health.<layer>.<measure>": value, ...}``; {} below MIN_ROWS samples."""
         if self.count < MIN_ROWS:
             return {}
-        started = time.perf_counter()
         idx = np.concatenate(self.indices)
         rows = dataset_rows(dataset, idx, "auto", seed, by_split=False)
         out: dict[str, float | None] = {}
@@ -69,5 +68,4 @@ class HealthCollector:
             for name, value in health_measures(x, rows).items():
                 out[f"{PREFIX}{layer}.{name}"] = value
             out[f"{PREFIX}{layer}.rank_max"] = float(min(x.shape))  # the most RankMe can be
-        out[f"{PREFIX}seconds"] = time.perf_counter() - started
         return out

@@ -80,7 +80,8 @@ def test_the_collector_keeps_the_first_distinct_samples_up_to_its_limit():
     c.add({"encoder": feats[5:30]}, np.arange(5, 30))  # 5..9 again: kept once
     assert c.count == 20 and np.concatenate(c.indices).tolist() == list(range(20))
     out = c.measures(data)
-    assert out["health.encoder.xview_top1"] == 1.0 and out["health.seconds"] >= 0
+    assert out["health.encoder.xview_top1"] == 1.0 and out["health.encoder.rank_max"] == 12  # min(20 rows, 12 dims)
+    assert out == c.measures(data)  # a function of the features: a resumed run logs the same history
     assert HealthCollector(0).measures(data) == {}
 
 
