@@ -16,7 +16,6 @@ import argparse
 import math
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ from hpe_core.inference import Predictor, collect, predict  # noqa: E402
 from hpe_core.inference.sources import open_source  # noqa: E402
 from hpe_core.models import build_model  # noqa: E402
 from hpe_core.models.heatmap import argmax_decode, gaussian_targets  # noqa: E402
+from timing import best_of  # noqa: E402
 
 
 def decode_loop(maps: np.ndarray) -> np.ndarray:
@@ -51,15 +51,6 @@ def decode_loop(maps: np.ndarray) -> np.ndarray:
     return out
 
 
-def timed(fn, repeat: int):
-    best, value = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        value = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, value
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--maps", type=int, default=2000)
@@ -72,8 +63,8 @@ def main() -> int:
     joints = 2 + (args.size - 4) * torch.rand(args.maps, args.joints, 2, generator=g)
     maps = gaussian_targets(joints, args.size, args.size / 12.8) + torch.rand(args.maps, args.joints, args.size,
                                                                              args.size, generator=g)
-    t_batch, (coords, _) = timed(lambda: argmax_decode(maps, refine=True), args.repeat)
-    t_loop, looped = timed(lambda: decode_loop(maps.numpy()), 1)
+    t_batch, (coords, _) = best_of(lambda: argmax_decode(maps, refine=True), args.repeat)
+    t_loop, looped = best_of(lambda: decode_loop(maps.numpy()), 1)
     diff = float(np.abs(coords.numpy() - looped).max())
     print(f"decode   {args.maps} x {args.joints} maps of {args.size}^2: batched {t_batch * 1e3:.1f} ms, "
           f"per-joint loop {t_loop * 1e3:.1f} ms, ratio {t_loop / t_batch:.1f}x (max difference {diff:.2e} px)")
@@ -84,14 +75,14 @@ def main() -> int:
         np.save(Path(tmp) / "poses.npy", poses)
         predictor = Predictor(model, "cpu")
         keypoints = open_source(Path(tmp) / "poses.npy", predictor)
-        t_lift, run = timed(lambda: collect(predict(predictor, keypoints), predictor), args.repeat)
+        t_lift, run = best_of(lambda: collect(predict(predictor, keypoints), predictor), args.repeat)
 
     def bare():
         x = torch.from_numpy(poses)
         with torch.no_grad():
             return torch.cat([model(x[a:a + 64]) for a in range(0, len(x), 64)])
 
-    t_bare, want = timed(bare, 1)
+    t_bare, want = best_of(bare, 1)
     diff = float(np.abs(run.joints_3d - want.numpy()).max())
     print(f"lift     {args.poses} poses: predict {t_lift:.2f} s ({args.poses / t_lift:,.0f} poses/s), "
           f"bare model(x) loop of 64 {t_bare:.2f} s, ratio {t_bare / t_lift:.1f}x (max difference {diff:.2e} mm)")

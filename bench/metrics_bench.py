@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hpe_core.geometry import random_rotations  # noqa: E402
 from hpe_core.metrics import pa_mpjpe  # noqa: E402
+from timing import best_of  # noqa: E402
 
 
 def pa_mpjpe_loop(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -49,15 +49,6 @@ def make_poses(n: int, j: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return scale * noisy @ np.swapaxes(R, 1, 2) + shift, gt
 
 
-def best_time(fn, repeat: int) -> tuple[float, object]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=100_000)
@@ -65,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     pred, gt = make_poses(args.samples, args.joints)
-    t_loop, loop = best_time(lambda: pa_mpjpe_loop(pred, gt), max(1, args.repeat // 2))
-    t_batch, batch = best_time(lambda: pa_mpjpe(pred, gt, per_sample=True), args.repeat)
+    t_loop, loop = best_of(lambda: pa_mpjpe_loop(pred, gt), max(1, args.repeat // 2))
+    t_batch, batch = best_of(lambda: pa_mpjpe(pred, gt, per_sample=True), args.repeat)
     rel = np.abs(batch - loop) / np.abs(loop)
     print(f"PA-MPJPE, {args.samples} poses x {args.joints} joints")
     print(f"  per-sample numpy loop : {t_loop:8.3f} s   mean {loop.mean():.6f} mm")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
@@ -25,15 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hpe_core.models import build_model, inspect_checkpoint, load_checkpoint, save_checkpoint  # noqa: E402
 from hpe_core.models.resnet import build_resnet  # noqa: E402
-
-
-def best_time(fn, repeat: int) -> tuple[float, object]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+from timing import best_of  # noqa: E402
 
 
 def report(label: str, ours: float, base: float, ours_name: str, base_name: str) -> None:
@@ -51,14 +42,14 @@ def bench_loading(args, folder: Path) -> bool:
         fresh.load_state_dict(torch.load(foreign, map_location="cpu", weights_only=True))
         return fresh
 
-    t_ours, (model, _) = best_time(lambda: load_checkpoint(foreign), args.repeat)
-    t_base, plain = best_time(baseline, args.repeat)
+    t_ours, (model, _) = best_of(lambda: load_checkpoint(foreign), args.repeat)
+    t_base, plain = best_of(baseline, args.repeat)
     report("1. load foreign torchvision file", t_ours, t_base, "load_checkpoint", "torch.load+load_state_dict")
     ok = all(torch.equal(a, b) for a, b in zip(model.encoder.state_dict().values(), plain.state_dict().values()))
 
     native = save_checkpoint(folder / "simsiam.pt", build_model("simsiam", args.backbone, width=args.width))
-    t_inspect, info = best_time(lambda: inspect_checkpoint(native), args.repeat)
-    t_load, (loaded, _) = best_time(lambda: load_checkpoint(native), args.repeat)
+    t_inspect, info = best_of(lambda: inspect_checkpoint(native), args.repeat)
+    t_load, (loaded, _) = best_of(lambda: load_checkpoint(native), args.repeat)
     report("2. inspect vs load (native file)", t_inspect, t_load, "inspect", "load")
     return ok and info.parameters == sum(p.numel() for p in loaded.parameters())
 
@@ -68,8 +59,8 @@ def bench_features(args) -> bool:
     x = torch.randn(args.batch, 3, args.size, args.size)
     names = model.feature_names
     with torch.inference_mode():
-        t_one, together = best_time(lambda: model.features(x, names), args.repeat)
-        t_each, apart = best_time(lambda: {n: model.features(x, [n])[n] for n in names}, args.repeat)
+        t_one, together = best_of(lambda: model.features(x, names), args.repeat)
+        t_each, apart = best_of(lambda: {n: model.features(x, [n])[n] for n in names}, args.repeat)
         report(f"3. {len(names)} features, one pass", t_one, t_each, "one pass", "a pass each")
         ok = all(torch.allclose(together[n], apart[n], atol=1e-5) for n in names)
 
@@ -77,8 +68,8 @@ def bench_features(args) -> bool:
         cl.load_state_dict(model.state_dict())
         cl = cl.to(memory_format=torch.channels_last)
         x_cl = x.contiguous(memory_format=torch.channels_last)
-        t_cl, out_cl = best_time(lambda: cl.features(x_cl, ["encoder"]), args.repeat)
-        t_nchw, out = best_time(lambda: model.features(x, ["encoder"]), args.repeat)
+        t_cl, out_cl = best_of(lambda: cl.features(x_cl, ["encoder"]), args.repeat)
+        t_nchw, out = best_of(lambda: model.features(x, ["encoder"]), args.repeat)
         report("4. encoder forward, channels_last", t_cl, t_nchw, "channels_last", "NCHW")
     return ok and torch.allclose(out_cl["encoder"], out["encoder"], rtol=1e-3, atol=1e-4)
 

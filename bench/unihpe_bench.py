@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -22,6 +21,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hpe_core.losses import svd_triplet_info_nce, triplet_indices  # noqa: E402
+from timing import best_of  # noqa: E402
 
 
 def triplet_loss_loop(x_img, x_2d, x_3d, temperature, index):
@@ -37,15 +37,6 @@ def triplet_loss_loop(x_img, x_2d, x_3d, temperature, index):
             logits.append(torch.linalg.svd(m, full_matrices=False).S[0] ** 2 / temperature)
         rows.append(torch.stack(logits))
     return F.cross_entropy(torch.stack(rows), torch.zeros(b, dtype=torch.long))
-
-
-def _time(fn, repeat: int) -> tuple[float, torch.Tensor]:
-    best, value = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        value = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, value
 
 
 def main() -> int:
@@ -71,8 +62,8 @@ def main() -> int:
             return loss.detach()
         return go
 
-    t_eig, v_eig = _time(run(lambda a, b, c, t, i: svd_triplet_info_nce(a, b, c, t, index=i)), args.repeat)
-    t_svd, v_svd = _time(run(triplet_loss_loop), max(1, args.repeat // 3))
+    t_eig, v_eig = best_of(run(lambda a, b, c, t, i: svd_triplet_info_nce(a, b, c, t, index=i)), args.repeat)
+    t_svd, v_svd = best_of(run(triplet_loss_loop), max(1, args.repeat // 3))
     rel = abs(float(v_eig) - float(v_svd)) / abs(float(v_svd))
     what = "forward + backward" if args.backward else "forward"
     print(f"triplet InfoNCE, B={args.batch}, D={args.dim}, {args.batch ** 2} triplets, {what}, "
