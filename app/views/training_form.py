@@ -19,9 +19,9 @@ import typing
 from typing import Callable, Literal
 
 import yaml
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QLineEdit, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QLineEdit, QToolButton, QVBoxLayout, QWidget)
 
 from hpe_core.errors import InputError
 from hpe_core.file_kinds import CHECKPOINT_SUFFIXES
@@ -63,6 +63,27 @@ def in_words(message: str) -> str:
     text = re.sub(r"\bgot (?:str|int|float|bool|list|dict) ", "got ", text)
     sections = {f.name for f in dataclasses.fields(Config)}
     return _KEY.sub(lambda m: field_label(m.group(0)) if m.group(1) in sections else m.group(0), text)
+
+
+class WheelGuard(QObject):
+    """The mouse wheel over a combo or spin box without focus scrolls what holds it (the form's
+    scroll area) instead of changing its value; once clicked or tabbed to, the field takes the wheel."""
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.Wheel and not watched.hasFocus():
+            event.ignore()  # left to the parents: the scroll area scrolls
+            return True
+        return False
+
+
+def guard_wheel(root: QWidget) -> WheelGuard:
+    """Guard every combo and spin box under ``root`` (see :class:`WheelGuard`); the guard is
+    ``root``'s child. Focus comes by click or tab, never by the wheel."""
+    guard = WheelGuard(root)
+    for widget in [*root.findChildren(QComboBox), *root.findChildren(QAbstractSpinBox)]:
+        widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        widget.installEventFilter(guard)
+    return guard
 
 
 @dataclasses.dataclass

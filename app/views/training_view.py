@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QWidget)
 
 from app.model import messages
-from app.views.training_form import TrainingForm
+from app.views.training_form import TrainingForm, guard_wheel
 from app.views.training_jobs_view import TrainingJobsView
 from hpe_core.atomic import atomic_write as write_atomic
 from app.visuals.binding import bind
@@ -77,6 +77,7 @@ class TrainingView(QWidget):
         self.jobs_view = TrainingJobsView(manager, workspace)
         self._build()
         self._connect()
+        guard_wheel(self)  # the wheel scrolls the form; a field changes only when it has focus
         self.task.setCurrentText("simclr")
         self._on_task_changed()
 

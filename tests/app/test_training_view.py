@@ -239,3 +239,42 @@ def test_closing_the_window_while_a_job_runs_asks_and_loses_nothing(qtbot, monke
         again.shutdown(stop=False)
     finally:
         kill_group(pid)
+
+
+def _wheel(widget, steps: int = -1) -> None:
+    """A mouse-wheel turn of ``steps`` notches (negative: down) over the centre of ``widget``,
+    through the window system as a real wheel is (its event propagates to the parents)."""
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    top = widget.window()
+    QTest.wheelEvent(top.windowHandle(), QPointF(widget.mapTo(top, widget.rect().center())), QPoint(0, 120 * steps))
+    QApplication.processEvents()
+
+
+def test_the_wheel_scrolls_the_form_and_changes_a_field_only_when_it_has_focus(qtbot, view):
+    """Scrolling over the form with the wheel scrolls it: the combo box under the pointer (the
+    schedule, the task) keeps its value; once clicked (focused), the wheel changes it."""
+    from PySide6.QtWidgets import QScrollArea
+
+    view.activateWindow()
+    qtbot.waitActive(view)
+    view.name.setFocus()  # the keyboard is elsewhere, as while reading the form
+    qtbot.waitUntil(view.name.hasFocus, timeout=2000)
+    scroll = next(a for a in view.findChildren(QScrollArea) if a.widget() is view.form)
+    combo = view.form.fields["schedule.name"].widget
+    scroll.ensureWidgetVisible(combo)
+    bar = scroll.verticalScrollBar()
+    bar.setValue(bar.value() - min(bar.value(), 40))  # room to scroll down with the combo under the pointer
+    assert bar.maximum() > 0
+    before, top, task = combo.currentText(), bar.value(), view.task.currentText()
+    for _ in range(2):
+        _wheel(combo)
+        _wheel(view.task)
+    assert combo.currentText() == before and view.task.currentText() == task  # nothing edited
+    assert bar.value() > top  # the form scrolled instead
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus, timeout=2000)
+    _wheel(combo)
+    assert combo.currentText() != before  # a focused field takes the wheel
