@@ -110,7 +110,7 @@ class MainWindow(QMainWindow):
 
     def _default_dock_sizes(self) -> None:
         self.resizeDocks([self.browser_dock, self.scene_dock], [380, 560], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.scene_dock, self.checkpoints_dock], [560, 220], Qt.Orientation.Vertical)
+        self.resizeDocks([self.scene_dock, self.checkpoints_dock], [500, 280], Qt.Orientation.Vertical)
 
     def _lazy_dock(self, title: str, name: str, area) -> QDockWidget:
         """A dock whose view (and pyqtgraph) is built the first time it is shown: a fast start."""

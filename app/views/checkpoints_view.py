@@ -27,29 +27,30 @@ def can_do(loaded) -> str:
 
 
 def describe(loaded) -> str:
-    """A few lines about a loaded checkpoint, from its ``CheckpointInfo`` when it has one."""
+    """A few short lines about a loaded checkpoint, from its ``CheckpointInfo`` when it has one:
+    name, family and backbone (a model without one, a lifter, says what it does instead), what it
+    can do and its pose head, then its size, training and device."""
     if getattr(loaded, "kind", "") == "predictions":
         return loaded.describe()
     model = loaded.model
     info = loaded.info.to_dict() if hasattr(loaded.info, "to_dict") else {}
-    lines = [f"<b>{loaded.path.name}</b>",
-             f"{getattr(model, 'family', info.get('family', '?'))} · "
-             f"{getattr(model, 'backbone_name', info.get('backbone', '?'))}",
-             f"can do: {can_do(loaded)}"]
+    backbone = getattr(model, "backbone_name", None) or info.get("backbone")
+    lines = [f"<b>{loaded.path.name}</b> · {getattr(model, 'family', info.get('family', '?'))} · "
+             f"{backbone or can_do(loaded)}"]
     if loaded.has_pose_head:
-        lines.append(f"pose head: {model.num_joints} joints ({model.skeleton})")
+        lines.append(f"can do: {can_do(loaded)} · pose head: {model.num_joints} joints ({model.skeleton})")
         if loaded.rotation_free:
             lines.append("rotation-aligned loss: shown aligned, ranked by PA-MPJPE")
     else:
-        lines.append("no pose head (encoder only)")
+        lines.append(f"can do: {can_do(loaded)} · no pose head (encoder only)")
+    facts = []
     params = info.get("parameters")
     if params:
-        lines.append(f"{params / 1e6:.2f} M parameters")
+        facts.append(f"{params / 1e6:.2f} M parameters")
     training = info.get("training") or {}
-    for key in ("epochs", "epoch", "dataset"):
-        if key in training:
-            lines.append(f"{key}: {training[key]}")
-    lines.append(f"device: {loaded.device}")
+    facts += [f"{key}: {training[key]}" for key in ("epochs", "epoch", "dataset") if key in training]
+    facts.append(f"device: {loaded.device}")
+    lines.append(" · ".join(facts))
     return "<br>".join(lines)
 
 
@@ -116,22 +117,37 @@ class CheckpointsView(QWidget):
         self._refresh()
 
     def _refresh(self) -> None:
+        """Show the catalog: the rows are updated in place while the same checkpoints are listed
+        (a click that makes one active never rebuilds the list under the mouse, so the second
+        click of a double-click lands on the same row and the scroll position stays)."""
+        keys = list(self.catalog.checkpoints)
+        listed = [self.list.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
+                  for i in range(self.list.topLevelItemCount())]
         self.list.blockSignals(True)
-        self.list.clear()
-        for key, loaded in self.catalog.checkpoints.items():
-            label = checkpoint_label(loaded.path, self.catalog.checkpoints)  # a run's best.pt: <run>/best.pt
-            item = QTreeWidgetItem([("● " if key == self.catalog.active_key else "   ") + label, can_do(loaded)])
-            item.setData(0, Qt.ItemDataRole.UserRole, key)
-            item.setToolTip(0, key)
-            item.setToolTip(1, f"{label} can do: {can_do(loaded)}")
-            self.list.addTopLevelItem(item)
-            if key == self.catalog.active_key:
-                self.list.setCurrentItem(item)
+        if listed != keys:
+            scrolled = self.list.verticalScrollBar().value()
+            self.list.clear()
+            for key in keys:
+                item = QTreeWidgetItem(["", ""])
+                item.setData(0, Qt.ItemDataRole.UserRole, key)
+                self.list.addTopLevelItem(item)
+            self.list.verticalScrollBar().setValue(scrolled)
+        for i, key in enumerate(keys):
+            self._show_row(self.list.topLevelItem(i), key, self.catalog.checkpoints[key])
         self.list.blockSignals(False)
         active = self.catalog.checkpoint
         self.details.setText(describe(active) if active is not None else "No checkpoint open")
         self.close_button.setEnabled(active is not None)
         self._refresh_lift_from(active)
+
+    def _show_row(self, item: QTreeWidgetItem, key: str, loaded) -> None:
+        label = checkpoint_label(loaded.path, self.catalog.checkpoints)  # a run's best.pt: <run>/best.pt
+        item.setText(0, ("● " if key == self.catalog.active_key else "   ") + label)
+        item.setText(1, can_do(loaded))
+        item.setToolTip(0, key)
+        item.setToolTip(1, f"{label} can do: {can_do(loaded)}")
+        if key == self.catalog.active_key and self.list.currentItem() is not item:
+            self.list.setCurrentItem(item)
 
     def _refresh_lift_from(self, active) -> None:
         """Ground truth plus every open checkpoint that predicts 2D from images; shown for a lifter."""
