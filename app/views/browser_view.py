@@ -48,6 +48,7 @@ class BrowserView(QWidget):
         self.footer.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._build_layout()
         self._updating = False
+        self._shown_state, self._shown_key = None, None  # what the rows shown were listed by
         self._repaint_later = QTimer(self, singleShot=True, interval=200)
         self._repaint_later.timeout.connect(self._on_predictions_arrived)
         self._wire()
@@ -189,6 +190,11 @@ class BrowserView(QWidget):
 
     def _on_browse_rows_changed(self) -> None:
         store = self.workspace.predictions()
+        # the same filters, sort and pick as shown (new errors re-sorted the rows): the rows move,
+        # the view does not (the scroll position and the picked sample stay)
+        resorted = self.browse.state is self._shown_state and self.catalog.current_key == self._shown_key
+        self._shown_state, self._shown_key = self.browse.state, self.catalog.current_key
+        place = self.list.verticalScrollBar().value()
         self._updating = True
         self.model.set_rows(self.browse.rows, None if store is None else store.ranking)
         self._updating = False
@@ -201,7 +207,10 @@ class BrowserView(QWidget):
         if picked is not None:
             self.pick_label.setText(f"Selection: {len(self.browse.rows):,} of {len(picked):,} picked samples shown"
                                     if len(self.browse.rows) != len(picked) else f"Selection: {len(picked):,} samples")
-        self._on_feed_selection_changed(self.feed.selection)
+        self._on_feed_selection_changed(self.feed.selection, scroll=not resorted)
+        if resorted:
+            self.list.doItemsLayout()  # the scroll range of the new rows, then the place it had
+            self.list.verticalScrollBar().setValue(place)
         self._update_footer()
 
     def _on_cache_changed(self, pair, _rows) -> None:
@@ -222,7 +231,7 @@ class BrowserView(QWidget):
         self.notice.setToolTip("\n".join(notes))
         self.notice.setVisible(bool(notes))
 
-    def _on_feed_selection_changed(self, index: int) -> None:
+    def _on_feed_selection_changed(self, index: int, scroll: bool = True) -> None:
         row = self.model.row_of(index)
         if row < 0:  # the shown sample is not listed: no other one may look selected
             self._updating = True
@@ -232,7 +241,8 @@ class BrowserView(QWidget):
         self._updating = True
         mi = self.model.index(row)
         self.list.selectionModel().setCurrentIndex(mi, QItemSelectionModel.SelectionFlag.ClearAndSelect)
-        self.list.scrollTo(mi)
+        if scroll:
+            self.list.scrollTo(mi)
         self._updating = False
 
     def _update_footer(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from app.views.browser_view import BrowserView
 from app.views.sample_model import IndexRole
@@ -94,3 +95,47 @@ def test_filters_list_only_matching_samples(qtbot, browser, name, value):
         assert np.all(column[rows] == value)
         assert np.sum(column == value) == len(rows)
     assert f"{len(rows):,} of 4,000 samples" in view.footer.text()
+
+
+def test_sorted_by_error_the_view_and_the_pick_stay_put_while_predictions_arrive(qtbot, browser, files):
+    """Rows move as new errors re-sort the list (once a second); the part of the list on screen
+    (the scroll position) and the picked sample do not."""
+    from app.model.catalog import path_key
+
+    ws, view = browser
+    ds = big_dataset(3_000)
+    ws.add_dataset(ds)
+    ws.open_checkpoint(files.checkpoint)
+    qtbot.waitUntil(lambda: ws.predictions() is not None, timeout=30_000)
+    ws.predicting.cancel()  # the rows now arrive from here, in batches as a slow model gives them
+    qtbot.waitUntil(lambda: not ws.tasks.tasks, timeout=30_000)
+    pair = (ws.catalog.current_key, path_key(files.checkpoint))
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(ds))
+
+    def arrive(rows):
+        noise = rng.normal(0, 5 + 200 * rng.random((len(rows), 1, 1)), (len(rows), 19, 3))
+        ws.cache.add(pair, rows, (ds.joints_3d[rows] + noise).astype(np.float32), ds.joints_3d, ds.skeleton.root)
+
+    arrive(order[:1000])
+    ws.set_sort("error_desc")
+    bar = view.list.verticalScrollBar()
+    bar.setValue(bar.maximum() // 2)  # the user scrolls down the list and picks a sample there
+    qtbot.wait(50)
+    shown = visible_rows(view)
+    row = shown[len(shown) // 2]
+    qtbot.mouseClick(view.list.viewport(), Qt.MouseButton.LeftButton,
+                     pos=view.list.visualRect(view.model.index(row)).center())
+    picked, place = int(view.model.rows[row]), bar.value()
+    assert ws.feed.selection == picked
+    resorts = []
+    ws.browse.rows_changed.connect(lambda: resorts.append(1))
+    for start in range(1000, len(ds), 250):
+        arrive(order[start:start + 250])
+        qtbot.wait(250)
+        assert bar.value() == place and ws.feed.selection == picked
+    qtbot.waitUntil(lambda: len(resorts) >= 2 and not ws._resort_timer.isActive(), timeout=10_000)
+    assert bar.value() == place and ws.feed.selection == picked  # the view did not jump
+    current = view.list.currentIndex()
+    assert current.isValid() and current.data(IndexRole) == picked  # still the one picked, wherever it moved
+    assert view.list.selectionModel().isSelected(current)
