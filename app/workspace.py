@@ -155,7 +155,8 @@ class Workspace(QObject):
     def open_predictions(self, path, units: str | None = None, activate: bool = True,
                          on_error: Callable[[str], None] | None = None) -> Task:
         """Open a predictions file (ours, a (N, J, 3) array, an MMPose .json; ``units`` m | mm for
-        foreign ones) as an entry of the checkpoint list whose predictions are the stored rows."""
+        foreign ones) as an entry of the checkpoint list whose predictions are the stored rows; one
+        that does not fit the current dataset is one message, and nothing is added."""
         key = path_key(path)
 
         def done(entry):
@@ -169,7 +170,8 @@ class Workspace(QObject):
             text = messages.PREDICTIONS_FAILED.format(path=path, why=messages.why(exc, path))
             (on_error or (lambda t: self.message.emit("error", t)))(messages.with_traceback(exc, text))
 
-        return self.run_task(jobs.load_predictions_job(path, units), f"Read {Path(path).name}", done, failed)
+        return self.run_task(jobs.load_predictions_job(path, units, self.catalog.dataset), f"Read {Path(path).name}",
+                             done, failed)
 
     def close_dataset(self, key: str) -> None:
         self.predicting.save()  # what was predicted is kept on disk before the store goes

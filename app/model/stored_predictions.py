@@ -3,9 +3,10 @@ an :class:`hpe_core.inference.Predictor` (``batch_size``, ``skeleton``, ``precis
 and, instead of a model to run, ``stored_rows``: the stored rows of a
 :class:`~hpe_core.predictions.Prediction` (read by :func:`hpe_core.inference.files.read_prediction_file`),
 matched to the dataset's samples by :func:`hpe_core.inference.evaluate.match_rows` (the rule of
-``hpe evaluate --pred``). A file that does not fit the dataset (sample or joint count) raises one
-:class:`~hpe_core.errors.InputError`; later calls on the same dataset return nothing, so the
-user reads the reason once and the GUI keeps working."""
+``hpe evaluate --pred``). A file that does not fit the dataset open when it is read (sample or
+joint count) is refused then (:func:`load_predictions`); one that does not fit a dataset opened
+later raises one :class:`~hpe_core.errors.InputError` when predicted; later calls on the same
+dataset return nothing, so the user reads the reason once and the GUI keeps working."""
 
 from __future__ import annotations
 
@@ -76,8 +77,10 @@ class StoredPredictor:
         return run
 
 
-def load_predictions(path: str | Path, units: str | None = None):
-    """A :class:`~app.model.catalog.PredictionsEntry` of the file (``units`` for foreign files)."""
+def load_predictions(path: str | Path, units: str | None = None, dataset=None):
+    """A :class:`~app.model.catalog.PredictionsEntry` of the file (``units`` for foreign files);
+    with ``dataset`` (the one it will be shown with), a file that does not fit it (sample or joint
+    count) raises the one :class:`~hpe_core.errors.InputError` here, before it joins any list."""
     from app.model.catalog import PredictionsEntry
     from hpe_core.inference.files import read_prediction_file
     from hpe_core.predictions import is_prediction_file
@@ -85,4 +88,7 @@ def load_predictions(path: str | Path, units: str | None = None):
     path = Path(path).expanduser()
     ours = path.suffix.lower() == ".npz" and path.is_file() and is_prediction_file(path)
     prediction = read_prediction_file(path, None if ours else units)
-    return PredictionsEntry(path, StoredPredictor(prediction, path), None if ours else units)
+    predictor = StoredPredictor(prediction, path)
+    if dataset is not None:
+        predictor.rows_of(dataset)
+    return PredictionsEntry(path, predictor, None if ours else units)

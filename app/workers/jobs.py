@@ -173,14 +173,15 @@ def _stored_rows_job(loaded, dataset, indices: np.ndarray) -> Job:
     return run
 
 
-def load_predictions_job(path: str | Path, units: str | None = None) -> Job:
-    """A predictions file opened like a checkpoint: a ``PredictionsEntry``."""
+def load_predictions_job(path: str | Path, units: str | None = None, dataset=None) -> Job:
+    """A predictions file opened like a checkpoint: a ``PredictionsEntry``, checked against
+    ``dataset`` (the current one) when given."""
 
     def run(progress):
         from app.model.stored_predictions import load_predictions
 
         progress.set_status(f"Reading {Path(path).name}")
-        return load_predictions(path, units)
+        return load_predictions(path, units, dataset)
 
     return run
 

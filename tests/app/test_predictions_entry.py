@@ -109,25 +109,28 @@ def test_compare_draws_the_predictions_beside_a_checkpoint(qtbot, ws, files):
     view.shutdown()
 
 
-def test_a_wrong_count_is_one_clear_message_and_the_gui_keeps_working(qtbot, ws, files):
+def test_a_wrong_count_is_one_message_at_open_and_nothing_is_added(qtbot, ws, files):
+    """A file that does not fit the current dataset is checked when it is opened: one message
+    naming it and both counts; it joins no list and the active entry stays the one it was."""
     ds_path, ours, short, ds = files
-    ws.open_paths([str(ds_path)])
-    qtbot.waitUntil(lambda: ws.catalog.dataset is not None and not ws.tasks.tasks, timeout=30_000)
+    ws.open_paths([str(ds_path), str(ours)])
+    qtbot.waitUntil(lambda: ws.catalog.active_key == path_key(ours) and not ws.tasks.tasks, timeout=30_000)
+    changes = []
+    ws.catalog.checkpoints_changed.connect(lambda: changes.append("list"))
+    ws.catalog.active_checkpoint_changed.connect(lambda _e: changes.append("active"))
     ws.open_predictions(short, "m")
-    qtbot.waitUntil(lambda: ws.catalog.active_key == path_key(short) and not ws.tasks.tasks, timeout=30_000)
-    ws.select(1)
-    qtbot.waitUntil(lambda: ws.feed.sample is not None and ws.feed.sample.index == 1 and not ws.tasks.tasks,
-                    timeout=30_000)
+    qtbot.waitUntil(lambda: bool(ws.seen) and not ws.tasks.tasks, timeout=30_000)
     errors = [text for level, text in ws.seen if level == "error"]
     assert len(errors) == 1, errors
     assert str(short) in errors[0] and f"holds {len(ds) - 3} samples" in errors[0] and f"has {len(ds)}" in errors[0]
     assert "\n" not in errors[0]  # a user error: no traceback
-    ws.open_paths([str(ours)])  # still working: the right file shows its poses
-    qtbot.waitUntil(lambda: path_key(ours) in ws.catalog.checkpoints, timeout=30_000)
-    ws.set_active_checkpoint(path_key(ours))
-    qtbot.waitUntil(lambda: ws.predictions() is not None and ws.predictions().complete, timeout=30_000)
+    assert path_key(short) not in ws.catalog.checkpoints and changes == []  # nothing added, nothing made active
+    assert ws.catalog.active_key == path_key(ours)
+    ws.select(1)  # still working: the right file shows its poses
+    qtbot.waitUntil(lambda: ws.feed.sample is not None and ws.feed.sample.index == 1
+                    and ws.feed.sample.pred_3d is not None, timeout=30_000)
     assert np.isfinite(ws.predictions().error).all()
-    assert msg.PREDICTIONS_FAILED  # the message of an unreadable file is declared
+    assert len([m for m in ws.seen if m[0] == "error"]) == 1
 
 
 def test_a_predictions_file_dropped_on_the_checkpoint_list_opens_there(qtbot, ws, files):
