@@ -30,6 +30,8 @@ class PredictionStore:
         self.error = np.full(n, np.nan, dtype=np.float32)
         self.pa_error = np.full(n, np.nan, dtype=np.float32)
         self.predicted = np.zeros(n, dtype=bool)
+        self.time_ms = np.full(n, np.nan, dtype=np.float32)  # the model's time per row (NaN: not known)
+        self.wall_s = 0.0  # the wall time of the batches that predicted the rows
         self.complete = False
         self.looked_up = False  # its entry of the disk cache was read (see app.workers.predicting)
         self.disk_key: str | None = None  # that entry's key (None: not kept on disk)
@@ -39,10 +41,15 @@ class PredictionStore:
         return int(self.predicted.sum())
 
     def add(self, indices: np.ndarray, joints: np.ndarray | None, gt: np.ndarray | None = None,
-            root: int = 0, visible: np.ndarray | None = None, joints_2d: np.ndarray | None = None) -> None:
+            root: int = 0, visible: np.ndarray | None = None, joints_2d: np.ndarray | None = None,
+            time_ms=None, wall_s: float = 0.0) -> None:
         """Store ``(B, J, 3)`` predictions of rows ``indices`` (None: a 2D-only model) and their
-        MPJPE against ``gt`` rows, and the model's own ``(B, J, 2)`` 2D when it has some."""
+        MPJPE against ``gt`` rows, and the model's own ``(B, J, 2)`` 2D when it has some;
+        ``time_ms`` the model's time per row (a number or (B,)), ``wall_s`` the batch's wall time."""
         indices = np.asarray(indices, dtype=np.int64)
+        if time_ms is not None:
+            self.time_ms[indices] = time_ms
+        self.wall_s += float(wall_s)
         for name, arr in (("joints", joints), ("joints_2d", joints_2d)):
             if arr is not None and arr.shape[1] != self.joints.shape[1]:
                 raise ValueError(f"predictions have {arr.shape[1]} joints, expected {self.joints.shape[1]}")
@@ -102,10 +109,10 @@ class PredictionCache:
         return self._stores[pair]
 
     def add(self, pair: tuple[str, str], indices, joints, gt=None, root: int = 0, visible=None,
-            joints_2d=None) -> None:
+            joints_2d=None, time_ms=None, wall_s: float = 0.0) -> None:
         store = self._stores.get(pair)
         if store is not None:
-            store.add(indices, joints, gt, root, visible, joints_2d)
+            store.add(indices, joints, gt, root, visible, joints_2d, time_ms, wall_s)
             self.changed.emit(pair, np.asarray(indices, dtype=np.int64))
 
     def add_heatmaps(self, pair: tuple[str, str], index: int, heatmaps) -> None:

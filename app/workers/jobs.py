@@ -85,7 +85,7 @@ def _predictor(model, info, device_spec: str, precision: str):
     if not predicts_pose(model):
         return None
     predictor = Predictor(model, device=device_spec, precision=precision, batch_size=16,
-                          image_size=checkpoint_image_size(info))
+                          image_size=checkpoint_image_size(info), info=info)
     if "image" not in predictor.family.inputs:  # a lifter (pose2d): small MLPs, nothing to warm
         return predictor
     # Warm up now, in the loading worker: the first forward passes (kernel set-up, lazy imports)
@@ -132,16 +132,20 @@ def move_checkpoint_job(loaded: LoadedCheckpoint, device_spec: str, precision: s
 def predict_dataset_job(loaded: LoadedCheckpoint, dataset, indices: np.ndarray,
                         source: LoadedCheckpoint | None = None) -> Job:
     """Predict rows ``indices``; partials ``{"indices", "joints" (B, J, 3) root-relative mm or None,
-    "joints_2d" (B, J, 2) image px or None}`` per batch. ``source``: the heatmap checkpoint whose
-    2D a lifter lifts (None: the dataset's ground-truth 2D)."""
+    "joints_2d" (B, J, 2) image px or None, "time_ms" the model's time per row, "wall_s" the time
+    since the previous partial}`` per batch. ``source``: the heatmap checkpoint whose 2D a lifter
+    lifts (None: the dataset's ground-truth 2D)."""
 
     if getattr(loaded, "kind", None) == "predictions":
         return _stored_rows_job(loaded, dataset, indices)
 
     def run(progress):
+        import time
+
         from hpe_core.inference import predict
 
         progress.set_status(f"Predicting {len(indices)} samples")
+        last = time.perf_counter()
         lift_from = source.predictor if source is not None and loaded.lifts else None
         detected = lift_from is not None or "image" in loaded.predictor.family.inputs  # 2D a model found
         done, skipped_files = 0, []
@@ -150,8 +154,11 @@ def predict_dataset_job(loaded: LoadedCheckpoint, dataset, indices: np.ndarray,
             skipped_files += [(name, reason) for _, name, reason in batch.skipped]
             if len(batch):
                 pred = batch.prediction
+                now = time.perf_counter()
                 progress.partial({"indices": batch.indices, "joints": pred.joints_3d,
-                                  "joints_2d": pred.joints_2d if detected else None})
+                                  "joints_2d": pred.joints_2d if detected else None, "time_ms": batch.time_ms,
+                                  "wall_s": now - last})
+                last = now
         return {"done": done, "skipped": len(skipped_files), "skipped_files": skipped_files}
 
     return run
@@ -213,9 +220,11 @@ def save_predictions(store, dataset, loaded: LoadedCheckpoint, path: str | Path)
         raise InputError(messages.NOTHING_TO_EXPORT)
     predictor = loaded.predictor
     result = Predictions(skeleton=predictor.skeleton, num_joints=store.joints.shape[1], source=str(dataset.path),
-                         precision=predictor.precision, device=str(predictor.device))
+                         precision=predictor.precision, device=str(predictor.device), model=loaded.path.name,
+                         checkpoint=getattr(loaded.info, "sha256", None), wall_s=store.wall_s)
+    times = np.nan_to_num(store.time_ms, nan=0.0)  # 0: rows whose time is not known (a stored file's)
     for row in rows.tolist():
-        result.add(row, dataset.images.name(dataset.row(row)), store.joints[row], 0.0)
+        result.add(row, dataset.images.name(dataset.row(row)), store.joints[row], float(times[row]))
     return result.save(path)
 
 

@@ -212,7 +212,8 @@ class PredictionRunner(QObject):
 
             joints, joints_2d = (None if a is None else convert_joints(a, model_sk, ds.skeleton).astype(np.float32)
                                  for a in (joints, joints_2d))
-        self.cache.add(pair, item["indices"], joints, ds.joints_3d, ds.skeleton.root, ds.visible, joints_2d)
+        self.cache.add(pair, item["indices"], joints, ds.joints_3d, ds.skeleton.root, ds.visible, joints_2d,
+                       item.get("time_ms"), item.get("wall_s", 0.0))
         store = self.cache.get(*pair)
         if store is not None and store.disk_key:
             self._dirty.add(pair)

@@ -104,6 +104,7 @@ class PredictionRun:
     precision: str = "fp32"
     device: str = "cpu"
     checkpoint: str | None = None  # sha256 of the checkpoint file
+    model: str | None = None  # the checkpoint's file name (the model that predicted)
     frames: list[int] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     times_ms: list[float] = field(default_factory=list)
@@ -130,7 +131,7 @@ class PredictionRun:
             rows = Prediction(joints_3d=np.zeros((0, self.num_joints, 3), np.float32), frame="root_relative")
         if len(self._parts) > 1:
             self._parts[:] = [rows]
-        meta = {**{k: v for k, v in rows.meta.items() if k != "notes"}, "source": self.source,
+        meta = {**{k: v for k, v in rows.meta.items() if k != "notes"}, "source": self.source, "model": self.model,
                 "names": list(self.names), "precision": self.precision, "device": self.device}
         return rows.replace(index=np.asarray(self.frames, np.int64), skeleton=self.skeleton,
                             checkpoint=self.checkpoint, meta=meta)
@@ -161,7 +162,8 @@ class PredictionRun:
 
     def summary(self) -> dict:
         times = np.asarray(self.times_ms)
-        return {"source": self.source, "frames": len(self), "skipped": self.skipped,
+        return {"source": self.source, "model": self.model, "checkpoint": self.checkpoint,
+                "frames": len(self), "skipped": self.skipped,
                 "skeleton": self.skeleton, "joints": self.num_joints, "units": "mm, root-relative",
                 "precision": self.precision, "device": self.device,
                 "model_ms_per_frame": float(times.mean()) if len(times) else None,
@@ -214,12 +216,19 @@ class PredictionRun:
 Predictions = PredictionRun  # the former name
 
 
+def model_name(predictor) -> str | None:
+    """The file name of the checkpoint behind ``predictor`` (None for a model built in memory)."""
+    source = getattr(predictor, "source", None)
+    return Path(source).name if isinstance(source, (str, Path)) and not str(source).startswith("<") else None
+
+
 def collect(batches: Iterable, predictor, source: str = "", on_batch=None) -> PredictionRun:
     """A :class:`PredictionRun` of every row the :class:`~hpe_core.inference.predict.Batch` es
     hold (``on_batch(batch)`` sees each as it comes), timed from the first to the last."""
     run = PredictionRun(skeleton=predictor.skeleton, num_joints=predictor.num_joints, source=str(source),
                         precision=predictor.precision, device=str(predictor.device),
-                        checkpoint=predictor.checkpoint_sha256, notes=list(predictor.notes))
+                        checkpoint=predictor.checkpoint_sha256, notes=list(predictor.notes),
+                        model=model_name(predictor))
     start = time.perf_counter()
     for batch in batches:
         if batch.prediction is not None:

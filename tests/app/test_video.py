@@ -130,3 +130,28 @@ def test_a_video_that_cannot_be_decoded_is_reported_by_name(qtbot, window, files
     assert str(bad) in window.message_bar.history[-1][1]
     assert ws.catalog.current_key == path_key(files.video)  # the open video is kept
     assert path_key(files.video) in window.settings.recent_files()
+
+
+def test_exported_predictions_name_the_model_and_give_its_timing(qtbot, window, files, tmp_path):
+    """A video's exported predictions (JSON and .npz) name the checkpoint (file and sha256) and
+    carry the model's time per frame and the frames per second, as ``hpe predict`` writes them."""
+    import hashlib
+    import json
+
+    ws = window.workspace
+    open_video_and_checkpoint(qtbot, window, files.video, files.checkpoint)
+    qtbot.waitUntil(lambda: frames_done(ws) == len(ws.catalog.dataset), timeout=60_000)
+    wait_idle(qtbot, ws)
+    sha = hashlib.sha256(files.checkpoint.read_bytes()).hexdigest()
+    window.video_view.export_to(str(tmp_path / "pred.json"))
+    doc = json.loads((tmp_path / "pred.json").read_text())
+    assert doc["model"] == files.checkpoint.name and doc["checkpoint"] == sha
+    assert doc["model_ms_per_frame"] > 0 and doc["frames_per_s"] > 0
+    assert len(doc["predictions"]) == len(ws.catalog.dataset)
+    assert all(p["time_ms"] > 0 for p in doc["predictions"])
+    window.video_view.export_to(str(tmp_path / "pred.npz"))
+    from hpe_core.predictions import load_prediction
+
+    saved = load_prediction(tmp_path / "pred.npz")
+    assert saved.checkpoint == sha and saved.meta["model"] == files.checkpoint.name
+    assert min(saved.meta["times_ms"]) > 0
