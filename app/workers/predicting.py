@@ -5,12 +5,14 @@ makes them. Results go into the :class:`~app.model.predictions.PredictionCache`;
 drawn.
 
 Predictions also go to disk (:mod:`hpe_core.inference.cache`, keyed by the checkpoint's sha256,
-the dataset's fingerprint and the precision): the first time a (dataset,
-checkpoint) pair is predicted, a hidden task looks its entry up and fills the store before
-anything is predicted, so a restart shows them at once; what is predicted is saved when a batch
-ends, every few seconds while it runs, when it is cancelled and when the workspace closes. Only
-the 3D joints are stored: checkpoints that predict 2D (heatmap networks), and lifters lifting
-such a network's 2D (which is shown beside their 3D), are predicted again."""
+the dataset's fingerprint and the precision; a lifter lifting a heatmap network's 2D by that
+network's sha256 and precision too, so the chain is cached like one checkpoint): the first time a
+(dataset, checkpoint) pair is predicted, a hidden task looks its entry up and fills the store
+before anything is predicted, so a restart or a return to the dataset shows them at once; what is
+predicted is saved when a batch ends, every few seconds while it runs, when it is cancelled and
+when the workspace closes. The 3D joints are stored with the model's own 2D (a heatmap network's,
+or the one a lifter lifted: shown beside its 3D) and each row's model time; the selected sample's
+heatmaps are computed again."""
 
 from __future__ import annotations
 
@@ -127,11 +129,7 @@ class PredictionRunner(QObject):
         """Fill the store of ``pair`` from disk in a worker, then predict what is missing."""
         entry, loaded = self.catalog.datasets[pair[0]], self.catalog.checkpoints[pair[1]]
         store = self.cache.get(*pair)
-        sha = getattr(loaded.info, "sha256", None)
-        if "image → 2D" in getattr(loaded, "capabilities", ()) or self.source() is not None:
-            sha = None  # its 2D (a lifter: its source's), shown too, is not stored on disk: predict it again
-        settings = {"precision": str(getattr(loaded.predictor, "precision", "")),
-                    "skeleton": entry.dataset.skeleton.name}
+        sha, settings = self._disk_identity(loaded, entry.dataset)
         known, n, joints = self._fingerprints.get(entry.dataset), len(store.joints), store.joints.shape[1]
 
         def run(progress):
@@ -141,13 +139,27 @@ class PredictionRunner(QObject):
                 return None, None
             fp = known or prediction_cache.dataset_fingerprint(entry.dataset)
             key = prediction_cache.cache_key(sha, fp, settings)
-            return (key, fp), prediction_cache.load(key, n, joints)
+            return (key, fp), prediction_cache.load_entry(key, n, joints)
 
         self._waiting = (pair, None if order is None else np.asarray(order), None)
         task = Task(run, name="read cached predictions", parent=self, hidden=True, report_errors=False)
         task.done.connect(lambda result, pair=pair, store=store: self._on_looked_up(pair, store, *result))
         task.failed.connect(lambda _exc, pair=pair, store=store: self._on_looked_up(pair, store, None, None))
         self._lookup.start(task, self.tasks)
+
+    def _disk_identity(self, loaded, dataset) -> tuple[str | None, dict]:
+        """``(sha256, settings)`` of the disk cache key of ``loaded``'s rows: its file's hash, the
+        precision and skeleton, and for a lifter lifting a heatmap network's 2D that network's
+        hash and precision (None: not kept on disk, e.g. a source without a file hash)."""
+        sha = getattr(loaded.info, "sha256", None)
+        settings = {"precision": str(getattr(loaded.predictor, "precision", "")), "skeleton": dataset.skeleton.name}
+        source = self.source()
+        if source is not None:
+            settings["lift_from"] = getattr(source.info, "sha256", None)
+            settings["lift_precision"] = str(getattr(source.predictor, "precision", ""))
+            if not settings["lift_from"]:
+                sha = None
+        return sha, settings
 
     def _on_looked_up(self, pair: tuple, store, keys: tuple | None, found) -> None:
         if self.cache.get(*pair) is not store:  # closed (or reopened) meanwhile
@@ -158,11 +170,14 @@ class PredictionRunner(QObject):
         if keys is not None and entry is not None:
             self._fingerprints[entry.dataset] = keys[1]
         if found is not None and entry is not None:
-            joints, predicted = found
-            rows = np.flatnonzero(predicted)
+            rows = np.flatnonzero(found.predicted)
             ds = entry.dataset
+            joints = found.joints[rows]
             if len(rows):
-                self.cache.add(pair, rows, joints[rows], ds.joints_3d, ds.skeleton.root, ds.visible)
+                pick = lambda a: None if a is None else a[rows]  # noqa: E731
+                self.cache.add(pair, rows, joints if np.isfinite(joints).any() else None, ds.joints_3d,
+                               ds.skeleton.root, ds.visible, pick(found.joints_2d), pick(found.time_ms),
+                               float(found.meta.get("wall_s", 0.0)))
         if self._waiting is None or self._waiting[0] != pair:
             return  # a lookup that ended as it was replaced: what waits is another pair's
         waiting, self._waiting = self._waiting, None
@@ -180,7 +195,8 @@ class PredictionRunner(QObject):
             self._dirty.discard(p)
             if store is not None and store.disk_key and store.count:
                 prediction_cache.save(store.disk_key, store.joints, store.predicted,
-                                      {"dataset": p[0], "checkpoint": p[1]})
+                                      {"dataset": p[0], "checkpoint": p[1], "wall_s": store.wall_s},
+                                      joints_2d=store.joints_2d, time_ms=store.time_ms)
         self._last_save = time.monotonic()
 
     def _is_current(self, pair) -> bool:

@@ -3,11 +3,14 @@ GUI shows them at once instead of predicting every sample again.
 
 An entry is keyed by :func:`cache_key`: the checkpoint file's sha256, the dataset's
 :func:`dataset_fingerprint` and the settings that change the numbers (precision, the cache's
-format). It lives in ``<cache root>/predictions/<key>.npz`` (see :mod:`hpe_core.cache_dirs`): an
-uncompressed npz of ``joints`` (N, J, 3) float32 mm (NaN where not predicted), ``predicted`` (N,)
-bool and a ``meta_json`` string; written atomically (:mod:`hpe_core.atomic`), read with
-``allow_pickle=False``. A partial run is stored too (what was predicted so far). An entry that
-cannot be read, or whose shape does not match, is ignored: the samples are predicted again.
+format; for a lifter lifting a heatmap network's 2D, that network's sha256 too). It lives in
+``<cache root>/predictions/<key>.npz`` (see :mod:`hpe_core.cache_dirs`): an uncompressed npz of
+``joints`` (N, J, 3) float32 mm (NaN where not predicted or 2D only), ``predicted`` (N,) bool, a
+``meta_json`` string and, when there are some, ``joints_2d`` (N, J, 2) float32 px (a model's own
+2D: a heatmap network's, or the one a lifter lifted) and ``time_ms`` (N,) float32 (the model's
+time per row); written atomically (:mod:`hpe_core.atomic`), read with ``allow_pickle=False``. A
+partial run is stored too (what was predicted so far). An entry that cannot be read, or whose
+shape does not match, is ignored: the samples are predicted again.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import hashlib
 import io
 import json
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -63,12 +67,27 @@ def entry_path(key: str) -> Path:
     return cache_folder() / f"{key}.npz"
 
 
-def save(key: str, joints: np.ndarray, predicted: np.ndarray, meta: dict | None = None) -> Path | None:
-    """Store ``joints`` (N, J, 3) and ``predicted`` (N,) under ``key``; None if it cannot be written."""
+@dataclass(frozen=True)
+class Entry:
+    """What an entry holds (``joints_2d`` and ``time_ms`` None when it has none)."""
+
+    joints: np.ndarray  # (N, J, 3) float32 mm, NaN where not predicted
+    predicted: np.ndarray  # (N,) bool
+    joints_2d: np.ndarray | None = None  # (N, J, 2) float32 px
+    time_ms: np.ndarray | None = None  # (N,) float32
+    meta: dict = field(default_factory=dict)
+
+
+def save(key: str, joints: np.ndarray, predicted: np.ndarray, meta: dict | None = None,
+         joints_2d: np.ndarray | None = None, time_ms: np.ndarray | None = None) -> Path | None:
+    """Store ``joints`` (N, J, 3), ``predicted`` (N,) and optionally ``joints_2d`` (N, J, 2) and
+    ``time_ms`` (N,) under ``key``; None if it cannot be written."""
     path = entry_path(key)
     buffer = io.BytesIO()
+    extra = {name: np.asarray(a, np.float32) for name, a in (("joints_2d", joints_2d), ("time_ms", time_ms))
+             if a is not None and np.isfinite(a).any()}
     np.savez(buffer, joints=np.asarray(joints, np.float32), predicted=np.asarray(predicted, bool),
-             meta_json=np.array(json.dumps({"version": VERSION, "key": key, **(meta or {})})))
+             meta_json=np.array(json.dumps({"version": VERSION, "key": key, **(meta or {})})), **extra)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_open(path, "wb") as fh:
@@ -81,17 +100,25 @@ def save(key: str, joints: np.ndarray, predicted: np.ndarray, meta: dict | None 
 def load(key: str, n: int, num_joints: int) -> tuple[np.ndarray, np.ndarray] | None:
     """``(joints (n, J, 3), predicted (n,))`` stored under ``key``, or None (none, unreadable,
     another shape)."""
+    entry = load_entry(key, n, num_joints)
+    return None if entry is None else (entry.joints, entry.predicted)
+
+
+def load_entry(key: str, n: int, num_joints: int) -> Entry | None:
+    """The :class:`Entry` stored under ``key``, or None (none, unreadable, another shape)."""
     path = entry_path(key)
     if not path.is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta_json"]))
-            joints, predicted = np.array(data["joints"], np.float32), np.array(data["predicted"], bool)
+            arrays = {name: np.array(data[name], bool if name == "predicted" else np.float32)
+                      for name in ("joints", "predicted", "joints_2d", "time_ms") if name in data.files}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None
     if meta.get("version") != VERSION or meta.get("key") != key:
         return None
-    if joints.shape != (n, num_joints, 3) or predicted.shape != (n,):
+    shapes = {"joints": (n, num_joints, 3), "predicted": (n,), "joints_2d": (n, num_joints, 2), "time_ms": (n,)}
+    if {"joints", "predicted"} - arrays.keys() or any(a.shape != shapes[k] for k, a in arrays.items()):
         return None
-    return joints, predicted
+    return Entry(meta=meta, **arrays)

@@ -281,28 +281,57 @@ def test_compare_draws_no_3d_pose_for_a_heatmap_network_and_says_why(qtbot, synt
     ws.close()
 
 
-def test_after_a_restart_a_lifter_lifting_heatmap_2d_shows_that_2d_again(qtbot, synth):
-    """The disk prediction cache stores 3D only: a lifter lifting a heatmap network's 2D is
-    predicted again after a restart, so the sample shows the predicted 2D beside the lifted pose
-    (it came back from disk without it, and the predicted 2D never appeared)."""
+def test_the_heatmap_to_lifter_chain_comes_back_from_the_disk_cache(qtbot, synth, files, monkeypatch):
+    """The chain heatmap network -> lifter is cached like one checkpoint, keyed by both
+    checkpoints and the lift source: after a restart, and after visiting another dataset, its
+    lifted 3D and the predicted 2D beside it come back without running a model; a heatmap
+    network on its own comes back with its 2D too."""
+    from hpe_core import inference
     from app.model.catalog import path_key
     from app.workspace import Workspace
+
+    calls: list[int] = []
+    original = inference.predict
+    monkeypatch.setattr(inference, "predict", lambda p, d, rows, *a, **k: (calls.append(len(rows)),
+                                                                              original(p, d, rows, *a, **k))[1])
+
+    def shown(ws) -> bool:
+        s = ws.feed.sample
+        return s is not None and s.index == 2 and s.pred_3d is not None and s.detected_2d is not None
+
+    def every_row(ws) -> bool:
+        store = ws.predictions()
+        return store is not None and store.count == len(ws.catalog.dataset)
 
     def run_once() -> Workspace:
         ws = Workspace()
         ws.open_paths([str(synth), str(HEATMAP), str(LIFTER)])
         qtbot.waitUntil(lambda: ws.catalog.dataset is not None and len(ws.catalog.checkpoints) == 2, timeout=60_000)
+        ws.set_active_checkpoint(path_key(HEATMAP))  # the heatmap network alone first
+        qtbot.waitUntil(lambda: every_row(ws) and not ws.tasks.tasks, timeout=60_000)
         ws.set_active_checkpoint(path_key(LIFTER))
         ws.set_lift_source(path_key(HEATMAP))
         ws.select(2)
-        qtbot.waitUntil(lambda: (s := ws.feed.sample) is not None and s.index == 2 and s.pred_3d is not None
-                        and s.detected_2d is not None and s.heatmaps is not None, timeout=60_000)
-        qtbot.waitUntil(lambda: not ws.tasks.tasks, timeout=60_000)  # the batch ends: saved to disk
+        qtbot.waitUntil(lambda: shown(ws) and ws.feed.sample.heatmaps is not None, timeout=60_000)
+        qtbot.waitUntil(lambda: every_row(ws) and not ws.tasks.tasks, timeout=60_000)
         return ws
 
     first = run_once()
-    lifted = first.feed.sample.pred_3d.copy()
+    lifted, detected = first.feed.sample.pred_3d.copy(), first.predictions().joints_2d.copy()
     first.close()
+    assert sum(calls) >= 2 * len(first.catalog.dataset)  # both predicted every sample once
+    calls.clear()
     second = run_once()
+    assert calls == []  # nothing predicted: the heatmap network's rows and the chain's came from disk
     np.testing.assert_allclose(second.feed.sample.pred_3d, lifted, atol=1e-3)
+    np.testing.assert_allclose(second.predictions().joints_2d, detected, atol=1e-3)  # the 2D shown beside it
+    synth_key = second.catalog.current_key
+    second.open_paths([str(files.dataset)])  # another dataset, then back
+    qtbot.waitUntil(lambda: second.catalog.current_key != synth_key and not second.tasks.tasks, timeout=60_000)
+    other = sum(calls)
+    assert other >= len(second.catalog.dataset)  # the chain ran on the other dataset
+    second.set_current_dataset(synth_key)
+    second.select(2)
+    qtbot.waitUntil(lambda: shown(second) and every_row(second) and not second.tasks.tasks, timeout=60_000)
+    assert sum(calls) == other  # back: nothing predicted again
     second.close()
