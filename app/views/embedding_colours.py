@@ -8,6 +8,7 @@ binned on a sequential scale; not yet predicted: grey).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -63,8 +64,10 @@ def _clusters(result, n: int) -> tuple[np.ndarray, np.ndarray, Legend, str]:
             [(f"cluster {i}", tuple(int(c) for c in palette[i])) for i in range(k)], "")
 
 
-def describe_sample(index: int, indices: np.ndarray, result, workspace: Workspace) -> list[str]:
-    """Lines for the hover card: cluster, labels, silhouette value, prediction error."""
+def describe_sample(index: int, indices: np.ndarray, result, workspace: Workspace,
+                    checkpoint_key: str | None = None) -> list[str]:
+    """Lines for the hover card: cluster, labels, silhouette value, prediction error (of the active
+    checkpoint; of ``checkpoint_key``'s, named, when given: none when it has not predicted it)."""
     lines = []
     rows = np.flatnonzero(indices == index)
     row = int(rows[0]) if len(rows) else -1
@@ -73,7 +76,9 @@ def describe_sample(index: int, indices: np.ndarray, result, workspace: Workspac
             lines.append(f"cluster {int(result.clusters[row])}")
         if result.silhouette_samples is not None:
             lines.append(f"silhouette {float(result.silhouette_samples[row]):+.3f}")
-    store = workspace.predictions()
+    store = workspace.predictions() if checkpoint_key is None else \
+        workspace.cache.get(workspace.catalog.current_key, checkpoint_key)
     if store is not None and 0 <= index < len(store.ranking) and np.isfinite(store.ranking[index]):
-        lines.append(f"{store.metric} {float(store.ranking[index]):.1f} mm")
+        named = "" if checkpoint_key is None else f" ({Path(checkpoint_key).name})"
+        lines.append(f"{store.metric} {float(store.ranking[index]):.1f} mm{named}")
     return lines

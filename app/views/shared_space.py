@@ -82,6 +82,9 @@ class SharedSpaceMode(QObject):
         self.links.toggled.connect(self.overlay.set_links)
         self.links.clicked.connect(lambda: setattr(self, "_links_chosen", True))
         self.overlay.image_clicked.connect(self.workspace.select)
+        self._hover_connected = False
+        if view.card is not None:
+            view.card.watch(view.plot)  # the card goes when the mouse leaves the plot it describes
         bind(self.workspace.feed.selection_changed, self._on_feed_selection_changed, self)
         bind(self.workspace.catalog.current_dataset_changed, self._on_catalog_dataset_changed, self)
 
@@ -120,6 +123,9 @@ class SharedSpaceMode(QObject):
     def enter(self) -> None:
         self.active = True
         v = self.view
+        if not self._hover_connected and v.card is not None:  # after the explorer's own: these lines win
+            v.plot.hovered.connect(self._on_plot_hovered)
+            self._hover_connected = True
         v.bundle = v.result = None  # the one-layer result (its clusters) says nothing of these points
         v.indices = np.zeros(0, np.int64)
         for widget in self._one_layer_controls():
@@ -217,6 +223,18 @@ class SharedSpaceMode(QObject):
         self.retrieval.show_poses(ds.skeleton, own - own[root], match - match[root],
                                   {"gt": f"{ds.sample_name(index)} (picked)",
                                    "a": f"best 3D match {ds.sample_name(best)} (cos {cosine:.3f})"})
+
+    def _on_plot_hovered(self, index: int) -> None:
+        """The hover card of a sample of the space: the error of the UniHPE checkpoint shown
+        (named), not the active checkpoint's."""
+        if not self.active or index < 0 or self.view.card is None:
+            return
+        from PySide6.QtGui import QCursor
+
+        from app.views.embedding_colours import describe_sample
+
+        lines = describe_sample(index, np.zeros(0, np.int64), None, self.workspace, self.view.checkpoint.currentData())
+        self.view.card.show_sample(index, lines, QCursor.pos())
 
     def _on_feed_selection_changed(self, index: int) -> None:
         if self.active and self.space is not None:

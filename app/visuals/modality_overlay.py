@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
 from hpe_core.studies.unihpe_space import LABELS, MODALITIES
 
@@ -39,7 +39,9 @@ class ModalityOverlay(QObject):
         self.marks.setZValue(10)
         self.mark_link = pg.PlotCurveItem(pen=pg.mkPen(255, 220, 80, 220, width=2.0), connect="finite")
         self.mark_link.setZValue(9)
-        self.items["image"].sigClicked.connect(self._on_image_item_clicked)
+        # a click anywhere on the plot is asked of the image points (the plot's hover ring, drawn
+        # over the hovered point, would otherwise take the click from them)
+        plot.scene().sigMouseClicked.connect(self._on_scene_clicked)
         self.shown = False
         self.links_on = True
         self.coords = np.zeros((0, 2))
@@ -112,7 +114,7 @@ class ModalityOverlay(QObject):
         self.plot.legend.clear()
         for name, item in self.items.items():
             self.plot.legend.addItem(item, LABELS[name])
-        self.plot.legend.setVisible(True)
+        self.plot.place_legend(True)  # in the plot's layout, right of the axes
         self.shown = True
 
     def hide(self) -> None:
@@ -121,12 +123,17 @@ class ModalityOverlay(QObject):
         for item in (self.links, *self.items.values(), self.mark_link, self.marks):
             self.plot.removeItem(item)
         self.plot.legend.clear()
+        self.plot.place_legend(False)
         self.plot.cloud.setVisible(True)
         self.shown = False
 
     def legend_labels(self) -> list[str]:
         return [label.text for _sample, label in self.plot.legend.items]
 
-    def _on_image_item_clicked(self, _item, points, _event=None) -> None:
+    def _on_scene_clicked(self, event) -> None:
+        if not self.shown or event.button() != Qt.MouseButton.LeftButton:
+            return
+        item = self.items["image"]
+        points = item.pointsAt(item.mapFromScene(event.scenePos()))
         if len(points):
             self.image_clicked.emit(int(points[0].data()))

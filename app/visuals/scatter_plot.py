@@ -85,9 +85,9 @@ class ScatterPlot(pg.PlotWidget):
         for name, rgba in entries:
             sample = pg.ScatterPlotItem(size=9, pen=None, brush=pg.mkBrush(*rgba))
             self.legend.addItem(sample, name)
-        self._place_legend(bool(entries))
+        self.place_legend(bool(entries))
 
-    def _place_legend(self, shown: bool) -> None:
+    def place_legend(self, shown: bool) -> None:
         """The legend in the layout's column right of the axes while it has entries; out of the
         layout (no empty column) while it has none."""
         layout = self.plot_item.layout
@@ -190,6 +190,13 @@ class ScatterPlot(pg.PlotWidget):
         if index != self.hover_index:
             self.show_hover(index)
             self.hovered.emit(index)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """The mouse left the plot: nothing is hovered (coming back to the same point hovers it again)."""
+        super().leaveEvent(event)
+        if self.hover_index >= 0:
+            self.show_hover(-1)
+            self.hovered.emit(-1)
 
     def _on_viewbox_shape_drawn(self, kind: str, points, additive: bool) -> None:
         self.select_shape(kind, points, additive)

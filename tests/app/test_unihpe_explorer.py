@@ -170,3 +170,52 @@ def test_clicking_an_image_lists_hpe_cores_nearest_poses_and_draws_the_best_3d_m
     assert figures[0].provenance["samples"] == n and "top1_image_pose3d" in figures[0].provenance
     image = figure_image(figures[0], width=600)
     assert image.width() == 600 and not image.isNull()
+
+
+def _isolated_image_row(overlay, avoid: int) -> int:
+    """The row of the image point farthest from every other point (not sample ``avoid``)."""
+    pts = overlay.points_of("image")
+    others = np.concatenate([overlay.points_of("pose2d"), overlay.points_of("pose3d"), pts])
+    spread = np.ptp(others, axis=0)
+    clear = [np.sort(np.linalg.norm((others - p) / spread, axis=1))[1] for p in pts]
+    order = np.argsort(clear)[::-1]
+    return int(next(r for r in order if int(overlay.indices[r]) != avoid))
+
+
+def test_a_legend_a_click_on_a_hovered_image_and_a_card_that_follows_the_mouse(qtbot, explorer, truth, files):
+    """The three modalities have a legend in the plot; an image point the mouse is on (its hover
+    ring drawn over it) takes the click and the retrieval list follows; the hover card goes when the
+    mouse leaves the plot and gives the shown UniHPE checkpoint's error, named, not the active one's."""
+    ws, view = explorer
+    _path, ds, indices, _emb = truth
+    shared, overlay, plot, card = view.shared, view.shared.overlay, view.plot, view.card
+    legend = plot.legend
+    assert legend.scene() is plot.scene() and legend.isVisible()  # placed in the plot, not only filled
+    box = plot.mapFromScene(legend.sceneBoundingRect()).boundingRect()
+    assert box.width() > 20 and plot.viewport().rect().contains(box)
+    assert overlay.legend_labels() == ["image", "2D pose", "3D pose"]
+    qtbot.wait(100)  # the plot's layout settles around the legend
+    row = _isolated_image_row(overlay, ws.feed.selection)
+    pick = int(indices[row])
+    pos = plot.mapFromScene(plot.viewbox.mapViewToScene(QPointF(*overlay.points_of("image")[row])))
+    qtbot.mouseMove(plot.viewport(), pos)
+    qtbot.waitUntil(lambda: plot.hover_index == pick and card.isVisible(), timeout=5000)
+    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.waitUntil(lambda: ws.feed.selection == pick, timeout=5000)
+    assert ds.sample_name(pick) in shared.retrieval.title.text() and shared.retrieval.hits.get("pose3d")
+    table = shared.retrieval.table.viewport()
+    qtbot.mouseMove(table, table.rect().center())  # on to the retrieval list: the card goes
+    qtbot.waitUntil(lambda: not card.isVisible(), timeout=5000)
+
+    from app.model.catalog import path_key
+
+    unihpe = ws.cache.get(ws.catalog.current_key, path_key(CHECKPOINT))
+    qtbot.waitUntil(lambda: unihpe.count == len(ds), timeout=60_000)
+    open_files(qtbot, ws, files.checkpoint)  # another model, made active: its errors are not UniHPE's
+    ws.set_active_checkpoint(path_key(files.checkpoint))
+    qtbot.waitUntil(lambda: ws.predictions().count == len(ds) and not ws.tasks.tasks, timeout=60_000)
+    qtbot.mouseMove(plot.viewport(), pos)
+    qtbot.waitUntil(lambda: plot.hover_index == pick and card.isVisible(), timeout=5000)
+    text = card.text.text()
+    assert f"{unihpe.metric} {unihpe.ranking[pick]:.1f} mm ({CHECKPOINT.name})" in text, text
+    assert f"{ws.predictions().ranking[pick]:.1f} mm" not in text
