@@ -40,6 +40,7 @@ ONLY_2D = "{names}: predicts 2D joints only, so it has no 3D pose to draw here"
 NOT_A_MODEL = ("{name} is a predictions file: it holds poses, not a model, so {what} needs a checkpoint "
                "with weights (choose one above)")
 NEED_IMAGE = "Select a sample to see the filters' effect on its image"
+NO_CONV1 = "{name} has no conv1 filters to show: {why}. Choose a checkpoint with an image encoder above."
 NO_LABEL = "This dataset has no {label} labels: {why}. Colouring by cluster instead."
 NO_ERRORS = ("Colour by error needs predictions: make a checkpoint with a pose head active "
              "(predictions of the current dataset appear as they are computed)")

@@ -108,6 +108,14 @@ class KernelGridPanel(pg.GraphicsLayoutWidget):
             self.box.addItem(text, ignoreBounds=True)
             self.texts.append(text)
 
+    def show_none(self, text: str = "") -> None:
+        """No filters: an empty grid, ``text`` in its title (why there are none)."""
+        self._clear_items()
+        self.image.clear()
+        self.origins = np.zeros((0, 2))
+        self.select(-1)
+        self.title.setText(text)
+
     def _clear_items(self) -> None:
         for item in (*self.frames, *self.texts):
             self.box.removeItem(item)

@@ -28,6 +28,25 @@ if TYPE_CHECKING:
 
 MODES = {"rgb": "RGB filters", "signed": "Per channel (signed)"}
 MAP_LAYERS = ("conv1", "layer1", "layer2", "layer3", "layer4")
+INPUT_WORDS = {"pose2d": "2D joints", "pose3d": "3D joints"}
+
+
+def no_conv1(loaded) -> str:
+    """Why ``loaded``'s model has no conv1 filters to show ("" when it has them): its family reads
+    no images (what it reads, in words), or hpe_core finds no conv1 layer in it."""
+    from hpe_core.analysis.kernels import conv1_weight
+    from hpe_core.errors import InputError
+    from hpe_core.models.families import family_of
+
+    family = family_of(loaded.model)
+    if "image" not in family.inputs:
+        reads = " and ".join(INPUT_WORDS.get(i, i) for i in sorted(family.inputs))
+        return f"a {loaded.model.family} model reads {reads}, not images"
+    try:
+        conv1_weight(loaded.model)
+    except InputError as exc:
+        return str(exc)
+    return ""
 
 
 class KernelView(AnalysisView):
@@ -59,6 +78,9 @@ class KernelView(AnalysisView):
         self.grid.filter_clicked.connect(self.show_filter)
         bind(workspace.feed.sample_changed, self._on_workspace_sample_changed, self)
         self._on_workspace_sample_changed(workspace.feed.sample)  # built after a sample was shown
+        loaded = self.checkpoint.model_or_message("the filter inspector")[0]
+        if loaded is not None and no_conv1(loaded):  # opened on a model without filters: say so at once
+            self._show_no_conv1(loaded)
 
     def _build_maps_panel(self) -> None:
         self.maps_panel = pg.GraphicsLayoutWidget()
@@ -85,13 +107,28 @@ class KernelView(AnalysisView):
         if loaded is None:
             self.strip.show_message("info", problem)
             return
+        if no_conv1(loaded):
+            self._show_no_conv1(loaded)
+            return
         sha = getattr(loaded.info, "sha256", "")
         self.runner.start(kernels_job(loaded.model, loaded.path, sha), f"conv1 of {loaded.path.name}",
                           on_done=self._on_kernels_done)
 
+    def _show_no_conv1(self, loaded) -> None:
+        """Nothing to analyse: say why, in the strip and in the grid, and show no stale filters."""
+        text = msg.NO_CONV1.format(name=loaded.path.name, why=no_conv1(loaded))
+        for runner in self._runners:
+            runner.cancel()
+        self.bundle, self.maps = None, None
+        self.grid.show_none(text)
+        self.detail.clear_filter()
+        self.maps_image.clear()
+        self.maps_title.setText("")
+        self.strip.show_message("info", text)
+
     def refresh_maps(self) -> None:
         loaded = self.checkpoint.model_or_message("the filter inspector")[0]
-        if loaded is None or self.image is None:
+        if loaded is None or self.image is None or self.bundle is None:
             if loaded is not None:
                 self.strip.show_message("info", msg.NEED_IMAGE)
             return

@@ -131,3 +131,26 @@ def test_built_after_a_sample_was_shown_it_has_its_image(qtbot, afiles):  # noqa
     assert view.maps is not None and view.strip.level != "info"
     view.shutdown()
     ws.close()
+
+
+def test_a_checkpoint_without_conv1_says_why_instead_of_a_blank_grid(qtbot, afiles):  # noqa: F811
+    """A lifter (2D joints in, no image encoder) chosen in the inspector, or chosen when it opens,
+    says why there are no filters; no job runs and the previous checkpoint's filters are gone."""
+    from app.model.catalog import path_key
+    from hpe_core import resources_dir
+
+    lifter = resources_dir() / "demo" / "lifter.pt"
+    want = msg.NO_CONV1.format(name=lifter.name, why="a lifter model reads 2D joints, not images")
+    with view_of_new_workspace(qtbot, KernelView) as (ws, view):
+        open_files(qtbot, ws, afiles.dataset, afiles.simclr, lifter)
+        view.checkpoint.select_key(path_key(afiles.simclr))
+        analyse(qtbot, view)
+        assert view.bundle is not None and view.grid.image.image is not None
+        view.checkpoint.select_key(path_key(lifter))
+        assert view.strip.message.text() == want and not view.runner.running()
+        assert view.bundle is None and view.grid.image.image is None and want in view.grid.title.text
+        ws.set_active_checkpoint(path_key(lifter))
+        opened = KernelView(ws)  # opened with the lifter chosen: it says so at once
+        shown(opened, qtbot)
+        assert opened.checkpoint.currentData() == path_key(lifter) and opened.strip.message.text() == want
+        opened.shutdown()
