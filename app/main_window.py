@@ -244,6 +244,8 @@ class MainWindow(QMainWindow):
         self.settings.set_device(d.spec, d.precision)
 
     def _on_workspace_file_opened(self, path: str) -> None:
+        if Path(path).resolve() == self.settings.last_workspace_path.resolve():
+            return  # the session kept at closing: not the user's file (Ctrl+S asks for one)
         if path.endswith(SUFFIX):
             self.workspace_path = Path(path)
         self.settings.add_recent(path)

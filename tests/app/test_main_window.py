@@ -213,3 +213,38 @@ def test_the_training_panel_is_built_on_first_use(qtbot, window):
     window.actions_["training"].trigger()
     qtbot.waitUntil(lambda: window._training_view is not None, timeout=5000)
     assert window.training_dock.widget().view is window.training_view
+
+
+def test_ctrl_s_asks_for_a_file_until_the_session_has_one(qtbot, files, tmp_path, monkeypatch):
+    """The last session comes back at start from the settings' own file: Ctrl+S then asks where
+    to save (it never writes silently into that file); once saved, Ctrl+S saves there again."""
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.main_window import MainWindow
+    from app.settings import Settings
+
+    first = MainWindow(settings=Settings(tmp_path / "s"))
+    qtbot.addWidget(first)
+    first.show()
+    first.workspace.open_paths([str(files.dataset)])
+    qtbot.waitUntil(lambda: first.workspace.catalog.dataset is not None, timeout=10_000)
+    first.close()  # the session is kept in the settings' folder
+
+    second = MainWindow(settings=Settings(tmp_path / "s"))
+    qtbot.addWidget(second)
+    second.show()
+    with qtbot.waitSignal(second.workspace.workspace_loaded, timeout=30_000):
+        second.start([])
+    mine = tmp_path / "mine.hpews"
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (asked.append(a), (str(mine), ""))[1]))
+    second.activateWindow()
+    qtbot.waitActive(second)
+    ctrl_s = lambda: QTest.keyClick(second.windowHandle(), Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)  # noqa: E731
+    ctrl_s()  # as the keyboard does: through the window system
+    assert len(asked) == 1 and mine.is_file() and second.workspace_path == mine
+    mine.unlink()
+    ctrl_s()
+    assert len(asked) == 1 and mine.is_file()  # the session's file now: no question
+    second.close()
