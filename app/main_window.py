@@ -292,13 +292,14 @@ class MainWindow(QMainWindow):
         self.settings.clear_layout()
 
     def toggle_maximised(self) -> None:
-        """View ▸ Maximise Panel: the panel opened last (else the 3D view) fills the window, or the
-        layout comes back."""
-        if self.dock_layout.maximised is not None:
-            self.dock_layout.restore()
+        """View ▸ Maximise Panel: the panel opened last (else the 3D view) fills the window; with a
+        panel maximised, a panel opened since takes its place, else the layout comes back."""
+        layout, last = self.dock_layout, self.dock_layout.last_shown
+        opened = last is not None and last.isVisible()
+        if layout.maximised is not None and (not opened or last is layout.maximised):
+            layout.restore()
             return
-        last = self.dock_layout.last_shown
-        self.dock_layout.maximise(last if last is not None and last.isVisible() else self.scene_dock)
+        layout.maximise(last if opened else self.scene_dock)
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from layout_check import clipped, outside_screen, visible_tab_bars
 
@@ -136,3 +137,28 @@ def test_no_leftover_tab_bar_lies_over_a_panel(qtbot, window):
     qtbot.waitUntil(one_bar_per_group)
     window.actions_["reset_layout"].trigger()
     qtbot.waitUntil(one_bar_per_group)
+
+
+def test_ctrl_m_with_a_panel_maximised_moves_to_the_panel_opened_since(qtbot, window):
+    """Compare maximised, then the explorer opened (Ctrl+1): Ctrl+M maximises the explorer, not
+    the layout back; Ctrl+M on the maximised panel brings the layout back."""
+    from PySide6.QtTest import QTest
+
+    window.activateWindow()
+    qtbot.waitActive(window)
+
+    def key(k) -> None:  # as the keyboard does: through the window system
+        QTest.keyClick(window.windowHandle(), k, Qt.KeyboardModifier.ControlModifier)
+        qtbot.wait(20)
+
+    layout = window.dock_layout
+    key(Qt.Key.Key_3)  # Compare
+    key(Qt.Key.Key_M)
+    assert layout.maximised is window.analysis_docks["compare"]
+    key(Qt.Key.Key_1)  # the embedding explorer, opened while Compare fills the window
+    key(Qt.Key.Key_M)
+    explorer = window.analysis_docks["embedding"]
+    assert layout.maximised is explorer and explorer.isVisible() and not window.centralWidget().isVisible()
+    assert not window.analysis_docks["compare"].isVisible()
+    key(Qt.Key.Key_M)
+    assert layout.maximised is None and window.centralWidget().isVisible()
