@@ -18,6 +18,7 @@ from app.settings import Settings
 from app.views.browser_view import BrowserView
 from app.views.checkpoints_view import CheckpointsView
 from app.views.device_view import DeviceView
+from app.views.image_options import bind_image_options
 from app.views.image_view import ImageView
 from app.views.jobs_view import JobsView
 from app.views.message_bar import MessageBar
@@ -67,6 +68,7 @@ class MainWindow(QMainWindow):
         ws = self.workspace
         self.message_bar = MessageBar()
         self.image_view = ImageView(ws.feed, ws.options, ws.catalog)
+        bind_image_options(self.image_view, ws.options, ws.feed)  # saved and restored with the workspace
         self.timeline_view = TimelineView(ws.playback)
         self.browser_view = BrowserView(ws)
         self.scene_view = SceneView(ws.catalog, ws.feed, ws.options, ws.hypotheses)

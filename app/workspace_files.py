@@ -72,6 +72,7 @@ def open_batch(ws: Host, paths, on_complete: Callable[[], None] | None = None) -
     was_active = ws.catalog.active_key
 
     def complete() -> None:
+        ws.catalog.order_checkpoints([k for k in ws.catalog.checkpoints if k not in listed] + listed)
         if was_active is None:
             _activate_first(ws, listed)
         _report_failures(ws, [failures[i] for i in sorted(failures)], len(kinds))
@@ -178,8 +179,10 @@ def restore(ws: Host, state: WorkspaceState, path: str) -> None:
 
 
 def _restore_checkpoints(ws: Host, state: WorkspaceState) -> None:
-    """The active checkpoint (else one with a pose head), the lift source and Compare's pair."""
+    """The checkpoints' order, the active checkpoint (else one with a pose head), the lift source
+    and Compare's pair."""
     c = ws.catalog
+    c.order_checkpoints(state.checkpoints)
     if state.active_checkpoint in c.checkpoints:
         ws.set_active_checkpoint(state.active_checkpoint)
     elif c.active_key is None and c.checkpoints:  # the saved one is gone: one with a pose head

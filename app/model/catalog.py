@@ -100,6 +100,16 @@ class Catalog:
         if key == self.active_key:
             self.active_checkpoint_changed.emit(loaded)
 
+    def order_checkpoints(self, keys) -> None:
+        """List the open checkpoints of ``keys`` in that order, the others after them (as they
+        were); announced when the order changed. Checkpoints load in parallel and join as each
+        ends: this puts them back in the order they were listed."""
+        first = [k for k in dict.fromkeys(keys) if k in self.checkpoints]
+        order = first + [k for k in self.checkpoints if k not in first]
+        if order != list(self.checkpoints):
+            self.checkpoints = {k: self.checkpoints[k] for k in order}
+            self.checkpoints_changed.emit()
+
     def remove_checkpoint(self, key: str) -> None:
         if self.checkpoints.pop(key, None) is not None:
             self.checkpoints_changed.emit()

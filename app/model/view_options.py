@@ -19,6 +19,8 @@ class ViewOptions:
     show_gt: bool = True
     show_pred: bool = True
     hypotheses: int = 10  # K sampled hypotheses drawn around the mean (a vae_lifter checkpoint); 0: none
+    parts: str = ""  # the part maps over the image: "" off, else whose 2D ("ground truth", "prediction")
+    heatmap: str | int = "all"  # a 2D model's heatmaps over the image: "off", "all" or one joint's index
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PySide6.QtCore import Qt
 
 from analysis_helpers import grab_array
 
@@ -335,3 +336,47 @@ def test_the_heatmap_to_lifter_chain_comes_back_from_the_disk_cache(qtbot, synth
     qtbot.waitUntil(lambda: shown(second) and every_row(second) and not second.tasks.tasks, timeout=60_000)
     assert sum(calls) == other  # back: nothing predicted again
     second.close()
+
+
+def test_a_saved_workspace_restores_the_part_maps_the_heatmap_joint_and_the_checkpoints_order(
+        qtbot, window, synth, files, tmp_path):
+    """The part-map toggle (and whose 2D), the one joint whose heatmap is shown and the order of the
+    checkpoint list come back with the workspace file (the list used to follow the loading order)."""
+    from app.main_window import MainWindow
+    from app.model.catalog import path_key
+    from app.settings import Settings
+
+    ws = window.workspace
+    for path in (files.checkpoint, LIFTER, HEATMAP):  # listed in this order: the slowest to load first
+        ws.open_paths([str(path)])
+        qtbot.waitUntil(lambda p=path: path_key(p) in ws.catalog.checkpoints and not ws.tasks.tasks, timeout=60_000)
+    ws.open_paths([str(synth)])
+    qtbot.waitUntil(lambda: ws.catalog.dataset is not None, timeout=60_000)
+    ws.set_active_checkpoint(path_key(HEATMAP))
+    ws.select(5)
+    _wait_heatmaps(qtbot, ws)
+    view = window.image_view
+    box = view.heatmap_box
+    box.setCurrentIndex(box.findData(4))  # the user picks one joint's heatmap...
+    box.activated.emit(box.currentIndex())
+    view.parts_from.setCurrentText("prediction")  # ...and the part maps of the prediction
+    view.parts_from.activated.emit(view.parts_from.currentIndex())
+    view.parts_box.setChecked(True)
+    order = list(ws.catalog.checkpoints)
+    assert order == [path_key(p) for p in (files.checkpoint, LIFTER, HEATMAP)]
+    path = ws.save_workspace(tmp_path / "s.hpews", quiet=True)
+
+    other = MainWindow(settings=Settings(tmp_path / "other"))
+    qtbot.addWidget(other)
+    other.show()
+    with qtbot.waitSignal(other.workspace.workspace_loaded, timeout=60_000):
+        other.workspace.open_paths([str(path)])
+    _wait_heatmaps(qtbot, other.workspace)
+    restored = other.image_view
+    assert list(other.workspace.catalog.checkpoints) == order
+    listed = [other.checkpoints_view.list.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole) for i in range(3)]
+    assert listed == order
+    assert restored.parts_box.isChecked() and restored.parts_from.currentText() == "prediction"
+    qtbot.waitUntil(lambda: restored.heatmap_box.currentData() == 4, timeout=10_000)
+    assert restored.canvas.heatmap_mode == 4
+    other.close()
