@@ -6,7 +6,8 @@ Format 1::
      "datasets": [{"path": "...", "skip_list": null}], "current_dataset": "<path>|null",
      "checkpoints": ["..."], "active_checkpoint": "<path>|null", "selection": 12,
      "filters": {"action": 2, "split": "val"}, "sort": "error_desc",
-     "options": {"align": "similarity", "frustums": true}, "device": "auto", "precision": "fp32",
+     "options": {"align": "similarity", "frustums": true, "parts": "prediction", "heatmap": 4},
+     "device": "auto", "precision": "fp32",
      "video": "<path>|null", "video_frame": 0, "compare": ["<checkpoint A>", "<checkpoint B>"],
      "units": {"<foreign predictions file>": "m"}, "lift_source": "<heatmap checkpoint>|null"}
 

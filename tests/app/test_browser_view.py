@@ -109,8 +109,7 @@ def test_sorted_by_error_the_view_and_the_pick_stay_put_while_predictions_arrive
     qtbot.waitUntil(lambda: ws.predictions() is not None, timeout=30_000)
     ws.predicting.cancel()  # the rows now arrive from here, in batches as a slow model gives them
     qtbot.waitUntil(lambda: not ws.tasks.tasks, timeout=30_000)
-    pair = (ws.catalog.current_key, path_key(files.checkpoint))
-    rng = np.random.default_rng(0)
+    pair, rng = (ws.catalog.current_key, path_key(files.checkpoint)), np.random.default_rng(0)
     order = rng.permutation(len(ds))
 
     def arrive(rows):
@@ -121,7 +120,6 @@ def test_sorted_by_error_the_view_and_the_pick_stay_put_while_predictions_arrive
     ws.set_sort("error_desc")
     bar = view.list.verticalScrollBar()
     bar.setValue(bar.maximum() // 2)  # the user scrolls down the list and picks a sample there
-    qtbot.wait(50)
     shown = visible_rows(view)
     row = shown[len(shown) // 2]
     qtbot.mouseClick(view.list.viewport(), Qt.MouseButton.LeftButton,

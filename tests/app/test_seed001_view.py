@@ -282,47 +282,51 @@ def test_compare_draws_no_3d_pose_for_a_heatmap_network_and_says_why(qtbot, synt
     ws.close()
 
 
+def _chain_shown(ws) -> bool:
+    s = ws.feed.sample
+    return s is not None and s.index == 2 and s.pred_3d is not None and s.detected_2d is not None
+
+
+def _every_row(ws) -> bool:
+    store = ws.predictions()
+    return store is not None and store.count == len(ws.catalog.dataset)
+
+
+def _run_the_chain(qtbot, synth):
+    """A new workspace: the heatmap network alone on ``synth``, then the lifter lifting its 2D."""
+    from app.model.catalog import path_key
+    from app.workspace import Workspace
+
+    ws = Workspace()
+    ws.open_paths([str(synth), str(HEATMAP), str(LIFTER)])
+    qtbot.waitUntil(lambda: ws.catalog.dataset is not None and len(ws.catalog.checkpoints) == 2, timeout=60_000)
+    ws.set_active_checkpoint(path_key(HEATMAP))
+    qtbot.waitUntil(lambda: _every_row(ws) and not ws.tasks.tasks, timeout=60_000)
+    ws.set_active_checkpoint(path_key(LIFTER))
+    ws.set_lift_source(path_key(HEATMAP))
+    ws.select(2)
+    qtbot.waitUntil(lambda: _chain_shown(ws) and ws.feed.sample.heatmaps is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: _every_row(ws) and not ws.tasks.tasks, timeout=60_000)
+    return ws
+
+
 def test_the_heatmap_to_lifter_chain_comes_back_from_the_disk_cache(qtbot, synth, files, monkeypatch):
     """The chain heatmap network -> lifter is cached like one checkpoint, keyed by both
     checkpoints and the lift source: after a restart, and after visiting another dataset, its
     lifted 3D and the predicted 2D beside it come back without running a model; a heatmap
     network on its own comes back with its 2D too."""
     from hpe_core import inference
-    from app.model.catalog import path_key
-    from app.workspace import Workspace
 
     calls: list[int] = []
     original = inference.predict
     monkeypatch.setattr(inference, "predict", lambda p, d, rows, *a, **k: (calls.append(len(rows)),
                                                                               original(p, d, rows, *a, **k))[1])
-
-    def shown(ws) -> bool:
-        s = ws.feed.sample
-        return s is not None and s.index == 2 and s.pred_3d is not None and s.detected_2d is not None
-
-    def every_row(ws) -> bool:
-        store = ws.predictions()
-        return store is not None and store.count == len(ws.catalog.dataset)
-
-    def run_once() -> Workspace:
-        ws = Workspace()
-        ws.open_paths([str(synth), str(HEATMAP), str(LIFTER)])
-        qtbot.waitUntil(lambda: ws.catalog.dataset is not None and len(ws.catalog.checkpoints) == 2, timeout=60_000)
-        ws.set_active_checkpoint(path_key(HEATMAP))  # the heatmap network alone first
-        qtbot.waitUntil(lambda: every_row(ws) and not ws.tasks.tasks, timeout=60_000)
-        ws.set_active_checkpoint(path_key(LIFTER))
-        ws.set_lift_source(path_key(HEATMAP))
-        ws.select(2)
-        qtbot.waitUntil(lambda: shown(ws) and ws.feed.sample.heatmaps is not None, timeout=60_000)
-        qtbot.waitUntil(lambda: every_row(ws) and not ws.tasks.tasks, timeout=60_000)
-        return ws
-
-    first = run_once()
+    first = _run_the_chain(qtbot, synth)
     lifted, detected = first.feed.sample.pred_3d.copy(), first.predictions().joints_2d.copy()
     first.close()
     assert sum(calls) >= 2 * len(first.catalog.dataset)  # both predicted every sample once
     calls.clear()
-    second = run_once()
+    second = _run_the_chain(qtbot, synth)
     assert calls == []  # nothing predicted: the heatmap network's rows and the chain's came from disk
     np.testing.assert_allclose(second.feed.sample.pred_3d, lifted, atol=1e-3)
     np.testing.assert_allclose(second.predictions().joints_2d, detected, atol=1e-3)  # the 2D shown beside it
@@ -333,7 +337,7 @@ def test_the_heatmap_to_lifter_chain_comes_back_from_the_disk_cache(qtbot, synth
     assert other >= len(second.catalog.dataset)  # the chain ran on the other dataset
     second.set_current_dataset(synth_key)
     second.select(2)
-    qtbot.waitUntil(lambda: shown(second) and every_row(second) and not second.tasks.tasks, timeout=60_000)
+    qtbot.waitUntil(lambda: _chain_shown(second) and _every_row(second) and not second.tasks.tasks, timeout=60_000)
     assert sum(calls) == other  # back: nothing predicted again
     second.close()
 
@@ -356,26 +360,23 @@ def test_a_saved_workspace_restores_the_part_maps_the_heatmap_joint_and_the_chec
     ws.select(5)
     _wait_heatmaps(qtbot, ws)
     view = window.image_view
-    box = view.heatmap_box
-    box.setCurrentIndex(box.findData(4))  # the user picks one joint's heatmap...
-    box.activated.emit(box.currentIndex())
+    view.heatmap_box.setCurrentIndex(view.heatmap_box.findData(4))  # the user picks one joint's heatmap...
+    view.heatmap_box.activated.emit(view.heatmap_box.currentIndex())
     view.parts_from.setCurrentText("prediction")  # ...and the part maps of the prediction
     view.parts_from.activated.emit(view.parts_from.currentIndex())
     view.parts_box.setChecked(True)
     order = list(ws.catalog.checkpoints)
     assert order == [path_key(p) for p in (files.checkpoint, LIFTER, HEATMAP)]
     path = ws.save_workspace(tmp_path / "s.hpews", quiet=True)
-
     other = MainWindow(settings=Settings(tmp_path / "other"))
     qtbot.addWidget(other)
     other.show()
     with qtbot.waitSignal(other.workspace.workspace_loaded, timeout=60_000):
         other.workspace.open_paths([str(path)])
     _wait_heatmaps(qtbot, other.workspace)
-    restored = other.image_view
+    restored, tree = other.image_view, other.checkpoints_view.list
     assert list(other.workspace.catalog.checkpoints) == order
-    listed = [other.checkpoints_view.list.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole) for i in range(3)]
-    assert listed == order
+    assert [tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole) for i in range(3)] == order
     assert restored.parts_box.isChecked() and restored.parts_from.currentText() == "prediction"
     qtbot.waitUntil(lambda: restored.heatmap_box.currentData() == 4, timeout=10_000)
     assert restored.canvas.heatmap_mode == 4
