@@ -81,6 +81,17 @@ class Task:
     def eval_items(self, split: str = "val"):
         raise NotImplementedError
 
+    def image_items(self, split: str):
+        """The rows of ``split`` ("train", "val", "test") as images with their joints, augmented for
+        training (:class:`~hpe_core.datasets.torch_data.PoseImageDataset`): what a task that learns
+        from the images returns as its train and eval items."""
+        from hpe_core.datasets.torch_data import PoseImageDataset
+
+        d = self.config.data
+        indices = {"train": self.train_indices, "val": self.val_indices, "test": self.test_indices}[split]
+        return PoseImageDataset(self.dataset, indices, image_size=d.image_size,
+                                augment=d.augment if split == "train" else None)
+
     def collate(self):
         """Drops unreadable samples, listing them under ``"skipped"``."""
         from hpe_core.datasets.torch_data import collate

@@ -85,16 +85,10 @@ class MultitaskTask(Task):
                             {"params": encoder, "lr": encoder_lr, "name": "encoder"}) if g["params"]]
 
     def train_items(self):
-        from hpe_core.datasets.torch_data import PoseImageDataset
-
-        d = self.config.data
-        return PoseImageDataset(self.dataset, self.train_indices, image_size=d.image_size, augment=d.augment)
+        return self.image_items("train")
 
     def eval_items(self, split: str = "val"):
-        from hpe_core.datasets.torch_data import PoseImageDataset
-
-        indices = {"val": self.val_indices, "test": self.test_indices}[split]
-        return PoseImageDataset(self.dataset, indices, image_size=self.config.data.image_size, augment=None)
+        return self.image_items(split)
 
     def _losses(self, out: dict, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         model = self.model
