@@ -55,7 +55,7 @@ def read_prediction_file(path: str | Path, units: str | None = None) -> Predicti
                          "a (N, J, 3) .npy/.npz array, or an MMPose result .json")
     if units is None:
         raise InputError(f"{path}: the file does not say its units; pass --units m or --units mm")
-    mm = (np.asarray(joints, np.float64) * UNITS[units]).astype(np.float32)
+    mm = _to_mm(joints, UNITS[units])
     meta = {"source": str(path), "format": kind, "units_read": units}
     if kind == "mmpose":
         meta["notes"] = notes
@@ -63,9 +63,22 @@ def read_prediction_file(path: str | Path, units: str | None = None) -> Predicti
     return Prediction(joints_3d=mm, frame="camera", meta=meta)
 
 
+def _to_mm(joints: np.ndarray, scale: float) -> np.ndarray:
+    """``joints`` x ``scale`` as float32, through float64 one chunk at a time; a float32 file in mm is
+    used as it is (a memory-mapped ``.npy`` stays mapped)."""
+    from hpe_core.alignment import chunks
+
+    if scale == 1.0 and joints.dtype == np.float32:
+        return joints
+    out = np.empty(joints.shape, np.float32)
+    for sl in chunks(len(joints)):
+        out[sl] = np.asarray(joints[sl], np.float64) * scale
+    return out
+
+
 def _array(path: Path) -> np.ndarray:
     try:
-        data = np.load(path, allow_pickle=False)
+        data = np.load(path, mmap_mode="r" if path.suffix.lower() == ".npy" else None, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise InputError(f"{path}: not a readable .npy/.npz array file ({exc})") from None
     if not isinstance(data, np.ndarray):
