@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hpe_core.alignment import chunks
-from hpe_core.metrics import (AUC_THRESHOLDS, PCK2D_FRACTION, PCK3D_THRESHOLD, aligned_errors, as_array, auc_of,
+from hpe_core.metrics import (AUC_THRESHOLDS, PCK2D_FRACTION, PCK3D_THRESHOLD, aligned_errors, as_array,
                               bbox_sizes, bone_errors, check_inputs, check_root, check_threshold, checked_thresholds,
                               mask_of, mean_error, pck_of, resolve_root, root_centre)
 from hpe_core.errors import InputError
