@@ -110,30 +110,37 @@ class Part:
 
 def read_part(folder: str, names: list[str], take_stats: bool) -> Part:
     """Read and parse the joints files ``names`` of ``folder``; with ``take_stats`` also their sizes and
-    modification times (a name that is gone or not a regular file is left out, as a listing does)."""
+    modification times (a name that is gone or not a regular file is left out, as a listing does).
+    Each file's numbers go into arrays as it is read, so no parsed document outlives its file."""
     n = len(names)
-    kept, matched = np.ones(n, bool), np.zeros(n, bool)
-    fields = np.zeros((n, 2), np.int64)
-    docs, files, keys, combo, combos = [], [], [], [], {}
+    kept, matched, fields = np.ones(n, bool), np.zeros(n, bool), np.zeros((n, 2), np.int64)
+    poses, keys, combo = np.empty((n, 4 * _J)), np.empty((n, 2), np.int64), np.empty(n, np.int64)
+    combos, cameras, m = {}, [], 0
     for k, name in enumerate(names):
-        file = os.path.join(folder, name)
+        file = folder + os.sep + name
         match = NAME.match(name[:-5]) if not name.startswith(".") else None
         doc, kept[k] = _read(file, fields[k] if take_stats else None, match is not None)
         if doc is None:
             continue
         matched[k] = True
-        _check_doc(doc, file)
-        docs.append(doc)
-        files.append(file)
-        keys.append((int(match["person"]), int(match["frame"])))
-        combo.append(combos.setdefault((match["panel"], match["cam"], str(doc["cam"])), (len(combos), file))[0])
-    combos = [(*key, first) for key, (_, first) in combos.items()]
-    combo, poses = np.array(combo, np.int64), _poses(docs, files)
-    cameras = [camera_from_cam(parse_cam(text, first), first) for _, _, text, first in combos]
-    joints_3d, joints_2d, visible = camera_frame(poses, combo, cameras)
+        _put_pose(poses, m, doc, file)
+        keys[m] = int(match["person"]), int(match["frame"])
+        combo[m] = _combo(combos, cameras, (match["panel"], match["cam"], str(doc["cam"])), file)
+        m += 1
+    joints_3d, joints_2d, visible = camera_frame(poses[:m].reshape(m, _J, 4), combo[:m], cameras)
     stats = (fields[:, 0], fields[:, 1]) if take_stats else (None, None)
-    return Part(kept, *stats, matched, joints_3d, joints_2d, visible, np.array(keys, np.int64).reshape(-1, 2),
-                combo, combos)
+    return Part(kept, *stats, matched, joints_3d, joints_2d, visible, keys[:m], combo[:m],
+                [(*key, first) for key, (_, first) in combos.items()])
+
+
+def _combo(combos: dict, cameras: list[Camera], key: tuple, file: str) -> int:
+    """The entry of ``key`` (panel, camera, cam string) in ``combos``; a new one is added with its
+    camera, parsed from the string (an error names ``file``, the first with it)."""
+    entry = combos.get(key)
+    if entry is None:
+        cameras.append(camera_from_cam(parse_cam(key[2], file), file))
+        entry = combos[key] = (len(combos), file)
+    return entry[0]
 
 
 def _read(file: str, fields: np.ndarray | None, sample: bool):
@@ -159,8 +166,8 @@ def _read(file: str, fields: np.ndarray | None, sample: bool):
         if fd is not None:
             os.close(fd)
     try:
-        return json.loads(data), True
-    except ValueError:
+        return json.loads(data.decode("utf-8")), True  # what json.loads(bytes) does for UTF-8, less its sniffing
+    except ValueError:  # UnicodeDecodeError included: the reading that names the error (or a BOM) decides
         return _read_doc(file), True
 
 
@@ -182,28 +189,29 @@ def _read_doc(file: str):
         return read_json(file, "Panoptic joints file")
 
 
-def _check_doc(doc, where: str) -> None:
+def _put_pose(poses: np.ndarray, row: int, doc, where: str) -> None:
+    """``poses[row]`` = the 76 numbers of the doc's ``poses_3d`` (a flat list straight in, any other
+    layout through :func:`_pose`, which names what is wrong)."""
     if not isinstance(doc, dict) or "poses_3d" not in doc or "cam" not in doc:
         raise DatasetError(f"{where}: expected an object with 'poses_3d' and 'cam'")
-
-
-def _pose(doc, where: str) -> np.ndarray:
+    values = doc["poses_3d"]
     try:
-        pose = np.asarray(doc["poses_3d"], dtype=np.float64).reshape(-1)
+        if isinstance(values, list) and len(values) == 4 * _J:
+            poses[row] = values
+            return
+    except (TypeError, ValueError):
+        pass
+    poses[row] = _pose(values, where).reshape(-1)
+
+
+def _pose(values, where: str) -> np.ndarray:
+    try:
+        pose = np.asarray(values, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError):
         raise DatasetError(f"{where}: 'poses_3d' is not a list of numbers") from None
     if pose.size != 4 * _J:
         raise DatasetError(f"{where}: 'poses_3d' has {pose.size} numbers, expected 19 x (x, y, z, conf) = 76")
     return pose.reshape(_J, 4)
-
-
-def _poses(docs: list, files: list[str]) -> np.ndarray:
-    """``(m, 19, 4)`` world poses (cm) + confidence from the docs' ``poses_3d``: one conversion of
-    them all when they agree (one per file, naming the first that is wrong, when not)."""
-    try:
-        return np.array([d["poses_3d"] for d in docs], np.float64).reshape(len(docs), _J, 4)
-    except (TypeError, ValueError):
-        return np.array([_pose(d, f) for d, f in zip(docs, files)]).reshape(-1, _J, 4)
 
 
 def camera_frame(poses: np.ndarray, camera: np.ndarray, cameras: list[Camera]):
