@@ -180,6 +180,8 @@ def check_scale(prediction: Prediction, skeleton, source: str) -> None:
     declared = (prediction.meta or {}).get("units_read")
     if not declared or prediction.joints_3d is None or not any(p >= 0 for p in skeleton.parents):
         return
+    if _median_inside(prediction.joints_3d, skeleton, _prior_bone(skeleton.name)):
+        return  # the usual case, decided a chunk at a time; else every length is taken, for the message
     lengths = bone_lengths(prediction.joints_3d, skeleton)[:, [c for c, p in enumerate(skeleton.parents) if p >= 0]]
     lengths = lengths[np.isfinite(lengths) & (lengths > 0)]
     if not len(lengths):
@@ -193,6 +195,25 @@ def check_scale(prediction: Prediction, skeleton, source: str) -> None:
     raise InputError(f"{source}: its bones are {median:.3g} mm long (median), a {skeleton.name} skeleton's "
                      f"about {prior:.0f} mm: about {ratio:.3g}x off, so these poses look like {words}, not "
                      f"millimetres{hint}")
+
+
+def _median_inside(joints: np.ndarray, skeleton, prior: float) -> bool:
+    """Whether the median bone length of ``joints`` (N, J, 3) surely lies within :data:`SCALE_TOLERANCE`
+    of ``prior``, counted a chunk of poses at a time (no (N, J) lengths held): it does when fewer
+    than half of the lengths lie below ``prior / SCALE_TOLERANCE`` and fewer than half above
+    ``prior * SCALE_TOLERANCE``. False: outside, or too near a bound to tell without the median."""
+    from hpe_core.alignment import chunks
+    from hpe_core.kinematics import bone_lengths
+
+    bones = [c for c, p in enumerate(skeleton.parents) if p >= 0]
+    count = below = above = 0
+    for sl in chunks(len(joints)):
+        lengths = bone_lengths(joints[sl], skeleton)[:, bones]
+        lengths = lengths[np.isfinite(lengths) & (lengths > 0)]
+        count += lengths.size
+        below += int(np.count_nonzero(lengths < prior / SCALE_TOLERANCE))
+        above += int(np.count_nonzero(lengths > prior * SCALE_TOLERANCE))
+    return 2 * below < count and 2 * above < count
 
 
 def _prior_bone(skeleton: str) -> float:
