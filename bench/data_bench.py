@@ -274,7 +274,8 @@ def bench_evaluate_memory(root: Path, args) -> list:
     if not bare["samples"] == ev["samples"] == args.eval_rows:
         sys.exit(f"evaluate memory: scored {ev['samples']} of {args.eval_rows} rows")
     mb, ratio, per = bare["peak"] / 1e6, ev["peak"] / bare["peak"], ev["peak"] / args.eval_rows
-    print(f"the bare arrays read alone:           {mb:8.0f} MB  ({bare['peak'] / args.eval_rows:.0f} B a sample; baseline)")
+    print(f"the bare arrays read alone:           {mb:8.0f} MB  ({bare['peak'] / args.eval_rows:.0f} B a sample; "
+          "baseline)")
     print(f"hpe evaluate --pred (peak):           {ev['peak'] / 1e6:8.0f} MB  ratio {ratio:.3f} ({per:.0f} B a sample, "
           f"{ev['seconds']:.1f} s); load {load()}")
     n = f"{args.eval_rows:,}"
