@@ -30,9 +30,9 @@ def align(p: np.ndarray, g: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarr
     return out
 
 
-def chunks(n: int):
-    """Slices of at most :data:`CHUNK` samples covering ``range(n)``."""
-    return (slice(start, start + CHUNK) for start in range(0, n, CHUNK))
+def chunks(n: int, size: int = CHUNK):
+    """Slices of at most ``size`` samples covering ``range(n)``."""
+    return (slice(start, start + size) for start in range(0, n, size))
 
 
 def check_alignment(mode: str) -> None:

@@ -53,58 +53,95 @@ def bone_length_error(pred, gt, skeleton: str | Skeleton, valid=None, *, per_sam
     or each sample's mean ``(N,)`` with ``per_sample`` (NaN for a sample with no counted bone).
     """
     p, g, mask = prepare(pred, gt, valid, skeleton=skeleton, dims=(3,))
-    sk = get_skeleton(skeleton)
-    parent, child = np.array([(a, c) for c, a in enumerate(sk.parents) if a >= 0]).T
-    ok = mask[:, parent] & mask[:, child]
-    err = np.where(ok, np.abs(bone_lengths(p, sk) - bone_lengths(g, sk)), 0.0)
-    counted = ok.sum(axis=1)
+    err, counted = bone_errors(p, g, mask, skeleton)
     if per_sample:
         return np.where(counted > 0, err.sum(axis=1) / np.maximum(counted, 1), np.nan)
     return float(err.sum() / counted.sum()) if counted.sum() else float("nan")
 
 
+def bone_errors(p: np.ndarray, g: np.ndarray, mask: np.ndarray, skeleton: str | Skeleton):
+    """``(|len_p - len_g| (N, B), 0 where a bone is not counted; counted bones per sample (N,))`` of
+    checked float64 poses ``(N, J, 3)`` and their mask ``(N, J)`` (see :func:`bone_length_error`)."""
+    sk = get_skeleton(skeleton)
+    parent, child = np.array([(a, c) for c, a in enumerate(sk.parents) if a >= 0]).T
+    ok = mask[:, parent] & mask[:, child]
+    return np.where(ok, np.abs(bone_lengths(p, sk) - bone_lengths(g, sk)), 0.0), ok.sum(axis=1)
+
+
 # ----------------------------------------------------------------------------- input
 def as_array(x, argument: str) -> np.ndarray:
     """``x`` (numpy array, torch tensor, nested lists) as float64 numpy; InputError if not numeric."""
+    return as_numeric(x, argument).astype(np.float64, copy=False)
+
+
+def as_numeric(x, argument: str) -> np.ndarray:
+    """``x`` as a numpy array of its own numeric dtype (no copy of a numpy or memory-mapped array)."""
     if type(x).__module__.startswith("torch"):
         x = x.detach().cpu().numpy()
     arr = np.asarray(x)
     if arr.dtype.kind not in "biuf":
         raise InputError(f"{argument}: expected a numeric array, got dtype {arr.dtype}")
-    return arr.astype(np.float64, copy=False)
+    return arr
 
 
 def prepare(pred, gt, valid=None, *, skeleton: str | Skeleton | None = None,
             dims: tuple[int, ...] = (2, 3), empty: str = "raise") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Check and convert inputs: ``(pred (N,J,D), gt (N,J,D), mask (N,J) bool)``.
+    """Check and convert inputs: ``(pred (N,J,D), gt (N,J,D), mask (N,J) bool)``, float64.
 
     Raises :class:`InputError` (a ``ValueError``) naming the argument for: shapes that
     disagree, a joint count that does not fit ``skeleton``, empty arrays, a sample with no
     finite joint, a ``valid`` mask of the wrong shape. With ``empty="nan"`` a sample without a
     joint to evaluate is no error: its mask row is all False.
     """
+    p, g, v = check_inputs(pred, gt, valid, skeleton=skeleton, dims=dims, empty=empty)
+    return p.astype(np.float64, copy=False), g.astype(np.float64, copy=False), mask_of(p, g, v)
+
+
+def check_inputs(pred, gt, valid=None, *, skeleton: str | Skeleton | None = None,
+                 dims: tuple[int, ...] = (2, 3), empty: str = "raise"):
+    """:func:`prepare`'s checks without its copies: ``(pred, gt, valid)`` as numpy arrays of their own
+    dtype (a memory-mapped array stays mapped; ``valid`` may be None). The checks go
+    :data:`~hpe_core.alignment.CHUNK` samples at a time and keep no ``(N, J)`` array; take each
+    chunk's mask with :func:`mask_of`."""
     _check_empty(empty)
-    p, g = as_array(pred, "pred"), as_array(gt, "gt")
+    p, g = as_numeric(pred, "pred"), as_numeric(gt, "gt")
     check_joints(p, skeleton, "pred", dims)
     check_joints(g, skeleton, "gt", dims)
     if p.shape != g.shape:
         raise InputError(f"pred, gt: shapes disagree: pred {p.shape}, gt {g.shape}")
-    finite_p, finite_g = _finite_points(p), _finite_points(g)
+    v = None if valid is None else as_numeric(valid, "valid")
+    fits = v is None or v.shape == p.shape[:2]
+    empty_rows: list[list] = [[], [], [], []]  # no finite gt joint, no finite pred joint, none valid, none evaluated
+    for sl in chunks(len(p)):
+        finite_p, finite_g = _finite_points(p[sl]), _finite_points(g[sl])
+        mask = finite_p & finite_g
+        has = [finite_g.any(axis=1), finite_p.any(axis=1), None, None]
+        if v is not None and fits:
+            marked = v[sl] != 0
+            has[2] = marked.any(axis=1)
+            mask &= marked
+        has[3] = mask.any(axis=1)
+        for rows, flags in zip(empty_rows, has):
+            if flags is not None and not flags.all():
+                rows.append(sl.start + np.flatnonzero(~flags))
     strict = empty == "raise"
     if strict:
-        _no_joint(finite_g, "gt", "has no finite joint (all NaN)")
-        _no_joint(finite_p, "pred", "has no finite joint (all NaN)")
-    mask = finite_p & finite_g
-    if valid is not None:
-        v = as_array(valid, "valid")
-        if v.shape != p.shape[:2]:
-            raise InputError(f"valid: expected shape {p.shape[:2]} (N, J), got {v.shape}")
-        if strict:
-            _no_joint(v != 0, "valid", "marks no joint valid")
-        mask &= v != 0
+        _no_joint(empty_rows[0], "gt", "has no finite joint (all NaN)")
+        _no_joint(empty_rows[1], "pred", "has no finite joint (all NaN)")
+    if not fits:
+        raise InputError(f"valid: expected shape {p.shape[:2]} (N, J), got {v.shape}")
     if strict:
-        _no_joint(mask, "pred, gt", "has no joint that is finite in both pred and gt and valid")
-    return p, g, mask
+        _no_joint(empty_rows[2], "valid", "marks no joint valid")
+        _no_joint(empty_rows[3], "pred, gt", "has no joint that is finite in both pred and gt and valid")
+    return p, g, v
+
+
+def mask_of(p: np.ndarray, g: np.ndarray, v: np.ndarray | None) -> np.ndarray:
+    """``(N, J)``: the joints evaluated, finite in both ``p`` and ``g`` ``(N, J, D)`` and marked in ``v``."""
+    mask = _finite_points(p) & _finite_points(g)
+    if v is not None:
+        mask &= v != 0
+    return mask
 
 
 def _check_empty(empty: str) -> None:
@@ -120,8 +157,9 @@ def _finite_points(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _no_joint(mask: np.ndarray, argument: str, what: str) -> None:
-    empty = np.flatnonzero(~mask.any(axis=1))
+def _no_joint(empty: list[np.ndarray], argument: str, what: str) -> None:
+    """InputError listing the samples ``empty`` (arrays of sample indices, in order)."""
+    empty = np.concatenate(empty) if empty else np.zeros(0, np.int64)
     if empty.size:
         listed = ", ".join(str(i) for i in empty[:5]) + (", ..." if empty.size > 5 else "")
         raise InputError(f"{argument}: {empty.size} sample(s) {what}: index {listed}")
@@ -148,11 +186,15 @@ def root_centre(p: np.ndarray, g: np.ndarray, mask: np.ndarray, root: int | None
     """Translate each pose so its ``root`` joint is at the origin (Protocol #1)."""
     if root is None:
         return p, g
-    missing = np.flatnonzero(~mask[:, root])
-    if missing.size:
-        raise InputError(f"pred, gt: root joint {root} is missing in {missing.size} sample(s) "
-                         f"(first: {missing[0]}); evaluate without root alignment (root=none)")
+    check_root(np.flatnonzero(~mask[:, root]), root)
     return p - p[:, root:root + 1], g - g[:, root:root + 1]
+
+
+def check_root(missing: np.ndarray, root: int) -> None:
+    """InputError unless no sample misses joint ``root`` (``missing``: the indices of those that do)."""
+    if len(missing):
+        raise InputError(f"pred, gt: root joint {root} is missing in {len(missing)} sample(s) "
+                         f"(first: {missing[0]}); evaluate without root alignment (root=none)")
 
 
 # -------------------------------------------------------------------------- metrics
@@ -262,12 +304,17 @@ def auc3d(pred, gt, valid=None, *, thresholds=AUC_THRESHOLDS, align="none", root
 
 
 def auc_of(err, thresholds, per_sample):
+    values = [pck_of(err, t, per_sample) for t in checked_thresholds(thresholds)]
+    return np.mean(values, axis=0) if per_sample else float(np.mean(values))
+
+
+def checked_thresholds(thresholds) -> np.ndarray:
+    """The AUC ``thresholds`` as a flat float64 array; InputError if empty, negative or not finite."""
     thresholds = np.asarray(thresholds, dtype=np.float64).reshape(-1)
     if thresholds.size == 0:
         raise InputError("thresholds: empty")
     check_threshold(thresholds, "thresholds")
-    values = [pck_of(err, t, per_sample) for t in thresholds]
-    return np.mean(values, axis=0) if per_sample else float(np.mean(values))
+    return thresholds
 
 
 def check_threshold(value, argument: str) -> None:

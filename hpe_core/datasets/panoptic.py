@@ -9,87 +9,31 @@ Accepts the folder holding ``ProcessedPanopticDataset/``, that folder, or one se
 converted to mm in the camera frame (``X_cam = 10 (R X_world + t)``); the ``cam`` string is parsed
 with a whitelist over Python's syntax tree, never evaluated. Views of one (sequence, person,
 frame) from different cameras share a ``pose_id``; ``green_images.txt`` lists frames to skip.
+The files are read by :mod:`hpe_core.datasets.panoptic_files` (in one process per core when there
+are many) and indexed by :mod:`hpe_core.datasets.index_cache`.
 """
 
 from __future__ import annotations
 
-import ast
 import itertools
-import json
-import os
-import re
 from pathlib import Path
 
 import numpy as np
 
 from hpe_core.datasets import index_cache
 from hpe_core.datasets.base import PoseDataset
-from hpe_core.datasets.fileio import read_json
 from hpe_core.datasets.folder import FileImages
+from hpe_core.datasets.panoptic_files import PART, part_reader, worker_count
+from hpe_core.datasets.panoptic_files import camera_from_cam, parse_cam  # noqa: F401  (the reader's API, kept here)
 from hpe_core.datasets.skiplist import apply_skip_list, read_skip_list
 from hpe_core.errors import DatasetError
-from hpe_core.geometry import Camera, project
-from hpe_core.progress import ProgressSink, TerminalProgress, check_cancelled
+from hpe_core.geometry import Camera
+from hpe_core.progress import NullProgress, ProgressSink, TerminalProgress, check_cancelled
 from hpe_core.skeleton import PANOPTIC19
 
 ROOT_NAME = "ProcessedPanopticDataset"
 GREEN_LIST = "green_images.txt"
-_NAME = re.compile(r"^(?P<seq>.+);hd_(?P<panel>\d+)_(?P<cam>\d+);person_(?P<person>\d+);(?P<frame>\d+)$")
-_ARRAY_CALLS = {"array", "matrix", "asarray"}
-_NAMED = {"nan": np.nan, "inf": np.inf}
-
-
-# ----------------------------------------------------------------------------- cam string
-def parse_cam(text: str, where: str = "cam") -> dict[str, np.ndarray]:
-    """The dict of arrays in a Panoptic ``cam`` string such as
-    ``"{'K': array([[...]]), 'distCoef': array([...]), 'R': ..., 't': ...}"``, without eval."""
-    try:
-        tree = ast.parse(text.strip(), mode="eval").body
-    except (SyntaxError, ValueError) as exc:
-        raise DatasetError(f"{where}: the 'cam' string does not parse ({exc.msg if hasattr(exc, 'msg') else exc})") from None
-    if not isinstance(tree, ast.Dict):
-        raise DatasetError(f"{where}: the 'cam' string is not a dict")
-    out = {}
-    for key, value in zip(tree.keys, tree.values):
-        if not isinstance(key, ast.Constant) or not isinstance(key.value, str):
-            raise DatasetError(f"{where}: the 'cam' dict has a key that is not a string")
-        out[key.value] = np.asarray(_literal(value, where), dtype=np.float64)
-    return out
-
-
-def _literal(node, where: str):
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        return node.value
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        value = _literal(node.operand, where)
-        return -value if isinstance(node.op, ast.USub) else value
-    if isinstance(node, ast.Name) and node.id in _NAMED:
-        return _NAMED[node.id]
-    if isinstance(node, (ast.List, ast.Tuple)):
-        return [_literal(e, where) for e in node.elts]
-    if isinstance(node, ast.Call) and _call_name(node.func) in _ARRAY_CALLS and len(node.args) == 1:
-        return _literal(node.args[0], where)  # keywords such as dtype= are ignored
-    raise DatasetError(f"{where}: the 'cam' string holds something other than numbers and arrays "
-                       f"({type(node).__name__}); refusing it")
-
-
-def _call_name(func) -> str | None:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return None
-
-
-def camera_from_cam(cam: dict, where: str) -> Camera:
-    """A :class:`Camera` with ``t`` in mm from a Panoptic calibration (``t`` in cm)."""
-    try:
-        return Camera(K=cam["K"], R=cam["R"], t=np.asarray(cam["t"]).reshape(3) * 10.0,
-                      dist=np.asarray(cam.get("distCoef", np.zeros(5))).reshape(-1))
-    except KeyError as exc:
-        raise DatasetError(f"{where}: the 'cam' string has no {exc.args[0]!r}") from None
-    except ValueError as exc:
-        raise DatasetError(f"{where}: bad calibration ({exc})") from None
+_COLUMNS = ("joints_3d", "joints_2d", "visible", "pose_id", "camera_id", "sequence", "frame")
 
 
 # ----------------------------------------------------------------------------- layout
@@ -108,46 +52,22 @@ def is_panoptic(path: Path) -> bool:
     return path.is_dir() and (path.name == ROOT_NAME or bool(_sequences(path)[1]))
 
 
-def _pose(doc, where: str) -> np.ndarray:
-    if not isinstance(doc, dict) or "poses_3d" not in doc or "cam" not in doc:
-        raise DatasetError(f"{where}: expected an object with 'poses_3d' and 'cam'")
-    try:
-        pose = np.asarray(doc["poses_3d"], dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError):
-        raise DatasetError(f"{where}: 'poses_3d' is not a list of numbers") from None
-    if pose.size != 4 * PANOPTIC19.num_joints:
-        raise DatasetError(f"{where}: 'poses_3d' has {pose.size} numbers, expected 19 x (x, y, z, conf) = 76")
-    return pose.reshape(PANOPTIC19.num_joints, 4)
-
-
-def read_panoptic(path: str | Path, progress: ProgressSink | None = None) -> PoseDataset:
-    """The Panoptic set at ``path``. Its joints files are listed (names, sizes, modification
-    times) and, when an index of exactly these files is cached (:mod:`index_cache`), their arrays
-    come from there; else every file is parsed, with ``progress`` (default: a bar on a terminal's
-    stderr) told how far, and the index is stored for the next open."""
+def read_panoptic(path: str | Path, progress: ProgressSink | None = None, workers: int | None = None) -> PoseDataset:
+    """The Panoptic set at ``path``. When it was indexed before, its joints files are listed (names,
+    sizes, modification times) and, when the index (:mod:`index_cache`) is of exactly these files,
+    their arrays come from there; else every file is read, by ``workers`` processes (default: one
+    per CPU this process may use, from :data:`~hpe_core.datasets.panoptic_files.PARALLEL_FROM`
+    files on), with ``progress`` (default: a bar on a terminal's stderr) told how far, and the
+    index is stored for the next open."""
     path = Path(path)
     base, seqs = _sequences(path)
     if not seqs:
         raise DatasetError(f"{path}: no Panoptic sequences (folders with hdJoints/ and hdImages/)")
-    listings = []
     for seq in seqs:
-        joints_dir = seq / "hdJoints"
-        if not joints_dir.is_dir():
-            raise DatasetError(f"{joints_dir}: missing (every Panoptic sequence needs hdJoints/ next to hdImages/)")
-        listings.append(index_cache.scan(joints_dir, ".json"))
-    key = index_cache.fingerprint(listings, extra="panoptic")
-    cached = index_cache.load("panoptic", path, key)
-    if _fits(cached, listings):  # no file read, no name parsed
-        columns, cameras = _from_index(*cached)
-        matched = np.asarray(cached[0]["matched"], dtype=bool)
-    else:
-        rows, matched = _sample_files(listings)
-        if not rows:
-            raise DatasetError(f"{path}: no annotation files named '<seq>;hd_PP_CC;person_P;FFFFFFFF.json' in hdJoints/")
-        columns, cameras = _parse(seqs, rows, progress)
-        if index_cache.settled(listings):
-            index_cache.save("panoptic", path, key, {**columns, **_camera_arrays(cameras), "matched": matched},
-                             {"cameras": [cameras[c].name for c in sorted(cameras)]})
+        if not (seq / "hdJoints").is_dir():
+            raise DatasetError(f"{seq / 'hdJoints'}: missing (every Panoptic sequence needs hdJoints/ next to "
+                               "hdImages/)")
+    columns, cameras, matched, listings = _indexed(path, seqs, progress, workers)
     names, offset = [], 0
     for seq, listing in zip(seqs, listings):
         prefix, keep = f"{seq.name}/hdImages/", matched[offset:offset + len(listing.names)].tolist()
@@ -162,6 +82,28 @@ def read_panoptic(path: str | Path, progress: ProgressSink | None = None) -> Pos
     return dataset
 
 
+def _indexed(path: Path, seqs: list[Path], progress: ProgressSink | None, workers: int | None):
+    """``(columns, cameras, matched, listings)`` from the index when it is of these files, else from
+    the files (then stored). A set never indexed is not listed with a ``stat`` per file first: the
+    files' sizes and times are taken as they are read."""
+    folders = [seq / "hdJoints" for seq in seqs]
+    listings = cached = None
+    if index_cache.entry_path("panoptic", path).is_file():
+        listings = [index_cache.scan(folder, ".json") for folder in folders]
+        cached = index_cache.load("panoptic", path, index_cache.fingerprint(listings, extra="panoptic"))
+    if _fits(cached, listings):  # no file read, no name parsed
+        columns, cameras = _from_index(*cached)
+        return columns, cameras, np.asarray(cached[0]["matched"], dtype=bool), listings
+    columns, cameras, matched, listings = _parse(seqs, folders, listings, progress, workers)
+    if not matched.any():
+        raise DatasetError(f"{path}: no annotation files named '<seq>;hd_PP_CC;person_P;FFFFFFFF.json' in hdJoints/")
+    if index_cache.settled(listings):
+        index_cache.save("panoptic", path, index_cache.fingerprint(listings, extra="panoptic"),
+                         {**columns, **_camera_arrays(cameras), "matched": matched},
+                         {"cameras": [cameras[c].name for c in sorted(cameras)]})
+    return columns, cameras, matched, listings
+
+
 def _fits(cached, listings: list) -> bool:
     """Whether a cached index has one ``matched`` flag per listed file and one row per flag set."""
     if cached is None or "matched" not in cached[0] or "joints_3d" not in cached[0]:
@@ -171,44 +113,49 @@ def _fits(cached, listings: list) -> bool:
             and int(np.count_nonzero(matched)) == len(cached[0]["joints_3d"]))
 
 
-def _sample_files(listings: list) -> tuple[list, np.ndarray]:
-    """``(rows, matched)``: (sequence, name match) of each joints file named as a sample, and
-    which of all the listed files (the listings one after the other) those are."""
-    rows, matched = [], []
-    for s, listing in enumerate(listings):
-        for name in listing.names:
-            match = _NAME.match(name[:-5]) if not name.startswith(".") else None
-            matched.append(match is not None)
-            if match:
-                rows.append((s, match))
-    return rows, np.array(matched, dtype=bool)
-
-
-def _parse(seqs: list[Path], rows: list, progress: ProgressSink | None) -> tuple[dict, dict[int, Camera]]:
-    """Columns and cameras from every joints file of ``rows`` ((sequence, name match) each)."""
-    n = len(rows)
-    bar = TerminalProgress(f"indexing {n} Panoptic joints files") if progress is None else None
-    progress = bar or progress
-    poses = np.empty((n, PANOPTIC19.num_joints, 4), np.float64)
-    camera_id = np.zeros(n, np.int32)
-    keys = np.zeros((n, 3), np.int64)  # sequence, person, frame -> pose id
-    calibrations = _Calibrations(seqs)
-    folders = [os.path.join(seq, "hdJoints") for seq in seqs]
+def _parse(seqs: list[Path], folders: list[Path], listings: list | None, progress: ProgressSink | None,
+           workers: int | None) -> tuple[dict, dict[int, Camera], np.ndarray, list]:
+    """``(columns, cameras, matched, listings)`` from every joints file named as a sample (``matched``:
+    which of the listed files, the listings one after the other, those are). Without ``listings``
+    the folders are listed here and each file's size and time taken as it is read. The names are
+    cut into parts of :data:`PART`, read by ``workers`` processes (see
+    :func:`~hpe_core.datasets.panoptic_files.worker_count`) and put together in listing order."""
+    listed = [index_cache.listed(folder, ".json") for folder in folders] if listings is None else \
+        [(x.names, x.scanned_ns) for x in listings]
+    parts = [(s, names[k:k + PART]) for s, (names, _) in enumerate(listed) for k in range(0, len(names), PART)]
+    total = sum(len(names) for names, _ in listed)
+    bar = TerminalProgress(f"indexing {total} Panoptic joints files") if progress is None and total else None
+    progress = bar or progress or NullProgress()
+    calibrations, got = _Calibrations(seqs), []
     try:
-        for i, (s, match) in enumerate(rows):
-            if i % 2000 == 0:
+        check_cancelled(progress)
+        progress.set_progress(0.0)
+        with part_reader([str(f) for f in folders], parts, listings is None, worker_count(workers, total)) as results:
+            for (s, names), part in zip(parts, results):
+                ids = [calibrations.id_of(text, file, s, panel, cam) for panel, cam, text, file in part.combos]
+                got.append((s, part, np.array(ids, np.int32)[part.combo]))
                 check_cancelled(progress)
-                progress.set_progress(i / n)
-            file = os.path.join(folders[s], match.string + ".json")
-            doc = _read_doc(file)
-            poses[i] = _pose(doc, file)
-            camera_id[i] = calibrations.id_of(str(doc["cam"]), str(file), s, match)
-            keys[i] = (s, int(match["person"]), int(match["frame"]))
-        progress.set_progress(1.0)
+                progress.set_progress(sum(len(p.kept) for _, p, _ in got) / total)
     finally:
         if bar is not None:
             bar.close()
-    return _columns(poses, camera_id, keys, calibrations.cameras), calibrations.cameras
+    if listings is None:
+        listings = _listings(folders, listed, got)
+    matched = np.concatenate([part.matched[part.kept] for _, part, _ in got]) if got else np.zeros(0, bool)
+    return _columns(got), calibrations.cameras, matched, listings
+
+
+def _listings(folders: list[Path], listed: list, got: list) -> list[index_cache.Listing]:
+    """The listings of ``folders`` with the sizes and times the parts took (names gone or not
+    regular files left out)."""
+    out = []
+    for s, (folder, (names, start)) in enumerate(zip(folders, listed)):
+        parts = [part for t, part, _ in got if t == s]
+        kept = np.concatenate([p.kept for p in parts]) if parts else np.zeros(0, bool)
+        sizes, mtimes = (np.concatenate([getattr(p, f)[p.kept] for p in parts]) if parts else np.zeros(0, np.int64)
+                         for f in ("sizes", "mtimes"))
+        out.append(index_cache.Listing(folder, list(itertools.compress(names, kept.tolist())), sizes, mtimes, start))
+    return out
 
 
 class _Calibrations:
@@ -221,43 +168,39 @@ class _Calibrations:
         self._ids: dict[tuple, int] = {}
         self._parsed: dict[str, tuple[bytes, Camera]] = {}
 
-    def id_of(self, text: str, file: str, s: int, match) -> int:
+    def id_of(self, text: str, file: str, s: int, panel: str, cam_name: str) -> int:
         if text not in self._parsed:
             cam = camera_from_cam(parse_cam(text, file), file)
             self._parsed[text] = (b"".join(a.tobytes() for a in (cam.K, cam.R, cam.t, cam.dist)), cam)
         numbers, cam = self._parsed[text]
-        key = (s, match["panel"], match["cam"], numbers)
+        key = (s, panel, cam_name, numbers)
         if key not in self._ids:
             self._ids[key] = len(self._ids)
             self.cameras[self._ids[key]] = Camera(K=cam.K, R=cam.R, t=cam.t, dist=cam.dist,
-                                                  name=f"{self.seqs[s].name}/hd_{match['panel']}_{match['cam']}")
+                                                  name=f"{self.seqs[s].name}/hd_{panel}_{cam_name}")
         return self._ids[key]
 
 
-def _columns(poses: np.ndarray, camera_id: np.ndarray, keys: np.ndarray, cameras: dict[int, Camera]) -> dict:
-    """The dataset's columns from world poses ``(N, 19, 4)`` cm + confidence, in each row's camera."""
-    n = len(poses)
-    present = np.isfinite(poses[..., :3]).all(-1) & (poses[..., 3] >= 0)
-    joints = np.full((n, PANOPTIC19.num_joints, 3), np.nan, np.float32)
-    joints_2d = np.full((n, PANOPTIC19.num_joints, 2), np.nan, np.float32)
-    for cid, cam in cameras.items():
-        sel = np.flatnonzero(camera_id == cid)
-        j = 10.0 * (poses[sel, :, :3] @ cam.R.T) + cam.t
-        joints[sel] = np.where(present[sel, :, None], j, np.nan)
-        joints_2d[sel] = project(joints[sel], cam.K, cam.dist)
-    _, pose_id = np.unique(keys, axis=0, return_inverse=True)
-    return {"joints_3d": joints, "joints_2d": joints_2d, "visible": present & (poses[..., 3] > 0.1),
-            "pose_id": pose_id.reshape(-1).astype(np.int64), "camera_id": camera_id,
+def _columns(got: list) -> dict:
+    """The dataset's columns from the parts' ``(sequence, part, camera ids)``."""
+    if not got:
+        return {}
+    parts = [part for _, part, _ in got]
+    keys = np.concatenate([np.c_[np.full(len(p.keys), s, np.int64), p.keys] for s, p, _ in got])
+    columns = {name: np.concatenate([getattr(p, name) for p in parts]) for name in _COLUMNS[:3]}
+    return {**columns, "pose_id": _pose_ids(keys), "camera_id": np.concatenate([ids for _, _, ids in got]),
             "sequence": keys[:, 0].astype(np.int32), "frame": keys[:, 2].copy()}
 
 
-def _read_doc(file: str):
-    """The parsed joints file; on any failure, :func:`read_json`'s error naming the file."""
-    try:
-        with open(file, "rb") as fh:
-            return json.loads(fh.read())
-    except (OSError, ValueError):
-        return read_json(file, "Panoptic joints file")
+def _pose_ids(keys: np.ndarray) -> np.ndarray:
+    """``(N,)`` ids of the distinct (sequence, person, frame) rows of ``keys`` ``(N, 3)``, numbered in
+    their sorted order (``np.unique(keys, axis=0)``, as one int64 code when it fits: 10x faster)."""
+    span = keys.max(axis=0) + 1 if len(keys) else np.ones(3, np.int64)
+    if float(span[0]) * float(span[1]) * float(span[2]) < 2.0 ** 62:
+        _, ids = np.unique((keys[:, 0] * span[1] + keys[:, 1]) * span[2] + keys[:, 2], return_inverse=True)
+    else:
+        _, ids = np.unique(keys, axis=0, return_inverse=True)
+    return ids.reshape(-1).astype(np.int64)
 
 
 def _camera_arrays(cameras: dict[int, Camera]) -> dict[str, np.ndarray]:
@@ -278,7 +221,7 @@ def _from_index(arrays: dict, meta: dict) -> tuple[dict, dict[int, Camera]]:
                               t=np.array(arrays["cam_t"][r]),
                               dist=np.array(arrays["cam_dist"][r, :int(arrays["cam_dist_len"][r])]), name=names[r])
                for r, c in enumerate(arrays["cam_id"])}
-    columns = {k: arrays[k] for k in ("joints_3d", "joints_2d", "visible", "pose_id", "camera_id", "sequence", "frame")}
+    columns = {k: arrays[k] for k in _COLUMNS}
     return columns, cameras
 
 

@@ -54,37 +54,65 @@ def score_prediction(prediction: Prediction, dataset, rows: np.ndarray | None = 
     Samples whose prediction has no finite joint (a frame where another tool found nobody) are
     left out and counted. Returns :meth:`MetricReport.to_dict` plus ``"unpredicted"`` (that count);
     with ``per_sample`` also each scored sample's metrics and ``"rows"``, the dataset rows scored.
+    Memory: the arrays scored and their mask; a prediction of every row in dataset order is scored
+    in place against the dataset's columns (memory-mapped where the reader maps them), otherwise
+    the scored rows of each are gathered once.
     """
     from hpe_core.metric_report import evaluate
     from hpe_core.skeleton import SKELETONS, get_skeleton
 
     check_joint_count(prediction, dataset, source)
     index = match_rows(prediction, dataset, source)
-    keep = np.ones(len(index), bool) if rows is None else np.isin(index, np.asarray(rows, np.int64))
-    if not keep.any():
+    keep = None if rows is None else _selected(index, rows, len(dataset))
+    if keep is not None and not keep.any():
         raise InputError(f"{source}: none of its samples is among the selected samples of {dataset.path}")
-    joints = prediction.joints_3d if prediction.joints_3d is not None else prediction.joints_2d
-    predicted = np.isfinite(joints).all(axis=-1).any(axis=-1)  # rows with at least one joint
-    unpredicted = int((keep & ~predicted).sum())
-    keep &= predicted
+    three_d = prediction.joints_3d is not None
+    joints = prediction.joints_3d if three_d else prediction.joints_2d
+    predicted = _has_joint(joints)  # rows with at least one joint
+    unpredicted = int((~predicted if keep is None else keep & ~predicted).sum())
+    keep = predicted if keep is None else keep & predicted
     if not keep.any():
         raise InputError(f"{source}: none of the selected samples has a predicted joint")
-    picked, index = prediction.take(np.flatnonzero(keep)), index[keep]
+    if not keep.all():
+        picked = np.flatnonzero(keep)
+        joints, index = joints[picked], index[picked]
     named = prediction.skeleton if prediction.skeleton in SKELETONS else None
     skeleton = get_skeleton(named) if named else dataset.skeleton
-    visible = np.asarray(dataset.visible)[index]
-    if picked.joints_3d is not None:
-        if dataset.joints_3d is None:
-            raise InputError(f"{dataset.path}: has no 3D joints to evaluate against")
-        gt = np.asarray(dataset.joints_3d)[index].astype(np.float64)
-        report = evaluate(picked.joints_3d, gt, visible, skeleton=skeleton)
-    else:
-        gt = np.asarray(dataset.joints_2d)[index].astype(np.float64)
-        report = evaluate(picked.joints_2d, gt, visible, skeleton=skeleton)
+    if three_d and dataset.joints_3d is None:
+        raise InputError(f"{dataset.path}: has no 3D joints to evaluate against")
+    gt = _rows_of(dataset.joints_3d if three_d else dataset.joints_2d, index)
+    report = evaluate(joints, gt, _rows_of(dataset.visible, index), skeleton=skeleton, per_sample=per_sample)
     out = {**report.to_dict(per_sample), "unpredicted": unpredicted}
     if per_sample:
         out["rows"] = index.tolist()
     return out
+
+
+def _selected(index: np.ndarray, rows, n: int) -> np.ndarray:
+    """``np.isin(index, rows)`` for sample indices of a dataset of ``n``, through an ``(n,)`` table."""
+    rows = np.asarray(rows, np.int64)
+    table = np.zeros(n, bool)
+    table[rows[(rows >= 0) & (rows < n)]] = True
+    return table[index]
+
+
+def _has_joint(joints: np.ndarray) -> np.ndarray:
+    """``(N,)``: whether each sample of ``(N, J, D)`` joints has a finite joint, a chunk at a time."""
+    from hpe_core.alignment import chunks
+
+    out = np.empty(len(joints), bool)
+    for sl in chunks(len(joints)):
+        out[sl] = np.isfinite(joints[sl]).all(axis=-1).any(axis=-1)
+    return out
+
+
+def _rows_of(column, index: np.ndarray) -> np.ndarray:
+    """``column[index]``; the column itself (no copy) when ``index`` is every row in order."""
+    column = np.asarray(column)
+    n = len(column)
+    if len(index) == n and index[0] == 0 and index[-1] == n - 1 and bool(np.all(index[1:] > index[:-1])):
+        return column
+    return column[index]
 
 
 BH_ALIGNS = {"mpjpe": "none", "n_mpjpe": "scale", "pa_mpjpe": "similarity"}

@@ -55,7 +55,7 @@ def read_prediction_file(path: str | Path, units: str | None = None) -> Predicti
                          "a (N, J, 3) .npy/.npz array, or an MMPose result .json")
     if units is None:
         raise InputError(f"{path}: the file does not say its units; pass --units m or --units mm")
-    mm = (np.asarray(joints, np.float64) * UNITS[units]).astype(np.float32)
+    mm = _to_mm(joints, UNITS[units])
     meta = {"source": str(path), "format": kind, "units_read": units}
     if kind == "mmpose":
         meta["notes"] = notes
@@ -63,9 +63,22 @@ def read_prediction_file(path: str | Path, units: str | None = None) -> Predicti
     return Prediction(joints_3d=mm, frame="camera", meta=meta)
 
 
+def _to_mm(joints: np.ndarray, scale: float) -> np.ndarray:
+    """``joints`` x ``scale`` as float32, through float64 one chunk at a time; a float32 file in mm is
+    used as it is (a memory-mapped ``.npy`` stays mapped)."""
+    from hpe_core.alignment import chunks
+
+    if scale == 1.0 and joints.dtype == np.float32:
+        return joints
+    out = np.empty(joints.shape, np.float32)
+    for sl in chunks(len(joints)):
+        out[sl] = np.asarray(joints[sl], np.float64) * scale
+    return out
+
+
 def _array(path: Path) -> np.ndarray:
     try:
-        data = np.load(path, allow_pickle=False)
+        data = np.load(path, mmap_mode="r" if path.suffix.lower() == ".npy" else None, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise InputError(f"{path}: not a readable .npy/.npz array file ({exc})") from None
     if not isinstance(data, np.ndarray):
@@ -167,6 +180,8 @@ def check_scale(prediction: Prediction, skeleton, source: str) -> None:
     declared = (prediction.meta or {}).get("units_read")
     if not declared or prediction.joints_3d is None or not any(p >= 0 for p in skeleton.parents):
         return
+    if _median_inside(prediction.joints_3d, skeleton, _prior_bone(skeleton.name)):
+        return  # the usual case, decided a chunk at a time; else every length is taken, for the message
     lengths = bone_lengths(prediction.joints_3d, skeleton)[:, [c for c, p in enumerate(skeleton.parents) if p >= 0]]
     lengths = lengths[np.isfinite(lengths) & (lengths > 0)]
     if not len(lengths):
@@ -180,6 +195,25 @@ def check_scale(prediction: Prediction, skeleton, source: str) -> None:
     raise InputError(f"{source}: its bones are {median:.3g} mm long (median), a {skeleton.name} skeleton's "
                      f"about {prior:.0f} mm: about {ratio:.3g}x off, so these poses look like {words}, not "
                      f"millimetres{hint}")
+
+
+def _median_inside(joints: np.ndarray, skeleton, prior: float) -> bool:
+    """Whether the median bone length of ``joints`` (N, J, 3) surely lies within :data:`SCALE_TOLERANCE`
+    of ``prior``, counted a chunk of poses at a time (no (N, J) lengths held): it does when fewer
+    than half of the lengths lie below ``prior / SCALE_TOLERANCE`` and fewer than half above
+    ``prior * SCALE_TOLERANCE``. False: outside, or too near a bound to tell without the median."""
+    from hpe_core.alignment import chunks
+    from hpe_core.kinematics import bone_lengths
+
+    bones = [c for c, p in enumerate(skeleton.parents) if p >= 0]
+    count = below = above = 0
+    for sl in chunks(len(joints)):
+        lengths = bone_lengths(joints[sl], skeleton)[:, bones]
+        lengths = lengths[np.isfinite(lengths) & (lengths > 0)]
+        count += lengths.size
+        below += int(np.count_nonzero(lengths < prior / SCALE_TOLERANCE))
+        above += int(np.count_nonzero(lengths > prior * SCALE_TOLERANCE))
+    return 2 * below < count and 2 * above < count
 
 
 def _prior_bone(skeleton: str) -> float:

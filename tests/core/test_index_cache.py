@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import hpe_core.datasets.panoptic as panoptic
+import hpe_core.datasets.panoptic_files as panoptic_files
 from hpe_core.datasets import index_cache, open_dataset
 from hpe_core.errors import DatasetError
 from hpe_core.progress import Cancelled, RecordingProgress
@@ -53,10 +54,10 @@ def _same(a, b):
 
 
 def _no_file_reads(monkeypatch):
-    def refuse(path, what="JSON file"):
-        raise AssertionError(f"{path} was read")
+    def refuse(folder, names, take_stats):
+        raise AssertionError(f"{folder}: {len(names)} files were read")
 
-    monkeypatch.setattr(panoptic, "read_json", refuse)
+    monkeypatch.setattr(panoptic_files, "read_part", refuse)
 
 
 def test_a_reopen_reads_no_file_and_gives_the_same_dataset(tmp_path, monkeypatch):
@@ -149,6 +150,7 @@ def test_files_that_are_not_samples_stay_out_of_a_cached_open(tmp_path, monkeypa
     folder = _write(tmp_path, n_frames=4)
     (folder / "notes.json").write_text("{}")  # listed, not named as a sample
     (folder / "odd.json").mkdir()  # not a regular file
+    (folder / f"{SEQ};hd_00_03;person_0;00000099.json").mkdir()  # named as a sample, not a regular file
     _age(folder)
     first = open_dataset(tmp_path)
     assert len(first) == 8
@@ -171,6 +173,20 @@ def test_an_index_of_another_shape_is_not_used(tmp_path, monkeypatch):
     arrays["matched"] = arrays["matched"][:-1]
     index_cache.save("panoptic", tmp_path, key, arrays, meta)
     reads = []
-    monkeypatch.setattr(panoptic, "_read_doc", lambda file: reads.append(file) or json.loads(open(file).read()))
+    monkeypatch.setattr(panoptic_files, "_read_doc", lambda file: reads.append(file) or json.loads(open(file).read()))
     _same(first, open_dataset(tmp_path))
     assert len(reads) == 6
+
+
+def test_worker_processes_give_the_same_dataset_and_an_index_that_fits(tmp_path, monkeypatch):
+    """Parts of 7 files read by two worker processes give what one process gives (columns, cameras,
+    names); the index they leave, keyed by the sizes and times the workers took from the files
+    they opened, is the one a later listing (a stat per file) finds."""
+    _write(tmp_path, n_frames=20, cams=(3, 12))
+    monkeypatch.setattr(panoptic, "PART", 7)
+    alone = panoptic.read_panoptic(tmp_path, workers=1)
+    index_cache.entry_path("panoptic", tmp_path).unlink()
+    shared = panoptic.read_panoptic(tmp_path, workers=2)
+    _same(alone, shared)
+    _no_file_reads(monkeypatch)
+    _same(shared, open_dataset(tmp_path))
