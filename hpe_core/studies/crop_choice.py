@@ -27,7 +27,7 @@ RECIPES = {"heatmap2d": ("heatmap2d_cpu", "demo", ()),
                                ("regression.encoder={demo}/simclr.pt", "regression.encoder_family=simclr"))}
 #: shipped checkpoint -> (demo set, the 2D model it lifts from, or None)
 SHIPPED = {"heatmap2d": ("demo", None), "simclr_regress2": ("demo-heldout", None),
-           "simsiam_regress2": ("demo-heldout", None), "lifter": ("demo", "heatmap2d")}
+           "simsiam_regress2": ("demo-heldout", None), "unihpe": ("demo", None), "lifter": ("demo", "heatmap2d")}
 
 
 def study_steps(work: Path) -> list:
