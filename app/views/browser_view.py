@@ -46,6 +46,7 @@ class BrowserView(QWidget):
         self.footer = QLabel("")
         self.footer.setObjectName("browserFooter")
         self.footer.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.footer.setWordWrap(True)  # the statistics wrap onto another line, never cut
         self._build_layout()
         self._updating = False
         self._shown_state, self._shown_key = None, None  # what the rows shown were listed by

@@ -31,8 +31,9 @@ class ImageView(QWidget):
         self.metrics = QLabel("")
         self.metrics.setObjectName("imageMetrics")
         self.metrics.setTextFormat(Qt.TextFormat.RichText)
-        for label in (self.title, self.metrics):  # long texts are clipped, never widen the window
+        for label in (self.title, self.metrics):  # long texts wrap onto another line, never widen the window
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setWordWrap(True)
         self._build_parts_controls()
         self._build_heatmap_box()
         self._layout()

@@ -61,3 +61,27 @@ def visible_tab_bars(window: QWidget) -> list[list[str]]:
 
     return [[b.tabText(i) for i in range(b.count())]
             for b in window.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly) if b.isVisible()]
+
+
+def text_overflow(label) -> str:
+    """'' when a QLabel's whole text fits its contents rect as Qt lays it out (its font's metrics,
+    word-wrapped when the label wraps, rich text as rich text), else by how much it does not."""
+    from PySide6.QtGui import Qt, QTextDocument, QTextOption  # QtGui's Qt has mightBeRichText
+
+    doc = QTextDocument()
+    doc.setDefaultFont(label.font())
+    doc.setDocumentMargin(0)
+    rich = label.textFormat() == Qt.TextFormat.RichText or (
+        label.textFormat() == Qt.TextFormat.AutoText and Qt.mightBeRichText(label.text()))
+    doc.setHtml(label.text()) if rich else doc.setPlainText(label.text())
+    rect = label.contentsRect()
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WordWrap if label.wordWrap() else QTextOption.WrapMode.NoWrap)
+    doc.setDefaultTextOption(option)
+    if label.wordWrap():
+        doc.setTextWidth(rect.width())
+    width, height = doc.idealWidth(), doc.size().height()
+    if width <= rect.width() + 1 and height <= rect.height() + 1:
+        return ""
+    name = label.objectName() or type(label).__name__
+    return f"{name}: text {width:.0f}x{height:.0f} px in {rect.width()}x{rect.height()}: {label.text()!r}"
