@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from app.visuals.palettes import sequential_lut
 
@@ -205,13 +205,14 @@ class CkaHeatmap(pg.GraphicsLayoutWidget):
 
 
 class PosePairView(QWidget):
-    """Ground truth and the predictions of A and B for one sample, in one vispy 3D view."""
+    """Ground truth and the predictions of A and B for one sample, in one vispy 3D view; ``align``
+    is the 3D view's alignment control (the caller places the predictions by it)."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         from vispy import scene
 
-        from app.views.scene_view import make_canvas
+        from app.views.scene_view import align_combo, make_canvas
         from app.visuals.floor_visual import FloorVisual
         from app.visuals.skeleton_visual import SkeletonVisual
 
@@ -223,9 +224,17 @@ class PosePairView(QWidget):
         self.skeletons = {key: SkeletonVisual(parent=self.view.scene, width=4.0 if key == "gt" else 3.0,
                                               marker_size=9.0 if key == "gt" else 7.0) for key in MODEL_COLOURS}
         self.legend = QLabel("")
+        self.legend.setWordWrap(True)
+        self.align = align_combo("Align both predictions to the ground truth before drawing them (as the 3D view)")
         self._last = None  # (skeleton, poses, names) last drawn
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(QLabel("Align"))
+        top.addWidget(self.align)
+        top.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
         layout.addWidget(self.canvas.native, 1)
         layout.addWidget(self.legend)
 

@@ -46,6 +46,7 @@ class CompareView(AnalysisView):
         self.embeds: dict[str, object] = {}
         self.pose_precisions: dict[str, str] = {}  # key -> precision of the last predictions drawn
         self.pose_index = -1
+        self.pose_preds: dict[str, np.ndarray] = {}  # key -> (J, 3) root-relative mm, as predicted (unaligned)
         self._build_controls()
         self.strip.run.setText("Compare")
         self.pose_runner = self.add_runner(RunStrip())
@@ -107,6 +108,7 @@ class CompareView(AnalysisView):
         ws.compare_pair_changed.connect(self._on_workspace_compare_pair_changed)
         for combo in (self.checkpoint_a, self.checkpoint_b):
             combo.currentIndexChanged.connect(self._on_pair_changed)
+        self.poses.align.activated.connect(lambda _i: self._place_poses())
         self._on_pair_changed()
 
     def _on_workspace_compare_pair_changed(self, pair) -> None:
@@ -116,6 +118,10 @@ class CompareView(AnalysisView):
 
     def _on_pair_changed(self, *_args) -> None:
         self.workspace.compare_pair = (self.checkpoint_a.currentData(), self.checkpoint_b.currentData())
+        pair = [c.loaded() for c in (self.checkpoint_a, self.checkpoint_b)]
+        if self.poses.align.currentData() == "none" and any(ld is not None and ld.rotation_free for ld in pair):
+            self.poses.align.setCurrentIndex(self.poses.align.findData("rigid"))  # as the 3D view: align it
+        self._on_workspace_selection_changed(self.workspace.feed.selection)  # the new pair's poses
 
     # ------------------------------------------------------------------ running
     def request(self) -> CompareRequest | None:
@@ -246,8 +252,9 @@ class CompareView(AnalysisView):
             self.strip.show_message("info", msg.ONLY_2D.format(names=", ".join(only_2d)))
         if not predictors:
             self._draw_poses(index, {})
-            if not only_2d:
-                self.strip.show_message("info", msg.NO_POSE_HEADS)
+            if not only_2d:  # none chosen yet (still loading, at a start) is not "without pose heads"
+                chosen = all(c.loaded() is not None for c in (self.checkpoint_a, self.checkpoint_b))
+                self.strip.show_message("info", msg.NO_POSE_HEADS if chosen else msg.NEED_TWO)
             return
         precisions = {key: p.precision for key, p in predictors.items()}
         job = predict_samples_job(predictors, ds, index)
@@ -259,11 +266,27 @@ class CompareView(AnalysisView):
         if ds is None or not 0 <= index < len(ds):
             return
         self.pose_precisions = dict(precisions or {})
-        poses = {"gt": None, **{k: preds.get(k) for k in ("a", "b")}}
+        self.pose_preds = {k: preds[k] for k in ("a", "b") if preds.get(k) is not None}
+        self.pose_index = index
+        if self.pose_preds and self.strip.message.text() in (msg.NO_POSE_HEADS, msg.NEED_TWO):
+            self.strip.clear_message()  # said of an earlier pair
+        self._place_poses()
+
+    def _place_poses(self) -> None:
+        """The last predictions on the ground truth's root, aligned to it as the Align control says
+        (:func:`app.model.sample_data.place_prediction`, as the 3D view places its prediction)."""
+        from app.model.sample_data import place_prediction
+
+        ds, index = self.workspace.catalog.dataset, self.pose_index
+        if ds is None or not 0 <= index < len(ds):
+            return
+        root, align = ds.skeleton.root, self.poses.align.currentData()
+        gt = None
         if ds.joints_3d is not None:
             gt = np.asarray(ds.joints_3d[index], np.float64)
-            poses["gt"] = gt - gt[ds.skeleton.root]
-        self.pose_index = index
+            gt = gt - gt[root]
+        poses = {"gt": gt, **{k: place_prediction(np.asarray(p, np.float64), gt, root, align)
+                              for k, p in self.pose_preds.items()}}
         self.poses.set_poses(ds.skeleton, poses, self.names())
 
     # ------------------------------------------------------------------ export
@@ -285,8 +308,10 @@ class CompareView(AnalysisView):
                             self.structure.scan, prov)]
         index = self.pose_index
         if index >= 0:
-            figs.append(Figure("predictions_3d", f"Sample #{index}: ground truth and both predictions", self.poses,
-                               {**prov, "sample": index}))
+            align = self.poses.align.currentData()
+            figs.append(Figure("predictions_3d", f"Sample #{index}: ground truth and both predictions "
+                               f"({self.poses.align.currentText().lower()})", self.poses,
+                               {**prov, "sample": index, "alignment": align}))
         return figs
 
     def report_tables(self) -> list:

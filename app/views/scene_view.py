@@ -17,6 +17,15 @@ from app.visuals.layers import CameraLayer, HypothesesLayer, SkeletonLayer
 ALIGN_LABELS = {"none": "Unaligned", "rigid": "Rigid (R, t)", "similarity": "Procrustes (s, R, t)"}
 
 
+def align_combo(tip: str) -> QComboBox:
+    """The alignment control (one entry per mode of ``ALIGN_MODES``, data: the mode), shared by
+    the 3D view and Compare's 3D view."""
+    combo = QComboBox(toolTip=tip)
+    for mode in ALIGN_MODES:
+        combo.addItem(ALIGN_LABELS[mode], mode)
+    return combo
+
+
 def make_canvas(size=(800, 600)):
     """A vispy ``SceneCanvas`` on the PySide6 backend with one turntable view."""
     import vispy
@@ -51,9 +60,7 @@ class SceneView(QWidget):
     def _build_controls(self) -> None:
         self.k = QSpinBox(minimum=0, maximum=50, value=int(self.options.hypotheses), prefix="K ", visible=False,
                           toolTip="Sampled hypotheses drawn faintly around the mean (a VAE lifter); 0: none")
-        self.align = QComboBox(toolTip="Align the prediction to the ground truth before drawing (A)")
-        for mode in ALIGN_MODES:
-            self.align.addItem(ALIGN_LABELS[mode], mode)
+        self.align = align_combo("Align the prediction to the ground truth before drawing (A)")
         self.frustums = QCheckBox("Cameras", toolTip="Show the dataset's camera frustums (F)", checked=True)
         self.show_gt = QCheckBox("GT", toolTip="Show the ground truth", checked=True)
         self.show_pred = QCheckBox("Prediction", toolTip="Show the prediction", checked=True)
