@@ -11,7 +11,8 @@ models' layers on the same samples (cached, see :mod:`.features`), then computes
 - per layer and model, the health measures (:mod:`.health`: RankMe, spread, alignment, uniformity,
   kNN, cross-view retrieval, the 3D probe), and A - B for the layers both have;
 - the regression metrics of :func:`hpe_core.metric_report.evaluate` when both have pose heads, and each
-  model's one error measure (:mod:`hpe_core.error_measure`).
+  model's one error measure (:mod:`hpe_core.error_measure`), and the verdict by it
+  (:func:`pose_verdict`).
 """
 
 from __future__ import annotations
@@ -63,11 +64,47 @@ class CompareResult:
     health: dict[str, dict[str, dict]] = field(default_factory=dict)  # {"a"|"b"|"a_minus_b": {layer: measures}}
 
     def to_dict(self) -> dict:
+        verdict = pose_verdict(self)
         return {**self.info, "samples": self.samples, "layers_a": self.layers_a, "layers_b": self.layers_b,
                 "cka": self.cka.round(6).tolist(), "silhouette": self.silhouette,
                 "label_silhouette": self.label_silhouette, "collapse": self.collapse,
                 "retrieval": self.retrieval, "metrics": self.metrics, "error_measure": self.error_measure,
-                "health": self.health}
+                "health": self.health, "verdict": None if verdict is None else verdict.__dict__}
+
+
+@dataclass(frozen=True)
+class PoseVerdict:
+    """Which of A and B predicts poses better, by one error measure both are read by."""
+
+    measure: str          # "MPJPE" or "PA-MPJPE"
+    a: float              # mm
+    b: float              # mm
+    difference: float     # A - B, mm (negative: A is better)
+    better: str | None    # "a", "b", or None when they are equal at the 0.1 mm the numbers are shown to
+
+    def sentence(self, names: dict[str, str] | None = None) -> str:
+        """``A (simclr.pt) is better by 7.5 mm PA-MPJPE`` (``names``: {"a", "b"} -> file names)."""
+        names = names or {}
+        if self.better is None:
+            return f"A and B are equal by {self.measure} (at 0.1 mm)"
+        who = self.better.upper() + (f" ({names[self.better]})" if names.get(self.better) else "")
+        return f"{who} is better by {abs(self.difference):.1f} mm {self.measure}"
+
+
+def pose_verdict(result) -> PoseVerdict | None:
+    """The verdict of a :class:`CompareResult` with pose metrics (None without). Both checkpoints
+    are read by the same measure: their own when they share it, else PA-MPJPE (a head trained up to
+    a rotation is read only by it, and it is defined for every head)."""
+    metrics, measures = result.metrics, result.error_measure or {}
+    if not metrics:
+        return None
+    names = {measures.get("a", "MPJPE"), measures.get("b", "MPJPE")}
+    measure = names.pop() if len(names) == 1 else "PA-MPJPE"
+    key = {"MPJPE": "mpjpe", "PA-MPJPE": "pa_mpjpe"}[measure]
+    a, b = float(metrics["a"][key]), float(metrics["b"][key])
+    diff = a - b
+    better = None if round(abs(diff), 1) == 0.0 else ("a" if diff < 0 else "b")
+    return PoseVerdict(measure, a, b, diff, better)
 
 
 def _layers_of(path, wanted) -> tuple[str, ...]:

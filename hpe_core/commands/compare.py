@@ -74,6 +74,10 @@ def _text(payload: dict) -> str:
             measure = (payload.get("error_measure") or {}).get(key, "MPJPE")
             lines.append(f"metrics {key.upper()}   MPJPE {m['mpjpe']:.1f} mm, PA-MPJPE {m['pa_mpjpe']:.1f} mm "
                          f"(read by {measure})")
+    if payload.get("verdict"):
+        from hpe_core.analysis.compare import PoseVerdict
+
+        lines.append(f"verdict     {PoseVerdict(**payload['verdict']).sentence()}")
     return "\n".join(lines)
 
 

@@ -179,3 +179,25 @@ def test_demo_simclr_encoder_retrieves_the_same_pose_across_cameras(tmp_path):
                                ds.camera_id[emb.indices])
     assert got["queries"] == 240 and got["chance_top1"] == pytest.approx(3 / 180)
     assert got["top1"] >= 5 * got["chance_top1"] and got["top5"] >= 3 * got["chance_top5"]
+
+
+@pytest.mark.parametrize("measures, expected", [
+    ({"a": "PA-MPJPE", "b": "PA-MPJPE"}, ("PA-MPJPE", 60.0, 70.0, "a")),  # both rotation-aligned heads
+    ({"a": "MPJPE", "b": "MPJPE"}, ("MPJPE", 900.0, 800.0, "b")),
+    ({"a": "PA-MPJPE", "b": "MPJPE"}, ("PA-MPJPE", 60.0, 70.0, "a")),  # one such head: the measure both have
+])
+def test_the_verdict_reads_both_by_one_error_measure(measures, expected):
+    from types import SimpleNamespace
+
+    from hpe_core.analysis.compare import pose_verdict
+
+    metrics = {"a": {"mpjpe": 900.0, "pa_mpjpe": 60.0}, "b": {"mpjpe": 800.0, "pa_mpjpe": 70.0}}
+    verdict = pose_verdict(SimpleNamespace(metrics=metrics, error_measure=measures))
+    assert (verdict.measure, verdict.a, verdict.b, verdict.better) == expected
+    assert verdict.difference == pytest.approx(expected[1] - expected[2])
+    tie = {"a": {"mpjpe": 50.0, "pa_mpjpe": 40.04}, "b": {"mpjpe": 50.0, "pa_mpjpe": 40.0}}
+    assert pose_verdict(SimpleNamespace(metrics=tie, error_measure=measures)).better is None  # equal at 0.1 mm
+    assert pose_verdict(SimpleNamespace(metrics=None, error_measure=measures)) is None
+    measure, a, b, better = expected
+    assert verdict.sentence({"a": "a.pt", "b": "b.pt"}) == (
+        f"{better.upper()} ({better}.pt) is better by {abs(a - b):.1f} mm {measure}")
