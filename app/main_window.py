@@ -129,6 +129,9 @@ class MainWindow(QMainWindow):
             _, module, cls = ANALYSIS_VIEWS[name]
             dock.view = getattr(importlib.import_module(module), cls)(self.workspace)
             dock.setWidget(scrolled(dock.view))  # below its minimum size it scrolls, never grows the window
+            full = getattr(dock.view, "full_view_requested", None)  # a view whose docked body is a summary
+            if full is not None:
+                full.connect(lambda d=dock: self.dock_layout.maximise(d))
         return dock.view
 
     def _build_training(self) -> None:

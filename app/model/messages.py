@@ -59,6 +59,7 @@ REPORT_DONE = "Report of {models} on {samples:,} samples written to {path} (open
 REPORT_FAILED = "Report failed: {why}"
 REPORT_CANCELLED = "Report cancelled; nothing was written to {path}"
 NEED_REPORT_INPUT = "Open a dataset and a checkpoint or predictions file to report on"
+COMPARING = "Comparing A and B…"
 NO_POSE_HEADS = "Pose metrics and predictions need two checkpoints with pose heads"
 NOT_ON_DATASET = "The last result was computed on another dataset; run again"
 

@@ -147,7 +147,10 @@ class MetricsTable(QTableWidget):
         self.rows: list[list] = []
 
     def set_result(self, result, name_a: str, name_b: str, layer: str | None = None) -> None:
-        self.setHorizontalHeaderLabels(["metric", f"A: {name_a}", f"B: {name_b}", "A − B"])
+        """The rows of ``result``; the columns are headed A and B (narrow: the table fits beside the
+        plots), the checkpoints' names in the headers' tooltips."""
+        for c, tip in ((1, f"A: {name_a}"), (2, f"B: {name_b}"), (3, f"A: {name_a} − B: {name_b}")):
+            self.horizontalHeaderItem(c).setToolTip(tip)
         self.rows = metric_rows(result, layer)
         self.setRowCount(len(self.rows))
         for r, row in enumerate(self.rows):
@@ -161,6 +164,11 @@ class MetricsTable(QTableWidget):
     def clear_result(self) -> None:
         self.rows = []
         self.setRowCount(0)
+
+    def needed_width(self) -> int:
+        """The width that shows every column whole (header, cells, the vertical scroll bar)."""
+        columns = sum(self.columnWidth(c) for c in range(self.columnCount()))
+        return columns + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth() + 2
 
 
 class CkaHeatmap(pg.GraphicsLayoutWidget):

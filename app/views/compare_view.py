@@ -13,14 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCursor
-from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QSplitter, QTabWidget, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from app.model import messages as msg
 from app.views.analysis_controls import METHOD_LABELS, CheckpointCombo, RunStrip, layer_combo, method_combo
 from app.views.analysis_view import AnalysisView
 from app.views.compare_panels import CkaHeatmap, Conv1Pair, MetricsTable, PosePairView, collapse_warnings
+from app.views.compare_summary import CompareSummary
 from app.views.embedding_colours import colour_codes, describe_sample
 from app.views.structure_panel import StructurePanel
 from app.visuals.binding import bind
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     from app.workspace import Workspace
 
 
+FULL_SIZE = (1000, 500)  # the full view from this size of the view up (maximised at 1280×720); below, the summary
+
+
 def predicts_3d(loaded) -> bool:
     """A 3D pose to draw: a regressor, a lifter, a multitask model or a predictions file (not a
     heatmap network, whose only output is 2D)."""
@@ -40,6 +44,7 @@ def predicts_3d(loaded) -> bool:
 
 class CompareView(AnalysisView):
     REPORT_TITLE = "Side-by-side comparison"
+    full_view_requested = Signal()  # the summary's button: the window gives the view its room
 
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(workspace, parent)
@@ -74,27 +79,49 @@ class CompareView(AnalysisView):
             self.split.addItem(s, s)
 
     def _layout(self) -> None:
+        """Two bodies: the summary (docked) and the full view (given the room), one shown at a time."""
+        self.summary = CompareSummary()
         columns = QSplitter(Qt.Orientation.Horizontal)
         columns.setChildrenCollapsible(False)
-        columns.addWidget(self.plots["a"])
-        columns.addWidget(self.plots["b"])
-        self.tabs = QTabWidget()  # one analysis at a time, at a readable size
-        for w, title in ((self.structure, "Silhouettes"), (self.cka, "CKA"), (self.conv1, "conv1")):
+        for w in (self.plots["a"], self.plots["b"]):
+            columns.addWidget(w)
+        self.measures_split = QSplitter(Qt.Orientation.Horizontal)  # the table at its columns' width, the poses beside
+        self.measures_split.setChildrenCollapsible(False)
+        self.measures_split.addWidget(self.metrics)
+        self.measures_split.addWidget(self.poses)
+        self.measures_split.setStretchFactor(1, 1)
+        self.tabs = QTabWidget()  # one part at a time, at the full size of the view
+        for w, title in ((self.measures_split, "Measures and poses"), (columns, "Embeddings"),
+                         (self.structure, "Silhouettes"), (self.cka, "CKA"), (self.conv1, "conv1")):
             self.tabs.addTab(w, title)
-        bottom = QSplitter(Qt.Orientation.Horizontal)
-        bottom.setChildrenCollapsible(False)
-        for w in (self.metrics, self.tabs, self.poses):
-            bottom.addWidget(w)
-        bottom.setSizes([560, 560, 320])  # the table's A, B and A − B columns side by side
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.setChildrenCollapsible(False)
-        split.addWidget(columns)
-        split.addWidget(bottom)
-        split.setStretchFactor(0, 1)
-        split.setStretchFactor(1, 1)
-        split.setSizes([420, 360])
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.tabs)
+        self.tabs.hide()
         self.set_skeleton([QLabel("A"), self.checkpoint_a, QLabel("B"), self.checkpoint_b, self.layer, self.method,
-                           self.clusters, QLabel("samples"), self.samples, self.split], split)
+                           self.clusters, QLabel("samples"), self.samples, self.split], body)
+
+    @property
+    def full(self) -> bool:
+        """The full view is shown (else the summary)."""
+        return not self.tabs.isHidden()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        full = self.width() >= FULL_SIZE[0] and self.height() >= FULL_SIZE[1]
+        if full != self.full:
+            self.summary.setVisible(not full)
+            self.tabs.setVisible(full)
+            if full:
+                self._fit_table()
+
+    def _fit_table(self) -> None:
+        """The table as wide as its columns (none cut), the poses the rest."""
+        total = sum(self.measures_split.sizes()) or self.measures_split.width()
+        need = min(self.metrics.needed_width(), total * 2 // 3)
+        self.measures_split.setSizes([need, max(total - need, 1)])
 
     def _wire(self) -> None:
         ws = self.workspace
@@ -109,6 +136,7 @@ class CompareView(AnalysisView):
         for combo in (self.checkpoint_a, self.checkpoint_b):
             combo.currentIndexChanged.connect(self._on_pair_changed)
         self.poses.align.activated.connect(lambda _i: self._place_poses())
+        self.summary.open_full.connect(self.full_view_requested)
         self._on_pair_changed()
 
     def _on_workspace_compare_pair_changed(self, pair) -> None:
@@ -148,6 +176,7 @@ class CompareView(AnalysisView):
         if req is None:
             return
         self.embeds = {}
+        self.summary.clear(msg.COMPARING)
         self.structure_runner.cancel()
         self.structures = {}
         self.structure.clear()
@@ -164,6 +193,8 @@ class CompareView(AnalysisView):
         if item[0] == "compare":
             names = self.names()
             self.metrics.set_result(item[1], names["a"], names["b"], self.layer.currentData())
+            self.summary.set_result(item[1], names)
+            self._fit_table()
             self.cka.set_data(item[1].layers_a, item[1].layers_b, item[1].cka, f"A: {names['a']}", f"B: {names['b']}")
         elif item[0] == "embed":
             self._show_column(item[1], item[2])
@@ -172,6 +203,8 @@ class CompareView(AnalysisView):
         self.bundle = bundle
         names = self.names()
         self.metrics.set_result(bundle.compare, names["a"], names["b"], bundle.request.layer)
+        self.summary.set_result(bundle.compare, names)
+        self._fit_table()
         self.cka.set_data(bundle.compare.layers_a, bundle.compare.layers_b, bundle.compare.cka,
                           f"A: {names['a']}", f"B: {names['b']}")
         for key, result in bundle.embeds.items():

@@ -264,3 +264,70 @@ def test_compare_follows_a_device_switch_from_fp32_to_bf16(qtbot, compare, afile
     assert view.pose_precisions == {"a": "bf16", "b": "bf16"}
     assert after_dtypes == {torch.bfloat16}  # every convolution since the switch ran in bf16
     assert all(len(view.poses.skeletons[k].joints) == ws.catalog.dataset.skeleton.num_joints for k in ("a", "b"))
+
+
+def _texts_overlap(chart) -> list:
+    """Pairs of the chart's value labels whose text boxes (scene px, the item less its document's
+    margin) overlap, and labels outside the plot."""
+    import pyqtgraph as pg
+
+    texts = [t for t in chart._items if isinstance(t, pg.TextItem)]
+    margins = [t.textItem.document().documentMargin() for t in texts]
+    rects = [t.sceneBoundingRect().adjusted(m, m, -m, -m) for t, m in zip(texts, margins)]
+    assert len(rects) >= 8  # two series of at least four groups
+    view = chart.plot_item.vb.sceneBoundingRect()
+    bad = [(i, j) for i, a in enumerate(rects) for j, b in enumerate(rects[:i]) if a.intersects(b)]
+    return bad + [("outside", i) for i, r in enumerate(rects) if not view.contains(r)]
+
+
+def _columns_cut(table) -> list:
+    """The columns narrower than their header's or a cell's text (font metrics), or beyond the viewport."""
+    fm, header = table.fontMetrics(), table.horizontalHeader()
+    pad = 2 * table.style().pixelMetric(table.style().PixelMetric.PM_FocusFrameHMargin) + 2
+    cut = []
+    for c in range(table.columnCount()):
+        texts = [table.item(r, c).text() for r in range(table.rowCount()) if table.item(r, c)]
+        need = max([header.fontMetrics().horizontalAdvance(table.horizontalHeaderItem(c).text()),
+                    *(fm.horizontalAdvance(t) for t in texts)]) + pad
+        if table.columnWidth(c) < need or table.columnViewportPosition(c) + table.columnWidth(c) > \
+                table.viewport().width():
+            cut.append((c, table.columnWidth(c), need, table.viewport().width()))
+    return cut
+
+
+def test_docked_compare_is_a_summary_that_opens_a_full_view_fitting_1280x720(qtbot, window, afiles):  # noqa: F811
+    """Docked at 1600×1000 and 1280×720: the error measures, A − B and the verdict, whole; its button
+    opens the full view, which at 1280×720 shows every table column whole and the clusters-and-labels
+    bars' value labels apart (issue 29, item 8)."""
+    from PySide6.QtCore import Qt
+
+    from hpe_core.analysis.compare import pose_verdict
+    from layout_check import text_overflow
+
+    ws = window.workspace
+    window.resize(1600, 1000)
+    window.actions_["show_compare"].trigger()
+    view = window.analysis_view("compare")
+    run_compare(qtbot, ws, view, afiles.simclr_regress, afiles.simsiam_regress, afiles.dataset)
+    qtbot.waitUntil(lambda: bool(view.structures) and not view.structure_runner.running(), timeout=60_000)
+    verdict = pose_verdict(view.bundle.compare)
+    for size in ((1600, 1000), (1280, 720)):
+        window.resize(*size)
+        qtbot.waitUntil(lambda: view.summary.isVisible() and not view.tabs.isVisible())
+        qtbot.wait(50)
+        shown = [w for w in view.summary.labels() if w.isVisible() and w.text()]
+        assert [text_overflow(w) for w in shown if text_overflow(w)] == [], size
+        texts = " ".join(w.text() for w in shown)
+        assert verdict.sentence(view.names()) in texts and f"{verdict.a:.1f}" in texts
+        assert f"{verdict.difference:+.1f}" in texts and view.summary.full.isVisible()
+    qtbot.mouseClick(view.summary.full, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.dock_layout.maximised is window.analysis_docks["compare"] and view.full)
+    qtbot.waitUntil(lambda: view.metrics.isVisible())
+    qtbot.wait(100)
+    assert (window.width(), window.height()) == (1280, 720)
+    assert _columns_cut(view.metrics) == []
+    assert not view.metrics.horizontalScrollBar().isVisible()
+    view.tabs.setCurrentWidget(view.structure)
+    qtbot.waitUntil(lambda: view.structure.chart.isVisible())
+    qtbot.wait(100)
+    assert _texts_overlap(view.structure.chart) == []
