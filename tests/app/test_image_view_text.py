@@ -4,24 +4,8 @@ label's text, laid out in its font as Qt lays it out, fits the label (issue 29, 
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from layout_check import text_overflow
-
-ROOT = Path(__file__).resolve().parents[2]
-HEATMAP, LIFTER = ROOT / "resources" / "demo" / "heatmap2d.pt", ROOT / "resources" / "demo" / "lifter.pt"
-
-
-@pytest.fixture(scope="module")
-def synth(tmp_path_factory):
-    from hpe_core.datasets.synthetic import SynthSpec, synthesize
-    from hpe_core.progress import NullProgress
-
-    root = tmp_path_factory.mktemp("text") / "data"
-    synthesize(SynthSpec(root, poses=6, cameras=2, size=96, subjects=2, seed=5), NullProgress())
-    return root
+from test_seed001_view import HEATMAP, LIFTER, synth  # noqa: F401 (its small synthetic set and demo models)
 
 
 def test_at_1440x900_title_metrics_and_footer_are_shown_whole(qtbot, window, synth):
