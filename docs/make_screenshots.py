@@ -2,10 +2,10 @@
 
     xvfb-run -a -s "-screen 0 1600x1000x24" python3 docs/make_screenshots.py [OUT_FOLDER]
 
-docs/screenshot.png (browser, image and 3D view), docs/compare.png (Compare, SimCLR vs SimSiam
-demo checkpoints, maximised), docs/explorer.png (the embedding explorer with the silhouettes of
-the dataset's labels and the scan over k, maximised), docs/figure-3d.png (a 3D figure as
-Export Figure… writes it). Each is saved as an optimised palette PNG.
+docs/screenshot.png (browser, image and 3D view), docs/explorer.png (the embedding explorer with
+the silhouettes of the dataset's labels and the scan over k, maximised), docs/figure-3d.png (a 3D
+figure as Export Figure… writes it). Each is saved as an optimised palette PNG. Compare's screenshots are
+made by make_compare_screenshots.py.
 """
 
 from __future__ import annotations
@@ -87,18 +87,7 @@ def main(out: Path) -> int:
     save_small(QImage(str(out / "figure-3d-full.png")), out / "figure-3d.png")
     (out / "figure-3d-full.png").unlink()
 
-    compare = show_analysis(window, "compare")
     keys = {c.path.name: k for k, c in ws.catalog.checkpoints.items()}
-    compare.checkpoint_a.select_key(keys["simclr_regress2.pt"])
-    compare.checkpoint_b.select_key(keys["simsiam_regress2.pt"])
-    compare.samples.setValue(1000)
-    compare.run()
-    wait(app, lambda: compare.bundle is not None and compare.structures, "Compare and its silhouettes", 1800)
-    window.dock_layout.maximise(window.analysis_docks["compare"])
-    spin(app, 2.0)
-    save_small(window.grab().toImage(), out / "compare.png")
-    window.dock_layout.restore()
-
     explorer = show_analysis(window, "embedding")
     explorer.checkpoint.select_key(keys["simclr_regress2.pt"])
     explorer.samples.setValue(1500)

@@ -33,7 +33,9 @@ def metric_rows(result, layer: str | None = None) -> list[list]:
     every layer), the collapse check per layer, retrieval."""
     rows: list[list] = [["samples", result.samples, result.samples]]
     rows += _pose_rows(result) + _silhouette_rows(result, layer) + _collapse_rows(result) + _retrieval_rows(result)
-    return [row + [_difference(row[1], row[2])] for row in rows] + health_rows(result, layer)
+    rows = [row + [_difference(row[1], row[2])] for row in rows] + health_rows(result, layer)
+    rows[0][3] = None  # the same samples for both
+    return rows
 
 
 HEALTH_LAYERS = ("encoder", "projection", "prediction")  # the health rows' layers when none is chosen
@@ -267,9 +269,11 @@ class PosePairView(QWidget):
                 visual.clear()
         parts = []
         for key in ("gt", "a", "b"):
-            if key in shown:
-                r, g, b = (int(c * 255) for c in MODEL_COLOURS[key])
-                parts.append(f'<span style="color: rgb({r},{g},{b})">■ {names.get(key, key)}</span>')
+            if key in shown:  # the ground truth's light grey is unreadable on a light window: a grey marker
+                rgb = "150,150,150" if key == "gt" else ",".join(str(int(c * 255)) for c in MODEL_COLOURS[key])
+                name = names.get(key, key)
+                text = name if key == "gt" else f'<span style="color: rgb({rgb})">{name}</span>'
+                parts.append(f'<span style="color: rgb({rgb})">■</span> {text}')
         self.legend.setText("  ".join(parts))
         self.canvas.update()
 
