@@ -16,6 +16,7 @@ Every image is a flat grey whose level encodes its row, so a test can tell which
 
 from __future__ import annotations
 
+import json
 import pickle
 import struct
 from pathlib import Path
@@ -56,17 +57,19 @@ def _boxes(part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (lo + hi) / 2, 1.2 * (hi - lo).max(1) / 200
 
 
-def write_mmpose_h36m(root: Path, seed: int = 0) -> dict:
-    """``root/processed/annotation_body3d/{cameras.pkl, fps10/h36m_test.npz}`` + ``root/processed/images/``."""
+def write_mmpose_h36m(root: Path, seed: int = 0, zoom: int = 1) -> dict:
+    """``root/processed/annotation_body3d/{cameras.pkl, fps10/h36m_test.npz}`` + ``root/processed/images/``
+    (``zoom``: images ``zoom`` times 64 x 48, the intrinsics with them)."""
     rng = np.random.default_rng(seed)
     ids = ("54138969", "55011271")
     cameras, rows = {}, []
     for subject in ("S9", "S11"):
         for c, cid in enumerate(ids):
             R, centre = look_at(0.6 * c + 0.1 * int(subject[1:]))
-            cameras[(subject, cid)] = {"R": R, "T": centre.reshape(3, 1), "c": np.array([[32.0], [24.0]]),
-                                       "f": np.array([[60.0], [61.0]]), "k": np.array([[0.02], [-0.01], [0.003]]),
-                                       "p": np.array([[0.001], [-0.002]]), "w": W, "h": H,
+            cameras[(subject, cid)] = {"R": R, "T": centre.reshape(3, 1), "c": np.array([[32.0], [24.0]]) * zoom,
+                                       "f": np.array([[60.0], [61.0]]) * zoom,
+                                       "k": np.array([[0.02], [-0.01], [0.003]]),
+                                       "p": np.array([[0.001], [-0.002]]), "w": W * zoom, "h": H * zoom,
                                        "name": f"camera{c + 1}", "id": cid}
     for subject, action in (("S9", "Walking_1"), ("S11", "Directions")):
         world = rng.normal(0, 0.25, (3, 17, 3))  # metres
@@ -86,7 +89,7 @@ def write_mmpose_h36m(root: Path, seed: int = 0) -> dict:
     with open(folder / "cameras.pkl", "wb") as fh:
         pickle.dump(cameras, fh)
     for k, name in enumerate(names):
-        grey(root / "processed" / "images" / name, 10 + 5 * k)
+        grey(root / "processed" / "images" / name, 10 + 5 * k, (W * zoom, H * zoom))
     return {"npz": folder / "fps10" / "h36m_test.npz", "names": names, "S": S, "part": part, "center": center,
             "scale": scale, "cameras": cameras, "world": np.stack([r[3] for r in rows])}
 
@@ -132,15 +135,15 @@ def _matlab_v73(path: Path, fields: dict) -> None:
         fh.write(text.ljust(116) + b"\0" * 8 + b"\x00\x02" + b"IM")
 
 
-def write_3dhp_test(root: Path, version: str, seed: int = 2) -> dict:
+def write_3dhp_test(root: Path, version: str, seed: int = 2, zoom: int = 1) -> dict:
     """``root/TS1`` (2048-wide in the real set) and ``root/TS5``: annot_data.mat of ``version`` ("v5" or
-    "v7.3") + the valid frames' images. Returns the MATLAB-shaped arrays per sequence."""
+    "v7.3") + the valid frames' images (``zoom`` times 64 x 48). Returns the MATLAB-shaped arrays per sequence."""
     from scipy.io import savemat
 
     rng = np.random.default_rng(seed)
     out = {}
-    for ts, n, size in (("TS1", 5, (W, H)), ("TS5", 3, (H, W))):
-        K = np.array([[50.0, 0, size[0] / 2], [0, 51.0, size[1] / 2], [0, 0, 1]])
+    for ts, n, size in (("TS1", 5, (W * zoom, H * zoom)), ("TS5", 3, (H * zoom, W * zoom))):
+        K = np.array([[50.0 * zoom, 0, size[0] / 2], [0, 51.0 * zoom, size[1] / 2], [0, 0, 1]])
         annot3 = rng.normal(0, 250, (n, 17, 3)) + [0, 0, 4000.0]  # mm, camera frame
         annot2 = annot3[..., :2] / annot3[..., 2:] * K[[0, 1], [0, 1]] + K[:2, 2]
         fields = {"annot2": annot2.T[:, :, None, :], "annot3": annot3.T[:, :, None, :],  # 2x17x1xN, 3x17x1xN
@@ -193,8 +196,9 @@ def py2_pickle(obj, path: Path) -> None:
         Py2Pickler(fh).dump(obj)
 
 
-def write_pw3d(root: Path, seed: int = 3) -> dict:
-    """``root/sequenceFiles/{test,validation}/*.pkl`` + ``root/imageFiles/<seq>/image_%05d.jpg`` (portrait)."""
+def write_pw3d(root: Path, seed: int = 3, zoom: int = 1) -> dict:
+    """``root/sequenceFiles/{test,validation}/*.pkl`` + ``root/imageFiles/<seq>/image_%05d.jpg`` (portrait,
+    ``zoom`` times 48 x 64)."""
     rng = np.random.default_rng(seed)
     out = {}
     for split, seq, actors, t in (("test", "downtown_walking_00", 2, 4), ("validation", "courtyard_hug_01", 1, 3)):
@@ -203,15 +207,29 @@ def write_pw3d(root: Path, seed: int = 3) -> dict:
             R, centre = look_at(0.05 * f)
             cam_poses[f, :3, :3], cam_poses[f, :3, 3] = R.T, -R.T @ centre
         doc = {"sequence": seq, "genders": ["m", "f"][:actors], "cam_intrinsics": np.array(
-                   [[50.0, 0, H / 2], [0, 50.0, W / 2], [0, 0, 1]]), "cam_poses": cam_poses,
+                   [[50.0 * zoom, 0, H * zoom / 2], [0, 50.0 * zoom, W * zoom / 2], [0, 0, 1]]),
+               "cam_poses": cam_poses,
                "img_frame_ids": np.arange(t) * 2, "betas": [rng.normal(size=10) for _ in range(actors)],
                "poses": [rng.normal(size=(t, 72)) for _ in range(actors)],
                "trans": [rng.normal(size=(t, 3)) for _ in range(actors)],
                "jointPositions": [rng.normal(0, 0.3, (t, 72)) + np.tile([0.5 * a, 0, 0], 24) for a in range(actors)],
-               "poses2d": [rng.uniform(0, 48, (t, 3, 18)) for _ in range(actors)],
+               "poses2d": [rng.uniform(0, 48, (t, 3, 18)) * [[zoom], [zoom], [1]] for _ in range(actors)],
                "campose_valid": [np.array([1, 1, 0, 1][:t]) if a == 1 else np.ones(t) for a in range(actors)]}
         py2_pickle(doc, root / "sequenceFiles" / split / f"{seq}.pkl")
         for f in range(t):
-            grey(root / "imageFiles" / seq / f"image_{f:05d}.jpg", 50 + 30 * f, (H, W))
+            grey(root / "imageFiles" / seq / f"image_{f:05d}.jpg", 50 + 30 * f, (H * zoom, W * zoom))
         out[seq] = doc
     return out
+
+
+def write_detections(dataset, path: Path) -> Path:
+    """A person detector's COCO results JSON for ``dataset`` (MPI-INF-3DHP's test set has no boxes of
+    its own): one detection per row, its 2D joints' box grown as ``--crop gt`` grows it, named by the
+    row's image."""
+    from hpe_core.datasets.boxes import boxes_from_joints
+
+    boxes = boxes_from_joints(dataset.joints_2d, dataset.visible)
+    doc = [{"image_id": dataset.images.name(dataset.row(i)), "category_id": 1, "score": 0.9,
+            "bbox": [float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])]} for i, b in enumerate(boxes)]
+    path.write_text(json.dumps(doc))
+    return path
