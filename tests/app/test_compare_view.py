@@ -69,6 +69,9 @@ def test_metrics_cka_and_columns_are_what_hpe_compare_prints(qtbot, compared, af
         assert got == [pytest.approx(w) if w is not None else None for w in want]
     texts = [view.metrics.item(r, 1).text() for r in range(view.metrics.rowCount())]
     assert f"{cli['metrics']['a']['mpjpe']:.1f}" in texts
+    verdict = cli["verdict"]  # the summary's verdict is hpe compare's
+    assert verdict["measure"] == "MPJPE" and verdict["a"] == pytest.approx(cli["metrics"]["a"]["mpjpe"], rel=1e-9)
+    assert f"{verdict['difference']:+.1f}" in " ".join(w.text() for w in view.summary.labels())
     # both columns: same samples, same method; each column's silhouette is hpe embed's
     ia, ib = (np.asarray(b.embeds[k].indices) for k in ("a", "b"))
     np.testing.assert_array_equal(ia, ib)
