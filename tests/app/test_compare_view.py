@@ -174,17 +174,21 @@ def test_rotation_aligned_heads_are_drawn_aligned_with_the_3d_views_control(qtbo
         assert sse["rigid", key] < sse["none", key]
     combo.setCurrentIndex(combo.findData("rigid"))
     combo.activated.emit(combo.currentIndex())
-    from PySide6.QtGui import QImage, QPainter
-
-    image = QImage(400, 300, QImage.Format.Format_RGB32)
-    image.fill(0xFFFFFFFF)
-    painter = QPainter(image)
-    view.poses.paint_figure(painter, 400, 300)
-    painter.end()
+    assert not blank(_painted_figure(view.poses))  # the figure is painted from the aligned skeletons drawn
     np.testing.assert_allclose(drawn_errors("a"), np.linalg.norm(
         place_prediction(view.pose_preds["a"], gt, ds.skeleton.root, "rigid") - gt, axis=1), rtol=1e-4, atol=1e-2)
-    bits = np.frombuffer(image.constBits(), np.uint8).reshape(300, 400, 4)
-    assert not blank(bits[..., :3])
+
+
+def _painted_figure(poses, width: int = 400, height: int = 300) -> np.ndarray:
+    """(H, W, 3) uint8 of the 3D poses painted as an exported figure."""
+    from PySide6.QtGui import QImage, QPainter
+
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    image.fill(0xFFFFFFFF)
+    painter = QPainter(image)
+    poses.paint_figure(painter, width, height)
+    painter.end()
+    return np.frombuffer(image.constBits(), np.uint8).reshape(height, width, 4)[..., :3].copy()
 
 
 def test_no_false_pose_heads_message_while_checkpoints_load(qtbot, compare, files, tmp_path):
