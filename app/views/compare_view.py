@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
@@ -115,11 +115,13 @@ class CompareView(AnalysisView):
             self.summary.setVisible(not full)
             self.tabs.setVisible(full)
             if full:
-                self._fit_table()
+                QTimer.singleShot(0, self._fit_table)  # once the tabs are laid out at their new size
 
     def _fit_table(self) -> None:
-        """The table as wide as its columns (none cut), the poses the rest."""
-        total = sum(self.measures_split.sizes()) or self.measures_split.width()
+        """The table as wide as its columns (none cut), the poses the rest (in the full view)."""
+        if not self.full:
+            return
+        total = self.measures_split.width()
         need = min(self.metrics.needed_width(), total * 2 // 3)
         self.measures_split.setSizes([need, max(total - need, 1)])
 
