@@ -60,6 +60,8 @@ REPORT_FAILED = "Report failed: {why}"
 REPORT_CANCELLED = "Report cancelled; nothing was written to {path}"
 NEED_REPORT_INPUT = "Open a dataset and a checkpoint or predictions file to report on"
 COMPARING = "Comparing A and B…"
+COMPARE_HINT = "Choose A and B above and press Compare: their error measures, A − B and the verdict show here."
+COMPARE_NO_POSES = "No pose metrics: A or B has no pose head (the full view compares their features)."
 NO_POSE_HEADS = "Pose metrics and predictions need two checkpoints with pose heads"
 NOT_ON_DATASET = "The last result was computed on another dataset; run again"
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-HINT = "Choose A and B above and press Compare: their error measures, A − B and the verdict show here."
-NO_POSES = "No pose metrics: A or B has no pose head (the full view compares their features)."
+from app.model import messages as msg
+
 FULL_TIP = "Compare in full: the embeddings side by side, the table of every measure, silhouettes, CKA, conv1"
 
 
@@ -35,7 +35,7 @@ class CompareSummary(QWidget):
         self.rows = [[_label(name=f"compareSummary{r}{c}", align=None if c == "Measure" else right)
                       for c in ("Measure", "A", "B", "Diff")] for r in (0, 1)]
         self.also = _label(name="compareSummaryAlso")  # each checkpoint's measure, what is not meaningful
-        self.verdict = _label(HINT, "compareVerdict")
+        self.verdict = _label(msg.COMPARE_HINT, "compareVerdict")
         self.full = QPushButton("Open the full view", toolTip=FULL_TIP)
         self.full.clicked.connect(self.open_full)
         grid = QGridLayout()
@@ -60,7 +60,7 @@ class CompareSummary(QWidget):
     def labels(self) -> list[QLabel]:
         return [self.names, *self.headers, *(w for row in self.rows for w in row), self.also, self.verdict]
 
-    def clear(self, text: str = HINT) -> None:
+    def clear(self, text: str = msg.COMPARE_HINT) -> None:
         for w in self.labels():
             w.setText("")
         for w in self.headers:
@@ -73,7 +73,7 @@ class CompareSummary(QWidget):
 
         verdict = pose_verdict(result)
         if verdict is None:
-            self.clear(NO_POSES)
+            self.clear(msg.COMPARE_NO_POSES)
             return
         self.names.setText(f"<b>A</b>: {names['a']}<br><b>B</b>: {names['b']}")
         for w, title in zip(self.headers, ("A", "B", "A − B")):

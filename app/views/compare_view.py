@@ -4,7 +4,9 @@ One worker runs :func:`app.workers.analysis_jobs.compare_job`: ``hpe_core``'s
 ``compare_checkpoints`` (the numbers ``hpe compare`` prints: CKA, silhouette per layer,
 cross-view retrieval, pose metrics), then both models' embeddings with the same method and
 samples, and both conv1 reports. The two scatter columns share hover and selection; the
-selected sample's predictions by both models are drawn in one 3D view.
+selected sample's predictions by both models are drawn in one 3D view, aligned to the ground
+truth by the 3D view's Align control. Docked (below ``FULL_SIZE``) the view shows a summary
+(``compare_summary``), whose button asks the window for the room of the full view.
 """
 
 from __future__ import annotations

@@ -230,6 +230,7 @@ def test_encoders_without_pose_heads_compare_without_pose_metrics(qtbot, compare
     row = next(r for r in view.metrics.rows if r[0] == "silhouette · prediction")
     assert row[1] is None and row[2] is not None
     assert view.strip.message.text() == msg.NO_POSE_HEADS
+    assert view.summary.verdict.text() == msg.COMPARE_NO_POSES  # no verdict without pose metrics
 
 
 def test_compare_follows_a_device_switch_from_fp32_to_bf16(qtbot, compare, afiles):  # noqa: F811
