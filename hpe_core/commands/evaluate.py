@@ -43,13 +43,44 @@ def register(subparsers) -> None:
     p.add_argument("--hypotheses", type=int, default=10, metavar="K",
                    help="a lifter (vae_lifter) checkpoint: also score the best of K sampled hypotheses "
                         "(an oracle pick per sample; default 10, 0: the mean hypothesis only)")
+    add_protocol_args(p)
     add_crop_args(p)
     add_device_args(p, precision=True)
     add_json_flag(p)
     p.set_defaults(func=run)
 
 
+def add_protocol_args(p) -> None:
+    from hpe_core.protocols import PROTOCOLS
+
+    p.add_argument("--protocol", metavar="NAME", help=f"score by a published protocol: {', '.join(PROTOCOLS)} "
+                   "(see README 'Protocols'); the output carries its manifest")
+    p.add_argument("--joints", metavar="N", help="the protocol's joint variant: h36m-p1/p2 17|16|14 (default 17), "
+                   "3dhp 14|17 (default 14)")
+
+
+def protocol_args(args: argparse.Namespace) -> tuple[str | None, int | None]:
+    """``(--protocol, --joints)`` checked: InputError naming the argument when they do not fit."""
+    from hpe_core.errors import InputError
+    from hpe_core.inference.protocol_scoring import check_protocol
+
+    joints = args.joints
+    if joints is not None:
+        if not str(joints).isdigit():
+            raise InputError(f"--joints {joints}: expected a joint count")
+        if args.protocol is None:
+            raise InputError("--joints applies with --protocol")
+        joints = int(joints)
+    if args.protocol is not None:
+        check_protocol(args.protocol, joints)
+    return args.protocol, joints
+
+
 def _text(payload: dict) -> str:
+    if "manifest" in payload and payload["manifest"]["protocol"] != "standard":
+        from hpe_core.commands.protocol_text import protocol_text
+
+        return protocol_text(payload)
     m = payload["metrics"]
     where = f"{payload['precision']} on {payload['device']}" if "device" in payload else payload["pred"]
     lines = [f"samples     {payload['samples']} ({payload['split']}, {where})"]
@@ -116,14 +147,20 @@ def run(args: argparse.Namespace) -> int:
     from hpe_core.errors import InputError
 
     checkpoint, dataset_path = _inputs(args)
+    protocol, joints = protocol_args(args)
     if args.pred:
         from hpe_core.inference.evaluate import score_prediction
         from hpe_core.inference.files import read_prediction_file
+        from hpe_core.inference.protocol_scoring import check_protocol, score_protocol
 
         prediction = read_prediction_file(existing_path(args.pred, "prediction file"), args.units)
         dataset = open_dataset(existing_path(dataset_path, "dataset"), skip_list=args.skip_list)
         rows = select_indices(dataset, args.split, args.max_samples, args.seed)
-        report = score_prediction(prediction, dataset, rows, args.pred)
+        if protocol is None:
+            report = score_prediction(prediction, dataset, rows, args.pred)
+        else:
+            check_protocol(protocol, joints, dataset.skeleton.name)
+            report = score_protocol(prediction, dataset, rows, protocol, joints, args.pred)
         payload = {"pred": str(args.pred), "dataset": str(dataset_path), "split": args.split, **report}
         return emit(args, payload, _text)
     from hpe_core.commands._common import load_predictor
@@ -140,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
     hypotheses = args.hypotheses if "hypotheses" in predictor.family.outputs else 0
     with terminal_progress("evaluate") as progress:
         report = evaluate(predictor, dataset, rows, lift_from=lift_from, hypotheses=hypotheses, seed=args.seed,
-                          progress=progress)
+                          progress=progress, protocol=protocol, joints=joints)
     payload = {"checkpoint": str(checkpoint), "dataset": str(dataset_path), "split": args.split, **report}
     if shares_a_space(predictor.model):  # a model of several modalities: each inference path on its own
         from hpe_core.studies.unihpe_eval import evaluate_paths
