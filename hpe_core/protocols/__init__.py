@@ -67,7 +67,9 @@ class Protocol:
         return VARIANTS.get((self.name.split("-")[0], skeleton, count))
 
     def definition(self) -> str:
-        return (f"{self.title}. Joints: {' | '.join(str(j) for j in self.joints)} (default {self.joints[0]}); "
+        joints = (f"{' | '.join(str(j) for j in self.joints)} (default {self.joints[0]})" if self.joints
+                  else "the dataset's skeleton")
+        return (f"{self.title}. Joints: {joints}; "
                 f"root: {self.root}; units: {self.units}; alignment: {self.alignment}; frames: {self.frame_mask}; "
                 f"thresholds: {self.thresholds}; per {', '.join(self.groups) or 'nothing'}")
 

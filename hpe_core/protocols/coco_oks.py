@@ -132,20 +132,23 @@ def _accumulate(scores: np.ndarray, matched: np.ndarray, ignored: np.ndarray, pe
 
 
 def score_coco(det, scores, det_image, gt, labelled, area, gt_image, sigmas=COCO_SIGMAS,
-               keypoint_names: tuple[str, ...] = ()) -> dict:
-    """AP / AR overall and per object size, and AP / AR per keypoint (each keypoint's OKS alone, over
-    the people in whom it is labelled, each with its detection: ``det`` row ``i`` is person ``i``'s)."""
+               keypoint_names: tuple[str, ...] = (), det_person=None) -> dict:
+    """AP / AR overall and per object size, and AP / AR per keypoint: each keypoint's OKS alone, over
+    the people in whom it is labelled and their detections (``det_person`` ``(D,)``: the person each
+    detection was made for, -1 for none; default: detection ``i`` is person ``i``'s)."""
     args = (det, scores, det_image, gt, labelled, area, gt_image, sigmas)
     out = dict(coco_ap_ar(*args))
     for size in ("medium", "large"):
         sized = coco_ap_ar(*args, area_range=AREA_RANGES[size])
         out[f"ap_{size}"], out[f"ar_{size}"] = sized["ap"], sized["ar"]
+    owner = np.arange(len(det)) if det_person is None else np.asarray(det_person)
     per = {}
     for k in range(gt.shape[1]):
-        rows = np.flatnonzero(labelled[:, k])
-        if not len(rows):
+        people = np.flatnonzero(labelled[:, k])
+        if not len(people):
             continue
-        one = coco_ap_ar(det[rows][:, [k]], scores[rows], det_image[rows], gt[rows][:, [k]],
-                         labelled[rows][:, [k]], area[rows], gt_image[rows], np.asarray(sigmas)[[k]])
+        dets = np.flatnonzero(np.isin(owner, people))
+        one = coco_ap_ar(det[dets][:, [k]], scores[dets], det_image[dets], gt[people][:, [k]],
+                         labelled[people][:, [k]], area[people], gt_image[people], np.asarray(sigmas)[[k]])
         per[keypoint_names[k] if keypoint_names else str(k)] = {"ap": one["ap"], "ar": one["ar"]}
     return {"metrics": out, "keypoints": per, "samples": int(len(gt))}
