@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-LABELS = {"mpjpe": ("MPJPE", "mm"), "pa_mpjpe": ("PA-MPJPE", "mm"), "pck3d": ("3DPCK@150", "%"),
-          "auc3d": ("AUC", "%"), "accel": ("Accel", "mm/frame^2"), "accel_s": ("Accel", "mm/s^2"),
-          "mpjpe_mean_of_actions": ("MPJPE, mean of actions", "mm"),
-          "pa_mpjpe_mean_of_actions": ("PA-MPJPE, mean of actions", "mm"),
-          "ap": ("AP", "%"), "ap50": ("AP50", "%"), "ap75": ("AP75", "%"), "ap_medium": ("AP medium", "%"),
-          "ap_large": ("AP large", "%"), "ar": ("AR", "%"), "ar50": ("AR50", "%"), "ar75": ("AR75", "%"),
-          "ar_medium": ("AR medium", "%"), "ar_large": ("AR large", "%")}
+from hpe_core.protocols import LABELS
 
 
 def value_text(key: str, value: float) -> str:

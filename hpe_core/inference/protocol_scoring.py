@@ -29,31 +29,35 @@ def check_protocol(name: str, joints: int | None = None, skeleton: str | None = 
     return protocol, protocol.variant(joints, skeleton)
 
 
-def protocol_manifest(protocol, variant, dataset, extra: dict | None = None) -> dict:
+def protocol_manifest(protocol, variant, dataset, extra: dict | None = None, fingerprint: str | None = None) -> dict:
+    """:func:`hpe_core.protocols.manifest` with this code's version and ``dataset``'s fingerprint
+    (:func:`~hpe_core.datasets.fingerprint.annotations_fingerprint`, unless given)."""
     from hpe_core import __version__
     from hpe_core.datasets.fingerprint import annotations_fingerprint
     from hpe_core.protocols import manifest
 
-    return manifest(protocol, variant, annotations_fingerprint(dataset), f"hpe-studio {__version__}", extra)
+    return manifest(protocol, variant, fingerprint or annotations_fingerprint(dataset), f"hpe-studio {__version__}",
+                    extra)
 
 
 def score_protocol(prediction: Prediction, dataset, rows=None, name: str = "standard", joints: int | None = None,
-                   source: str = "prediction", per_sample: bool = False) -> dict:
+                   source: str = "prediction", per_sample: bool = False, fingerprint: str | None = None) -> dict:
     """The numbers of protocol ``name`` (joint variant ``joints``) of ``prediction`` on ``rows`` of
-    ``dataset``, with ``"manifest"``. ``standard`` is :func:`score_prediction` as it is."""
+    ``dataset``, with ``"manifest"`` (``fingerprint``: the dataset's, when known). ``standard`` is
+    :func:`score_prediction` as it is."""
     from hpe_core.inference.evaluate import check_joint_count, score_prediction
 
     protocol, variant = check_protocol(name, joints, dataset.skeleton.name)
     if protocol.name == "standard":
         out = score_prediction(prediction, dataset, rows, source, per_sample=per_sample)
-        return {**out, "manifest": protocol_manifest(protocol, None, dataset)}
+        return {**out, "manifest": protocol_manifest(protocol, None, dataset, None, fingerprint)}
     check_joint_count(prediction, dataset, source)
     joints_pred, index, unpredicted, picked = _scored(prediction, dataset, rows, source, protocol.dims)
     groups = {label: _codes(dataset, label, index) for label in protocol.groups if label in dataset.available_labels()}
     if protocol.dims == 2:
         scores = None if prediction.scores is None else prediction.scores if picked is None else \
             prediction.scores[picked]
-        return _coco(protocol, scores, dataset, joints_pred, index, unpredicted)
+        return _coco(protocol, scores, dataset, joints_pred, index, unpredicted, fingerprint)
     column = protocol.gt_column if dataset.has(protocol.gt_column) else "joints_3d"
     if dataset.column(column) is None:
         raise InputError(f"{dataset.path}: has no 3D joints to evaluate against")
@@ -67,7 +71,7 @@ def score_protocol(prediction: Prediction, dataset, rows=None, name: str = "stan
 
     result = score_pose3d(protocol, variant, joints_pred, gt, valid, groups, tracks, fps)
     return {"dims": 3, "units": "mm", **result, "unpredicted": unpredicted,
-            "manifest": protocol_manifest(protocol, variant, dataset, extra)}
+            "manifest": protocol_manifest(protocol, variant, dataset, extra, fingerprint)}
 
 
 def _scored(prediction: Prediction, dataset, rows, source: str, dims: int):
@@ -106,7 +110,7 @@ def _codes(dataset, label: str, index: np.ndarray) -> tuple[np.ndarray, list[str
     return codes, names
 
 
-def _coco(protocol, scores, dataset, det, index, unpredicted) -> dict:
+def _coco(protocol, scores, dataset, det, index, unpredicted, fingerprint) -> dict:
     from hpe_core.protocols.coco_oks import COCO_SIGMAS, score_coco
 
     gt = np.asarray(dataset.joints_2d, np.float64)[index]
@@ -120,7 +124,7 @@ def _coco(protocol, scores, dataset, det, index, unpredicted) -> dict:
     extra = {"sigmas": "COCO's 17 standard sigmas", "area": area_from,
              "score": "mean keypoint score" if given else "1 per person (no scores)"}
     return {"dims": 2, "units": "AP", **result, "groups": {}, "unpredicted": unpredicted,
-            "manifest": protocol_manifest(protocol, None, dataset, extra)}
+            "manifest": protocol_manifest(protocol, None, dataset, extra, fingerprint)}
 
 
 def _areas(dataset, index, gt, labelled) -> tuple[np.ndarray, str]:

@@ -27,6 +27,17 @@ from hpe_core.protocols.joint_sets import VARIANTS, JointVariant
 
 VERSION = 1  # of the protocol definitions: goes into every manifest
 
+#: measure key -> (label, units; "%" for a fraction shown in percent)
+LABELS = {"mpjpe": ("MPJPE", "mm"), "pa_mpjpe": ("PA-MPJPE", "mm"), "pck3d": ("3DPCK@150mm", "%"),
+          "auc3d": ("AUC", "%"), "accel": ("Accel", "mm/frame^2"), "accel_s": ("Accel", "mm/s^2"),
+          "mpjpe_mean_of_actions": ("MPJPE, mean of actions", "mm"),
+          "pa_mpjpe_mean_of_actions": ("PA-MPJPE, mean of actions", "mm"),
+          "ap": ("AP", "%"), "ap50": ("AP50", "%"), "ap75": ("AP75", "%"), "ap_medium": ("AP medium", "%"),
+          "ap_large": ("AP large", "%"), "ar": ("AR", "%"), "ar50": ("AR50", "%"), "ar75": ("AR75", "%"),
+          "ar_medium": ("AR medium", "%"), "ar_large": ("AR large", "%")}
+HIGHER_IS_BETTER = frozenset({"pck3d", "auc3d", "ap", "ap50", "ap75", "ap_medium", "ap_large", "ar", "ar50", "ar75",
+                              "ar_medium", "ar_large"})
+
 
 @dataclass(frozen=True)
 class Protocol:
@@ -43,6 +54,10 @@ class Protocol:
     measures: tuple[str, ...]  # metric keys, the headline first
     dims: int = 3
     gt_column: str = "joints_3d"  # the ground truth's column (the dataset's joints_3d when it lacks it)
+    group_titles: tuple[tuple[str, str], ...] = ()  # a group label's name under this protocol
+
+    def group_title(self, label: str) -> str:
+        return dict(self.group_titles).get(label, label)
 
     @property
     def headline(self) -> str:
@@ -91,7 +106,8 @@ PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
              joints=(14, 17), root="pelvis (joint 15 of the kit)", units="mm; PCK and AUC in [0, 1]",
              alignment="none (root-centred)", frame_mask="valid_frame (the kit's), every selected row",
              thresholds="PCK: error < 150 mm; AUC: mean PCK over error < 0, 5, ..., 150 mm (31)",
-             groups=("sequence", "action"), measures=("pck3d", "auc3d", "mpjpe"), gt_column="joints_3d_univ"),
+             groups=("sequence", "action"), measures=("pck3d", "auc3d", "mpjpe"), gt_column="joints_3d_univ",
+             group_titles=(("sequence", "test sequence"), ("action", "activity"))),
     Protocol("3dpw", "3DPW: MPJPE, PA-MPJPE and acceleration error on the 14 common joints", skeletons=("smpl24",),
              joints=(14,), root="pelvis (mid-hip of the 14 joints)", units="mm; acceleration mm/frame^2 and mm/s^2",
              alignment="none (pelvis-centred); PA-MPJPE similarity", frame_mask="frames with a valid camera pose "
@@ -132,4 +148,4 @@ def manifest_text(doc: dict) -> str:
     return "; ".join(parts) + f"; dataset fingerprint: sha256 {doc['dataset_fingerprint']}"
 
 
-__all__ = ["PROTOCOLS", "Protocol", "get_protocol", "manifest", "manifest_text", "JointVariant", "VERSION"]
+__all__ = ["LABELS", "HIGHER_IS_BETTER", "PROTOCOLS", "Protocol", "get_protocol", "manifest", "manifest_text", "JointVariant", "VERSION"]
