@@ -61,8 +61,14 @@ class Protocol:
 
     @property
     def headline(self) -> str:
-        """The measure a sample is ranked and coloured by under this protocol."""
+        """The measure of the protocol's first row."""
         return self.measures[0]
+
+    @property
+    def sample_measure(self) -> str:
+        """The per-sample error a sample is ranked and coloured by under this protocol (the GUI's
+        error column): its PA-MPJPE when that is the headline, else its MPJPE."""
+        return "pa_mpjpe" if self.headline == "pa_mpjpe" else "mpjpe"
 
     def variant(self, joints: int | None, skeleton: str) -> JointVariant | None:
         """The joint variant ``joints`` (default: the first) of this protocol on ``skeleton`` (None for
@@ -121,6 +127,20 @@ PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
 )}
 
 
+def sample_errors(name: str, skeleton: str, pred, gt, valid=None):
+    """``(label, (N,) errors in mm)`` of each sample by protocol ``name``'s per-sample measure on its
+    default joints, or None where it gives none (``standard``: the checkpoint's own measure; ``coco``;
+    a dataset of another joint set)."""
+    protocol = get_protocol(name)
+    if protocol.dims != 3 or skeleton not in protocol.skeletons:
+        return None
+    from hpe_core.protocols.pose3d import sample_errors as errors
+
+    variant = protocol.variant(None, skeleton)
+    label = f"{LABELS[protocol.sample_measure][0]} ({protocol.name}, {variant.count} joints)"
+    return label, errors(protocol, variant, pred, gt, valid)
+
+
 def get_protocol(name: str) -> Protocol:
     """The protocol ``name``; InputError naming the choices otherwise."""
     try:
@@ -148,4 +168,5 @@ def manifest_text(doc: dict) -> str:
     return "; ".join(parts) + f"; dataset fingerprint: sha256 {doc['dataset_fingerprint']}"
 
 
-__all__ = ["LABELS", "HIGHER_IS_BETTER", "PROTOCOLS", "Protocol", "get_protocol", "manifest", "manifest_text", "JointVariant", "VERSION"]
+__all__ = ["LABELS", "HIGHER_IS_BETTER", "PROTOCOLS", "Protocol", "get_protocol", "manifest", "sample_errors",
+           "manifest_text", "JointVariant", "VERSION"]

@@ -49,13 +49,15 @@ class GroupSums:
             return np.asarray(top, np.float64) / (bottom[..., None] if np.ndim(top) > np.ndim(bottom) else bottom)
 
 
-def centred_scored(p: np.ndarray, g: np.ndarray, m: np.ndarray, variant) -> tuple:
+def centred_scored(p: np.ndarray, g: np.ndarray, m: np.ndarray, variant, strict: bool = True) -> tuple:
     """``(pred, gt, mask)`` of the scored joints ``(n, J', 3)`` / ``(n, J')`` of one float64 chunk,
-    both poses centred on the variant's root; InputError if a sample misses a joint the root needs."""
+    both poses centred on the variant's root; InputError if a sample misses a joint the root needs
+    (not ``strict``: that sample scores no joint)."""
     uses_root = variant.root != 0
-    missing = np.flatnonzero(~m[:, uses_root].all(axis=1))
-    if len(missing):
-        raise InputError(f"pred, gt: the root ({variant.mapping}) is missing in {len(missing)} sample(s)")
+    rooted = m[:, uses_root].all(axis=1)
+    if strict and not rooted.all():
+        raise InputError(f"pred, gt: the root ({variant.mapping}) is missing in {int((~rooted).sum())} sample(s)")
+    m = m & rooted[:, None]
     p0, g0 = np.where(m[..., None], p, 0.0), np.where(m[..., None], g, 0.0)
     pc = p0 - np.einsum("j,njd->nd", variant.root, p0)[:, None]
     gc = g0 - np.einsum("j,njd->nd", variant.root, g0)[:, None]
@@ -70,6 +72,22 @@ def joint_errors(p: np.ndarray, g: np.ndarray, mask: np.ndarray, align: str) -> 
     err = np.sqrt(((a - g) ** 2).sum(axis=-1))
     err[~mask] = np.nan
     return err
+
+
+def sample_errors(protocol, variant, pred, gt, valid=None) -> np.ndarray:
+    """``(N,)`` each sample's error by the protocol's per-sample measure (:attr:`Protocol.sample_measure`:
+    its PA-MPJPE or MPJPE over the scored joints, mm), NaN for a sample it cannot score (no root)."""
+    out = np.full(len(pred), np.nan)
+    align = "similarity" if protocol.sample_measure == "pa_mpjpe" else "none"
+    for sl in chunks(len(pred), CHUNK):
+        p, g = np.asarray(pred[sl], np.float64), np.asarray(gt[sl], np.float64)
+        m = mask_of(p, g, None if valid is None else np.asarray(valid[sl]))
+        ps, gs, ms = centred_scored(p, g, m, variant, strict=False)
+        ok = ms.sum(axis=1) >= (3 if align != "none" else 1)
+        if ok.any():
+            err = joint_errors(ps[ok], gs[ok], ms[ok], align)
+            out[np.flatnonzero(ok) + sl.start] = np.nanmean(err, axis=1)
+    return out
 
 
 def score_pose3d(protocol, variant, pred, gt, valid, groups: dict, tracks=None, fps: float | None = None) -> dict:
