@@ -50,13 +50,19 @@ def _csv(path):
     return comments, {r[0]: [float(v) for v in r[1:]] for r in rows[1:]}
 
 
-def test_report_3dhp_writes_per_sequence_and_per_activity_tables_with_the_manifest_and_reruns_them(made, capsys):
-    root, data = made
-    path, pred_file, gt, pred, ds = data["3dhp"]
-    out = root / "report3dhp"
-    code, _, err = _run(capsys, "report", path, pred_file, "--units", "mm", "--split", "all", "--protocol", "3dhp",
+def _report(capsys, root, data, key: str, protocol: str):
+    """``hpe report --protocol`` of the prediction file of ``key`` (no figures): its folder and data."""
+    path, pred_file, gt, pred, ds = data[key]
+    out = root / f"report-{protocol}"
+    code, _, err = _run(capsys, "report", path, pred_file, "--units", "mm", "--split", "all", "--protocol", protocol,
                         "--no-figures", "--no-analysis", "--out", out)
     assert code == 0, err
+    return out, gt, pred, ds
+
+
+def test_report_3dhp_writes_per_sequence_and_per_activity_tables_with_the_manifest_and_reruns_them(made, capsys):
+    root, data = made
+    out, gt, pred, ds = _report(capsys, root, data, "3dhp", "3dhp")
     seq, act = np.asarray(ds.sequence), np.asarray(ds.action)
     by_seq, by_act, total = _kit(pred, gt, seq, act, KIT14)
     provenance = json.loads((out / "provenance.json").read_text())
@@ -84,11 +90,8 @@ def test_report_3dhp_writes_per_sequence_and_per_activity_tables_with_the_manife
 
 def test_one_prediction_file_on_17_16_and_14_h36m_joints_in_one_table(made, capsys):
     root, data = made
-    path, pred_file, gt, pred, _ = data["h36m"]
-    out = root / "reporth36m"
-    code, _, err = _run(capsys, "report", path, pred_file, "--units", "mm", "--split", "all", "--protocol", "h36m-p1",
-                        "--no-figures", "--no-analysis", "--out", out)
-    assert code == 0, err
+    out, gt, pred, _ = _report(capsys, root, data, "h36m", "h36m-p1")
+    path, pred_file = data["h36m"][:2]
     comments, rows = _csv(out / "tables" / "overall.csv")
     for joints in (17, 16, 14):
         assert rows[f"MPJPE (mm), {joints} joints"][0] == pytest.approx(_h36m_reference(pred, gt, joints, False),
