@@ -140,6 +140,26 @@ def _inputs(args: argparse.Namespace) -> tuple[str | None, str]:
     return (None, args.inputs[0]) if args.pred else (args.inputs[0], args.inputs[1])
 
 
+def _score_file(args: argparse.Namespace, dataset_path: str, protocol: str | None, joints: int | None) -> dict:
+    """The payload of ``--pred FILE DATASET``: today's metrics, or a protocol's with its manifest."""
+    from hpe_core.analysis.features import select_indices
+    from hpe_core.datasets import open_dataset
+    from hpe_core.errors import existing_path
+    from hpe_core.inference.evaluate import score_prediction
+    from hpe_core.inference.files import read_prediction_file
+    from hpe_core.inference.protocol_scoring import check_protocol, score_protocol
+
+    prediction = read_prediction_file(existing_path(args.pred, "prediction file"), args.units)
+    dataset = open_dataset(existing_path(dataset_path, "dataset"), skip_list=args.skip_list)
+    rows = select_indices(dataset, args.split, args.max_samples, args.seed)
+    if protocol is None:
+        report = score_prediction(prediction, dataset, rows, args.pred)
+    else:
+        check_protocol(protocol, joints, dataset.skeleton.name)
+        report = score_protocol(prediction, dataset, rows, protocol, joints, args.pred)
+    return {"pred": str(args.pred), "dataset": str(dataset_path), "split": args.split, **report}
+
+
 def run(args: argparse.Namespace) -> int:
     from hpe_core.analysis.features import select_indices
     from hpe_core.errors import existing_path
@@ -149,20 +169,7 @@ def run(args: argparse.Namespace) -> int:
     checkpoint, dataset_path = _inputs(args)
     protocol, joints = protocol_args(args)
     if args.pred:
-        from hpe_core.inference.evaluate import score_prediction
-        from hpe_core.inference.files import read_prediction_file
-        from hpe_core.inference.protocol_scoring import check_protocol, score_protocol
-
-        prediction = read_prediction_file(existing_path(args.pred, "prediction file"), args.units)
-        dataset = open_dataset(existing_path(dataset_path, "dataset"), skip_list=args.skip_list)
-        rows = select_indices(dataset, args.split, args.max_samples, args.seed)
-        if protocol is None:
-            report = score_prediction(prediction, dataset, rows, args.pred)
-        else:
-            check_protocol(protocol, joints, dataset.skeleton.name)
-            report = score_protocol(prediction, dataset, rows, protocol, joints, args.pred)
-        payload = {"pred": str(args.pred), "dataset": str(dataset_path), "split": args.split, **report}
-        return emit(args, payload, _text)
+        return emit(args, _score_file(args, dataset_path, protocol, joints), _text)
     from hpe_core.commands._common import load_predictor
     from hpe_core.inference import evaluate
     from hpe_core.models.families.capabilities import shares_a_space

@@ -217,47 +217,51 @@ def test_acceleration_counts_only_three_consecutive_frames_of_one_actor():
 
 
 # ------------------------------------------------------------------------ COCO keypoints
-def _coco_reference(dets, people, sigmas, area_rng=(0, 1e10), max_dets=20):
-    """COCOeval (iouType keypoints) written out: computeOks, evaluateImg, accumulate, summarize."""
-    thrs = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1)
-    rec = np.linspace(.0, 1.00, int(np.round((1.00 - .0) / .01)) + 1)
-    var = (np.asarray(sigmas) * 2) ** 2
-    evals = []
-    for img in sorted({d["image"] for d in dets} | {g["image"] for g in people}):
-        gt = [g for g in people if g["image"] == img]
-        ig = [1 if g["area"] < area_rng[0] or g["area"] > area_rng[1] else 0 for g in gt]
-        order = np.argsort(ig, kind="mergesort")
-        gt, ig = [gt[i] for i in order], [ig[i] for i in order]
-        dt = [d for d in dets if d["image"] == img]
-        dt = [dt[i] for i in np.argsort([-d["score"] for d in dt], kind="mergesort")][:max_dets]
-        ious = np.zeros((len(dt), len(gt)))
-        for j, g in enumerate(gt):
-            for i, d in enumerate(dt):
-                e = ((d["kp"] - g["kp"]) ** 2).sum(1) / var / (g["area"] + np.spacing(1)) / 2
-                e = e[g["vis"] > 0]
-                ious[i, j] = np.sum(np.exp(-e)) / e.shape[0]
-        gtm, dtm, dtig = np.zeros((10, len(gt))), np.zeros((10, len(dt))), np.zeros((10, len(dt)))
-        for t, thr in enumerate(thrs):
-            for i in range(len(dt)):
-                iou, m = min([thr, 1 - 1e-10]), -1
-                for j in range(len(gt)):
-                    if gtm[t, j] > 0:
-                        continue
-                    if m > -1 and ig[m] == 0 and ig[j] == 1:
-                        break
-                    if ious[i, j] < iou:
-                        continue
-                    iou, m = ious[i, j], j
-                if m == -1:
-                    continue
-                dtig[t, i], dtm[t, i], gtm[t, m] = ig[m], 1, 1
+THRS = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1)  # COCOeval's Params (keypoints)
+REC = np.linspace(.0, 1.00, int(np.round((1.00 - .0) / .01)) + 1)
+
+
+def _coco_image(gt, dt, var, area_rng, max_dets):
+    """COCOeval.computeOks + evaluateImg of one image: (scores, dtMatches, dtIgnore, gtIgnore)."""
+    ig = [1 if g["area"] < area_rng[0] or g["area"] > area_rng[1] else 0 for g in gt]
+    order = np.argsort(ig, kind="mergesort")
+    gt, ig = [gt[i] for i in order], [ig[i] for i in order]
+    dt = [dt[i] for i in np.argsort([-d["score"] for d in dt], kind="mergesort")][:max_dets]
+    ious = np.zeros((len(dt), len(gt)))
+    for j, g in enumerate(gt):
         for i, d in enumerate(dt):
-            span = d["kp"].max(0) - d["kp"].min(0)
-            if span[0] * span[1] < area_rng[0] or span[0] * span[1] > area_rng[1]:
-                dtig[:, i] = np.where(dtm[:, i] == 0, 1, dtig[:, i])
-        evals.append(([d["score"] for d in dt], dtm, dtig, ig))
-    scores = np.concatenate([e[0] for e in evals])
-    inds = np.argsort(-scores, kind="mergesort")
+            e = ((d["kp"] - g["kp"]) ** 2).sum(1) / var / (g["area"] + np.spacing(1)) / 2
+            e = e[g["vis"] > 0]
+            ious[i, j] = np.sum(np.exp(-e)) / e.shape[0]
+    gtm, dtm, dtig = np.zeros((10, len(gt))), np.zeros((10, len(dt))), np.zeros((10, len(dt)))
+    for t, thr in enumerate(THRS):
+        for i in range(len(dt)):
+            iou, m = min([thr, 1 - 1e-10]), -1
+            for j in range(len(gt)):
+                if gtm[t, j] > 0:
+                    continue
+                if m > -1 and ig[m] == 0 and ig[j] == 1:
+                    break
+                if ious[i, j] < iou:
+                    continue
+                iou, m = ious[i, j], j
+            if m == -1:
+                continue
+            dtig[t, i], dtm[t, i], gtm[t, m] = ig[m], 1, 1
+    for i, d in enumerate(dt):
+        span = d["kp"].max(0) - d["kp"].min(0)
+        if span[0] * span[1] < area_rng[0] or span[0] * span[1] > area_rng[1]:
+            dtig[:, i] = np.where(dtm[:, i] == 0, 1, dtig[:, i])
+    return [d["score"] for d in dt], dtm, dtig, ig
+
+
+def _coco_reference(dets, people, sigmas, area_rng=(0, 1e10), max_dets=20):
+    """COCOeval (iouType keypoints) written out: evaluateImg per image, then accumulate, summarize."""
+    var = (np.asarray(sigmas) * 2) ** 2
+    evals = [_coco_image([g for g in people if g["image"] == img], [d for d in dets if d["image"] == img], var,
+                         area_rng, max_dets)
+             for img in sorted({d["image"] for d in dets} | {g["image"] for g in people})]
+    inds = np.argsort(-np.concatenate([e[0] for e in evals]), kind="mergesort")
     dtm = np.concatenate([e[1] for e in evals], axis=1)[:, inds]
     dtig = np.concatenate([e[2] for e in evals], axis=1)[:, inds]
     npig = sum(1 for e in evals for g in e[3] if g == 0)
@@ -273,7 +277,7 @@ def _coco_reference(dets, people, sigmas, area_rng=(0, 1e10), max_dets=20):
                 pr[i - 1] = pr[i]
         q = [0.0] * 101
         try:
-            for ri, pi in enumerate(np.searchsorted(rc, rec, side="left")):
+            for ri, pi in enumerate(np.searchsorted(rc, REC, side="left")):
                 q[ri] = pr[pi]
         except IndexError:
             pass
