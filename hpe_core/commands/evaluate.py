@@ -109,6 +109,10 @@ def _text(payload: dict) -> str:
         lines.append(f"left out    {payload['unpredicted']} sample(s) without any predicted joint")
     if "unihpe" in payload:
         lines += _unihpe_text(payload["unihpe"])
+    if "manifest" in payload:  # --protocol standard
+        from hpe_core.protocols import manifest_text
+
+        lines.append(f"manifest    {manifest_text(payload['manifest'])}")
     return "\n".join(lines)
 
 

@@ -121,7 +121,7 @@ def _coco(protocol, scores, dataset, det, index, unpredicted, fingerprint) -> di
     scores = np.nanmean(np.asarray(scores, np.float64), axis=1) if given else np.ones(len(index))
     result = score_coco(np.asarray(det, np.float64), scores, image, np.nan_to_num(gt), labelled, area, image,
                         COCO_SIGMAS, dataset.skeleton.joint_names)
-    extra = {"sigmas": "COCO's 17 standard sigmas", "area": area_from,
+    extra = {"joints": "the 17 COCO keypoints", "sigmas": "COCO's 17 standard sigmas", "area": area_from,
              "score": "mean keypoint score" if given else "1 per person (no scores)"}
     return {"dims": 2, "units": "AP", **result, "groups": {}, "unpredicted": unpredicted,
             "manifest": protocol_manifest(protocol, None, dataset, extra, fingerprint)}
