@@ -88,8 +88,10 @@ class Protocol:
         return VARIANTS.get((self.name.split("-")[0], skeleton, count))
 
     def definition(self) -> str:
-        joints = (f"{' | '.join(str(j) for j in self.joints)} (default {self.joints[0]})" if self.joints
-                  else "the dataset's skeleton")
+        """One paragraph: what the numbers mean (a protocol of the dataset's own joints: its title says it)."""
+        if not self.joints:
+            return self.title
+        joints = f"{' | '.join(str(j) for j in self.joints)} (default {self.joints[0]})"
         return (f"{self.title}. Joints: {joints}; "
                 f"root: {self.root}; units: {self.units}; alignment: {self.alignment}; frames: {self.frame_mask}; "
                 f"thresholds: {self.thresholds}; per {', '.join(self.groups) or 'nothing'}")
@@ -98,12 +100,14 @@ class Protocol:
 _H36M = dict(skeletons=("h36m17",), joints=(17, 16, 14), root="pelvis (Pelvis)", units="mm",
              frame_mask="every selected row", thresholds="none", groups=("action",))
 PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
-    Protocol("standard", "Every metric of hpe evaluate: MPJPE, N-MPJPE, PCK@150 mm and AUC (0-150 mm in 5 mm steps, "
-             "<=) root-centred on the skeleton's root; PA-MPJPE after a similarity; mean distance after a rotation "
-             "about the root; bone length error; 2D: PCK at 0.05 x the ground-truth box, EPE in px",
+    Protocol("standard", "joints: the dataset's skeleton; MPJPE, N-MPJPE, PCK and AUC root-centred on the skeleton's "
+             "root (Protocol #1); PA-MPJPE after a similarity alignment (Protocol #2); mean distance after a rotation "
+             "about the root; 3D PCK at 150 mm, AUC over 0-150 mm in 5 mm steps; bone length error: mean |length "
+             "difference| over the skeleton's bones; millimetres; 2D: PCK at 0.05 x the ground-truth box, EPE in pixels",
              skeletons=(), joints=(), root="the skeleton's root", units="mm (2D: px)",
              alignment="none; PA-MPJPE similarity; mean distance rotation", frame_mask="rows with a predicted joint",
-             thresholds="PCK 150 mm; AUC 0:5:150 mm", groups=("action",), measures=("mpjpe", "pa_mpjpe")),
+             thresholds="PCK: error <= 150 mm; AUC: mean PCK over error <= 0, 5, ..., 150 mm", groups=("action",),
+             measures=("mpjpe", "pa_mpjpe")),
     Protocol("h36m-p1", "Human3.6M Protocol #1: MPJPE, root-relative", alignment="none (root-centred)",
              measures=("mpjpe",), **_H36M),
     Protocol("h36m-p2", "Human3.6M Protocol #2: PA-MPJPE, after the best similarity (scale, rotation, translation)",
