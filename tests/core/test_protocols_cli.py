@@ -155,3 +155,30 @@ def test_a_bad_protocol_or_joint_count_is_one_line_and_exit_2(made, capsys, argv
     code, _, err = _run(capsys, command, *inputs, "--units", "mm", "--split", "all", *argv, *extra)
     assert code == 2 and err.count("\n") == 1 and message in err, err
     assert not (root / f"bad-{command}").exists()
+
+
+def test_a_checkpoint_scored_by_a_protocol_equals_its_prediction_file_scored_by_it(made, tmp_path, capsys):
+    import torch
+
+    from hpe_core.models import build_model
+    from hpe_core.models.checkpoint import save_checkpoint
+
+    root, data = made
+    path = data["h36m"][0]
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(tmp_path / "h36m17.pt", build_model("regressor", "resnet18", width=2, head_layers=1,
+                                                               skeleton="h36m17", pose_scale=100.0))
+    common = ["--image-size", "32", "--device", "cpu", "--split", "all"]
+    code, text, err = _run(capsys, "evaluate", ckpt, path, *common, "--protocol", "h36m-p1", "--joints", "16", "--json")
+    assert code == 0, err
+    code, _, err = _run(capsys, "predict", ckpt, path, "--out", tmp_path / "pred.npz", "--image-size", "32",
+                        "--device", "cpu")  # every row
+    assert code == 0, err
+    code, again, err = _run(capsys, "evaluate", "--pred", tmp_path / "pred.npz", path, "--split", "all",
+                            "--protocol", "h36m-p1", "--joints", "16", "--json")
+    assert code == 0, err
+    got, want = json.loads(text), json.loads(again)
+    assert got["metrics"]["mpjpe"] == pytest.approx(want["metrics"]["mpjpe"], rel=1e-12) and got["samples"] == 12
+    assert got["manifest"] == want["manifest"]
+    for action, values in want["groups"]["action"].items():
+        assert got["groups"]["action"][action]["mpjpe"] == pytest.approx(values["mpjpe"], rel=1e-12)
