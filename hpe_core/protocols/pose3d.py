@@ -58,12 +58,21 @@ def centred_scored(p: np.ndarray, g: np.ndarray, m: np.ndarray, variant, strict:
     if strict and not rooted.all():
         raise InputError(f"pred, gt: the root ({variant.mapping}) is missing in {int((~rooted).sum())} sample(s)")
     m = m & rooted[:, None]
-    p0, g0 = np.where(m[..., None], p, 0.0), np.where(m[..., None], g, 0.0)
-    pc = p0 - np.einsum("j,njd->nd", variant.root, p0)[:, None]
-    gc = g0 - np.einsum("j,njd->nd", variant.root, g0)[:, None]
+    full = bool(m.all())
+    p0, g0 = (p, g) if full else (np.where(m[..., None], p, 0.0), np.where(m[..., None], g, 0.0))
+    pc, gc = p0 - _combine(variant.root[None], p0), g0 - _combine(variant.root[None], g0)
     used = variant.weights != 0
-    ms = (m.astype(np.float64) @ used.T.astype(np.float64)) >= used.sum(axis=1) - 0.5
-    return (np.einsum("tj,njd->ntd", variant.weights, pc), np.einsum("tj,njd->ntd", variant.weights, gc), ms)
+    ms = np.ones((len(m), len(used)), bool) if full else \
+        (m.astype(np.float64) @ used.T.astype(np.float64)) >= used.sum(axis=1) - 0.5
+    return _combine(variant.weights, pc), _combine(variant.weights, gc), ms
+
+
+def _combine(weights: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``(n, J', 3)``: each row of ``weights`` ``(J', J)`` combining the joints of ``x`` ``(n, J, 3)``; a
+    one-hot row is a copy of its joint (the variants' joint selections), others a weighted sum."""
+    if ((weights != 0).sum(axis=1) == 1).all() and (weights.max(axis=1) == 1).all():
+        return x[:, weights.argmax(axis=1)]
+    return np.tensordot(x, weights, axes=([1], [1])).transpose(0, 2, 1)
 
 
 def joint_errors(p: np.ndarray, g: np.ndarray, mask: np.ndarray, align: str) -> np.ndarray:
