@@ -18,6 +18,11 @@ VideoPose3D-style (N, J, 3) .npy/.npz array, or an MMPose 3D result .json. Array
 hold one row per dataset sample, in dataset order, and do not say their units: give --units m or
 mm. A file whose joint or sample count does not fit the dataset is refused.
 
+--protocol NAME scores by a published protocol instead (h36m-p1 / h36m-p2 with --joints 17|16|14,
+3dhp with --joints 14|17, 3dpw, coco, standard; README "Protocols"): its numbers per group and the
+manifest of what they mean (joints, root, units, alignment, frames, thresholds, code version,
+dataset fingerprint).
+
 A UniHPE checkpoint is also scored along each of its inference paths separately: image -> 3D and
 2D -> 3D (lifting from the ground-truth 2D joints): MPJPE and PA-MPJPE; image -> 2D: PCK at
 0.05 x the box size and EPE in px; plus the cross-modal cosine and retrieval top-1 / top-5."""
