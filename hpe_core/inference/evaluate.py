@@ -121,10 +121,11 @@ BH_ALIGNS = {"mpjpe": "none", "n_mpjpe": "scale", "pa_mpjpe": "similarity"}
 def evaluate(predictor, dataset, rows=None, *, lift_from=None, hypotheses: int = 0, seed: int = 0,
              progress=None, protocol: str | None = None, joints: int | None = None) -> dict:
     """Predict ``rows`` of ``dataset`` with :func:`~hpe_core.inference.predict` and score them (see
-    :func:`score_prediction`; with a ``protocol`` name, by that protocol and its ``joints`` variant, see
-    :func:`hpe_core.inference.protocol_scoring.score_protocol`, with its manifest); with ``hypotheses`` K from a family that outputs them, also
-    ``best_of_k`` = ``{"hypotheses": K, "mpjpe", "n_mpjpe", "pa_mpjpe"}`` of the oracle pick per
-    sample (root-centred on the skeleton's root like the mean's MPJPE, as seed 003 reports it)."""
+    :func:`score_prediction`; with a ``protocol`` name, by that protocol and its ``joints`` variant:
+    :func:`hpe_core.inference.protocol_scoring.score_protocol`, with its manifest); with ``hypotheses``
+    K from a family that outputs them, also ``best_of_k`` = ``{"hypotheses": K, "mpjpe", "n_mpjpe",
+    "pa_mpjpe"}`` of the oracle pick per sample (root-centred on the skeleton's root like the mean's
+    MPJPE, as seed 003 reports it)."""
     from hpe_core.inference.predict import predict
 
     if dataset.joints_3d is None:

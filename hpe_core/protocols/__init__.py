@@ -100,10 +100,11 @@ class Protocol:
 _H36M = dict(skeletons=("h36m17",), joints=(17, 16, 14), root="pelvis (Pelvis)", units="mm",
              frame_mask="every selected row", thresholds="none", groups=("action",))
 PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
-    Protocol("standard", "joints: the dataset's skeleton; MPJPE, N-MPJPE, PCK and AUC root-centred on the skeleton's "
-             "root (Protocol #1); PA-MPJPE after a similarity alignment (Protocol #2); mean distance after a rotation "
-             "about the root; 3D PCK at 150 mm, AUC over 0-150 mm in 5 mm steps; bone length error: mean |length "
-             "difference| over the skeleton's bones; millimetres; 2D: PCK at 0.05 x the ground-truth box, EPE in pixels",
+    Protocol("standard", "joints: the dataset's skeleton; MPJPE, N-MPJPE, PCK and AUC root-centred on the "
+             "skeleton's root (Protocol #1); PA-MPJPE after a similarity alignment (Protocol #2); mean distance after "
+             "a rotation about the root; 3D PCK at 150 mm, AUC over 0-150 mm in 5 mm steps; bone length error: mean "
+             "|length difference| over the skeleton's bones; millimetres; 2D: PCK at 0.05 x the ground-truth box, "
+             "EPE in pixels",
              skeletons=(), joints=(), root="the skeleton's root", units="mm (2D: px)",
              alignment="none; PA-MPJPE similarity; mean distance rotation", frame_mask="rows with a predicted joint",
              thresholds="PCK: error <= 150 mm; AUC: mean PCK over error <= 0, 5, ..., 150 mm", groups=("action",),

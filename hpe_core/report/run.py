@@ -206,7 +206,8 @@ def rerun_spec(path: str | Path, out: str | None) -> ReportSpec:
     provenance.check_inputs(doc, dataset, path)
     return ReportSpec(dataset=doc["dataset"]["path"], inputs=tuple(i["path"] for i in doc["inputs"]),
                       out=out or str(path.parent), split=s["split"], max_samples=s["max_samples"], seed=s["seed"],
-                      protocol=s["protocol"], joints=s.get("joints"), units=s["units"], device=s["device"], precision=s["precision"],
+                      protocol=s["protocol"], joints=s.get("joints"), units=s["units"], device=s["device"],
+                      precision=s["precision"],
                       batch_size=s["batch_size"], figures=s["figures"], analysis=s.get("analysis", True),
                       samples=tuple(doc["samples"]),
                       command=tuple(doc["command"]))
