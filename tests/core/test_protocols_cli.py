@@ -138,6 +138,16 @@ def test_evaluate_coco_of_the_true_keypoints_is_ap_1(tmp_path, capsys):
                            "--protocol", "coco", "--json")
     assert code == 0, err
     assert json.loads(text)["metrics"]["ar"] == pytest.approx(0.5)
+    doc_path = data / "annotations" / "person_keypoints_val.json"  # with the annotations' area, OKS takes it
+    doc = json.loads(doc_path.read_text())
+    for a, area in zip(doc["annotations"], (30000.0, 2e6)):  # 2e6 px^2: the second person's OKS passes 0.5
+        a["area"] = area
+    doc_path.write_text(json.dumps(doc))
+    code, text, err = _run(capsys, "evaluate", "--pred", tmp_path / "half.npz", data, "--split", "all",
+                           "--protocol", "coco", "--json")
+    assert code == 0, err
+    got = json.loads(text)
+    assert got["manifest"]["area"] == "the annotations' area" and got["metrics"]["ar50"] == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("argv, message", [
