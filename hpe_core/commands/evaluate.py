@@ -19,9 +19,9 @@ hold one row per dataset sample, in dataset order, and do not say their units: g
 mm. A file whose joint or sample count does not fit the dataset is refused.
 
 --protocol NAME scores by a published protocol instead (h36m-p1 / h36m-p2 with --joints 17|16|14,
-3dhp with --joints 14|17, 3dpw, coco, standard; README "Protocols"): its numbers per group and the
-manifest of what they mean (joints, root, units, alignment, frames, thresholds, code version,
-dataset fingerprint).
+3dhp with --joints 14|17, 3dpw, coco with --sigmas, standard; README "Protocols"): its numbers per
+group and the manifest of what they mean (joints, root, units, alignment, frames, thresholds, code
+version, dataset fingerprint).
 
 A UniHPE checkpoint is also scored along each of its inference paths separately: image -> 3D and
 2D -> 3D (lifting from the ground-truth 2D joints): MPJPE and PA-MPJPE; image -> 2D: PCK at
@@ -48,20 +48,35 @@ def register(subparsers) -> None:
     p.add_argument("--hypotheses", type=int, default=10, metavar="K",
                    help="a lifter (vae_lifter) checkpoint: also score the best of K sampled hypotheses "
                         "(an oracle pick per sample; default 10, 0: the mean hypothesis only)")
-    add_protocol_args(p)
+    add_protocol_args(p, sigmas=True)
     add_crop_args(p)
     add_device_args(p, precision=True)
     add_json_flag(p)
     p.set_defaults(func=run)
 
 
-def add_protocol_args(p) -> None:
+def add_protocol_args(p, sigmas: bool = False) -> None:
     from hpe_core.protocols import PROTOCOLS
 
     p.add_argument("--protocol", metavar="NAME", help=f"score by a published protocol: {', '.join(PROTOCOLS)} "
                    "(see README 'Protocols'); the output carries its manifest")
     p.add_argument("--joints", metavar="N", help="the protocol's joint variant: h36m-p1/p2 17|16|14 (default 17), "
                    "3dhp 14|17 (default 14)")
+    if sigmas:
+        p.add_argument("--sigmas", metavar="S1,S2,...", help="--protocol coco: the per-keypoint OKS sigmas, one a "
+                       "keypoint (default: COCO's 17)")
+
+
+def sigmas_arg(args: argparse.Namespace) -> list[float] | None:
+    """``--sigmas`` as numbers; InputError naming it when one is not a number."""
+    from hpe_core.errors import InputError
+
+    if args.sigmas is None:
+        return None
+    try:
+        return [float(v) for v in args.sigmas.split(",")]
+    except ValueError:
+        raise InputError(f"--sigmas {args.sigmas}: expected numbers separated by commas") from None
 
 
 def protocol_args(args: argparse.Namespace) -> tuple[str | None, int | None]:
@@ -78,6 +93,8 @@ def protocol_args(args: argparse.Namespace) -> tuple[str | None, int | None]:
         joints = int(joints)
     if args.protocol is not None:
         check_protocol(args.protocol, joints)
+    if getattr(args, "sigmas", None) is not None and args.protocol != "coco":
+        raise InputError("--sigmas applies with --protocol coco")
     return args.protocol, joints
 
 
@@ -165,7 +182,7 @@ def _score_file(args: argparse.Namespace, dataset_path: str, protocol: str | Non
         report = score_prediction(prediction, dataset, rows, args.pred)
     else:
         check_protocol(protocol, joints, dataset.skeleton.name)
-        report = score_protocol(prediction, dataset, rows, protocol, joints, args.pred)
+        report = score_protocol(prediction, dataset, rows, protocol, joints, args.pred, sigmas=sigmas_arg(args))
     return {"pred": str(args.pred), "dataset": str(dataset_path), "split": args.split, **report}
 
 
@@ -193,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
     hypotheses = args.hypotheses if "hypotheses" in predictor.family.outputs else 0
     with terminal_progress("evaluate") as progress:
         report = evaluate(predictor, dataset, rows, lift_from=lift_from, hypotheses=hypotheses, seed=args.seed,
-                          progress=progress, protocol=protocol, joints=joints)
+                          progress=progress, protocol=protocol, joints=joints, sigmas=sigmas_arg(args))
     payload = {"checkpoint": str(checkpoint), "dataset": str(dataset_path), "split": args.split, **report}
     if shares_a_space(predictor.model):  # a model of several modalities: each inference path on its own
         from hpe_core.studies.unihpe_eval import evaluate_paths

@@ -40,14 +40,31 @@ def protocol_manifest(protocol, variant, dataset, extra: dict | None = None, fin
                     extra)
 
 
+def check_sigmas(sigmas, name: str, num_joints: int) -> np.ndarray | None:
+    """``--sigmas`` as ``(J,)`` floats: InputError unless the protocol takes them (coco) and they are
+    one positive number a keypoint."""
+    if sigmas is None:
+        return None
+    if name != "coco":
+        raise InputError(f"--sigmas applies to the coco protocol, not {name}")
+    values = np.asarray(sigmas, np.float64).reshape(-1)
+    if len(values) != num_joints or not (np.isfinite(values) & (values > 0)).all():
+        raise InputError(f"--sigmas: expected {num_joints} positive numbers (one a keypoint), got {len(values)}: "
+                         f"{', '.join(f'{v:g}' for v in values[:5])}{', ...' if len(values) > 5 else ''}")
+    return values
+
+
 def score_protocol(prediction: Prediction, dataset, rows=None, name: str = "standard", joints: int | None = None,
-                   source: str = "prediction", per_sample: bool = False, fingerprint: str | None = None) -> dict:
+                   source: str = "prediction", per_sample: bool = False, fingerprint: str | None = None,
+                   sigmas=None) -> dict:
     """The numbers of protocol ``name`` (joint variant ``joints``) of ``prediction`` on ``rows`` of
-    ``dataset``, with ``"manifest"`` (``fingerprint``: the dataset's, when known). ``standard`` is
-    :func:`score_prediction` as it is."""
+    ``dataset``, with ``"manifest"`` (``fingerprint``: the dataset's, when known; ``sigmas``: COCO's
+    per-keypoint OKS sigmas instead of the standard ones). ``standard`` is :func:`score_prediction`
+    as it is."""
     from hpe_core.inference.evaluate import check_joint_count, score_prediction
 
     protocol, variant = check_protocol(name, joints, dataset.skeleton.name)
+    sigmas = check_sigmas(sigmas, protocol.name, dataset.skeleton.num_joints)
     if protocol.name == "standard":
         out = score_prediction(prediction, dataset, rows, source, per_sample=per_sample)
         return {**out, "manifest": protocol_manifest(protocol, None, dataset, None, fingerprint)}
@@ -57,7 +74,7 @@ def score_protocol(prediction: Prediction, dataset, rows=None, name: str = "stan
     if protocol.dims == 2:
         scores = None if prediction.scores is None else prediction.scores if picked is None else \
             prediction.scores[picked]
-        return _coco(protocol, scores, dataset, joints_pred, index, unpredicted, fingerprint)
+        return _coco(protocol, scores, dataset, joints_pred, index, unpredicted, fingerprint, sigmas)
     column = protocol.gt_column if dataset.has(protocol.gt_column) else "joints_3d"
     if dataset.column(column) is None:
         raise InputError(f"{dataset.path}: has no 3D joints to evaluate against")
@@ -110,7 +127,7 @@ def _codes(dataset, label: str, index: np.ndarray) -> tuple[np.ndarray, list[str
     return codes, names
 
 
-def _coco(protocol, scores, dataset, det, index, unpredicted, fingerprint) -> dict:
+def _coco(protocol, scores, dataset, det, index, unpredicted, fingerprint, sigmas) -> dict:
     from hpe_core.protocols.coco_oks import COCO_SIGMAS, score_coco
 
     gt = np.asarray(dataset.joints_2d, np.float64)[index]
@@ -120,8 +137,10 @@ def _coco(protocol, scores, dataset, det, index, unpredicted, fingerprint) -> di
     given = scores is not None
     scores = np.nanmean(np.asarray(scores, np.float64), axis=1) if given else np.ones(len(index))
     result = score_coco(np.asarray(det, np.float64), scores, image, np.nan_to_num(gt), labelled, area, image,
-                        COCO_SIGMAS, dataset.skeleton.joint_names)
-    extra = {"joints": "the 17 COCO keypoints", "sigmas": "COCO's 17 standard sigmas", "area": area_from,
+                        COCO_SIGMAS if sigmas is None else sigmas, dataset.skeleton.joint_names)
+    extra = {"joints": "the 17 COCO keypoints", "area": area_from,
+             "sigmas": "COCO's 17 standard sigmas" if sigmas is None else
+             "given: " + ", ".join(f"{v:g}" for v in sigmas),
              "score": "mean keypoint score" if given else "1 per person (no scores)"}
     return {"dims": 2, "units": "AP", **result, "groups": {}, "unpredicted": unpredicted,
             "manifest": protocol_manifest(protocol, None, dataset, extra, fingerprint)}

@@ -305,30 +305,30 @@ def _coco_case(seed):
     return people, dets
 
 
-def _score(people, dets):
+def _score(people, dets, sigmas=COCO_SIGMAS):
     arr = lambda key, src: np.array([x[key] for x in src])
     return score_coco(arr("kp", dets), arr("score", dets), arr("image", dets), arr("kp", people),
-                      arr("vis", people) > 0, arr("area", people), arr("image", people), COCO_SIGMAS,
+                      arr("vis", people) > 0, arr("area", people), arr("image", people), sigmas,
                       det_person=arr("person", dets))
 
 
-@pytest.mark.parametrize("seed", [7, 8])
-def test_coco_ap_ar_overall_per_size_and_per_keypoint_equal_cocoeval(seed):
+@pytest.mark.parametrize("seed, sigmas", [(7, COCO_SIGMAS), (8, COCO_SIGMAS), (7, np.linspace(0.03, 0.12, 17))])
+def test_coco_ap_ar_overall_per_size_and_per_keypoint_equal_cocoeval(seed, sigmas):
     people, dets = _coco_case(seed)
-    got = _score(people, dets)
-    ref = _coco_reference(dets, people, COCO_SIGMAS)
+    got = _score(people, dets, sigmas)
+    ref = _coco_reference(dets, people, sigmas)
     for key in ("ap", "ap50", "ap75", "ar"):
         assert got["metrics"][key] == pytest.approx(ref[key], abs=TOL)
     assert 0.05 < got["metrics"]["ap"] < 0.95  # a case that discriminates: neither all hits nor all misses
     for size, rng in (("medium", (32 ** 2, 96 ** 2)), ("large", (96 ** 2, 1e10))):
-        sized = _coco_reference(dets, people, COCO_SIGMAS, rng)
+        sized = _coco_reference(dets, people, sigmas, rng)
         assert got["metrics"][f"ap_{size}"] == pytest.approx(sized["ap"], abs=TOL)
         assert got["metrics"][f"ar_{size}"] == pytest.approx(sized["ar"], abs=TOL)
     for k in (0, 9, 16):  # a keypoint's OKS alone, over the people in whom it is labelled
         keep = {i for i, p in enumerate(people) if p["vis"][k] > 0}
         one = lambda x: {**x, "kp": x["kp"][[k]], **({"vis": x["vis"][[k]]} if "vis" in x else {})}
         ref_k = _coco_reference([one(d) for d in dets if d["person"] in keep],
-                                [one(people[i]) for i in sorted(keep)], COCO_SIGMAS[[k]])
+                                [one(people[i]) for i in sorted(keep)], sigmas[[k]])
         assert got["keypoints"][str(k)]["ap"] == pytest.approx(ref_k["ap"], abs=TOL)
 
 

@@ -148,6 +148,15 @@ def test_evaluate_coco_of_the_true_keypoints_is_ap_1(tmp_path, capsys):
     assert code == 0, err
     got = json.loads(text)
     assert got["manifest"]["area"] == "the annotations' area" and got["metrics"]["ar50"] == pytest.approx(1.0)
+    given = ",".join(["0.01"] * 17)  # sigmas 2.5-8 times smaller: the second person's OKS falls below 0.5
+    code, text, err = _run(capsys, "evaluate", "--pred", tmp_path / "half.npz", data, "--split", "all",
+                           "--protocol", "coco", "--sigmas", given, "--json")
+    assert code == 0, err
+    got = json.loads(text)
+    assert got["manifest"]["sigmas"].startswith("given: 0.01, 0.01") and got["metrics"]["ar50"] == pytest.approx(0.5)
+    code, _, err = _run(capsys, "evaluate", "--pred", tmp_path / "half.npz", data, "--split", "all",
+                        "--protocol", "coco", "--sigmas", "0.1,0.2")
+    assert code == 2 and err.count("\n") == 1 and "--sigmas: expected 17 positive numbers" in err
 
 
 @pytest.mark.parametrize("argv, message", [
