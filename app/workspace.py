@@ -61,6 +61,7 @@ class Workspace(QObject):
         self.playback.frame_changed.connect(self._on_playback_frame_changed)
         self.cache.changed.connect(self._on_cache_changed)
         self.options.events.connect(lambda *_: self._rebuild_sample())
+        self.options.events.protocol.connect(self.cache.set_protocol)  # the browser's error column follows it
         self._resort_timer.timeout.connect(self._refresh_rows)
         self.browse.rows_changed.connect(self._on_browse_rows_changed)
 

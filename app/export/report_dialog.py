@@ -95,6 +95,7 @@ class ReportDialog(QDialog):
         for name, text in PROTOCOLS.items():
             self.protocol.addItem(name, name)
             self.protocol.setItemData(self.protocol.count() - 1, text, Qt.ItemDataRole.ToolTipRole)
+        self.protocol.setCurrentIndex(max(self.protocol.findData(self.workspace.options.protocol), 0))
         self.max_samples = QSpinBox(minimum=0, maximum=10_000_000, value=500, specialValueText="all",
                                     toolTip="A seeded random subset of the split (0: all samples)")
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
@@ -170,4 +171,5 @@ class ReportDialog(QDialog):
 
     def _on_accepted(self) -> None:
         if self.spec() is not None:
+            self.workspace.options.protocol = self.spec().protocol  # the browser's error column follows it
             self.accept()

@@ -17,10 +17,11 @@ class PredictionStore:
     """``joints`` ``(N, J, 3)`` root-relative mm, NaN until predicted (and for a 2D-only model);
     ``joints_2d`` ``(N, J, 2)`` the model's own 2D in image px (heatmap decoding), NaN where none;
     per-sample ``error`` (MPJPE) and ``pa_error`` (PA-MPJPE) in mm of whatever 3D the model has
-    (a lifter's lifted pose). ``metric`` names the one the browser ranks by. ``heatmaps``: the
-    last requested sample's ``(index, SampleHeatmaps)`` (one only: they are large)."""
+    (a lifter's lifted pose). ``metric`` names the one the browser ranks by, unless a protocol
+    (:meth:`set_protocol`) gives its own per-sample measure on the dataset's ``skeleton``. ``heatmaps``:
+    the last requested sample's ``(index, SampleHeatmaps)`` (one only: they are large)."""
 
-    def __init__(self, n: int, num_joints: int, metric: str = "MPJPE") -> None:
+    def __init__(self, n: int, num_joints: int, metric: str = "MPJPE", skeleton: str | None = None) -> None:
         if metric not in METRICS:
             raise ValueError(f"metric: expected one of {METRICS}, got {metric!r}")
         self.metric = metric
@@ -35,6 +36,9 @@ class PredictionStore:
         self.complete = False
         self.looked_up = False  # its entry of the disk cache was read (see app.workers.predicting)
         self.disk_key: str | None = None  # that entry's key (None: not kept on disk)
+        self.skeleton, self.protocol, self.protocol_label = skeleton, "standard", None
+        self.protocol_error: np.ndarray | None = None  # (N,) the protocol's per-sample measure
+        self._truth = None  # (gt, visible) the rows were scored against: references, not copies
 
     @property
     def count(self) -> int:
@@ -64,11 +68,43 @@ class PredictionStore:
             pred, target = joints.astype(np.float64), gt[indices].astype(np.float64)
             self.error[indices] = metrics.mpjpe(pred, target, vis, root=root, per_sample=True, empty="nan")
             self.pa_error[indices] = metrics.pa_mpjpe(pred, target, vis, per_sample=True, empty="nan")
+            self._truth = (gt, visible)
+            if self.protocol_error is not None:
+                self.protocol_error[indices] = self._protocol_errors(indices)
+
+    def set_protocol(self, name: str) -> bool:
+        """Rank by protocol ``name``'s per-sample measure (:func:`hpe_core.protocols.sample_errors`)
+        where it scores this dataset's joints, else by :attr:`metric`; True when it does."""
+        from hpe_core.protocols import sample_errors
+
+        self.protocol, self.protocol_error, self.protocol_label = name, None, None
+        got = None if self.skeleton is None else sample_errors(name, self.skeleton, self.joints[:0], self.joints[:0])
+        if got is None:
+            return False
+        self.protocol_label = got[0]
+        self.protocol_error = np.full(len(self.error), np.nan, dtype=np.float32)
+        if self._truth is not None:
+            rows = np.flatnonzero(self.predicted)
+            self.protocol_error[rows] = self._protocol_errors(rows)
+        return True
+
+    def _protocol_errors(self, rows: np.ndarray) -> np.ndarray:
+        from hpe_core.protocols import sample_errors
+
+        gt, visible = self._truth
+        return sample_errors(self.protocol, self.skeleton, self.joints[rows], np.asarray(gt)[rows],
+                             None if visible is None else np.asarray(visible)[rows])[1]
 
     @property
     def ranking(self) -> np.ndarray:
-        """``(N,)`` the per-sample error of :attr:`metric` (what the browser shows and sorts by)."""
+        """``(N,)`` the per-sample error the browser shows and sorts by: the protocol's, else :attr:`metric`'s."""
+        if self.protocol_error is not None:
+            return self.protocol_error
         return self.pa_error if self.metric == "PA-MPJPE" else self.error
+
+    @property
+    def ranking_label(self) -> str:
+        return self.protocol_label or self.metric
 
     def get(self, index: int) -> np.ndarray | None:
         return self.joints[index] if 0 <= index < len(self.joints) and self.predicted[index] else None
@@ -96,17 +132,26 @@ class PredictionCache:
 
     def __init__(self) -> None:
         self._stores: dict[tuple[str, str], PredictionStore] = {}
+        self.protocol = "standard"  # whose per-sample measure the stores rank by (the GUI's chosen protocol)
 
     def get(self, dataset_key: str | None, checkpoint_key: str | None) -> PredictionStore | None:
         return self._stores.get((dataset_key, checkpoint_key))
 
     def store(self, dataset_key: str, checkpoint_key: str, n: int, num_joints: int,
-              metric: str = "MPJPE") -> PredictionStore:
+              metric: str = "MPJPE", skeleton: str | None = None) -> PredictionStore:
         """The store of the pair, made empty on first use."""
         pair = (dataset_key, checkpoint_key)
         if pair not in self._stores:
-            self._stores[pair] = PredictionStore(n, num_joints, metric)
+            self._stores[pair] = PredictionStore(n, num_joints, metric, skeleton)
+            self._stores[pair].set_protocol(self.protocol)
         return self._stores[pair]
+
+    def set_protocol(self, name: str) -> None:
+        """Rank every store by protocol ``name``'s measure (where it applies); ``changed`` for each."""
+        self.protocol = name
+        for pair, store in self._stores.items():
+            store.set_protocol(name)
+            self.changed.emit(pair, np.flatnonzero(store.predicted))
 
     def add(self, pair: tuple[str, str], indices, joints, gt=None, root: int = 0, visible=None,
             joints_2d=None, time_ms=None, wall_s: float = 0.0) -> None:

@@ -21,6 +21,7 @@ class ViewOptions:
     hypotheses: int = 10  # K sampled hypotheses drawn around the mean (a vae_lifter checkpoint); 0: none
     parts: str = ""  # the part maps over the image: "" off, else whose 2D ("ground truth", "prediction")
     heatmap: str | int = "all"  # a 2D model's heatmaps over the image: "off", "all" or one joint's index
+    protocol: str = "standard"  # whose per-sample measure the browser's error column shows (hpe_core.protocols)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -267,5 +267,5 @@ def footer_statistics(store, rows: np.ndarray) -> str:
     err = np.asarray(store.ranking, np.float64)[rows]
     err = err[np.isfinite(err)]
     if err.size:
-        text += f" · {store.metric} mean {err.mean():.1f} · median {np.median(err):.1f} mm"
+        text += f" · {store.ranking_label} mean {err.mean():.1f} · median {np.median(err):.1f} mm"
     return text

@@ -75,7 +75,8 @@ class PredictionRunner(QObject):
         if loaded is None or entry is None or not loaded.has_pose_head:
             return None
         metric = loaded.error_measure.name
-        return self.cache.store(entry.key, c.active_key, len(entry.dataset), entry.dataset.skeleton.num_joints, metric)
+        return self.cache.store(entry.key, c.active_key, len(entry.dataset), entry.dataset.skeleton.num_joints, metric,
+                                entry.dataset.skeleton.name)
 
     def start(self, order: np.ndarray | None = None) -> Task | None:
         """Predict what is missing of the current dataset, in ``order`` (the browser's rows;

@@ -18,6 +18,11 @@ VideoPose3D-style (N, J, 3) .npy/.npz array, or an MMPose 3D result .json. Array
 hold one row per dataset sample, in dataset order, and do not say their units: give --units m or
 mm. A file whose joint or sample count does not fit the dataset is refused.
 
+--protocol NAME scores by a published protocol instead (h36m-p1 / h36m-p2 with --joints 17|16|14,
+3dhp with --joints 14|17, 3dpw, coco with --sigmas, standard; README "Protocols"): its numbers per
+group and the manifest of what they mean (joints, root, units, alignment, frames, thresholds, code
+version, dataset fingerprint).
+
 A UniHPE checkpoint is also scored along each of its inference paths separately: image -> 3D and
 2D -> 3D (lifting from the ground-truth 2D joints): MPJPE and PA-MPJPE; image -> 2D: PCK at
 0.05 x the box size and EPE in px; plus the cross-modal cosine and retrieval top-1 / top-5."""
@@ -43,13 +48,61 @@ def register(subparsers) -> None:
     p.add_argument("--hypotheses", type=int, default=10, metavar="K",
                    help="a lifter (vae_lifter) checkpoint: also score the best of K sampled hypotheses "
                         "(an oracle pick per sample; default 10, 0: the mean hypothesis only)")
+    add_protocol_args(p, sigmas=True)
     add_crop_args(p)
     add_device_args(p, precision=True)
     add_json_flag(p)
     p.set_defaults(func=run)
 
 
+def add_protocol_args(p, sigmas: bool = False) -> None:
+    from hpe_core.protocols import PROTOCOLS
+
+    p.add_argument("--protocol", metavar="NAME", help=f"score by a published protocol: {', '.join(PROTOCOLS)} "
+                   "(see README 'Protocols'); the output carries its manifest")
+    p.add_argument("--joints", metavar="N", help="the protocol's joint variant: h36m-p1/p2 17|16|14 (default 17), "
+                   "3dhp 14|17 (default 14)")
+    if sigmas:
+        p.add_argument("--sigmas", metavar="S1,S2,...", help="--protocol coco: the per-keypoint OKS sigmas, one a "
+                       "keypoint (default: COCO's 17)")
+
+
+def sigmas_arg(args: argparse.Namespace) -> list[float] | None:
+    """``--sigmas`` as numbers; InputError naming it when one is not a number."""
+    from hpe_core.errors import InputError
+
+    if args.sigmas is None:
+        return None
+    try:
+        return [float(v) for v in args.sigmas.split(",")]
+    except ValueError:
+        raise InputError(f"--sigmas {args.sigmas}: expected numbers separated by commas") from None
+
+
+def protocol_args(args: argparse.Namespace) -> tuple[str | None, int | None]:
+    """``(--protocol, --joints)`` checked: InputError naming the argument when they do not fit."""
+    from hpe_core.errors import InputError
+    from hpe_core.inference.protocol_scoring import check_protocol
+
+    joints = args.joints
+    if joints is not None:
+        if not str(joints).isdigit():
+            raise InputError(f"--joints {joints}: expected a joint count")
+        if args.protocol is None:
+            raise InputError("--joints applies with --protocol")
+        joints = int(joints)
+    if args.protocol is not None:
+        check_protocol(args.protocol, joints)
+    if getattr(args, "sigmas", None) is not None and args.protocol != "coco":
+        raise InputError("--sigmas applies with --protocol coco")
+    return args.protocol, joints
+
+
 def _text(payload: dict) -> str:
+    if "manifest" in payload and payload["manifest"]["protocol"] != "standard":
+        from hpe_core.commands.protocol_text import protocol_text
+
+        return protocol_text(payload)
     m = payload["metrics"]
     where = f"{payload['precision']} on {payload['device']}" if "device" in payload else payload["pred"]
     lines = [f"samples     {payload['samples']} ({payload['split']}, {where})"]
@@ -78,6 +131,10 @@ def _text(payload: dict) -> str:
         lines.append(f"left out    {payload['unpredicted']} sample(s) without any predicted joint")
     if "unihpe" in payload:
         lines += _unihpe_text(payload["unihpe"])
+    if "manifest" in payload:  # --protocol standard
+        from hpe_core.protocols import manifest_text
+
+        lines.append(f"manifest    {manifest_text(payload['manifest'])}")
     return "\n".join(lines)
 
 
@@ -109,6 +166,26 @@ def _inputs(args: argparse.Namespace) -> tuple[str | None, str]:
     return (None, args.inputs[0]) if args.pred else (args.inputs[0], args.inputs[1])
 
 
+def _score_file(args: argparse.Namespace, dataset_path: str, protocol: str | None, joints: int | None) -> dict:
+    """The payload of ``--pred FILE DATASET``: today's metrics, or a protocol's with its manifest."""
+    from hpe_core.analysis.features import select_indices
+    from hpe_core.datasets import open_dataset
+    from hpe_core.errors import existing_path
+    from hpe_core.inference.evaluate import score_prediction
+    from hpe_core.inference.files import read_prediction_file
+    from hpe_core.inference.protocol_scoring import check_protocol, score_protocol
+
+    prediction = read_prediction_file(existing_path(args.pred, "prediction file"), args.units)
+    dataset = open_dataset(existing_path(dataset_path, "dataset"), skip_list=args.skip_list)
+    rows = select_indices(dataset, args.split, args.max_samples, args.seed)
+    if protocol is None:
+        report = score_prediction(prediction, dataset, rows, args.pred)
+    else:
+        check_protocol(protocol, joints, dataset.skeleton.name)
+        report = score_protocol(prediction, dataset, rows, protocol, joints, args.pred, sigmas=sigmas_arg(args))
+    return {"pred": str(args.pred), "dataset": str(dataset_path), "split": args.split, **report}
+
+
 def run(args: argparse.Namespace) -> int:
     from hpe_core.analysis.features import select_indices
     from hpe_core.errors import existing_path
@@ -116,16 +193,9 @@ def run(args: argparse.Namespace) -> int:
     from hpe_core.errors import InputError
 
     checkpoint, dataset_path = _inputs(args)
+    protocol, joints = protocol_args(args)
     if args.pred:
-        from hpe_core.inference.evaluate import score_prediction
-        from hpe_core.inference.files import read_prediction_file
-
-        prediction = read_prediction_file(existing_path(args.pred, "prediction file"), args.units)
-        dataset = open_dataset(existing_path(dataset_path, "dataset"), skip_list=args.skip_list)
-        rows = select_indices(dataset, args.split, args.max_samples, args.seed)
-        report = score_prediction(prediction, dataset, rows, args.pred)
-        payload = {"pred": str(args.pred), "dataset": str(dataset_path), "split": args.split, **report}
-        return emit(args, payload, _text)
+        return emit(args, _score_file(args, dataset_path, protocol, joints), _text)
     from hpe_core.commands._common import load_predictor
     from hpe_core.inference import evaluate
     from hpe_core.models.families.capabilities import shares_a_space
@@ -140,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
     hypotheses = args.hypotheses if "hypotheses" in predictor.family.outputs else 0
     with terminal_progress("evaluate") as progress:
         report = evaluate(predictor, dataset, rows, lift_from=lift_from, hypotheses=hypotheses, seed=args.seed,
-                          progress=progress)
+                          progress=progress, protocol=protocol, joints=joints, sigmas=sigmas_arg(args))
     payload = {"checkpoint": str(checkpoint), "dataset": str(dataset_path), "split": args.split, **report}
     if shares_a_space(predictor.model):  # a model of several modalities: each inference path on its own
         from hpe_core.studies.unihpe_eval import evaluate_paths

@@ -27,10 +27,12 @@ COLUMNS: dict[str, Any] = {
     "sequence": np.int32, "frame": np.int64, "boxes": np.float32,
     # what a file gives beside the joints (None where it does not): mmpose's box ``center`` (N, 2) px and
     # ``scale`` (N,) (box side / 200 px); 3DPW's own 2D detections ``poses2d`` (N, 18, 3: x, y, confidence,
-    # OpenPose's COCO-18 order); MPI-INF-3DHP's ``joints_3d_univ`` (N, J, 3) mm, scaled to the universal skeleton
+    # OpenPose's COCO-18 order); MPI-INF-3DHP's ``joints_3d_univ`` (N, J, 3) mm, scaled to the universal skeleton;
+    # COCO's ``area`` (N,) px^2 of each person's segmentation (what its OKS is scaled by)
     "center": np.float32, "scale": np.float32, "poses2d": np.float32, "joints_3d_univ": np.float32,
+    "area": np.float64,
 }
-OPTIONAL = ("joints_3d", "boxes", "center", "scale", "poses2d", "joints_3d_univ")
+OPTIONAL = ("joints_3d", "boxes", "center", "scale", "poses2d", "joints_3d_univ", "area")
 LABELS = ("action", "subject", "camera", "pose_id", "sequence")
 
 

@@ -83,7 +83,8 @@ def _keypoints(path: Path, where: str, value) -> np.ndarray:
 
 
 def _people(path: Path, annotations: list, files: dict[int, str]) -> list[tuple]:
-    """``(annotation id, image id, keypoints, bbox)`` of every non-crowd person with a labelled keypoint."""
+    """``(annotation id, image id, keypoints, bbox, area)`` of every non-crowd person with a labelled keypoint
+    (area NaN where the annotation has none)."""
     out = []
     for k, a in enumerate(annotations):
         if not isinstance(a, dict):
@@ -99,7 +100,9 @@ def _people(path: Path, annotations: list, files: dict[int, str]) -> list[tuple]
         ann = a.get("id", k)
         if isinstance(ann, bool) or not isinstance(ann, int):
             raise _field(path, f"annotations[{k}].id", f"expected an integer, got {ann!r}")
-        out.append((ann, image, kps, _bbox(path, f"annotations[{k}].bbox", a.get("bbox"))))
+        area = a.get("area")
+        area = float(area) if isinstance(area, (int, float)) and not isinstance(area, bool) else float("nan")
+        out.append((ann, image, kps, _bbox(path, f"annotations[{k}].bbox", a.get("bbox")), area))
     return out
 
 
@@ -130,5 +133,8 @@ def read_coco(path: str | Path) -> PoseDataset:
     root = _image_root(path, str(names[0]))
     columns = {"joints_2d": joints_2d, "visible": visible, "pose_id": ann_ids, "frame": image_ids,
                "boxes": boxes_from_xywh(np.stack([p[3] for p in people]))}
+    area = np.array([p[4] for p in people])
+    if np.isfinite(area).all():  # the segmentation's area: what COCO's OKS is scaled by
+        columns["area"] = area
     return PoseDataset(path=path, format="coco", skeleton=COCO17, size=len(people), columns=columns,
                        images=FileImages(root, names), extra={"image_root": str(root), "boxes": "COCO bbox"})

@@ -119,11 +119,14 @@ BH_ALIGNS = {"mpjpe": "none", "n_mpjpe": "scale", "pa_mpjpe": "similarity"}
 
 
 def evaluate(predictor, dataset, rows=None, *, lift_from=None, hypotheses: int = 0, seed: int = 0,
-             progress=None) -> dict:
+             progress=None, protocol: str | None = None, joints: int | None = None, sigmas=None) -> dict:
     """Predict ``rows`` of ``dataset`` with :func:`~hpe_core.inference.predict` and score them (see
-    :func:`score_prediction`); with ``hypotheses`` K from a family that outputs them, also
-    ``best_of_k`` = ``{"hypotheses": K, "mpjpe", "n_mpjpe", "pa_mpjpe"}`` of the oracle pick per
-    sample (root-centred on the skeleton's root like the mean's MPJPE, as seed 003 reports it)."""
+    :func:`score_prediction`; with a ``protocol`` name, by that protocol and its ``joints`` variant (and
+    COCO's ``sigmas``):
+    :func:`hpe_core.inference.protocol_scoring.score_protocol`, with its manifest); with ``hypotheses``
+    K from a family that outputs them, also ``best_of_k`` = ``{"hypotheses": K, "mpjpe", "n_mpjpe",
+    "pa_mpjpe"}`` of the oracle pick per sample (root-centred on the skeleton's root like the mean's
+    MPJPE, as seed 003 reports it)."""
     from hpe_core.inference.predict import predict
 
     if dataset.joints_3d is None:
@@ -131,6 +134,11 @@ def evaluate(predictor, dataset, rows=None, *, lift_from=None, hypotheses: int =
     if predictor.num_joints != dataset.skeleton.num_joints:
         raise InputError(f"the model predicts {predictor.num_joints} joints ({predictor.skeleton}), the dataset "
                          f"has {dataset.skeleton.num_joints} ({dataset.skeleton.name})")
+    if protocol is not None:  # before any prediction: a protocol or joint count that does not fit
+        from hpe_core.inference.protocol_scoring import check_protocol, check_sigmas
+
+        check_protocol(protocol, joints, dataset.skeleton.name)
+        check_sigmas(sigmas, protocol, dataset.skeleton.num_joints)
     parts, skipped = [], 0
     for batch in predict(predictor, dataset, rows, lift_from=lift_from, hypotheses=hypotheses, seed=seed,
                          progress=progress):
@@ -140,7 +148,12 @@ def evaluate(predictor, dataset, rows=None, *, lift_from=None, hypotheses: int =
     if not parts:
         raise InputError(f"{dataset.path}: none of the {skipped} selected samples could be predicted")
     prediction = Prediction.concat(parts)
-    out = score_prediction(prediction, dataset, None, str(predictor.source))
+    if protocol is None:
+        out = score_prediction(prediction, dataset, None, str(predictor.source))
+    else:
+        from hpe_core.inference.protocol_scoring import score_protocol
+
+        out = score_protocol(prediction, dataset, None, protocol, joints, str(predictor.source), sigmas=sigmas)
     if prediction.hypotheses is not None:
         out["best_of_k"] = _best_of_k(prediction, dataset, int(hypotheses))
     out.update({"skipped": skipped, "precision": predictor.precision, "device": str(predictor.device)})

@@ -2,7 +2,8 @@
 
 It holds the exact command, the versions of hpe-studio / torch / numpy, the sha256 of every
 checkpoint and prediction file, a fingerprint of the dataset (sha256 of its sample names and
-annotation columns), the protocol, the seed and the sample list. :func:`check_inputs` refuses a
+annotation columns), the protocol with its manifest (what every table carries beside it), the seed
+and the sample list. :func:`check_inputs` refuses a
 rerun whose inputs changed since.
 """
 
@@ -37,9 +38,10 @@ def versions() -> dict:
 
 
 def make(command: list[str], settings: dict, dataset, sources: list[str], rows: np.ndarray,
-         protocol_text: str) -> dict:
+         protocol_text: str, manifest: dict | None = None) -> dict:
     return {"format": FORMAT, "format_version": 1, "command": command, "versions": versions(),
-            "settings": settings, "protocol": {"name": settings["protocol"], "definition": protocol_text},
+            "settings": settings, "protocol": {"name": settings["protocol"], "definition": protocol_text,
+                                               **({"manifest": manifest} if manifest else {})},
             "dataset": {"path": str(Path(settings["dataset"]).resolve()), "samples": len(dataset),
                         "fingerprint": annotations_fingerprint(dataset)},
             "inputs": [{"path": str(Path(s).resolve()), "sha256": file_sha256(s)} for s in sources],

@@ -27,6 +27,7 @@ class ReportSpec:
     max_samples: int | None = None
     seed: int = 0
     protocol: str = "standard"
+    joints: int | None = None  # the protocol's joint variant of the per-group tables (default: its first)
     units: str | None = None
     device: str = "cpu"
     precision: str = "fp32"
@@ -60,11 +61,11 @@ def build_report(spec: ReportSpec, progress=None) -> dict:
     for column in columns:
         check_cancelled(progress)
         score_column(column, dataset, rows)
-    made = tables.all_tables(columns)
+    made, scored, manifest = _protocol_tables(spec, columns, dataset, rows)
     if spec.analysis:
         made += _health_tables(spec, columns, rows, stage(progress, 0.6, 0.62))
     with atomic_folder(out) as tmp:
-        written = _write_tables(tmp, made, columns)
+        written = _write_tables(tmp, made, columns, scored)
         figures = []
         if spec.figures:
             from hpe_core.report.figures import make_figures
@@ -74,7 +75,7 @@ def build_report(spec: ReportSpec, progress=None) -> dict:
             written += [p for f in figures for p in f["files"]]
         check_cancelled(progress)
         progress.set_status("writing report.html / report.pdf")
-        written += _write_documents(spec, tmp, made, figures, columns, dataset, rows)
+        written += _write_documents(spec, tmp, made, figures, columns, dataset, rows, manifest)
         written = [out / p.relative_to(tmp) for p in written]
     progress.set_progress(1.0)
     return {"out": str(out), "samples": len(rows), "tables": {t.key: tables.markdown(t) for t in made},
@@ -100,6 +101,25 @@ def check_report_folder(out: str | Path) -> Path:
     return out
 
 
+def _protocol_tables(spec: ReportSpec, columns: list, dataset, rows) -> tuple[list, dict, dict]:
+    """``(tables, {column: {joints: protocol scores}}, manifest)``: ``standard``'s tables of the
+    columns' scores, or the named protocol's (:mod:`hpe_core.report.protocol_tables`), each with the
+    protocol's manifest."""
+    from hpe_core.datasets.fingerprint import annotations_fingerprint
+    from hpe_core.inference.protocol_scoring import protocol_manifest
+    from hpe_core.protocols import get_protocol
+    from hpe_core.report import tables
+    from hpe_core.report.protocol_tables import protocol_tables, score_columns
+
+    protocol, fingerprint = get_protocol(spec.protocol), annotations_fingerprint(dataset)
+    if protocol.name == "standard":
+        manifest = protocol_manifest(protocol, None, dataset, None, fingerprint)
+        return tables.with_manifest(tables.all_tables(columns), manifest), {}, manifest
+    scored = score_columns(columns, dataset, rows, protocol, fingerprint)
+    made = protocol_tables(protocol, scored, spec.joints)
+    return made, scored, made[0].manifest
+
+
 def _health_tables(spec: ReportSpec, columns: list, rows, progress) -> list:
     """The health table of the checkpoints with an embedding layer (e.g. a regressor's encoder), on
     the report's samples (:mod:`hpe_core.analysis.health_checkpoints`)."""
@@ -120,9 +140,9 @@ def _dataset_and_rows(spec: ReportSpec):
     """The dataset (checked to have 3D joints, every input checked to exist) and the rows to score."""
     from hpe_core.analysis.features import select_indices
     from hpe_core.datasets import open_dataset
-    from hpe_core.report.scoring import check_protocol
+    from hpe_core.inference.protocol_scoring import check_protocol
 
-    check_protocol(spec.protocol)
+    check_protocol(spec.protocol, spec.joints)
     if not spec.inputs:
         raise InputError("give at least one checkpoint or prediction file")
     for source in spec.inputs:
@@ -130,13 +150,15 @@ def _dataset_and_rows(spec: ReportSpec):
     dataset = open_dataset(existing_path(spec.dataset, "dataset"))
     if dataset.joints_3d is None:
         raise InputError(f"{spec.dataset}: has no 3D joints to evaluate against")
+    check_protocol(spec.protocol, spec.joints, dataset.skeleton.name)
     if spec.samples is not None:
         return dataset, np.asarray(spec.samples, np.int64)
     return dataset, select_indices(dataset, spec.split, spec.max_samples, spec.seed)
 
 
-def _write_tables(out: Path, made: list, columns: list) -> list[Path]:
-    """``tables/<key>.{md,tex,csv}`` of every table and ``metrics.json`` of every column."""
+def _write_tables(out: Path, made: list, columns: list, scored: dict) -> list[Path]:
+    """``tables/<key>.{md,tex,csv}`` of every table and ``metrics.json`` of every column (with its
+    protocol scores ``scored``, per joint variant)."""
     from hpe_core.atomic import atomic_write
     from hpe_core.report import tables
 
@@ -147,23 +169,24 @@ def _write_tables(out: Path, made: list, columns: list) -> list[Path]:
     scores = {c.name: {"source": c.source, "kind": c.kind, "overall": {k: v for k, v in c.overall.items()
                                                                        if k not in ("per_sample", "rows")},
                        "per_action": c.per_action, "two_d": c.two_d, "hypotheses": c.hypotheses,
-                       "skipped": c.skipped} for c in columns}
+                       "skipped": c.skipped, **({"protocol": scored[c.name]} if c.name in scored else {})}
+              for c in columns}
     written.append(atomic_write(out / "metrics.json", json.dumps(scores, indent=1, allow_nan=True) + "\n"))
     return written
 
 
 def _write_documents(spec: ReportSpec, out: Path, made: list, figures: list, columns: list, dataset,
-                     rows) -> list[Path]:
+                     rows, manifest: dict) -> list[Path]:
     """``provenance.json`` (the command, settings, inputs and samples), ``report.html`` and ``report.pdf``."""
     from hpe_core.atomic import atomic_write
     from hpe_core.report import provenance
     from hpe_core.report.document import write_html, write_pdf
-    from hpe_core.report.scoring import PROTOCOLS
+    from hpe_core.protocols import get_protocol
 
     settings = {k: v for k, v in asdict(spec).items() if k not in ("samples", "command", "out")}
     settings["inputs"] = list(spec.inputs)
     doc = provenance.make(list(spec.command), settings, dataset, list(spec.inputs), rows,
-                          PROTOCOLS[spec.protocol])
+                          get_protocol(spec.protocol).definition(), manifest)
     return [atomic_write(out / "provenance.json", json.dumps(doc, indent=1) + "\n"),
             write_html(out / "report.html", made, figures, doc, columns),
             write_pdf(out / "report.pdf", made, figures, doc)]
@@ -183,7 +206,8 @@ def rerun_spec(path: str | Path, out: str | None) -> ReportSpec:
     provenance.check_inputs(doc, dataset, path)
     return ReportSpec(dataset=doc["dataset"]["path"], inputs=tuple(i["path"] for i in doc["inputs"]),
                       out=out or str(path.parent), split=s["split"], max_samples=s["max_samples"], seed=s["seed"],
-                      protocol=s["protocol"], units=s["units"], device=s["device"], precision=s["precision"],
+                      protocol=s["protocol"], joints=s.get("joints"), units=s["units"], device=s["device"],
+                      precision=s["precision"],
                       batch_size=s["batch_size"], figures=s["figures"], analysis=s.get("analysis", True),
                       samples=tuple(doc["samples"]),
                       command=tuple(doc["command"]))

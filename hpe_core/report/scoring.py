@@ -16,15 +16,10 @@ import numpy as np
 
 from hpe_core.errors import InputError
 from hpe_core.predictions import Prediction
+from hpe_core.protocols import PROTOCOLS as NAMED_PROTOCOLS
 
-#: protocols ``--protocol`` accepts: what the numbers mean (joint set, root, alignment, units)
-PROTOCOLS = {
-    "standard": "joints: the dataset's skeleton; MPJPE, N-MPJPE, PCK and AUC root-centred on the skeleton's "
-                "root (Protocol #1); PA-MPJPE after a similarity alignment (Protocol #2); mean distance "
-                "after a rotation about the root; 3D PCK at 150 mm, AUC over 0-150 mm in 5 mm steps; "
-                "bone length error: mean |length difference| over the skeleton's bones; millimetres; "
-                "2D: PCK at 0.05 x the ground-truth box, EPE in pixels",
-}
+#: protocols ``--protocol`` accepts: what the numbers mean (the table of hpe_core.protocols)
+PROTOCOLS = {name: protocol.definition() for name, protocol in NAMED_PROTOCOLS.items()}
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 The best value of each row (lowest error, highest PCK / AUC) is bold in Markdown and LaTeX
 (``booktabs`` rules, ``\\textbf``); the CSV holds the full-precision numbers (``repr``), PCK and
-AUC as fractions (Markdown and LaTeX show them in percent).
+AUC as fractions (Markdown and LaTeX show them in percent). A table scored by a protocol carries its
+manifest (:func:`hpe_core.protocols.manifest`) beside it: a Markdown footnote, a note in the LaTeX
+caption, ``#`` comment lines above the CSV header and a line under the HTML caption.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class Table:
     higher_better: list[bool]
     decimals: list[int]
     percent: list[bool]
+    manifest: dict | None = None  # the protocol's manifest, written beside the table
 
     def best(self, r: int) -> set[int]:
         vals = [(c, v) for c, v in enumerate(self.values[r]) if v is not None and math.isfinite(v)]
@@ -109,18 +112,34 @@ def health_table(result: dict, names: dict[str, str]) -> Table | None:
                  [bool(HIGHER_IS_BETTER[m]) for m, _ in keys], decimals, [False] * len(keys))
 
 
+def with_manifest(made: list[Table], manifest: dict) -> list[Table]:
+    """``made`` with ``manifest`` beside each table."""
+    for t in made:
+        t.manifest = manifest
+    return made
+
+
+def _note(t: Table) -> str:
+    from hpe_core.protocols import manifest_text
+
+    return manifest_text(t.manifest) if t.manifest else ""
+
+
 def markdown(t: Table) -> str:
-    lines = [f"**{t.title}**", "", "| | " + " | ".join(t.columns) + " |",
+    lines = [f"**{t.title}**" + ("[^protocol]" if t.manifest else ""), "", "| | " + " | ".join(t.columns) + " |",
              "|---|" + "---:|" * len(t.columns)]
     for r, row in enumerate(t.rows):
         best = t.best(r)
         cells = [f"**{t.cell(r, c)}**" if c in best else t.cell(r, c) for c in range(len(t.columns))]
         lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    if t.manifest:
+        lines += ["", f"[^protocol]: {_note(t)}"]
     return "\n".join(lines) + "\n"
 
 
 _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-        "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "–": "--"}
+        "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "–": "--",
+        "<": r"\textless{}", ">": r"\textgreater{}"}
 
 
 def tex_escape(text: str) -> str:
@@ -129,11 +148,14 @@ def tex_escape(text: str) -> str:
 
 def latex(t: Table) -> str:
     """A ``table`` environment with a booktabs ``tabular``; needs ``\\usepackage{booktabs}``."""
-    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{tex_escape(t.title)}}}",
+    note = rf" {{\footnotesize {tex_escape(_note(t))}}}" if t.manifest else ""
+    caption = rf"\caption[{tex_escape(t.title)}]{{{tex_escape(t.title)}.{note}}}" if note else \
+        rf"\caption{{{tex_escape(t.title)}}}"
+    lines = [r"\begin{table}[t]", r"\centering", caption,
              rf"\label{{tab:{t.key.replace('_', '-')}}}", r"\begin{tabular}{l" + "r" * len(t.columns) + "}",
              r"\toprule", " & ".join([""] + [tex_escape(c) for c in t.columns]) + r" \\", r"\midrule"]
     for r, row in enumerate(t.rows):
-        if r == len(t.rows) - 1 and t.key.startswith("per_action"):
+        if r == len(t.rows) - 1 and t.key.startswith("per_"):
             lines.append(r"\midrule")
         best = t.best(r)
         cells = [rf"\textbf{{{tex_escape(t.cell(r, c))}}}" if c in best else tex_escape(t.cell(r, c))
@@ -146,6 +168,8 @@ def latex(t: Table) -> str:
 def csv_text(t: Table) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
+    for key, value in (t.manifest or {}).items():
+        buf.write(f"# {key}: {', '.join(value) if isinstance(value, list) else value}\n")
     w.writerow(["row"] + t.columns)
     for r, row in enumerate(t.rows):
         label = row.replace("(%)", "(fraction)") if t.percent[r] else row  # the exact values, not x100
@@ -163,7 +187,8 @@ def html(t: Table) -> str:
         cells = "".join(f"<td><b>{t.cell(r, c)}</b></td>" if c in best else f"<td>{t.cell(r, c)}</td>"
                         for c in range(len(t.columns)))
         body.append(f"<tr><th>{escape(row)}</th>{cells}</tr>")
-    return (f"<table><caption>{escape(t.title)}</caption><tr><th></th>{head}</tr>" + "".join(body) + "</table>")
+    note = f"<br><small>{escape(_note(t))}</small>" if t.manifest else ""
+    return (f"<table><caption>{escape(t.title)}{note}</caption><tr><th></th>{head}</tr>" + "".join(body) + "</table>")
 
 
 def all_tables(columns) -> list[Table]:

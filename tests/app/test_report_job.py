@@ -135,3 +135,19 @@ def test_the_report_action_asks_runs_and_opens(qtbot, window, files, monkeypatch
     html = root / "from_menu" / "report.html"
     assert opened == [html] and html.is_file()
     assert window.message_bar.history[-1][0] == "info" and str(html) in window.message_bar.history[-1][1]
+
+
+def test_the_dialogs_protocol_is_the_one_the_browsers_error_column_follows(qtbot, ws, tmp_path):
+    from hpe_core.protocols import PROTOCOLS
+
+    ws.options.protocol = "3dpw"
+    dialog = ReportDialog(ws)
+    qtbot.addWidget(dialog)
+    assert [dialog.protocol.itemData(i) for i in range(dialog.protocol.count())] == list(PROTOCOLS)
+    assert dialog.protocol.currentData() == "3dpw"
+    dialog.protocol.setCurrentIndex(dialog.protocol.findData("h36m-p2"))
+    dialog.out.setText(str(tmp_path / "r"))
+    dialog._on_accepted()
+    assert dialog.spec().protocol == "h36m-p2" and ws.options.protocol == "h36m-p2" and ws.cache.protocol == "h36m-p2"
+    store = ws.predictions()  # the demo set is panoptic19, which h36m-p2 does not score: its own measure
+    assert store is None or store.ranking_label in ("MPJPE", "PA-MPJPE")

@@ -50,8 +50,8 @@ def run(capsys, *argv):
 
 
 def read_csv(path):
-    with open(path, newline="") as fh:
-        rows = list(csv.reader(fh))
+    with open(path, newline="") as fh:  # the protocol's manifest: '#' lines above the header
+        rows = list(csv.reader(line for line in fh if not line.startswith("# ")))
     return rows[0][1:], {r[0]: [float(v) if v else None for v in r[1:]] for r in rows[1:]}
 
 

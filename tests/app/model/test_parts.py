@@ -108,7 +108,7 @@ def test_view_options_are_evented_fields():
     options.update({"frustums": False, "unknown": 1})
     assert seen == [("rigid", "none")] and options.as_dict() == {"align": "rigid", "frustums": False, "show_gt": True,
                                                           "show_pred": True, "hypotheses": 10, "parts": "",
-                                                          "heatmap": "all"}
+                                                          "heatmap": "all", "protocol": "standard"}
 
 
 def test_device_choice_announces_precision_changes():
