@@ -1,6 +1,6 @@
 """What the GUI knows about a training job, without Qt: the line buffer that turns byte chunks
 into JSON lines, the run state rebuilt from ``hpe train`` events (curves, position, ETA), the
-job record and the job history file.
+job record and the job history file (the run queue, from :mod:`hpe_core.training.runs.queue`).
 
 Events follow :mod:`hpe_core.training.events` (validated with its ``validate_event``). A line
 split across two reads is held until its newline arrives; a last line with no newline (a job
@@ -11,20 +11,14 @@ from __future__ import annotations
 
 import json
 import math
-import time
-import uuid
-from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from hpe_core.analysis.health_alarms import PREFIX as HEALTH_PREFIX
-from hpe_core.atomic import atomic_write as write_atomic
 from hpe_core.errors import InputError
 from hpe_core.training.events import validate_event
-
-STATES = ("queued", "running", "done", "failed", "cancelled")
-ACTIVE = ("queued", "running")
-HISTORY_FORMAT = "hpe-studio-training-jobs"
-HISTORY_VERSION = 1
+# the job record and the queue file are shared with ``hpe queue`` (hpe_core.training.runs.queue)
+from hpe_core.training.runs.queue import (ACTIVE, HISTORY_FORMAT, HISTORY_VERSION, STATES,  # noqa: F401
+                                          JobRecord, load_history, save_history)
 
 
 class LineBuffer:
@@ -275,75 +269,3 @@ def format_duration(seconds: float | None) -> str:
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-# ----------------------------------------------------------------------------- records
-@dataclass
-class JobRecord:
-    """One job as the history file keeps it. ``external``: followed, not started, by HPE Studio."""
-
-    id: str
-    name: str
-    task: str = ""
-    state: str = "queued"
-    external: bool = False
-    folder: str = ""  # the job's own folder: config, events, log
-    config_path: str = ""
-    events_path: str = ""
-    log_path: str = ""
-    output: str = ""  # the run's output folder (its checkpoints)
-    pid: int | None = None
-    pid_start: str | None = None  # the process's start tick (tells a reused pid apart)
-    resume_from: str | None = None  # the checkpoint the next start continues from
-    created: float = field(default_factory=time.time)
-    started: float | None = None
-    ended: float | None = None
-    message: str = ""
-    checkpoint: str | None = None  # the checkpoint that joins the workspace when done
-    last_checkpoint: str | None = None
-    runs: int = 0  # starts, resumes included
-    finals_before: int = 0  # final events in the events file when the current run was started
-    step: int = 0  # the position last seen, for the list (the events file has the rest)
-    total_steps: int = 0
-
-    @staticmethod
-    def new_id() -> str:
-        return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
-
-    @property
-    def active(self) -> bool:
-        return self.state in ACTIVE
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, raw: dict) -> "JobRecord":
-        known = {f.name for f in fields(cls)}
-        record = cls(**{k: v for k, v in raw.items() if k in known})
-        if record.state not in STATES:
-            raise InputError(f"job {record.id}: unknown state {record.state!r}")
-        return record
-
-
-def load_history(path: Path) -> tuple[list[JobRecord], str | None]:
-    """The records of ``path`` and a warning (None when all is well); a bad file yields none."""
-    if not path.is_file():
-        return [], None
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(raw, dict) or raw.get("format") != HISTORY_FORMAT:
-            raise InputError("not a training-jobs history file")
-        if int(raw.get("version", 0)) > HISTORY_VERSION:
-            return [], (f"{path}: made by a newer version of HPE Studio (version {raw['version']}); "
-                        "its jobs are not shown")
-        return [JobRecord.from_dict(r) for r in raw.get("jobs", [])], None
-    except (OSError, ValueError, TypeError, KeyError) as exc:
-        return [], f"{path}: the job history could not be read ({exc}); starting with an empty one"
-
-
-def save_history(path: Path, records: list[JobRecord]) -> None:
-    """Write the history atomically (a temporary file in the same folder, then ``os.replace``)."""
-    payload = {"format": HISTORY_FORMAT, "version": HISTORY_VERSION,
-               "jobs": [r.to_dict() for r in records]}
-    write_atomic(path, json.dumps(payload, indent=1))

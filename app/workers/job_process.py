@@ -1,15 +1,16 @@
-"""Detached processes for training jobs: started in their own session with their output appended
-to a log file, recognised later by pid and start time (a reused pid is not mistaken for them),
-signalled alone or with their process group. POSIX (Linux, macOS).
+"""Detached processes for training jobs, started with ``QProcess`` in their own session with their
+output appended to a log file. Recognising and signalling them is shared with ``hpe queue``
+(:mod:`hpe_core.training.runs.processes`). POSIX (Linux, macOS).
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 from PySide6.QtCore import QProcess
+
+from hpe_core.training.runs.processes import (end_last_line, process_alive, process_start,  # noqa: F401
+                                               send_signal)
 
 # ``sh -c LAUNCH hpe-train LOG env K=V... PROGRAM ARGS``: output appended to LOG, and ``exec`` keeps the
 # process id that QProcess.startDetached reports (its instance form, which takes output files, loses
@@ -23,61 +24,3 @@ def launch_detached(command: list[str], log: Path, folder: Path, env: dict[str, 
     ok, pid = QProcess.startDetached("/bin/sh", ["-c", LAUNCH, "hpe-train", str(log), "env", *extra, *command],
                                      str(folder))
     return (pid, process_start(pid)) if ok and pid else None
-
-
-def _proc_stat(text: str) -> tuple[str, str]:
-    rest = text.rsplit(")", 1)[1].split()
-    return rest[0], rest[19]  # field 3 (state) and field 22 (start time in clock ticks)
-
-
-def process_start(pid: int) -> str | None:
-    """The start time of ``pid`` (Linux ``/proc``; None elsewhere or when it is gone)."""
-    try:
-        return _proc_stat(Path(f"/proc/{pid}/stat").read_text())[1]
-    except (OSError, IndexError):
-        return None
-
-
-def process_alive(pid: int | None, start: str | None = None) -> bool:
-    """Whether ``pid`` runs (zombies do not) and, when ``start`` is given, is the process started then."""
-    if not pid:
-        return False
-    if sys.platform.startswith("linux"):
-        try:
-            state, started = _proc_stat(Path(f"/proc/{pid}/stat").read_text())
-        except (OSError, IndexError):
-            return False
-        return state not in ("Z", "X") and (start is None or started == start)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def send_signal(pid: int | None, start: str | None, sig: int, group: bool = False) -> None:
-    """Send ``sig`` to the process (or its whole process group) if it is still the same process."""
-    if not process_alive(pid, start):
-        return
-    try:
-        if group and hasattr(os, "killpg"):
-            pgid = os.getpgid(pid)
-            if pgid != os.getpgid(0):
-                os.killpg(pgid, sig)
-                return
-        os.kill(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def end_last_line(path: Path) -> None:
-    """Append a newline if ``path`` ends in the middle of a line (so the next event starts its own)."""
-    try:
-        with open(path, "rb+") as fh:
-            fh.seek(0, os.SEEK_END)
-            if fh.tell() and (fh.seek(-1, os.SEEK_END), fh.read(1))[1] != b"\n":
-                fh.write(b"\n")
-    except FileNotFoundError:
-        pass

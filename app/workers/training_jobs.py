@@ -12,48 +12,41 @@ SIGKILL to its process group after ``stop_timeout_s``. Resume starts ``hpe train
 last.pt`` on the same events file, so the curves continue. The history (one JSON file, written
 atomically) keeps every job across restarts; a job still running from an earlier session is
 followed again, one that ended meanwhile is judged from its events.
+
+The history is the run queue that ``hpe queue`` shares (:mod:`hpe_core.training.runs.queue`): every
+save merges under the file's lock (the later change of a job wins), jobs added or ended by ``hpe
+queue`` are picked up when the file changes, and a queued job is claimed under the lock before it
+starts, so neither side starts it twice.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.model.training_record import JobRecord, load_history, save_history
 from app.workers.job_process import end_last_line, launch_detached, process_alive, send_signal
 from app.workers.training_job import TrainingJob
-from hpe_core.atomic import atomic_write as write_atomic
 from hpe_core.errors import InputError
+from hpe_core.training.runs.queue import JobRecord, SharedQueue, new_record, output_for
+from hpe_core.training.runs.queue import data_dir as queue_data_dir
+from hpe_core.training.runs.runner import hpe_command as default_command
 
 from app.model.messages import JOB_DONE, JOB_FAILED, KILLED_AFTER, NO_FINAL_EVENT  # noqa: F401 - tests read them here
+from app.workers.job_notices import connect_workspace  # noqa: F401 - the main window takes it from here
 
 
 def data_dir() -> Path:
-    """Where job folders and default run outputs live (``HPE_STUDIO_DATA_DIR`` overrides)."""
-    override = os.environ.get("HPE_STUDIO_DATA_DIR")
-    if override:
-        return Path(override).expanduser()
-    if os.environ.get("HPE_STUDIO_TESTING"):
+    """Where job folders and default run outputs live (:func:`hpe_core.training.runs.queue.data_dir`;
+    a private folder in tests)."""
+    if os.environ.get("HPE_STUDIO_TESTING") and not os.environ.get("HPE_STUDIO_DATA_DIR"):
         from app.settings import config_dir
 
         return config_dir() / "data"
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("hpe-studio", appauthor=False))
-
-
-def default_command() -> list[str]:
-    """``hpe`` as this interpreter runs it (also when the ``hpe`` script is not on PATH); in the
-    packaged app (PyInstaller), the ``hpe`` program next to ``hpe-studio``."""
-    if getattr(sys, "frozen", False):
-        return [str(Path(sys.executable).with_name("hpe"))]
-    return [sys.executable, "-m", "hpe_core.cli"]
+    return queue_data_dir()
 
 
 class TrainingJobsManager(QObject):
@@ -78,14 +71,18 @@ class TrainingJobsManager(QObject):
         self.env = dict(env or {})
         self.max_running, self.stop_timeout_s = max_running, stop_timeout_s
         self.history_path = self.folder / "history.json"
+        self.queue = SharedQueue(self.history_path)
         self._jobs: dict[str, TrainingJob] = {}
         self._restoring = False
         self._stopping: list[tuple] | None = None  # processes stop_all waits for
         self._give_up = 0.0
         self._timer = QTimer(self, interval=poll_ms)
         self._timer.timeout.connect(self.poll)
+        self._sync_timer = QTimer(self, interval=max(poll_ms, 500))  # jobs added or ended by `hpe queue`
+        self._sync_timer.timeout.connect(self.sync)
         self.closed = False
         self._restore()
+        self._sync_timer.start()
 
     # ------------------------------------------------------------------ queries
     def jobs(self) -> list[TrainingJob]:
@@ -101,19 +98,8 @@ class TrainingJobsManager(QObject):
     # ------------------------------------------------------------------ actions
     def submit(self, raw: dict, name: str | None = None) -> TrainingJob:
         """Queue a job for the config ``raw`` (plain data, as in a config file); InputError if invalid."""
-        from hpe_core.training.config import config_from_dict, validate
-
-        raw = dict(raw, train=dict(raw.get("train") or {}))
-        raw["train"]["output"] = str(self._output_for(raw["train"].get("output")))
-        config = validate(config_from_dict(raw))
-        record = JobRecord(id=JobRecord.new_id(), name=name or Path(config.train.output).name,
-                           task=config.task, output=config.train.output)
-        folder = self.folder / record.id
-        record.folder = str(folder)
-        record.config_path, record.events_path = str(folder / "config.json"), str(folder / "events.jsonl")
-        record.log_path = str(folder / "output.log")
-        write_atomic(Path(record.config_path), json.dumps(config.to_dict(), indent=1))
-        return self._add(TrainingJob(record))
+        taken = {j.record.output for j in self._jobs.values()}
+        return self._add(TrainingJob(new_record(raw, self.folder, self.runs_dir, taken, name)))
 
     def follow(self, events_path: str | Path, name: str | None = None) -> TrainingJob:
         """Follow a job started elsewhere (``torchrun`` on a cluster) through its events file."""
@@ -161,6 +147,7 @@ class TrainingJobsManager(QObject):
         if job.record.active:
             raise InputError(f"{job.record.name}: cancel the job before removing it")
         del self._jobs[job_id]
+        self.queue.removed.add(job_id)
         folder = Path(job.record.folder).resolve() if job.record.folder else None
         if folder is not None and folder.parent == self.folder.resolve():  # only a job folder of ours
             import shutil
@@ -178,6 +165,7 @@ class TrainingJobsManager(QObject):
         """Stop following. ``stop``: SIGINT the running jobs, wait, kill the late ones; else they
         keep running (and are followed again at the next start)."""
         self._timer.stop()
+        self._sync_timer.stop()
         self.closed = True  # nothing queued starts from now on
         if stop:
             timeout = self.stop_timeout_s if timeout_s is None else timeout_s
@@ -299,6 +287,12 @@ class TrainingJobsManager(QObject):
             self._timer.start()
 
     def _start(self, job: TrainingJob) -> None:
+        with self.queue.file.lock():  # claimed here: `hpe queue start` may want it too
+            self.sync(force=True)
+            if job.record.state == "queued" and job.id in self._jobs:
+                self._launch(job)
+
+    def _launch(self, job: TrainingJob) -> None:
         rec = job.record
         args = ["train", "--resume", rec.resume_from] if rec.resume_from else ["train", rec.config_path]
         args += ["--events", rec.events_path]
@@ -323,16 +317,7 @@ class TrainingJobsManager(QObject):
 
     def _output_for(self, output: str | None) -> Path:
         """An absolute output folder: relative ones go under :attr:`runs_dir`, never reused."""
-        path = Path(output or "train").expanduser()
-        if not path.is_absolute():
-            parts = path.parts[1:] if path.parts[:1] == ("runs",) and len(path.parts) > 1 else path.parts
-            path = self.runs_dir.joinpath(*(parts or ("train",)))
-        taken = {j.record.output for j in self._jobs.values()}
-        candidate, n = path, 1
-        while str(candidate) in taken or any(candidate.glob("*.pt")):
-            n += 1
-            candidate = path.with_name(f"{path.name}-{n}")
-        return candidate
+        return output_for(output, self.runs_dir, {j.record.output for j in self._jobs.values()})
 
     # ------------------------------------------------------------------ history
     def _add(self, job: TrainingJob) -> TrainingJob:
@@ -345,17 +330,53 @@ class TrainingJobsManager(QObject):
         return job
 
     def _save(self) -> None:
+        """Write the jobs that changed, merged under the lock with what others wrote meanwhile."""
         try:
-            save_history(self.history_path, [j.record for j in self._jobs.values()])
-        except OSError as exc:
+            merged = self.queue.save([j.record for j in self._jobs.values()])
+        except (OSError, InputError) as exc:
             self.message.emit("warning", f"could not save the job history to {self.history_path}: {exc}")
+            return
+        self._adopt(merged)
+
+    def sync(self, force: bool = False) -> None:
+        """Take in what ``hpe queue`` (or another window) wrote since the last read."""
+        if self._restoring or not (force or self.queue.changed()):
+            return
+        try:
+            self._adopt(self.queue.load([j.record for j in self._jobs.values()]))
+        except (OSError, InputError):
+            pass
+
+    def _adopt(self, records: list[JobRecord]) -> None:
+        """Make ``records`` (the file's, merged) ours; tell what others added or ended."""
+        added = False
+        for record in records:
+            job = self._jobs.get(record.id)
+            if job is None:
+                self._jobs[record.id], added = TrainingJob(record), True
+            elif job.record is not record:
+                was_active, job.record = job.record.active, record
+                self._emit(self.job_updated, record.id)
+                if was_active and not record.active:  # ended by `hpe queue`
+                    self._emit(self.job_finished, record.id, record.state)
+                    if record.state == "done" and record.checkpoint and Path(record.checkpoint).is_file():
+                        self._emit(self.checkpoint_ready, record.checkpoint)
+        if added:
+            self._emit(self.jobs_changed)
+            if any(r.state == "queued" for r in records):
+                QTimer.singleShot(0, self._schedule)
+        if any(r.state == "running" for r in records) and not self._timer.isActive() and not self.closed:
+            self._timer.start()
 
     def _restore(self) -> None:
+        from hpe_core.training.runs.queue import load_history
+
         records, warning = load_history(self.history_path)
         self._pending_warning = warning
         self._restoring = True
         for record in records:
             self._jobs[record.id] = TrainingJob(record)
+        self.queue.mark_synced(records)
         for job in self._jobs.values():
             if job.record.state == "running":
                 job.poll()
@@ -373,26 +394,3 @@ class TrainingJobsManager(QObject):
         """A problem met reading the history at start-up (once; :func:`connect_workspace` shows it)."""
         warning, self._pending_warning = self._pending_warning, None
         return warning
-
-
-def connect_workspace(manager, workspace) -> None:
-    """Finished jobs' checkpoints join ``workspace``; their outcome and the manager's warnings
-    reach its message bar."""
-
-    def finished(job_id: str, state: str) -> None:
-        rec = manager.job(job_id).record
-        if state == "failed":
-            workspace.message.emit("error", JOB_FAILED.format(name=rec.name, why=rec.message))
-        elif state == "done" and rec.external and not (rec.checkpoint and Path(rec.checkpoint).is_file()):
-            from app.workers.remote_jobs import FINISHED_REMOTELY
-
-            workspace.message.emit("info", FINISHED_REMOTELY.format(name=rec.name))
-        elif state == "done" and rec.checkpoint:
-            workspace.message.emit("info", JOB_DONE.format(name=rec.name, path=rec.checkpoint))
-
-    manager.job_finished.connect(finished)
-    manager.checkpoint_ready.connect(workspace.open_checkpoint)
-    manager.message.connect(workspace.message)
-    warning = manager.take_warning()
-    if warning:
-        workspace.message.emit("warning", warning)
