@@ -45,6 +45,7 @@ def _command_modules():
     from hpe_core.commands import shared_space; modules.append(shared_space)  # noqa: E702
     from hpe_core.commands import health; modules.append(health)  # noqa: E702
     from hpe_core.commands import queue; modules.append(queue)  # noqa: E702
+    from hpe_core.commands import sweep; modules.append(sweep)  # noqa: E702
     return modules
 
 

@@ -1,0 +1,101 @@
+"""Sweeps on Optuna: the search-space syntax, a grid run by one worker and by two worker processes
+sharing the SQLite study, and a resumed sweep that keeps its finished trials."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from hpe_core.errors import InputError
+from hpe_core.training.runs import sweep
+from hpe_core.training.runs.sweep_space import Param, parse_param
+from runs_helpers import hpe, make_tiny_dataset, tiny_raw, write_tiny_config
+
+PARAMS = ("optim.lr=0.001,0.01,0.1", "train.seed=0,1")  # a 3 x 2 grid
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("optim.lr=log:1e-4..1e-1", Param("optim.lr", "float", 1e-4, 1e-1, log=True)),
+    ("optim.momentum=0.8..0.99", Param("optim.momentum", "float", 0.8, 0.99)),
+    ("model.width=int:8..64", Param("model.width", "int", 8, 64)),
+    ("contrastive.temperature=0.05,0.1,0.2", Param("contrastive.temperature", "choice", choices=(0.05, 0.1, 0.2))),
+    ("optim.name=adam,sgd", Param("optim.name", "choice", choices=("adam", "sgd"))),
+])
+def test_param_syntax(text, expected):
+    assert parse_param(text) == expected
+
+
+@pytest.mark.parametrize("text, words", [
+    ("optim.lr", "expected KEY=SPEC"), ("optim.lr=log:0..1", "log range must be positive"),
+    ("optim.lr=1..0.5", "LOW < HIGH"), ("x=int:1.5..3", "whole bounds"), ("x=cube:1..2", "unknown prefix"),
+    ("x=1,1", "listed twice"),
+])
+def test_bad_params_are_named(text, words):
+    with pytest.raises(InputError, match=words):
+        parse_param(text)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    return make_tiny_dataset(tmp_path_factory.mktemp("sweep") / "tiny")
+
+
+def _spec(dataset: Path, tmp: Path, trials: int = 0) -> sweep.SweepSpec:
+    return sweep.SweepSpec(config=tiny_raw(dataset, tmp / "unused"), params=tuple(map(parse_param, PARAMS)),
+                           metric="val/pa_mpjpe", sampler="grid", trials=trials, study_name="grid")
+
+
+def _values(doc: dict) -> dict:
+    return {tuple(sorted(t["params"].items())): t["value"] for t in doc["trials"]}
+
+
+def test_one_worker_and_two_worker_processes_give_the_same_trials_and_best(dataset, tmp_path):
+    one = sweep.run_sweep(_spec(dataset, tmp_path), tmp_path / "one", workers=1)
+    config = write_tiny_config(tmp_path / "c.json", dataset, tmp_path / "unused")
+    two = hpe("sweep", str(config), *(a for p in PARAMS for a in ("--param", p)), "--sampler", "grid",
+              "--metric", "val/pa_mpjpe", "--workers", "2", "--out", str(tmp_path / "grid"), "--json", timeout=300)
+    assert two.returncode == 0, two.stderr
+    two = json.loads(two.stdout)
+    assert len(one["trials"]) == len(two["trials"]) == 6
+    assert {t["state"] for t in one["trials"] + two["trials"]} == {"complete"}
+    # the same 6 grid points; the same machine, one thread and the same seeds: the same numbers, bit for bit
+    assert _values(one) == _values(two) and len(_values(one)) == 6
+    assert one["best"]["value"] == two["best"]["value"] and one["best"]["params"] == two["best"]["params"]
+    study = sweep.open_study(sweep.load_spec(tmp_path / "grid"), tmp_path / "grid")
+    assert {t.user_attrs["worker"]["index"] for t in study.get_trials()} == {0, 1}  # both workers trained
+    shown = hpe("sweep", "status", str(tmp_path / "grid"))
+    assert shown.returncode == 0 and f"best: trial {two['best']['number']}" in shown.stdout
+
+
+def test_a_resumed_sweep_skips_finished_trials_and_retries_a_dead_workers_trial(dataset, tmp_path):
+    folder = tmp_path / "resumed"
+    first = sweep.run_sweep(_spec(dataset, tmp_path, trials=3), folder)
+    assert [t["state"] for t in first["trials"]] == ["complete"] * 3
+    study = sweep.open_study(sweep.load_spec(folder), folder)  # a worker that died mid-trial
+    dead = study.ask()
+    dead.set_user_attr("worker", {"host": socket.gethostname(), "pid": 2 ** 22 + 7, "start": None})
+    for p in sweep.load_spec(folder).params:
+        p.suggest(dead)
+    before = {t["run"]: os.stat(Path(t["run"]) / "events.jsonl").st_mtime_ns for t in first["trials"]}
+    done = sweep.run_sweep(_spec(dataset, tmp_path, trials=6), folder)
+    states = [(t["number"], t["state"], t["stale"]) for t in done["trials"]]
+    assert states[:4] == [(0, "complete", False), (1, "complete", False), (2, "complete", False), (3, "fail", True)]
+    retry = [t for t in done["trials"] if t["retry_of"] == 3]
+    assert len(retry) == 1 and retry[0]["params"] == dead.params and retry[0]["state"] == "complete"
+    assert sum(t["state"] == "complete" for t in done["trials"]) == 6 and len(_values(done)) == 6
+    after = {run: os.stat(Path(run) / "events.jsonl").st_mtime_ns for run in before}
+    assert after == before  # the finished trials were not run again
+
+
+def test_a_folder_holding_another_sweep_is_refused(dataset, tmp_path):
+    folder = tmp_path / "s"
+    sweep.prepare(_spec(dataset, tmp_path), folder)
+    other = sweep.SweepSpec(**{**_spec(dataset, tmp_path).__dict__, "metric": "val/mpjpe"})
+    with pytest.raises(InputError, match="holds another sweep \\(its metric differs\\)"):
+        sweep.prepare(other, folder)
+    with pytest.raises(InputError, match="a grid needs listed values"):
+        sweep.check_spec(sweep.SweepSpec(config={}, params=(parse_param("optim.lr=0.1..1"),), sampler="grid"))
