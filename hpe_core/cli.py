@@ -46,6 +46,7 @@ def _command_modules():
     from hpe_core.commands import health; modules.append(health)  # noqa: E702
     from hpe_core.commands import queue; modules.append(queue)  # noqa: E702
     from hpe_core.commands import sweep; modules.append(sweep)  # noqa: E702
+    from hpe_core.commands import export_runs; modules.append(export_runs)  # noqa: E702
     return modules
 
 

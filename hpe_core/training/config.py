@@ -83,6 +83,8 @@ class TrainConfig:
     log_every: int = 10
     max_steps_per_epoch: Optional[int] = None
     monitor: Optional[str] = None  # metric deciding "best" (None: the task's)
+    trackers: tuple[Literal["tensorboard", "mlflow"], ...] = ()  # also written to (hpe_core.training.runs.trackers)
+    tracking_uri: Optional[str] = None  # mlflow's; None: a SQLite store beside the output folder
 
 
 def _to_dict(self) -> dict:
@@ -203,7 +205,7 @@ def effective_lrs(config: Config) -> tuple[float, float]:
 
 #: Keys a resumed run may change; everything else must equal the checkpoint's config.
 RESUMABLE_CHANGES = ("train.epochs", "train.output", "train.log_every", "train.device", "train.threads",
-                     "data.num_workers", "data.path", "data.skip_list")
+                     "train.trackers", "train.tracking_uri", "data.num_workers", "data.path", "data.skip_list")
 
 
 def check_resume_compatible(stored: Config, given: Config) -> None:

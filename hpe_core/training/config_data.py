@@ -108,6 +108,11 @@ def coerce(value: Any, hint: Any, key: str) -> Any:
         return value
     if hint in _SCALARS:
         return _scalar(value, hint, key)
+    if origin is tuple:  # tuple[X, ...]: a list of X (one X alone is a list of one)
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)):
+            raise InputError(f"{key}: expected a list, got {describe(value)}")
+        return tuple(coerce(v, args[0], key) for v in items)
     if hint is dict or origin is dict:
         if not isinstance(value, dict):
             raise InputError(f"{key}: expected a mapping, got {describe(value)}")

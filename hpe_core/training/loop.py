@@ -5,8 +5,7 @@ or infinity stops the run before any update and names the last good checkpoint),
 (with a GradScaler for fp16), gradient clipping, optimizer step. Per epoch: evaluation on the
 validation split, ``last.pt`` and, when the monitored metric improves, ``best.pt``. A stop
 request (SIGINT/SIGTERM/SIGUSR1, or the progress sink's ``cancelled()``) is honoured at the next step
-boundary: ``last.pt`` is written with everything needed to continue exactly, and the run
-returns with ``reason="interrupted"``.
+boundary: ``last.pt`` is written with all a resume needs, and the run returns ``reason="interrupted"``.
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from hpe_core.training.data import EpochBatches, SeededItems, epoch_loader, step
 from hpe_core.training.events import EventWriter
 from hpe_core.training.memory import check_memory
 from hpe_core.training.optim import make_optimizer, make_scaler, resolve_precision
+from hpe_core.training.runs.trackers import with_trackers
 from hpe_core.training.schedule import apply_lr, make_schedule
 from hpe_core.training.state import StopFlag, capture_rng, restore_rng, seed_everything
 from hpe_core.training.tasks import make_task
@@ -100,7 +100,7 @@ def open_training_dataset(config: Config, info) -> Any:
 class _Run:
     def __init__(self, config: Config, device, info, progress, events, stop, point) -> None:
         self.config, self.device, self.info, self.progress = config, device, info, progress
-        self.events = events if (events is not None and info.is_main) else EventWriter(None)
+        self.events = with_trackers(config, events) if (events is not None and info.is_main) else EventWriter(None)
         self.stop, self.point = stop, point
         self.out = Path(config.train.output).expanduser()
         self.epoch = self.batch = self.step = 0
