@@ -137,6 +137,7 @@ class RunState:
         self.error: str | None = None
         self.summary: dict = {}
         self.task = ""
+        self.config: dict = {}  # the run's config, from its start event
         self.last_time: float | None = None
         self._ref: tuple[float, int] | None = None  # (time, step) the ETA counts from
         self.events = 0
@@ -173,6 +174,7 @@ class RunState:
 
     def _on_start(self, e: dict) -> None:
         self.task = str(e["config"].get("task", ""))
+        self.config = dict(e["config"])
         self.health_config = dict(e["config"].get("health") or {})
         self.alarms = [a for a in self.alarms if int(a.get("epoch", 0)) <= e["epoch"]]  # a resume drops later ones
         self.reason = self.error = None

@@ -1,7 +1,9 @@
 """The jobs side of the training panel: every job of the :class:`TrainingJobsManager` with its
 state, progress, ETA and last message (a raised health alarm shows on its row, and in the message
 bar when it is raised while the job runs); cancel (or stop following), resume, remove, open its
-checkpoint in the workspace; the selected job's live curves and log.
+checkpoint in the workspace; the selected job's live curves and log; several selected jobs
+compared (*Compare*: :class:`~app.views.sweep_runs.RunsCompareView`); a sweep's trials
+(*Sweep*: :class:`~app.views.sweep_view.SweepView`, a trial double-clicked is followed here).
 
 Row updates are coalesced (at most five a second). What a finished job means for the workspace
 is :func:`app.workers.training_jobs.connect_workspace`'s business (it works with no panel built).
@@ -20,6 +22,8 @@ from PySide6.QtWidgets import (QHBoxLayout, QPlainTextEdit, QPushButton, QSplitt
 from app.model.messages import ALARM_MESSAGE, ALARM_ROW
 from app.model.training_record import format_duration
 from app.views.job_curves import JobCurvesView
+from app.views.sweep_runs import RunsCompareView
+from app.views.sweep_view import SweepView
 from app.workers import remote_jobs
 from hpe_core.errors import InputError
 
@@ -37,6 +41,7 @@ class TrainingJobsView(QWidget):
         self._alarms_seen: dict[str, int] = {}  # job id -> health alarms already announced
         self.jobs = QTreeWidget(objectName="jobs", rootIsDecorated=False, uniformRowHeights=True)
         self.jobs.setHeaderLabels(COLUMNS)
+        self.jobs.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
         self.cancel = QPushButton("Cancel", enabled=False)
         self.resume = QPushButton("Resume", enabled=False)
         self.remove = QPushButton("Remove", enabled=False)
@@ -50,6 +55,10 @@ class TrainingJobsView(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.curves, "Curves")
         self.tabs.addTab(self.log, "Log")
+        self.compare = RunsCompareView()
+        self.sweep = SweepView()
+        self.tabs.addTab(self.compare, "Compare")
+        self.tabs.addTab(self.sweep, "Sweep")
         self._layout()
         self._update_timer = QTimer(self, singleShot=True, interval=200)
         self._update_timer.timeout.connect(self._flush_updates)
@@ -81,6 +90,8 @@ class TrainingJobsView(QWidget):
         self.open_checkpoint.clicked.connect(self._on_open_checkpoint_clicked)
         self.pull.clicked.connect(lambda: self._act(lambda job_id: remote_jobs.pull(self.manager, job_id)))
         self.tabs.currentChanged.connect(lambda _i: self._show_selected())
+        self.sweep.run_requested.connect(self.follow_run)
+        self.sweep.failed.connect(lambda text: self._message("error", text))
         m = self.manager
         m.jobs_changed.connect(self._refresh_jobs)
         m.job_updated.connect(self._on_job_updated)
@@ -157,6 +168,28 @@ class TrainingJobsView(QWidget):
             for alarm in alarms[seen:]:
                 self._message("warning", ALARM_MESSAGE.format(name=job.record.name, message=alarm["message"]))
 
+    def selected_ids(self) -> list[str]:
+        return [item.data(0, Qt.ItemDataRole.UserRole) for item in self.jobs.selectedItems()]
+
+    def follow_run(self, events_path: str) -> None:
+        """Show a run in the jobs list (a sweep's trial): the job that has its events, else a followed one."""
+        path = str(Path(events_path).resolve())
+        known = [j for j in self.manager.jobs() if j.record.events_path and str(Path(j.record.events_path).resolve()) == path]
+        try:
+            job = known[0] if known else self.manager.follow(path)
+        except InputError as exc:
+            self._message("error", str(exc))
+            return
+        self.jobs.clearSelection()
+        self.select_job(job.id)
+        self.tabs.setCurrentWidget(self.curves)
+
+    def _show_compare(self) -> None:
+        jobs = [self.manager.job(i) for i in self.selected_ids()]
+        for job in jobs:
+            job.ensure_loaded()
+        self.compare.set_runs([(j.record.name, j.state) for j in jobs])
+
     def _on_selection_changed(self) -> None:
         job_id = self.selected_id()
         job = self.manager.job(job_id) if job_id else None
@@ -184,6 +217,8 @@ class TrainingJobsView(QWidget):
             self.curves.set_state(job.state, rec.state == "running")
         else:
             self.curves.schedule_refresh(rec.state == "running")
+        if self.tabs.currentWidget() is self.compare:
+            self._show_compare()
         if self.tabs.currentWidget() is self.log:
             bar = self.log.verticalScrollBar()
             at_end = bar.value() >= bar.maximum() - 2

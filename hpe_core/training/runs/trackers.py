@@ -58,15 +58,11 @@ def histograms(event: dict) -> list[tuple[str, list, list, int]]:
     return out
 
 
-def hyperparameters(config: dict, prefix: str = "") -> dict[str, object]:
-    """The config as flat ``dotted.key -> int | float | str | bool`` (lists and None as text)."""
-    out: dict[str, object] = {}
-    for key, value in config.items():
-        if isinstance(value, dict):
-            out.update(hyperparameters(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value if isinstance(value, (int, float, str, bool)) else json.dumps(value)
-    return out
+def hyperparameters(config: dict) -> dict[str, object]:
+    """The config as flat ``dotted.key -> int | float | str | bool`` (lists, mappings and None as JSON text)."""
+    from hpe_core.training.runs.summary import flatten
+
+    return {k: v if isinstance(v, (int, float, str, bool)) else json.dumps(v) for k, v in flatten(config).items()}
 
 
 class TensorBoardWriter:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 PRESET = ROOT / "resources" / "presets" / "lift_cpu.yaml"
 #: the preset made tiny: every run trains in about a second on one core
 TINY = ("train.epochs=2", "model.options.linear_size=32", "train.batch_size=16", "train.log_every=1",
