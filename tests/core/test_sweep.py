@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from hpe_core.errors import InputError
 from hpe_core.training.runs import sweep
 from hpe_core.training.runs.sweep_space import Param, parse_param
-from runs_helpers import hpe, make_tiny_dataset, tiny_raw, write_tiny_config
+from runs_helpers import ROOT, hpe, make_tiny_dataset, tiny_raw, write_tiny_config
 
 PARAMS = ("optim.lr=0.001,0.01,0.1", "train.seed=0,1")  # a 3 x 2 grid
 
@@ -99,3 +100,24 @@ def test_a_folder_holding_another_sweep_is_refused(dataset, tmp_path):
         sweep.prepare(other, folder)
     with pytest.raises(InputError, match="a grid needs listed values"):
         sweep.check_spec(sweep.SweepSpec(config={}, params=(parse_param("optim.lr=0.1..1"),), sampler="grid"))
+
+
+def test_slurm_array_export_runs_as_a_worker(dataset, tmp_path):
+    """The exported array script, run here as array task 0 (bash, no Slurm), works the sweep."""
+    import subprocess
+
+    config = write_tiny_config(tmp_path / "c.json", dataset, tmp_path / "unused")
+    job = tmp_path / "job"
+    made = hpe("sweep", str(config), "--param", "optim.lr=log:1e-3..1e-1", "--trials", "2", "--sampler", "random",
+               "--metric", "val/mpjpe", "--export-script", "slurm", str(job), "--workers", "3", "--gpus-per-node", "0",
+               "--python", sys.executable, "--json")
+    assert made.returncode == 0, made.stderr
+    script = (job / "sweep.sbatch").read_text()
+    assert "#SBATCH --array=0-2" in script and "--requeue" not in script and "gpus-per-node" not in script
+    assert json.loads(made.stdout)["storage"] == f"sqlite:///{job.resolve()}/study.db"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SLURM_ARRAY_TASK_ID": "0"}
+    run = subprocess.run(["bash", str(job / "sweep.sbatch")], env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    doc = sweep.status(job)
+    assert [t["state"] for t in doc["trials"]] == ["complete", "complete"]
+    assert all(Path(t["run"]).parent == job.resolve() for t in doc["trials"])

@@ -220,8 +220,9 @@ def work(folder: Path, worker: int = 0, progress=None) -> int:
             trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid(),
                                            "start": process_start(os.getpid()), "index": worker})
             params = {p.key: p.suggest(trial) for p in spec.params}  # stored before a retry may need them
-        run_trial(spec, study, trial, params, folder, progress)
         ran += 1
+        if not run_trial(spec, study, trial, params, folder, progress):
+            return ran
 
 
 def run_sweep(spec: SweepSpec, folder: Path, workers: int = 1, progress=None) -> dict:

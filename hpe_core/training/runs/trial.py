@@ -48,17 +48,19 @@ def trial_config(spec, params: dict, output: Path):
     return config_from_dict(apply_overrides(spec.config, [*overrides, f"train.output={json.dumps(str(output))}"]))
 
 
-def run_trial(spec, study, trial, params: dict, folder: Path, progress=None) -> None:
-    """Train the trial, then tell the study its value (COMPLETE), PRUNED, or FAIL with an ``error``."""
+def run_trial(spec, study, trial, params: dict, folder: Path, progress=None) -> bool:
+    """Train the trial, then tell the study its value (COMPLETE), PRUNED, or FAIL with an ``error``.
+    Stopped by a signal (Ctrl-C, a scheduler's SIGTERM or SIGUSR1): FAIL without an error, its
+    parameters queued again for another worker, and False (this worker should stop)."""
     from optuna.trial import TrialState
 
     from hpe_core.training.events import EventWriter
     from hpe_core.training.loop import run_training
-    from hpe_core.training.state import StopFlag
+    from hpe_core.training.state import StopFlag, stop_on_signals
 
     output = Path(folder) / TRIAL_DIR.format(number=trial.number)
     trial.set_user_attr("run", str(output.resolve()))
-    stop, split = StopFlag(), spec.split_name[0]
+    stop, split, pruned = StopFlag(), spec.split_name[0], []
 
     def report(event: dict) -> None:
         if event["type"] == "metric" and event["split"] == split and spec.prune:
@@ -66,24 +68,30 @@ def run_trial(spec, study, trial, params: dict, folder: Path, progress=None) -> 
             if value is not None:
                 trial.report(value, event["epoch"])
                 if trial.should_prune():
+                    pruned.append(event["epoch"])
                     stop.request("pruned")
 
     try:
         config = trial_config(spec, params, output)
         output.mkdir(parents=True, exist_ok=True)
-        with EventWriter(output / EVENTS_NAME, on_event=report) as writer:
+        with EventWriter(output / EVENTS_NAME, on_event=report) as writer, stop_on_signals(stop):
             run_training(config, progress, writer, None, stop)
     except (InputError, OSError, ArithmeticError, RuntimeError) as exc:  # one bad trial, not the sweep
         trial.set_user_attr("error", f"{type(exc).__name__}: {exc}" if not isinstance(exc, InputError) else str(exc))
         study.tell(trial, state=TrialState.FAIL)
-        return
-    if stop.requested:
+        return True
+    if pruned:
         study.tell(trial, state=TrialState.PRUNED)
-        return
+        return True
+    if stop.requested:
+        study.tell(trial, state=TrialState.FAIL)
+        study.enqueue_trial(params, user_attrs={"retry_of": trial.number})
+        return False
     value = metric_value(writer.events, spec.metric)
     if value is None:
         trial.set_user_attr("error", f"the run never logged {spec.metric}; it logged "
                                      f"{', '.join(logged_metrics(writer.events)) or 'no metric'}")
         study.tell(trial, state=TrialState.FAIL)
-        return
+        return True
     study.tell(trial, value)
+    return True
