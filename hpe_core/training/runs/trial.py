@@ -60,7 +60,32 @@ def run_trial(spec, study, trial, params: dict, folder: Path, progress=None) -> 
 
     output = Path(folder) / TRIAL_DIR.format(number=trial.number)
     trial.set_user_attr("run", str(output.resolve()))
-    stop, split, pruned = StopFlag(), spec.split_name[0], []
+    stop, pruned = StopFlag(), []
+    try:
+        config = trial_config(spec, params, output)
+        output.mkdir(parents=True, exist_ok=True)
+        with EventWriter(output / EVENTS_NAME, on_event=_pruning(spec, trial, stop, pruned)) as writer, \
+                stop_on_signals(stop):
+            run_training(config, progress, writer, None, stop)
+    except (InputError, OSError, ArithmeticError, RuntimeError) as exc:  # one bad trial, not the sweep
+        trial.set_user_attr("error", f"{type(exc).__name__}: {exc}" if not isinstance(exc, InputError) else str(exc))
+        study.tell(trial, state=TrialState.FAIL)
+        return True
+    if pruned:
+        study.tell(trial, state=TrialState.PRUNED)
+    elif stop.requested:
+        study.tell(trial, state=TrialState.FAIL)
+        study.enqueue_trial(params, user_attrs={"retry_of": trial.number})
+        return False
+    else:
+        _tell_value(spec, study, trial, writer.events)
+    return True
+
+
+def _pruning(spec, trial, stop, pruned: list):
+    """The events hook of a trial: with ``spec.prune``, each validation value is reported to the
+    study, and a trial the pruner judges lagging is asked to stop (``pruned`` gets its epoch)."""
+    split = spec.split_name[0]
 
     def report(event: dict) -> None:
         if event["type"] == "metric" and event["split"] == split and spec.prune:
@@ -71,27 +96,16 @@ def run_trial(spec, study, trial, params: dict, folder: Path, progress=None) -> 
                     pruned.append(event["epoch"])
                     stop.request("pruned")
 
-    try:
-        config = trial_config(spec, params, output)
-        output.mkdir(parents=True, exist_ok=True)
-        with EventWriter(output / EVENTS_NAME, on_event=report) as writer, stop_on_signals(stop):
-            run_training(config, progress, writer, None, stop)
-    except (InputError, OSError, ArithmeticError, RuntimeError) as exc:  # one bad trial, not the sweep
-        trial.set_user_attr("error", f"{type(exc).__name__}: {exc}" if not isinstance(exc, InputError) else str(exc))
-        study.tell(trial, state=TrialState.FAIL)
-        return True
-    if pruned:
-        study.tell(trial, state=TrialState.PRUNED)
-        return True
-    if stop.requested:
-        study.tell(trial, state=TrialState.FAIL)
-        study.enqueue_trial(params, user_attrs={"retry_of": trial.number})
-        return False
-    value = metric_value(writer.events, spec.metric)
+    return report
+
+
+def _tell_value(spec, study, trial, events: list[dict]) -> None:
+    from optuna.trial import TrialState
+
+    value = metric_value(events, spec.metric)
     if value is None:
         trial.set_user_attr("error", f"the run never logged {spec.metric}; it logged "
-                                     f"{', '.join(logged_metrics(writer.events)) or 'no metric'}")
+                                     f"{', '.join(logged_metrics(events)) or 'no metric'}")
         study.tell(trial, state=TrialState.FAIL)
-        return True
-    study.tell(trial, value)
-    return True
+    else:
+        study.tell(trial, value)
