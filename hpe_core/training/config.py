@@ -166,7 +166,7 @@ def check_ranges(config: Config) -> None:
     in any section (a task's too) that is not finite."""
     import math
 
-    for key, value in _flatten(config.to_dict()).items():
+    for key, value in flatten(config.to_dict()).items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
         if not math.isfinite(value):
@@ -210,7 +210,7 @@ RESUMABLE_CHANGES = ("train.epochs", "train.output", "train.log_every", "train.d
 
 def check_resume_compatible(stored: Config, given: Config) -> None:
     """Raise naming the first key that differs and may not change on ``--resume``."""
-    a, b = _flatten(stored.to_dict()), _flatten(given.to_dict())
+    a, b = flatten(stored.to_dict()), flatten(given.to_dict())
     for key in sorted(set(a) | set(b)):
         if key in RESUMABLE_CHANGES or a.get(key) == b.get(key):
             continue
@@ -219,11 +219,12 @@ def check_resume_compatible(stored: Config, given: Config) -> None:
                          f"{', '.join(RESUMABLE_CHANGES)} may change")
 
 
-def _flatten(d: dict, prefix: str = "") -> dict:
+def flatten(d: dict, prefix: str = "") -> dict:
+    """A config as plain data, flat: ``{"optim.lr": 0.001, ...}`` (``model.options`` stays one value)."""
     out: dict = {}
     for k, v in d.items():
         if isinstance(v, dict) and k != "options":
-            out.update(_flatten(v, f"{prefix}{k}."))
+            out.update(flatten(v, f"{prefix}{k}."))
         else:
             out[f"{prefix}{k}"] = v
     return out

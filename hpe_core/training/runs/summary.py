@@ -42,19 +42,11 @@ def parallel_coordinates(status: dict) -> dict:
             "values": [t["value"] for t in trials], "numbers": [t["number"] for t in trials]}
 
 
-def flatten(config: dict, prefix: str = "") -> dict:
-    out: dict = {}
-    for key, value in config.items():
-        if isinstance(value, dict) and key != "options":
-            out.update(flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
 def config_table(configs: list[dict]) -> tuple[list[str], list[list], set[str]]:
     """``(keys, values per key per run, differing keys)`` of several runs' configs (flat, dotted keys;
     a key one run lacks is None there). ``train.output`` differs by construction and is left out."""
+    from hpe_core.training.config import flatten
+
     flat = [flatten(c) for c in configs]
     keys = sorted({k for f in flat for k in f} - {"train.output"})
     values = [[f.get(k) for f in flat] for k in keys]

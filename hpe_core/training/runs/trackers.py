@@ -60,7 +60,7 @@ def histograms(event: dict) -> list[tuple[str, list, list, int]]:
 
 def hyperparameters(config: dict) -> dict[str, object]:
     """The config as flat ``dotted.key -> int | float | str | bool`` (lists, mappings and None as JSON text)."""
-    from hpe_core.training.runs.summary import flatten
+    from hpe_core.training.config import flatten
 
     return {k: v if isinstance(v, (int, float, str, bool)) else json.dumps(v) for k, v in flatten(config).items()}
 
