@@ -1,4 +1,5 @@
-"""``hpe ablate unihpe DATASET``: the rows of UniHPE's Table 6 this machine can afford."""
+"""``hpe ablate unihpe DATASET``: the rows of UniHPE's Table 6 this machine can afford.
+``hpe ablate heads DATASET``: seed 000's head-depth table, a grid sweep (:mod:`hpe_core.training.runs.sweep`)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,20 @@ Train and score the UniHPE ablation rows with the unihpe_stage1|2|3_cpu presets:
 (stage 3 only), pair (stages 1-3 with the pairwise InfoNCE), pair + triplet (with the
 singular-value triplet InfoNCE), and + modality token. Prints the table (MPJPE and PA-MPJPE of
 the GT-2D and image paths, 2D PCK of the image path, the final and the after-stage-2 mean
-cross-modal cosine) and saves it as OUT/ablation.json and OUT/ablation.md. DATASET may be 'demo'."""
+cross-modal cosine) and saves it as OUT/ablation.json and OUT/ablation.md. DATASET may be 'demo'.
+
+'heads': seed 000's 1-, 2- and 3-layer regression heads on one frozen encoder (give it with --set
+regression.encoder=CKPT), as a grid sweep of the regress_2layer_cpu preset over regression.head_layers
+scored by the test PA-MPJPE: OUT holds the study and one run per depth; 'hpe sweep status OUT' shows it,
+the training panel's Sweep tab draws it, and running it again resumes it."""
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("ablate", help="ablation tables (unihpe: Table 6)", description=DESCRIPTION,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", choices=["unihpe"], help="the model whose ablation to run")
+    p.add_argument("model", choices=["unihpe", "heads"], help="the ablation to run")
     p.add_argument("dataset", help="a dataset with images, 2D and 3D joints ('demo': the demo set)")
-    p.add_argument("--out", type=Path, default=Path("runs/unihpe_ablation"), help="(default: %(default)s)")
+    p.add_argument("--out", type=Path, help="(default: runs/unihpe_ablation or runs/head_depth)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a value of every run's config, e.g. --set train.epochs=2")
     p.add_argument("--max-eval-samples", type=int, default=1000, metavar="N",
@@ -32,12 +38,14 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.model == "heads":
+        return heads(args)
     from hpe_core.errors import existing_path
     from hpe_core.progress import TerminalProgress
     from hpe_core.studies.unihpe_ablation import AblationSpec, run_ablation
 
     dataset = args.dataset if args.dataset == "demo" else str(existing_path(args.dataset, "dataset"))
-    spec = AblationSpec(dataset=dataset, out=args.out, overrides=tuple(args.overrides), quick=args.quick,
+    spec = AblationSpec(dataset=dataset, out=args.out or Path("runs/unihpe_ablation"), overrides=tuple(args.overrides), quick=args.quick,
                         max_eval_samples=args.max_eval_samples, device=args.device)
     bar = TerminalProgress("ablate")
     try:
@@ -52,3 +60,23 @@ def _text(doc: dict) -> str:
 
     return (f"UniHPE ablation on {doc['dataset']} ({doc['seconds']:.0f} s); errors in mm\n\n"
             + markdown(doc).rstrip())
+
+
+def heads(args: argparse.Namespace) -> int:
+    """Seed 000's head-depth table as a grid sweep over ``regression.head_layers``."""
+    from hpe_core.commands.sweep import status_text
+    from hpe_core.commands.train import resolve_config_path
+    from hpe_core.errors import existing_path
+    from hpe_core.training.config_data import apply_overrides, read_mapping
+    from hpe_core.training.runs.sweep import SweepSpec, run_sweep
+    from hpe_core.training.runs.sweep_space import parse_param
+
+    dataset = args.dataset if args.dataset.startswith("demo") else str(existing_path(args.dataset, "dataset"))
+    quick = ["data.image_size=32", "model.width=4", "train.epochs=1", "data.max_train_samples=64",
+             "data.max_eval_samples=32", "train.batch_size=16", "regression.encoder=random"] if args.quick else []
+    raw = apply_overrides(read_mapping(resolve_config_path("regress_2layer_cpu")),
+                          [f"data.path={dataset}", f"train.device={args.device}", *quick, *args.overrides])
+    out = args.out or Path("runs/head_depth")
+    spec = SweepSpec(config=raw, params=(parse_param("regression.head_layers=1,2,3"),), metric="test/pa_mpjpe",
+                     sampler="grid", study_name=out.name)
+    return emit(args, run_sweep(spec, out), status_text)

@@ -121,3 +121,15 @@ def test_slurm_array_export_runs_as_a_worker(dataset, tmp_path):
     doc = sweep.status(job)
     assert [t["state"] for t in doc["trials"]] == ["complete", "complete"]
     assert all(Path(t["run"]).parent == job.resolve() for t in doc["trials"])
+
+
+def test_the_head_depth_ablation_is_a_grid_sweep(dataset, tmp_path, capsys):
+    """``hpe ablate heads``: seed 000's 1-, 2- and 3-layer heads, one trial each, scored on the test split."""
+    from hpe_core.cli import main
+
+    assert main(["ablate", "heads", str(dataset), "--quick", "--out", str(tmp_path / "heads"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["metric"] == "test/pa_mpjpe" and doc["sampler"] == "grid"
+    assert sorted(t["params"]["regression.head_layers"] for t in doc["trials"]) == [1, 2, 3]
+    assert {t["state"] for t in doc["trials"]} == {"complete"}
+    assert doc["best"]["value"] == min(t["value"] for t in doc["trials"])
