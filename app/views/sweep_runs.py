@@ -47,6 +47,7 @@ class RunsCompareView(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.graphics)
         split.addWidget(self.table)
+        split.setSizes([500, 400])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(controls)
@@ -61,7 +62,9 @@ class RunsCompareView(QWidget):
         self.metric.blockSignals(True)
         self.metric.clear()
         self.metric.addItems(names)
-        self.metric.setCurrentText(current if current in names else (names[0] if names else ""))
+        monitored = [(st.summary.get("best") or {}).get("metric") for _, st in self.runs]  # what each run judged by
+        default = next((m for m in monitored if m in names), names[0] if names else "")
+        self.metric.setCurrentText(current if current in names else default)
         self.metric.blockSignals(False)
         self.loss_plot.clear()
         for i, (name, st) in enumerate(self.runs):
@@ -82,12 +85,15 @@ class RunsCompareView(QWidget):
                                       symbolBrush=colour, name=run, connect="finite")
 
     def _fill_table(self) -> None:
-        """Final metrics, then config keys; a row whose values differ is highlighted."""
-        finals = sorted({k for _, st in self.runs for k, v in st.final.items() if isinstance(v, (int, float))})
+        """The config keys that differ (highlighted), the final metrics, then (unless only those
+        that differ are asked for) the other config keys."""
+        finals = sorted({k for _, st in self.runs for k, v in st.final.items()
+                         if isinstance(v, (int, float)) and not k.startswith("dropped.")})
         keys, values, differing = config_table([st.config for _, st in self.runs])
-        rows = [(f"final {k}", [st.final.get(k) for _, st in self.runs], True) for k in finals]
-        rows += [(k, row, k in differing) for k, row in zip(keys, values)
-                 if k in differing or not self.only_differing.isChecked()]
+        rows = [(k, row, True) for k, row in zip(keys, values) if k in differing]
+        rows += [(f"final {k}", [st.final.get(k) for _, st in self.runs], False) for k in finals]
+        if not self.only_differing.isChecked():
+            rows += [(k, row, False) for k, row in zip(keys, values) if k not in differing]
         self.table.clear()
         self.table.setRowCount(len(rows))
         self.table.setColumnCount(len(self.runs))
@@ -97,7 +103,7 @@ class RunsCompareView(QWidget):
             for c, value in enumerate(cells):
                 text = f"{value:.4g}" if isinstance(value, float) else "–" if value is None else str(value)
                 item = QTableWidgetItem(text)
-                if highlight and not label.startswith("final "):
+                if highlight:
                     item.setBackground(QBrush(DIFFERS))
                 self.table.setItem(r, c, item)
-        self.differing_rows = [label for label, _, h in rows if h and not label.startswith("final ")]
+        self.differing_rows = [label for label, _, highlight in rows if highlight]

@@ -51,7 +51,7 @@ class SweepView(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.table)
         split.addWidget(self.graphics)
-        split.setStretchFactor(1, 2)
+        split.setSizes([420, 800])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
@@ -104,6 +104,7 @@ class SweepView(QWidget):
                     item.setToolTip(t["error"])
                 self.table.setItem(r, c, item)
         self.table.setSortingEnabled(True)
+        self.table.resizeColumnsToContents()
         self.table.sortItems(2, Qt.SortOrder.AscendingOrder if self.status["direction"] == "minimize"
                              else Qt.SortOrder.DescendingOrder)
 
@@ -114,8 +115,15 @@ class SweepView(QWidget):
         self.coordinates = coords
         self.parallel.clear()
         axes = coords["axes"]
-        self.parallel.getAxis("bottom").setTicks([[(i, f"{a}\n{lo} … {hi}") for i, (a, (lo, hi))
-                                                   in enumerate(zip(axes, coords["ends"]))]])
+        self.parallel.getAxis("bottom").setTicks([[(i, a) for i, a in enumerate(axes)]])
+        self.parallel.getAxis("left").setTicks([[(0, "low"), (1, "high")]])
+        self.parallel.setXRange(-0.25, len(axes) - 0.75, padding=0)  # room for the outer axes' labels
+        for i, (lo, hi) in enumerate(coords["ends"]):  # each axis: a line and its two end values
+            self.parallel.addItem(pg.InfiniteLine(i, angle=90, pen=pg.mkPen("#888888")))
+            for y, text, anchor in ((0.0, lo, (0.5, 0.0)), (1.0, hi, (0.5, 1.0))):
+                label = pg.TextItem(text, color="#dddddd", anchor=anchor)
+                label.setPos(i, y)
+                self.parallel.addItem(label)
         colours = _colours(coords["values"], self.status["direction"])
         for row, colour in zip(coords["rows"], colours):
             self.parallel.plot(list(range(len(axes))), row, pen=pg.mkPen(colour, width=2), connect="finite")
@@ -128,7 +136,7 @@ class SweepView(QWidget):
             xs = [_number(t["params"].get(p["key"]), p) for t in complete]
             plot.plot(xs, [t["value"] for t in complete], pen=None, symbol="o", symbolSize=8,
                       symbolBrush=[pg.mkBrush(c) for c in colours] or None)
-            plot.setLogMode(x=bool(p["log"]), y=False)
+            plot.setLabel("bottom", f"log10 {p['key']}" if p["log"] else p["key"])
             if p["kind"] == "choice":
                 plot.getAxis("bottom").setTicks([[(j, str(v)) for j, v in enumerate(p["choices"])]])
             self.scatters.append(plot)
@@ -148,7 +156,9 @@ class SweepView(QWidget):
 def _number(value, param: dict) -> float:
     if param["kind"] == "choice":
         return float(param["choices"].index(value)) if value in param["choices"] else math.nan
-    return float(value) if value is not None else math.nan
+    if value is None or (param["log"] and value <= 0):
+        return math.nan
+    return math.log10(value) if param["log"] else float(value)
 
 
 def _colours(values: list[float], direction: str) -> list:
