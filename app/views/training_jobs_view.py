@@ -174,7 +174,8 @@ class TrainingJobsView(QWidget):
     def follow_run(self, events_path: str) -> None:
         """Show a run in the jobs list (a sweep's trial): the job that has its events, else a followed one."""
         path = str(Path(events_path).resolve())
-        known = [j for j in self.manager.jobs() if j.record.events_path and str(Path(j.record.events_path).resolve()) == path]
+        known = [j for j in self.manager.jobs()
+                 if j.record.events_path and str(Path(j.record.events_path).resolve()) == path]
         try:
             job = known[0] if known else self.manager.follow(path)
         except InputError as exc:

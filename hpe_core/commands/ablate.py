@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     from hpe_core.studies.unihpe_ablation import AblationSpec, run_ablation
 
     dataset = args.dataset if args.dataset == "demo" else str(existing_path(args.dataset, "dataset"))
-    spec = AblationSpec(dataset=dataset, out=args.out or Path("runs/unihpe_ablation"), overrides=tuple(args.overrides), quick=args.quick,
+    spec = AblationSpec(dataset=dataset, out=args.out or Path("runs/unihpe_ablation"),
+                        overrides=tuple(args.overrides), quick=args.quick,
                         max_eval_samples=args.max_eval_samples, device=args.device)
     bar = TerminalProgress("ablate")
     try:

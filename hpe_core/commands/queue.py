@@ -96,7 +96,8 @@ def _table(d: dict) -> str:
     rows = [f"{'id':24} {'state':9} {'step':>11}  name / message"]
     for r in d["jobs"]:
         step = f"{r['step']}/{r['total_steps']}" if r["total_steps"] else "-"
-        rows.append(f"{r['id']:24} {r['state']:9} {step:>11}  {r['name']}" + (f"  ({r['message']})" if r["message"] else ""))
+        message = f"  ({r['message']})" if r["message"] else ""
+        rows.append(f"{r['id']:24} {r['state']:9} {step:>11}  {r['name']}{message}")
     return "\n".join(rows)
 
 

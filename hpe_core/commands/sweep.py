@@ -72,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{folder}: not a sweep folder (no {sweep.SPEC_NAME})")
         if first == "worker":
             ran = sweep.work(folder, args.index)
-            return emit(args, {"worker": args.index, "ran": ran}, lambda d: f"worker {d['worker']}: {d['ran']} trial(s)")
+            return emit(args, {"worker": args.index, "ran": ran},
+                        lambda d: f"worker {d['worker']}: {d['ran']} trial(s)")
         return emit(args, sweep.status(folder), status_text)
     if rest:
         raise InputError(f"unexpected argument {rest[0]!r} (one CONFIG, or 'status DIR')")

@@ -133,3 +133,32 @@ def test_the_head_depth_ablation_is_a_grid_sweep(dataset, tmp_path, capsys):
     assert sorted(t["params"]["regression.head_layers"] for t in doc["trials"]) == [1, 2, 3]
     assert {t["state"] for t in doc["trials"]} == {"complete"}
     assert doc["best"]["value"] == min(t["value"] for t in doc["trials"])
+
+
+def test_the_pruning_hook_reports_validations_and_stops_a_lagging_trial():
+    """With --prune, each validation value reaches Optuna's median pruner; a trial worse than the
+    median of the earlier trials at the same epoch is asked to stop, a better one is not."""
+    import optuna
+
+    from hpe_core.training.runs.trial import _pruning
+    from hpe_core.training.state import StopFlag
+
+    spec = sweep.SweepSpec(config={}, params=(), metric="val/mpjpe", prune=True)
+    study = optuna.create_study(pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0))
+    for value in (10.0, 20.0):
+        done = study.ask()
+        done.report(value, 0)
+        study.tell(done, value)
+
+    def validation(trial, value: float) -> tuple[StopFlag, list]:
+        stop, pruned = StopFlag(), []
+        _pruning(spec, trial, stop, pruned)({"type": "metric", "split": "val", "epoch": 0,
+                                             "metrics": {"mpjpe": value, "loss": 1.0}})
+        return stop, pruned
+
+    stop, pruned = validation(study.ask(), 12.0)  # below the median (15): goes on
+    assert not stop.requested and pruned == []
+    lagging = study.ask()
+    stop, pruned = validation(lagging, 40.0)
+    assert stop.requested and pruned == [0]
+    assert study.trials[lagging.number].intermediate_values == {0: 40.0}

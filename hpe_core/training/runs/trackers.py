@@ -38,7 +38,8 @@ def require(name: str):
 def scalars(event: dict) -> list[tuple[str, float, int]]:
     """``(tag, value, step)`` of every number an event carries (None, NaN written as null, skipped)."""
     if event["type"] == "progress":
-        items = [("train/loss", event["loss"]), ("train/lr", event["lr"]), ("train/samples_per_s", event["samples_per_s"])]
+        items = [("train/loss", event["loss"]), ("train/lr", event["lr"]),
+                 ("train/samples_per_s", event["samples_per_s"])]
     elif event["type"] == "metric":
         items = [(f"{event['split']}/{k}", v) for k, v in event["metrics"].items()]
     else:
