@@ -100,3 +100,14 @@ def test_cancel_of_a_queued_job_and_a_bad_id(dataset, tmp_path):
     assert _states(data) == {"run": "cancelled"}
     again = hpe("queue", "--data-dir", str(data), "cancel", job_id)
     assert again.returncode == 2 and "only a queued or running job" in again.stderr
+
+
+def test_each_running_job_gets_a_gpu_of_its_own(tmp_path):
+    """With 2 GPUs, a job takes the lowest GPU none of the running jobs holds (the first to end frees its own)."""
+    from hpe_core.training.runs.runner import QueueRunner
+
+    runner = QueueRunner(QueueFile(tmp_path / "history.json"), slots=2, gpus=2)
+    a, b, c = JobRecord("a", "a"), JobRecord("b", "b"), JobRecord("c", "c")
+    gpu = lambda record, running: runner._environment(record, running)["CUDA_VISIBLE_DEVICES"]  # noqa: E731
+    assert (gpu(a, []), gpu(b, [a]), gpu(c, [b])) == ("0", "1", "0")
+    assert "CUDA_VISIBLE_DEVICES" not in QueueRunner(runner.queue)._environment(a, [])

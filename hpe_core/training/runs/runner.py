@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 import time
 from pathlib import Path
 
-from hpe_core.training.runs.processes import end_last_line, launch, process_alive, send_signal
+from hpe_core.training.runs.processes import end_last_line, launch, process_alive
 from hpe_core.training.runs.queue import NO_FINAL_EVENT, JobRecord, QueueFile
 
 FINAL = ("done", "error")
@@ -113,7 +112,7 @@ class QueueRunner:
         self.command = list(command or hpe_command())
         self.env = dict(env or {})
         self.started: list[str] = []
-        self.stopping = False
+        self.gpu_of: dict[str, int] = {}  # job id -> the GPU this runner gave it
 
     def step(self) -> bool:
         """End the jobs whose process is gone, start queued ones in free slots; True while any is active."""
@@ -124,29 +123,23 @@ class QueueRunner:
                     finish(record)
             running = [r for r in running if r.state == "running"]
             queued = sorted((r for r in records if r.state == "queued"), key=lambda r: r.created)
-            while queued and len(running) < self.slots and not self.stopping:
+            while queued and len(running) < self.slots:
                 record = queued.pop(0)
-                start(record, self.command, self._environment(running))
+                start(record, self.command, self._environment(record, running))
                 self.started.append(record.id)
                 if record.state == "running":
                     running.append(record)
-            return bool(running) or (bool(queued) and not self.stopping)
+            return bool(running) or bool(queued)
 
-    def _environment(self, running: list[JobRecord]) -> dict[str, str]:
+    def _environment(self, record: JobRecord, running: list[JobRecord]) -> dict[str, str]:
         root = str(Path(__file__).resolve().parents[3])  # so hpe_core imports from a source tree too
         old = os.environ.get("PYTHONPATH", "")
         env = {"PYTHONPATH": root + (os.pathsep + old if old else ""), "PYTHONUNBUFFERED": "1", **self.env}
-        if self.gpus:  # one GPU per slot: the lowest one none of the running jobs of this runner holds
-            env["CUDA_VISIBLE_DEVICES"] = str(len(running) % self.gpus)
+        if self.gpus:  # one GPU per slot: the lowest one none of this runner's running jobs holds
+            held = {self.gpu_of.get(r.id) for r in running}
+            self.gpu_of[record.id] = min((g for g in range(self.gpus) if g not in held), default=0)
+            env["CUDA_VISIBLE_DEVICES"] = str(self.gpu_of[record.id])
         return env
-
-    def stop(self, sig: int = signal.SIGINT) -> None:
-        """Start nothing more and ask the running jobs to stop (each saves a resumable checkpoint)."""
-        self.stopping = True
-        with self.queue.lock():
-            for record in self.queue.read():
-                if record.state == "running" and not record.external:
-                    send_signal(record.pid, record.pid_start, sig)
 
     def run(self, progress=None, poll_s: float = 0.2) -> list[JobRecord]:
         """Step until nothing is queued or running; the queue's records at the end. Interrupting the
