@@ -31,7 +31,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.workers.job_process import end_last_line, launch_detached, process_alive, send_signal
 from app.workers.training_job import TrainingJob
 from hpe_core.errors import InputError
-from hpe_core.training.runs.queue import JobRecord, SharedQueue, new_record, output_for
+from hpe_core.training.runs.queue import JobRecord, SharedQueue, new_record, output_for, startable
 from hpe_core.training.runs.queue import data_dir as queue_data_dir
 from hpe_core.training.runs.runner import hpe_command as default_command
 
@@ -279,10 +279,13 @@ class TrainingJobsManager(QObject):
         if self.closed or self._restoring:
             return
         while len(self.running()) < self.max_running:
-            queued = [j for j in self._jobs.values() if j.record.state == "queued"]
-            if not queued:
+            ready, impossible = startable([j.record for j in self._jobs.values()])  # `after` jobs done first
+            if impossible:
+                self._end(self._jobs[impossible[0][0].id], "failed", impossible[0][1])
+                continue
+            if not ready:
                 break
-            self._start(min(queued, key=lambda j: j.record.created))
+            self._start(self._jobs[ready[0].id])
         if any(j.record.state == "running" for j in self._jobs.values()):
             self._timer.start()
 

@@ -33,6 +33,10 @@ def register(subparsers) -> None:
                    help="test samples scored per row (default: %(default)s)")
     p.add_argument("--device", default="cpu", help="(default: cpu)")
     p.add_argument("--quick", action="store_true", help="a tiny run in seconds (for tests)")
+    p.add_argument("--queue", action="store_true", help="unihpe: add the stages to the run queue (hpe queue, the "
+                   "training panel) instead of training them here; the same command without --queue then "
+                   "scores them without training again")
+    p.add_argument("--data-dir", type=Path, help="with --queue: the queue's folder (default: as hpe queue)")
     add_json_flag(p)
     p.set_defaults(func=run)
 
@@ -48,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     spec = AblationSpec(dataset=dataset, out=args.out or Path("runs/unihpe_ablation"),
                         overrides=tuple(args.overrides), quick=args.quick,
                         max_eval_samples=args.max_eval_samples, device=args.device)
+    if args.queue:
+        return queue_stages(args, spec)
     bar = TerminalProgress("ablate")
     try:
         doc = run_ablation(spec, bar)
@@ -61,6 +67,39 @@ def _text(doc: dict) -> str:
 
     return (f"UniHPE ablation on {doc['dataset']} ({doc['seconds']:.0f} s); errors in mm\n\n"
             + markdown(doc).rstrip())
+
+
+def queue_stages(args: argparse.Namespace, spec) -> int:
+    """The UniHPE ablation's stages as queued runs, each after the stage it starts from; a stage
+    already trained in OUT (a finished run of the same config) is not queued again."""
+    from dataclasses import replace
+
+    from hpe_core.errors import InputError
+    from hpe_core.studies.sequence import finished_run
+    from hpe_core.studies.unihpe_ablation import queue_plan
+    from hpe_core.training.runs.queue import QueueFile, data_dir, new_record
+
+    base = (args.data_dir or data_dir()).expanduser()
+    queue = QueueFile(base / "jobs" / "history.json")
+    dataset = spec.dataset if spec.dataset == "demo" else str(Path(spec.dataset).resolve())
+    ids, added = {}, []
+    with queue.transaction() as records:
+        for name, config, after in queue_plan(replace(spec, dataset=dataset)):
+            out = Path(config.train.output)
+            if finished_run(out / "best.pt", config) is not None:
+                continue
+            if any(out.glob("*.pt")):
+                raise InputError(f"{out}: holds checkpoints of another run; choose another --out")
+            record = new_record(config.to_dict(), queue.folder, base / "runs", {r.output for r in records},
+                                f"unihpe ablation {name}")
+            record.after = [ids[after]] if after in ids else []
+            ids[name] = record.id
+            records.append(record)
+            added.append({"id": record.id, "name": record.name, "output": record.output, "after": record.after})
+    return emit(args, {"queued": added, "out": str(spec.out)}, lambda d: "\n".join(
+        [f"queued {r['id']}  {r['name']}" + (" (after " + ", ".join(r["after"]) + ")" if r["after"] else "")
+         for r in d["queued"]] + [f"run them: hpe queue start (or the training panel); then the same command "
+                                  f"without --queue scores them from {d['out']}"]))
 
 
 def heads(args: argparse.Namespace) -> int:

@@ -59,20 +59,36 @@ def run_ablation(spec: AblationSpec, progress=None) -> dict:
     work = Path(spec.out)
     work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    runs = run_sequence(_plan(spec, work), stage(progress, 0.0, 0.9), what="ablation")
+    runs = run_sequence(_plan(spec, work), stage(progress, 0.0, 0.9), what="ablation",
+                        reuse=True)  # a finished run of a stage's config in OUT (hpe ablate --queue's): kept
     table = _score(spec, runs, stage(progress, 0.9, 1.0))
     doc = {"format": "hpe-studio-unihpe-ablation", "format_version": 1, "dataset": str(spec.dataset),
-           "rows": table, "train_seconds": {name: round(r.seconds, 1) for name, r in runs.items()},
+           "rows": table, "train_seconds": {name: "reused" if r.result is None else round(r.seconds, 1)
+                                                for name, r in runs.items()},
            "seconds": round(time.monotonic() - started, 1), "overrides": list(spec.overrides), "quick": spec.quick}
     _write(work, doc)
     return doc
 
 
 def _plan(spec: AblationSpec, work: Path) -> list:
-    """The stages in order: stage 1, the pair and the triplet stage 2 (from stage 1), and each row's
-    stage 3 (from its stage 2; the row without alignment from scratch)."""
+    """The stages as steps of :func:`~hpe_core.studies.sequence.run_sequence`."""
     from hpe_core.studies.sequence import Step
 
+    return [Step(name, partial(_stage_config, spec, stage_no, work / name, extra, after), status=f"ablation: {name}")
+            for name, stage_no, extra, after in _stages()]
+
+
+def queue_plan(spec: AblationSpec) -> list[tuple]:
+    """``(name, config, the name of the stage it starts from or None)`` of each stage, in order, for
+    the run queue: each writes into OUT/<name>, from the best checkpoint the stage before writes there."""
+    work = Path(spec.out).resolve()
+    return [(name, _stage_config(spec, n, work / name, extra, after, {after: work / str(after) / "best.pt"}), after)
+            for name, n, extra, after in _stages()]
+
+
+def _stages() -> list[tuple]:
+    """The stages in order: stage 1, the pair and the triplet stage 2 (from stage 1), and each row's
+    stage 3 (from its stage 2; the row without alignment from scratch)."""
     plan = [("stage1", 1, [], None)]
     for name in ("pair", "triplet"):
         plan.append((f"stage2_{name}", 2, [f"unihpe.triplet={name == 'triplet'}"], "stage1"))
@@ -80,8 +96,7 @@ def _plan(spec: AblationSpec, work: Path) -> list:
         after = None if key == "none" else f"stage2_{key.replace('_token', '')}"
         triplet = key.startswith("triplet")
         plan.append((f"stage3_{key}", 3, [f"unihpe.triplet={triplet}", f"model.options.modality_token={token}"], after))
-    return [Step(name, partial(_stage_config, spec, stage_no, work / name, extra, after), status=f"ablation: {name}")
-            for name, stage_no, extra, after in plan]
+    return plan
 
 
 def _stage_config(spec: AblationSpec, stage_no: int, out: Path, extra: list[str], after: str | None, done: dict):
@@ -107,7 +122,7 @@ def _score(spec: AblationSpec, runs: dict, progress) -> list[dict]:
         p, c = report["paths"], report["crossmodal"]
         pre_cos = None
         if pre is not None:
-            pre_cos = runs[f"stage2_{pre}"].result.final.get("test", {}).get("cos_mean")
+            pre_cos = _final(runs[f"stage2_{pre}"]).get("test", {}).get("cos_mean")
         table.append({"row": label, "pair": pre is not None, "triplet": pre == "triplet", "token": token,
                       "gt2d_mpjpe": p["pose2d_to_3d"]["mpjpe"], "gt2d_pa_mpjpe": p["pose2d_to_3d"]["pa_mpjpe"],
                       "image_mpjpe": p["image_to_3d"]["mpjpe"], "image_pa_mpjpe": p["image_to_3d"]["pa_mpjpe"],
@@ -116,6 +131,15 @@ def _score(spec: AblationSpec, runs: dict, progress) -> list[dict]:
                       "cos_image_pose3d": c.get("cos_image_pose3d"), "cos_pose2d_pose3d": c.get("cos_pose2d_pose3d"),
                       "pretrain_cos_mean": pre_cos, "samples": report["samples"]})
     return table
+
+
+def _final(run) -> dict:
+    """A stage's final figures: from its run, or from its best checkpoint where the run was reused."""
+    if run.result is not None:
+        return run.result.final
+    from hpe_core.training.checkpoints import read_raw
+
+    return (read_raw(run.checkpoint).get("training") or {}).get("final") or {}
 
 
 def _dataset_path(path: str) -> str:

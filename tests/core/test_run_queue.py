@@ -111,3 +111,36 @@ def test_each_running_job_gets_a_gpu_of_its_own(tmp_path):
     gpu = lambda record, running: runner._environment(record, running)["CUDA_VISIBLE_DEVICES"]  # noqa: E731
     assert (gpu(a, []), gpu(b, [a]), gpu(c, [b])) == ("0", "1", "0")
     assert "CUDA_VISIBLE_DEVICES" not in QueueRunner(runner.queue)._environment(a, [])
+
+
+def test_a_job_starts_after_the_jobs_it_needs_and_fails_when_one_failed():
+    from hpe_core.training.runs.queue import startable
+
+    a, c = JobRecord("a", "A", state="done"), JobRecord("c", "C", state="failed")
+    b = JobRecord("b", "B", after=["a"], created=1.0)
+    d = JobRecord("d", "D", after=["c"], created=2.0)
+    e = JobRecord("e", "E", after=["b"], created=3.0)
+    f = JobRecord("f", "F", after=["gone"], created=4.0)
+    ready, impossible = startable([a, b, c, d, e, f])
+    assert ready == [b]  # e waits for b
+    assert [(r.id, why) for r, why in impossible] == [
+        ("d", "it needs C done first, which failed"), ("f", "it needs gone done first, which is no longer in the queue")]
+
+
+def test_the_unihpe_ablation_queues_its_stages_each_after_the_one_it_starts_from(dataset, tmp_path, capsys):
+    from hpe_core.cli import main
+
+    out = tmp_path / "ablation"
+    assert main(["ablate", "unihpe", str(dataset), "--quick", "--queue", "--data-dir", str(tmp_path / "data"),
+                 "--out", str(out), "--json"]) == 0
+    queued = {r["name"].split()[-1]: r for r in json.loads(capsys.readouterr().out)["queued"]}
+    assert list(queued) == ["stage1", "stage2_pair", "stage2_triplet", "stage3_none", "stage3_pair",
+                            "stage3_triplet", "stage3_triplet_token"]
+    after = {name: [n for n, r in queued.items() if r["id"] in q["after"]] for name, q in queued.items()}
+    assert after == {"stage1": [], "stage2_pair": ["stage1"], "stage2_triplet": ["stage1"], "stage3_none": [],
+                     "stage3_pair": ["stage2_pair"], "stage3_triplet": ["stage2_triplet"],
+                     "stage3_triplet_token": ["stage2_triplet"]}
+    records = {r.id: r for r in QueueFile(tmp_path / "data" / "jobs" / "history.json").read()}
+    config = json.loads(Path(records[queued["stage2_pair"]["id"]].config_path).read_text())
+    assert config["model"]["init"] == str(out.resolve() / "stage1" / "best.pt")
+    assert all(Path(q["output"]) == out.resolve() / name for name, q in queued.items())

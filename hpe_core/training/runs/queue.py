@@ -70,6 +70,7 @@ class JobRecord:
     step: int = 0  # the position last seen, for the list (the events file has the rest)
     total_steps: int = 0
     updated: float = 0.0  # when a writer last changed it (the later change wins a merge)
+    after: list = field(default_factory=list)  # ids of the jobs that must be done before this one starts
 
     @staticmethod
     def new_id() -> str:
@@ -182,6 +183,24 @@ class QueueFile:
         except OSError:
             return None
         return st.st_mtime_ns, st.st_size
+
+
+def startable(records: list[JobRecord]) -> tuple[list[JobRecord], list[tuple[JobRecord, str]]]:
+    """``(ready, impossible)``: the queued jobs whose ``after`` jobs are all done, oldest first, and
+    the queued jobs one of whose ``after`` jobs failed, was cancelled or is gone, with why."""
+    by_id = {r.id: r for r in records}
+    ready, impossible = [], []
+    for record in sorted((r for r in records if r.state == "queued"), key=lambda r: r.created):
+        needed = [by_id.get(dep) for dep in record.after]
+        gone = [dep for dep, other in zip(record.after, needed)
+                if other is None or other.state in ("failed", "cancelled")]
+        if gone:
+            other = by_id.get(gone[0])
+            impossible.append((record, f"it needs {other.name if other else gone[0]} done first, which "
+                                       f"{other.state if other else 'is no longer in the queue'}"))
+        elif all(other.state == "done" for other in needed):
+            ready.append(record)
+    return ready, impossible
 
 
 def output_for(output: str | None, runs_dir: Path, taken: set[str]) -> Path:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from hpe_core.training.runs.processes import end_last_line, launch, process_alive
-from hpe_core.training.runs.queue import NO_FINAL_EVENT, JobRecord, QueueFile
+from hpe_core.training.runs.queue import NO_FINAL_EVENT, JobRecord, QueueFile, startable
 
 FINAL = ("done", "error")
 
@@ -122,14 +122,16 @@ class QueueRunner:
                 if not process_alive(record.pid, record.pid_start):
                     finish(record)
             running = [r for r in running if r.state == "running"]
-            queued = sorted((r for r in records if r.state == "queued"), key=lambda r: r.created)
+            queued, impossible = startable(records)
+            for record, why in impossible:
+                record.state, record.message, record.ended, record.updated = "failed", why, time.time(), time.time()
             while queued and len(running) < self.slots:
                 record = queued.pop(0)
                 start(record, self.command, self._environment(record, running))
                 self.started.append(record.id)
                 if record.state == "running":
                     running.append(record)
-            return bool(running) or bool(queued)
+            return bool(running) or bool(queued)  # jobs waiting on a running one: running is not empty
 
     def _environment(self, record: JobRecord, running: list[JobRecord]) -> dict[str, str]:
         root = str(Path(__file__).resolve().parents[3])  # so hpe_core imports from a source tree too
