@@ -210,6 +210,8 @@ class TrainingJobsView(QWidget):
         self.open_checkpoint.setEnabled(bool(self.workspace is not None and self._checkpoint_of(job)))
         self.pull.setVisible(remote_jobs.is_remote(job))
         self.pull.setEnabled(bool(remote_jobs.pullable(job)))
+        if self.tabs.currentWidget() is self.compare:
+            self._show_compare()
         if job is None:
             self.curves.set_state(None)
             self.log.setPlainText("")
@@ -218,8 +220,6 @@ class TrainingJobsView(QWidget):
             self.curves.set_state(job.state, rec.state == "running")
         else:
             self.curves.schedule_refresh(rec.state == "running")
-        if self.tabs.currentWidget() is self.compare:
-            self._show_compare()
         if self.tabs.currentWidget() is self.log:
             bar = self.log.verticalScrollBar()
             at_end = bar.value() >= bar.maximum() - 2

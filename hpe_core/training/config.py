@@ -88,7 +88,9 @@ class TrainConfig:
 
 
 def _to_dict(self) -> dict:
-    return dataclasses.asdict(self)
+    """Plain data, as a file or a checkpoint stores it (a tuple field as a list)."""
+    return dataclasses.asdict(self, dict_factory=lambda items: {k: list(v) if isinstance(v, tuple) else v
+                                                                for k, v in items})
 
 
 def _replace(self, **sections: Any):

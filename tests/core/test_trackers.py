@@ -106,6 +106,8 @@ def test_trackers_are_checked_as_config_keys():
     from hpe_core.training.config import config_from_dict
 
     raw = {"task": "lift", "train": {"trackers": "tensorboard"}}
-    assert config_from_dict(raw).train.trackers == ("tensorboard",)
+    config = config_from_dict(raw)
+    assert config.train.trackers == ("tensorboard",)
+    assert json.loads(json.dumps(config.to_dict())) == config.to_dict()  # as a checkpoint stores it: equal
     with pytest.raises(InputError, match="train.trackers: expected one of tensorboard, mlflow, got 'wandb'"):
         config_from_dict({"task": "lift", "train": {"trackers": ["wandb"]}})

@@ -31,7 +31,7 @@ def hpe_command() -> list[str]:
 
 def run_outcome(record: JobRecord) -> tuple[str, str, dict]:
     """``(state, message, checkpoints)`` of a job whose process is gone, from the events of its
-    current run (those after ``finals_before`` final events)."""
+    current run (those after ``finals_before`` final events); its last position goes into ``record``."""
     finals, checkpoints, last = 0, {}, None
     try:
         with open(record.events_path, encoding="utf-8", errors="replace") as fh:
@@ -45,6 +45,8 @@ def run_outcome(record: JobRecord) -> tuple[str, str, dict]:
             continue
         if not isinstance(event, dict):
             continue
+        if isinstance(event.get("step"), int) and isinstance(event.get("total_steps"), int):
+            record.step, record.total_steps = event["step"], event["total_steps"]
         if event.get("type") == "checkpoint":
             checkpoints[str(event.get("kind"))] = str(event.get("path"))
         if event.get("type") in FINAL:
