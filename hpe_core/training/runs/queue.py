@@ -257,7 +257,10 @@ class SharedQueue:
             if record.to_dict() != self.synced.get(record.id):
                 record.updated = now
         with self.file.lock():
-            theirs = self.file.read() if self.file.path.is_file() else []
+            try:
+                theirs = self.file.read()
+            except InputError:  # unreadable (the writer was told at its start): replaced, as before
+                theirs = []
             merged = merge_records(records, theirs, self.removed)
             self.file.write(merged)
             self._stamp = self.file.stamp()
