@@ -144,3 +144,18 @@ def test_the_unihpe_ablation_queues_its_stages_each_after_the_one_it_starts_from
     config = json.loads(Path(records[queued["stage2_pair"]["id"]].config_path).read_text())
     assert config["model"]["init"] == str(out.resolve() / "stage1" / "best.pt")
     assert all(Path(q["output"]) == out.resolve() / name for name, q in queued.items())
+
+
+def test_a_long_lived_writer_replaces_an_unreadable_file_and_keeps_others_changes(tmp_path):
+    from hpe_core.training.runs.queue import SharedQueue
+
+    path = tmp_path / "history.json"
+    path.write_text("{not json")
+    gui = SharedQueue(path)
+    mine = JobRecord("g", "gui job")
+    gui.save([mine])
+    with QueueFile(path).transaction() as records:  # the command line adds one and ends the GUI's
+        records.append(JobRecord("c", "cli job", updated=time.time()))
+        records[0].state, records[0].updated = "done", time.time() + 1
+    merged = gui.load([mine])
+    assert [(r.id, r.state) for r in merged] == [("g", "done"), ("c", "queued")]
