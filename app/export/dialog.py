@@ -70,8 +70,9 @@ class ExportDialog(QDialog):
     def _on_format_changed(self, _index: int = 0) -> None:
         suffix = self.format.currentData() or ".png"
         fig = self.current()
-        self.width.setEnabled(suffix == ".png" or fig.painted)
-        self.height.setEnabled((suffix == ".png" or fig.painted) and not fig.vector)  # a plot keeps its aspect
+        unit = " px" if suffix == ".png" else " px (0.75 pt each)"
+        self.width.setSuffix(unit)
+        self.height.setSuffix(unit)
         self.path.setText(str(self.folder / f"{fig.name}{suffix}"))
 
     def _on_browse_clicked(self) -> None:
@@ -84,8 +85,8 @@ class ExportDialog(QDialog):
     def accept(self) -> None:
         fig = self.current()
         try:
-            self.exported = export_figure(fig, self.path.text(), self.width.value(),
-                                          None if fig.vector else self.height.value(), self.paper.isChecked())
+            self.exported = export_figure(fig, self.path.text(), self.width.value(), self.height.value(),
+                                          self.paper.isChecked())
         except (ValueError, OSError) as exc:  # InputError and friends, a full disk: say it in the dialog
             self.error.setText(msg.ANALYSIS_FAILED.format(what="Export", why=exc))
             return

@@ -7,10 +7,13 @@ the asked size, on the asked background, with its legend in a band of its own; t
 inside is rendered offscreen by :mod:`.scene3d`, so an SVG / PDF of it embeds that raster), or,
 last, anything with ``render(size=(w, h)) -> (H, W, 4) uint8`` (raster only).
 
-- PNG of a plot: the scene is rendered into an image whose device-pixel ratio is
-  ``width / on-screen width``, so text, lines and points are drawn sharp at that resolution
-  (not an upscaled screenshot); the height follows the on-screen aspect ratio.
-- SVG: ``QSvgGenerator``; PDF: ``QPdfWriter`` with a page the size of the figure. Both vector.
+- A plot is exported at the asked width x height in every format: its items are laid out for
+  that size (axes, labels, legends placed anew, never a stretched screenshot) at no more than
+  about ``LAYOUT_SIZE`` layout px, then drawn scaled, so text, lines and points are sharp; an
+  unasked height follows the on-screen aspect. Items marked :func:`~app.visuals.screen_only.screen_only` (hover rings,
+  selections) are left out.
+- PNG: a raster of exactly that size; SVG: ``QSvgGenerator`` of that size; PDF: ``QPdfWriter``
+  with a page of that size (1 px = 0.75 pt). SVG and PDF are vector.
 - "paper" style (the default) draws on white with black axes and titles, then restores the view.
 Every file is written to a temporary file in the same folder, then renamed into place.
 """
@@ -27,6 +30,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QRectF, QSizeF
 from PySide6.QtGui import QColor, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter
 
+from app.visuals.screen_only import is_screen_only
 from hpe_core.atomic import atomic_path
 from hpe_core.errors import InputError
 
@@ -34,6 +38,7 @@ FORMATS = (".png", ".svg", ".pdf")
 PAPER_BACKGROUND = QColor(255, 255, 255)
 SCREEN_BACKGROUND = QColor(0x23, 0x26, 0x2D)
 MAX_PIXELS = 16384
+LAYOUT_SIZE = (800, 600)  # the most layout px a plot is laid out at, per output axis (see layout_scale)
 
 
 @dataclass
@@ -51,6 +56,10 @@ class Figure:
     @property
     def painted(self) -> bool:
         return hasattr(self.target, "paint_figure")
+
+    def painter(self):
+        """What paints the figure at a size: the target itself, or a plot wrapped as one."""
+        return PlotFigure(self.target) if self.vector else self.target
 
     def formats(self) -> tuple[str, ...]:
         return FORMATS if self.vector or self.painted else (".png",)
@@ -108,32 +117,63 @@ def paper_style(view: pg.GraphicsView, enabled: bool = True):
                 item.setText(item.text, color=value)
 
 
-def _render_scene(view: pg.GraphicsView, painter: QPainter, target: QRectF, background: QColor | None) -> None:
-    if background is not None:
-        painter.fillRect(target, background)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
-    view.scene().render(painter, target, source_rect(view))
+def _activate_layouts(scene) -> None:
+    """Lay out every graphics widget of ``scene`` now (outer layouts first), not at the next event."""
+    from PySide6.QtWidgets import QGraphicsWidget
+
+    layouts = [QGraphicsWidget.layout(i) for i in sorted(scene.items(), key=_depth) if isinstance(i, QGraphicsWidget)]
+    for _ in range(2):  # an inner layout is sized by its outer one
+        for layout in layouts:
+            if layout is not None:
+                layout.activate()
 
 
-def plot_image(view: pg.GraphicsView, width: int, paper: bool = True) -> QImage:
-    """A QImage ``width`` px wide of a pyqtgraph view, drawn at that resolution."""
-    src = source_rect(view)
-    width = int(width)
-    if not 16 <= width <= MAX_PIXELS:
-        raise InputError(f"width: {width} px is outside 16..{MAX_PIXELS}")
-    ratio = width / src.width()
-    image = QImage(width, max(int(round(src.height() * ratio)), 1), QImage.Format.Format_ARGB32)
-    image.fill(PAPER_BACKGROUND if paper else SCREEN_BACKGROUND)
-    image.setDevicePixelRatio(max(ratio, 1.0))  # larger: drawn sharp at that resolution
-    with paper_style(view, paper):
-        painter = QPainter(image)
-        if ratio < 1.0:  # smaller: scaled down (a pixel ratio below 1 is not supported)
-            painter.scale(ratio, ratio)
-        _render_scene(view, painter, QRectF(0, 0, src.width(), src.height()), None)
-        painter.end()
-    image.setDevicePixelRatio(1.0)
-    return image
+def _depth(item) -> int:
+    depth = 0
+    while item.parentItem() is not None:
+        item, depth = item.parentItem(), depth + 1
+    return depth
+
+
+@contextmanager
+def laid_out(view: pg.GraphicsView, width: float, height: float):
+    """``view``'s content laid out at ``width`` x ``height`` (its axes, labels and legends placed
+    for that size, not the on-screen one), its screen-only items hidden; restored after."""
+    central = view.centralWidget
+    saved = central.geometry()
+    hidden = [i for i in view.scene().items() if is_screen_only(i) and i.isVisible()]
+    for item in hidden:
+        item.hide()
+    central.setGeometry(QRectF(0, 0, width, height))
+    _activate_layouts(view.scene())
+    try:
+        yield QRectF(0, 0, width, height)
+    finally:
+        central.setGeometry(saved)
+        _activate_layouts(view.scene())
+        for item in hidden:
+            item.show()
+
+
+def layout_scale(width: int, height: int) -> float:
+    """Output px per layout px of an exported plot: a plot is laid out at no more than about
+    ``LAYOUT_SIZE`` and drawn scaled up, so its text stays legible on a large figure."""
+    return max(1.0, min(width / LAYOUT_SIZE[0], height / LAYOUT_SIZE[1]))
+
+
+class PlotFigure:
+    """A pyqtgraph view as a painted figure: laid out at the asked size (over its
+    :func:`layout_scale`), then drawn (vector) onto the painter."""
+
+    def __init__(self, view: pg.GraphicsView) -> None:
+        self.view = view
+
+    def paint_figure(self, painter: QPainter, width: int, height: int, paper: bool = True) -> None:
+        scale = layout_scale(width, height)
+        with laid_out(self.view, width / scale, height / scale) as source, paper_style(self.view, paper):
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+            self.view.scene().render(painter, QRectF(0, 0, width, height), source)
 
 
 def canvas_image(target, width: int, height: int) -> QImage:
@@ -172,8 +212,10 @@ def painted_image(target, width: int, height: int, paper: bool = True) -> QImage
     painter = QPainter(image)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
     painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
-    target.paint_figure(painter, width, height, paper)
-    painter.end()
+    try:
+        target.paint_figure(painter, width, height, paper)
+    finally:
+        painter.end()
     return image
 
 
@@ -185,14 +227,11 @@ def _painted_size(figure: Figure, width: int | None, height: int | None) -> tupl
 
 
 def figure_image(figure: Figure, width: int | None = None, height: int | None = None, paper: bool = True) -> QImage:
-    sw, sh = figure.screen_size()
-    if figure.painted:
-        return painted_image(figure.target, *_painted_size(figure, width, height), paper)
-    if figure.vector:
-        return plot_image(figure.target, width or 2 * sw, paper)
-    if width and not height:
-        height = int(round(width * sh / sw))
-    return canvas_image(figure.target, width or 2 * sw, height or 2 * sh)
+    """The figure as a ``width`` x ``height`` image (a missing side follows the on-screen aspect)."""
+    size = _painted_size(figure, width, height)
+    if figure.painted or figure.vector:
+        return painted_image(figure.painter(), *size, paper)
+    return canvas_image(figure.target, *size)
 
 
 def png_bytes(image: QImage) -> bytes:
@@ -213,13 +252,16 @@ def painted_svg(target, width: int, height: int, paper: bool = True, title: str 
     gen = QSvgGenerator()
     gen.setOutputDevice(buf)
     gen.setSize(QSizeF(width, height).toSize())
+    gen.setResolution(96)  # its width and height (in mm) are then ``width`` x ``height`` CSS px
     gen.setViewBox(QRectF(0, 0, width, height))
     gen.setTitle(title or "HPE Studio figure")
     gen.setDescription("Made with HPE Studio")
     painter = QPainter(gen)
     painter.fillRect(QRectF(0, 0, width, height), PAPER_BACKGROUND if paper else SCREEN_BACKGROUND)
-    target.paint_figure(painter, width, height, paper)
-    painter.end()
+    try:
+        target.paint_figure(painter, width, height, paper)
+    finally:
+        painter.end()
     buf.close()
     return bytes(data.data())
 
@@ -237,45 +279,9 @@ def painted_pdf(target, path: Path, width: int, height: int, paper: bool = True,
     vp = painter.viewport()
     painter.scale(vp.width() / width, vp.height() / height)
     painter.fillRect(QRectF(0, 0, width, height), PAPER_BACKGROUND if paper else SCREEN_BACKGROUND)
-    target.paint_figure(painter, width, height, paper)
-    painter.end()
-
-
-def svg_bytes(view: pg.GraphicsView, paper: bool = True, title: str = "") -> bytes:
-    from PySide6.QtSvg import QSvgGenerator
-
-    src = source_rect(view)
-    data = QByteArray()
-    buf = QBuffer(data)
-    buf.open(QIODevice.OpenModeFlag.WriteOnly)
-    gen = QSvgGenerator()
-    gen.setOutputDevice(buf)
-    gen.setSize(src.size().toSize())
-    gen.setViewBox(QRectF(0, 0, src.width(), src.height()))
-    gen.setTitle(title or "HPE Studio figure")
-    gen.setDescription("Made with HPE Studio")
-    with paper_style(view, paper):
-        painter = QPainter(gen)
-        _render_scene(view, painter, QRectF(0, 0, src.width(), src.height()),
-                      PAPER_BACKGROUND if paper else SCREEN_BACKGROUND)
-        painter.end()
-    buf.close()
-    return bytes(data.data())
-
-
-def write_pdf(view: pg.GraphicsView, path: Path, paper: bool = True, title: str = "") -> None:
-    """A one-page vector PDF the size of the figure (1 screen px = 0.75 pt)."""
-    src = source_rect(view)
-    writer = QPdfWriter(str(path))
-    writer.setTitle(title or "HPE Studio figure")
-    writer.setCreator("HPE Studio")
-    writer.setPageLayout(QPageLayout(QPageSize(QSizeF(src.width() * 0.75, src.height() * 0.75),
-                                               QPageSize.Unit.Point, "figure", QPageSize.SizeMatchPolicy.ExactMatch),
-                                     QPageLayout.Orientation.Portrait, QMarginsF(0, 0, 0, 0)))
-    writer.setResolution(96)
-    with paper_style(view, paper):
-        painter = QPainter(writer)
-        _render_scene(view, painter, QRectF(painter.viewport()), PAPER_BACKGROUND if paper else SCREEN_BACKGROUND)
+    try:
+        target.paint_figure(painter, width, height, paper)
+    finally:
         painter.end()
 
 
@@ -291,16 +297,10 @@ def export_figure(figure: Figure, path: str | Path, width: int | None = None, he
     if not path.parent.is_dir():
         raise InputError(f"{path}: folder {path.parent} does not exist")
     with atomic_path(path, suffix=suffix) as tmp:
-        if figure.painted and suffix != ".png":
-            w, h = _painted_size(figure, width, height)
-            if suffix == ".svg":
-                tmp.write_bytes(painted_svg(figure.target, w, h, paper, figure.title))
-            else:
-                painted_pdf(figure.target, tmp, w, h, paper, figure.title)
-        elif suffix == ".png":
+        if suffix == ".png":
             tmp.write_bytes(png_bytes(figure_image(figure, width, height, paper)))
         elif suffix == ".svg":
-            tmp.write_bytes(svg_bytes(figure.target, paper, figure.title))
+            tmp.write_bytes(painted_svg(figure.painter(), *_painted_size(figure, width, height), paper, figure.title))
         else:
-            write_pdf(figure.target, tmp, paper, figure.title)
+            painted_pdf(figure.painter(), tmp, *_painted_size(figure, width, height), paper, figure.title)
     return path

@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from app.visuals.palettes import diverging_lut, sequential_lut
+from app.visuals.screen_only import screen_only
 
 CLASS_COLOURS = {"low-pass": (76, 139, 245), "high-pass": (245, 166, 35), "inverting": (179, 106, 226),
                  "mixed": (138, 143, 156), "dead": (70, 70, 70)}
@@ -58,6 +59,7 @@ class KernelGridPanel(pg.GraphicsLayoutWidget):
         self.highlight.setZValue(20)
         self.highlight.hide()
         self.box.addItem(self.highlight, ignoreBounds=True)
+        screen_only(self.highlight)  # the picked filter is not marked in an exported figure
         self.origins = np.zeros((0, 2))
         self.tile = (0, 0)
         self.selected = -1
@@ -154,7 +156,7 @@ class FilterDetailPanel(pg.GraphicsLayoutWidget):
         super().__init__(parent=parent)
         self.setBackground(None)
         self.titles, self.boxes, self.images = [], [], []
-        for col, title in enumerate(("image", "filter response", "frequency response |FFT|")):
+        for col, title in enumerate(("image", "filter response", "|FFT| of the filter")):
             self.titles.append(self.addLabel(title, row=0, col=col, size="9pt"))
             box = self.addViewBox(row=1, col=col, lockAspect=True, invertY=True, enableMenu=False)
             image = pg.ImageItem(axisOrder="row-major")
@@ -186,7 +188,7 @@ class FilterDetailPanel(pg.GraphicsLayoutWidget):
         sums = " ".join(f"{k}={v:+.4f}" for k, v in s.items() if k != "total")
         colour = "rgb({}, {}, {})".format(*CLASS_COLOURS[entry["class"]])
         self.caption.setText(f'filter {index} · <b style="color: {colour}">{entry["class"]}</b> · sum '
-                             f'{s["total"]:+.4f} ({sums}) · |sum| / max|FFT| = {entry["dc_ratio"]:.3f}')
+                             f'{s["total"]:+.4f}<br>({sums})<br>|sum| / max|FFT| = {entry["dc_ratio"]:.3f}')
 
     def clear_filter(self) -> None:
         self.images[1].clear()

@@ -116,12 +116,13 @@ class Scatter3D(QWidget):
         """The cloud as a figure: offscreen at ``width`` x ``height``, framed, its legend below."""
         from app.export.scene3d import paint_3d
 
-        self.axes.visible = False  # the axes' unit ticks mean nothing in a projection
+        hover = self.hover_marker.visible
+        self.axes.visible = self.hover_marker.visible = False  # unit ticks mean nothing; the pointer is not data
         try:
             paint_3d(painter, self.canvas, self.view, width, height, paper, self.xyz if len(self.xyz) else None,
                      self.legend_entries())
         finally:
-            self.axes.visible = True
+            self.axes.visible, self.hover_marker.visible = True, hover
 
     def _on_canvas_mouse_move(self, event) -> None:
         if event.button is None and not event.is_dragging:

@@ -14,6 +14,7 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import QSizePolicy
 
 from app.visuals.point_cloud_item import PointCloudItem
+from app.visuals.screen_only import screen_only
 from app.visuals.selection_tools import SelectViewBox, points_in_polygon, points_in_rect
 
 HOVER_RADIUS_PX = 8.0
@@ -40,6 +41,7 @@ class ScatterPlot(pg.PlotWidget):
         self.hover_item.setZValue(10)
         for item in (self.cloud, self.selected_item, self.hover_item):
             self.addItem(item)
+        screen_only(self.selected_item, self.hover_item)  # an exported figure shows the data, not the pointer
         # The legend sits right of the plot in the plot item's own layout (never over the points, and
         # inside what a figure export draws), with every entry, in columns of LEGEND_ROWS.
         self.legend = pg.LegendItem(labelTextSize="8pt", brush=pg.mkBrush(28, 31, 38, 200), pen=pg.mkPen(70, 75, 88))

@@ -101,12 +101,11 @@ def test_svg_parses_and_is_vector(scatter, tmp_path):
 
 
 def test_pdf_parses_with_one_page_the_size_of_the_figure(scatter, tmp_path):
-    path = export_figure(scatter, tmp_path / "fig.pdf")
+    path = export_figure(scatter, tmp_path / "fig.pdf", 700, 500)  # not the on-screen 640 x 480
     pdf = parse_pdf(path.read_bytes())
     assert len(pdf["pages"]) == 1
-    sw, sh = scatter.screen_size()
     x0, y0, x1, y1 = pdf["boxes"][0]
-    assert (x1 - x0, y1 - y0) == pytest.approx((sw * 0.75, sh * 0.75), abs=1.5)
+    assert (x1 - x0, y1 - y0) == pytest.approx((700 * 0.75, 500 * 0.75), abs=1.5)
     drawing = b"".join(pdf["streams"])
     assert drawing.count(b" c\n") + drawing.count(b" c ") > 1000 and not pdf["images"]  # vector curves
 
@@ -136,10 +135,14 @@ def test_bad_export_paths_are_refused(scatter, tmp_path, name, match):
 def test_export_dialog_writes_the_chosen_format_and_reports_a_bad_folder(qtbot, scatter, tmp_path):
     dialog = ExportDialog([scatter], folder=tmp_path)
     qtbot.addWidget(dialog)
+    from figure_checks import svg_size
+
     dialog.format.setCurrentIndex(dialog.format.findData(".svg"))
-    assert dialog.path.text().endswith("embedding.svg") and not dialog.width.isEnabled()
+    assert dialog.path.text().endswith("embedding.svg")
+    dialog.width.setValue(500)  # a vector figure is sized as asked too, not from the widget on screen
+    dialog.height.setValue(700)
     dialog.accept()
-    assert dialog.exported == tmp_path / "embedding.svg" and dialog.exported.is_file()
+    assert dialog.exported == tmp_path / "embedding.svg" and svg_size(dialog.exported) == (500, 700)
     dialog.path.setText(str(tmp_path / "nowhere" / "x.svg"))
     dialog.accept()
     assert "does not exist" in dialog.error.text()
