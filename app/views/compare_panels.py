@@ -192,6 +192,7 @@ class CkaHeatmap(pg.GraphicsLayoutWidget):
         self.bar.setImageItem(self.image, insert_in=self.plot)
         self.texts: list[pg.TextItem] = []
         self.matrix = np.zeros((0, 0))
+        self.plot.vb.sigResized.connect(self._fit_values)  # on screen and when an export lays it out anew
 
     def set_data(self, names_a: list[str], names_b: list[str], matrix: np.ndarray, label_a: str = "A",
                  label_b: str = "B") -> None:
@@ -212,6 +213,18 @@ class CkaHeatmap(pg.GraphicsLayoutWidget):
                 self.plot.addItem(t)
                 self.texts.append(t)
         self.plot.autoRange(padding=0.0)
+        self._fit_values()
+
+    def _fit_values(self, *_args) -> None:
+        """Write the values only in cells wide and tall enough for them (never run together)."""
+        if not self.texts:
+            return
+        cell = self.plot.vb.mapViewToDevice(pg.QtCore.QRectF(0, 0, 1, 1))
+        cell = cell.boundingRect() if cell is not None else None
+        text = self.texts[0].textItem.boundingRect()
+        fits = cell is not None and cell.width() >= text.width() + 2 and cell.height() >= text.height() - 4
+        for t in self.texts:
+            t.setVisible(fits)
 
 
 class PosePairView(QWidget):
@@ -327,5 +340,6 @@ class Conv1Pair(pg.GraphicsLayoutWidget):
             mode = "rgb" if report.weights.shape[1] == 3 else "channels"
             self.images[col].setImage(kernel_grid(report.weights, mode), autoLevels=False, levels=(0, 255))
             self.boxes[col].autoRange(padding=0.01)
-            counts = ", ".join(f"{v} {k}" for k, v in report.counts().items() if v)
-            self.titles[col].setText(f"{key.upper()}: {names.get(key, key)}<br>{counts}")
+            counts = [f"{v} {k}" for k, v in report.counts().items() if v]
+            lines = [", ".join(counts[i:i + 2]) for i in range(0, len(counts), 2)]  # two a line: fits a half
+            self.titles[col].setText("<br>".join([f"{key.upper()}: {names.get(key, key)}", *lines]))

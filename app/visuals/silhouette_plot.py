@@ -47,7 +47,7 @@ class SilhouettePlot(pg.PlotWidget):
         self.setBackground(None)
         self.plot_item = self.getPlotItem()
         self.plot_item.setLabel("bottom", "silhouette")
-        self.plot_item.hideAxis("left")
+        self.plot_item.setLabel("left", "cluster (samples)")  # the bands' names are its ticks: never over the data
         self.plot_item.setMouseEnabled(x=False, y=False)
         self.plot_item.setMenuEnabled(False)
         self.plot_item.hideButtons()
@@ -56,7 +56,6 @@ class SilhouettePlot(pg.PlotWidget):
         self.plot_item.addItem(self.zero_line)
         self.plot_item.addItem(self.mean_line)
         self._bands: list[QGraphicsPathItem] = []
-        self._labels: list[pg.TextItem] = []
         self.score: float | None = None
         self.setMinimumHeight(160)
 
@@ -67,6 +66,7 @@ class SilhouettePlot(pg.PlotWidget):
         total = sum(len(v) for _, v in bands)
         gap = GAP * total if len(bands) > 1 else 0.0
         top = total + gap * (len(bands) - 1)
+        ticks = []
         for code, vals in bands:
             height = float(len(vals))
             poly = band_outline(vals, top, height)
@@ -85,24 +85,23 @@ class SilhouettePlot(pg.PlotWidget):
             self.plot_item.addItem(item)
             self._bands.append(item)
             name = names[code] if names and 0 <= code < len(names) else str(code)
-            label = pg.TextItem(f"{name}  ({len(vals)})", anchor=(1.0, 0.5), color=(150, 150, 150))
-            label.setPos(-0.02, top - height / 2)
-            self.plot_item.addItem(label)
-            self._labels.append(label)
+            ticks.append((top - height / 2, f"{name} ({len(vals)})"))
             top -= height + gap
+        self.plot_item.getAxis("left").setTicks([ticks, []])
         self.score = None if score is None else float(score)
         self.mean_line.setVisible(self.score is not None)
         if self.score is not None:
             self.mean_line.setPos(self.score)
             self.plot_item.setTitle(f"mean silhouette {self.score:.3f}", size="9pt")
         lo = min(-0.25, float(np.nanmin(values)) - 0.05) if total else -0.25
-        self.plot_item.setXRange(lo - 0.25, 1.0, padding=0.0)
+        self.plot_item.setXRange(lo, 1.0, padding=0.0)
         self.plot_item.setYRange(0, max(total + gap * (len(bands) - 1), 1), padding=0.02)
 
     def clear_data(self) -> None:
-        for item in (*self._bands, *self._labels):
+        for item in self._bands:
             self.plot_item.removeItem(item)
-        self._bands, self._labels = [], []
+        self._bands = []
+        self.plot_item.getAxis("left").setTicks([[], []])
         self.mean_line.setVisible(False)
         self.plot_item.setTitle("")
         self.score = None
@@ -144,6 +143,7 @@ class LabelSilhouetteChart(pg.PlotWidget):
         self.plot_item.setMenuEnabled(False)
         self.plot_item.hideButtons()
         self.plot_item.setLabel("bottom", "silhouette")
+        self.plot_item.setLabel("left", "grouping")
         self.plot_item.invertY(True)
         _plain_axes(self.plot_item)
         self.legend = _side_legend(self.plot_item)
