@@ -1,5 +1,6 @@
 """Lazy thumbnails: an LRU cache of ``QImage`` plus a loader that fetches only what was asked
-for last (the rows on screen), in batches on a worker :class:`Task`."""
+for last (the rows on screen), in batches on a worker :class:`Task`, in the order they were asked
+(a view paints its rows top-left first, so the first rows on screen come first)."""
 
 from __future__ import annotations
 
@@ -75,7 +76,9 @@ class ThumbnailLoader(QObject):
         self.cache = LRUCache(capacity)
         self.failed: set[int] = set()
         self.loads = 0  # images decoded so far (for tests and benchmarks)
-        self._pending: OrderedDict[int, None] = OrderedDict()
+        self._pending: OrderedDict[int, int] = OrderedDict()  # row -> the paint pass that asked for it
+        self._pass = 0
+        self._in_pass = False
         self._task: Task | None = None
         self._timer = QTimer(self, singleShot=True, interval=15)
         self._timer.timeout.connect(self._start_batch)
@@ -84,8 +87,12 @@ class ThumbnailLoader(QObject):
     def request(self, index: int) -> QImage | None:
         image = self.cache.get(index)
         if image is None and index not in self.failed and not self._closed:
-            self._pending[index] = None
-            self._pending.move_to_end(index)
+            if not self._in_pass:  # the first request of a paint pass: it outranks every earlier pass
+                self._in_pass = True
+                self._pass += 1
+                QTimer.singleShot(0, self._end_pass)
+            self._pending.pop(index, None)
+            self._pending[index] = self._pass
             if self._task is None and not self._timer.isActive():
                 self._timer.start()
         return image
@@ -101,11 +108,17 @@ class ThumbnailLoader(QObject):
     def wait(self, msecs: int = 5000) -> bool:
         return self._task is None or self._task.wait(msecs)
 
+    def _end_pass(self) -> None:
+        self._in_pass = False
+
     def _start_batch(self) -> None:
         if self._closed or self._task is not None or not self._pending:
             return
-        keys = list(self._pending)[-BATCH:][::-1]  # the most recently asked first
-        self._pending.clear()  # what scrolled away is asked for again if it comes back
+        latest = max(self._pending.values())
+        asked = [i for i, p in self._pending.items() if p == latest]  # the last pass, in its order
+        keys = asked[:BATCH]
+        # the rest of that pass waits for the next batch; earlier passes scrolled away (asked again if back)
+        self._pending = OrderedDict((i, latest) for i in asked[BATCH:])
         self._task = Task(self._make_job(keys), name="thumbnails", parent=self, hidden=True)
         self._task.partial.connect(self._on_task_partial)
         self._task.finished.connect(self._on_task_finished)

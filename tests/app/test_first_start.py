@@ -48,3 +48,50 @@ def test_the_demo_renders_lazily_in_the_browser_s_order(qtbot, window, tmp_path,
         qtbot.waitUntil(lambda: ws.predictions() is not None and ws.predictions().count > 0, timeout=120_000)
         store = ws.predictions()
         assert store.count < len(ds) and np.isfinite(store.ranking[store.predicted]).all()
+
+
+class _RecordedImages:
+    """Images of a dataset made in memory, recording the order they are read in."""
+
+    def __init__(self) -> None:
+        self.order: list[int] = []
+
+    def path(self, row):
+        return None
+
+    def name(self, row):
+        return f"#{row}"
+
+    def load(self, row):
+        self.order.append(int(row))
+        return np.full((48, 48, 3), row % 256, np.uint8)
+
+
+def test_the_thumbnails_on_screen_load_first_row_first(qtbot, tmp_path):
+    """Issue 29, item 12: the browser's first rows (the selected corner, #0 on) are read first,
+    in the order they are shown, never after the rows below them."""
+    from analysis_helpers import shown
+    from app.views.browser_view import BrowserView
+    from app.workers.thumbnails import BATCH
+    from app.workspace import Workspace
+    from hpe_core.datasets.base import PoseDataset
+    from hpe_core.skeleton import PANOPTIC19
+
+    images = _RecordedImages()
+    n = 5000
+    ds = PoseDataset(path=str(tmp_path / "memory"), format="memory", skeleton=PANOPTIC19, size=n,
+                     columns={"joints_2d": np.zeros((n, 19, 2), np.float32)}, images=images)
+    ws = Workspace()
+    view = BrowserView(ws)
+    view.resize(400, 900)
+    shown(view, qtbot)
+    ws.add_dataset(ds)
+    qtbot.waitUntil(lambda: len(_visible_rows(view)) > 8 and all(
+        i in view.model.loader.cache for i in _visible_rows(view)), timeout=30_000)
+    visible = _visible_rows(view)
+    read = list(dict.fromkeys(images.order))  # the current sample's full image is read too: #0 twice
+    first = read[:min(BATCH, len(visible))]
+    assert first == visible[:len(first)] and first[0] == 0  # row #0 first, then on in the browser's order
+    view.model.loader.wait()
+    view.shutdown()
+    ws.close()
