@@ -10,7 +10,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QVBoxLayout, QWidget)
 
 from app.actions import build_actions
-from app.demo import demo_paths_job
+from app.demo import demo_checkpoints, demo_paths_job
 from app.dock_layout import DockLayout, fit_to_screen, scrolled
 from app.model import messages
 from app.model.workspace_file import SUFFIX
@@ -28,7 +28,7 @@ from app.views.video_view import VideoView
 from app.visuals.binding import bind
 from app.workers.jobs import probe_devices_job
 from app.workers.training_jobs import TrainingJobsManager, connect_workspace
-from app.workspace import Workspace, path_key
+from app.workspace import Workspace
 from hpe_core import __version__
 
 
@@ -202,18 +202,15 @@ class MainWindow(QMainWindow):
         sys.excepthook = hook
 
     def open_demo(self) -> None:
-        """Open the demo dataset and checkpoints; the first demo checkpoint becomes active."""
+        """Open the demo dataset and checkpoints: the first demo checkpoint (the preferred one) loads at
+        once, while the dataset is made, and is active from the start; the others load after it."""
+        first, *rest = demo_checkpoints() or [None]
+        if first is not None:
+            self.workspace.open_paths([first], on_complete=lambda: self.workspace.open_paths(rest) if rest else None)
 
         def done(paths):
             self.statusBar().clearMessage()
-
-            def activate_first() -> None:
-                for p in paths[1:]:
-                    if path_key(p) in self.workspace.catalog.checkpoints:
-                        self.workspace.set_active_checkpoint(path_key(p))
-                        return
-
-            self.workspace.open_paths(paths, on_complete=activate_first)
+            self.workspace.open_paths(paths[:1])  # the dataset (its checkpoints are opening already)
 
         def failed(exc):
             self.workspace.message.emit("info", str(exc))

@@ -57,19 +57,22 @@ class Host(Protocol):
 def open_batch(ws: Host, paths, on_complete: Callable[[], None] | None = None) -> list[Task]:
     """Open each path by its kind; ``on_complete`` runs once all of them finished.
 
-    Checkpoints load in parallel; the first one listed with a pose head (else the first one)
-    becomes active if none was. Several failures make one message, listing each in order.
+    Checkpoints load in parallel; when none was active, the first one listed becomes active as
+    soon as it loads (the others never do on the way), and at the end the first listed with a
+    pose head (else the first that opened) is the active one. Several failures make one message, listing each in order.
     """
     kinds = [(path, classify_file(path)) for path in paths]
     failures: dict[int, str] = {}
-    openers = {"workspace": lambda p, _report: ws.open_workspace(p),
-               "checkpoint": lambda p, report: ws.open_checkpoint(p, on_error=report),
-               "dataset": lambda p, report: ws.open_dataset(p, on_error=report),
-               "predictions": lambda p, report: ws.open_predictions(p, on_error=report)}
-    started = [openers[kind](path, lambda text, i=i: failures.__setitem__(i, text))
-               for i, (path, kind) in enumerate(kinds)]
     listed = [path_key(p) for p, kind in kinds if kind in ("checkpoint", "predictions")]
     was_active = ws.catalog.active_key
+    first = listed[0] if listed and was_active is None else None  # the only one made active as it loads:
+    openers = {"workspace": lambda p, _report: ws.open_workspace(p),  # whichever loads first never flips to it
+               "checkpoint": lambda p, report: ws.open_checkpoint(p, path_key(p) == first, on_error=report),
+               "dataset": lambda p, report: ws.open_dataset(p, on_error=report),
+               "predictions": lambda p, report: ws.open_predictions(p, activate=path_key(p) == first,
+                                                                    on_error=report)}
+    started = [openers[kind](path, lambda text, i=i: failures.__setitem__(i, text))
+               for i, (path, kind) in enumerate(kinds)]
 
     def complete() -> None:
         ws.catalog.order_checkpoints([k for k in ws.catalog.checkpoints if k not in listed] + listed)

@@ -14,6 +14,8 @@ from helpers import wait_for_prediction
 def test_the_demo_opens_with_its_checkpoints_and_shows_predictions(qtbot, window, demo_cache, monkeypatch):
     monkeypatch.setenv("HPE_STUDIO_CACHE", str(demo_cache))
     ws = window.workspace
+    active = []  # every checkpoint made active, in order (issue 29, item 12: no flip at first start)
+    ws.catalog.active_checkpoint_changed.connect(lambda loaded: active.append(loaded and loaded.path.name))
     window.start([])  # no path, no last workspace: the demo
     qtbot.waitUntil(lambda: ws.catalog.dataset is not None, timeout=60_000)
     assert ws.catalog.dataset.format == "native" and len(ws.catalog.dataset) > 1000
@@ -24,6 +26,7 @@ def test_the_demo_opens_with_its_checkpoints_and_shows_predictions(qtbot, window
     if expected:  # the demo checkpoints ship with the source tree once built
         wait_for_prediction(qtbot, ws, timeout=60_000)
         assert ws.catalog.active_key == path_key(expected[0])
+        assert active == [expected[0].name]  # the preferred one from the start, never another on the way
         assert ws.feed.sample.metrics["MPJPE"] > 0
     assert not [m for m in window.message_bar.history if m[0] == "error"]
 
