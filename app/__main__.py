@@ -45,6 +45,16 @@ def _report_shown(app, window) -> int:
     return 0
 
 
+def show_and_start(app, window, start) -> None:
+    """Show ``window``, let it paint, then ``start()`` (open files, the workspace or the demo): the
+    workers that start then (imports, the demo set, checkpoints) never delay the first paint."""
+    window.show()
+    while not (window.windowHandle() and window.windowHandle().isExposed()):
+        app.processEvents()
+    app.processEvents()  # the first paint
+    start()
+
+
 def _application():
     """The QApplication, named and styled, with its main-thread garbage collector."""
     from PySide6.QtWidgets import QApplication
@@ -60,6 +70,14 @@ def _application():
     return app
 
 
+def _start(window, args) -> None:
+    window.probe_devices()
+    if args.demo:
+        window.open_demo()
+    else:
+        window.start(args.paths, restore_last=not (args.fresh or args.screenshot))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.self_test:
@@ -72,19 +90,17 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow()
     w, _, h = args.size.partition("x")
     window.resize(int(w), int(h))
-    window.show()
     if args.quit_after_show:
+        window.show()
         return _report_shown(app, window)
     window.install_excepthook()
-    window.probe_devices()
     if args.self_test:
         from app import self_test
 
+        window.show()
+        window.probe_devices()
         return self_test.run(app, window, args.screenshot, args.timeout)
-    if args.demo:
-        window.open_demo()
-    else:
-        window.start(args.paths, restore_last=not (args.fresh or args.screenshot))
+    show_and_start(app, window, lambda: _start(window, args))
     if args.screenshot:
         from app.self_test import wait_until_settled
 
