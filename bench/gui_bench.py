@@ -7,7 +7,14 @@
 3. the browser's repaint while scrolling 100,000 samples vs 1,000 (a virtualised list costs
    the same at any length);
 4. the embedding explorer's 100,000-point scatter (first draw, repaint while panning, recolour,
-   hover latency, lasso) vs pyqtgraph's own ``ScatterPlotItem`` (``gui_explorer_bench.py``).
+   hover latency, lasso) vs pyqtgraph's own ``ScatterPlotItem`` (``gui_explorer_bench.py``);
+5. the start timeline on the demo (``start_timeline.py``): window painted, the visible thumbnails,
+   the first prediction of the active checkpoint and all of them, on a fresh cache (the first
+   start) and again on the same folders (a restart), with the load average (aim on 2 cores:
+   painted ≤ 3 s, thumbnails ≤ 8 s, first prediction ≤ 15 s); and the checkpoints made active on
+   the way (one: the preferred checkpoint from the start, no flip).
+
+``python3 bench/gui_bench.py timeline`` runs the timeline alone.
 
 Run: ``xvfb-run -a -s "-screen 0 1600x1200x24" python3 bench/gui_bench.py``
 """
@@ -172,6 +179,44 @@ def bench_browser() -> None:
           f"ratio {big / small:.2f} (a frame at 60 Hz is 16.7 ms)")
 
 
+def _timeline(folder: Path, limit_s: float) -> dict:
+    """One start of the app on ``folder``'s cache and settings: {event: seconds, "active": ..., "count": ...}."""
+    env = {**os.environ, "HPE_STUDIO_CACHE": str(folder / "cache"), "HPE_STUDIO_CONFIG_DIR": str(folder / "config"),
+           "HPE_STUDIO_DATA_DIR": str(folder / "data")}
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "start_timeline.py"), str(limit_s)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=limit_s + 120)
+    found: dict = {}
+    for line in out.stdout.splitlines():
+        kind, _, rest = line.partition(" ")
+        if kind == "event":
+            name, seconds = rest.split()
+            found[name] = float(seconds)
+        elif kind in ("active", "predicted"):
+            found["active" if kind == "active" else "count"] = rest
+    if "painted" not in found:
+        raise RuntimeError(f"start_timeline did not paint\n{out.stdout}\n{out.stderr[-2000:]}")
+    return found
+
+
+def _say(found: dict) -> str:
+    def at(name):
+        return f"{found[name]:.1f} s" if name in found else "not reached"
+
+    return (f"window painted {at('painted')}, visible thumbnails {at('thumbnails')}, first prediction of the "
+            f"active checkpoint {at('predicted')}, all predicted {at('all')} ({found.get('count', '-')}); "
+            f"checkpoints made active in turn: {found.get('active', '-')}")
+
+
+def bench_timeline(limit_s: float = 240.0) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="hpe-start-"))
+    load = "load average %.2f %.2f %.2f" % os.getloadavg()
+    first = _timeline(folder, limit_s)
+    print(f"first start (fresh cache, {load}): {_say(first)} (aim painted ≤ 3 s, thumbnails ≤ 8 s, first "
+          f"prediction ≤ 15 s on 2 cores)")
+    load = "load average %.2f %.2f %.2f" % os.getloadavg()
+    print(f"restart (same cache and settings, {load}): {_say(_timeline(folder, limit_s))}")
+
+
 def bench_explorer() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import gui_explorer_bench
@@ -182,7 +227,12 @@ def bench_explorer() -> None:
 if __name__ == "__main__":
     from record import recording
 
+    if sys.argv[1:] == ["timeline"]:
+        with recording("gui_bench_timeline"):
+            bench_timeline()
+        sys.exit(0)
     with recording("gui_bench"):
+        bench_timeline()
         bench_launch()
         bench_playback()
         bench_browser()
