@@ -26,6 +26,8 @@ UNREADABLE_FILES = "{count} files could not be read and are not listed as sample
 SEVERAL_FAILED = "{count} of the {total} paths could not be opened:"
 NOTHING_TO_EXPORT = "No predictions to export yet: open a video (or a dataset) and a checkpoint with a pose head"
 EXPORTED = "Predictions exported to {path}"
+WHOLE_FRAMES = ("No person boxes: {model} predicts one person from each whole frame. With several people in view "
+                "its pose is of no one in particular. Person boxes… crops each frame to a detector's boxes.")
 NEED_CHECKPOINT = "Open a checkpoint with a pose head first"
 DEVICE = "Device: {device} ({precision})"
 DEVICE_FAILED = "Cannot use device {spec}: {why}"

@@ -35,15 +35,20 @@ class VideoView(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Save the predictions as .npz, .json or .csv")
+        self.boxes_button = QPushButton("Person boxes…")
+        self.boxes_button.setToolTip("Crop each frame to the person boxes of a detections file (a COCO results "
+                                     "JSON; image_id the frame number), as 'hpe predict --boxes' does")
+        self.boxes_note = QLabel("", objectName="boxesNote", wordWrap=True, visible=False)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
         row = QHBoxLayout()
-        for b in (self.open_button, self.run_button, self.cancel_button, self.export_button):
+        for b in (self.open_button, self.run_button, self.cancel_button, self.export_button, self.boxes_button):
             row.addWidget(b)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.info)
+        layout.addWidget(self.boxes_note)
         layout.addLayout(row)
         layout.addWidget(self.progress)
         layout.addStretch(1)
@@ -51,6 +56,7 @@ class VideoView(QWidget):
         self.run_button.clicked.connect(self._on_run_clicked)
         self.cancel_button.clicked.connect(workspace.predicting.cancel)
         self.export_button.clicked.connect(self._on_export_clicked)
+        self.boxes_button.clicked.connect(self._on_boxes_clicked)
         self._later = QTimer(self, singleShot=True, interval=250)  # at most 4 refreshes a second
         self._later.timeout.connect(self._refresh)
         workspace.tasks.tasks_changed.connect(self._refresh)
@@ -79,6 +85,11 @@ class VideoView(QWidget):
     def _on_run_clicked(self) -> None:
         self.workspace.predicting.start()
 
+    def _on_boxes_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Person boxes", "", "Detections (*.json)")
+        if path:
+            self.workspace.open_boxes(path)
+
     def _on_export_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export predictions", "predictions.npz",
                                               "NumPy (*.npz);;JSON (*.json);;CSV (*.csv)")
@@ -106,6 +117,8 @@ class VideoView(QWidget):
                                    and (store is None or done < len(video)))
         self.cancel_button.setEnabled(running)
         self.export_button.setEnabled(video is not None and done > 0 and not running)
+        self.boxes_button.setEnabled(video is not None and not running)
+        self._show_boxes_note(video, ck)
         if video is None:
             self.info.setText("No video open")
             self.progress.setValue(0)
@@ -117,3 +130,16 @@ class VideoView(QWidget):
             text += f"<br>{done} / {len(video)} frames predicted"
         self.progress.setValue(int(1000 * done / max(len(video), 1)))
         self.info.setText(text)
+
+    def _show_boxes_note(self, video, loaded) -> None:
+        """What an image model sees of each frame: a warning when it is the whole frame (no person
+        boxes: one person per frame, of no one in particular when several are in view)."""
+        from hpe_core.datasets.boxes import crop_note
+
+        sees = video is not None and loaded is not None and loaded.has_pose_head and \
+            "image" in loaded.predictor.family.inputs
+        whole = sees and not video.has("boxes")
+        self.boxes_note.setVisible(sees)
+        self.boxes_note.setText(messages.WHOLE_FRAMES.format(model=loaded.path.name) if whole
+                                else f"The model sees {crop_note(video)}" if sees else "")
+        self.boxes_note.setStyleSheet("color: #f0b44c" if whole else "")

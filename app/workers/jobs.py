@@ -218,10 +218,13 @@ def save_predictions(store, dataset, loaded: LoadedCheckpoint, path: str | Path)
     rows = np.flatnonzero(store.predicted)
     if len(rows) == 0:
         raise InputError(messages.NOTHING_TO_EXPORT)
+    from hpe_core.datasets.boxes import crop_note
+
     predictor = loaded.predictor
     result = Predictions(skeleton=predictor.skeleton, num_joints=store.joints.shape[1], source=str(dataset.path),
                          precision=predictor.precision, device=str(predictor.device), model=loaded.path.name,
-                         checkpoint=getattr(loaded.info, "sha256", None), wall_s=store.wall_s)
+                         checkpoint=getattr(loaded.info, "sha256", None), wall_s=store.wall_s,
+                         crop=crop_note(dataset) if "image" in predictor.family.inputs else None)
     times = np.nan_to_num(store.time_ms, nan=0.0)  # 0: rows whose time is not known (a stored file's)
     for row in rows.tolist():
         result.add(row, dataset.images.name(dataset.row(row)), store.joints[row], float(times[row]))

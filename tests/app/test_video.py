@@ -155,3 +155,37 @@ def test_exported_predictions_name_the_model_and_give_its_timing(qtbot, window, 
     saved = load_prediction(tmp_path / "pred.npz")
     assert saved.checkpoint == sha and saved.meta["model"] == files.checkpoint.name
     assert min(saved.meta["times_ms"]) > 0
+
+
+def test_a_video_without_boxes_warns_the_model_sees_whole_frames_and_its_export_names_the_model(
+        qtbot, window, files, tmp_path):
+    """Issue 29, item 13: a single-person model on whole frames is said plainly; person boxes crop
+    each frame (and the note says so); the exported predictions name the model and their timing."""
+    import json
+
+    from app.model import messages
+
+    ws, view = window.workspace, window.video_view
+    open_video_and_checkpoint(qtbot, window, files.video, files.checkpoint)
+    frames = len(ws.catalog.dataset)
+    qtbot.waitUntil(lambda: frames_done(ws) == frames, timeout=60_000)
+    wait_idle(qtbot, ws)
+    view._refresh()
+    assert view.boxes_note.isVisibleTo(view)
+    assert view.boxes_note.text() == messages.WHOLE_FRAMES.format(model=files.checkpoint.name)
+
+    out = tmp_path / "pred.json"
+    view.export_to(str(out))
+    doc = json.loads(out.read_text())
+    assert doc["model"] == files.checkpoint.name and doc["crop"] == "whole frame (no person boxes)"
+    assert doc["frames"] == frames and doc["model_ms_per_frame"] > 0 and doc["frames_per_s"] > 0
+    assert all(p["time_ms"] > 0 for p in doc["predictions"])
+
+    boxes = tmp_path / "people.json"  # a detector's boxes, one per frame (image_id: the frame number)
+    boxes.write_text(json.dumps([{"image_id": f, "bbox": [8, 4, 40, 56], "score": 0.9} for f in range(frames)]))
+    ws.open_boxes(boxes)
+    qtbot.waitUntil(lambda: ws.catalog.dataset is not None and ws.catalog.dataset.has("boxes"), timeout=20_000)
+    wait_idle(qtbot, ws)
+    view._refresh()
+    assert view.video() is ws.catalog.dataset  # the boxed video is still a video
+    assert view.boxes_note.isVisibleTo(view) and view.boxes_note.text().startswith("The model sees person crops")
