@@ -47,6 +47,8 @@ def register(subparsers) -> None:
 
 
 def _text(payload: dict) -> str:
+    from hpe_core.datasets.boxes import WHOLE_FRAME
+
     lines = [f"predicted   {payload['frames']} frame(s) -> {payload['out']}",
              f"model       {payload['model_ms_per_frame'] or 0:.2f} ms/frame on {payload['device']} "
              f"({payload['precision']}), {payload['frames_per_s'] or 0:.1f} frames/s overall"]
@@ -56,6 +58,9 @@ def _text(payload: dict) -> str:
                      if first['name'] not in first['reason'] else
                      f"skipped     {payload['skipped']} unreadable (first: {first['reason']})")
     lines += [f"crop        {payload['crop']}"] if payload.get("crop") else []
+    if payload.get("crop") == WHOLE_FRAME:  # a single-person model on whole frames: say what that means
+        lines.append("warning     the model predicts one person from each whole frame; with several people in "
+                     "view its pose is of no one in particular: give --boxes FILE (a person detector's boxes)")
     lines += [f"note        {note}" for note in payload.get("notes", [])]
     return "\n".join(lines)
 

@@ -86,12 +86,15 @@ def apply_boxes(dataset, crop: str = "auto", detections: str | Path | None = Non
     return dataset
 
 
+WHOLE_FRAME = "whole frame (no person boxes)"  # crop_note of a dataset without person boxes
+
+
 def crop_note(dataset) -> str:
     """What the model sees of each row, in words (for a prediction's meta and the CLI)."""
     from hpe_core.datasets.transforms import CROP_MARGIN
 
     if not dataset.has("boxes"):
-        return "whole frame (no person boxes)"
+        return WHOLE_FRAME
     return (f"person crops (boxes: {dataset.extra.get('boxes', 'the files')}), squares of {CROP_MARGIN:g} x the "
             "box's longer side")
 
