@@ -29,16 +29,7 @@ class VideoView(QWidget):
         self.info.setTextFormat(Qt.TextFormat.RichText)
         self.info.setWordWrap(True)
         self.info.setFixedHeight(3 * self.info.fontMetrics().lineSpacing() + 6)  # no relayout on updates
-        self.open_button = QPushButton("Open video…")
-        self.run_button = QPushButton("Run")
-        self.run_button.setToolTip("Predict every frame with the active checkpoint")
-        self.cancel_button = QPushButton("Cancel")
-        self.export_button = QPushButton("Export…")
-        self.export_button.setToolTip("Save the predictions as .npz, .json or .csv")
-        self.boxes_button = QPushButton("Person boxes…")
-        self.boxes_button.setToolTip("Crop each frame to the person boxes of a detections file (a COCO results "
-                                     "JSON; image_id the frame number), as 'hpe predict --boxes' does")
-        self.boxes_note = QLabel("", objectName="boxesNote", wordWrap=True, visible=False)
+        self._build_buttons()
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
@@ -64,6 +55,16 @@ class VideoView(QWidget):
         bind(self.catalog.active_checkpoint_changed, self._on_catalog_changed, self)
         bind(workspace.cache.changed, self._on_cache_changed, self)
         self._refresh()
+
+    def _build_buttons(self) -> None:
+        self.open_button = QPushButton("Open video…")
+        self.run_button = QPushButton("Run", toolTip="Predict every frame with the active checkpoint")
+        self.cancel_button = QPushButton("Cancel")
+        self.export_button = QPushButton("Export…", toolTip="Save the predictions as .npz, .json or .csv")
+        self.boxes_button = QPushButton("Person boxes…", toolTip="Crop each frame to the person boxes of a "
+                                        "detections file (a COCO results JSON; image_id the frame number), as "
+                                        "'hpe predict --boxes' does")
+        self.boxes_note = QLabel("", objectName="boxesNote", wordWrap=True, visible=False)
 
     def video(self):
         """The current dataset when it is a video, else None."""
