@@ -149,26 +149,44 @@ def reopen(ws: Host, path: str | Path) -> None:
     report = lambda i: lambda text: failures.__setitem__(i, text)  # noqa: E731
     tasks = [ws.open_dataset(p, skip, on_error=report(i)) for i, (p, skip) in enumerate(datasets)
              if p not in c.datasets]
-    tasks += [ws.open_predictions(k, state.units[k], activate=False, on_error=report(len(datasets) + i))
-              if k in state.units else ws.open_checkpoint(k, activate=False, on_error=report(len(datasets) + i))
-              for i, k in enumerate(state.checkpoints) if k not in c.checkpoints]
+    listed = [(len(datasets) + i, k) for i, k in enumerate(state.checkpoints) if k not in c.checkpoints]
+    shown = {state.active_checkpoint, state.lift_source}  # what the restored view draws: opened first,
+    tasks += _open_listed(ws, state, [(i, k) for i, k in listed if k in shown], report)  # not competing
+    rest: list = []
+
+    def opened_shown() -> None:  # the view as it was, predictions and all, while the others load
+        _restore_view(ws, state)
+        rest.extend(_open_listed(ws, state, [(i, k) for i, k in listed if k not in shown], report))
+        when_all_finished(rest, complete)
 
     def complete() -> None:
-        _report_failures(ws, [failures[i] for i in sorted(failures)], len(tasks))
-        restore(ws, state, str(path))
+        _report_failures(ws, [failures[i] for i in sorted(failures)], len(tasks) + len(rest))
+        _restore_checkpoints(ws, state)
+        ws.file_opened.emit(str(Path(path).resolve()))
+        ws.workspace_loaded.emit(str(path))
 
-    when_all_finished(tasks, complete)
+    when_all_finished(tasks, opened_shown)
 
 
-def restore(ws: Host, state: WorkspaceState, path: str) -> None:
-    """Show what ``state`` showed, of what is open now."""
+def _open_listed(ws: Host, state: WorkspaceState, listed: list[tuple[int, str]], report) -> list[Task]:
+    """Open the checkpoints and prediction files ``listed`` ((position in the file, key)), none made active."""
+    return [ws.open_predictions(k, state.units[k], activate=False, on_error=report(i)) if k in state.units
+            else ws.open_checkpoint(k, activate=False, on_error=report(i)) for i, k in listed]
+
+
+def _restore_view(ws: Host, state: WorkspaceState) -> None:
+    """Show what ``state`` showed, of what is open now: the dataset, the active checkpoint and its
+    lift source, the browse state, the view options and the sample."""
     c = ws.catalog
     current, selection = state.current_dataset, state.selection
     if state.video_frame and state.video in c.datasets:  # a first-version file showing its video
         current, selection = state.video, state.video_frame
     if current in c.datasets:
         ws.set_current_dataset(current)
-    _restore_checkpoints(ws, state)
+    if state.active_checkpoint in c.checkpoints:
+        ws.set_active_checkpoint(state.active_checkpoint)
+    if state.lift_source in c.checkpoints:
+        ws.set_lift_source(state.lift_source)
     browse = ws.browse.state.with_sort(state.sort)
     for name, value in state.filters.items():
         if value is not None and name in browsing.FILTERS:
@@ -177,22 +195,16 @@ def restore(ws: Host, state: WorkspaceState, path: str) -> None:
     ws.options.update(state.options)
     if c.dataset is not None and 0 <= selection < len(c.dataset):
         ws.select(selection)
-    ws.file_opened.emit(str(Path(path).resolve()))
-    ws.workspace_loaded.emit(str(path))
 
 
 def _restore_checkpoints(ws: Host, state: WorkspaceState) -> None:
-    """The checkpoints' order, the active checkpoint (else one with a pose head), the lift source
-    and Compare's pair."""
+    """Once every file is open: the checkpoints' order, an active checkpoint when the saved one is
+    gone (one with a pose head) and Compare's pair."""
     c = ws.catalog
     c.order_checkpoints(state.checkpoints)
-    if state.active_checkpoint in c.checkpoints:
-        ws.set_active_checkpoint(state.active_checkpoint)
-    elif c.active_key is None and c.checkpoints:  # the saved one is gone: one with a pose head
+    if c.active_key is None and c.checkpoints:  # the saved one is gone: one with a pose head
         heads = [k for k, ld in c.checkpoints.items() if ld.has_pose_head]
         ws.set_active_checkpoint((heads or list(c.checkpoints))[0])
-    if state.lift_source in c.checkpoints:
-        ws.set_lift_source(state.lift_source)
     if len(state.compare) == 2 and all(k in c.checkpoints for k in state.compare):
         ws.compare_pair = tuple(state.compare)
         ws.compare_pair_changed.emit(ws.compare_pair)
