@@ -10,8 +10,8 @@ last, anything with ``render(size=(w, h)) -> (H, W, 4) uint8`` (raster only).
 - A plot is exported at the asked width x height in every format: its items are laid out for
   that size (axes, labels, legends placed anew, never a stretched screenshot) at no more than
   about ``LAYOUT_SIZE`` layout px, then drawn scaled, so text, lines and points are sharp; an
-  unasked height follows the on-screen aspect. Items marked :func:`~app.visuals.screen_only.screen_only` (hover rings,
-  selections) are left out.
+  unasked height follows the on-screen aspect. Items marked
+  :func:`~app.visuals.screen_only.screen_only` (hover rings, selections) are left out.
 - PNG: a raster of exactly that size; SVG: ``QSvgGenerator`` of that size; PDF: ``QPdfWriter``
   with a page of that size (1 px = 0.75 pt). SVG and PDF are vector.
 - "paper" style (the default) draws on white with black axes and titles, then restores the view.
