@@ -214,11 +214,11 @@ def bench_timeline(limit_s: float = 300.0) -> None:
     try:
         load = "load average %.2f %.2f %.2f" % os.getloadavg()
         first = _timeline(folder, limit_s)
-        print(f"first start (fresh cache, {load}): {_say(first)} (aim painted ≤ 3 s, thumbnails ≤ 8 s, first "
+        print(f"first start (fresh cache): {_say(first)}; {load} (aim painted ≤ 3 s, thumbnails ≤ 8 s, first "
               f"prediction ≤ 15 s on 2 cores)")
         load = "load average %.2f %.2f %.2f" % os.getloadavg()
         again = _timeline(folder, limit_s)
-        print(f"restart (same cache and settings, {load}): {_say(again)} (aim as at first start)")
+        print(f"restart (same folders): {_say(again)}; {load} (aim as at first start)")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
