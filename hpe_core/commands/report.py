@@ -51,7 +51,7 @@ def register(subparsers) -> None:
 
 def _text(payload: dict) -> str:
     lines = [f"{payload['samples']} samples, models: {', '.join(payload['models'])}", ""]
-    lines += [payload["tables"]["overall"]]
+    lines += [line for line in (payload["tables"]["overall"], payload.get("verdict")) if line]
     lines.append(f"written to {payload['out']} ({len(payload['files'])} files; report.html, report.pdf, "
                  f"provenance.json)")
     return "\n".join(lines)

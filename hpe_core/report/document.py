@@ -11,7 +11,8 @@ from hpe_core.atomic import atomic_path, atomic_write
 
 CSS = ("body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse;margin:1em 0}"
        "td,th{border-bottom:1px solid #ccc;padding:2px 8px;text-align:right}caption{font-weight:bold}"
-       "img{max-width:100%}pre{background:#f4f4f4;padding:.5em;white-space:pre-wrap}")
+       "img{max-width:100%}pre{background:#f4f4f4;padding:.5em;white-space:pre-wrap}td.na{color:#888}"
+       ".note{font-size:small;color:#444;margin:.2em 0}")
 
 
 def write_html(path: Path, tables: list, figures: list[dict], doc: dict, columns) -> Path:
@@ -21,7 +22,8 @@ def write_html(path: Path, tables: list, figures: list[dict], doc: dict, columns
              f"<style>{CSS}</style></head><body><h1>HPE Studio report</h1>",
              f"<p>Dataset <code>{html.escape(doc['dataset']['path'])}</code>, {len(doc['samples'])} samples "
              f"({html.escape(str(doc['settings']['split']))}, seed {doc['seed']}). Protocol "
-             f"<b>{html.escape(doc['protocol']['name'])}</b>: {html.escape(doc['protocol']['definition'])}.</p>"]
+             f"<b>{html.escape(doc['protocol']['name'])}</b>: {html.escape(doc['protocol']['definition'])}.</p>",
+             f"<p><b>{html.escape(verdict(columns))}</b></p>"]
     for c in columns:
         notes = []
         if c.overall.get("unpredicted"):
@@ -46,7 +48,18 @@ def write_html(path: Path, tables: list, figures: list[dict], doc: dict, columns
     return atomic_write(path, "\n".join(parts))
 
 
-def write_pdf(path: Path, tables: list, figures: list[dict], doc: dict) -> Path:
+def verdict(columns) -> str:
+    """One line: the best model by the error measure each is read by (the GUI's)."""
+    from hpe_core.report.scoring import best_column
+
+    best = best_column(columns)
+    if best is None:
+        return ""
+    return (f"Best by the error measure (as the GUI reads each model): {best.name}, "
+            f"{best.measure.name} {best.error:.1f} mm.")
+
+
+def write_pdf(path: Path, tables: list, figures: list[dict], doc: dict, columns=()) -> Path:
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
 

@@ -1,8 +1,9 @@
-"""Image galleries of a report: the 24 worst samples (by the first model's per-sample MPJPE, its
-name and error under each image) and best / median / worst samples of every model. Each image
-shows the ground-truth skeleton (green) and the predicted one (root placed at the true root and
-projected through the sample's camera; a model's own 2D joints when it has them); the best /
-median / worst grid shows both poses in 3D too, root-centred."""
+"""Image galleries of a report: the 24 worst samples (by the first model's per-sample error
+measure, its name and error under each image) and best / median / worst samples of every model.
+Each image shows the ground-truth skeleton (green) and the predicted one (root placed at the true
+root and projected through the sample's camera; a model's own 2D joints when it has them); the
+best / median / worst grid shows both poses in 3D too, root-centred. A model read by a
+rotation-aligned measure is drawn aligned to the ground truth, as the GUI draws it."""
 
 from __future__ import annotations
 
@@ -66,11 +67,9 @@ def _panel(ax, column, dataset, arrays, k: int, label: str):
 
 def galleries(columns, dataset):
     """(name, title, draw(fig, width), aspect) of the gallery figures."""
-    from hpe_core.report.plots import scored_arrays
-
-    arrays = {c.name: scored_arrays(c, dataset) for c in columns}
+    arrays = {c.name: _shown_arrays(c, dataset) for c in columns}
     first = columns[0]
-    per = np.asarray(first.overall["per_sample"]["mpjpe"])
+    per = np.asarray(first.overall["per_sample"][first.measure.key])
     order = np.argsort(np.where(np.isfinite(per), per, -np.inf))[::-1]
     worst = order[:24]
 
@@ -82,20 +81,21 @@ def galleries(columns, dataset):
         for ax, k in zip(axes.flat, worst):
             ax.axis("on")
             name = dataset.sample_name(int(arrays[first.name][3][k]))
-            _panel(ax, first, dataset, arrays[first.name], int(k), f"{name}\n{per[k]:.0f} mm")
+            _panel(ax, first, dataset, arrays[first.name], int(k), f"{name}\n{first.measure.name} {per[k]:.0f} mm")
         fig.suptitle(f"24 worst samples of {first.name} (green: ground truth, orange: prediction)", fontsize=7)
 
     def best_median_worst(fig, width):
         n = len(columns)
         for r, c in enumerate(columns):
-            err = np.asarray(c.overall["per_sample"]["mpjpe"])
+            err = np.asarray(c.overall["per_sample"][c.measure.key])
             ok = np.flatnonzero(np.isfinite(err))
             ranked = ok[np.argsort(err[ok])]
             for col, (what, k) in enumerate((("best", ranked[0]), ("median", ranked[len(ranked) // 2]),
                                              ("worst", ranked[-1]))):
                 name = dataset.sample_name(int(arrays[c.name][3][k]))
                 ax = fig.add_subplot(n, 6, r * 6 + 2 * col + 1)
-                _panel(ax, c, dataset, arrays[c.name], int(k), f"{c.name} {what}: {name}\n{err[k]:.0f} mm")
+                label = f"{c.name} {what}: {name}\n{c.measure.name} {err[k]:.0f} mm"
+                _panel(ax, c, dataset, arrays[c.name], int(k), label)
                 _pose_3d(fig.add_subplot(n, 6, r * 6 + 2 * col + 2, projection="3d"), dataset,
                          arrays[c.name][0][k], arrays[c.name][1][k])
 
@@ -103,6 +103,21 @@ def galleries(columns, dataset):
     return [("worst_gallery", "The 24 worst samples", worst_gallery, max(rows_needed / 6 * 1.25, 1.01)),
             ("best_median_worst", "Best, median and worst samples", best_median_worst,
              max(len(columns) / 6 * 1.3, 1.01))]
+
+
+def _shown_arrays(column, dataset):
+    """:func:`~hpe_core.report.scoring.scored_arrays`, the poses of a rotation-aligned model aligned
+    to the ground truth (the similarity of its PA-MPJPE)."""
+    from hpe_core.alignment import align
+    from hpe_core.report.scoring import scored_arrays
+
+    pred, gt, visible, rows = scored_arrays(column, dataset)
+    if column.measure.rotation_aligned:
+        mask = visible & np.isfinite(pred).all(-1) & np.isfinite(gt).all(-1)
+        ok = mask.sum(axis=1) >= 3
+        pred = pred.copy()
+        pred[ok] = align(pred[ok], gt[ok], mask[ok], "similarity")
+    return pred, gt, visible, rows
 
 
 def _pose_3d(ax, dataset, pred, gt):

@@ -78,8 +78,11 @@ def build_report(spec: ReportSpec, progress=None) -> dict:
         written += _write_documents(spec, tmp, made, figures, columns, dataset, rows, manifest)
         written = [out / p.relative_to(tmp) for p in written]
     progress.set_progress(1.0)
+    from hpe_core.report.document import verdict
+
     return {"out": str(out), "samples": len(rows), "tables": {t.key: tables.markdown(t) for t in made},
-            "files": [str(p) for p in written], "models": [c.name for c in columns]}
+            "files": [str(p) for p in written], "models": [c.name for c in columns], "verdict": verdict(columns),
+            "error_measure": {c.name: c.measure.name for c in columns}}
 
 
 def check_report_folder(out: str | Path) -> Path:
@@ -189,7 +192,7 @@ def _write_documents(spec: ReportSpec, out: Path, made: list, figures: list, col
                           get_protocol(spec.protocol).definition(), manifest)
     return [atomic_write(out / "provenance.json", json.dumps(doc, indent=1) + "\n"),
             write_html(out / "report.html", made, figures, doc, columns),
-            write_pdf(out / "report.pdf", made, figures, doc)]
+            write_pdf(out / "report.pdf", made, figures, doc, columns)]
 
 
 def rerun_spec(path: str | Path, out: str | None) -> ReportSpec:

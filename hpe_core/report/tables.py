@@ -4,7 +4,10 @@ The best value of each row (lowest error, highest PCK / AUC) is bold in Markdown
 (``booktabs`` rules, ``\\textbf``); the CSV holds the full-precision numbers (``repr``), PCK and
 AUC as fractions (Markdown and LaTeX show them in percent). A table scored by a protocol carries its
 manifest (:func:`hpe_core.protocols.manifest`) beside it: a Markdown footnote, a note in the LaTeX
-caption, ``#`` comment lines above the CSV header and a line under the HTML caption.
+caption, ``#`` comment lines above the CSV header and a line under the HTML caption. Each model is
+read by its error measure (:mod:`hpe_core.error_measure`, the GUI's): the overall table leads with
+it and says which; a metric that is not meaningful for a model (the raw MPJPE of a rotation-aligned
+head) is ``muted``: marked †, greyed in HTML and PDF, never bold, with a footnote.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # metric key -> (label, units, higher is better, decimals)
 METRICS = {
@@ -43,9 +46,12 @@ class Table:
     decimals: list[int]
     percent: list[bool]
     manifest: dict | None = None  # the protocol's manifest, written beside the table
+    muted: set[tuple[int, int]] = field(default_factory=set)  # (row, column) of not-meaningful values
+    footnotes: list[str] = field(default_factory=list)
 
     def best(self, r: int) -> set[int]:
-        vals = [(c, v) for c, v in enumerate(self.values[r]) if v is not None and math.isfinite(v)]
+        vals = [(c, v) for c, v in enumerate(self.values[r])
+                if v is not None and math.isfinite(v) and (r, c) not in self.muted]
         if len(vals) < 2:
             return set()
         pick = max if self.higher_better[r] else min
@@ -65,9 +71,13 @@ def metric_row(key: str) -> tuple[str, bool, int, bool]:
 
 
 def overall_table(columns) -> Table:
-    """Every metric (rows) of every model (columns), on all selected samples."""
-    keys = [k for k in ("mpjpe", "pa_mpjpe", "n_mpjpe", "pck3d", "auc3d", "mean_distance", "bone_length_error",
-                        "pck2d", "epe") if any(k in c.overall["metrics"] for c in columns)]
+    """Every metric (rows) of every model (columns), on all selected samples: the error measure
+    first, then the others; see :func:`measure_rows`."""
+    from hpe_core.report.measure_rows import lead_keys, with_measure
+
+    keys = [k for k in lead_keys(columns, ("mpjpe", "pa_mpjpe", "n_mpjpe", "pck3d", "auc3d", "mean_distance",
+                                           "bone_length_error", "pck2d", "epe"))
+            if any(k in c.overall["metrics"] for c in columns)]
     values = [[c.overall["metrics"].get(k) for c in columns] for k in keys]
     for sub, pairs in (("two_d", ("pck2d", "epe")), ("hypotheses", ("mean_of_k", "best_of_k"))):
         for k in pairs:
@@ -77,8 +87,8 @@ def overall_table(columns) -> Table:
             values.append([(getattr(c, sub) or {}).get("metrics", getattr(c, sub) or {}).get(k)
                            for c in columns])
     meta = [metric_row(k) for k in keys]
-    return Table("overall", "All selected samples", [m[0] for m in meta], [c.name for c in columns], values,
-                 [m[1] for m in meta], [m[2] for m in meta], [m[3] for m in meta])
+    return with_measure(Table("overall", "All selected samples", [m[0] for m in meta], [c.name for c in columns],
+                              values, [m[1] for m in meta], [m[2] for m in meta], [m[3] for m in meta]), columns, keys)
 
 
 def action_table(columns, metric: str) -> Table | None:
@@ -90,8 +100,11 @@ def action_table(columns, metric: str) -> Table | None:
     values = [[(c.per_action.get(a) or {}).get("metrics", {}).get(metric) for c in columns] for a in actions]
     values.append([c.overall["metrics"].get(metric) for c in columns])
     n = len(actions) + 1
-    return Table(f"per_action_{metric}", f"{label} per action", actions + ["All (pooled)"],
-                 [c.name for c in columns], values, [higher] * n, [decimals] * n, [percent] * n)
+    from hpe_core.report.measure_rows import with_measure
+
+    return with_measure(Table(f"per_action_{metric}", f"{label} per action", actions + ["All (pooled)"],
+                              [c.name for c in columns], values, [higher] * n, [decimals] * n, [percent] * n),
+                        columns, [metric] * n)
 
 
 def health_table(result: dict, names: dict[str, str]) -> Table | None:
@@ -130,11 +143,12 @@ def markdown(t: Table) -> str:
              "|---|" + "---:|" * len(t.columns)]
     for r, row in enumerate(t.rows):
         best = t.best(r)
-        cells = [f"**{t.cell(r, c)}**" if c in best else t.cell(r, c) for c in range(len(t.columns))]
+        cells = [f"**{t.cell(r, c)}**" if c in best else t.cell(r, c) + "†" * ((r, c) in t.muted)
+                 for c in range(len(t.columns))]
         lines.append(f"| {row} | " + " | ".join(cells) + " |")
     if t.manifest:
         lines += ["", f"[^protocol]: {_note(t)}"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + [""] * bool(t.footnotes) + t.footnotes) + "\n"
 
 
 _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
@@ -158,10 +172,12 @@ def latex(t: Table) -> str:
         if r == len(t.rows) - 1 and t.key.startswith("per_"):
             lines.append(r"\midrule")
         best = t.best(r)
-        cells = [rf"\textbf{{{tex_escape(t.cell(r, c))}}}" if c in best else tex_escape(t.cell(r, c))
+        cells = [rf"\textbf{{{tex_escape(t.cell(r, c))}}}" if c in best else
+                 tex_escape(t.cell(r, c)) + r"\textsuperscript{\dag}" * ((r, c) in t.muted)
                  for c in range(len(t.columns))]
         lines.append(" & ".join([tex_escape(row)] + cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    notes = [r"\par\smallskip{\footnotesize " + tex_escape(n).replace("†", r"\dag{}") + "}" for n in t.footnotes]
+    lines += [r"\bottomrule", r"\end{tabular}", *notes, r"\end{table}"]
     return "\n".join(lines) + "\n"
 
 
@@ -184,11 +200,14 @@ def html(t: Table) -> str:
     body = []
     for r, row in enumerate(t.rows):
         best = t.best(r)
-        cells = "".join(f"<td><b>{t.cell(r, c)}</b></td>" if c in best else f"<td>{t.cell(r, c)}</td>"
+        cells = "".join(f"<td><b>{t.cell(r, c)}</b></td>" if c in best else
+                        f"<td class='na'>{t.cell(r, c)}†</td>" if (r, c) in t.muted else f"<td>{t.cell(r, c)}</td>"
                         for c in range(len(t.columns)))
         body.append(f"<tr><th>{escape(row)}</th>{cells}</tr>")
     note = f"<br><small>{escape(_note(t))}</small>" if t.manifest else ""
-    return (f"<table><caption>{escape(t.title)}{note}</caption><tr><th></th>{head}</tr>" + "".join(body) + "</table>")
+    notes = "".join(f"<p class='note'>{escape(n)}</p>" for n in t.footnotes)
+    return (f"<table><caption>{escape(t.title)}{note}</caption><tr><th></th>{head}</tr>" + "".join(body) + "</table>"
+            + notes)
 
 
 def all_tables(columns) -> list[Table]:
