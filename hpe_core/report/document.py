@@ -1,5 +1,5 @@
 """``report.html`` (tables inline, figures as relative links to their SVG, provenance) and
-``report.pdf`` (matplotlib ``PdfPages``: a title page with the tables, then every figure)."""
+``report.pdf`` (typeset by Typst: the tables as tables, then every figure with its caption)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import html
 import json
 from pathlib import Path
 
-from hpe_core.atomic import atomic_path, atomic_write
+from hpe_core.atomic import atomic_write
 
 CSS = ("body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse;margin:1em 0}"
        "td,th{border-bottom:1px solid #ccc;padding:2px 8px;text-align:right}caption{font-weight:bold}"
@@ -59,26 +59,35 @@ def verdict(columns) -> str:
             f"{best.measure.name} {best.error:.1f} mm.")
 
 
+def _pdf_table(t) -> dict:
+    from hpe_core.report.typeset import table_data
+
+    rows = []
+    for r, label in enumerate(t.rows):
+        best = t.best(r)
+        rows.append([{"text": label}] + [{"text": t.cell(r, c) + "†" * ((r, c) in t.muted), "bold": c in best,
+                                          "muted": (r, c) in t.muted} for c in range(len(t.columns))])
+    pooled = [len(t.rows) - 1] if t.key.startswith("per_action") else []
+    return table_data(t.title, ["", *t.columns], rows, t.footnotes, pooled)
+
+
 def write_pdf(path: Path, tables: list, figures: list[dict], doc: dict, columns=()) -> Path:
-    import matplotlib.pyplot as plt
-    from matplotlib.backends.backend_pdf import PdfPages
-
+    """``report.pdf`` typeset by Typst (:mod:`.typeset`): the setting and the verdict, every table,
+    then every figure (its two-column PDF, vector) with its caption on a page of its own."""
     from hpe_core.report.figures import close
-    from hpe_core.report.tables import markdown
+    from hpe_core.report.typeset import key_values, typeset_pdf
 
-    with atomic_path(path, suffix=".pdf") as tmp:
-        with PdfPages(tmp, metadata={"CreationDate": None, "Producer": None}) as pdf:
-            page = plt.figure(figsize=(8.27, 11.69))
-            text = [f"HPE Studio report: {doc['dataset']['path']}",
-                    f"{len(doc['samples'])} samples ({doc['settings']['split']}, seed {doc['seed']}), "
-                    f"protocol {doc['protocol']['name']}", ""]
-            for t in tables:
-                text += markdown(t).replace("**", "").splitlines() + [""]
-            page.text(0.05, 0.97, "\n".join(text), va="top", ha="left", family="monospace", fontsize=6)
-            pdf.savefig(page)
-            plt.close(page)
-            for f in figures:
-                if f.get("figure") is not None:
-                    pdf.savefig(f["figure"])
     close(figures)
-    return path
+    lines = [f"Dataset {doc['dataset']['path']}, {len(doc['samples'])} samples ({doc['settings']['split']}, "
+             f"seed {doc['seed']}). Protocol {doc['protocol']['name']}: {doc['protocol']['definition']}."]
+    lines += [line for line in (verdict(columns),) if line]
+    lines.append("The tables follow, then each figure on a page of its own (as PDF, SVG and PNG, one and two "
+                 "columns wide, under figures/; the tables as Markdown, LaTeX and CSV under tables/).")
+    figs = [{"path": next(p for p in f["files"] if p.suffix == ".pdf" and p.parent.name == "2col")
+             .relative_to(path.parent).as_posix(), "caption": f["title"]} for f in figures]
+    prov = key_values(sorted((k, json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in doc.items()
+                             if k not in ("samples", "sample_names")))
+    sections = [{"title": "Tables", "lines": [], "tables": [_pdf_table(t) for t in tables], "figures": [],
+                 "provenance": []},
+                {"title": "", "lines": [], "tables": [], "figures": figs, "provenance": prov}]
+    return typeset_pdf(path, {"title": "HPE Studio report", "lines": lines, "sections": sections}, path.parent)

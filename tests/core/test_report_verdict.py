@@ -9,6 +9,7 @@ import contextlib
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -115,3 +116,18 @@ def test_tables_figures_and_compare_agree_on_every_number_they_share(report):
         for row, metric in (("PA-MPJPE (mm)", "pa_mpjpe"), ("MPJPE (mm)", "mpjpe"),
                             ("Mean distance (mm)", "mean_distance")):
             assert compare.metrics[key][metric] == pytest.approx(table[row][k], rel=REL), (row, key)
+
+
+def test_report_pdf_states_the_verdict_with_fonts_embedded(report):
+    import shutil
+    import subprocess
+
+    if not (shutil.which("pdftotext") and shutil.which("pdffonts")):
+        pytest.skip("poppler-utils (pdftotext, pdffonts; in .ci/run) not installed")
+    root, _, payload = report
+    pdf = root / "out" / "report.pdf"
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    assert payload["verdict"] in " ".join(text.split())
+    fonts = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True, text=True).stdout.splitlines()[2:]
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts), fonts
+    assert os.path.getsize(pdf) > 10_000
