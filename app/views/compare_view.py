@@ -353,11 +353,13 @@ class CompareView(AnalysisView):
 
     def report_tables(self) -> list:
         from app.export import Table
+        from app.export.report import measure_emphasis
 
         names = self.names()
-        metrics = Table("Metrics of A and B on the same samples",
-                        ["metric", f"A: {names['a']}", f"B: {names['b']}", "A − B"], self.metrics.rows)
         c = self.bundle.compare
+        metrics = Table("Metrics of A and B on the same samples (bold: the better by their error measure)",
+                        ["metric", f"A: {names['a']}", f"B: {names['b']}", "A − B"], self.metrics.rows,
+                        *measure_emphasis(self.metrics.rows, c.error_measure))
         cka = Table("Linear CKA (rows: A, columns: B)", ["A \\ B", *c.layers_b],
                     [[name, *[float(v) for v in row]] for name, row in zip(c.layers_a, c.cka)])
         return [metrics, cka]
