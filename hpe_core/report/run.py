@@ -78,10 +78,15 @@ def build_report(spec: ReportSpec, progress=None) -> dict:
         written += _write_documents(spec, tmp, made, figures, columns, dataset, rows, manifest)
         written = [out / p.relative_to(tmp) for p in written]
     progress.set_progress(1.0)
+    return {"out": str(out), "samples": len(rows), "tables": {t.key: tables.markdown(t) for t in made},
+            "files": [str(p) for p in written], **_verdict(columns)}
+
+
+def _verdict(columns: list) -> dict:
+    """The models, the error measure each is read by, and the best by it (one line)."""
     from hpe_core.report.document import verdict
 
-    return {"out": str(out), "samples": len(rows), "tables": {t.key: tables.markdown(t) for t in made},
-            "files": [str(p) for p in written], "models": [c.name for c in columns], "verdict": verdict(columns),
+    return {"models": [c.name for c in columns], "verdict": verdict(columns),
             "error_measure": {c.name: c.measure.name for c in columns}}
 
 

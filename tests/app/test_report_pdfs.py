@@ -71,7 +71,12 @@ def test_analysis_report_on_the_demo_names_simclr_best_with_compares_numbers(qtb
                                    f"PA-MPJPE {simclr:.1f} mm.")
     overall = (tmp_path / "report" / "tables" / "overall.md").read_text().splitlines()
     assert overall[4] == f"| PA-MPJPE (mm) | **{simclr:.1f}** | {simsiam:.1f} |"
-    # Compare on the same samples: the same error measure, the same numbers, the same verdict
+    compare_on_the_same_samples(qtbot, ws, compare, table)
+
+
+def compare_on_the_same_samples(qtbot, ws, compare, table: dict) -> None:
+    """Compare of SimCLR (A) and SimSiam (B) on the report's samples: the same error measure, the
+    same numbers (``table``: the report's overall.csv), the same verdict."""
     for picker, path in ((compare.checkpoint_a, SIMCLR), (compare.checkpoint_b, SIMSIAM)):
         picker.select_key(next(k for k, c in ws.catalog.checkpoints.items() if c.path == path))
     compare.split.setCurrentIndex(compare.split.findData("test"))
