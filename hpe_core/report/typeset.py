@@ -25,6 +25,7 @@ TEMPLATE = r"""
 #show heading: set block(above: 1.4em, below: 0.8em)
 #show figure.where(kind: table): set block(breakable: true)
 #show figure.where(kind: table): set figure.caption(position: top)
+#show figure.caption.where(kind: table): set block(sticky: true)
 #show figure.caption: set text(size: 8.5pt)
 #show figure.caption: set par(justify: false)
 #let cell(c) = if c.at("bold", default: false) { strong(c.text) } else if c.at("muted", default: false) {

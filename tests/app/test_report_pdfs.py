@@ -19,8 +19,8 @@ from app.views.kernel_view import KernelView
 from app.workspace import Workspace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
-from pdf_checks import (captions, fonts, images_per_page, needs_poppler, page_texts, rasterise,  # noqa: E402
-                        row_runs, words)
+from pdf_checks import (captions, fonts, images_per_page, needs_poppler, orphan_captions, page_texts,  # noqa: E402
+                        rasterise, row_runs, words)
 
 DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo"
 SIMCLR, SIMSIAM = DEMO / "simclr_regress2.pt", DEMO / "simsiam_regress2.pt"
@@ -119,6 +119,7 @@ def test_views_report_pdf_has_table_rows_and_each_figure_beside_its_caption(qtbo
         assert figure.title.startswith(caption) and len(caption) >= min(20, len(figure.title)), (caption, figure.title)
         assert images.get(page + 1) == 1, (figure.title, page)  # the figure's own image, on its caption's page
     assert set(images) == {p + 1 for _, _, p in shown_figures}  # no image away from its caption
+    assert orphan_captions(pages) == []  # nor a table's caption away from its table
     metrics = compare.report_tables()[0]
     label = next(r for r in metrics.rows if r[0] == "MPJPE (mm)")
     runs = row_runs(words(pdf), "MPJPE (mm)")[1:]

@@ -31,6 +31,16 @@ def captions(text: str) -> list[tuple[str, int, str]]:
     return [(m[1], int(m[2]), m[3]) for m in (CAPTION.search(line) for line in text.splitlines()) if m]
 
 
+def orphan_captions(pages: list[str]) -> list[str]:
+    """Table captions that end a page (their table starts on the next one)."""
+    out = []
+    for text in pages:
+        lines = [line for line in text.splitlines() if line.strip()]
+        tail = lines[-2:-1] if lines and re.fullmatch(r"\s*\d+ / \d+\s*", lines[-1]) else lines[-1:]
+        out += [line.strip() for line in tail if any(kind == "Table" for kind, _, _ in captions(line))]
+    return out
+
+
 def words(pdf: Path) -> list[dict]:
     """Every text run: ``{"page", "top", "text", "bold", "colour"}`` (``pdftohtml -xml``)."""
     xml = _run("pdftohtml", "-xml", "-i", "-stdout", "-q", pdf)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from hpe_core.analysis.health import MEASURES
-from pdf_checks import captions, fonts, needs_poppler, page_texts, rasterise, row_runs, words
+from pdf_checks import captions, fonts, needs_poppler, orphan_captions, page_texts, rasterise, row_runs, words
 from hpe_core.cli import main
 from hpe_core.datasets import open_dataset
 from hpe_core.predictions import Prediction
@@ -192,6 +192,7 @@ def test_report_pdf_is_typeset_with_tables_and_each_figure_beside_its_caption(da
     titles = [unescape(t) for t in re.findall(r"<figcaption>(.+?) \(PDF, SVG, PNG", html)]
     assert [n for n, _, _ in figures] == titles and [k for _, k, _ in figures] == list(range(1, len(titles) + 1))
     assert len({p for _, _, p in figures}) == len(figures)  # a page of its own each
+    assert orphan_captions(pages) == []
     names = re.findall(r"<img src='figures/2col/(\w+)\.svg'", html)
     for (title, _, page), name in zip(figures, names):
         assert FIGURE_WORDS[name] in pages[page], (name, page)  # the figure is on its caption's page
