@@ -23,7 +23,7 @@ def write_html(path: Path, tables: list, figures: list[dict], doc: dict, columns
              f"<p>Dataset <code>{html.escape(doc['dataset']['path'])}</code>, {len(doc['samples'])} samples "
              f"({html.escape(str(doc['settings']['split']))}, seed {doc['seed']}). Protocol "
              f"<b>{html.escape(doc['protocol']['name'])}</b>: {html.escape(doc['protocol']['definition'])}.</p>",
-             f"<p><b>{html.escape(verdict(columns))}</b></p>"]
+             *(f"<p><b>{html.escape(line)}</b></p>" for line in (verdict(columns),) if line)]
     for c in columns:
         notes = []
         if c.overall.get("unpredicted"):
