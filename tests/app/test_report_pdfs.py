@@ -64,7 +64,8 @@ def test_analysis_report_on_the_demo_names_simclr_best_with_compares_numbers(qtb
         pass
     assert task.state == "done", ws.seen
     with open(tmp_path / "report" / "tables" / "overall.csv", newline="") as fh:
-        table = {r[0]: [float(v) for v in r[1:]] for r in list(csv.reader(fh))[1:]}
+        table = {r[0]: [float(v) for v in r[1:]]  # ("#" lines: the protocol's manifest)
+                 for r in list(csv.reader(line for line in fh if not line.startswith("#")))[1:]}
     simclr, simsiam = table["PA-MPJPE (mm)"]
     assert simclr < simsiam and ws.seen[-1][0] == "info"
     assert ws.seen[-1][1].endswith(f"Best by the error measure (as the GUI reads each model): simclr_regress2, "

@@ -44,8 +44,9 @@ def report(tmp_path_factory):
 
 
 def read_csv(path):
+    """``(models, {row: values})`` of a report table's CSV (``#`` lines: the protocol's manifest)."""
     with open(path, newline="") as fh:
-        rows = list(csv.reader(fh))
+        rows = list(csv.reader(line for line in fh if not line.startswith("#")))
     return rows[0][1:], {r[0]: [float(v) if v else None for v in r[1:]] for r in rows[1:]}
 
 
