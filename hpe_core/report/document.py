@@ -60,6 +60,7 @@ def verdict(columns) -> str:
 
 
 def _pdf_table(t) -> dict:
+    from hpe_core.protocols import manifest_text
     from hpe_core.report.typeset import table_data
 
     rows = []
@@ -67,8 +68,9 @@ def _pdf_table(t) -> dict:
         best = t.best(r)
         rows.append([{"text": label}] + [{"text": t.cell(r, c) + "†" * ((r, c) in t.muted), "bold": c in best,
                                           "muted": (r, c) in t.muted} for c in range(len(t.columns))])
-    pooled = [len(t.rows) - 1] if t.key.startswith("per_action") else []
-    return table_data(t.title, ["", *t.columns], rows, t.footnotes, pooled)
+    pooled = [len(t.rows) - 1] if t.key.startswith("per_") else []
+    manifest = [f"Protocol: {manifest_text(t.manifest)}"] if t.manifest else []
+    return table_data(t.title, ["", *t.columns], rows, t.footnotes + manifest, pooled)
 
 
 def write_pdf(path: Path, tables: list, figures: list[dict], doc: dict, columns=()) -> Path:

@@ -146,9 +146,10 @@ def markdown(t: Table) -> str:
         cells = [f"**{t.cell(r, c)}**" if c in best else t.cell(r, c) + "†" * ((r, c) in t.muted)
                  for c in range(len(t.columns))]
         lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    lines += [""] * bool(t.footnotes) + t.footnotes
     if t.manifest:
         lines += ["", f"[^protocol]: {_note(t)}"]
-    return "\n".join(lines + [""] * bool(t.footnotes) + t.footnotes) + "\n"
+    return "\n".join(lines) + "\n"
 
 
 _TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
