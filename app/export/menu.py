@@ -107,7 +107,8 @@ def start_report(workspace, spec, opener=None):
     def done(result: dict) -> None:
         html = Path(result["out"]) / "report.html"
         workspace.message.emit("info", msg.REPORT_DONE.format(models=", ".join(result["models"]), path=html,
-                                                              samples=result["samples"], verdict=result["verdict"]))
+                                                              samples=result["samples"],
+                                                              verdict=result["verdict"]).rstrip())
         opener(html)
 
     def failed(exc) -> None:

@@ -18,12 +18,13 @@ CSS = ("body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-
 def write_html(path: Path, tables: list, figures: list[dict], doc: dict, columns) -> Path:
     from hpe_core.report.tables import html as table_html
 
+    said = verdict(columns, doc["protocol"]["name"])
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>HPE Studio report</title>"
              f"<style>{CSS}</style></head><body><h1>HPE Studio report</h1>",
              f"<p>Dataset <code>{html.escape(doc['dataset']['path'])}</code>, {len(doc['samples'])} samples "
              f"({html.escape(str(doc['settings']['split']))}, seed {doc['seed']}). Protocol "
              f"<b>{html.escape(doc['protocol']['name'])}</b>: {html.escape(doc['protocol']['definition'])}.</p>",
-             *(f"<p><b>{html.escape(line)}</b></p>" for line in (verdict(columns),) if line)]
+             *(f"<p><b>{html.escape(line)}</b></p>" for line in (said,) if line)]
     for c in columns:
         notes = []
         if c.overall.get("unpredicted"):
@@ -48,11 +49,12 @@ def write_html(path: Path, tables: list, figures: list[dict], doc: dict, columns
     return atomic_write(path, "\n".join(parts))
 
 
-def verdict(columns) -> str:
-    """One line: the best model by the error measure each is read by (the GUI's)."""
+def verdict(columns, protocol: str = "standard") -> str:
+    """One line: the best model by the error measure each is read by (the GUI's); none under a
+    named protocol, whose own tables (its joints, root and alignment) are the numbers to read."""
     from hpe_core.report.scoring import best_column
 
-    best = best_column(columns)
+    best = best_column(columns) if protocol == "standard" else None
     if best is None:
         return ""
     return (f"Best by the error measure (as the GUI reads each model): {best.name}, "
@@ -82,7 +84,7 @@ def write_pdf(path: Path, tables: list, figures: list[dict], doc: dict, columns=
     close(figures)
     lines = [f"Dataset {doc['dataset']['path']}, {len(doc['samples'])} samples ({doc['settings']['split']}, "
              f"seed {doc['seed']}). Protocol {doc['protocol']['name']}: {doc['protocol']['definition']}."]
-    lines += [line for line in (verdict(columns),) if line]
+    lines += [line for line in (verdict(columns, doc["protocol"]["name"]),) if line]
     lines.append("The tables follow, then each figure on a page of its own (as PDF, SVG and PNG, one and two "
                  "columns wide, under figures/; the tables as Markdown, LaTeX and CSV under tables/).")
     figs = [{"path": next(p for p in f["files"] if p.suffix == ".pdf" and p.parent.name == "2col")

@@ -79,14 +79,14 @@ def build_report(spec: ReportSpec, progress=None) -> dict:
         written = [out / p.relative_to(tmp) for p in written]
     progress.set_progress(1.0)
     return {"out": str(out), "samples": len(rows), "tables": {t.key: tables.markdown(t) for t in made},
-            "files": [str(p) for p in written], **_verdict(columns)}
+            "files": [str(p) for p in written], **_verdict(columns, spec.protocol)}
 
 
-def _verdict(columns: list) -> dict:
+def _verdict(columns: list, protocol: str) -> dict:
     """The models, the error measure each is read by, and the best by it (one line)."""
     from hpe_core.report.document import verdict
 
-    return {"models": [c.name for c in columns], "verdict": verdict(columns),
+    return {"models": [c.name for c in columns], "verdict": verdict(columns, protocol),
             "error_measure": {c.name: c.measure.name for c in columns}}
 
 
