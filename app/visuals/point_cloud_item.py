@@ -1,4 +1,4 @@
-"""``PointCloudItem``: a pyqtgraph item that draws 100,000+ 2D points fast; takes arrays only.
+"""``PointCloudItem``: a pyqtgraph item that draws a million 2D points; takes arrays only.
 
 Points are positions (N, 2) plus a colour code per point into a small palette (K, 4) uint8.
 On screen each code's disc is pre-rendered once into an atlas pixmap and every point is one
@@ -7,6 +7,13 @@ one call. Changing colours or positions updates arrays in place; nothing is rebu
 In vector exports (SVG, PDF) points are drawn as circles, one path per colour, so the figure
 stays vector. Code ``-1`` means "unknown" (the palette's last row is not used for
 it: :data:`UNKNOWN` grey) and such points are drawn first, under the others.
+
+Past :data:`POINTS_LIMIT` points on screen (zoomed out over a large cloud) the item draws a
+density image instead (:func:`app.visuals.density.density_image`: counts per pixel coloured by
+the pixel's majority code), in one pass over the points whatever their number; zooming in until
+fewer points are on screen brings the discs back. ``mode`` says which was drawn last. A vector
+export of that many points embeds the density image (a million vector discs would make a file no
+viewer opens).
 """
 
 from __future__ import annotations
@@ -15,18 +22,26 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import internals
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEngine, QPen, QPixmap
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPaintEngine, QPen, QPixmap
 
-UNKNOWN = (150, 150, 150, 140)
+from app.visuals.density import UNKNOWN, density_image
+
+# Discs up to this many points on screen, a density image above: the disc path costs about
+# 0.3 us a point on 2 cores (110 ms at 300,000), the density image 20-40 ms at any count
+# (bench/gui_explorer_bench.py), so the switch keeps every frame near or under 50 ms.
+POINTS_LIMIT = 150_000
 _RASTER = {QPaintEngine.Type.Raster, QPaintEngine.Type.OpenGL, QPaintEngine.Type.OpenGL2}
 
 
 class PointCloudItem(pg.GraphicsObject):
     """``set_points(xy (N, 2))``, ``set_colours(codes (N,) int, palette (K, 4) uint8)``, ``size`` px."""
 
-    def __init__(self, size: float = 5.0, outline: bool = True) -> None:
+    def __init__(self, size: float = 5.0, outline: bool = True, points_limit: int = POINTS_LIMIT) -> None:
         super().__init__()
         self.size = float(size)
+        self.points_limit = int(points_limit)  # discs up to this many points on screen, else density
+        self.mode = "points"  # what the last paint drew: "points" or "density"
+        self.on_screen = 0    # points inside the view at the last paint
         self.outline = outline
         self.xy = np.zeros((0, 2), np.float64)
         self.codes = np.zeros(0, np.int64)
@@ -100,16 +115,39 @@ class PointCloudItem(pg.GraphicsObject):
         scale = float(self._exportOpts.get("resolutionScale", 1.0)) if self._exportOpts else 1.0
         size = self.size * scale
         tr = p.transform()
-        x = tr.m11() * self.xy[:, 0] + tr.m21() * self.xy[:, 1] + tr.dx()
-        y = tr.m12() * self.xy[:, 0] + tr.m22() * self.xy[:, 1] + tr.dy()
-        order = self._order[self._in_view(self.xy[self._order])]
-        p.resetTransform()
+        inside = self._in_view(self.xy)
+        self.on_screen = int(np.count_nonzero(inside))
         engine = p.paintEngine()
-        if engine is not None and engine.type() not in _RASTER:
+        vector = engine is not None and engine.type() not in _RASTER
+        if self.on_screen > self.points_limit:
+            self.mode = "density"
+            self._paint_density(p, tr)
+            return
+        self.mode = "points"
+        order = self._order[inside[self._order]]
+        x = tr.m11() * self.xy[order, 0] + tr.m21() * self.xy[order, 1] + tr.dx()
+        y = tr.m12() * self.xy[order, 0] + tr.m22() * self.xy[order, 1] + tr.dy()
+        p.resetTransform()
+        if vector:
             self._paint_vector(p, x, y, order, size)
         else:
             dev = p.device()
             self._paint_fragments(p, x, y, order, size, dev.devicePixelRatioF() if dev is not None else 1.0)
+
+    def _paint_density(self, p: QPainter, tr) -> None:
+        """The points in view as one image of the view's pixels (see the module docstring)."""
+        vb = self.getViewBox()
+        view = vb.viewRect() if vb is not None and hasattr(vb, "viewRect") else self._bounds
+        rect = tr.mapRect(view)
+        x0, y0 = np.floor(rect.left()), np.floor(rect.top())
+        w, h = int(np.ceil(rect.right() - x0)), int(np.ceil(rect.bottom() - y0))
+        if w <= 0 or h <= 0 or w * h > 64_000_000:
+            return
+        m = (tr.m11(), tr.m21(), tr.dx() - x0, tr.m12(), tr.m22(), tr.dy() - y0)
+        pixels, _ = density_image(self.xy, self.codes, self.palette, m, w, h)
+        image = QImage(pixels.data, w, h, 4 * w, QImage.Format.Format_ARGB32)
+        p.resetTransform()
+        p.drawImage(QRectF(x0, y0, w, h), image)  # the array lives until drawImage returns
 
     def _in_view(self, xy: np.ndarray) -> np.ndarray:
         """(N,) bool: points inside the view's range (vector exports do not clip, so cull here)."""
@@ -125,8 +163,8 @@ class PointCloudItem(pg.GraphicsObject):
         slot = np.where(codes < 0, len(self.palette), codes)
         self._frags.resize(len(order))
         frags = self._frags.ndarray()
-        frags[:, 0] = x[order]
-        frags[:, 1] = y[order]
+        frags[:, 0] = x
+        frags[:, 1] = y
         frags[:, 2] = slot * cell
         frags[:, 3] = 0
         frags[:, 4] = cell
@@ -161,7 +199,7 @@ class PointCloudItem(pg.GraphicsObject):
         colours = [*self.palette, np.asarray(UNKNOWN, np.uint8)]
         r = size / 2
         for code in [-1, *range(len(self.palette))]:
-            rows = order[codes == code]
+            rows = np.flatnonzero(codes == code)  # positions in ``order``, as ``x`` and ``y`` are
             if not len(rows):
                 continue
             c = colours[code]

@@ -1,23 +1,39 @@
 """``ScatterPlot``: a 2D scatter of many samples with hover, rectangle/lasso selection and a legend.
 
 Model-free: it takes arrays (positions, the dataset index of each row, colour codes) and emits
-dataset indices. Hover is throttled with ``SignalProxy`` and answered by a KD-tree, so it costs
-the same with 100 or 100,000 points; a linked view shows another plot's hover with
-:meth:`show_hover`. Items are created once and updated in place.
+dataset indices. Hover is throttled with ``SignalProxy`` and answered by a KD-tree (built in a
+thread as soon as the points arrive), so it costs the same with 100 or 1,000,000 points, over
+the discs or the density image alike; a linked view shows another plot's hover with
+:meth:`show_hover`. A lasso tests each edge against its band of the points sorted by y (the order
+kept with the points). Dataset indices map to rows by a binary search over their sorted order.
+Items are created once and updated in place.
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import QSizePolicy
 
-from app.visuals.point_cloud_item import PointCloudItem
+from app.visuals.point_cloud_item import POINTS_LIMIT, PointCloudItem
 from app.visuals.screen_only import screen_only
 from app.visuals.selection_tools import SelectViewBox, points_in_polygon, points_in_rect
 
 HOVER_RADIUS_PX = 8.0
+_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scatter-kdtree")
+
+
+def _build_tree(xy: np.ndarray):
+    """``(cKDTree of xy scaled by its spread, the scale (2,))``; NaN rows far away, never hovered."""
+    from scipy.spatial import cKDTree
+
+    finite = np.where(np.isfinite(xy), xy, 1e30)
+    spread = np.nanstd(xy, axis=0) if len(xy) > 1 else np.ones(2)
+    scale = np.where(spread > 0, spread, 1.0)
+    return cKDTree(finite / scale, balanced_tree=False), scale
 LEGEND_ROWS = 20  # legend entries per column (more entries: more columns; none is dropped)
 
 
@@ -27,15 +43,17 @@ class ScatterPlot(pg.PlotWidget):
     hovered = Signal(int)           # dataset index under the mouse, -1 when none
     selection_made = Signal(object)  # (M,) int64 dataset indices, sorted
 
-    def __init__(self, parent=None, title: str = "", point_size: float = 5.0) -> None:
+    def __init__(self, parent=None, title: str = "", point_size: float = 5.0,
+                 points_limit: int = POINTS_LIMIT) -> None:
+        """``points_limit``: discs up to this many points on screen, a density image above."""
         self.viewbox = SelectViewBox()
         super().__init__(parent=parent, viewBox=self.viewbox)
         self.setBackground(None)
         self.plot_item = self.getPlotItem()
         self.plot_item.setTitle(title)
         self.plot_item.showGrid(x=False, y=False)
-        self.cloud = PointCloudItem(point_size)
-        self.selected_item = PointCloudItem(point_size + 3, outline=True)
+        self.cloud = PointCloudItem(point_size, points_limit=points_limit)
+        self.selected_item = PointCloudItem(point_size + 3, outline=True, points_limit=points_limit)
         self.selected_item.setZValue(5)
         self.hover_item = pg.ScatterPlotItem(size=16, pen=pg.mkPen((255, 220, 80), width=2.5), brush=None)
         self.hover_item.setZValue(10)
@@ -53,9 +71,9 @@ class ScatterPlot(pg.PlotWidget):
         self.indices = np.zeros(0, np.int64)
         self.selected = np.zeros(0, np.int64)
         self.hover_index = -1
-        self._row_of: dict[int, int] | None = None
-        self._tree = None
-        self._scale = np.ones(2)
+        self._sorted: tuple[np.ndarray, np.ndarray] | None = None  # (indices sorted, their rows)
+        self._y_order: np.ndarray | None = None
+        self._tree = None  # a Future of the KD-tree (built in a thread)
         self._proxy = pg.SignalProxy(self.scene().sigMouseMoved, rateLimit=60, delay=0.0,
                                      slot=self._on_scene_mouse_moved)
         self.viewbox.shape_drawn.connect(self._on_viewbox_shape_drawn)
@@ -68,7 +86,8 @@ class ScatterPlot(pg.PlotWidget):
         if len(xy) != len(indices):
             raise ValueError(f"{len(xy)} points but {len(indices)} indices")
         self.xy, self.indices = xy, indices
-        self._row_of, self._tree = None, None
+        self._sorted, self._y_order = None, None
+        self._tree = _POOL.submit(_build_tree, xy) if len(xy) else None
         self.cloud.set_points(xy)
         self.set_selected(self.selected)
         self.show_hover(-1)
@@ -121,10 +140,15 @@ class ScatterPlot(pg.PlotWidget):
     # ------------------------------------------------------------------ selection and hover
     def rows_of(self, indices) -> np.ndarray:
         """Rows of the given dataset indices (those not shown are dropped)."""
-        if self._row_of is None:
-            self._row_of = {int(i): r for r, i in enumerate(self.indices.tolist())}
-        rows = [self._row_of.get(int(i), -1) for i in np.asarray(indices).reshape(-1)]
-        return np.asarray([r for r in rows if r >= 0], np.int64)
+        if self._sorted is None:
+            rows = np.argsort(self.indices, kind="stable")
+            self._sorted = (self.indices[rows], rows)
+        keys, rows = self._sorted
+        wanted = np.asarray(indices, np.int64).reshape(-1)
+        if not len(keys) or not len(wanted):
+            return np.zeros(0, np.int64)
+        at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        return rows[at[keys[at] == wanted]]
 
     def set_selected(self, indices) -> None:
         """Outline the samples with these dataset indices."""
@@ -148,7 +172,9 @@ class ScatterPlot(pg.PlotWidget):
         if kind == "rect" and len(pts) >= 2:
             mask = points_in_rect(self.xy, pts[0], pts[-1])
         else:
-            mask = points_in_polygon(self.xy, pts)
+            if self._y_order is None:
+                self._y_order = np.argsort(self.xy[:, 1], kind="stable")
+            mask = points_in_polygon(self.xy, pts, self._y_order)
         chosen = self.indices[mask]
         if additive:
             chosen = np.union1d(self.selected, chosen)
@@ -158,30 +184,20 @@ class ScatterPlot(pg.PlotWidget):
 
     def row_at(self, view_pos: QPointF, radius_px: float = HOVER_RADIUS_PX) -> int:
         """The row nearest to ``view_pos`` (data coordinates) within ``radius_px``, else -1."""
-        if not len(self.xy):
+        if not len(self.xy) or self._tree is None:
             return -1
         sx, sy = self.viewbox.viewPixelSize()
         if not (sx > 0 and sy > 0):
             return -1
-        tree = self._kdtree()
-        q = np.array([view_pos.x(), view_pos.y()]) / self._scale
-        reach = radius_px * max(sx / self._scale[0], sy / self._scale[1])
+        tree, scale = self._tree.result()
+        q = np.array([view_pos.x(), view_pos.y()]) / scale
+        reach = radius_px * max(sx / scale[0], sy / scale[1])
         cand = np.asarray(tree.query_ball_point(q, reach), np.int64)
         if not len(cand):
             return -1
         d = np.hypot((self.xy[cand, 0] - view_pos.x()) / sx, (self.xy[cand, 1] - view_pos.y()) / sy)
         best = int(np.argmin(d))
         return int(cand[best]) if d[best] <= radius_px else -1
-
-    def _kdtree(self):
-        if self._tree is None:
-            from scipy.spatial import cKDTree
-
-            finite = np.where(np.isfinite(self.xy), self.xy, 1e30)
-            spread = np.nanstd(self.xy, axis=0) if len(self.xy) > 1 else np.ones(2)
-            self._scale = np.where(spread > 0, spread, 1.0)
-            self._tree = cKDTree(finite / self._scale)
-        return self._tree
 
     def _on_scene_mouse_moved(self, args) -> None:
         pos = args[0]

@@ -33,11 +33,20 @@ def numba_cache_dir():
     return cache_root() / "numba"
 
 
-def import_umap():
-    """``import umap`` with on-disk caching of its numba functions (idempotent, thread-safe)."""
+def import_numba():
+    """``import numba`` with its on-disk cache in the per-user folder (set before numba loads)."""
     with _lock:
         if "numba" not in sys.modules and not os.environ.get("NUMBA_CACHE_DIR"):
             os.environ["NUMBA_CACHE_DIR"] = str(numba_cache_dir())
+        import numba
+
+        return numba
+
+
+def import_umap():
+    """``import umap`` with on-disk caching of its numba functions (idempotent, thread-safe)."""
+    import_numba()
+    with _lock:
         import umap
 
         enable_caching(_UMAP_MODULES)
