@@ -36,6 +36,7 @@ class EmbedRunSpec:
     device: str = "cpu"                  # for k-means and the silhouette
     out: str | Path | None = None        # .npz or .csv for the coordinates
     options: dict = field(default_factory=dict)  # passed to the projection (perplexity, ...)
+    exact_silhouette: bool = False       # exact even above silhouette_estimate.EXACT_LIMIT (N^2 work)
 
 
 @dataclass
@@ -60,25 +61,19 @@ def embed(spec: EmbedRunSpec, progress: ProgressSink | None = None) -> EmbedResu
     features, indices, labels, label_names, info = _features(spec, stage(progress, 0.0, 0.6))
     if features.shape[0] < 3:
         raise InputError(f"features: {features.shape[0]} samples are too few to embed")
-    clusters, sil, per_sample = None, {}, None
+    clusters = None
     if spec.clusters:
         from hpe_core.analysis.clustering import kmeans
-        from hpe_core.analysis.silhouette import silhouette
 
         progress.set_status(f"k-means with {spec.clusters} clusters")
         clusters = kmeans(features, spec.clusters, seed=spec.seed, device=spec.device,
                           progress=stage(progress, 0.6, 0.7)).labels
-        if len(np.unique(clusters)) >= 2:
-            progress.set_status("silhouette of the clusters")
-            sil["clusters"], per_sample = silhouette(features, clusters, device=spec.device,
-                                                     progress=stage(progress, 0.7, 0.8))
+    groupings = {"clusters": clusters} if clusters is not None and len(np.unique(clusters)) >= 2 else {}
     if labels is not None and 2 <= len(np.unique(labels)) <= len(labels) - 1:
-        from hpe_core.analysis.silhouette import silhouette
-
-        name = spec.color_by or "labels"
-        sil[name], label_samples = silhouette(features, labels, device=spec.device,
-                                              progress=stage(progress, 0.8, 0.85))
-        per_sample = label_samples if per_sample is None else per_sample
+        groupings[spec.color_by or "labels"] = labels
+    sil, per_sample, estimates = silhouettes(features, groupings, spec, stage(progress, 0.7, 0.85))
+    if estimates:
+        info["silhouette_estimate"] = estimates
     check_cancelled(progress)
     from hpe_core.analysis.projections import project
 
@@ -92,6 +87,27 @@ def embed(spec: EmbedRunSpec, progress: ProgressSink | None = None) -> EmbedResu
         result.out = write_coordinates(result, spec.out)
     progress.set_progress(1.0)
     return result
+
+
+def silhouettes(features, groupings: dict, spec: EmbedRunSpec, progress: ProgressSink):
+    """``(scores {name: s}, per-sample values of the first grouping or None, estimates {name: dict})``:
+    exact up to :data:`~hpe_core.analysis.silhouette_estimate.EXACT_LIMIT` samples (or when
+    ``spec.exact_silhouette``), else the sampled estimate with its interval (no per-sample values)."""
+    from hpe_core.analysis.silhouette import silhouette
+    from hpe_core.analysis.silhouette_estimate import EXACT_LIMIT, silhouette_estimate
+
+    scores, per_sample, estimates = {}, None, {}
+    exact = spec.exact_silhouette or features.shape[0] <= EXACT_LIMIT
+    for i, (name, groups) in enumerate(groupings.items()):
+        progress.set_status(f"silhouette of the {name}" + ("" if exact else " (sampled estimate)"))
+        part = stage(progress, i / len(groupings), (i + 1) / len(groupings))
+        if exact:
+            scores[name], values = silhouette(features, groups, device=spec.device, progress=part)
+            per_sample = values if per_sample is None else per_sample
+        else:
+            est = silhouette_estimate(features, groups, seed=spec.seed, device=spec.device, progress=part)
+            scores[name], estimates[name] = est.value, est.to_dict()
+    return scores, per_sample, estimates
 
 
 def _features(spec: EmbedRunSpec, progress: ProgressSink):

@@ -37,6 +37,9 @@ def register(subparsers) -> None:
     p.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity (default: 30)")
     p.add_argument("--neighbors", type=int, default=15, metavar="N", help="UMAP n_neighbors (default: 15)")
     p.add_argument("--min-dist", type=float, default=0.1, metavar="D", help="UMAP min_dist (default: 0.1)")
+    p.add_argument("--exact-silhouette", action="store_true",
+                   help="the exact silhouette above 20,000 samples too (N^2 work; default: a sampled estimate "
+                        "with its 95%% interval there)")
     p.add_argument("--no-cache", action="store_true", help="recompute the features even if cached")
     p.add_argument("--out", metavar="FILE", help="coordinates file, .npz or .csv "
                    "(default: embed_<layer>_<method><dims>d.npz here)")
@@ -76,7 +79,8 @@ def build_spec(args: argparse.Namespace):
     from hpe_core.devices import resolve_device
 
     return EmbedRunSpec(embed_spec, args.features, args.labels, args.method, args.dims, args.clusters,
-                        args.color_by, args.seed, str(resolve_device(args.device)), out, options)
+                        args.color_by, args.seed, str(resolve_device(args.device)), out, options,
+                        exact_silhouette=args.exact_silhouette)
 
 
 def _text(payload: dict) -> str:
@@ -84,8 +88,12 @@ def _text(payload: dict) -> str:
              + (f" ({payload['layer']}, {'cached' if payload.get('from_cache') else 'computed'})"
                 if payload.get("layer") else ""),
              f"projection  {payload['method'].upper()} {payload['dims']}D"]
+    estimates = payload.get("silhouette_estimate") or {}
     for name, score in payload["silhouette"].items():
-        lines.append(f"silhouette  {score:.4f}  ({name})")
+        est = estimates.get(name)
+        lines.append(f"silhouette  {score:.4f}  ({name})" if est is None else
+                     f"silhouette  {score:.4f}  ({name}; estimate from {est['sample']:,} of {est['total']:,} samples, "
+                     f"{est['confidence']:.0%} interval {est['low']:.4f} to {est['high']:.4f})")
     if payload.get("skipped"):
         lines.append(f"skipped     {payload['skipped']} unreadable image(s)")
     lines.append(f"coordinates {payload['coordinates']}")
