@@ -81,3 +81,8 @@ def density_image(xy: np.ndarray, codes: np.ndarray, palette: np.ndarray, transf
     image, inside = _compile()(xy, codes, table.astype(np.int64), np.asarray(transform, np.float64), width, height,
                                float(MIN_ALPHA))
     return image, int(inside)
+
+
+def warm_up() -> None:
+    """Compile (first use on a machine) or load the kernel, e.g. in a thread before the first paint."""
+    density_image(np.zeros((1, 2)), np.zeros(1, np.int64), np.zeros((1, 4), np.uint8), (1, 0, 0, 0, 1, 0), 1, 1)

@@ -64,7 +64,8 @@ class PointCloudItem(pg.GraphicsObject):
         self.xy = xy
         finite = np.isfinite(xy).all(axis=1)
         if finite.any():
-            lo, hi = xy[finite].min(axis=0), xy[finite].max(axis=0)
+            inside = xy if finite.all() else xy[finite]
+            lo, hi = inside.min(axis=0), inside.max(axis=0)
             self._bounds = QRectF(lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1])
             self._limits = (lo, hi)
         else:
@@ -79,7 +80,9 @@ class PointCloudItem(pg.GraphicsObject):
             raise ValueError(f"{len(codes)} colour codes for {len(self.xy)} points")
         self.palette = np.asarray(palette, np.uint8).reshape(-1, 4)
         self.codes = np.where((codes >= 0) & (codes < len(self.palette)), codes, -1)
-        self._order = np.argsort(self.codes >= 0, kind="stable")  # unknown points first, underneath
+        known = self.codes >= 0  # unknown points first, underneath
+        self._order = (np.arange(len(known)) if known.all() else
+                       np.concatenate([np.flatnonzero(~known), np.flatnonzero(known)]))
         self.update()
 
     def set_size(self, size: float) -> None:

@@ -18,12 +18,20 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import QSizePolicy
 
+from app.visuals.density import warm_up
 from app.visuals.point_cloud_item import POINTS_LIMIT, PointCloudItem
 from app.visuals.screen_only import screen_only
 from app.visuals.selection_tools import SelectViewBox, points_in_polygon, points_in_rect
 
 HOVER_RADIUS_PX = 8.0
 _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scatter-kdtree")
+
+
+def unique_sorted(values) -> np.ndarray:
+    """Sorted distinct int64 values: a sort and a comparison (numpy 2's ``np.unique`` hashes, about
+    15x slower on a million integers)."""
+    out = np.sort(np.asarray(values, np.int64).reshape(-1))
+    return out[np.concatenate([[True], out[1:] != out[:-1]])] if len(out) else out
 
 
 def _build_tree(xy: np.ndarray):
@@ -72,11 +80,12 @@ class ScatterPlot(pg.PlotWidget):
         self.selected = np.zeros(0, np.int64)
         self.hover_index = -1
         self._sorted: tuple[np.ndarray, np.ndarray] | None = None  # (indices sorted, their rows)
-        self._y_order: np.ndarray | None = None
+        self._y_order = None  # a Future of the rows' order by y (for the lasso)
         self._tree = None  # a Future of the KD-tree (built in a thread)
         self._proxy = pg.SignalProxy(self.scene().sigMouseMoved, rateLimit=60, delay=0.0,
                                      slot=self._on_scene_mouse_moved)
         self.viewbox.shape_drawn.connect(self._on_viewbox_shape_drawn)
+        _POOL.submit(warm_up)  # the density kernel ready (compiled or loaded) before it is needed
 
     # ------------------------------------------------------------------ data
     def set_data(self, xy: np.ndarray, indices: np.ndarray, auto_range: bool = True) -> None:
@@ -86,8 +95,9 @@ class ScatterPlot(pg.PlotWidget):
         if len(xy) != len(indices):
             raise ValueError(f"{len(xy)} points but {len(indices)} indices")
         self.xy, self.indices = xy, indices
-        self._sorted, self._y_order = None, None
+        self._sorted = None
         self._tree = _POOL.submit(_build_tree, xy) if len(xy) else None
+        self._y_order = _POOL.submit(np.argsort, xy[:, 1], kind="stable")  # for the lasso
         self.cloud.set_points(xy)
         self.set_selected(self.selected)
         self.show_hover(-1)
@@ -141,8 +151,9 @@ class ScatterPlot(pg.PlotWidget):
     def rows_of(self, indices) -> np.ndarray:
         """Rows of the given dataset indices (those not shown are dropped)."""
         if self._sorted is None:
-            rows = np.argsort(self.indices, kind="stable")
-            self._sorted = (self.indices[rows], rows)
+            ascending = len(self.indices) < 2 or bool(np.all(self.indices[1:] > self.indices[:-1]))
+            rows = np.arange(len(self.indices)) if ascending else np.argsort(self.indices, kind="stable")
+            self._sorted = (self.indices if ascending else self.indices[rows], rows)
         keys, rows = self._sorted
         wanted = np.asarray(indices, np.int64).reshape(-1)
         if not len(keys) or not len(wanted):
@@ -152,7 +163,7 @@ class ScatterPlot(pg.PlotWidget):
 
     def set_selected(self, indices) -> None:
         """Outline the samples with these dataset indices."""
-        self.selected = np.unique(np.asarray(indices, np.int64).reshape(-1))
+        self.selected = unique_sorted(indices)
         rows = self.rows_of(self.selected) if len(self.selected) else np.zeros(0, np.int64)
         self.selected_item.set_points(self.xy[rows])
         self.selected_item.set_colours(np.zeros(len(rows), np.int64), np.array([[255, 210, 60, 90]], np.uint8))
@@ -172,15 +183,13 @@ class ScatterPlot(pg.PlotWidget):
         if kind == "rect" and len(pts) >= 2:
             mask = points_in_rect(self.xy, pts[0], pts[-1])
         else:
-            if self._y_order is None:
-                self._y_order = np.argsort(self.xy[:, 1], kind="stable")
-            mask = points_in_polygon(self.xy, pts, self._y_order)
+            mask = points_in_polygon(self.xy, pts, self._y_order.result())
         chosen = self.indices[mask]
         if additive:
-            chosen = np.union1d(self.selected, chosen)
+            chosen = np.concatenate([self.selected, chosen])
         self.set_selected(chosen)
-        self.selection_made.emit(np.unique(chosen))
-        return np.unique(chosen)
+        self.selection_made.emit(self.selected)
+        return self.selected
 
     def row_at(self, view_pos: QPointF, radius_px: float = HOVER_RADIUS_PX) -> int:
         """The row nearest to ``view_pos`` (data coordinates) within ``radius_px``, else -1."""
