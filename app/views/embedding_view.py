@@ -218,14 +218,15 @@ class EmbeddingView(AnalysisView):
         coords = np.asarray(coords, np.float64)
         self.indices = np.asarray(indices, np.int64)
         self.result = result
+        method = METHOD_LABELS.get(self.method.currentData(), "")
         if coords.shape[1] == 3:
             target = self._ensure_3d()
             target.set_data(coords, self.indices)
+            target.set_axis_labels(f"{method} 1", f"{method} 2", f"{method} 3")
             self.stack.setCurrentWidget(target)
         else:
             self.plot.set_data(coords, self.indices, auto_range=auto_range)
             self.stack.setCurrentWidget(self.plot)
-            method = METHOD_LABELS.get(self.method.currentData(), "")
             self.plot.set_axis_labels(f"{method} 1", f"{method} 2")
             self.plot.plot_item.setTitle(f"{method} of {self.layer.currentData()}", size="10pt")
         self.recolour()

@@ -3,7 +3,8 @@
 ``density_image(xy (N, 2), codes (N,), palette (K, 4) uint8, transform, width, height)`` bins the
 points into the pixels of a ``width`` x ``height`` view (``transform`` = the view's affine map
 from data to pixels, ``(m11, m21, dx, m12, m22, dy)`` as ``QTransform`` names them) and returns
-``(image (height, width) uint32 ARGB, points in view)``. A pixel takes the colour of the code most
+``(image (height, width) uint32 ARGB, points in view)``; a 3D view passes its projection as a
+(4, 4) homogeneous matrix instead. A pixel takes the colour of the code most
 of its points have (code -1 or out of the palette: :data:`UNKNOWN` grey) and an opacity that grows
 with the logarithm of its count, from :data:`MIN_ALPHA` for one point to the palette's alpha for
 the fullest pixel, so a lone point stays visible and dense cores stay readable. One pass over the
@@ -30,13 +31,25 @@ def _compile():
     numba = import_numba()
 
     @numba.njit(cache=True, nogil=True)
-    def kernel(xy, codes, table, m, w, h, min_alpha):  # pragma: no cover - compiled
+    def kernel(pts, codes, table, m, w, h, min_alpha):  # pragma: no cover - compiled
         k = table.shape[0]  # the palette and, last, the unknown grey
         counts = np.zeros((h * w, k), np.int32)
         inside = 0
-        for i in range(xy.shape[0]):
-            px = m[0] * xy[i, 0] + m[1] * xy[i, 1] + m[2]
-            py = m[3] * xy[i, 0] + m[4] * xy[i, 1] + m[5]
+        three = pts.shape[1] == 3
+        flat = not three and m[0, 3] == 0.0 and m[1, 3] == 0.0 and m[3, 3] == 1.0  # 2D affine: no divide
+        a00, a10, a30, a01, a11, a31 = m[0, 0], m[1, 0], m[3, 0], m[0, 1], m[1, 1], m[3, 1]
+        for i in range(pts.shape[0]):
+            x, y = pts[i, 0], pts[i, 1]
+            if flat:
+                px = x * a00 + y * a10 + a30
+                py = x * a01 + y * a11 + a31
+            else:
+                z = pts[i, 2] if three else 0.0
+                q = x * m[0, 3] + y * m[1, 3] + z * m[2, 3] + m[3, 3]  # homogeneous: [x y z 1] @ m
+                if not q > 0.0:  # behind the camera (or NaN)
+                    continue
+                px = (x * a00 + y * a10 + z * m[2, 0] + a30) / q
+                py = (x * a01 + y * a11 + z * m[2, 1] + a31) / q
             if px >= 0.0 and px < w and py >= 0.0 and py < h:
                 c = codes[i]
                 if c < 0 or c >= k - 1:
@@ -65,21 +78,34 @@ def _compile():
     return kernel
 
 
-def density_image(xy: np.ndarray, codes: np.ndarray, palette: np.ndarray, transform, width: int,
+def affine_matrix(transform) -> np.ndarray:
+    """(4, 4) row-vector matrix of a 2D affine map ``(m11, m21, dx, m12, m22, dy)`` (``QTransform``'s
+    names: ``x' = m11 x + m21 y + dx``, ``y' = m12 x + m22 y + dy``)."""
+    m11, m21, dx, m12, m22, dy = (float(v) for v in transform)
+    return np.array([[m11, m12, 0, 0], [m21, m22, 0, 0], [0, 0, 1, 0], [dx, dy, 0, 1]], np.float64)
+
+
+def density_image(points: np.ndarray, codes: np.ndarray, palette: np.ndarray, transform, width: int,
                   height: int) -> tuple[np.ndarray, int]:
     """``(image (height, width) uint32 ARGB, points inside the view)``; see the module docstring.
 
-    xy: (N, 2) float64 data coordinates; codes: (N,) int64 (-1: unknown); palette: (K, 4) uint8;
-    transform: 6 numbers (m11, m21, dx, m12, m22, dy) mapping data to pixel coordinates.
+    points: (N, 2) or (N, 3) data coordinates; codes: (N,) int64 (-1: unknown); palette: (K, 4) uint8;
+    transform: 6 numbers of a 2D affine map to pixels (:func:`affine_matrix`), or a (4, 4) homogeneous
+    matrix applied to row vectors ``[x, y, z, 1] @ M`` then divided by the 4th coordinate (a 3D view's
+    projection; points with a 4th coordinate <= 0 are behind the camera and left out).
     """
-    xy = np.ascontiguousarray(xy, np.float64).reshape(-1, 2)
+    pts = np.asarray(points)
+    if pts.ndim != 2 or pts.shape[1] not in (2, 3):
+        raise ValueError(f"points: expected (N, 2) or (N, 3), got {pts.shape}")
+    pts = np.ascontiguousarray(pts, np.float64)  # one compiled variant (a float32 one would compile again)
     codes = np.ascontiguousarray(codes, np.int64).reshape(-1)
-    if len(codes) != len(xy):
-        raise ValueError(f"{len(codes)} colour codes for {len(xy)} points")
+    if len(codes) != len(pts):
+        raise ValueError(f"{len(codes)} colour codes for {len(pts)} points")
+    m = np.asarray(transform, np.float64)
+    m = affine_matrix(m) if m.shape == (6,) else m.reshape(4, 4)
     table = np.vstack([np.asarray(palette, np.uint8).reshape(-1, 4), np.asarray(UNKNOWN, np.uint8)])
     width, height = max(int(width), 1), max(int(height), 1)
-    image, inside = _compile()(xy, codes, table.astype(np.int64), np.asarray(transform, np.float64), width, height,
-                               float(MIN_ALPHA))
+    image, inside = _compile()(pts, codes, table.astype(np.int64), m, width, height, float(MIN_ALPHA))
     return image, int(inside)
 
 
