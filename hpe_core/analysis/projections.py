@@ -1,8 +1,9 @@
 """Projections of (N, D) features to 2 or 3 dimensions: PCA, LDA, UMAP and t-SNE.
 
 - ``pca``: exact, from the eigenvectors of the (D, D) covariance accumulated in blocks (so
-  100,000 x 2048 features need no (N, D) float64 copy); axis signs fixed so the largest
-  loading of each axis is positive.
+  100,000 x 2048 features need no (N, D) float64 copy), up to N x D = :data:`RANDOMISED_FROM`;
+  above, a randomised SVD (Halko et al.: a seeded sketch, two power iterations, passes over the
+  features in blocks); axis signs fixed so the largest loading of each axis is positive.
 - ``lda``: scikit-learn's ``LinearDiscriminantAnalysis`` (SVD solver) with ``labels`` as the
   classes (k-means clusters, or a dataset label such as action, subject or camera); it gives at
   most ``classes - 1`` axes.
@@ -17,7 +18,9 @@
   there, and the same neighbours scikit-learn uses), after a PCA to ``pca_dims`` (50) dimensions
   as is customary.
 Every method is seeded and returns float32 coordinates. t-SNE hands its map so far to
-``progress.partial`` (an (N, dims) float32 array) every 50 iterations, for a live view.
+``progress.partial`` (an (N, dims) float32 array) every 50 iterations, for a live view. Above
+:data:`~hpe_core.analysis.landmarks.LANDMARK_FROM` samples UMAP and t-SNE are fitted on landmarks
+and place the rest out of sample (:mod:`hpe_core.analysis.landmarks`); ``info["how"]`` says which.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ _BLOCK = 8192
 _KNN_BLOCK_FLOATS = 2 ** 24  # distances held at once by nearest_neighbours (64 MB)
 EXACT_KNN_LIMIT = 20_000  # t-SNE neighbours: exact (blocked products) up to here, openTSNE's index above
 FFT_FROM = 10_000  # 2D t-SNE: FFT-interpolated repulsion from here (openTSNE's own switch), Barnes-Hut below
+RANDOMISED_FROM = 20_000_000  # N x D: PCA by a randomised SVD from here (1 M x 512 in seconds), exact below
+_OVERSAMPLE, _POWER_ITERATIONS = 10, 2  # Halko et al.'s defaults: error ~ (s_{k+11} / s_k)^5 of the top axes
 FFT_UNITS_PER_INTERVAL = 2.0  # openTSNE's ``ints_in_interval``: its default 1 grows the grid with the map
 
 
@@ -71,26 +76,57 @@ def project(features, method: str = "pca", dims: int = 2, labels=None, seed: int
     return Projection(np.ascontiguousarray(coords, dtype=np.float32), method, dims, info)
 
 
-def pca_fit(x: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Principal axes of (N, D) ``x``: ``(mean (D,), axes (dims, D), explained_ratio (dims,))``."""
+def pca_fit(x: np.ndarray, dims: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Principal axes of (N, D) ``x``: ``(mean (D,), axes (dims, D), explained_ratio (dims,))``.
+    Exact (the covariance's eigenvectors) up to :data:`RANDOMISED_FROM` values, a randomised SVD above."""
     n, d = x.shape
     mean = np.zeros(d, dtype=np.float64)
     for a in range(0, n, _BLOCK):
         mean += x[a:a + _BLOCK].sum(0, dtype=np.float64)
     mean /= n
-    cov = np.zeros((d, d), dtype=np.float64)
-    for a in range(0, n, _BLOCK):
-        block = x[a:a + _BLOCK].astype(np.float64) - mean
-        cov += block.T @ block
-    cov /= max(n - 1, 1)
-    vals, vecs = np.linalg.eigh(cov)
-    order = np.argsort(vals)[::-1][:dims]
-    axes = vecs[:, order].T
+    if n * d >= RANDOMISED_FROM and dims + _OVERSAMPLE < d:
+        axes, variances, total = _randomised_axes(x, mean, dims, seed)
+    else:
+        cov = np.zeros((d, d), dtype=np.float64)
+        for a in range(0, n, _BLOCK):
+            block = x[a:a + _BLOCK].astype(np.float64) - mean
+            cov += block.T @ block
+        cov /= max(n - 1, 1)
+        vals, vecs = np.linalg.eigh(cov)
+        order = np.argsort(vals)[::-1][:dims]
+        axes, variances, total = vecs[:, order].T, vals[order].clip(min=0), vals.clip(min=0).sum()
     signs = np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(1)])
-    axes *= np.where(signs == 0, 1.0, signs)[:, None]
-    total = vals.clip(min=0).sum()
-    ratio = vals[order].clip(min=0) / total if total > 0 else np.zeros(len(order))
+    axes = axes * np.where(signs == 0, 1.0, signs)[:, None]
+    ratio = variances / total if total > 0 else np.zeros(len(variances))
     return mean, axes, ratio
+
+
+def _randomised_axes(x, mean: np.ndarray, dims: int, seed: int):
+    """Halko, Martinsson and Tropp's randomised SVD of the centred ``x``, never formed: a seeded
+    Gaussian sketch of ``dims + 10`` columns, :data:`_POWER_ITERATIONS` power iterations (each a
+    pass over ``x`` in blocks, float32 products, re-orthonormalised), then the small SVD.
+    Returns ``(axes (dims, D), their variances (dims,), the total variance)``."""
+    n, d = x.shape
+    rng = np.random.default_rng(seed)
+    mean32 = mean.astype(np.float32)
+
+    def blocks():
+        for a in range(0, n, _BLOCK):
+            yield a, np.asarray(x[a:a + _BLOCK], np.float32) - mean32
+
+    total = sum(float(np.einsum("ij,ij->", b, b, dtype=np.float64)) for _, b in blocks()) / max(n - 1, 1)
+    basis = rng.standard_normal((d, dims + _OVERSAMPLE)).astype(np.float32)  # (D, l)
+    for _ in range(_POWER_ITERATIONS + 1):
+        sketch = np.empty((n, basis.shape[1]), np.float32)
+        for a, b in blocks():
+            sketch[a:a + len(b)] = b @ basis
+        q, _ = np.linalg.qr(sketch)  # (N, l) orthonormal range of the centred x
+        back = np.zeros((d, basis.shape[1]), np.float64)
+        for a, b in blocks():
+            back += (b.T @ q[a:a + len(b)]).astype(np.float64)  # x^T q: (D, l)
+        basis = np.linalg.qr(back)[0].astype(np.float32)
+    _, sv, vt = np.linalg.svd(back.T, full_matrices=False)  # q^T x = (x^T q)^T: (l, D)
+    return vt[:dims], sv[:dims] ** 2 / max(n - 1, 1), total
 
 
 def pca_transform(x: np.ndarray, mean: np.ndarray, axes: np.ndarray) -> np.ndarray:
@@ -102,8 +138,11 @@ def pca_transform(x: np.ndarray, mean: np.ndarray, axes: np.ndarray) -> np.ndarr
 
 
 def _pca(x, dims, labels, seed, progress, **_):
-    mean, axes, ratio = pca_fit(x, dims)
-    return pca_transform(x, mean, axes), {"explained_variance_ratio": ratio.tolist()}
+    mean, axes, ratio = pca_fit(x, dims, seed)
+    solver = ("randomised SVD (2 power iterations)" if x.shape[0] * x.shape[1] >= RANDOMISED_FROM
+              and dims + _OVERSAMPLE < x.shape[1] else "covariance eigenvectors (exact)")
+    return pca_transform(x, mean, axes), {"explained_variance_ratio": ratio.tolist(), "solver": solver,
+                                          "how": "all samples"}
 
 
 def _lda(x, dims, labels, seed, progress, **_):
@@ -126,20 +165,36 @@ def _lda(x, dims, labels, seed, progress, **_):
     return coords, {"explained_variance_ratio": ratio.tolist(), "classes": len(classes)}
 
 
-def _umap(x, dims, labels, seed, progress, n_neighbors: int = 15, min_dist: float = 0.1, **_):
+def _umap(x, dims, labels, seed, progress, n_neighbors: int = 15, min_dist: float = 0.1,
+          landmarks: int | None = None, **_):
     import warnings
 
+    from hpe_core.analysis.landmarks import project_by_landmarks, use_landmarks
     from hpe_core.analysis.numba_cache import import_umap
 
     umap = import_umap()  # its numba functions cached on disk: no warm-up in a new process
-    n_neighbors = max(2, min(int(n_neighbors), x.shape[0] - 1))
-    reducer = umap.UMAP(n_components=dims, n_neighbors=n_neighbors, min_dist=float(min_dist),
-                        random_state=int(seed))
-    with warnings.catch_warnings():  # a fixed random_state disables parallelism: said, not news
-        warnings.simplefilter("ignore", UserWarning)
-        coords = reducer.fit_transform(np.asarray(x, dtype=np.float32))
-    check_cancelled(progress)
-    return coords, {"n_neighbors": n_neighbors, "min_dist": float(min_dist)}
+    count = use_landmarks(x.shape[0], landmarks)
+    n_neighbors = max(2, min(int(n_neighbors), (count or x.shape[0]) - 1))
+
+    def fit(data, prog):
+        reducer = umap.UMAP(n_components=dims, n_neighbors=n_neighbors, min_dist=float(min_dist),
+                            random_state=int(seed))
+        with warnings.catch_warnings():  # a fixed random_state disables parallelism: said, not news
+            warnings.simplefilter("ignore", UserWarning)
+            coords = reducer.fit_transform(np.asarray(data, dtype=np.float32))
+
+        def place(rows):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                return reducer.transform(rows)
+
+        check_cancelled(prog)
+        return coords, place, {"n_neighbors": n_neighbors, "min_dist": float(min_dist)}
+
+    if count:
+        return project_by_landmarks(x, dims, seed, count, fit, "umap-learn's UMAP.transform", progress)
+    coords, _, info = fit(x, progress)
+    return coords, {**info, "how": "all samples"}
 
 
 def _threads() -> int:
@@ -206,35 +261,56 @@ def nearest_neighbours(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _tsne(x, dims, labels, seed, progress, perplexity: float = 30.0, pca_dims: int = 50,
-          n_iter: int = 500, n_jobs: int | None = None, **_):
+          n_iter: int = 500, n_jobs: int | None = None, landmarks: int | None = None, **_):
+    from hpe_core.analysis.landmarks import project_by_landmarks, use_landmarks
+
+    data = x
+    if pca_dims and data.shape[1] > pca_dims and data.shape[0] > pca_dims:
+        mean, axes, _ = pca_fit(data, pca_dims, seed)
+        data = pca_transform(data, mean, axes).astype(np.float32)
+    count = use_landmarks(x.shape[0], landmarks)
+    perplexity = float(min(perplexity, max(1.0, ((count or x.shape[0]) - 1) / 3.0)))
+    if n_jobs is None:
+        n_jobs = _tsne_threads(count or x.shape[0])
+    fit = _tsne_fit(dims, perplexity, int(seed), int(n_iter), int(n_jobs), exact_knn=not count)
+    if count:
+        coords, info = project_by_landmarks(data, dims, seed, count, fit, "openTSNE's TSNEEmbedding.transform",
+                                            progress)
+    else:
+        coords, _, info = fit(np.asarray(data, np.float32), progress)
+        info["how"] = "all samples"
+    return coords, {**info, "pca_dims": int(data.shape[1])}
+
+
+def _tsne_fit(dims: int, perplexity: float, seed: int, n_iter: int, n_jobs: int, exact_knn: bool = True):
+    """``fit(data (m, D), progress) -> (coords, place, info)``: openTSNE on ``data``, its map so far
+    handed to ``progress.partial`` every 50 iterations; ``place`` is its out-of-sample transform
+    (which queries openTSNE's own neighbour index: ``exact_knn=False`` keeps it, as precomputed
+    neighbours cannot be queried)."""
     from openTSNE import TSNE
 
-    data = np.asarray(x, dtype=np.float32)
-    if pca_dims and data.shape[1] > pca_dims and data.shape[0] > pca_dims:
-        mean, axes, _ = pca_fit(data, pca_dims)
-        data = pca_transform(data, mean, axes).astype(np.float32)
-    perplexity = float(min(perplexity, max(1.0, (x.shape[0] - 1) / 3.0)))
-    every = 50
-    calls = [0]
-    total = max(1, (250 + int(n_iter)) // every)
+    def fit(data, progress):
+        every, calls = 50, [0]
+        total = max(1, (250 + n_iter) // every)
 
-    def callback(iteration, error, embedding):
-        calls[0] += 1
-        progress.set_progress(min(calls[0] / total, 0.99))
-        progress.partial(np.array(embedding, dtype=np.float32))  # the map so far, for a live view
-        check_cancelled(progress)  # raising here stops openTSNE's optimiser
-        return False
+        def callback(iteration, error, embedding):
+            calls[0] += 1
+            progress.set_progress(min(calls[0] / total, 0.99))
+            progress.partial(np.array(embedding, dtype=np.float32))  # the map so far, for a live view
+            check_cancelled(progress)  # raising here stops openTSNE's optimiser
+            return False
 
-    if n_jobs is None:
-        n_jobs = _tsne_threads(x.shape[0])
-    fft = dims == 2 and x.shape[0] >= FFT_FROM
-    tsne = TSNE(n_components=dims, perplexity=perplexity, random_state=int(seed), n_iter=int(n_iter),
-                negative_gradient_method="fft" if fft else "bh", ints_in_interval=FFT_UNITS_PER_INTERVAL,
-                n_jobs=int(n_jobs), callbacks=callback, callbacks_every_iters=every, verbose=False)
-    embedding = tsne.fit(data, affinities=_tsne_affinities(data, perplexity, int(n_jobs), int(seed)))
-    return np.asarray(embedding), {"perplexity": perplexity, "pca_dims": int(data.shape[1]),
-                                   "gradient": "fft" if fft else "barnes-hut",
-                                   "kl_divergence": _finite_or_none(getattr(embedding, "kl_divergence", None))}
+        fft = dims == 2 and data.shape[0] >= FFT_FROM
+        tsne = TSNE(n_components=dims, perplexity=perplexity, random_state=seed, n_iter=n_iter,
+                    negative_gradient_method="fft" if fft else "bh", ints_in_interval=FFT_UNITS_PER_INTERVAL,
+                    n_jobs=n_jobs, callbacks=callback, callbacks_every_iters=every, verbose=False)
+        affinities = _tsne_affinities(data, perplexity, n_jobs, seed) if exact_knn else None
+        embedding = tsne.fit(data, affinities=affinities)
+        info = {"perplexity": perplexity, "gradient": "fft" if fft else "barnes-hut",
+                "kl_divergence": _finite_or_none(getattr(embedding, "kl_divergence", None))}
+        return np.asarray(embedding), lambda rows: np.asarray(embedding.transform(rows)), info
+
+    return fit
 
 
 def _finite_or_none(value):

@@ -40,6 +40,9 @@ def register(subparsers) -> None:
     p.add_argument("--exact-silhouette", action="store_true",
                    help="the exact silhouette above 20,000 samples too (N^2 work; default: a sampled estimate "
                         "with its 95%% interval there)")
+    p.add_argument("--landmarks", type=int, metavar="M",
+                   help="UMAP / t-SNE: fit on M seeded samples and place the rest by the library's transform "
+                        "(default: 20,000 above 50,000 samples; 0: always fit on every sample)")
     p.add_argument("--no-cache", action="store_true", help="recompute the features even if cached")
     p.add_argument("--out", metavar="FILE", help="coordinates file, .npz or .csv "
                    "(default: embed_<layer>_<method><dims>d.npz here)")
@@ -70,6 +73,10 @@ def build_spec(args: argparse.Namespace):
         raise InputError("--perplexity must be > 0, --neighbors at least 2, --min-dist in [0, 1]")
     options = ({"perplexity": args.perplexity} if args.method == "tsne" else
                {"n_neighbors": args.neighbors, "min_dist": args.min_dist} if args.method == "umap" else {})
+    if args.landmarks is not None:
+        if args.landmarks < 0 or args.method not in ("umap", "tsne"):
+            raise InputError("--landmarks: 0 or more, with --method umap or tsne")
+        options["landmarks"] = args.landmarks
     out = args.out or f"embed_{'features' if args.features else args.layer}_{args.method}{args.dims}d.npz"
     embed_spec = None
     if not args.features:
@@ -87,7 +94,8 @@ def _text(payload: dict) -> str:
     lines = [f"features    {' x '.join(str(v) for v in payload['features_shape'])}"
              + (f" ({payload['layer']}, {'cached' if payload.get('from_cache') else 'computed'})"
                 if payload.get("layer") else ""),
-             f"projection  {payload['method'].upper()} {payload['dims']}D"]
+             f"projection  {payload['method'].upper()} {payload['dims']}D"
+             + (f" ({payload['projection']['how']})" if payload.get("projection", {}).get("how") else "")]
     estimates = payload.get("silhouette_estimate") or {}
     for name, score in payload["silhouette"].items():
         est = estimates.get(name)
