@@ -84,6 +84,9 @@ class EmbeddingView(AnalysisView):
             self.tools.addButton(button, i)
             self.tool_buttons[tool] = button
         self.clear_selection = QToolButton(text="Clear selection", toolTip="List every sample in the browser again")
+        self.exact_silhouette = QToolButton(text="Exact silhouette", visible=False,
+                                            toolTip="Above 20,000 samples the silhouette is a sampled estimate with "
+                                                    "its interval; this computes the exact value in the background")
 
     def _build_layers_table(self) -> None:
         self.layers_table = QTableWidget(0, 2)
@@ -94,7 +97,7 @@ class EmbeddingView(AnalysisView):
         self.layers_table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
 
     def _layout(self) -> None:
-        tools = controls_row([*self.tool_buttons.values(), self.clear_selection])
+        tools = controls_row([*self.tool_buttons.values(), self.clear_selection, self.exact_silhouette])
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
@@ -125,6 +128,7 @@ class EmbeddingView(AnalysisView):
         self.method.currentIndexChanged.connect(lambda _i: self.projection.set_method(self.method.currentData()))
         self.tools.idClicked.connect(self._on_tool_clicked)
         self.clear_selection.clicked.connect(lambda: self._select(np.zeros(0, np.int64)))
+        self.exact_silhouette.clicked.connect(self.run_exact_silhouette)
         self.strip.run_clicked.connect(self.run)
         self.structure.strip.run_clicked.connect(self.run_structure)
         self.plot.hovered.connect(self._on_plot_hovered)
@@ -191,7 +195,30 @@ class EmbeddingView(AnalysisView):
         r, req = bundle.result, bundle.request
         self.strip.show_message("info", msg.DONE_EMBED.format(samples=len(r.indices), method=METHOD_LABELS[req.method],
                                                               dims=req.dims, layer=req.layer, k=req.clusters))
+        estimate = r.info.get("silhouette_estimate", {}).get("clusters")
+        self.exact_silhouette.setVisible(estimate is not None and r.clusters is not None)
+        if estimate is not None:
+            self.strip.show_message("info", msg.SILHOUETTE_ESTIMATE.format(**estimate))
+            return  # the label silhouettes and the scan over k are N^2 each: not at this size
         self.run_structure()
+
+    def run_exact_silhouette(self) -> None:
+        """The exact silhouette of the shown clusters, in the background (N^2 work)."""
+        from app.workers.analysis_jobs import exact_silhouette_job
+
+        if self.bundle is None or self.bundle.result.clusters is None:
+            return
+        estimate = self.bundle.result.info.get("silhouette_estimate", {}).get("clusters", {})
+        self.structure_runner.start(exact_silhouette_job(self.bundle.request, self.bundle.result.clusters),
+                                    "Exact silhouette of the clusters",
+                                    on_done=lambda value: self._on_exact_silhouette(value, estimate))
+
+    def _on_exact_silhouette(self, value: float, estimate: dict) -> None:
+        self.bundle.result.silhouette["clusters"] = float(value)
+        self.layer_scores[self.bundle.request.layer] = float(value)
+        self._fill_layers_table()
+        self.strip.show_message("info", msg.SILHOUETTE_EXACT.format(value=value, low=estimate.get("low", float("nan")),
+                                                                     high=estimate.get("high", float("nan"))))
 
     def run_structure(self) -> None:
         """The label silhouettes, the scan over k and the collapse check of the shown result."""

@@ -98,6 +98,7 @@ def cluster_silhouette(features, request: EmbedRequest, progress) -> float | Non
     """The k-means silhouette of (N, d) ``features`` exactly as ``hpe_core.analysis.embed`` takes
     it (same k-means, seed, device and silhouette), so ``hpe embed --layer L`` prints it too."""
     from hpe_core.analysis import kmeans, silhouette
+    from hpe_core.analysis.silhouette_estimate import EXACT_LIMIT, silhouette_estimate
     from hpe_core.devices import resolve_device
     from hpe_core.progress import stage
 
@@ -106,7 +107,26 @@ def cluster_silhouette(features, request: EmbedRequest, progress) -> float | Non
                     progress=stage(progress, 0.0, 0.5)).labels
     if len(np.unique(labels)) < 2:
         return None
+    if features.shape[0] > EXACT_LIMIT:  # as embed() does: the sampled estimate above the limit
+        return silhouette_estimate(features, labels, seed=request.seed, device=device,
+                                   progress=stage(progress, 0.5, 1.0)).value
     return silhouette(features, labels, device=device, progress=stage(progress, 0.5, 1.0))[0]
+
+
+def exact_silhouette_job(request: EmbedRequest, clusters: np.ndarray) -> Job:
+    """The exact silhouette of ``clusters`` over the request's (cached) features, in the background."""
+
+    def run(progress):
+        from hpe_core.analysis import compute_embeddings, silhouette
+        from hpe_core.devices import resolve_device
+        from hpe_core.progress import stage
+
+        emb = compute_embeddings(request.embed_spec((request.layer,)), stage(progress, 0.0, 0.1))
+        progress.set_status(f"exact silhouette of {len(clusters):,} samples")
+        return silhouette(emb.features[request.layer], clusters, device=str(resolve_device(request.device)),
+                          progress=stage(progress, 0.1, 1.0))[0]
+
+    return run
 
 
 class _CoordsForwarder:

@@ -244,3 +244,25 @@ def test_tsne_draws_its_map_as_it_goes_and_cancel_stops_it(qtbot, explorer, afil
     assert len(maps) >= 2 and not np.allclose(maps[0], maps[1])  # PCA first, then t-SNE's map
     np.testing.assert_allclose(view.plot.xy, maps[-1], rtol=1e-6)  # the last map is what is drawn
     assert not view.strip.cancel.isEnabled()
+
+
+def test_above_the_exact_limit_the_silhouette_is_an_estimate_and_exact_on_request(qtbot, explorer, afiles,  # noqa: F811
+                                                                                  monkeypatch):
+    from hpe_core.analysis import silhouette
+    from hpe_core.analysis import silhouette_estimate as module
+
+    monkeypatch.setattr(module, "EXACT_LIMIT", 20)  # a measured size (20,000); the 48 samples here stand above 20
+    ws, view = explorer
+    open_files(qtbot, ws, afiles.dataset, afiles.simclr)
+    run_view(qtbot, view, clusters=4, samples=0)
+    est = view.bundle.result.info["silhouette_estimate"]["clusters"]
+    assert "silhouette ≈" in view.strip.message.text() and view.exact_silhouette.isVisibleTo(view)
+    assert est["low"] <= view.bundle.result.silhouette["clusters"] <= est["high"]
+    view.exact_silhouette.click()
+    wait_done(qtbot, view.structure_runner)
+    from hpe_core.analysis import compute_embeddings
+
+    features = compute_embeddings(view.bundle.request.embed_spec(("encoder",))).features["encoder"]
+    exact = silhouette(features, view.bundle.result.clusters)[0]
+    assert view.layer_scores["encoder"] == pytest.approx(exact, abs=1e-9)
+    assert "exact silhouette of the clusters" in view.strip.message.text()
