@@ -7,7 +7,8 @@ from data to pixels, ``(m11, m21, dx, m12, m22, dy)`` as ``QTransform`` names th
 (4, 4) homogeneous matrix instead. A pixel takes the colour of the code most
 of its points have (code -1 or out of the palette: :data:`UNKNOWN` grey) and an opacity that grows
 with the logarithm of its count, from :data:`MIN_ALPHA` for one point to the palette's alpha for
-the fullest pixel, so a lone point stays visible and dense cores stay readable. One pass over the
+the fullest pixel, so a lone point stays visible and dense cores stay readable (a pixel's count per
+code saturates at 65,535, past where the opacity no longer changes visibly). One pass over the
 points and one over the pixels, compiled with numba (cached on disk: only the first use on a
 machine compiles), so it costs the same however many points fall on one pixel.
 """
@@ -33,7 +34,7 @@ def _compile():
     @numba.njit(cache=True, nogil=True)
     def kernel(pts, codes, table, m, w, h, min_alpha):  # pragma: no cover - compiled
         k = table.shape[0]  # the palette and, last, the unknown grey
-        counts = np.zeros((h * w, k), np.int32)
+        counts = np.zeros((h * w, k), np.uint16)  # saturating at 65,535: half the memory traffic of int32
         inside = 0
         three = pts.shape[1] == 3
         flat = not three and m[0, 3] == 0.0 and m[1, 3] == 0.0 and m[3, 3] == 1.0  # 2D affine: no divide
@@ -54,9 +55,14 @@ def _compile():
                 c = codes[i]
                 if c < 0 or c >= k - 1:
                     c = k - 1
-                counts[int(py) * w + int(px), c] += 1
+                p = int(py) * w + int(px)
+                if counts[p, c] < 65535:
+                    counts[p, c] += 1
                 inside += 1
-        totals = counts.sum(axis=1)
+        totals = np.zeros(h * w, np.int64)
+        for p in range(h * w):
+            for c in range(k):
+                totals[p] += counts[p, c]
         top = max(totals.max(), 1)
         scale = 1.0 / np.log1p(top) if top > 1 else 0.0
         image = np.zeros(h * w, np.uint32)

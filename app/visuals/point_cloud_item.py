@@ -118,10 +118,15 @@ class PointCloudItem(pg.GraphicsObject):
         scale = float(self._exportOpts.get("resolutionScale", 1.0)) if self._exportOpts else 1.0
         size = self.size * scale
         tr = p.transform()
-        inside = self._in_view(self.xy)
-        self.on_screen = int(np.count_nonzero(inside))
         engine = p.paintEngine()
         vector = engine is not None and engine.type() not in _RASTER
+        if self.mode == "density" and len(self.xy) > self.points_limit:  # the kernel counts what is in view
+            self.on_screen = self._paint_density(p, tr)
+            if self.on_screen > self.points_limit:
+                return
+            p.setTransform(tr)  # zoomed in past the limit: discs from this frame on
+        inside = self._in_view(self.xy)
+        self.on_screen = int(np.count_nonzero(inside))
         if self.on_screen > self.points_limit:
             self.mode = "density"
             self._paint_density(p, tr)
@@ -137,20 +142,24 @@ class PointCloudItem(pg.GraphicsObject):
             dev = p.device()
             self._paint_fragments(p, x, y, order, size, dev.devicePixelRatioF() if dev is not None else 1.0)
 
-    def _paint_density(self, p: QPainter, tr) -> None:
-        """The points in view as one image of the view's pixels (see the module docstring)."""
+    def _paint_density(self, p: QPainter, tr) -> int:
+        """The points in view as one image of the view's pixels (see the module docstring); returns
+        how many points were in view, or nothing was drawn when there were too few."""
         vb = self.getViewBox()
         view = vb.viewRect() if vb is not None and hasattr(vb, "viewRect") else self._bounds
         rect = tr.mapRect(view)
         x0, y0 = np.floor(rect.left()), np.floor(rect.top())
         w, h = int(np.ceil(rect.right() - x0)), int(np.ceil(rect.bottom() - y0))
         if w <= 0 or h <= 0 or w * h > 64_000_000:
-            return
+            return 0
         m = (tr.m11(), tr.m21(), tr.dx() - x0, tr.m12(), tr.m22(), tr.dy() - y0)
-        pixels, _ = density_image(self.xy, self.codes, self.palette, m, w, h)
+        pixels, inside = density_image(self.xy, self.codes, self.palette, m, w, h)
+        if inside <= self.points_limit and self.mode == "density":
+            return inside  # the caller draws discs instead
         image = QImage(pixels.data, w, h, 4 * w, QImage.Format.Format_ARGB32)
         p.resetTransform()
         p.drawImage(QRectF(x0, y0, w, h), image)  # the array lives until drawImage returns
+        return inside
 
     def _in_view(self, xy: np.ndarray) -> np.ndarray:
         """(N,) bool: points inside the view's range (vector exports do not clip, so cull here)."""
