@@ -13,6 +13,8 @@ without replacement; ``z`` the normal quantile of the confidence). The cost is `
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,7 +63,8 @@ def silhouette_estimate(features, labels, sample: int = SAMPLE, seed: int = 0, c
         raise InputError(f"silhouette needs between 2 and N - 1 = {n - 1} distinct labels, got {k}")
     m = int(min(max(int(sample), 2), n))
     rows = np.sort(np.random.default_rng(seed).choice(n, m, replace=False))
-    sums = _distance_sums(x, codes, k, rows, device, progress)
+    with _threads_for_the_load(device):
+        sums = _distance_sums(x, codes, k, rows, device, progress)
     s = _silhouettes(sums, codes[rows], counts)
     mean = float(s.mean())
     half = 0.0
@@ -72,6 +75,28 @@ def silhouette_estimate(features, labels, sample: int = SAMPLE, seed: int = 0, c
         half = z * float(s.std(ddof=1)) / np.sqrt(m) * np.sqrt(1.0 - m / n)
     progress.set_progress(1.0)
     return SilhouetteEstimate(mean, mean - half, mean + half, float(confidence), m, n, rows, s)
+
+
+@contextmanager
+def _threads_for_the_load(device):
+    """One torch thread while the machine's cores are taken by other work (the 1-minute load
+    average): its threads wait for each other between the thousand small products here, and a
+    core taken elsewhere stalls them all (10x slower than one thread on a loaded 2-core machine,
+    as t-SNE's threads: see ``projections._tsne_threads``)."""
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        busy = str(device).startswith("cpu") and before > 1 and (os.cpu_count() or 1) - os.getloadavg()[0] < before - 0.5
+    except (AttributeError, OSError):  # no load average (Windows)
+        busy = False
+    if busy:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if busy:
+            torch.set_num_threads(before)
 
 
 def _distance_sums(x, codes: np.ndarray, k: int, rows: np.ndarray, device, progress: ProgressSink) -> np.ndarray:
