@@ -14,10 +14,6 @@ name lists the valid ones.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -27,8 +23,7 @@ import numpy as np
 from hpe_core.errors import DatasetError, InputError
 from hpe_core.progress import NullProgress, ProgressSink, check_cancelled
 
-CACHE_VERSION = 1
-_F16_MAX = 65504.0
+from hpe_core.analysis.feature_cache import FeatureCache, extract_to_cache  # noqa: F401 (its public home was here)
 
 
 def default_cache_dir() -> Path:
@@ -54,6 +49,7 @@ class EmbedSpec:
     cache_dir: str | Path | None = None  # default: default_cache_dir()
     use_cache: bool = True
     skip_list: str | Path | None = None
+    dtype: str = "float16"  # of the cached rows: float16 (half the disk and memory) or float32
 
 
 @dataclass
@@ -106,21 +102,26 @@ def compute_embeddings(spec: EmbedSpec, progress: ProgressSink | None = None) ->
     idx = select_indices(dataset, spec.split, spec.max_samples, spec.seed, spec.indices)
     size = int(spec.image_size or checkpoint_image_size(info))
     cache = FeatureCache(Path(spec.cache_dir) if spec.cache_dir else default_cache_dir())
-    keys = {layer: cache.key(info.sha256, dataset, layer, idx, size, spec.precision) for layer in layers}
+    keys = {layer: cache.key(info.sha256, dataset, layer, idx, size, spec.precision, spec.dtype) for layer in layers}
     found = {layer: cache.read(keys[layer]) for layer in layers} if spec.use_cache else {}
     missing = [layer for layer in layers if found.get(layer) is None]
     if missing:
+        from hpe_core.analysis.feature_cache import resume_point, shard
         from hpe_core.models.families import family_of
 
-        stream = (image_batches(dataset, idx, size, spec.batch_size) if "image" in family_of(model).inputs
-                  else pose_batches(dataset, idx, spec.batch_size))  # a lifter reads 2D joints
-        kept, skipped = extract_to_cache(model, stream, missing, cache, {k: keys[k] for k in missing},
-                                         spec.device, spec.precision, len(idx), progress)
+        rank, world = shard(spec.device)  # under torchrun: this rank's contiguous share of the samples
+        mine = np.array_split(idx, world)[rank]
+        start = resume_point(cache, [keys[k] for k in missing], rank, world)  # where a cancelled run stopped
+        rest = mine[start:]
+        stream = (image_batches(dataset, rest, size, spec.batch_size) if "image" in family_of(model).inputs
+                  else pose_batches(dataset, rest, spec.batch_size))  # a lifter reads 2D joints
+        extract_to_cache(model, stream, missing, cache, {k: keys[k] for k in missing}, spec.device,
+                         spec.precision, len(mine), progress, spec.dtype, rank, world, start)
         for layer in missing:
             found[layer] = cache.read(keys[layer])
     first = found[layers[0]]
     out = Embeddings({layer: found[layer][0] for layer in layers}, first[1], dataset,
-                     skipped=first[2], cache_paths={layer: cache.data_path(keys[layer]) for layer in layers},
+                     skipped=first[2], cache_paths={layer: cache.data_path(keys[layer], spec.dtype) for layer in layers},
                      cached={layer: layer not in missing for layer in layers}, checkpoint_sha256=info.sha256)
     progress.set_progress(1.0)
     return out
@@ -180,132 +181,3 @@ def image_batches(dataset, idx: np.ndarray, size: int, batch_size: int) -> Itera
                    torch.stack([b[1] for b in batch]) if batch else None, bad)
     finally:
         stream.close()
-
-
-def extract_to_cache(model, batches: Iterable[tuple], layers: tuple[str, ...] | list[str], cache: "FeatureCache",
-                     keys: dict[str, str], device: str, precision: str, total: int,
-                     progress: ProgressSink) -> tuple[int, list[str]]:
-    """Run ``model`` over ``batches`` and stream each layer's float16 rows into the cache."""
-    import torch
-
-    from hpe_core.devices import autocast, check_precision, resolve_device
-
-    check_precision(precision)
-    dev = resolve_device(device)
-    model = model.to(dev).eval()
-    writers = {layer: cache.writer(keys[layer], layer) for layer in layers}
-    positions, skipped, done = [], [], 0
-    try:
-        for pos, images, bad in batches:
-            check_cancelled(progress)
-            skipped.extend(bad)
-            done += len(pos) + len(bad)
-            if images is not None:
-                with torch.inference_mode(), autocast(dev, precision):
-                    feats = model.features(images.to(dev), layers)
-                    rows = {n: feats[n].float().clamp(-_F16_MAX, _F16_MAX).cpu().numpy() for n in layers}
-                for layer in layers:
-                    writers[layer].write(rows[layer])
-                positions.append(pos)
-            progress.set_progress(0.98 * done / max(total, 1))
-            progress.set_status(f"embedded {done} of {total} samples")
-        kept = np.concatenate(positions) if positions else np.zeros(0, np.int64)
-        if len(kept) == 0:
-            raise DatasetError(f"no image could be read ({len(skipped)} skipped; first: {skipped[:1]})")
-        for layer in layers:
-            writers[layer].commit(kept, skipped)
-    finally:
-        for w in writers.values():
-            w.abort()
-    return len(kept), skipped
-
-
-class FeatureCache:
-    """A folder of ``<key>.f16`` raw float16 rows + ``<key>.idx.npy`` positions + ``<key>.json``."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = Path(folder)
-
-    def key(self, checkpoint_sha: str, dataset, layer: str, idx: np.ndarray, size: int, precision: str) -> str:
-        stamp = {"v": CACHE_VERSION, "checkpoint": checkpoint_sha, "dataset": str(Path(dataset.path).resolve()),
-                 "stamp": _dataset_stamp(dataset), "layer": layer, "size": int(size), "precision": precision,
-                 "indices": hashlib.sha256(np.ascontiguousarray(idx, np.int64).tobytes()).hexdigest()}
-        return hashlib.sha256(json.dumps(stamp, sort_keys=True).encode()).hexdigest()[:32]
-
-    def data_path(self, key: str) -> Path:
-        return self.folder / f"{key}.f16"
-
-    def read(self, key: str):
-        """``(features memmap (M, d), positions (M,), skipped names)`` or None when absent or broken."""
-        meta_path = self.folder / f"{key}.json"
-        try:
-            meta = json.loads(meta_path.read_text())
-            rows, dims = (int(v) for v in meta["shape"])
-            if self.data_path(key).stat().st_size != rows * dims * 2:
-                return None
-            feats = np.memmap(self.data_path(key), dtype=np.float16, mode="r", shape=(rows, dims))
-            positions = np.load(self.folder / f"{key}.idx.npy", allow_pickle=False)
-            if positions.shape != (rows,):
-                return None
-            return feats, positions, list(meta.get("skipped", []))
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def writer(self, key: str, layer: str) -> "_Writer":
-        self.folder.mkdir(parents=True, exist_ok=True)
-        return _Writer(self, key, layer)
-
-
-class _Writer:
-    """Appends float16 rows to a temporary file; ``commit`` renames it into place."""
-
-    def __init__(self, cache: FeatureCache, key: str, layer: str) -> None:
-        self.cache, self.key, self.layer = cache, key, layer
-        self.tmp = cache.folder / f".{key}.{os.getpid()}.{time.monotonic_ns()}.tmp"
-        self.fh = open(self.tmp, "wb")
-        self.rows, self.dims = 0, None
-
-    def write(self, rows: np.ndarray) -> None:
-        rows = np.ascontiguousarray(rows, dtype=np.float16).reshape(rows.shape[0], -1)
-        if self.dims is None:
-            self.dims = rows.shape[1]
-        self.fh.write(rows.tobytes())
-        self.rows += rows.shape[0]
-
-    def commit(self, positions: np.ndarray, skipped: list[str]) -> None:
-        from hpe_core.inference.run import atomic_write
-
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
-        self.fh.close()
-        folder = self.cache.folder
-        os.replace(self.tmp, self.cache.data_path(self.key))
-        idx_bytes = _npy_bytes(np.asarray(positions, np.int64))
-        atomic_write(folder / f"{self.key}.idx.npy", idx_bytes)
-        meta = {"version": CACHE_VERSION, "layer": self.layer, "shape": [self.rows, self.dims or 0],
-                "dtype": "float16", "skipped": skipped}
-        atomic_write(folder / f"{self.key}.json", json.dumps(meta).encode())  # written last: marks complete
-
-    def abort(self) -> None:
-        if not self.fh.closed:
-            self.fh.close()
-        self.tmp.unlink(missing_ok=True)
-
-
-def _npy_bytes(array: np.ndarray) -> bytes:
-    import io
-
-    buf = io.BytesIO()
-    np.save(buf, array, allow_pickle=False)
-    return buf.getvalue()
-
-
-def _dataset_stamp(dataset) -> str:
-    """Changes when the dataset's annotations change: its summary plus its files' sizes and times."""
-    path = Path(dataset.path)
-    parts = [json.dumps(dataset.info(), sort_keys=True, default=str)]
-    files = [path] if path.is_file() else [p for p in sorted(path.iterdir()) if p.is_file()][:64]
-    for p in files:
-        st = p.stat()
-        parts.append(f"{p.name}:{st.st_size}:{st.st_mtime_ns}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()

@@ -9,8 +9,10 @@ from hpe_core.commands._common import add_device_args, add_json_flag, emit
 DESCRIPTION = """\
 Embed a dataset with a checkpoint's layer (or take features you already have with --features),
 cluster the features with k-means, project them to 2D or 3D and score the clusters with the
-silhouette (scikit-learn's definition, Euclidean). Features are cached on disk, keyed by the
-checkpoint's hash, the dataset, the layer and the samples, so a second run is fast.
+silhouette (scikit-learn's definition, Euclidean). Features are streamed to a cache on disk
+(float16, or --feature-dtype float32), keyed by the checkpoint's hash, the dataset, the layer and
+the samples, so a second run is fast and a cancelled one goes on where it stopped. Under torchrun
+each process extracts a shard of the samples and rank 0 joins them and goes on alone.
 The coordinates go to --out (.npz or .csv); the printed report holds the silhouette score(s)
 and where the coordinates were written."""
 
@@ -44,6 +46,8 @@ def register(subparsers) -> None:
                    help="UMAP / t-SNE: fit on M seeded samples and place the rest by the library's transform "
                         "(default: 20,000 above 50,000 samples; 0: always fit on every sample)")
     p.add_argument("--no-cache", action="store_true", help="recompute the features even if cached")
+    p.add_argument("--feature-dtype", default="float16", choices=["float16", "float32"],
+                   help="of the cached features (default: float16, half the disk and memory)")
     p.add_argument("--out", metavar="FILE", help="coordinates file, .npz or .csv "
                    "(default: embed_<layer>_<method><dims>d.npz here)")
     add_device_args(p, precision=True)
@@ -82,7 +86,8 @@ def build_spec(args: argparse.Namespace):
     if not args.features:
         embed_spec = EmbedSpec(existing_path(args.checkpoint, "checkpoint file"), Path(args.dataset).expanduser(),
                                (args.layer,), args.split, args.max_samples, args.seed, None, args.device,
-                               args.precision, args.batch_size, args.image_size, use_cache=not args.no_cache)
+                               args.precision, args.batch_size, args.image_size, use_cache=not args.no_cache,
+                               dtype=args.feature_dtype)
     from hpe_core.devices import resolve_device
 
     return EmbedRunSpec(embed_spec, args.features, args.labels, args.method, args.dims, args.clusters,
@@ -110,9 +115,23 @@ def _text(payload: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from hpe_core.analysis.embed import embed
+    from hpe_core.analysis.feature_cache import shard
     from hpe_core.progress import terminal_progress
 
     spec = build_spec(args)
-    with terminal_progress("embed") as progress:
-        result = embed(spec, progress)
-    return emit(args, result.to_dict(), _text)
+    rank, world = shard(spec.embed.device) if spec.embed is not None else (0, 1)  # under torchrun: a shard of the samples each
+    try:
+        if rank > 0:  # its shard of the features; rank 0 joins them and goes on alone
+            from hpe_core.analysis.features import compute_embeddings
+            from hpe_core.progress import NullProgress
+
+            compute_embeddings(spec.embed, NullProgress())
+            return 0
+        with terminal_progress("embed") as progress:
+            result = embed(spec, progress)
+        return emit(args, {**result.to_dict(), "shards": world}, _text)
+    finally:
+        if world > 1:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()

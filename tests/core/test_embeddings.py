@@ -65,11 +65,31 @@ def test_a_damaged_cache_file_is_recomputed(assets, tmp_path):
     np.testing.assert_array_equal(np.asarray(again.features["encoder"]), expected)
 
 
-def test_cancel_leaves_no_temporary_files(assets, tmp_path):
+def test_a_cancelled_extraction_resumes_where_it_stopped(assets, tmp_path):
+    spec = _spec(assets, tmp_path, indices=tuple(range(20)))
     with pytest.raises(Cancelled):
-        compute_embeddings(_spec(assets, tmp_path), RecordingProgress(cancel_after=2))
-    leftovers = list((tmp_path / "cache").iterdir())
-    assert leftovers == []
+        compute_embeddings(spec, RecordingProgress(cancel_after=2))
+    left = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert left and all(".part" in name for name in left)  # a resume point, no entry
+    progress = RecordingProgress()
+    resumed = compute_embeddings(spec, progress)
+    done = [int(s.split()[1]) for s in progress.statuses if s.startswith("embedded")]
+    assert 12 <= done[0] <= 13  # 8 samples were in the parts: then a batch of 4 (and the broken image if there)
+    whole = compute_embeddings(_spec(assets, tmp_path, indices=tuple(range(20)), cache_dir=tmp_path / "other"))
+    for layer in spec.layers:
+        np.testing.assert_array_equal(np.asarray(resumed.features[layer]), np.asarray(whole.features[layer]))
+    np.testing.assert_array_equal(resumed.indices, whole.indices)
+    assert resumed.skipped == whole.skipped
+    assert not [p for p in (tmp_path / "cache").iterdir() if ".part" in p.name]
+
+
+def test_float32_features_are_stated_and_kept_apart(assets, tmp_path):
+    half = compute_embeddings(_spec(assets, tmp_path, layers=("encoder",), max_samples=6))
+    full = compute_embeddings(_spec(assets, tmp_path, layers=("encoder",), max_samples=6, dtype="float32"))
+    assert full.features["encoder"].dtype == np.float32 and full.cache_paths["encoder"].suffix == ".f32"
+    assert full.cache_paths["encoder"].stem != half.cache_paths["encoder"].stem
+    np.testing.assert_allclose(np.asarray(half.features["encoder"], np.float32), full.features["encoder"],
+                               rtol=1e-3, atol=1e-3)  # float16's 11-bit mantissa: 2^-11 relative
 
 
 def test_unknown_layer_lists_the_valid_ones(assets, tmp_path):
@@ -108,3 +128,33 @@ def test_given_features_refuse_pickles(tmp_path):
     np.save(tmp_path / "f.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(InputError, match="not a plain .npy array"):
         embed(EmbedRunSpec(features_path=tmp_path / "f.npy"))
+
+
+def test_torchrun_two_gloo_processes_give_the_features_of_one(assets, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    common = [str(assets.simclr), str(assets.dataset), "--device", "cpu", "--batch-size", "4", "--image-size",
+              str(IMAGE_SIZE), "--clusters", "2", "--json"]
+    outs = {}
+    for name, launcher in (("one", [sys.executable, "-m", "hpe_core.cli"]),
+                           ("two", [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                                    "-m", "hpe_core.cli"])):
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "HPE_STUDIO_CACHE": str(tmp_path / name),
+               "PYTHONPATH": str(root)}
+        result = subprocess.run([*launcher, "embed", *common, "--out", str(tmp_path / f"{name}.npz")], cwd=root,
+                                capture_output=True, text=True, timeout=300, env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        outs[name] = json.loads(result.stdout[result.stdout.index("{"):])
+    assert outs["two"]["shards"] == 2 and outs["one"]["shards"] == 1 and not outs["two"]["from_cache"]
+    one, two = (np.fromfile(outs[k]["cache"], np.float16) for k in ("one", "two"))
+    # joined in rank order: the same rows; the shards' batches differ from one process's, and a conv
+    # library may sum in another order for another batch: one float16 step (2^-11 relative) at most
+    assert len(one) == len(two) > 0
+    np.testing.assert_allclose(one.astype(np.float32), two.astype(np.float32), rtol=2 ** -10, atol=1e-6)
+    assert outs["one"]["silhouette"] == pytest.approx(outs["two"]["silhouette"], abs=1e-3)
+    assert not [p for p in Path(outs["two"]["cache"]).parent.iterdir() if ".part" in p.name]
