@@ -4,7 +4,9 @@ The same algorithm as ``sklearn.cluster.KMeans(init="k-means++", algorithm="lloy
 picks each new centre among ``2 + log(k)`` candidates drawn with probability proportional to the
 squared distance to the nearest chosen centre, keeping the candidate that lowers the potential
 most; Lloyd iterations stop when the centres move less than ``tol`` times the mean feature
-variance. The best of ``n_init`` runs (lowest inertia) is kept. Runs on any torch device.
+variance. The best of ``n_init`` runs (lowest inertia) is kept. Runs on any torch device. Above
+:data:`FIT_SAMPLE` rows the centres are fitted on a seeded sample of that many and every row goes
+to its nearest centre (:func:`assign`, a block at a time), so memory stays bounded at a million.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from hpe_core.errors import InputError
 from hpe_core.progress import NullProgress, ProgressSink, check_cancelled
 
 _BLOCK = 16384
+FIT_SAMPLE = 200_000  # rows the centres are fitted on above this many (1 M x 512 would be 2 GB of float32)
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class KMeansResult:
     centers: np.ndarray   # (k, D) float32
     inertia: float        # sum of squared distances to the assigned centre
     n_iter: int           # Lloyd iterations of the kept run
+    fitted_on: int = 0    # rows the centres were fitted on (a seeded sample above FIT_SAMPLE; else all)
 
 
 def kmeans(features, k: int, seed: int = 0, n_init: int = 3, max_iter: int = 300, tol: float = 1e-4,
@@ -42,6 +46,11 @@ def kmeans(features, k: int, seed: int = 0, n_init: int = 3, max_iter: int = 300
         raise InputError(f"clusters: need at least 1 cluster, got {k}")
     if x.shape[0] < k:
         raise InputError(f"clusters: {k} clusters asked for but there are only {x.shape[0]} samples")
+    if x.shape[0] > FIT_SAMPLE:  # centres from a seeded sample, every row assigned a block at a time
+        rows = np.sort(np.random.default_rng(seed).choice(x.shape[0], FIT_SAMPLE, replace=False))
+        fit = kmeans(x[rows], k, seed, n_init, max_iter, tol, device, progress)
+        labels, inertia = assign(x, fit.centers, device)
+        return KMeansResult(labels, fit.centers, inertia, fit.n_iter, FIT_SAMPLE)
     xt = torch.from_numpy(writable_float32(x)).to(torch.device(device))
     xt = xt - xt.mean(0, keepdim=True)  # centring changes no distance and helps float32
     norms = (xt * xt).sum(1)
@@ -58,7 +67,25 @@ def kmeans(features, k: int, seed: int = 0, n_init: int = 3, max_iter: int = 300
     labels, centers, inertia, n_iter = best
     mean = torch.as_tensor(x.mean(0, dtype=np.float64), dtype=torch.float32)
     return KMeansResult(labels.cpu().numpy().astype(np.int64), (centers.cpu() + mean).numpy(),
-                        float(inertia), int(n_iter))
+                        float(inertia), int(n_iter), int(x.shape[0]))
+
+
+def assign(features, centers: np.ndarray, device="cpu") -> tuple[np.ndarray, float]:
+    """``(labels (N,) of the nearest centre, inertia)`` for (N, D) ``features`` (a memory map is
+    read a block at a time, never copied whole) and (k, D) ``centers``."""
+    import torch
+
+    dev = torch.device(device)
+    c = torch.as_tensor(np.asarray(centers, np.float64), device=dev)
+    labels = np.empty(features.shape[0], np.int64)
+    inertia = 0.0
+    for a in range(0, features.shape[0], _BLOCK):
+        block = torch.as_tensor(np.asarray(features[a:a + _BLOCK], np.float64), device=dev)
+        d2 = torch.cdist(block, c).square_()  # float64: exact enough to break no tie float32 would keep
+        best = d2.min(1)
+        labels[a:a + len(block)] = best.indices.cpu().numpy()
+        inertia += float(best.values.sum())
+    return labels, inertia
 
 
 def writable_float32(x) -> np.ndarray:

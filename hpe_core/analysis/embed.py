@@ -66,8 +66,10 @@ def embed(spec: EmbedRunSpec, progress: ProgressSink | None = None) -> EmbedResu
         from hpe_core.analysis.clustering import kmeans
 
         progress.set_status(f"k-means with {spec.clusters} clusters")
-        clusters = kmeans(features, spec.clusters, seed=spec.seed, device=spec.device,
-                          progress=stage(progress, 0.6, 0.7)).labels
+        fit = kmeans(features, spec.clusters, seed=spec.seed, device=spec.device, progress=stage(progress, 0.6, 0.7))
+        clusters = fit.labels
+        if fit.fitted_on < len(clusters):
+            info["kmeans"] = f"centres fitted on {fit.fitted_on:,} seeded samples, every sample assigned"
     groupings = {"clusters": clusters} if clusters is not None and len(np.unique(clusters)) >= 2 else {}
     if labels is not None and 2 <= len(np.unique(labels)) <= len(labels) - 1:
         groupings[spec.color_by or "labels"] = labels

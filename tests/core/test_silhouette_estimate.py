@@ -95,3 +95,14 @@ def test_hpe_embed_estimates_above_the_limit_and_is_exact_when_asked(tmp_path, m
     assert main(["embed", "--features", str(tmp_path / "f.npy"), "--labels", str(tmp_path / "l.npy"),
                  "--clusters", "0", "--out", str(tmp_path / "c.npz")]) == 0
     assert "estimate from 2,000 of 3,000 samples, 95% interval" in capsys.readouterr().out
+
+
+def test_kmeans_above_its_fit_sample_assigns_every_row_to_its_nearest_centre(monkeypatch):
+    from hpe_core.analysis import clustering
+
+    monkeypatch.setattr(clustering, "FIT_SAMPLE", 500)
+    x, y, _ = repeated_points(3000, seed=4)
+    result = clustering.kmeans(x.astype(np.float16), 4, seed=0)
+    d2 = ((x.astype(np.float16).astype(np.float64)[:, None] - result.centers[None].astype(np.float64)) ** 2).sum(-1)
+    assert result.fitted_on == 500 and result.labels.tolist() == d2.argmin(1).tolist()
+    assert result.inertia == pytest.approx(d2.min(1).sum(), rel=1e-9)
