@@ -41,6 +41,23 @@ class Scatter3D(QWidget):
         self.hover_marker = scene.visuals.Markers(parent=self.view.scene, scaling="fixed")
         self.hover_marker.set_gl_state("translucent", depth_test=False)
         self.axes = scene.visuals.XYZAxis(parent=self.view.scene, width=2)
+        self._build_overlays(scene, points_limit, software_gl)
+        self.point_size = point_size
+        self.legend: list = []
+        self.xyz = np.zeros((0, 3), np.float32)
+        self.indices = np.zeros(0, np.int64)
+        self.colours = np.zeros((0, 4), np.float32)
+        self.hover_index = -1
+        self._mouse = None
+        self._hover_timer = QTimer(self, singleShot=True, interval=16)
+        self._hover_timer.timeout.connect(self._update_hover)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas.native)
+        self.canvas.events.mouse_move.connect(self._on_canvas_mouse_move)
+
+    def _build_overlays(self, scene, points_limit: int, software_gl: bool | None) -> None:
+        """The density image (in canvas pixels), the axis labels and the on-canvas legend."""
         self.density = scene.visuals.Image(parent=self.canvas.scene, method="subdivide")  # canvas pixels
         self.density.set_gl_state("translucent", depth_test=False)
         self.density.order = 10
@@ -61,19 +78,6 @@ class Scatter3D(QWidget):
             label.pos = end
         self.legend_text = scene.visuals.Text("", parent=self.canvas.scene, color=(0.9, 0.9, 0.92, 1.0),
                                               font_size=8, anchor_x="left", anchor_y="center", pos=(10, 16))
-        self.point_size = point_size
-        self.legend: list = []
-        self.xyz = np.zeros((0, 3), np.float32)
-        self.indices = np.zeros(0, np.int64)
-        self.colours = np.zeros((0, 4), np.float32)
-        self.hover_index = -1
-        self._mouse = None
-        self._hover_timer = QTimer(self, singleShot=True, interval=16)
-        self._hover_timer.timeout.connect(self._update_hover)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.canvas.native)
-        self.canvas.events.mouse_move.connect(self._on_canvas_mouse_move)
 
     def set_data(self, xyz: np.ndarray, indices: np.ndarray) -> None:
         """Positions (N, 3) (centred and scaled to a unit cube for the camera) and indices (N,)."""

@@ -210,18 +210,19 @@ def extract_to_cache(model, batches: Iterable[tuple], layers: tuple[str, ...] | 
     dev = resolve_device(device)
     model = model.to(dev).eval()
     parts = {layer: cache.part(keys[layer], layer, dtype, rank, world) for layer in layers}
-    done = start
     try:
+        done = start
         for pos, images, bad in batches:
             check_cancelled(progress)
             done += len(pos) + len(bad)
+            rows = None
             if images is not None:
                 with torch.inference_mode(), autocast(dev, precision):
                     feats = model.features(images.to(dev), layers)
                     rows = {n: feats[n].float().clamp(-_F16_MAX, _F16_MAX).cpu().numpy() for n in layers}
-                for layer in layers:
-                    parts[layer].write(rows[layer], pos)
             for layer in layers:
+                if rows is not None:
+                    parts[layer].write(rows[layer], pos)
                 parts[layer].advance(done, bad)
             progress.set_progress(0.98 * done / max(total, 1))
             progress.set_status(f"embedded {done} of {total} samples" + (f" (rank {rank})" if world > 1 else ""))
@@ -234,6 +235,12 @@ def extract_to_cache(model, batches: Iterable[tuple], layers: tuple[str, ...] | 
     finally:
         for part in parts.values():
             part.close()
+    return _finish(cache, parts, keys, layers, dtype, rank, world)
+
+
+def _finish(cache: FeatureCache, parts: dict, keys: dict, layers, dtype: str, rank: int,
+            world: int) -> tuple[int, list[str]]:
+    """Every rank done: rank 0 joins the parts into the entries, the others wait; ``(rows, skipped)``."""
     first = next(iter(parts.values()))
     if world == 1 and first.rows == 0:
         for part in parts.values():
