@@ -158,7 +158,7 @@ class ScatterPlot(pg.PlotWidget):
         wanted = np.asarray(indices, np.int64).reshape(-1)
         if not len(keys) or not len(wanted):
             return np.zeros(0, np.int64)
-        at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        at = np.maximum(np.searchsorted(keys, wanted, side="right") - 1, 0)  # an index on several rows: the last
         return rows[at[keys[at] == wanted]]
 
     def set_selected(self, indices) -> None:

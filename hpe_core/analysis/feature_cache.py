@@ -18,7 +18,9 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable
 
@@ -30,6 +32,8 @@ from hpe_core.progress import Cancelled, ProgressSink, check_cancelled
 CACHE_VERSION = 1
 DTYPES = {"float16": ".f16", "float32": ".f32"}
 RESUME_EVERY_S = 2.0
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
 _F16_MAX = 65504.0
 
 
@@ -91,6 +95,23 @@ class FeatureCache:
             return feats, positions, list(meta.get("skipped", []))
         except (OSError, ValueError, KeyError, TypeError):
             return None
+
+    @contextmanager
+    def writing(self, key: str, rank: int = 0, world: int = 1):
+        """Held while this rank writes ``key``'s part: a second writer of the same entry (another view's
+        job, another process) waits, then finds the entry made (the caller reads the cache again)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{key}.r{rank}of{world}.lock"
+        with _LOCKS_GUARD:
+            lock = _LOCKS.setdefault(str(path), threading.Lock())
+        with lock, open(path, "a+b") as fh:
+            try:
+                import fcntl
+
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # other processes (released when fh closes)
+            except ImportError:  # Windows: the threads of this process only
+                pass
+            yield
 
     def part(self, key: str, layer: str, dtype: str = "float16", rank: int = 0, world: int = 1) -> "Part":
         self.folder.mkdir(parents=True, exist_ok=True)

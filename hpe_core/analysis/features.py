@@ -106,17 +106,7 @@ def compute_embeddings(spec: EmbedSpec, progress: ProgressSink | None = None) ->
     found = {layer: cache.read(keys[layer]) for layer in layers} if spec.use_cache else {}
     missing = [layer for layer in layers if found.get(layer) is None]
     if missing:
-        from hpe_core.analysis.feature_cache import resume_point, shard
-        from hpe_core.models.families import family_of
-
-        rank, world = shard(spec.device)  # under torchrun: this rank's contiguous share of the samples
-        mine = np.array_split(idx, world)[rank]
-        start = resume_point(cache, [keys[k] for k in missing], rank, world)  # where a cancelled run stopped
-        rest = mine[start:]
-        stream = (image_batches(dataset, rest, size, spec.batch_size) if "image" in family_of(model).inputs
-                  else pose_batches(dataset, rest, spec.batch_size))  # a lifter reads 2D joints
-        extract_to_cache(model, stream, missing, cache, {k: keys[k] for k in missing}, spec.device,
-                         spec.precision, len(mine), progress, spec.dtype, rank, world, start)
+        _extract(model, dataset, idx, size, spec, cache, {k: keys[k] for k in missing}, progress)
         for layer in missing:
             found[layer] = cache.read(keys[layer])
     first = found[layers[0]]
@@ -125,6 +115,30 @@ def compute_embeddings(spec: EmbedSpec, progress: ProgressSink | None = None) ->
                      cached={layer: layer not in missing for layer in layers}, checkpoint_sha256=info.sha256)
     progress.set_progress(1.0)
     return out
+
+
+def _extract(model, dataset, idx: np.ndarray, size: int, spec: EmbedSpec, cache: FeatureCache, keys: dict,
+             progress: ProgressSink) -> None:
+    """The missing layers' entries, from this rank's shard (under torchrun) and its resume point;
+    one writer per entry at a time (a second finds it made)."""
+    from contextlib import ExitStack
+
+    from hpe_core.analysis.feature_cache import resume_point, shard
+    from hpe_core.models.families import family_of
+
+    rank, world = shard(spec.device)  # under torchrun: this rank's contiguous share of the samples
+    with ExitStack() as held:
+        for key in sorted(keys.values()):
+            held.enter_context(cache.writing(key, rank, world))
+        if world == 1 and all(cache.read(k) is not None for k in keys.values()) and spec.use_cache:
+            return  # made by the writer this one waited for
+        mine = np.array_split(idx, world)[rank]
+        start = resume_point(cache, list(keys.values()), rank, world)  # where a cancelled run stopped
+        rest = mine[start:]
+        stream = (image_batches(dataset, rest, size, spec.batch_size) if "image" in family_of(model).inputs
+                  else pose_batches(dataset, rest, spec.batch_size))  # a lifter reads 2D joints
+        extract_to_cache(model, stream, list(keys), cache, keys, spec.device, spec.precision, len(mine), progress,
+                         spec.dtype, rank, world, start)
 
 
 def check_layers(model, layers: Iterable[str]) -> tuple[str, ...]:

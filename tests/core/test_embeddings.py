@@ -70,7 +70,7 @@ def test_a_cancelled_extraction_resumes_where_it_stopped(assets, tmp_path):
     with pytest.raises(Cancelled):
         compute_embeddings(spec, RecordingProgress(cancel_after=2))
     left = sorted(p.name for p in (tmp_path / "cache").iterdir())
-    assert left and all(".part" in name for name in left)  # a resume point, no entry
+    assert left and all(".part" in name or name.endswith(".lock") for name in left)  # a resume point, no entry
     progress = RecordingProgress()
     resumed = compute_embeddings(spec, progress)
     done = [int(s.split()[1]) for s in progress.statuses if s.startswith("embedded")]
@@ -81,6 +81,19 @@ def test_a_cancelled_extraction_resumes_where_it_stopped(assets, tmp_path):
     np.testing.assert_array_equal(resumed.indices, whole.indices)
     assert resumed.skipped == whole.skipped
     assert not [p for p in (tmp_path / "cache").iterdir() if ".part" in p.name]
+
+
+def test_two_threads_asking_for_the_same_features_extract_them_once(assets, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    spec = _spec(assets, tmp_path, layers=("encoder",), indices=tuple(range(12)))
+    progress = [RecordingProgress(), RecordingProgress()]
+    with ThreadPoolExecutor(2) as pool:  # as the explorer and Compare do at once
+        a, b = pool.map(compute_embeddings, [spec, spec], progress)
+    extracted = [any(s.startswith("embedded") for s in p.statuses) for p in progress]
+    assert sorted(extracted) == [False, True]  # one wrote the entry, the other waited and read it
+    np.testing.assert_array_equal(np.asarray(a.features["encoder"]), np.asarray(b.features["encoder"]))
+    assert len(a.indices) == 11 and a.indices.tolist() == b.indices.tolist()
 
 
 def test_float32_features_are_stated_and_kept_apart(assets, tmp_path):
