@@ -11,7 +11,7 @@
    fit with the same seed: the share of each sample's 10 nearest neighbours in the full map that are
    also its 10 nearest in the landmark map (and each map's share of the features' own 10 nearest).
 
-Run: ``python3 bench/scale_bench.py [--n 1000000] [--compare 200000] [--skip tsne,umap] [--record]``
+Run: ``python3 bench/scale_bench.py [--n 1000000] [--compare 200000 (0: none)] [--skip tsne,umap] [--record]``
 """
 
 from __future__ import annotations
@@ -102,6 +102,8 @@ def bench_map(method: str, x: np.ndarray, compare: int) -> None:
     took = time.perf_counter() - t
     print(f"{method} 2D of {x.shape[0]:,} x {x.shape[1]}: {took:.0f} s = {took / 300:.2f} of the 5-minute aim "
           f"({proj.info.get('how')}; {load()})")
+    if not compare:
+        return
     small = x[:compare]
     t = time.perf_counter()
     full = project(small, method, 2, seed=0, landmarks=0).coords
