@@ -68,17 +68,22 @@ def _text(payload: dict) -> str:
     else:
         lines.append("retrieval   n/a (no pose seen by two cameras)")
     lines += _health_lines(payload.get("health") or {})
-    if payload["metrics"]:
-        for key in ("a", "b"):
-            m = payload["metrics"][key]
-            measure = (payload.get("error_measure") or {}).get(key, "MPJPE")
-            lines.append(f"metrics {key.upper()}   MPJPE {m['mpjpe']:.1f} mm, PA-MPJPE {m['pa_mpjpe']:.1f} mm "
-                         f"(read by {measure})")
+    return "\n".join(lines + _pose_lines(payload))
+
+
+def _pose_lines(payload: dict) -> list[str]:
+    """Each checkpoint's pose errors (and the measure it is read by), then the verdict."""
+    lines = []
+    for key in ("a", "b") if payload["metrics"] else ():
+        m = payload["metrics"][key]
+        measure = (payload.get("error_measure") or {}).get(key, "MPJPE")
+        lines.append(f"metrics {key.upper()}   MPJPE {m['mpjpe']:.1f} mm, PA-MPJPE {m['pa_mpjpe']:.1f} mm "
+                     f"(read by {measure})")
     if payload.get("verdict"):
         from hpe_core.analysis.compare import PoseVerdict
 
         lines.append(f"verdict     {PoseVerdict(**payload['verdict']).sentence()}")
-    return "\n".join(lines)
+    return lines
 
 
 def _health_lines(health: dict) -> list[str]:

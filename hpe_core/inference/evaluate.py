@@ -135,10 +135,7 @@ def evaluate(predictor, dataset, rows=None, *, lift_from=None, hypotheses: int =
         raise InputError(f"the model predicts {predictor.num_joints} joints ({predictor.skeleton}), the dataset "
                          f"has {dataset.skeleton.num_joints} ({dataset.skeleton.name})")
     if protocol is not None:  # before any prediction: a protocol or joint count that does not fit
-        from hpe_core.inference.protocol_scoring import check_protocol, check_sigmas
-
-        check_protocol(protocol, joints, dataset.skeleton.name)
-        check_sigmas(sigmas, protocol, dataset.skeleton.num_joints)
+        _check_protocol(protocol, joints, sigmas, dataset)
     parts, skipped = [], 0
     for batch in predict(predictor, dataset, rows, lift_from=lift_from, hypotheses=hypotheses, seed=seed,
                          progress=progress):
@@ -160,6 +157,13 @@ def evaluate(predictor, dataset, rows=None, *, lift_from=None, hypotheses: int =
     if "crop" in prediction.meta:  # what an image model saw: the person crops or the whole frames
         out["crop"] = prediction.meta["crop"]
     return out
+
+
+def _check_protocol(protocol: str, joints: int | None, sigmas, dataset) -> None:
+    from hpe_core.inference.protocol_scoring import check_protocol, check_sigmas
+
+    check_protocol(protocol, joints, dataset.skeleton.name)
+    check_sigmas(sigmas, protocol, dataset.skeleton.num_joints)
 
 
 def _best_of_k(prediction: Prediction, dataset, k: int) -> dict:
