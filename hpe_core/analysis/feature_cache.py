@@ -5,7 +5,9 @@
 entry complete. While a run extracts, each process appends to ``<key>.r<rank>of<world>.part``
 (+ ``.part.idx``, raw int64 positions) and records a resume point (``.part.json``: rows written,
 samples consumed, those skipped) every :data:`RESUME_EVERY_S` seconds and when cancelled; the
-same run started again goes on from there. Memory stays at one batch whatever the sample count.
+same run started again goes on from there. The disk work runs in a thread of each part's, beside
+the model (:data:`WRITES_AHEAD` batches at most), so memory stays at a few batches whatever the
+sample count.
 
 Under ``torchrun`` (``WORLD_SIZE`` > 1: gloo on CPU, nccl on CUDA) each rank extracts a contiguous
 shard of the samples and rank 0 joins the shards in rank order into the entry, so the entry is
@@ -20,6 +22,8 @@ import os
 import shutil
 import threading
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable
@@ -32,6 +36,7 @@ from hpe_core.progress import Cancelled, ProgressSink, check_cancelled
 CACHE_VERSION = 1
 DTYPES = {"float16": ".f16", "float32": ".f32"}
 RESUME_EVERY_S = 2.0
+WRITES_AHEAD = 4  # batches a part's writer thread may hold before the extraction waits for it
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 _F16_MAX = 65504.0
@@ -138,31 +143,57 @@ class Part:
         self.ih = open(self.base.with_suffix(".part.idx"), "ab")
         self.ih.truncate(self.rows * 8)
         self._saved = time.monotonic()
+        # the disk work (writes, fsyncs, resume points) in one thread of its own, in order, so that it
+        # overlaps the model's next batches; at most WRITES_AHEAD tasks wait (memory: that many batches)
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="feature-part")
+        self._pending: deque = deque()
+
+    def _submit(self, task, *args) -> None:
+        self._pending.append(self._writer.submit(task, *args))
+        while len(self._pending) > WRITES_AHEAD:
+            self._pending.popleft().result()  # a failed write (a full disk) raises here
+
+    def _drain(self) -> None:
+        while self._pending:
+            self._pending.popleft().result()
 
     def write(self, rows: np.ndarray, positions: np.ndarray) -> None:
         rows = np.ascontiguousarray(rows, dtype=self.dtype).reshape(rows.shape[0], -1)
         self.dims = rows.shape[1] if self.dims is None else self.dims
-        self.fh.write(rows.tobytes())
-        self.ih.write(np.ascontiguousarray(positions, np.int64).tobytes())
+        self._submit(self._append, rows, np.ascontiguousarray(positions, np.int64))
         self.rows += rows.shape[0]
 
+    def _append(self, rows: np.ndarray, positions: np.ndarray) -> None:
+        self.fh.write(memoryview(rows).cast("B"))
+        self.ih.write(memoryview(positions).cast("B"))
+
     def advance(self, consumed: int, skipped: list[str], force: bool = False) -> None:
-        """``consumed`` samples of the shard done (written or skipped): a resume point now and then."""
+        """``consumed`` samples of the shard done (written or skipped): a resume point now and then
+        (with ``force``, now, and returns once it is on disk)."""
         self.consumed, self.skipped = consumed, self.skipped + list(skipped)
         if force or time.monotonic() - self._saved >= RESUME_EVERY_S:
-            from hpe_core.atomic import atomic_write
-
-            for fh in (self.fh, self.ih):
-                fh.flush()
-                os.fsync(fh.fileno())
-            atomic_write(self.base.with_suffix(".part.json"), json.dumps(
-                {"rows": self.rows, "dims": self.dims, "consumed": consumed, "skipped": self.skipped}).encode())
+            state = {"rows": self.rows, "dims": self.dims, "consumed": consumed, "skipped": list(self.skipped)}
+            self._submit(self._save, state)  # after the rows it counts, in the writer's order
             self._saved = time.monotonic()
+        if force:
+            self._drain()
+
+    def _save(self, state: dict) -> None:
+        from hpe_core.atomic import atomic_write
+
+        for fh in (self.fh, self.ih):
+            fh.flush()
+            os.fsync(fh.fileno())
+        atomic_write(self.base.with_suffix(".part.json"), json.dumps(state).encode())
 
     def close(self) -> None:
-        for fh in (self.fh, self.ih):
-            if not fh.closed:
-                fh.close()
+        try:
+            self._drain()
+        finally:
+            self._writer.shutdown(wait=True)
+            for fh in (self.fh, self.ih):
+                if not fh.closed:
+                    fh.close()
 
     def positions(self) -> np.ndarray:
         return np.fromfile(self.base.with_suffix(".part.idx"), np.int64)[:self.rows]
