@@ -50,8 +50,11 @@ def test_selecting_a_sample_updates_the_image_and_the_3d_view(qtbot, window, fil
     wait_for_prediction(qtbot, ws)
     assert ws.feed.selection == 20 and window.image_view.canvas.sample.index == 20
     assert "#20" in window.image_view.title.text() and "MPJPE" in window.image_view.metrics.text()
-    window.image_view.canvas.repaint()
-    assert window.image_view.canvas.bones_drawn == 2 * 18  # ground truth and prediction, every bone
+    canvas = window.image_view.canvas
+    assert canvas.sample.image is not None and canvas.sample.pred_2d is not None
+    # grab() paints even where the window system holds a paint back (repaint() may not, leaving the count
+    # of an earlier paint); the wait covers a rebuild of the sample still in the event queue
+    qtbot.waitUntil(lambda: canvas.grab() is not None and canvas.bones_drawn == 2 * 18, timeout=10_000)
     assert not np.allclose(window.scene_view.skeletons.gt.joints, first_gt)
     second = window.scene_view.render(size=(320, 240))
     assert np.abs(second.astype(int) - first.astype(int)).sum() > 0
