@@ -51,21 +51,13 @@ def score(checkpoint: Path, data: str, mode: str, lift_from: Path | None = None)
     from hpe_core.datasets import open_dataset
     from hpe_core.datasets.boxes import apply_boxes
     from hpe_core.datasets.demo import DEMO_NAMES, demo_dataset_path
-    from hpe_core.inference import evaluate
+    from hpe_core.inference import Predictor, evaluate
 
     dataset = apply_boxes(open_dataset(demo_dataset_path(DEMO_NAMES[data])), mode)
     rows = select_indices(dataset, "test", SAMPLES, SEED)
-    lifter = _predictor(lift_from) if lift_from else None
-    report = evaluate(_predictor(checkpoint), dataset, rows, lift_from=lifter, seed=SEED)
+    lifter = Predictor(lift_from, "cpu") if lift_from else None
+    report = evaluate(Predictor(checkpoint, "cpu"), dataset, rows, lift_from=lifter, seed=SEED)
     return {**report["metrics"], "samples": report["samples"], "crop": report.get("crop", "whole frame")}
-
-
-def _predictor(path: Path):
-    from hpe_core.inference import Predictor
-    from hpe_core.models.checkpoint import load_checkpoint
-
-    model, info = load_checkpoint(path, device="cpu")
-    return Predictor(model, "cpu", "fp32", 32, None, info=info)
 
 
 def crop_choice(work: Path, progress=None) -> dict:
